@@ -1,0 +1,1337 @@
+/* tsinvctl.c: the command-line client: one request to tsinvd per run, a table or JSON out. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "addr.h"
+#include "log.h"
+#include "proto.h"
+#include "sbuf.h"
+#include "table.h"
+#include "tstime.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define TSINVCTL_SOCKET "/run/tsinv/tsinvd.sock"
+#define TSINVCTL_TIMEOUT (30 * TSTIME_SEC)
+#define TSINVCTL_SLOW_TIMEOUT (300 * TSTIME_SEC) /* a poll waits for every endpoint's API call */
+#define TSINVCTL_MAX_REPLY ((size_t)1 << 30)     /* 100k devices make 60 to 100 MB */
+#define TSINVCTL_MAX_TIMEOUT (366 * 86400 * TSTIME_SEC)
+#define TSINVCTL_REQ_ID 1
+#define TSINVCTL_TIMELEN 64
+
+enum {
+	TSINVCTL_EXIT_OK = 0,
+	TSINVCTL_EXIT_ERROR = 1,       /* an error reply, a failed poll, a reply we cannot read */
+	TSINVCTL_EXIT_USAGE = 2,       /* bad option, TIME or address */
+	TSINVCTL_EXIT_UNREACHABLE = 3, /* no daemon, refused, timed out, hung up */
+	TSINVCTL_EXIT_NOT_FOUND = 4,   /* error code not_found */
+};
+
+/* Long-only options get values outside the character range. */
+enum {
+	TSINVCTL_OPT_JSON = 256,
+	TSINVCTL_OPT_TAILNET,
+	TSINVCTL_OPT_TIMEOUT,
+	TSINVCTL_OPT_VERSION,
+	TSINVCTL_OPT_AT,
+	TSINVCTL_OPT_HISTORY,
+};
+
+/* The global options; they may come before or after the command. */
+static struct {
+	const char *socket;
+	int json;
+	const char *tailnet;
+	int64_t timeout; /* us; 0 = the command's default */
+} opts;
+
+/* What a command was given on its command line, checked. */
+struct tsinvctl_args {
+	const char *arg; /* the positional argument, or NULL */
+	const char *at;  /* normalised RFC 3339, or NULL for now */
+	char atbuf[TSTIME_STRLEN];
+	int history;
+};
+
+struct tsinvctl_cmd;
+typedef int (*tsinvctl_cmd_fn)(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a);
+typedef int (*tsinvctl_show_fn)(json_t *result, const struct tsinvctl_args *a);
+
+#define TSINVCTL_F_AT 0x1      /* takes --at TIME */
+#define TSINVCTL_F_OPTARG 0x2  /* the positional argument may be left out */
+#define TSINVCTL_F_TAILNET 0x4 /* the op takes args.tailnet */
+#define TSINVCTL_F_SLOW 0x8    /* default timeout TSINVCTL_SLOW_TIMEOUT */
+
+struct tsinvctl_cmd {
+	const char *name;
+	tsinvctl_cmd_fn fn;
+	int op;              /* PROTO_OP_*, or -1 for the client's own commands */
+	const char *arg;     /* the positional argument's name, NULL for none */
+	int flags;           /* TSINVCTL_F_* */
+	const char *history; /* help for --history, NULL when the command has none */
+	const char *help;    /* NULL: the op's help, the same text "hello" gives */
+};
+
+static int tsinvctl_status(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_poll(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_devices(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_device(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_ip(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_ops(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_help(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+
+static const struct tsinvctl_cmd tsinvctl_cmds[] = {
+    {"status", tsinvctl_status, PROTO_OP_status, NULL, 0, NULL, NULL},
+    {"poll", tsinvctl_poll, PROTO_OP_poll, NULL, TSINVCTL_F_TAILNET | TSINVCTL_F_SLOW, NULL, NULL},
+    {"devices", tsinvctl_devices, PROTO_OP_devices_list, NULL, TSINVCTL_F_AT | TSINVCTL_F_TAILNET,
+     NULL, NULL},
+    {"device", tsinvctl_device, PROTO_OP_device_get, "ID|NAME|IP",
+     TSINVCTL_F_AT | TSINVCTL_F_TAILNET, "also list every version and the fields that changed",
+     NULL},
+    {"ip", tsinvctl_ip, PROTO_OP_ip_at, "ADDR", TSINVCTL_F_AT | TSINVCTL_F_TAILNET,
+     "also list every device that held the address, and when", NULL},
+    {"ops", tsinvctl_ops, PROTO_OP_hello, NULL, 0, NULL,
+     "the operations the daemon knows, from its hello"},
+    {"help", tsinvctl_help, -1, "COMMAND", TSINVCTL_F_OPTARG, NULL, "this help, or a command's"},
+};
+#define TSINVCTL_NCMDS (sizeof tsinvctl_cmds / sizeof tsinvctl_cmds[0])
+
+/* getopt's messages carry argv[0]; they should say "tsinvctl" however it was started. */
+static char tsinvctl_progname[] = "tsinvctl";
+
+static const struct tsinvctl_cmd *
+tsinvctl_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < TSINVCTL_NCMDS; i++)
+		if (strcmp(tsinvctl_cmds[i].name, name) == 0)
+			return &tsinvctl_cmds[i];
+	return NULL;
+}
+
+static const char *
+tsinvctl_cmd_help(const struct tsinvctl_cmd *cmd)
+{
+	return cmd->help != NULL ? cmd->help : proto_ops[cmd->op].help;
+}
+
+/* "ip ADDR [--at TIME] [--history]", built from the table entry (malloc'd). */
+static char *
+tsinvctl_usage(const struct tsinvctl_cmd *cmd)
+{
+	struct sbuf sb = {0};
+
+	sbuf_adds(&sb, cmd->name);
+	if (cmd->arg != NULL)
+		sbuf_addf(&sb, (cmd->flags & TSINVCTL_F_OPTARG) ? " [%s]" : " %s", cmd->arg);
+	if (cmd->flags & TSINVCTL_F_AT)
+		sbuf_adds(&sb, " [--at TIME]");
+	if (cmd->history != NULL)
+		sbuf_adds(&sb, " [--history]");
+	return sbuf_steal(&sb);
+}
+
+static void
+tsinvctl_print_help(FILE *f)
+{
+	char *usage;
+	size_t i;
+
+	fputs("usage: tsinvctl [OPTIONS] COMMAND [ARGS]\n"
+	      "\n"
+	      "Asks tsinvd, the Tailscale inventory daemon, who held an address or what a device\n"
+	      "looked like, now or at any time in the past.\n"
+	      "\n"
+	      "options (before or after the command):\n"
+	      "  -s, --socket PATH    the daemon's socket (default $TSINV_SOCKET, else\n"
+	      "                       " TSINVCTL_SOCKET ")\n"
+	      "      --json           print the daemon's result as JSON instead of a table\n"
+	      "      --tailnet NAME   the tailnet to ask about, when the daemon serves several\n"
+	      "      --timeout DUR    how long to wait for the daemon (default 30s; 5m for poll)\n"
+	      "  -h, --help           this help; 'tsinvctl COMMAND --help' for a command's\n"
+	      "      --version        print the version\n"
+	      "\n"
+	      "commands:\n",
+	      f);
+	for (i = 0; i < TSINVCTL_NCMDS; i++) {
+		usage = tsinvctl_usage(&tsinvctl_cmds[i]);
+		fprintf(f, "  %s\n      %s\n", usage, tsinvctl_cmd_help(&tsinvctl_cmds[i]));
+		free(usage);
+	}
+	fputs("\n"
+	      "TIME is RFC 3339 (2026-11-20T14:05:00Z), 'now', or a time ago: 90m, -3d, 1h30m.\n"
+	      "DUR is a duration: 90s, 5m, 1h30m; a bare number is seconds.\n"
+	      "\n"
+	      "exit status: 0 ok; 1 the daemon answered an error, or a poll failed; 2 usage\n"
+	      "error; 3 the daemon cannot be reached; 4 not found (unknown device or address).\n"
+	      "'ip' exits 0 whatever the answer: held, maybe, none and unknown are all answers.\n",
+	      f);
+}
+
+static void
+tsinvctl_print_cmd_help(const struct tsinvctl_cmd *cmd, FILE *f)
+{
+	char *usage = tsinvctl_usage(cmd);
+
+	fprintf(f, "usage: tsinvctl [OPTIONS] %s\n\n%s\n\n", usage, tsinvctl_cmd_help(cmd));
+	free(usage);
+	if (cmd->flags & TSINVCTL_F_AT)
+		fputs("  --at TIME    as things were at TIME instead of now\n", f);
+	if (cmd->history != NULL)
+		fprintf(f, "  --history    %s\n", cmd->history);
+	fputs("  -h, --help   this help\n"
+	      "\n"
+	      "Global options go before or after the command; see 'tsinvctl --help'.\n",
+	      f);
+}
+
+static int tsinvctl_usage_error(const struct tsinvctl_cmd *cmd, const char *fmt, ...)
+    LOG_PRINTF(2, 3);
+
+/* Prints "tsinvctl: ..." (when FMT is not NULL) and the hint; returns the usage exit code. */
+static int
+tsinvctl_usage_error(const struct tsinvctl_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt != NULL) {
+		fputs("tsinvctl: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	if (cmd != NULL)
+		fprintf(stderr, "try 'tsinvctl %s --help'\n", cmd->name);
+	else
+		fputs("try 'tsinvctl --help'\n", stderr);
+	return TSINVCTL_EXIT_USAGE;
+}
+
+/* Handles one global option; 0, or an exit code. */
+static int
+tsinvctl_global_opt(const struct tsinvctl_cmd *cmd, int c, const char *arg)
+{
+	char *cause;
+
+	switch (c) {
+	case 's':
+		opts.socket = arg;
+		break;
+	case TSINVCTL_OPT_JSON:
+		opts.json = 1;
+		break;
+	case TSINVCTL_OPT_TAILNET:
+		opts.tailnet = arg;
+		break;
+	case TSINVCTL_OPT_TIMEOUT:
+		if (tstime_parse_duration(arg, &opts.timeout, &cause) != 0) {
+			tsinvctl_usage_error(cmd, "bad DURATION \"%s\": %s", arg, cause);
+			free(cause);
+			return TSINVCTL_EXIT_USAGE;
+		}
+		if (opts.timeout <= 0)
+			return tsinvctl_usage_error(cmd, "bad DURATION \"%s\": must be more than 0",
+			                            arg);
+		if (opts.timeout > TSINVCTL_MAX_TIMEOUT)
+			opts.timeout =
+			    TSINVCTL_MAX_TIMEOUT; /* keeps the deadline arithmetic sane */
+		break;
+	default:
+		return tsinvctl_usage_error(cmd, NULL);
+	}
+	return 0;
+}
+
+/* The global options, which every command accepts too. */
+static const struct option tsinvctl_global_longopts[] = {
+    {"socket", required_argument, NULL, 's'},
+    {"json", no_argument, NULL, TSINVCTL_OPT_JSON},
+    {"tailnet", required_argument, NULL, TSINVCTL_OPT_TAILNET},
+    {"timeout", required_argument, NULL, TSINVCTL_OPT_TIMEOUT},
+    {"help", no_argument, NULL, 'h'},
+};
+#define TSINVCTL_NGLOBAL (sizeof tsinvctl_global_longopts / sizeof tsinvctl_global_longopts[0])
+
+/* The global options plus EXTRA, NULL-terminated, into OUT (TSINVCTL_NGLOBAL + 3 entries). */
+static void
+tsinvctl_longopts(struct option *out, const struct option *extra, size_t nextra)
+{
+	memcpy(out, tsinvctl_global_longopts, sizeof tsinvctl_global_longopts);
+	memcpy(out + TSINVCTL_NGLOBAL, extra, nextra * sizeof *extra);
+	memset(out + TSINVCTL_NGLOBAL + nextra, 0, sizeof *out);
+}
+
+/* Parses a command's own arguments (ARGV[0] is the command); 0, -1 after printing its help, or
+ * an exit code. */
+static int
+tsinvctl_parse_cmd(const struct tsinvctl_cmd *cmd, int argc, char **argv, struct tsinvctl_args *a)
+{
+	struct option longopts[TSINVCTL_NGLOBAL + 3], extra[2];
+	size_t n = 0;
+	tstime_t t;
+	char *cause;
+	int c, rc;
+
+	/* The global options, and those of the command's table entry. */
+	if (cmd->flags & TSINVCTL_F_AT)
+		extra[n++] = (struct option){"at", required_argument, NULL, TSINVCTL_OPT_AT};
+	if (cmd->history != NULL)
+		extra[n++] = (struct option){"history", no_argument, NULL, TSINVCTL_OPT_HISTORY};
+	tsinvctl_longopts(longopts, extra, n);
+
+	memset(a, 0, sizeof *a);
+	argv[0] = tsinvctl_progname;
+	optind = 0; /* GNU getopt: start over, with permutation, on a new vector */
+	while ((c = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			tsinvctl_print_cmd_help(cmd, stdout);
+			return -1;
+		case TSINVCTL_OPT_AT:
+			if (tstime_parse(optarg, tstime_now(), &t, &cause) != 0) {
+				tsinvctl_usage_error(cmd, "bad TIME \"%s\": %s", optarg, cause);
+				free(cause);
+				return TSINVCTL_EXIT_USAGE;
+			}
+			tstime_format(t, a->atbuf, sizeof a->atbuf);
+			a->at = a->atbuf;
+			break;
+		case TSINVCTL_OPT_HISTORY:
+			a->history = 1;
+			break;
+		default:
+			if ((rc = tsinvctl_global_opt(cmd, c, optarg)) != 0)
+				return rc;
+		}
+	}
+	if (optind < argc && cmd->arg != NULL)
+		a->arg = argv[optind++];
+	if (optind < argc)
+		return tsinvctl_usage_error(cmd, "%s: unexpected argument '%s'", cmd->name,
+		                            argv[optind]);
+	if (a->arg == NULL && cmd->arg != NULL && !(cmd->flags & TSINVCTL_F_OPTARG))
+		return tsinvctl_usage_error(cmd, "%s: missing %s", cmd->name, cmd->arg);
+	return 0;
+}
+
+static int64_t
+tsinvctl_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * TSTIME_SEC + ts.tv_nsec / 1000;
+}
+
+static const char *
+tsinvctl_duration(int64_t us, char *buf, size_t len)
+{
+	tstime_format_duration(us, buf, len);
+	return buf;
+}
+
+/* A duration in seconds as the daemon sent it; out-of-range values must not reach the cast. */
+static const char *
+tsinvctl_seconds(double v, char *buf, size_t len)
+{
+	if (!(v > -1e12 && v < 1e12))
+		snprintf(buf, len, "?");
+	else
+		tstime_format_duration((int64_t)(v * TSTIME_SEC), buf, len);
+	return buf;
+}
+
+/* Waits until FD is ready for EVENTS or the deadline passes: 0 ready, -1 timed out. */
+static int
+tsinvctl_wait(int fd, short events, int64_t deadline)
+{
+	struct pollfd pfd = {.fd = fd, .events = events};
+	int64_t left;
+	int n;
+
+	for (;;) {
+		left = deadline - tsinvctl_mono();
+		if (left <= 0)
+			return -1;
+		left = (left + 999) / 1000;
+		n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n > 0)
+			return 0; /* also POLLHUP and POLLERR: the next read or write says what */
+		if (n == -1 && errno != EINTR)
+			return -1;
+	}
+}
+
+static int
+tsinvctl_connect(int64_t timeout, int *fdp)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct timeval tv;
+	char d[32];
+	int fd;
+
+	if (strlen(opts.socket) >= sizeof sun.sun_path) {
+		fprintf(stderr, "tsinvctl: socket path too long: %s\n", opts.socket);
+		return TSINVCTL_EXIT_USAGE;
+	}
+	strcpy(sun.sun_path, opts.socket);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		fprintf(stderr, "tsinvctl: socket: %s\n", strerror(errno));
+		return TSINVCTL_EXIT_UNREACHABLE;
+	}
+	/* connect() waits while the daemon's backlog is full; SO_SNDTIMEO bounds that wait. */
+	tv.tv_sec = (time_t)(timeout / TSTIME_SEC);
+	tv.tv_usec = (suseconds_t)(timeout % TSTIME_SEC);
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		if (errno == EAGAIN || errno == EINPROGRESS)
+			fprintf(stderr,
+			        "tsinvctl: %s: the daemon did not accept the connection within %s "
+			        "(busy? see --timeout)\n",
+			        opts.socket, tsinvctl_duration(timeout, d, sizeof d));
+		else
+			fprintf(stderr, "tsinvctl: cannot connect to %s: %s (%s)\n", opts.socket,
+			        strerror(errno),
+			        errno == EACCES ? "is this user in the socket's group?"
+			                        : "is tsinvd running? another socket: -s PATH or "
+			                          "TSINV_SOCKET");
+		close(fd);
+		return TSINVCTL_EXIT_UNREACHABLE;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
+		fprintf(stderr, "tsinvctl: fcntl: %s\n", strerror(errno));
+		close(fd);
+		return TSINVCTL_EXIT_UNREACHABLE;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+static int
+tsinvctl_timed_out(int64_t timeout)
+{
+	char d[32];
+
+	fprintf(stderr, "tsinvctl: no reply from %s within %s (see --timeout)\n", opts.socket,
+	        tsinvctl_duration(timeout, d, sizeof d));
+	return TSINVCTL_EXIT_UNREACHABLE;
+}
+
+static int
+tsinvctl_send(int fd, const char *buf, size_t len, int64_t deadline, int64_t timeout)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		} else if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (tsinvctl_wait(fd, POLLOUT, deadline) != 0)
+				return tsinvctl_timed_out(timeout);
+		} else if (n == -1 && errno != EINTR) {
+			fprintf(stderr, "tsinvctl: %s: %s\n", opts.socket, strerror(errno));
+			return TSINVCTL_EXIT_UNREACHABLE;
+		}
+	}
+	return 0;
+}
+
+/* Reads one reply line, without its newline, into *LINE (malloc'd, *LEN bytes). */
+static int
+tsinvctl_recv(int fd, int64_t deadline, int64_t timeout, char **line, size_t *len)
+{
+	size_t cap = 65536, have = 0;
+	char *buf = xmalloc(cap), *nl;
+	ssize_t n;
+
+	for (;;) {
+		if (have == cap) {
+			/* The buffer holds at most TSINVCTL_MAX_REPLY bytes and the newline. */
+			if (cap > TSINVCTL_MAX_REPLY) {
+				fprintf(stderr, "tsinvctl: the reply is longer than %zu GiB\n",
+				        TSINVCTL_MAX_REPLY >> 30);
+				free(buf);
+				return TSINVCTL_EXIT_ERROR;
+			}
+			cap = cap * 2 > TSINVCTL_MAX_REPLY + 1 ? TSINVCTL_MAX_REPLY + 1 : cap * 2;
+			buf = xrealloc(buf, cap);
+		}
+		n = recv(fd, buf + have, cap - have, 0);
+		if (n > 0) {
+			nl = memchr(buf + have, '\n', (size_t)n);
+			have += (size_t)n;
+			if (nl != NULL) {
+				*line = buf;
+				*len = (size_t)(nl - buf);
+				return 0;
+			}
+		} else if (n == 0) {
+			fprintf(stderr, "tsinvctl: %s: the daemon closed the connection %s\n",
+			        opts.socket, have == 0 ? "without a reply" : "in mid-reply");
+			free(buf);
+			return TSINVCTL_EXIT_UNREACHABLE;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (tsinvctl_wait(fd, POLLIN, deadline) != 0) {
+				free(buf);
+				return tsinvctl_timed_out(timeout);
+			}
+		} else if (errno != EINTR) {
+			fprintf(stderr, "tsinvctl: %s: %s\n", opts.socket, strerror(errno));
+			free(buf);
+			return TSINVCTL_EXIT_UNREACHABLE;
+		}
+	}
+}
+
+static int
+tsinvctl_bad_reply(const char *why)
+{
+	char *p, *s = xstrdup(why);
+
+	/* jansson's message may quote the bad input, which need not even be UTF-8. */
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
+	fprintf(stderr, "tsinvctl: malformed reply from the daemon: %s\n", s);
+	free(s);
+	return TSINVCTL_EXIT_ERROR;
+}
+
+/* Checks a reply line. On success *RESULT is a new reference; an error reply is printed. */
+static int
+tsinvctl_reply(const char *line, size_t len, json_t **result)
+{
+	json_t *root, *id, *ok, *err;
+	json_error_t jerr;
+	const char *code, *msg;
+	char *ccode, *cmsg;
+	int rc;
+
+	if ((root = json_loadb(line, len, 0, &jerr)) == NULL)
+		return tsinvctl_bad_reply(jerr.text);
+	rc = TSINVCTL_EXIT_ERROR;
+	id = json_object_get(root, "id");
+	ok = json_object_get(root, "ok");
+	if (!json_is_object(root))
+		tsinvctl_bad_reply("not an object");
+	else if (!json_is_integer(id) || json_integer_value(id) != TSINVCTL_REQ_ID)
+		tsinvctl_bad_reply("wrong id");
+	else if (!json_is_boolean(ok))
+		tsinvctl_bad_reply("no \"ok\"");
+	else if (json_is_true(ok)) {
+		/* Every op answers with an object; anything else is not a daemon we understand. */
+		if (!json_is_object(*result = json_object_get(root, "result")))
+			tsinvctl_bad_reply("no \"result\" object");
+		else {
+			json_incref(*result);
+			rc = TSINVCTL_EXIT_OK;
+		}
+	} else {
+		err = json_object_get(root, "error");
+		code = json_string_value(json_object_get(err, "code"));
+		msg = json_string_value(json_object_get(err, "message"));
+		ccode = table_clean(code != NULL ? code : "error");
+		cmsg = table_clean(msg != NULL ? msg : "(no message)");
+		fprintf(stderr, "tsinvctl: %s: %s\n", ccode, cmsg);
+		free(ccode);
+		free(cmsg);
+		if (code != NULL && strcmp(code, PROTO_E_NOT_FOUND) == 0)
+			rc = TSINVCTL_EXIT_NOT_FOUND;
+	}
+	json_decref(root);
+	return rc;
+}
+
+/* Sends CMD's op with ARGS (stolen) and reads the answer: 0 and *RESULT (a new reference), or
+ * an exit code after printing why. */
+static int
+tsinvctl_call(const struct tsinvctl_cmd *cmd, json_t *args, json_t **result)
+{
+	int64_t timeout, deadline;
+	json_t *req;
+	char *text, *line;
+	size_t len;
+	int fd, rc;
+
+	req = json_pack("{s:i, s:s, s:o}", "id", TSINVCTL_REQ_ID, "op", proto_ops[cmd->op].name,
+	                "args", args);
+	if (req == NULL || (text = json_dumps(req, JSON_COMPACT)) == NULL)
+		fatalx("cannot build the request");
+	json_decref(req);
+	len = strlen(text);
+	if (len + 1 > PROTO_MAX_LINE) {
+		free(text);
+		return tsinvctl_usage_error(cmd, "the request is longer than %d bytes",
+		                            PROTO_MAX_LINE);
+	}
+	text[len++] = '\n'; /* replaces the NUL; the length is what counts from here on */
+
+	timeout = opts.timeout;
+	if (timeout == 0)
+		timeout = (cmd->flags & TSINVCTL_F_SLOW) ? TSINVCTL_SLOW_TIMEOUT : TSINVCTL_TIMEOUT;
+	deadline = tsinvctl_mono() + timeout;
+	if ((rc = tsinvctl_connect(timeout, &fd)) != 0) {
+		free(text);
+		return rc;
+	}
+	rc = tsinvctl_send(fd, text, len, deadline, timeout);
+	free(text);
+	if (rc == 0 && (rc = tsinvctl_recv(fd, deadline, timeout, &line, &len)) == 0) {
+		rc = tsinvctl_reply(line, len, result);
+		free(line);
+	}
+	close(fd);
+	return rc;
+}
+
+/* Adds KEY: S to ARGS; argv may hold anything, but JSON strings must be UTF-8. */
+static int
+tsinvctl_arg_str(const struct tsinvctl_cmd *cmd, json_t *args, const char *key, const char *s)
+{
+	json_t *v = json_string(s);
+
+	if (v == NULL)
+		return tsinvctl_usage_error(cmd, "%s: not valid UTF-8", key);
+	json_object_set_new(args, key, v);
+	return 0;
+}
+
+/* Runs CMD with ARGS (stolen) plus the common arguments, then shows the result: as JSON with
+ * --json, else through SHOW. VERDICT, when set, turns a successful result into an exit code. */
+static int
+tsinvctl_query(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a, json_t *args,
+               tsinvctl_show_fn show, int (*verdict)(json_t *))
+{
+	json_t *result;
+	int rc;
+
+	if (args == NULL)
+		args = json_object();
+	if ((cmd->flags & TSINVCTL_F_TAILNET) && opts.tailnet != NULL &&
+	    (rc = tsinvctl_arg_str(cmd, args, "tailnet", opts.tailnet)) != 0) {
+		json_decref(args);
+		return rc;
+	}
+	if (a->at != NULL)
+		json_object_set_new(args, "at", json_string(a->at));
+	if (a->history)
+		json_object_set_new(args, "history", json_true());
+	if ((rc = tsinvctl_call(cmd, args, &result)) != 0)
+		return rc;
+	if (opts.json) {
+		json_dumpf(result, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+		fputc('\n', stdout);
+	} else
+		rc = show(result, a);
+	if (rc == 0 && verdict != NULL)
+		rc = verdict(result);
+	json_decref(result);
+	return rc;
+}
+
+/* Accessors that accept whatever the daemon sent: a missing or mistyped field is "absent". */
+static const char *
+tsinvctl_str(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int
+tsinvctl_num(json_t *o, const char *key, double *out)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_number(v))
+		return -1;
+	*out = json_number_value(v);
+	return 0;
+}
+
+static int
+tsinvctl_is(json_t *o, const char *key, const char *value)
+{
+	const char *s = tsinvctl_str(o, key);
+
+	return s != NULL && strcmp(s, value) == 0;
+}
+
+/* "yes", "no", or NULL (shown as "-") when absent. */
+static const char *
+tsinvctl_yesno(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_boolean(v) ? (json_is_true(v) ? "yes" : "no") : NULL;
+}
+
+/* The strings of array ARR joined by SEP (malloc'd), or NULL when there are none. */
+static char *
+tsinvctl_join(json_t *arr, const char *sep)
+{
+	struct sbuf sb = {0};
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(arr, i, v)
+	{
+		if (!json_is_string(v))
+			continue;
+		if (sb.len > 0)
+			sbuf_adds(&sb, sep);
+		sbuf_adds(&sb, json_string_value(v));
+	}
+	if (sb.len == 0) {
+		sbuf_free(&sb);
+		return NULL;
+	}
+	return sbuf_steal(&sb);
+}
+
+/* T as given, to the second: "2026-11-20T14:05:00.25Z" -> "2026-11-20T14:05:00Z"; "-" if none.
+ * Always into BUF, which it returns. */
+static const char *
+tsinvctl_time(const char *t, char *buf, size_t len)
+{
+	const char *p;
+
+	if (t == NULL || *t == '\0')
+		snprintf(buf, len, "-");
+	else if (strlen(t) > 20 && t[19] == '.') {
+		for (p = t + 20; *p >= '0' && *p <= '9'; p++)
+			continue;
+		snprintf(buf, len, "%.19s%s", t, p);
+	} else
+		snprintf(buf, len, "%s", t);
+	return buf;
+}
+
+/* A time window into BUF: "lo .. hi", just "hi" when lo is absent or the same second, OPEN when
+ * there is no hi (an interval still running). */
+static const char *
+tsinvctl_window(const char *lo, const char *hi, const char *open, char *buf, size_t len)
+{
+	char l[TSINVCTL_TIMELEN], h[TSINVCTL_TIMELEN];
+
+	if (hi == NULL || *hi == '\0') {
+		if (open != NULL)
+			snprintf(buf, len, "%s", open);
+		else
+			tsinvctl_time(lo, buf, len);
+		return buf;
+	}
+	tsinvctl_time(hi, h, sizeof h);
+	if (lo == NULL || *lo == '\0' || strcmp(tsinvctl_time(lo, l, sizeof l), h) == 0)
+		snprintf(buf, len, "%s", h);
+	else
+		snprintf(buf, len, "%s .. %s", l, h);
+	return buf;
+}
+
+/* The FROM and TO windows of an object carrying the four bounds. */
+static void
+tsinvctl_bounds(json_t *o, char *from, char *to, size_t len)
+{
+	tsinvctl_window(tsinvctl_str(o, "from_lo"), tsinvctl_str(o, "from_hi"), NULL, from, len);
+	tsinvctl_window(tsinvctl_str(o, "to_lo"), tsinvctl_str(o, "to_hi"), "now", to, len);
+}
+
+/* The short name (malloc'd): the first label of the MagicDNS name, else the hostname, else the
+ * node id. O is a device or anything with the same three fields. */
+static char *
+tsinvctl_shortname(json_t *o)
+{
+	const char *s = tsinvctl_str(o, "name");
+	size_t n;
+
+	if (s == NULL || *s == '\0')
+		s = tsinvctl_str(o, "hostname");
+	if (s == NULL || *s == '\0')
+		s = tsinvctl_str(o, "nodeId");
+	if (s == NULL || *s == '\0')
+		s = "-";
+	n = strcspn(s, ".");
+	if (n == 0)
+		n = strlen(s); /* ".foo": keep it whole rather than print nothing */
+	return xasprintf("%.*s", (int)(n > INT_MAX ? INT_MAX : n), s);
+}
+
+static void
+tsinvctl_status_endpoints(json_t *tailnets)
+{
+	static const char *const hdr[] = {"TAILNET", "ENDPOINT", "RESULT", "LAST-POLL",
+	                                  "AGE",     "ENTITIES", "ERROR"};
+	struct table *t = table_new(7, hdr);
+	char last[TSINVCTL_TIMELEN], age[32], ents[32];
+	json_t *tn, *ep;
+	size_t i, j;
+	double v;
+
+	json_array_foreach(tailnets, i, tn)
+	{
+		json_array_foreach(json_object_get(tn, "endpoints"), j, ep)
+		{
+			snprintf(age, sizeof age, "-");
+			if (tsinvctl_num(ep, "age_s", &v) == 0)
+				tsinvctl_seconds(v, age, sizeof age);
+			snprintf(ents, sizeof ents, "-");
+			if (tsinvctl_num(ep, "entities", &v) == 0)
+				snprintf(ents, sizeof ents, "%.0f", v);
+			table_add_row(
+			    t, tsinvctl_str(tn, "name"), tsinvctl_str(ep, "name"),
+			    tsinvctl_str(ep, "result"),
+			    tsinvctl_time(tsinvctl_str(ep, "last_poll"), last, sizeof last), age,
+			    ents, tsinvctl_str(ep, "error"));
+		}
+	}
+	if (table_nrows(t) > 0) {
+		fputc('\n', stdout);
+		table_print(t, stdout);
+	}
+	table_free(t);
+}
+
+static int
+tsinvctl_status_show(json_t *res, const struct tsinvctl_args *a)
+{
+	struct table *t = table_new(2, NULL);
+	json_t *store = json_object_get(res, "store");
+	char buf[256], d[32], when[TSINVCTL_TIMELEN];
+	double v, used, map;
+
+	table_add_row(t, "version:", tsinvctl_str(res, "version"));
+	buf[0] = '\0';
+	if (tsinvctl_num(res, "pid", &v) == 0)
+		snprintf(buf, sizeof buf, "%.0f", v);
+	table_add_row(t, "pid:", buf);
+	buf[0] = '\0';
+	if (tsinvctl_num(res, "uptime_s", &v) == 0)
+		snprintf(buf, sizeof buf, "%s (since %s)", tsinvctl_seconds(v, d, sizeof d),
+		         tsinvctl_time(tsinvctl_str(res, "started"), when, sizeof when));
+	table_add_row(t, "uptime:", buf);
+	buf[0] = '\0';
+	if (tsinvctl_num(store, "used_bytes", &used) == 0 &&
+	    tsinvctl_num(store, "map_bytes", &map) == 0)
+		snprintf(buf, sizeof buf, "%.1f MiB used of a %.1f MiB map", used / 1048576,
+		         map / 1048576);
+	table_add_row(t, "store:", tsinvctl_str(store, "path"));
+	table_add_row(t, "store size:", buf);
+	table_print(t, stdout);
+	table_free(t);
+	tsinvctl_status_endpoints(json_object_get(res, "tailnets"));
+	return 0;
+}
+
+static int
+tsinvctl_status(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	return tsinvctl_query(cmd, a, NULL, tsinvctl_status_show, NULL);
+}
+
+static int
+tsinvctl_poll_show(json_t *res, const struct tsinvctl_args *a)
+{
+	static const char *const hdr[] = {"TAILNET", "ENDPOINT", "RESULT",
+	                                  "TIME",    "CHANGES",  "ERROR"};
+	struct table *t = table_new(6, hdr);
+	char when[TSINVCTL_TIMELEN], changes[32];
+	json_t *p;
+	size_t i;
+	double v;
+
+	json_array_foreach(json_object_get(res, "polls"), i, p)
+	{
+		snprintf(changes, sizeof changes, "-");
+		if (tsinvctl_num(p, "changes", &v) == 0)
+			snprintf(changes, sizeof changes, "%.0f", v);
+		table_add_row(t, tsinvctl_str(p, "tailnet"), tsinvctl_str(p, "endpoint"),
+		              tsinvctl_str(p, "result"),
+		              tsinvctl_time(tsinvctl_str(p, "time"), when, sizeof when), changes,
+		              tsinvctl_str(p, "error"));
+	}
+	if (table_nrows(t) > 0)
+		table_print(t, stdout);
+	else
+		puts("no endpoint to poll");
+	table_free(t);
+	return 0;
+}
+
+/* A poll that was not "ok" (failed, or held back as a suspicious shrink) fails the command. */
+static int
+tsinvctl_poll_verdict(json_t *res)
+{
+	size_t i, bad = 0;
+	json_t *p, *polls = json_object_get(res, "polls");
+
+	json_array_foreach(polls, i, p)
+	{
+		if (!tsinvctl_is(p, "result", "ok"))
+			bad++;
+	}
+	if (bad == 0)
+		return TSINVCTL_EXIT_OK;
+	fprintf(stderr, "tsinvctl: %zu of %zu polls did not succeed\n", bad,
+	        json_array_size(polls));
+	return TSINVCTL_EXIT_ERROR;
+}
+
+static int
+tsinvctl_poll(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	return tsinvctl_query(cmd, a, NULL, tsinvctl_poll_show, tsinvctl_poll_verdict);
+}
+
+struct tsinvctl_devrow {
+	char *name; /* the short name */
+	const char *node;
+	json_t *entry;
+	int maybe; /* shown with a "?" */
+};
+
+static int
+tsinvctl_devrow_cmp(const void *va, const void *vb)
+{
+	const struct tsinvctl_devrow *a = va, *b = vb;
+	int c = strcmp(a->name, b->name);
+
+	return c != 0 ? c : strcmp(a->node, b->node);
+}
+
+/* "2026-05-30", "never" when expiry is disabled, "-" for none or Go's zero time. */
+static void
+tsinvctl_expiry(json_t *dev, char *buf, size_t len)
+{
+	const char *e = tsinvctl_str(dev, "expires");
+
+	if (json_is_true(json_object_get(dev, "keyExpiryDisabled")))
+		snprintf(buf, len, "never");
+	else if (e == NULL || strlen(e) < 10 || strncmp(e, "0001-01-01", 10) == 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.10s", e);
+}
+
+static void
+tsinvctl_devices_row(struct table *t, const struct tsinvctl_devrow *r)
+{
+	json_t *dev = json_object_get(r->entry, "device");
+	const char *ver = tsinvctl_str(dev, "clientVersion");
+	char *addrs = tsinvctl_join(json_object_get(dev, "addresses"), ",");
+	char *tags = tsinvctl_join(json_object_get(dev, "tags"), ",");
+	char expiry[16], *version, *name;
+
+	name = xasprintf("%s%s", r->name, r->maybe ? "?" : "");
+	tsinvctl_expiry(dev, expiry, sizeof expiry);
+	/* "1.76.1-t1234abcd-g5678" -> "1.76.1": the rest is build detail. */
+	version =
+	    xasprintf("%.*s", ver != NULL ? (int)strcspn(ver, "-") : 0, ver != NULL ? ver : "");
+	table_add_row(t, name, tsinvctl_str(dev, "os"), tsinvctl_str(dev, "user"), addrs, tags,
+	              tsinvctl_yesno(dev, "authorized"), expiry, version);
+	free(name);
+	free(version);
+	free(addrs);
+	free(tags);
+}
+
+static int
+tsinvctl_devices_show(json_t *res, const struct tsinvctl_args *a)
+{
+	static const char *const hdr[] = {"NAME", "OS",   "USER",       "ADDRESSES",
+	                                  "TAGS", "AUTH", "KEY-EXPIRY", "VERSION"};
+	json_t *list = json_object_get(res, "devices"), *e;
+	size_t i, n = 0, nmaybe = 0;
+	struct tsinvctl_devrow *rows;
+	struct table *t;
+
+	rows = xcalloc(json_array_size(list) + 1, sizeof *rows);
+	json_array_foreach(list, i, e)
+	{
+		if (!json_is_object(e))
+			continue;
+		rows[n].name = tsinvctl_shortname(json_object_get(e, "device"));
+		if ((rows[n].maybe = tsinvctl_is(e, "state", "maybe")))
+			nmaybe++;
+		rows[n].node = tsinvctl_str(e, "nodeId");
+		if (rows[n].node == NULL)
+			rows[n].node = "";
+		rows[n++].entry = e;
+	}
+	qsort(rows, n, sizeof *rows, tsinvctl_devrow_cmp);
+
+	t = table_new(8, hdr);
+	for (i = 0; i < n; i++) {
+		tsinvctl_devices_row(t, &rows[i]);
+		free(rows[i].name);
+	}
+	free(rows);
+	if (n > 0)
+		table_print(t, stdout);
+	else
+		puts("no devices");
+	table_free(t);
+	if (nmaybe > 0)
+		puts("\n? = may have been present (the change happened between two polls)");
+	return 0;
+}
+
+static int
+tsinvctl_devices(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	return tsinvctl_query(cmd, a, NULL, tsinvctl_devices_show, NULL);
+}
+
+/* Adds "KEY: joined array" to a key-value table. */
+static void
+tsinvctl_kv_list(struct table *t, const char *key, json_t *arr)
+{
+	char *s = tsinvctl_join(arr, ", ");
+
+	table_add_row(t, key, s);
+	free(s);
+}
+
+/* The key: value block of one version of a device, VOL its volatile part (or NULL). */
+static void
+tsinvctl_device_block(struct table *t, json_t *ver, json_t *vol)
+{
+	json_t *dev = json_object_get(ver, "device");
+	char when[TSINVCTL_TIMELEN], buf[2 * TSINVCTL_TIMELEN + 8];
+	const char *seen;
+
+	table_add_row(t, "name:", tsinvctl_str(dev, "name"));
+	table_add_row(t, "hostname:", tsinvctl_str(dev, "hostname"));
+	table_add_row(t, "os:", tsinvctl_str(dev, "os"));
+	table_add_row(t, "user:", tsinvctl_str(dev, "user"));
+	tsinvctl_kv_list(t, "addresses:", json_object_get(dev, "addresses"));
+	tsinvctl_kv_list(t, "tags:", json_object_get(dev, "tags"));
+	table_add_row(t, "authorized:", tsinvctl_yesno(dev, "authorized"));
+	if (json_is_true(json_object_get(dev, "keyExpiryDisabled")))
+		table_add_row(t, "key expiry:", "never (disabled)");
+	else
+		table_add_row(t, "key expiry:",
+		              tsinvctl_time(tsinvctl_str(dev, "expires"), when, sizeof when));
+	table_add_row(t, "client version:", tsinvctl_str(dev, "clientVersion"));
+	table_add_row(t,
+	              "created:", tsinvctl_time(tsinvctl_str(dev, "created"), when, sizeof when));
+	tsinvctl_kv_list(t, "routes:", json_object_get(dev, "enabledRoutes"));
+	tsinvctl_kv_list(t, "advertised routes:", json_object_get(dev, "advertisedRoutes"));
+	/* Presence is volatile, kept for the current state only: a past version has none. */
+	if (json_is_object(vol)) {
+		seen = tsinvctl_str(vol, "lastSeen");
+		if (json_is_true(json_object_get(vol, "connectedToControl")))
+			table_add_row(t, "last seen:", "online now");
+		else
+			table_add_row(t, "last seen:", tsinvctl_time(seen, when, sizeof when));
+	}
+	table_add_row(t, "since:",
+	              tsinvctl_window(tsinvctl_str(ver, "from_lo"), tsinvctl_str(ver, "from_hi"),
+	                              NULL, buf, sizeof buf));
+	table_add_row(t, "until:",
+	              tsinvctl_window(tsinvctl_str(ver, "to_lo"), tsinvctl_str(ver, "to_hi"), "now",
+	                              buf, sizeof buf));
+}
+
+static void
+tsinvctl_device_history(json_t *versions)
+{
+	static const char *const hdr[] = {"FROM", "TO", "CHANGED"};
+	struct table *t = table_new(3, hdr);
+	char from[2 * TSINVCTL_TIMELEN + 8], to[2 * TSINVCTL_TIMELEN + 8], *changed;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(versions, i, v)
+	{
+		tsinvctl_bounds(v, from, to, sizeof from);
+		changed = tsinvctl_join(json_object_get(v, "changed"), ",");
+		table_add_row(t, from, to,
+		              changed != NULL ? changed : (i == 0 ? "(first seen)" : NULL));
+		free(changed);
+	}
+	fputc('\n', stdout);
+	table_print(t, stdout);
+	table_free(t);
+}
+
+static int
+tsinvctl_device_show(json_t *res, const struct tsinvctl_args *a)
+{
+	struct table *t = table_new(2, NULL);
+	json_t *cur = json_object_get(res, "current");
+	json_t *versions = json_object_get(res, "versions");
+	int deleted = json_is_true(json_object_get(res, "deleted"));
+	char when[TSINVCTL_TIMELEN], *note;
+
+	if (a->at != NULL)
+		note = xasprintf("%s at %s", json_is_object(cur) ? "present" : "not present",
+		                 tsinvctl_time(a->at, when, sizeof when));
+	else
+		note = xstrdup(json_is_object(cur) ? "present"
+		               : deleted           ? "deleted"
+		                                   : "not present");
+	table_add_row(t, "node id:", tsinvctl_str(res, "nodeId"));
+	table_add_row(t, "matched by:", tsinvctl_str(res, "matched_by"));
+	table_add_row(t, "state:", note);
+	table_add_row(t, "deleted:", deleted ? "yes" : "no");
+	free(note);
+	if (json_is_object(cur))
+		tsinvctl_device_block(t, cur, json_object_get(cur, "volatile"));
+	table_print(t, stdout);
+	table_free(t);
+	if (json_is_array(versions))
+		tsinvctl_device_history(versions);
+	return 0;
+}
+
+static int
+tsinvctl_device(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	json_t *args = json_object();
+	int rc;
+
+	if ((rc = tsinvctl_arg_str(cmd, args, "query", a->arg)) != 0) {
+		json_decref(args);
+		return rc;
+	}
+	return tsinvctl_query(cmd, a, args, tsinvctl_device_show, NULL);
+}
+
+/* "laptop (nAbc123CNTRL)", cleaned for the terminal (malloc'd). */
+static char *
+tsinvctl_holder(json_t *h)
+{
+	char *name = tsinvctl_shortname(h), *s, *c;
+	const char *node = tsinvctl_str(h, "nodeId");
+
+	s = xasprintf("%s (%s)", name, node != NULL ? node : "-");
+	c = table_clean(s);
+	free(name);
+	free(s);
+	return c;
+}
+
+/* The window a "maybe" falls in: the holder's arrival if AT is before from_hi, else its leaving. */
+static void
+tsinvctl_maybe_window(json_t *h, const char *at, struct sbuf *sb)
+{
+	const char *lo = tsinvctl_str(h, "from_lo"), *hi = tsinvctl_str(h, "from_hi");
+	char l[TSINVCTL_TIMELEN], r[TSINVCTL_TIMELEN];
+	tstime_t t, thi;
+
+	if (at == NULL || tstime_parse_rfc3339(at, &t) != 0 || hi == NULL ||
+	    tstime_parse_rfc3339(hi, &thi) != 0 || t >= thi) {
+		lo = tsinvctl_str(h, "to_lo");
+		hi = tsinvctl_str(h, "to_hi");
+	}
+	if (lo != NULL && hi != NULL)
+		sbuf_addf(sb, " (changed between %s and %s)", tsinvctl_time(lo, l, sizeof l),
+		          tsinvctl_time(hi, r, sizeof r));
+}
+
+static void
+tsinvctl_ip_answer(json_t *res, const char *at, struct sbuf *sb)
+{
+	const char *answer = tsinvctl_str(res, "answer"), *reason = tsinvctl_str(res, "reason");
+	int held = answer != NULL && strcmp(answer, "held") == 0;
+	int maybe = answer != NULL && strcmp(answer, "maybe") == 0;
+	json_t *h, *holders = json_object_get(res, "holders");
+	size_t i, n = 0;
+	char *who;
+
+	if (!held && !maybe) {
+		if (answer != NULL && strcmp(answer, "none") == 0)
+			sbuf_adds(sb, "none: no device held it (covered by polls)");
+		else
+			sbuf_addf(sb, "%s: %s", answer != NULL ? answer : "?",
+			          reason != NULL ? reason : "no reason given");
+		return;
+	}
+	sbuf_adds(sb, held ? "held by " : "maybe: ");
+	json_array_foreach(holders, i, h)
+	{
+		/* A held answer names the holders; the "maybe" ones beside it are noise. */
+		if (held && tsinvctl_is(h, "state", "maybe"))
+			continue;
+		if (n++ > 0)
+			sbuf_adds(sb, held ? ", " : "; or ");
+		who = tsinvctl_holder(h);
+		sbuf_adds(sb, who);
+		free(who);
+		if (!held)
+			tsinvctl_maybe_window(h, at, sb);
+	}
+	if (n == 0)
+		sbuf_adds(sb, "(no holder listed)");
+}
+
+static void
+tsinvctl_ip_history(json_t *intervals)
+{
+	static const char *const hdr[] = {"NODE", "NAME", "FROM", "TO"};
+	struct table *t = table_new(4, hdr);
+	char from[2 * TSINVCTL_TIMELEN + 8], to[2 * TSINVCTL_TIMELEN + 8], *name;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(intervals, i, v)
+	{
+		tsinvctl_bounds(v, from, to, sizeof from);
+		name = tsinvctl_shortname(v);
+		table_add_row(t, tsinvctl_str(v, "nodeId"), name, from, to);
+		free(name);
+	}
+	fputc('\n', stdout);
+	if (table_nrows(t) > 0)
+		table_print(t, stdout);
+	else
+		puts("no device ever held it");
+	table_free(t);
+}
+
+static int
+tsinvctl_ip_show(json_t *res, const struct tsinvctl_args *a)
+{
+	const char *ip = tsinvctl_str(res, "ip"), *at = tsinvctl_str(res, "at");
+	char when[TSINVCTL_TIMELEN], *line, *clean;
+	struct sbuf sb = {0};
+
+	if (at == NULL)
+		at = a->at;
+	sbuf_addf(&sb, "%s at %s: ", ip != NULL ? ip : a->arg,
+	          at != NULL ? tsinvctl_time(at, when, sizeof when) : "now");
+	tsinvctl_ip_answer(res, at, &sb);
+	line = sbuf_steal(&sb);
+	clean = table_clean(line);
+	puts(clean);
+	free(clean);
+	free(line);
+	if (a->history)
+		tsinvctl_ip_history(json_object_get(res, "intervals"));
+	return 0;
+}
+
+static int
+tsinvctl_ip(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	char buf[ADDR_STRLEN];
+	struct tsaddr addr;
+
+	if (addr_parse(a->arg, &addr) != 0)
+		return tsinvctl_usage_error(cmd, "bad address \"%s\"", a->arg);
+	addr_format(&addr, buf, sizeof buf);
+	return tsinvctl_query(cmd, a, json_pack("{s:s}", "ip", buf), tsinvctl_ip_show, NULL);
+}
+
+static int
+tsinvctl_ops_show(json_t *res, const struct tsinvctl_args *a)
+{
+	static const char *const hdr[] = {"OP", "ARGS", "HELP"};
+	struct table *t = table_new(3, hdr);
+	const char *version = tsinvctl_str(res, "version");
+	char *cv;
+	json_t *op;
+	size_t i;
+	double proto = 0;
+
+	cv = table_clean(version != NULL ? version : "?");
+	tsinvctl_num(res, "protocol", &proto);
+	printf("tsinvd %s, protocol %.0f\n\n", cv, proto);
+	free(cv);
+	if (proto != PROTO_VERSION)
+		fprintf(stderr,
+		        "tsinvctl: warning: the daemon speaks protocol %.0f, this client %d\n",
+		        proto, PROTO_VERSION);
+	json_array_foreach(json_object_get(res, "ops"), i, op)
+	{
+		table_add_row(t, tsinvctl_str(op, "name"), tsinvctl_str(op, "args"),
+		              tsinvctl_str(op, "help"));
+	}
+	table_print(t, stdout);
+	table_free(t);
+	return 0;
+}
+
+static int
+tsinvctl_ops(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	return tsinvctl_query(cmd, a, NULL, tsinvctl_ops_show, NULL);
+}
+
+static int
+tsinvctl_help(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	const struct tsinvctl_cmd *other;
+
+	if (a->arg == NULL) {
+		tsinvctl_print_help(stdout);
+		return 0;
+	}
+	if ((other = tsinvctl_find(a->arg)) == NULL)
+		return tsinvctl_usage_error(NULL, "unknown command '%s'", a->arg);
+	tsinvctl_print_cmd_help(other, stdout);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option version = {"version", no_argument, NULL, TSINVCTL_OPT_VERSION};
+	struct option longopts[TSINVCTL_NGLOBAL + 3];
+	const struct tsinvctl_cmd *cmd;
+	struct tsinvctl_args a;
+	const char *env;
+	int c, rc;
+
+	log_init("tsinvctl", 0);
+	tsinvctl_longopts(longopts, &version, 1);
+	env = getenv("TSINV_SOCKET");
+	opts.socket = env != NULL && *env != '\0' ? env : TSINVCTL_SOCKET;
+
+	argv[0] = tsinvctl_progname;
+	/* "+": stop at the command; its own options are parsed by the command. */
+	while ((c = getopt_long(argc, argv, "+s:h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			tsinvctl_print_help(stdout);
+			return 0;
+		}
+		if (c == TSINVCTL_OPT_VERSION) {
+			printf("tsinvctl %s\n", PACKAGE_VERSION);
+			return 0;
+		}
+		if ((rc = tsinvctl_global_opt(NULL, c, optarg)) != 0)
+			return rc;
+	}
+	if (optind == argc)
+		return tsinvctl_usage_error(NULL, "no command");
+	if ((cmd = tsinvctl_find(argv[optind])) == NULL)
+		return tsinvctl_usage_error(NULL, "unknown command '%s'", argv[optind]);
+	rc = tsinvctl_parse_cmd(cmd, argc - optind, argv + optind, &a);
+	if (rc == 0)
+		rc = cmd->fn(cmd, &a);
+	else if (rc == -1)
+		rc = 0; /* the command's --help */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "tsinvctl: stdout: %s\n", strerror(errno));
+		rc = TSINVCTL_EXIT_ERROR;
+	}
+	return rc;
+}

@@ -1,0 +1,43 @@
+/* ctl.h: the Unix-socket server: accepts clients, reads request lines, dispatches, writes replies. */
+#ifndef TSINV_CTL_H
+#define TSINV_CTL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "config.h"
+
+struct ctl;
+struct ctl_client;
+
+/* One request in flight. The handler answers it exactly once, at once or later (async), with one
+ * of the ctl_reply* calls; that call frees the request. A reply to a client that has gone away is
+ * dropped. A client's next request is not read until the current one is answered. */
+struct ctl_req {
+	struct ctl_client *client;
+	int op;       /* index into proto_ops */
+	json_t *id;   /* new reference */
+	json_t *args; /* new reference, always an object */
+	uid_t uid;    /* the peer's uid at connect time */
+	pid_t pid;
+};
+
+typedef void (*ctl_dispatch_fn)(struct ctl_req *req, void *arg);
+
+/* Listens on LISTEN_FD when it is >= 0 (socket activation), else creates cf->socket itself (its
+ * directory 0750 if missing, socket mode cf->socket_mode, group cf->socket_group), replacing a
+ * stale socket file but refusing to steal one a live daemon answers on. NULL and *cause on error. */
+struct ctl *ctl_new(struct event_base *base, const struct config *cf, int listen_fd,
+		    ctl_dispatch_fn fn, void *arg, char **cause);
+/* Closes every client and the listener; removes the socket file if ctl created it. */
+void ctl_free(struct ctl *ctl);
+size_t ctl_nclients(const struct ctl *ctl);
+
+void ctl_reply(struct ctl_req *req, json_t *result); /* result stolen */
+void ctl_reply_raw(struct ctl_req *req, const char *result_json, size_t len);
+void ctl_reply_err(struct ctl_req *req, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

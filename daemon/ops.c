@@ -1,0 +1,273 @@
+/* ops.c: the socket operations, dispatched through the one table in proto-ops.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hist.h"
+#include "log.h"
+#include "ops.h"
+#include "proto.h"
+
+typedef void (*ops_handler)(struct tsinvd *d, struct ctl_req *req);
+
+#define PROTO_OP(sym, name, flags, args, help) static void ops_##sym(struct tsinvd *, struct ctl_req *);
+#include "proto-ops.h"
+#undef PROTO_OP
+
+static const ops_handler ops_handlers[PROTO_OP__COUNT] = {
+#define PROTO_OP(sym, name, flags, args, help) [PROTO_OP_##sym] = ops_##sym,
+#include "proto-ops.h"
+#undef PROTO_OP
+};
+
+void
+ops_dispatch(struct ctl_req *req, void *arg)
+{
+	if (req->op < 0 || req->op >= PROTO_OP__COUNT) {
+		ctl_reply_err(req, PROTO_E_UNKNOWN_OP, "unknown operation");
+		return;
+	}
+	ops_handlers[req->op](arg, req);
+}
+
+static json_t *
+ops_time_json(tstime_t t)
+{
+	char buf[TSTIME_STRLEN];
+
+	if (t == TSTIME_NONE)
+		return json_null();
+	tstime_format(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/* The tailnet a request names, or the only one. NULL after an error reply. */
+static const char *
+ops_tailnet(struct tsinvd *d, struct ctl_req *req)
+{
+	const char *name = NULL;
+	char *cause = NULL;
+
+	if (proto_arg_string(req->args, "tailnet", &name, &cause) == -1) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
+		free(cause);
+		return NULL;
+	}
+	if (name == NULL) {
+		if (d->cf->ntailnets == 1)
+			return d->cf->tailnets[0].name;
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
+			      "this daemon keeps %zu tailnets: name one (--tailnet NAME)",
+			      d->cf->ntailnets);
+		return NULL;
+	}
+	if (config_tailnet_find(d->cf, name) == NULL) {
+		ctl_reply_err(req, PROTO_E_NOT_FOUND, "no tailnet \"%s\" in %s", name, d->cf->path);
+		return NULL;
+	}
+	return name;
+}
+
+/* The "at" argument: TSTIME_NONE when absent; -1 after an error reply. */
+static int
+ops_at(struct ctl_req *req, tstime_t *at)
+{
+	const char *s = NULL;
+	char *cause = NULL;
+
+	*at = TSTIME_NONE;
+	if (proto_arg_string(req->args, "at", &s, &cause) == -1 ||
+	    (s != NULL && tstime_parse(s, tstime_now(), at, &cause) == -1)) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "at: %s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ops_flag(struct ctl_req *req, const char *key, int *out)
+{
+	char *cause = NULL;
+
+	*out = 0;
+	if (proto_arg_bool(req->args, key, out, &cause) == -1) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+ops_answer(struct ctl_req *req, int rc, json_t *res, char *cause)
+{
+	if (rc == HIST_OK)
+		ctl_reply(req, res);
+	else
+		ctl_reply_err(req, rc == HIST_NOTFOUND ? PROTO_E_NOT_FOUND : PROTO_E_INTERNAL, "%s",
+			      cause ? cause : "failed");
+	free(cause);
+}
+
+static void
+ops_hello(struct tsinvd *d, struct ctl_req *req)
+{
+	json_t *res = json_object(), *ops = json_array();
+
+	for (int i = 0; i < PROTO_OP__COUNT; i++)
+		json_array_append_new(ops, json_pack("{s:s, s:s, s:s, s:b}", "name", proto_ops[i].name,
+						     "args", proto_ops[i].args, "help",
+						     proto_ops[i].help, "write",
+						     (proto_ops[i].flags & PROTO_F_WRITE) != 0));
+	json_object_set_new(res, "protocol", json_integer(PROTO_VERSION));
+	json_object_set_new(res, "version", json_string(PACKAGE_VERSION));
+	json_object_set_new(res, "ops", ops);
+	ctl_reply(req, res);
+}
+
+static void
+ops_status(struct tsinvd *d, struct ctl_req *req)
+{
+	json_t *res = json_object(), *tailnets = json_array();
+	tstime_t now = tstime_now();
+	uint64_t used, map;
+	char *cause = NULL;
+
+	store_sizes(d->st, &used, &map);
+	json_object_set_new(res, "version", json_string(PACKAGE_VERSION));
+	json_object_set_new(res, "pid", json_integer(getpid()));
+	json_object_set_new(res, "started", ops_time_json(d->started));
+	json_object_set_new(res, "uptime_s", json_integer((now - d->started) / TSTIME_SEC));
+	json_object_set_new(res, "store", json_pack("{s:s, s:I, s:I}", "path", store_path(d->st),
+						    "used_bytes", (json_int_t)used, "map_bytes",
+						    (json_int_t)map));
+	for (size_t i = 0; i < d->cf->ntailnets; i++) {
+		const char *name = d->cf->tailnets[i].name;
+		json_t *eps = json_array();
+
+		for (const char *const *e = poller_endpoints; *e != NULL; e++) {
+			struct hist_endpoint ep;
+			json_t *j;
+
+			if (hist_endpoint_get(d->st, name, *e, &ep, &cause) == -1) {
+				ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause);
+				free(cause);
+				json_decref(eps);
+				json_decref(tailnets);
+				json_decref(res);
+				return;
+			}
+			j = json_object();
+			json_object_set_new(j, "name", json_string(*e));
+			json_object_set_new(j, "last_poll", ops_time_json(ep.last_poll));
+			json_object_set_new(j, "last_ok", ops_time_json(ep.last_ok));
+			json_object_set_new(j, "result", json_string(ep.result));
+			json_object_set_new(j, "error", ep.error ? json_string(ep.error) : json_null());
+			json_object_set_new(j, "age_s", ep.last_poll == TSTIME_NONE
+								? json_null()
+								: json_integer((now - ep.last_poll) /
+									       TSTIME_SEC));
+			json_object_set_new(j, "next_poll", ops_time_json(poller_next(d->pl, name, *e)));
+			json_object_set_new(j, "entities", json_integer((json_int_t)ep.entities));
+			json_object_set_new(j, "failures", json_integer(ep.failures));
+			json_array_append_new(eps, j);
+			hist_endpoint_free(&ep);
+		}
+		json_array_append_new(tailnets, json_pack("{s:s, s:o}", "name", name, "endpoints", eps));
+	}
+	json_object_set_new(res, "tailnets", tailnets);
+	ctl_reply(req, res);
+}
+
+static void
+ops_poll_done(json_t *results, void *arg)
+{
+	ctl_reply(arg, json_pack("{s:O}", "polls", results));
+}
+
+static void
+ops_poll(struct tsinvd *d, struct ctl_req *req)
+{
+	const char *name = NULL;
+	char *cause = NULL;
+
+	if (proto_arg_string(req->args, "tailnet", &name, &cause) == -1) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
+		free(cause);
+		return;
+	}
+	if (name != NULL && config_tailnet_find(d->cf, name) == NULL) {
+		ctl_reply_err(req, PROTO_E_NOT_FOUND, "no tailnet \"%s\" in %s", name, d->cf->path);
+		return;
+	}
+	log_info("poll requested by uid %u", (unsigned)req->uid);
+	poller_poll_now(d->pl, name, ops_poll_done, req);
+}
+
+static void
+ops_devices_list(struct tsinvd *d, struct ctl_req *req)
+{
+	const char *tailnet = ops_tailnet(d, req);
+	char *out = NULL, *cause = NULL;
+	size_t len;
+	tstime_t at;
+
+	if (tailnet == NULL || ops_at(req, &at) == -1)
+		return;
+	if (hist_devices_list(d->st, tailnet, at, &out, &len, &cause) != HIST_OK) {
+		ops_answer(req, HIST_ERR, NULL, cause);
+		return;
+	}
+	ctl_reply_raw(req, out, len);
+	free(out);
+}
+
+static void
+ops_device_get(struct tsinvd *d, struct ctl_req *req)
+{
+	const char *tailnet = ops_tailnet(d, req), *query = NULL;
+	char *cause = NULL;
+	json_t *res = NULL;
+	int history, rc;
+	tstime_t at;
+
+	if (tailnet == NULL || ops_at(req, &at) == -1 || ops_flag(req, "history", &history) == -1)
+		return;
+	if ((rc = proto_arg_string(req->args, "query", &query, &cause)) != 1) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s",
+			      rc == 0 ? "query: a node id, name or address is needed" : cause);
+		free(cause);
+		return;
+	}
+	rc = hist_device_get(d->st, tailnet, query, at, history, &res, &cause);
+	ops_answer(req, rc, res, cause);
+}
+
+static void
+ops_ip_at(struct tsinvd *d, struct ctl_req *req)
+{
+	const char *tailnet = ops_tailnet(d, req), *ip = NULL;
+	struct tsaddr addr;
+	char *cause = NULL;
+	json_t *res = NULL;
+	int history, rc;
+	tstime_t at;
+
+	if (tailnet == NULL || ops_at(req, &at) == -1 || ops_flag(req, "history", &history) == -1)
+		return;
+	if ((rc = proto_arg_string(req->args, "ip", &ip, &cause)) != 1) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s",
+			      rc == 0 ? "ip: an address is needed" : cause);
+		free(cause);
+		return;
+	}
+	if (addr_parse(ip, &addr) == -1) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "ip: \"%.64s\" is not an IPv4 or IPv6 address",
+			      ip);
+		return;
+	}
+	rc = hist_ip_at(d->st, tailnet, &addr, at, history, &res, &cause);
+	ops_answer(req, rc, res, cause);
+}

@@ -1,0 +1,25 @@
+/* ops.h: the daemon's state and the handlers of the socket operations. */
+#ifndef TSINV_OPS_H
+#define TSINV_OPS_H
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "poller.h"
+#include "store.h"
+#include "tstime.h"
+
+struct tsinvd {
+	struct event_base *base;
+	struct config *cf;
+	struct store *st;
+	struct ctl *ctl;
+	struct poller *pl;
+	tstime_t started;
+};
+
+/* The ctl dispatch function: ARG is the struct tsinvd. */
+void ops_dispatch(struct ctl_req *req, void *arg);
+
+#endif

@@ -1,0 +1,594 @@
+/* poller.c: timers per endpoint, fetches on curl multi (the hiperfifo recipe), answers applied. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <curl/curl.h>
+
+#include "hist.h"
+#include "log.h"
+#include "notify.h"
+#include "poller.h"
+#include "sbuf.h"
+
+#define POLLER_BACKOFF_MIN (5 * TSTIME_SEC)
+#define POLLER_RETRY_AFTER_MAX (3600 * TSTIME_SEC)
+#define POLLER_ERRMSG_MAX 200
+
+const char *const poller_endpoints[] = {"devices", NULL};
+
+struct poller_group {
+	int pending;
+	json_t *results;
+	poller_done_fn done;
+	void *arg;
+};
+
+struct poller_waiters {
+	struct poller_group **g;
+	size_t n;
+};
+
+struct poller_tailnet;
+
+struct poller_endpoint {
+	struct poller_tailnet *tn;
+	const char *name;
+	char *url;
+	struct event *timer;  /* the next scheduled poll */
+	struct event *finish; /* delivers a fetch that could not even start */
+	tstime_t next;
+	CURL *easy; /* in flight, or NULL */
+	tstime_t started;
+	struct sbuf body;
+	int too_big;
+	char errbuf[CURL_ERROR_SIZE];
+	char *start_error;
+	unsigned failures;
+	struct poller_waiters cur, next_waiters;
+};
+
+struct poller_tailnet {
+	struct poller *pl;
+	const struct config_tailnet *cf;
+	struct curl_slist *headers; /* holds the secret: wiped on free */
+	struct poller_endpoint ep;
+};
+
+struct poller {
+	struct event_base *base;
+	const struct config *cf;
+	struct store *st;
+	CURLM *multi;
+	struct event *curl_timer;
+	struct poller_tailnet *tn;
+	size_t ntn;
+};
+
+static void poller_fetch_start(struct poller_endpoint *ep);
+
+static unsigned
+poller_random(void)
+{
+	unsigned r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (unsigned)tstime_now();
+	return r;
+}
+
+static void
+poller_schedule(struct poller_endpoint *ep, int64_t delay)
+{
+	struct timeval tv = {.tv_sec = delay / TSTIME_SEC, .tv_usec = delay % TSTIME_SEC};
+
+	ep->next = tstime_now() + delay;
+	evtimer_add(ep->timer, &tv);
+}
+
+/* The interval, give or take 10%, so that tailnets and endpoints do not poll in lock-step. */
+static int64_t
+poller_jitter(int64_t interval)
+{
+	int64_t spread = interval / 10;
+
+	if (spread <= 0)
+		return interval;
+	return interval - spread + (int64_t)(poller_random() % (uint64_t)(2 * spread + 1));
+}
+
+/* ---- curl multi on libevent ---- */
+
+struct poller_sock {
+	struct event *ev;
+	struct poller *pl;
+};
+
+static void
+poller_check_multi(struct poller *pl);
+
+static void
+poller_sock_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct poller *pl = arg;
+	int running, flags = 0;
+
+	if (what & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(pl->multi, fd, flags, &running);
+	poller_check_multi(pl);
+}
+
+static int
+poller_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct poller *pl = userp;
+	struct poller_sock *ps = socketp;
+	short kind = EV_PERSIST;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (ps != NULL) {
+			event_free(ps->ev);
+			free(ps);
+		}
+		curl_multi_assign(pl->multi, s, NULL);
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	if (ps == NULL) {
+		ps = xcalloc(1, sizeof(*ps));
+		ps->pl = pl;
+		curl_multi_assign(pl->multi, s, ps);
+	} else
+		event_free(ps->ev);
+	ps->ev = event_new(pl->base, s, kind, poller_sock_event_cb, pl);
+	event_add(ps->ev, NULL);
+	return 0;
+}
+
+static void
+poller_curl_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct poller *pl = arg;
+	int running;
+
+	curl_multi_socket_action(pl->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	poller_check_multi(pl);
+}
+
+/* curl asks for one timer; it is re-armed here and fires from the loop, never from inside. */
+static int
+poller_multi_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct poller *pl = userp;
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+
+	if (timeout_ms < 0)
+		evtimer_del(pl->curl_timer);
+	else
+		evtimer_add(pl->curl_timer, &tv);
+	return 0;
+}
+
+static size_t
+poller_write_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct poller_endpoint *ep = arg;
+
+	/* Debian's libcurl does not cap chunked or compressed bodies: the cap is ours. */
+	if (ep->body.len + n > ep->tn->cf->max_response) {
+		ep->too_big = 1;
+		return 0;
+	}
+	sbuf_add(&ep->body, data, n);
+	return n;
+}
+
+/* ---- results ---- */
+
+static void
+poller_waiters_drop(struct poller_waiters *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		if (--w->g[i]->pending == 0) {
+			json_decref(w->g[i]->results);
+			free(w->g[i]);
+		}
+	}
+	free(w->g);
+	*w = (struct poller_waiters){0};
+}
+
+static void
+poller_waiters_add(struct poller_waiters *w, struct poller_group *g)
+{
+	w->g = xrealloc(w->g, (w->n + 1) * sizeof(*w->g));
+	w->g[w->n++] = g;
+}
+
+static void
+poller_deliver(struct poller_endpoint *ep, json_t *result)
+{
+	struct poller_waiters w = ep->cur;
+
+	ep->cur = (struct poller_waiters){0};
+	for (size_t i = 0; i < w.n; i++) {
+		struct poller_group *g = w.g[i];
+
+		json_array_append(g->results, result);
+		if (--g->pending == 0) {
+			g->done(g->results, g->arg);
+			json_decref(g->results);
+			free(g);
+		}
+	}
+	free(w.g);
+}
+
+/* The API's {"message": ...}, cut short and stripped of control characters, for a log line. */
+static char *
+poller_api_message(const struct sbuf *body)
+{
+	json_t *j = json_loadb(body->p ? body->p : "", body->len, 0, NULL);
+	const char *m = json_string_value(json_object_get(j, "message"));
+	char *out = xstrdup(m != NULL ? m : "");
+
+	json_decref(j);
+	if (strlen(out) > POLLER_ERRMSG_MAX)
+		out[POLLER_ERRMSG_MAX] = '\0';
+	for (char *p = out; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+	return out;
+}
+
+static const char *
+poller_status_hint(long status)
+{
+	if (status == 401 || status == 403)
+		return "the API refused the credentials";
+	if (status == 404)
+		return "tailnet not found, or the credentials may not read it";
+	if (status == 429)
+		return "rate limited";
+	if (status >= 500)
+		return "server error";
+	return "unexpected answer";
+}
+
+static void
+poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
+	      const struct hist_poll_result *res, tstime_t t)
+{
+	struct poller_tailnet *tn = ep->tn;
+	json_t *result = json_object();
+	char tbuf[TSTIME_STRLEN];
+	char *cause = NULL;
+	int64_t delay;
+
+	if (error != NULL) {
+		ep->failures++;
+		log_warnx("tailnet %s: %s: poll failed: %s", tn->cf->name, ep->name, error);
+		if (hist_poll_failed(tn->pl->st, tn->cf->name, ep->name, t, error, &cause) == -1) {
+			log_warnx("tailnet %s: %s: %s", tn->cf->name, ep->name, cause);
+			free(cause);
+		}
+		delay = POLLER_BACKOFF_MIN << (ep->failures > 10 ? 10 : ep->failures - 1);
+		if (delay > tn->cf->poll_interval)
+			delay = tn->cf->poll_interval;
+		if (retry_after > delay)
+			delay = retry_after;
+		json_object_set_new(result, "result", json_string("error"));
+		json_object_set_new(result, "changes", json_integer(0));
+		json_object_set_new(result, "error", json_string(error));
+		notify_status("%s/%s: poll failed: %s", tn->cf->name, ep->name, error);
+	} else {
+		size_t changes = res->created + res->changed + res->deleted;
+
+		ep->failures = 0;
+		t = res->time;
+		delay = poller_jitter(tn->cf->poll_interval);
+		json_object_set_new(result, "result", json_string(res->held ? "held" : "ok"));
+		json_object_set_new(result, "changes", json_integer((json_int_t)changes));
+		json_object_set_new(result, "error",
+				    res->held ? json_string("mass disappearance held until the "
+							    "next poll confirms it")
+					      : json_null());
+		log_info("tailnet %s: %s: %s, %zu seen, %zu created, %zu changed, %zu deleted",
+			 tn->cf->name, ep->name, res->held ? "held" : "ok", res->seen, res->created,
+			 res->changed, res->deleted);
+		notify_status("%s/%s: %s, %zu devices", tn->cf->name, ep->name,
+			      res->held ? "held" : "ok", res->seen);
+	}
+	tstime_format(t, tbuf, sizeof(tbuf));
+	json_object_set_new(result, "tailnet", json_string(tn->cf->name));
+	json_object_set_new(result, "endpoint", json_string(ep->name));
+	json_object_set_new(result, "time", json_string(tbuf));
+	free(error);
+	poller_deliver(ep, result);
+	json_decref(result);
+	/* Someone asked for a poll while this one ran: it must see a fresh answer. */
+	if (ep->next_waiters.n > 0) {
+		ep->cur = ep->next_waiters;
+		ep->next_waiters = (struct poller_waiters){0};
+		poller_fetch_start(ep);
+	} else
+		poller_schedule(ep, delay);
+}
+
+static void
+poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
+{
+	struct poller_tailnet *tn = ep->tn;
+	struct hist_poll_result res = {0};
+	struct hist_policy pol = {tn->cf->mass_delete_percent, 3 * tn->cf->poll_interval};
+	tstime_t t = tstime_now();
+	long status = 0;
+	curl_off_t retry = 0;
+	int64_t retry_after = 0;
+	char *error = NULL, *cause = NULL, *msg;
+	json_error_t jerr;
+	json_t *body;
+
+	curl_easy_getinfo(ep->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(ep->easy, CURLINFO_RETRY_AFTER, &retry);
+	curl_multi_remove_handle(tn->pl->multi, ep->easy);
+	curl_easy_cleanup(ep->easy);
+	ep->easy = NULL;
+	/* Retry-After can be negative on this libcurl for a date in the past: clamp it. */
+	if (retry > 0)
+		retry_after = retry * TSTIME_SEC > POLLER_RETRY_AFTER_MAX ? POLLER_RETRY_AFTER_MAX
+									  : retry * TSTIME_SEC;
+	if (ep->too_big)
+		error = xasprintf("answer larger than max_response (%zu bytes): ignored",
+				  tn->cf->max_response);
+	else if (code != CURLE_OK)
+		error = xasprintf("%s", ep->errbuf[0] ? ep->errbuf : curl_easy_strerror(code));
+	else if (status != 200) {
+		msg = poller_api_message(&ep->body);
+		error = xasprintf("HTTP %ld (%s)%s%s", status, poller_status_hint(status),
+				  *msg ? ": " : "", msg);
+		free(msg);
+	} else if ((body = json_loadb(ep->body.p ? ep->body.p : "", ep->body.len,
+				      JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		error = xasprintf("the answer is not valid JSON (line %d, column %d: %s)", jerr.line,
+				  jerr.column, jerr.text);
+	} else {
+		if (hist_devices_apply(tn->pl->st, tn->cf->name, t, body, &pol, &res, &cause) == -1) {
+			error = xasprintf("answer not recorded: %s", cause);
+			free(cause);
+		}
+		json_decref(body);
+	}
+	sbuf_free(&ep->body);
+	poller_finish(ep, error, retry_after, &res, t);
+}
+
+static void
+poller_check_multi(struct poller *pl)
+{
+	struct poller_endpoint *ep;
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(pl->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&ep);
+		poller_fetch_done(ep, m->data.result);
+	}
+}
+
+static void
+poller_finish_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct poller_endpoint *ep = arg;
+	char *error = ep->start_error;
+
+	ep->start_error = NULL;
+	poller_finish(ep, error, 0, NULL, tstime_now());
+}
+
+static void
+poller_fetch_start(struct poller_endpoint *ep)
+{
+	struct poller_tailnet *tn = ep->tn;
+	const struct config_tailnet *cf = tn->cf;
+	CURL *e;
+
+	evtimer_del(ep->timer);
+	ep->next = TSTIME_NONE;
+	ep->too_big = 0;
+	ep->errbuf[0] = '\0';
+	sbuf_init(&ep->body);
+	ep->started = tstime_now();
+	if ((e = curl_easy_init()) == NULL) {
+		ep->start_error = xstrdup("cannot start a transfer");
+		event_active(ep->finish, EV_TIMEOUT, 0);
+		return;
+	}
+	curl_easy_setopt(e, CURLOPT_URL, ep->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, ep);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, tn->headers);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, poller_write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, ep);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ep->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	/* config_url_allowed() let plain http through only for a loopback host. */
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, strncmp(cf->api_url, "https:", 6) == 0 ? "https"
+										       : "http");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(cf->connect_timeout / 1000));
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(cf->request_timeout / 1000));
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 30L);
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cf->max_response);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "tsinvd/" PACKAGE_VERSION);
+	ep->easy = e;
+	if (curl_multi_add_handle(tn->pl->multi, e) != CURLM_OK) {
+		curl_easy_cleanup(e);
+		ep->easy = NULL;
+		ep->start_error = xstrdup("cannot start a transfer");
+		event_active(ep->finish, EV_TIMEOUT, 0);
+	}
+}
+
+static void
+poller_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	poller_fetch_start(arg);
+}
+
+/* ---- life cycle ---- */
+
+static char *
+poller_url(const struct config_tailnet *cf, const char *endpoint)
+{
+	CURL *e = curl_easy_init();
+	char *seg = e ? curl_easy_escape(e, cf->tailnet, 0) : NULL, *url;
+
+	url = xasprintf("%s/api/v2/tailnet/%s/%s?fields=all", cf->api_url, seg ? seg : "-",
+			endpoint);
+	curl_free(seg);
+	curl_easy_cleanup(e);
+	return url;
+}
+
+static void
+poller_wipe_headers(struct curl_slist *h)
+{
+	for (struct curl_slist *p = h; p != NULL; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(h);
+}
+
+struct poller *
+poller_new(struct event_base *base, const struct config *cf, struct store *st, char **cause)
+{
+	struct poller *pl = xcalloc(1, sizeof(*pl));
+	size_t i;
+
+	pl->base = base;
+	pl->cf = cf;
+	pl->st = st;
+	pl->multi = curl_multi_init();
+	pl->curl_timer = evtimer_new(base, poller_curl_timer_cb, pl);
+	curl_multi_setopt(pl->multi, CURLMOPT_SOCKETFUNCTION, poller_sock_cb);
+	curl_multi_setopt(pl->multi, CURLMOPT_SOCKETDATA, pl);
+	curl_multi_setopt(pl->multi, CURLMOPT_TIMERFUNCTION, poller_multi_timer_cb);
+	curl_multi_setopt(pl->multi, CURLMOPT_TIMERDATA, pl);
+	pl->tn = xcalloc(cf->ntailnets, sizeof(*pl->tn));
+	for (i = 0; i < cf->ntailnets; i++) {
+		struct poller_tailnet *tn = &pl->tn[i];
+		char *key = NULL, *hdr;
+
+		tn->pl = pl;
+		tn->cf = &cf->tailnets[i];
+		if (tn->cf->api_key_file == NULL) {
+			*cause = xasprintf("tailnet %s: OAuth clients are not supported by this "
+					   "version; use api_key_file",
+					   tn->cf->name);
+			goto fail;
+		}
+		if (config_read_secret(tn->cf->api_key_file, &key, cause) == -1)
+			goto fail;
+		hdr = xasprintf("Authorization: Bearer %s", key);
+		explicit_bzero(key, strlen(key));
+		free(key);
+		tn->headers = curl_slist_append(NULL, hdr);
+		explicit_bzero(hdr, strlen(hdr));
+		free(hdr);
+		tn->headers = curl_slist_append(tn->headers, "Accept: application/json");
+		pl->ntn++;
+
+		struct poller_endpoint *ep = &tn->ep;
+		ep->tn = tn;
+		ep->name = poller_endpoints[0];
+		ep->url = poller_url(tn->cf, ep->name);
+		ep->timer = evtimer_new(base, poller_timer_cb, ep);
+		ep->finish = evtimer_new(base, poller_finish_cb, ep);
+		poller_schedule(ep, 0);
+	}
+	return pl;
+fail:
+	poller_free(pl);
+	return NULL;
+}
+
+void
+poller_free(struct poller *pl)
+{
+	if (pl == NULL)
+		return;
+	for (size_t i = 0; i < pl->ntn; i++) {
+		struct poller_endpoint *ep = &pl->tn[i].ep;
+
+		if (ep->easy != NULL) {
+			curl_multi_remove_handle(pl->multi, ep->easy);
+			curl_easy_cleanup(ep->easy);
+			sbuf_free(&ep->body);
+		}
+		/* Pending "poll" requests are answered by the socket server's shutdown. */
+		poller_waiters_drop(&ep->cur);
+		poller_waiters_drop(&ep->next_waiters);
+		free(ep->start_error);
+		free(ep->url);
+		if (ep->timer)
+			event_free(ep->timer);
+		if (ep->finish)
+			event_free(ep->finish);
+		poller_wipe_headers(pl->tn[i].headers);
+	}
+	free(pl->tn);
+	curl_multi_cleanup(pl->multi);
+	event_free(pl->curl_timer);
+	free(pl);
+}
+
+void
+poller_poll_now(struct poller *pl, const char *tailnet, poller_done_fn done, void *arg)
+{
+	struct poller_group *g = xcalloc(1, sizeof(*g));
+
+	g->results = json_array();
+	g->done = done;
+	g->arg = arg;
+	for (size_t i = 0; i < pl->ntn; i++) {
+		struct poller_endpoint *ep = &pl->tn[i].ep;
+
+		if (tailnet != NULL && strcmp(tailnet, pl->tn[i].cf->name) != 0)
+			continue;
+		g->pending++;
+		if (ep->easy != NULL || ep->start_error != NULL) {
+			poller_waiters_add(&ep->next_waiters, g);
+		} else {
+			poller_waiters_add(&ep->cur, g);
+			poller_fetch_start(ep);
+		}
+	}
+	if (g->pending == 0) {
+		done(g->results, arg);
+		json_decref(g->results);
+		free(g);
+	}
+}
+
+tstime_t
+poller_next(struct poller *pl, const char *tailnet, const char *endpoint)
+{
+	for (size_t i = 0; i < pl->ntn; i++)
+		if (strcmp(pl->tn[i].cf->name, tailnet) == 0 &&
+		    strcmp(pl->tn[i].ep.name, endpoint) == 0)
+			return pl->tn[i].ep.next;
+	return TSTIME_NONE;
+}

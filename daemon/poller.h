@@ -1,0 +1,33 @@
+/* poller.h: per-endpoint timers, HTTP fetches on curl multi driven by libevent, results applied. */
+#ifndef TSINV_POLLER_H
+#define TSINV_POLLER_H
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "store.h"
+#include "tstime.h"
+
+struct poller;
+
+/* Called once every requested poll has finished; RESULTS (borrowed) is an array of
+ * {"tailnet","endpoint","result":"ok"|"error"|"held","time","changes","error"}. */
+typedef void (*poller_done_fn)(json_t *results, void *arg);
+
+/* Reads each tailnet's secret and arms the timers (the first poll runs at once). */
+struct poller *poller_new(struct event_base *base, const struct config *cf, struct store *st,
+			  char **cause);
+void poller_free(struct poller *pl);
+
+/* Polls every endpoint of TAILNET (NULL: of every tailnet) now. A fetch already in flight is
+ * not reused: the answer must postdate the request. DONE runs later, from the loop. */
+void poller_poll_now(struct poller *pl, const char *tailnet, poller_done_fn done, void *arg);
+
+/* When the next scheduled poll of an endpoint is due (TSTIME_NONE if one is running). */
+tstime_t poller_next(struct poller *pl, const char *tailnet, const char *endpoint);
+
+/* The endpoints polled for each tailnet, NULL-terminated. */
+extern const char *const poller_endpoints[];
+
+#endif

@@ -1,0 +1,87 @@
+#!/bin/sh
+# The demo: builds everything, runs tsinvd against the simulated tailnet (tssim), makes a few
+# changes there and shows what tsinvctl answers. Installs missing Debian build dependencies.
+set -eu
+top=$(cd "$(dirname "$0")" && pwd)
+"$top/scripts/deps"
+cd "$top"
+[ -x configure ] || ./bootstrap >/dev/null
+mkdir -p build
+cd build
+[ -f Makefile ] || "$top/configure" --enable-werror >/dev/null
+echo "== building (make -j2)"
+make -j2 >/dev/null
+make -j2 tests/sim/tssim tests/tjq >/dev/null
+b=$(pwd)
+
+run=$(mktemp -d "${TMPDIR:-/tmp}/tsinv-demo.XXXXXX")
+cleanup() {
+	[ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+	[ -n "${spid:-}" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+	rm -rf "$run"
+}
+trap cleanup EXIT INT TERM
+
+"$b/tests/sim/tssim" --port 0 --port-file "$run/sim.port" --token tskey-api-demo \
+	--scenario "$top/tests/sim/scenarios/small.json" 2>"$run/sim.log" &
+spid=$!
+i=0
+until [ -s "$run/sim.port" ]; do
+	i=$((i + 1)); [ $i -lt 500 ] || { echo "tssim did not start" >&2; exit 1; }
+	sleep 0.01
+done
+url="http://127.0.0.1:$(cat "$run/sim.port")"
+printf 'tskey-api-demo\n' >"$run/api-key"
+cat >"$run/tsinvd.conf" <<CONF
+[daemon]
+state_dir = $run/state
+socket = $run/tsinvd.sock
+
+[tailnet demo]
+api_url = $url
+tailnet = -
+api_key_file = $run/api-key
+poll_interval = 1h
+CONF
+"$b/daemon/tsinvd" -c "$run/tsinvd.conf" 2>"$run/tsinvd.log" &
+dpid=$!
+ctl() { "$b/client/tsinvctl" -s "$run/tsinvd.sock" "$@"; }
+sim() { "$b/tests/sim/tssim" ctl "$url" "$1" >/dev/null; }
+i=0
+until ctl --json status 2>/dev/null | "$b/tests/tjq" '.tailnets[0].endpoints[0].result' | grep -qv never; do
+	i=$((i + 1)); [ $i -lt 1000 ] || { echo "tsinvd did not come up:" >&2; cat "$run/tsinvd.log" >&2; exit 1; }
+	sleep 0.01
+done
+say() { printf '\n== %s\n' "$*"; }
+
+say "tsinvctl status"
+ctl status
+say "tsinvctl devices   (the simulated tailnet as first polled)"
+ctl devices
+first=$(ctl --json devices | "$b/tests/tjq" '.devices[0].nodeId')
+name=$(ctl --json device "$first" | "$b/tests/tjq" '.current.device.hostname')
+ip=$(ctl --json device "$first" | "$b/tests/tjq" '.current.device.addresses[0]')
+t1=$(ctl --json status | "$b/tests/tjq" '.tailnets[0].endpoints[0].last_ok')
+
+say "in the tailnet: $name ($first) is deleted and a new device 'intruder' gets its address $ip"
+sim "{\"op\":\"delete\",\"tailnet\":\"-\",\"nodeId\":\"$first\"}"
+sim "{\"op\":\"add\",\"tailnet\":\"-\",\"device\":{\"hostname\":\"intruder\",\"name\":\"intruder.tail1234.ts.net\",\"addresses\":[\"$ip\",\"fd7a:115c:a1e0::dead:beef\"]}}"
+second=$(ctl --json devices | "$b/tests/tjq" '.devices[1].nodeId')
+say "... and another device is renamed and tagged"
+sim "{\"op\":\"set\",\"tailnet\":\"-\",\"nodeId\":\"$second\",\"fields\":{\"name\":\"db-renamed.tail1234.ts.net\",\"hostname\":\"db-renamed\",\"tags\":[\"tag:db\"]}}"
+say "tsinvctl poll"
+ctl poll
+
+say "tsinvctl ip $ip   (now)"
+ctl ip "$ip"
+say "tsinvctl ip $ip --at $t1   (at the first poll)"
+ctl ip "$ip" --at "$t1"
+say "tsinvctl ip $ip --history"
+ctl ip "$ip" --history
+say "tsinvctl device $name   (deleted, still found by name)"
+ctl device "$name"
+say "tsinvctl device db-renamed --history"
+ctl device db-renamed --history
+say "tsinvctl ip $ip --at 2000-01-01T00:00:00Z   (before tsinv watched: honest)"
+ctl ip "$ip" --at 2000-01-01T00:00:00Z
+printf '\n(demo files were in %s; removed)\n' "$run"

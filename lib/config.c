@@ -1,0 +1,854 @@
+/* config.c: the INI configuration (inih): every key checked, every error with file:line. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "log.h"
+#include "sbuf.h"
+#include "tstime.h"
+
+#define CONFIG_MAXERR 100      /* a binary file given by mistake must not flood the terminal */
+#define CONFIG_LINEMAX 4096    /* inih's line buffer */
+#define CONFIG_NAMEMAX 64      /* [tailnet NAME] */
+#define CONFIG_SECRETMAX 65536 /* a token is a few hundred bytes */
+#define CONFIG_DURMAX (365 * 86400 * TSTIME_SEC)
+#define CONFIG_SUNPATH sizeof(((struct sockaddr_un *)0)->sun_path)
+
+#define CONFIG_AUTH_ERR "needs api_key_file or oauth_client_id with oauth_client_secret_file"
+#define CONFIG_URL_ERR "api_url must be https:// (plain http only for a loopback host)"
+
+enum config_kind {
+	CONFIG_ABSPATH,  /* char *, an absolute path */
+	CONFIG_SOCKPATH, /* char *, an absolute path that fits in sun_path */
+	CONFIG_PATH,     /* char *, any path (secrets: relative ones are credentials) */
+	CONFIG_WORD,     /* char *, printable, no spaces */
+	CONFIG_TAILNET,  /* char *, the API's tailnet path segment */
+	CONFIG_URL,      /* char *, https:// or loopback http:// */
+	CONFIG_MODE,     /* mode_t, octal */
+	CONFIG_SIZE,     /* size_t, at least min */
+	CONFIG_INT,      /* int, from min to max */
+	CONFIG_DURATION, /* int64_t us, from min to max */
+	CONFIG_LOGLEVEL, /* int verbose */
+};
+
+struct config_key {
+	const char *name;
+	size_t off;
+	enum config_kind kind;
+	int64_t min, max;
+};
+
+/* One table per section: the key, where it goes, what it must be. */
+#define CONFIG_D(name) #name, offsetof(struct config, name)
+static const struct config_key config_daemon_keys[] = {
+    {CONFIG_D(state_dir), CONFIG_ABSPATH, 0, 0},
+    {CONFIG_D(socket), CONFIG_SOCKPATH, 0, 0},
+    {CONFIG_D(socket_mode), CONFIG_MODE, 0, 0},
+    {CONFIG_D(socket_group), CONFIG_WORD, 0, 0},
+    {CONFIG_D(map_size_max), CONFIG_SIZE, 1 << 20, 0},
+    {CONFIG_D(max_clients), CONFIG_INT, 1, 65536},
+    {CONFIG_D(max_clients_per_uid), CONFIG_INT, 1, 65536},
+    {CONFIG_D(client_timeout), CONFIG_DURATION, TSTIME_SEC / 10, CONFIG_DURMAX},
+    {"log_level", offsetof(struct config, verbose), CONFIG_LOGLEVEL, 0, 0},
+};
+
+#define CONFIG_T(name) #name, offsetof(struct config_tailnet, name)
+static const struct config_key config_tailnet_keys[] = {
+    {CONFIG_T(api_url), CONFIG_URL, 0, 0},
+    {CONFIG_T(tailnet), CONFIG_TAILNET, 0, 0},
+    {CONFIG_T(api_key_file), CONFIG_PATH, 0, 0},
+    {CONFIG_T(oauth_client_id), CONFIG_WORD, 0, 0},
+    {CONFIG_T(oauth_client_secret_file), CONFIG_PATH, 0, 0},
+    {CONFIG_T(poll_interval), CONFIG_DURATION, TSTIME_SEC, CONFIG_DURMAX},
+    {CONFIG_T(connect_timeout), CONFIG_DURATION, 1000, CONFIG_DURMAX},
+    {CONFIG_T(request_timeout), CONFIG_DURATION, 1000, CONFIG_DURMAX},
+    {CONFIG_T(max_response), CONFIG_SIZE, 1024, 0},
+    {CONFIG_T(mass_delete_percent), CONFIG_INT, 1, 100},
+};
+#define CONFIG_NKEYS(t) (sizeof t / sizeof t[0])
+#define CONFIG_KEYSMAX 16
+_Static_assert(CONFIG_NKEYS(config_daemon_keys) <= CONFIG_KEYSMAX, "too many daemon keys");
+_Static_assert(CONFIG_NKEYS(config_tailnet_keys) <= CONFIG_KEYSMAX, "too many tailnet keys");
+
+enum config_sec { CONFIG_SEC_NONE, CONFIG_SEC_DAEMON, CONFIG_SEC_TAILNET, CONFIG_SEC_SKIP };
+
+struct config_err {
+	int line;
+	size_t seq;
+	char *msg;
+};
+
+struct config_parse {
+	struct config *cf;
+	FILE *f;
+	int line;
+	char *buf; /* getline's */
+	size_t bufsz;
+	int pending; /* a key line inih has not yet passed to the handler: malformed */
+	int readerr; /* errno of a read error */
+	enum config_sec sec;
+	char secname[CONFIG_NAMEMAX + 16]; /* "[tailnet NAME]" for messages */
+	int daemon_line;
+	int keylines[CONFIG_KEYSMAX]; /* where each key of the current section was set */
+	uint32_t *seen;               /* per tailnet: keys given, with a good value or not */
+	struct config_err *errs;
+	size_t nerrs;
+	int toomany;
+};
+
+static void config_err(struct config_parse *ps, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+config_err(struct config_parse *ps, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ps->nerrs == CONFIG_MAXERR) {
+		ps->toomany = 1;
+		return;
+	}
+	ps->errs = xrealloc(ps->errs, (ps->nerrs + 1) * sizeof *ps->errs);
+	ps->errs[ps->nerrs].line = line;
+	ps->errs[ps->nerrs].seq = ps->nerrs;
+	va_start(ap, fmt);
+	ps->errs[ps->nerrs].msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	ps->nerrs++;
+}
+
+/* File order; errors about the whole file (line 0) last. */
+static int
+config_err_cmp(const void *a, const void *b)
+{
+	const struct config_err *x = a, *y = b;
+	unsigned lx = (unsigned)x->line - 1, ly = (unsigned)y->line - 1;
+
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static char *
+config_err_join(struct config_parse *ps, const char *path)
+{
+	struct sbuf sb;
+	size_t i;
+
+	qsort(ps->errs, ps->nerrs, sizeof *ps->errs, config_err_cmp);
+	sbuf_init(&sb);
+	for (i = 0; i < ps->nerrs; i++) {
+		if (i > 0)
+			sbuf_addc(&sb, '\n');
+		if (ps->errs[i].line > 0)
+			sbuf_addf(&sb, "%s:%d: %s", path, ps->errs[i].line, ps->errs[i].msg);
+		else
+			sbuf_addf(&sb, "%s: %s", path, ps->errs[i].msg);
+	}
+	if (ps->toomany)
+		sbuf_addf(&sb, "\n%s: too many errors, stopped after %d", path, CONFIG_MAXERR);
+	return sbuf_steal(&sb);
+}
+
+static int
+config_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= CONFIG_NAMEMAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+static void
+config_tailnet_new(struct config_parse *ps, const char *name)
+{
+	struct config *cf = ps->cf;
+	struct config_tailnet *tn;
+
+	cf->tailnets = xrealloc(cf->tailnets, (cf->ntailnets + 1) * sizeof *cf->tailnets);
+	ps->seen = xrealloc(ps->seen, (cf->ntailnets + 1) * sizeof *ps->seen);
+	ps->seen[cf->ntailnets] = 0;
+	tn = &cf->tailnets[cf->ntailnets++];
+	memset(tn, 0, sizeof *tn);
+	tn->name = xstrdup(name);
+	tn->line = ps->line;
+	tn->api_url = xstrdup("https://api.tailscale.com");
+	tn->tailnet = xstrdup("-");
+	tn->poll_interval = 300 * TSTIME_SEC;
+	tn->connect_timeout = 10 * TSTIME_SEC;
+	tn->request_timeout = 60 * TSTIME_SEC;
+	tn->max_response = (size_t)64 << 20;
+	tn->mass_delete_percent = 50;
+}
+
+/* A section header: "[daemon]" or "[tailnet NAME]". S starts at the '['. */
+static void
+config_section(struct config_parse *ps, char *s)
+{
+	char *e = s + strlen(s), *word, *rest;
+	size_t i;
+
+	memset(ps->keylines, 0, sizeof ps->keylines);
+	ps->sec = CONFIG_SEC_SKIP;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	if (e - s < 2 || e[-1] != ']' || memchr(s + 1, ']', (size_t)(e - s - 2)) != NULL) {
+		config_err(ps, ps->line, "bad section header: expected [daemon] or [tailnet NAME]");
+		return;
+	}
+	*--e = '\0';
+	word = s + 1 + strspn(s + 1, " \t");
+	rest = word + strcspn(word, " \t");
+	if (*rest != '\0')
+		*rest++ = '\0';
+	rest += strspn(rest, " \t");
+	for (i = strlen(rest); i > 0 && (rest[i - 1] == ' ' || rest[i - 1] == '\t'); i--)
+		rest[i - 1] = '\0';
+
+	if (strcmp(word, "daemon") == 0 && *rest == '\0') {
+		if (ps->daemon_line != 0) {
+			config_err(ps, ps->line, "duplicate section [daemon] (first on line %d)",
+			           ps->daemon_line);
+			return;
+		}
+		ps->daemon_line = ps->line;
+		ps->sec = CONFIG_SEC_DAEMON;
+		snprintf(ps->secname, sizeof ps->secname, "[daemon]");
+		return;
+	}
+	if (strcmp(word, "tailnet") != 0) {
+		config_err(ps, ps->line, "unknown section [%s%s%s]", word, *rest ? " " : "", rest);
+		return;
+	}
+	if (*rest == '\0') {
+		config_err(ps, ps->line, "[tailnet] needs a name: [tailnet NAME]");
+		return;
+	}
+	if (!config_name_ok(rest)) {
+		config_err(ps, ps->line,
+		           "bad tailnet name \"%s\": use 1 to %d characters of A-Z a-z 0-9 . _ -",
+		           rest, CONFIG_NAMEMAX);
+		return;
+	}
+	for (i = 0; i < ps->cf->ntailnets; i++) {
+		if (strcmp(ps->cf->tailnets[i].name, rest) == 0) {
+			config_err(ps, ps->line,
+			           "duplicate section [tailnet %s] (first on line %d)", rest,
+			           ps->cf->tailnets[i].line);
+			return;
+		}
+	}
+	config_tailnet_new(ps, rest);
+	ps->sec = CONFIG_SEC_TAILNET;
+	snprintf(ps->secname, sizeof ps->secname, "[tailnet %s]", rest);
+}
+
+/* Parses an unsigned decimal number into [min, max]; 0 or -1. */
+static int
+config_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	int64_t v = 0;
+
+	if (*s == '\0' || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, *s - '0', &v))
+			return -1;
+	}
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+config_printable(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/* Checks VALUE for KEY and stores it in BASE; a problem is reported, never fatal. */
+static void
+config_set(struct config_parse *ps, const struct config_key *k, void *base, const char *value)
+{
+	char *cause = NULL, *p = (char *)base + k->off, *s, dmin[32];
+	int64_t v;
+	size_t sz;
+
+	switch (k->kind) {
+	case CONFIG_ABSPATH:
+	case CONFIG_SOCKPATH:
+		if (value[0] != '/') {
+			config_err(ps, ps->line, "%s: \"%s\" is not an absolute path", k->name,
+			           value);
+			return;
+		}
+		if (k->kind == CONFIG_SOCKPATH && strlen(value) >= CONFIG_SUNPATH) {
+			config_err(ps, ps->line, "%s: a socket path must be shorter than %zu bytes",
+			           k->name, CONFIG_SUNPATH);
+			return;
+		}
+		break;
+	case CONFIG_PATH:
+		break;
+	case CONFIG_WORD:
+		if (!config_printable(value)) {
+			config_err(ps, ps->line,
+			           "%s: \"%s\" must be printable ASCII without spaces", k->name,
+			           value);
+			return;
+		}
+		break;
+	case CONFIG_TAILNET:
+		if (strlen(value) > 253 ||
+		    strspn(value,
+		           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@+-") !=
+		        strlen(value)) {
+			config_err(ps, ps->line,
+			           "tailnet: \"%s\" is not a tailnet name (e.g. - or example.com)",
+			           value);
+			return;
+		}
+		break;
+	case CONFIG_URL:
+		if (!config_url_allowed(value)) {
+			config_err(ps, ps->line, CONFIG_URL_ERR);
+			return;
+		}
+		break;
+	case CONFIG_MODE:
+		if (strlen(value) > 4 || strspn(value, "01234567") != strlen(value) ||
+		    (v = strtol(value, NULL, 8)) > 0777) {
+			config_err(ps, ps->line, "%s: \"%s\" is not an octal mode (e.g. 0660)",
+			           k->name, value);
+			return;
+		}
+		*(mode_t *)(void *)p = (mode_t)v;
+		return;
+	case CONFIG_SIZE:
+		if (config_parse_size(value, &sz) != 0) {
+			config_err(ps, ps->line, "%s: \"%s\" is not a size (e.g. 512k, 64M, 4G)",
+			           k->name, value);
+			return;
+		}
+		if (sz < (size_t)k->min) {
+			config_err(ps, ps->line, "%s: \"%s\" is below the minimum of %lld%c",
+			           k->name, value,
+			           (long long)(k->min % (1 << 20) ? k->min >> 10 : k->min >> 20),
+			           k->min % (1 << 20) ? 'k' : 'M');
+			return;
+		}
+		*(size_t *)(void *)p = sz;
+		return;
+	case CONFIG_INT:
+		if (config_int(value, k->min, k->max, &v) != 0) {
+			config_err(ps, ps->line, "%s: \"%s\" is not a number from %lld to %lld",
+			           k->name, value, (long long)k->min, (long long)k->max);
+			return;
+		}
+		*(int *)(void *)p = (int)v;
+		return;
+	case CONFIG_DURATION:
+		if (tstime_parse_duration(value, &v, &cause) != 0) {
+			config_err(ps, ps->line, "%s: %s", k->name, cause);
+			free(cause);
+			return;
+		}
+		if (v < k->min || v > k->max) {
+			tstime_format_duration(v < k->min ? k->min : k->max, dmin, sizeof dmin);
+			config_err(ps, ps->line, "%s: \"%s\" is %s the %s of %s", k->name, value,
+			           v < k->min ? "below" : "above",
+			           v < k->min ? "minimum" : "maximum", dmin);
+			return;
+		}
+		*(int64_t *)(void *)p = v;
+		return;
+	case CONFIG_LOGLEVEL:
+		if (strcmp(value, "info") != 0 && strcmp(value, "debug") != 0) {
+			config_err(ps, ps->line, "%s: \"%s\" is not info or debug", k->name, value);
+			return;
+		}
+		*(int *)(void *)p = strcmp(value, "debug") == 0;
+		return;
+	}
+
+	/* The string kinds. */
+	s = xstrdup(value);
+	if (k->kind == CONFIG_URL) {
+		for (sz = strlen(s); sz > 0 && s[sz - 1] == '/'; sz--)
+			s[sz - 1] = '\0';
+	}
+	free(*(char **)(void *)p);
+	*(char **)(void *)p = s;
+}
+
+static int
+config_handler(void *arg, const char *section, const char *name, const char *value)
+{
+	struct config_parse *ps = arg;
+	const struct config_key *keys;
+	void *base;
+	size_t n, i;
+
+	(void)section; /* inih never sees a header: config_reader handles them */
+	ps->pending = 0;
+	switch (ps->sec) {
+	case CONFIG_SEC_NONE:
+		config_err(ps, ps->line, "\"%s\" is outside any section", name);
+		return 1;
+	case CONFIG_SEC_SKIP:
+		return 1;
+	case CONFIG_SEC_DAEMON:
+		keys = config_daemon_keys;
+		n = CONFIG_NKEYS(config_daemon_keys);
+		base = ps->cf;
+		break;
+	case CONFIG_SEC_TAILNET:
+	default:
+		keys = config_tailnet_keys;
+		n = CONFIG_NKEYS(config_tailnet_keys);
+		base = &ps->cf->tailnets[ps->cf->ntailnets - 1];
+		break;
+	}
+	for (i = 0; i < n && strcmp(keys[i].name, name) != 0; i++)
+		;
+	if (i == n) {
+		config_err(ps, ps->line, "unknown key \"%s\" in %s", name, ps->secname);
+		return 1;
+	}
+	if (ps->keylines[i] != 0) {
+		config_err(ps, ps->line, "duplicate key \"%s\" in %s (first on line %d)", name,
+		           ps->secname, ps->keylines[i]);
+		return 1;
+	}
+	ps->keylines[i] = ps->line;
+	if (ps->sec == CONFIG_SEC_TAILNET)
+		ps->seen[ps->cf->ntailnets - 1] |= UINT32_C(1) << i;
+	if (*value == '\0') {
+		config_err(ps, ps->line, "%s: empty value", name);
+		return 1;
+	}
+	config_set(ps, &keys[i], base, value);
+	return 1;
+}
+
+/* Cuts a comment that follows a value or header: ';' or '#' after a space, so that "a;b" and
+ * "https://host/#x" stay whole. */
+static void
+config_strip_comment(char *s)
+{
+	char *p;
+
+	for (p = s + 1; *p != '\0'; p++) {
+		if ((*p == ';' || *p == '#') && (p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			break;
+		}
+	}
+}
+
+/* inih's line source. It counts lines (Debian's inih gives the handler no line number), takes
+ * section headers itself (inih cuts names at 50 bytes and does not report empty sections) and
+ * passes on only "key = value" lines, which inih splits and trims. */
+static char *
+config_reader(char *str, int num, void *arg)
+{
+	struct config_parse *ps = arg;
+	ssize_t n;
+	char *s;
+	size_t i;
+
+	/* A key line that inih read without calling the handler had no '=' or ':'. */
+	if (ps->pending != 0) {
+		config_err(ps, ps->pending, "expected \"key = value\"");
+		ps->pending = 0;
+	}
+	errno = 0;
+	if ((n = getline(&ps->buf, &ps->bufsz, ps->f)) < 0) {
+		if (ferror(ps->f))
+			ps->readerr = errno != 0 ? errno : EIO;
+		return NULL;
+	}
+	ps->line++;
+	if (n > 0 && ps->buf[n - 1] == '\n')
+		ps->buf[--n] = '\0';
+	if (n > 0 && ps->buf[n - 1] == '\r')
+		ps->buf[--n] = '\0';
+	s = ps->buf;
+	if (ps->line == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
+	snprintf(str, (size_t)num, "\n");
+	for (i = 0; s + i < ps->buf + n; i++) {
+		if (((unsigned char)s[i] < ' ' && s[i] != '\t') || s[i] == 0x7f) {
+			config_err(ps, ps->line, "control character in line");
+			return str;
+		}
+	}
+	if (strlen(s) + 2 > (size_t)num) {
+		config_err(ps, ps->line, "line longer than %d characters", num - 2);
+		return str;
+	}
+	s += strspn(s, " \t");
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return str;
+	config_strip_comment(s);
+	if (*s == '[') {
+		config_section(ps, s);
+		return str;
+	}
+	ps->pending = ps->line;
+	snprintf(str, (size_t)num, "%s\n", s);
+	return str;
+}
+
+/* Was the tailnet key NAME given in section I (even with a bad value, already reported)? */
+static int
+config_seen(const struct config_parse *ps, size_t i, const char *name)
+{
+	size_t k;
+
+	for (k = 0; strcmp(config_tailnet_keys[k].name, name) != 0; k++)
+		;
+	return (ps->seen[i] >> k) & 1;
+}
+
+/* Cross-checks that need the whole section. */
+static void
+config_check(struct config_parse *ps)
+{
+	const char *name;
+	size_t i;
+	int key, id, secret;
+
+	if (ps->cf->ntailnets == 0)
+		config_err(ps, 0, "no [tailnet NAME] section");
+	for (i = 0; i < ps->cf->ntailnets; i++) {
+		name = ps->cf->tailnets[i].name;
+		key = config_seen(ps, i, "api_key_file");
+		id = config_seen(ps, i, "oauth_client_id");
+		secret = config_seen(ps, i, "oauth_client_secret_file");
+		if (key && (id || secret))
+			config_err(ps, ps->cf->tailnets[i].line,
+			           "[tailnet %s] has both api_key_file and oauth_client_*: use one",
+			           name);
+		else if (!key && !(id && secret))
+			config_err(ps, ps->cf->tailnets[i].line, "[tailnet %s] " CONFIG_AUTH_ERR,
+			           name);
+	}
+}
+
+/* Debian's inih turns its compile-time options into globals; set the ones relied on here. */
+static void
+config_ini_options(void)
+{
+	ini_allow_multiline = false;       /* an indented line is a mistake, not a continuation */
+	ini_allow_inline_comments = false; /* config_strip_comment's job */
+	ini_allow_no_value = false;
+	ini_stop_on_first_error = false;
+	ini_use_stack = false;
+	ini_allow_realloc = false;
+	ini_max_line = CONFIG_LINEMAX;
+	ini_initial_alloc = CONFIG_LINEMAX;
+}
+
+struct config *
+config_load(const char *path, char **errors)
+{
+	struct config_parse ps;
+	struct config *cf;
+	size_t i;
+	int rc;
+
+	*errors = NULL;
+	cf = xcalloc(1, sizeof *cf);
+	cf->path = xstrdup(path);
+	cf->state_dir = xstrdup("/var/lib/tsinv");
+	cf->socket = xstrdup("/run/tsinv/tsinvd.sock");
+	cf->socket_mode = 0660;
+	cf->map_size_max = (size_t)16 << 30;
+	cf->max_clients = 256;
+	cf->max_clients_per_uid = 32;
+	cf->client_timeout = 30 * TSTIME_SEC;
+
+	memset(&ps, 0, sizeof ps);
+	ps.cf = cf;
+	if ((ps.f = fopen(path, "re")) == NULL) {
+		*errors = xasprintf("%s: cannot open: %s", path, strerror(errno));
+		config_free(cf);
+		return NULL;
+	}
+	config_ini_options();
+	rc = ini_parse_stream(config_reader, &ps, config_handler, &ps);
+	if (rc == -2)
+		fatalx("out of memory reading %s", path);
+	if (ps.readerr != 0)
+		config_err(&ps, 0, "cannot read: %s", strerror(ps.readerr));
+	else {
+		if (rc > 0 && ps.nerrs == 0)
+			config_err(&ps, rc, "syntax error");
+		config_check(&ps);
+	}
+	fclose(ps.f);
+	free(ps.buf);
+	free(ps.seen);
+
+	if (ps.nerrs == 0 && !ps.toomany)
+		return cf;
+	*errors = config_err_join(&ps, path);
+	for (i = 0; i < ps.nerrs; i++)
+		free(ps.errs[i].msg);
+	free(ps.errs);
+	config_free(cf);
+	return NULL;
+}
+
+void
+config_free(struct config *cf)
+{
+	struct config_tailnet *tn;
+	size_t i;
+
+	if (cf == NULL)
+		return;
+	for (i = 0; i < cf->ntailnets; i++) {
+		tn = &cf->tailnets[i];
+		free(tn->name);
+		free(tn->api_url);
+		free(tn->tailnet);
+		free(tn->api_key_file);
+		free(tn->oauth_client_id);
+		free(tn->oauth_client_secret_file);
+	}
+	free(cf->tailnets);
+	free(cf->path);
+	free(cf->state_dir);
+	free(cf->socket);
+	free(cf->socket_group);
+	free(cf);
+}
+
+const struct config_tailnet *
+config_tailnet_find(const struct config *cf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cf->ntailnets; i++) {
+		if (strcmp(cf->tailnets[i].name, name) == 0)
+			return &cf->tailnets[i];
+	}
+	return NULL;
+}
+
+int
+config_read_secret(const char *path, char **out, char **cause)
+{
+	const char *cdir = getenv("CREDENTIALS_DIRECTORY");
+	char *full = NULL, *buf;
+	const char *used = path;
+	struct stat st;
+	size_t len = 0, i;
+	ssize_t n;
+	int fd = -1;
+
+	if (path == NULL || *path == '\0') {
+		*cause = xasprintf("no secret file given");
+		return -1;
+	}
+	/* systemd's LoadCredential= puts secrets there, under the name given in the unit. */
+	if (path[0] != '/' && cdir != NULL && *cdir != '\0') {
+		full = xasprintf("%s/%s", cdir, path);
+		if ((fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY)) >= 0)
+			used = full;
+		else if (errno != ENOENT) {
+			*cause = xasprintf("cannot open %s: %s", full, strerror(errno));
+			free(full);
+			return -1;
+		}
+	}
+	if (fd < 0 && (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		if (full != NULL)
+			*cause =
+			    xasprintf("cannot open %s (nor %s): %s", path, full, strerror(errno));
+		else
+			*cause = xasprintf("cannot open %s: %s", path, strerror(errno));
+		free(full);
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		*cause = xasprintf("%s: not a regular file", used);
+		goto fail;
+	}
+	buf = xmalloc(CONFIG_SECRETMAX + 1);
+	while (len <= CONFIG_SECRETMAX) {
+		n = read(fd, buf + len, CONFIG_SECRETMAX + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*cause = xasprintf("cannot read %s: %s", used, strerror(errno));
+			goto failbuf;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > CONFIG_SECRETMAX) {
+		*cause = xasprintf("%s: larger than %d bytes", used, CONFIG_SECRETMAX);
+		goto failbuf;
+	}
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	if (len == 0) {
+		*cause = xasprintf("%s: empty", used);
+		goto failbuf;
+	}
+	/* It goes into HTTP headers and forms: one line of printable text. */
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)buf[i] < ' ' || buf[i] == 0x7f) {
+			*cause = xasprintf("%s: not one line of text", used);
+			goto failbuf;
+		}
+	}
+	*out = xmalloc(len + 1);
+	memcpy(*out, buf, len);
+	(*out)[len] = '\0';
+	explicit_bzero(buf, CONFIG_SECRETMAX + 1);
+	free(buf);
+	close(fd);
+	free(full);
+	return 0;
+
+failbuf:
+	explicit_bzero(buf, CONFIG_SECRETMAX + 1);
+	free(buf);
+fail:
+	close(fd);
+	free(full);
+	return -1;
+}
+
+int
+config_parse_size(const char *s, size_t *out)
+{
+	static const char units[] = "kmgt"; /* binary multiples: 2^10, 2^20, 2^30, 2^40 */
+	const char *u;
+	uint64_t v = 0;
+	size_t ndig;
+	int shift = 0;
+
+	if (s == NULL || (ndig = strspn(s, "0123456789")) == 0)
+		return -1;
+	for (u = s; u < s + ndig; u++) {
+		if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, *u - '0', &v))
+			return -1;
+	}
+	if (*u != '\0') {
+		const char *c =
+		    *u >= 'A' && *u <= 'Z' ? strchr(units, *u - 'A' + 'a') : strchr(units, *u);
+
+		if (c == NULL || *c == '\0' || u[1] != '\0')
+			return -1;
+		shift = 10 * (int)(c - units + 1);
+	}
+	if (v > (uint64_t)SIZE_MAX >> shift)
+		return -1;
+	*out = (size_t)(v << shift);
+	return 0;
+}
+
+/* True for a loopback host: 127.0.0.0/8, localhost, ::1 (written bracketed in a URL). */
+static int
+config_host_loopback(const char *host, size_t len, int bracketed)
+{
+	char buf[INET6_ADDRSTRLEN];
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (len == 0 || len >= sizeof buf)
+		return 0;
+	memcpy(buf, host, len);
+	buf[len] = '\0';
+	if (bracketed)
+		return inet_pton(AF_INET6, buf, &a6) == 1 &&
+		       memcmp(&a6, &in6addr_loopback, sizeof a6) == 0;
+	if (strcasecmp(buf, "localhost") == 0)
+		return 1;
+	return inet_pton(AF_INET, buf, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+int
+config_url_allowed(const char *url)
+{
+	const char *auth, *end, *host, *hend, *p;
+	int secure, bracketed = 0;
+	char buf[INET6_ADDRSTRLEN];
+	struct in6_addr a6;
+	long port;
+
+	if (url == NULL || !config_printable(url) || strpbrk(url, "?#") != NULL)
+		return 0;
+	if (strncasecmp(url, "https://", 8) == 0) {
+		secure = 1;
+		auth = url + 8;
+	} else if (strncasecmp(url, "http://", 7) == 0) {
+		secure = 0;
+		auth = url + 7;
+	} else
+		return 0;
+	end = auth + strcspn(auth, "/");
+	/* Credentials in the URL would end up in logs and error messages. */
+	if (memchr(auth, '@', (size_t)(end - auth)) != NULL)
+		return 0;
+	if (*auth == '[') {
+		host = auth + 1;
+		if ((hend = memchr(host, ']', (size_t)(end - host))) == NULL)
+			return 0;
+		bracketed = 1;
+		p = hend + 1;
+	} else {
+		host = auth;
+		if ((hend = memchr(host, ':', (size_t)(end - host))) == NULL)
+			hend = end;
+		p = hend;
+	}
+	if (hend == host)
+		return 0;
+	if (p < end) {
+		if (*p != ':' || end - p < 2 || end - p > 6 ||
+		    strspn(p + 1, "0123456789") < (size_t)(end - p - 1))
+			return 0;
+		port = strtol(p + 1, NULL, 10);
+		if (port < 1 || port > 65535)
+			return 0;
+	}
+	if (!secure)
+		return config_host_loopback(host, (size_t)(hend - host), bracketed);
+	if (bracketed) {
+		if ((size_t)(hend - host) >= sizeof buf)
+			return 0;
+		memcpy(buf, host, (size_t)(hend - host));
+		buf[hend - host] = '\0';
+		return inet_pton(AF_INET6, buf, &a6) == 1;
+	}
+	return strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") >=
+	       (size_t)(hend - host);
+}

@@ -1,0 +1,1312 @@
+/* hist.c: the history model: versions with four time bounds, address intervals, names, coverage. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hist.h"
+#include "log.h"
+#include "norm.h"
+#include "sbuf.h"
+
+#define HIST_KIND_DEVICE 'd'
+#define HIST_EP_DEVICES "devices"
+
+/* The start of a version (or address interval) is exact: it came from the API's own time. */
+#define HIST_F_EXACT_FROM 0x1
+
+/* A version's or an address interval's bounds, as stored (4 x i64 big-endian, then u32 flags). */
+struct hist_bounds {
+	tstime_t from_lo, from_hi, to_lo, to_hi;
+	uint32_t flags;
+};
+#define HIST_BOUNDS_LEN 36
+
+/* The fixed head of a "cur" value: from_lo, from_hi of the open version, flags, stable length. */
+#define HIST_CUR_HEAD 24
+
+/* A coverage row: the previous successful poll, duration, whether the span to it is covered. */
+#define HIST_COVER_LEN 24
+#define HIST_COVER_SPAN_OK 0x1
+
+enum hist_state { HIST_NO, HIST_HELD, HIST_MAYBE };
+static const char *const hist_state_names[] = {"none", "held", "maybe"};
+
+static void
+hist_bounds_put(uint8_t *p, const struct hist_bounds *b)
+{
+	store_put_i64(p, b->from_lo);
+	store_put_i64(p + 8, b->from_hi);
+	store_put_i64(p + 16, b->to_lo);
+	store_put_i64(p + 24, b->to_hi);
+	p[32] = (uint8_t)(b->flags >> 24);
+	p[33] = (uint8_t)(b->flags >> 16);
+	p[34] = (uint8_t)(b->flags >> 8);
+	p[35] = (uint8_t)b->flags;
+}
+
+static void
+hist_bounds_get(const uint8_t *p, struct hist_bounds *b)
+{
+	b->from_lo = store_get_i64(p);
+	b->from_hi = store_get_i64(p + 8);
+	b->to_lo = store_get_i64(p + 16);
+	b->to_hi = store_get_i64(p + 24);
+	b->flags = (uint32_t)p[32] << 24 | (uint32_t)p[33] << 16 | (uint32_t)p[34] << 8 | p[35];
+}
+
+/* Where a version stands at T, given the last successful poll of its endpoint. */
+static enum hist_state
+hist_state_at(const struct hist_bounds *b, tstime_t t, tstime_t last_ok)
+{
+	int open = b->to_hi == TSTIME_NONE;
+	tstime_t start = (b->flags & HIST_F_EXACT_FROM) ? b->from_lo : b->from_hi;
+
+	if (t >= start && (open ? t <= last_ok : t <= b->to_lo))
+		return HIST_HELD;
+	if (b->from_lo != TSTIME_NONE && t >= b->from_lo && t < b->from_hi)
+		return HIST_MAYBE;
+	if (!open && t > b->to_lo && t < b->to_hi)
+		return HIST_MAYBE;
+	/* After the last poll an open version may or may not still hold. */
+	if (open && t > last_ok && t >= b->from_hi)
+		return HIST_MAYBE;
+	return HIST_NO;
+}
+
+static json_t *
+hist_time_json(tstime_t t)
+{
+	char buf[TSTIME_STRLEN];
+
+	if (t == TSTIME_NONE)
+		return json_null();
+	tstime_format(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static void
+hist_sbuf_time(struct sbuf *sb, tstime_t t)
+{
+	char buf[TSTIME_STRLEN];
+
+	if (t == TSTIME_NONE) {
+		sbuf_adds(sb, "null");
+		return;
+	}
+	tstime_format(t, buf, sizeof(buf));
+	sbuf_addf(sb, "\"%s\"", buf);
+}
+
+static void
+hist_bounds_json(json_t *obj, const struct hist_bounds *b)
+{
+	json_object_set_new(obj, "from_lo", hist_time_json(b->from_lo));
+	json_object_set_new(obj, "from_hi", hist_time_json(b->from_hi));
+	json_object_set_new(obj, "to_lo", hist_time_json(b->to_lo));
+	json_object_set_new(obj, "to_hi", hist_time_json(b->to_hi));
+	if (b->flags & HIST_F_EXACT_FROM)
+		json_object_set_new(obj, "exact_from", json_true());
+}
+
+static void
+hist_bounds_sbuf(struct sbuf *sb, const struct hist_bounds *b)
+{
+	sbuf_adds(sb, "\"from_lo\":");
+	hist_sbuf_time(sb, b->from_lo);
+	sbuf_adds(sb, ",\"from_hi\":");
+	hist_sbuf_time(sb, b->from_hi);
+	sbuf_adds(sb, ",\"to_lo\":");
+	hist_sbuf_time(sb, b->to_lo);
+	sbuf_adds(sb, ",\"to_hi\":");
+	hist_sbuf_time(sb, b->to_hi);
+	if (b->flags & HIST_F_EXACT_FROM)
+		sbuf_adds(sb, ",\"exact_from\":true");
+}
+
+/* ---- keys ---- */
+
+static void
+hist_key_entity(struct store_key *k, const char *tailnet, const char *id)
+{
+	store_key_init(k);
+	store_key_str(k, tailnet);
+	store_key_u8(k, HIST_KIND_DEVICE);
+	if (id != NULL)
+		store_key_str(k, id);
+}
+
+static void
+hist_key_ver(struct store_key *k, const char *tailnet, const char *id, tstime_t from_hi)
+{
+	hist_key_entity(k, tailnet, id);
+	store_key_i64(k, from_hi);
+}
+
+static void
+hist_key_addr(struct store_key *k, const char *tailnet, const struct tsaddr *a)
+{
+	store_key_init(k);
+	store_key_str(k, tailnet);
+	store_key_bytes(k, a->b, sizeof(a->b));
+}
+
+static void
+hist_key_name(struct store_key *k, const char *tailnet, const char *name)
+{
+	store_key_init(k);
+	store_key_str(k, tailnet);
+	store_key_str(k, name);
+}
+
+static void
+hist_key_cover(struct store_key *k, const char *tailnet, const char *endpoint)
+{
+	store_key_init(k);
+	store_key_str(k, tailnet);
+	store_key_str(k, endpoint);
+}
+
+static char *
+hist_ep_name(const char *tailnet, const char *endpoint)
+{
+	return xasprintf("ep/%s/%s", tailnet, endpoint);
+}
+
+/* ---- endpoint state ---- */
+
+static tstime_t
+hist_json_time(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_integer(v) ? (tstime_t)json_integer_value(v) : TSTIME_NONE;
+}
+
+static int
+hist_ep_read(struct store_txn *txn, const char *tailnet, const char *endpoint,
+	     struct hist_endpoint *ep, char **cause)
+{
+	char *name = hist_ep_name(tailnet, endpoint), *text = NULL;
+	json_t *j;
+	int rc;
+
+	memset(ep, 0, sizeof(*ep));
+	ep->last_poll = ep->last_ok = TSTIME_NONE;
+	strcpy(ep->result, "never");
+	rc = store_meta_get(txn, name, &text, cause);
+	free(name);
+	if (rc != 0)
+		return rc == 1 ? 0 : -1;
+	j = json_loads(text, 0, NULL);
+	free(text);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		*cause = xasprintf("store: endpoint state of %s/%s is damaged", tailnet, endpoint);
+		return -1;
+	}
+	ep->last_poll = hist_json_time(j, "last_poll");
+	ep->last_ok = hist_json_time(j, "last_ok");
+	snprintf(ep->result, sizeof(ep->result), "%s",
+		 json_string_value(json_object_get(j, "result")) ?: "never");
+	if (json_is_string(json_object_get(j, "error")))
+		ep->error = xstrdup(json_string_value(json_object_get(j, "error")));
+	ep->failures = (unsigned)json_integer_value(json_object_get(j, "failures"));
+	ep->entities = (uint64_t)json_integer_value(json_object_get(j, "entities"));
+	ep->pending_mass = json_is_true(json_object_get(j, "pending_mass"));
+	json_decref(j);
+	return 0;
+}
+
+static int
+hist_ep_write(struct store_txn *txn, const char *tailnet, const char *endpoint,
+	      const struct hist_endpoint *ep, char **cause)
+{
+	char *name = hist_ep_name(tailnet, endpoint), *text;
+	json_t *j = json_object();
+	int rc;
+
+	if (ep->last_poll != TSTIME_NONE)
+		json_object_set_new(j, "last_poll", json_integer(ep->last_poll));
+	if (ep->last_ok != TSTIME_NONE)
+		json_object_set_new(j, "last_ok", json_integer(ep->last_ok));
+	json_object_set_new(j, "result", json_string(ep->result));
+	if (ep->error != NULL)
+		json_object_set_new(j, "error", json_string(ep->error));
+	json_object_set_new(j, "failures", json_integer(ep->failures));
+	json_object_set_new(j, "entities", json_integer((json_int_t)ep->entities));
+	if (ep->pending_mass)
+		json_object_set_new(j, "pending_mass", json_true());
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	rc = store_meta_put(txn, name, text, cause);
+	free(text);
+	free(name);
+	return rc;
+}
+
+void
+hist_endpoint_free(struct hist_endpoint *ep)
+{
+	free(ep->error);
+	ep->error = NULL;
+}
+
+int
+hist_endpoint_get(struct store *st, const char *tailnet, const char *endpoint,
+		  struct hist_endpoint *out, char **cause)
+{
+	struct store_txn *txn;
+	int rc;
+
+	if (store_read_begin(st, &txn, cause) == -1)
+		return -1;
+	rc = hist_ep_read(txn, tailnet, endpoint, out, cause);
+	store_read_end(txn);
+	return rc;
+}
+
+struct hist_fail_ctx {
+	const char *tailnet, *endpoint, *error;
+	tstime_t t;
+};
+
+static int
+hist_poll_failed_txn(struct store_txn *txn, void *arg, char **cause)
+{
+	struct hist_fail_ctx *c = arg;
+	struct hist_endpoint ep;
+	int rc;
+
+	if (hist_ep_read(txn, c->tailnet, c->endpoint, &ep, cause) == -1)
+		return -1;
+	ep.last_poll = c->t;
+	strcpy(ep.result, "error");
+	free(ep.error);
+	ep.error = xstrdup(c->error);
+	ep.failures++;
+	rc = hist_ep_write(txn, c->tailnet, c->endpoint, &ep, cause);
+	hist_endpoint_free(&ep);
+	return rc;
+}
+
+int
+hist_poll_failed(struct store *st, const char *tailnet, const char *endpoint, tstime_t t,
+		 const char *error, char **cause)
+{
+	struct hist_fail_ctx c = {tailnet, endpoint, error, t};
+
+	return store_write(st, hist_poll_failed_txn, &c, cause);
+}
+
+/* ---- applying a devices answer ---- */
+
+enum hist_action { HIST_A_NEW, HIST_A_CHANGE, HIST_A_VOL, HIST_A_GONE };
+
+struct hist_change {
+	enum hist_action action;
+	struct norm_device *nd; /* the new state (NULL for GONE) */
+	char id[NORM_MAX_ID + 1];
+	uint8_t head[HIST_CUR_HEAD]; /* the old cur head (CHANGE, VOL, GONE) */
+	char *old_stable;            /* CHANGE, GONE: malloc'd */
+};
+
+struct hist_apply {
+	const char *tailnet;
+	tstime_t t;
+	const struct hist_policy *pol;
+	struct norm_device *devs; /* sorted by id */
+	size_t ndevs;
+	struct hist_poll_result *res;
+	struct hist_change *ch;
+	size_t nch;
+};
+
+static void
+hist_changes_free(struct hist_apply *a)
+{
+	for (size_t i = 0; i < a->nch; i++)
+		free(a->ch[i].old_stable);
+	free(a->ch);
+	a->ch = NULL;
+	a->nch = 0;
+}
+
+static struct hist_change *
+hist_change_add(struct hist_apply *a, enum hist_action act, const char *id, struct norm_device *nd)
+{
+	struct hist_change *c;
+
+	a->ch = xrealloc(a->ch, (a->nch + 1) * sizeof(*a->ch));
+	c = &a->ch[a->nch++];
+	memset(c, 0, sizeof(*c));
+	c->action = act;
+	c->nd = nd;
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	return c;
+}
+
+/* Merges the sorted answer with the sorted current records into a list of changes. */
+static int
+hist_classify(struct store_txn *txn, struct hist_apply *a, uint64_t *ncur, char **cause)
+{
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key, val;
+	size_t i = 0, plen;
+	int rc;
+
+	hist_key_entity(&prefix, a->tailnet, NULL);
+	plen = prefix.len;
+	if (store_cursor_open(txn, STORE_CUR, &cur, cause) == -1)
+		return -1;
+	*ncur = 0;
+	rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val);
+	for (;;) {
+		const char *curid = NULL;
+		int cmp;
+
+		if (rc == 0) {
+			curid = (const char *)key.data + plen;
+			if (key.len <= plen || ((const char *)key.data)[key.len - 1] != '\0' ||
+			    val.len < HIST_CUR_HEAD) {
+				store_cursor_close(cur);
+				*cause = xasprintf("store: a damaged current record");
+				return -1;
+			}
+		}
+		if (curid == NULL && i == a->ndevs)
+			break;
+		if (curid == NULL)
+			cmp = 1;
+		else if (i == a->ndevs)
+			cmp = -1;
+		else
+			cmp = strcmp(curid, a->devs[i].id);
+		if (cmp > 0) {
+			hist_change_add(a, HIST_A_NEW, a->devs[i].id, &a->devs[i]);
+			i++;
+			continue;
+		}
+		const uint8_t *v = val.data;
+		size_t slen = (size_t)store_get_u64(v + 16) & 0xffffffffu;
+		struct hist_change *c = NULL;
+
+		if (HIST_CUR_HEAD + slen > val.len) {
+			store_cursor_close(cur);
+			*cause = xasprintf("store: a damaged current record");
+			return -1;
+		}
+		(*ncur)++;
+		if (cmp < 0) {
+			c = hist_change_add(a, HIST_A_GONE, curid, NULL);
+		} else {
+			struct norm_device *nd = &a->devs[i++];
+
+			if (slen != nd->stable_len || memcmp(v + HIST_CUR_HEAD, nd->stable, slen) != 0)
+				c = hist_change_add(a, HIST_A_CHANGE, curid, nd);
+			else if (val.len - HIST_CUR_HEAD - slen != nd->vol_len ||
+				 memcmp(v + HIST_CUR_HEAD + slen, nd->vol, nd->vol_len) != 0)
+				c = hist_change_add(a, HIST_A_VOL, curid, nd);
+		}
+		if (c != NULL) {
+			memcpy(c->head, v, HIST_CUR_HEAD);
+			if (c->action != HIST_A_VOL) {
+				c->old_stable = xmalloc(slen + 1);
+				memcpy(c->old_stable, v + HIST_CUR_HEAD, slen);
+				c->old_stable[slen] = '\0';
+			}
+		}
+		rc = store_cursor_step(cur, 1, &key, &val);
+	}
+	store_cursor_close(cur);
+	return 0;
+}
+
+static int
+hist_put_cur(struct store_txn *txn, const char *tailnet, const struct norm_device *nd,
+	     tstime_t from_lo, tstime_t from_hi, uint32_t flags, char **cause)
+{
+	size_t len = HIST_CUR_HEAD + nd->stable_len + nd->vol_len;
+	uint8_t *v = xmalloc(len);
+	struct store_key k;
+	int rc;
+
+	store_put_i64(v, from_lo);
+	store_put_i64(v + 8, from_hi);
+	store_put_u64(v + 16, (uint64_t)flags << 32 | nd->stable_len);
+	memcpy(v + HIST_CUR_HEAD, nd->stable, nd->stable_len);
+	memcpy(v + HIST_CUR_HEAD + nd->stable_len, nd->vol, nd->vol_len);
+	hist_key_entity(&k, tailnet, nd->id);
+	rc = store_put(txn, STORE_CUR, &k, v, len, cause);
+	free(v);
+	return rc;
+}
+
+static int
+hist_open_version(struct store_txn *txn, const char *tailnet, const struct norm_device *nd,
+		  const struct hist_bounds *b, char **cause)
+{
+	size_t len = HIST_BOUNDS_LEN + nd->stable_len;
+	uint8_t *v = xmalloc(len);
+	struct store_key k;
+	int rc;
+
+	hist_bounds_put(v, b);
+	memcpy(v + HIST_BOUNDS_LEN, nd->stable, nd->stable_len);
+	hist_key_ver(&k, tailnet, nd->id, b->from_hi);
+	rc = store_put(txn, STORE_VER, &k, v, len, cause);
+	free(v);
+	return rc;
+}
+
+static int
+hist_close_version(struct store_txn *txn, const char *tailnet, const char *id, tstime_t from_hi,
+		   tstime_t to_lo, tstime_t to_hi, char **cause)
+{
+	struct store_key k;
+	struct store_val val;
+	struct hist_bounds b;
+	uint8_t *v;
+	int rc;
+
+	hist_key_ver(&k, tailnet, id, from_hi);
+	if ((rc = store_get(txn, STORE_VER, &k, &val, cause)) != 0) {
+		if (rc == 1)
+			*cause = xasprintf("store: device %s has no open version", id);
+		return -1;
+	}
+	if (val.len < HIST_BOUNDS_LEN) {
+		*cause = xasprintf("store: a damaged version of %s", id);
+		return -1;
+	}
+	v = xmalloc(val.len);
+	memcpy(v, val.data, val.len);
+	hist_bounds_get(v, &b);
+	b.to_lo = to_lo;
+	b.to_hi = to_hi;
+	hist_bounds_put(v, &b);
+	rc = store_put(txn, STORE_VER, &k, v, val.len, cause);
+	free(v);
+	return rc;
+}
+
+static int
+hist_open_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr *a, const char *id,
+	       const struct hist_bounds *b, char **cause)
+{
+	uint8_t v[HIST_BOUNDS_LEN];
+	struct store_key k;
+
+	hist_key_addr(&k, tailnet, a);
+	store_key_i64(&k, b->from_hi);
+	store_key_str(&k, id);
+	hist_bounds_put(v, b);
+	return store_put(txn, STORE_ADDR, &k, v, sizeof(v), cause);
+}
+
+/* Closes the open interval of address A held by ID. */
+static int
+hist_close_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr *a, const char *id,
+		tstime_t to_lo, tstime_t to_hi, char **cause)
+{
+	struct store_cursor *cur;
+	struct store_key prefix, k;
+	struct store_val key, val;
+	struct hist_bounds b;
+	int rc, found = 0;
+
+	hist_key_addr(&prefix, tailnet, a);
+	if (store_cursor_open(txn, STORE_ADDR, &cur, cause) == -1)
+		return -1;
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		if (key.len <= prefix.len + 8 || val.len < HIST_BOUNDS_LEN)
+			continue;
+		if (strcmp((const char *)key.data + prefix.len + 8, id) != 0)
+			continue;
+		hist_bounds_get(val.data, &b);
+		if (b.to_hi != TSTIME_NONE)
+			continue;
+		store_key_init(&k);
+		store_key_bytes(&k, key.data, key.len);
+		found = 1;
+		break;
+	}
+	store_cursor_close(cur);
+	if (!found)
+		return 0; /* nothing open: nothing to close */
+	b.to_lo = to_lo;
+	b.to_hi = to_hi;
+	uint8_t v[HIST_BOUNDS_LEN];
+	hist_bounds_put(v, &b);
+	return store_put(txn, STORE_ADDR, &k, v, sizeof(v), cause);
+}
+
+static size_t
+hist_stable_addrs(const char *stable, struct tsaddr *out, size_t max)
+{
+	json_t *j = json_loads(stable, 0, NULL), *v;
+	size_t i, n = 0;
+
+	json_array_foreach(json_object_get(j, "addresses"), i, v)
+	{
+		if (n < max && json_is_string(v) && addr_parse(json_string_value(v), &out[n]) == 0)
+			n++;
+	}
+	json_decref(j);
+	return n;
+}
+
+static int
+hist_addr_in(const struct tsaddr *a, const struct tsaddr *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(a->b, set[i].b, sizeof(a->b)) == 0)
+			return 1;
+	return 0;
+}
+
+/* Indexes the names of a new version that the previous version (OLD, may be NULL) lacked. */
+static int
+hist_index_names(struct store_txn *txn, const char *tailnet, const struct norm_device *nd,
+		 const char *old, tstime_t from_hi, char **cause)
+{
+	json_t *js = json_loads(nd->stable, 0, NULL), *jo = old ? json_loads(old, 0, NULL) : NULL;
+	char *names[3], *onames[3];
+	size_t n = norm_device_names(js, names), on = jo ? norm_device_names(jo, onames) : 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int known = 0;
+		struct store_key k;
+
+		for (size_t j = 0; j < on; j++)
+			known |= strcmp(names[i], onames[j]) == 0;
+		if (!known && rc == 0) {
+			hist_key_name(&k, tailnet, names[i]);
+			store_key_i64(&k, from_hi);
+			store_key_str(&k, nd->id);
+			rc = store_put(txn, STORE_NAME, &k, "", 0, cause);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	for (size_t j = 0; j < on; j++)
+		free(onames[j]);
+	json_decref(js);
+	json_decref(jo);
+	return rc;
+}
+
+static int
+hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_change *c,
+		  tstime_t last_ok, char **cause)
+{
+	tstime_t t = a->t, old_from_hi = store_get_i64(c->head + 8);
+	struct tsaddr old[NORM_MAX_ADDRS];
+	size_t nold = 0, i;
+	struct hist_bounds b = {last_ok, t, TSTIME_NONE, TSTIME_NONE, 0};
+	struct norm_device *nd = c->nd;
+
+	switch (c->action) {
+	case HIST_A_VOL:
+		a->res->vol_updates++;
+		return hist_put_cur(txn, a->tailnet, nd, store_get_i64(c->head),
+				    store_get_i64(c->head + 8),
+				    (uint32_t)(store_get_u64(c->head + 16) >> 32), cause);
+	case HIST_A_NEW:
+		a->res->created++;
+		/* The API's creation time is exact when it falls in the window since the last
+		 * poll; before the first poll we cannot know this was the device's first state. */
+		if (last_ok != TSTIME_NONE && nd->created != TSTIME_NONE && nd->created > last_ok &&
+		    nd->created <= t) {
+			b.from_lo = nd->created;
+			b.flags |= HIST_F_EXACT_FROM;
+		}
+		break;
+	case HIST_A_CHANGE:
+		a->res->changed++;
+		if (hist_close_version(txn, a->tailnet, c->id, old_from_hi, last_ok, t, cause) == -1)
+			return -1;
+		nold = hist_stable_addrs(c->old_stable, old, NORM_MAX_ADDRS);
+		break;
+	case HIST_A_GONE: {
+		struct store_key k;
+
+		a->res->deleted++;
+		if (hist_close_version(txn, a->tailnet, c->id, old_from_hi, last_ok, t, cause) == -1)
+			return -1;
+		nold = hist_stable_addrs(c->old_stable, old, NORM_MAX_ADDRS);
+		for (i = 0; i < nold; i++)
+			if (hist_close_addr(txn, a->tailnet, &old[i], c->id, last_ok, t, cause) == -1)
+				return -1;
+		hist_key_entity(&k, a->tailnet, c->id);
+		return store_del(txn, STORE_CUR, &k, cause) == -1 ? -1 : 0;
+	}
+	}
+	if (hist_open_version(txn, a->tailnet, nd, &b, cause) == -1 ||
+	    hist_put_cur(txn, a->tailnet, nd, b.from_lo, b.from_hi, b.flags, cause) == -1 ||
+	    hist_index_names(txn, a->tailnet, nd, c->old_stable, t, cause) == -1)
+		return -1;
+	for (i = 0; i < nold; i++)
+		if (!hist_addr_in(&old[i], nd->addrs, nd->naddrs) &&
+		    hist_close_addr(txn, a->tailnet, &old[i], c->id, last_ok, t, cause) == -1)
+			return -1;
+	for (i = 0; i < nd->naddrs; i++)
+		if (!hist_addr_in(&nd->addrs[i], old, nold) &&
+		    hist_open_addr(txn, a->tailnet, &nd->addrs[i], nd->id, &b, cause) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
+	       tstime_t prev, int span_ok, uint64_t count, char **cause)
+{
+	uint8_t v[HIST_COVER_LEN];
+	struct store_key k;
+
+	hist_key_cover(&k, tailnet, endpoint);
+	store_key_i64(&k, t);
+	store_put_i64(v, prev);
+	store_put_u64(v + 8, count);
+	store_put_u64(v + 16, span_ok ? HIST_COVER_SPAN_OK : 0);
+	return store_put(txn, STORE_COVER, &k, v, sizeof(v), cause);
+}
+
+static int
+hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
+{
+	struct hist_apply *a = arg;
+	struct hist_endpoint ep;
+	uint64_t ncur = 0;
+	size_t gone = 0, i;
+	int rc = -1;
+
+	hist_changes_free(a);
+	memset(a->res, 0, sizeof(*a->res));
+	if (hist_ep_read(txn, a->tailnet, HIST_EP_DEVICES, &ep, cause) == -1)
+		return -1;
+	/* Poll times are strictly increasing: they are keys, and bounds compare them. */
+	if (ep.last_poll != TSTIME_NONE && a->t <= ep.last_poll)
+		a->t = ep.last_poll + 1;
+	a->res->time = a->t;
+	a->res->seen = a->ndevs;
+	if (hist_classify(txn, a, &ncur, cause) == -1)
+		goto out;
+	for (i = 0; i < a->nch; i++)
+		gone += a->ch[i].action == HIST_A_GONE;
+	ep.last_poll = a->t;
+	free(ep.error);
+	ep.error = NULL;
+	if (gone > 0 && gone * 100 > (uint64_t)a->pol->mass_delete_percent * ncur &&
+	    !ep.pending_mass) {
+		ep.pending_mass = 1;
+		strcpy(ep.result, "held");
+		ep.error = xasprintf("%zu of %llu devices disappeared at once: held until the next "
+				     "poll confirms it",
+				     gone, (unsigned long long)ncur);
+		a->res->held = 1;
+		rc = hist_ep_write(txn, a->tailnet, HIST_EP_DEVICES, &ep, cause);
+		goto out;
+	}
+	for (i = 0; i < a->nch; i++)
+		if (hist_apply_change(txn, a, &a->ch[i], ep.last_ok, cause) == -1)
+			goto out;
+	if (hist_put_cover(txn, a->tailnet, HIST_EP_DEVICES, a->t, ep.last_ok,
+			   ep.last_ok != TSTIME_NONE && a->t - ep.last_ok <= a->pol->max_gap,
+			   a->ndevs, cause) == -1)
+		goto out;
+	ep.pending_mass = 0;
+	ep.last_ok = a->t;
+	strcpy(ep.result, "ok");
+	ep.failures = 0;
+	ep.entities = a->ndevs;
+	rc = hist_ep_write(txn, a->tailnet, HIST_EP_DEVICES, &ep, cause);
+out:
+	hist_endpoint_free(&ep);
+	return rc;
+}
+
+static int
+hist_cmp_dev(const void *a, const void *b)
+{
+	return strcmp(((const struct norm_device *)a)->id, ((const struct norm_device *)b)->id);
+}
+
+int
+hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+		   const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	json_t *list = json_is_object(body) ? json_object_get(body, "devices") : NULL, *dev;
+	struct hist_apply a = {.tailnet = tailnet, .t = t, .pol = pol, .res = res};
+	size_t i, n, kept = 0;
+	int rc = -1;
+
+	if (!json_is_array(list)) {
+		*cause = xasprintf("the answer has no \"devices\" list");
+		return -1;
+	}
+	n = json_array_size(list);
+	a.devs = xcalloc(n ? n : 1, sizeof(*a.devs));
+	json_array_foreach(list, i, dev)
+	{
+		if (norm_device(dev, &a.devs[i], cause) == -1)
+			goto out;
+	}
+	qsort(a.devs, n, sizeof(*a.devs), hist_cmp_dev);
+	/* The API never lists a node twice; if it does, the first entry is kept. Moved slots are
+	 * zeroed so that every slot is freed exactly once below. */
+	for (i = 0; i < n; i++) {
+		if (kept > 0 && strcmp(a.devs[i].id, a.devs[kept - 1].id) == 0) {
+			log_warnx("%s: device %s listed twice; keeping the first", tailnet, a.devs[i].id);
+			norm_device_free(&a.devs[i]);
+			continue;
+		}
+		if (i != kept) {
+			a.devs[kept] = a.devs[i];
+			memset(&a.devs[i], 0, sizeof(a.devs[i]));
+		}
+		kept++;
+	}
+	a.ndevs = kept;
+	rc = store_write(st, hist_apply_txn, &a, cause);
+out:
+	hist_changes_free(&a);
+	for (i = 0; i < n; i++)
+		norm_device_free(&a.devs[i]);
+	free(a.devs);
+	return rc;
+}
+
+/* ---- queries ---- */
+
+/* Is T covered by polls of ENDPOINT? If not, *reason (malloc'd) says why. */
+static int
+hist_covered(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
+	     char **reason)
+{
+	struct store_cursor *cur;
+	struct store_key prefix, k;
+	struct store_val key, val;
+	char a[TSTIME_STRLEN], b[TSTIME_STRLEN];
+	int covered = 0;
+
+	hist_key_cover(&prefix, tailnet, endpoint);
+	k = prefix;
+	store_key_i64(&k, t);
+	if (store_cursor_open(txn, STORE_COVER, &cur, reason) == -1)
+		return 0;
+	if (store_cursor_seek(cur, &k, &prefix, &key, &val) == 0 && val.len >= HIST_COVER_LEN &&
+	    key.len == prefix.len + 8) {
+		tstime_t at = store_get_i64((const uint8_t *)key.data + prefix.len);
+		tstime_t prev = store_get_i64(val.data);
+		uint64_t flags = store_get_u64((const uint8_t *)val.data + 16);
+
+		tstime_format(at, b, sizeof(b));
+		if (at == t || (prev != TSTIME_NONE && prev <= t && (flags & HIST_COVER_SPAN_OK)))
+			covered = 1;
+		else if (prev == TSTIME_NONE)
+			*reason = xasprintf("before the first successful poll (%s)", b);
+		else {
+			tstime_format(prev, a, sizeof(a));
+			*reason = xasprintf("in a gap in polling: no successful poll between %s and %s",
+					    a, b);
+		}
+	} else if (store_cursor_last(cur, &prefix, &key, &val) == 0 &&
+		   key.len == prefix.len + 8) {
+		tstime_format(store_get_i64((const uint8_t *)key.data + prefix.len), a, sizeof(a));
+		*reason = xasprintf("after the last successful poll (%s)", a);
+	} else
+		*reason = xasprintf("no successful poll yet");
+	store_cursor_close(cur);
+	return covered;
+}
+
+/* The version of device ID in force at T: the last one that started by T, else the first.
+ * Returns a new reference to its device JSON, and its bounds; NULL if the device is unknown. */
+static json_t *
+hist_version_at(struct store_txn *txn, const char *tailnet, const char *id, tstime_t t,
+		struct hist_bounds *bout)
+{
+	struct store_cursor *cur;
+	struct store_key prefix, k;
+	struct store_val key, val;
+	json_t *dev = NULL;
+	char *cause = NULL;
+	int rc;
+
+	hist_key_entity(&prefix, tailnet, id);
+	k = prefix;
+	store_key_i64(&k, t);
+	if (store_cursor_open(txn, STORE_VER, &cur, &cause) == -1) {
+		free(cause);
+		return NULL;
+	}
+	/* The first version starting after T; the one before it is in force at T. */
+	rc = store_cursor_seek(cur, &k, &prefix, &key, &val);
+	if (rc == 0) {
+		if (store_get_i64((const uint8_t *)key.data + prefix.len) > t &&
+		    store_cursor_step(cur, -1, &key, &val) != 0)
+			rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val);
+	} else
+		rc = store_cursor_last(cur, &prefix, &key, &val);
+	if (rc == 0 && val.len >= HIST_BOUNDS_LEN) {
+		hist_bounds_get(val.data, bout);
+		dev = json_loadb((const char *)val.data + HIST_BOUNDS_LEN, val.len - HIST_BOUNDS_LEN,
+				 0, NULL);
+	}
+	store_cursor_close(cur);
+	return dev;
+}
+
+static json_t *
+hist_holder_json(struct store_txn *txn, const char *tailnet, const char *id,
+		 const struct hist_bounds *b, tstime_t t, const char *state)
+{
+	struct hist_bounds vb;
+	json_t *h = json_object(), *dev = hist_version_at(txn, tailnet, id, t, &vb);
+
+	json_object_set_new(h, "nodeId", json_string(id));
+	json_object_set(h, "name", json_object_get(dev, "name") ?: json_null());
+	json_object_set(h, "hostname", json_object_get(dev, "hostname") ?: json_null());
+	if (state != NULL)
+		json_object_set_new(h, "state", json_string(state));
+	hist_bounds_json(h, b);
+	json_decref(dev);
+	return h;
+}
+
+static void
+hist_set_time(json_t *obj, const char *key, tstime_t t)
+{
+	json_object_set_new(obj, key, hist_time_json(t));
+}
+
+int
+hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime_t at, int history,
+	   json_t **out, char **cause)
+{
+	struct store_txn *txn;
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key, val;
+	struct hist_endpoint ep;
+	json_t *res, *holders, *intervals = NULL;
+	enum hist_state best = HIST_NO;
+	char abuf[ADDR_STRLEN], *reason = NULL;
+	int rc;
+
+	if (store_read_begin(st, &txn, cause) == -1)
+		return HIST_ERR;
+	if (hist_ep_read(txn, tailnet, HIST_EP_DEVICES, &ep, cause) == -1) {
+		store_read_end(txn);
+		return HIST_ERR;
+	}
+	if (at == TSTIME_NONE)
+		at = ep.last_ok;
+	addr_format(a, abuf, sizeof(abuf));
+	res = json_object();
+	json_object_set_new(res, "ip", json_string(abuf));
+	json_object_set_new(res, "tailnet", json_string(tailnet));
+	hist_set_time(res, "at", at);
+	holders = json_array();
+	if (history)
+		intervals = json_array();
+	hist_key_addr(&prefix, tailnet, a);
+	if (store_cursor_open(txn, STORE_ADDR, &cur, cause) == -1) {
+		json_decref(res);
+		json_decref(holders);
+		json_decref(intervals);
+		hist_endpoint_free(&ep);
+		store_read_end(txn);
+		return HIST_ERR;
+	}
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		struct hist_bounds b;
+		const char *id = (const char *)key.data + prefix.len + 8;
+		enum hist_state s;
+
+		if (key.len <= prefix.len + 8 || val.len < HIST_BOUNDS_LEN ||
+		    ((const char *)key.data)[key.len - 1] != '\0')
+			continue;
+		hist_bounds_get(val.data, &b);
+		s = at == TSTIME_NONE ? HIST_NO : hist_state_at(&b, at, ep.last_ok);
+		if (s != HIST_NO) {
+			json_array_append_new(holders, hist_holder_json(txn, tailnet, id, &b, at,
+									hist_state_names[s]));
+			if (s == HIST_HELD || best == HIST_NO)
+				best = s;
+		}
+		if (intervals != NULL)
+			json_array_append_new(intervals,
+					      hist_holder_json(txn, tailnet, id, &b, b.from_hi, NULL));
+	}
+	store_cursor_close(cur);
+	if (best == HIST_HELD) {
+		/* Only the holder(s) for certain are answers; maybe-windows of others are noise. */
+		json_t *only = json_array(), *h;
+		size_t i;
+
+		json_array_foreach(holders, i, h)
+		{
+			if (strcmp(json_string_value(json_object_get(h, "state")), "held") == 0)
+				json_array_append(only, h);
+		}
+		json_decref(holders);
+		holders = only;
+		json_object_set_new(res, "answer", json_string("held"));
+	} else if (best == HIST_MAYBE) {
+		json_object_set_new(res, "answer", json_string("maybe"));
+		json_object_set_new(res, "reason",
+				    json_string("the address changed hands between two polls"));
+	} else if (at == TSTIME_NONE) {
+		json_object_set_new(res, "answer", json_string("unknown"));
+		json_object_set_new(res, "reason", json_string("no successful poll yet"));
+	} else if (hist_covered(txn, tailnet, HIST_EP_DEVICES, at, &reason)) {
+		json_object_set_new(res, "answer", json_string("none"));
+		json_object_set_new(res, "reason",
+				    json_string("no device held it; polls cover that time"));
+	} else {
+		json_object_set_new(res, "answer", json_string("unknown"));
+		json_object_set_new(res, "reason", json_string(reason ?: "not covered by polls"));
+	}
+	free(reason);
+	json_object_set_new(res, "holders", holders);
+	if (intervals != NULL)
+		json_object_set_new(res, "intervals", intervals);
+	hist_endpoint_free(&ep);
+	store_read_end(txn);
+	*out = res;
+	return HIST_OK;
+}
+
+/* Does device ID have any version? */
+static int
+hist_device_known(struct store_txn *txn, const char *tailnet, const char *id)
+{
+	struct store_cursor *cur;
+	struct store_key prefix;
+	char *cause = NULL;
+	int rc;
+
+	hist_key_entity(&prefix, tailnet, id);
+	if (store_cursor_open(txn, STORE_VER, &cur, &cause) == -1) {
+		free(cause);
+		return 0;
+	}
+	rc = store_cursor_seek(cur, &prefix, &prefix, NULL, NULL);
+	store_cursor_close(cur);
+	return rc == 0;
+}
+
+/* The node that most recently bore NAME (lower-cased). */
+static char *
+hist_find_name(struct store_txn *txn, const char *tailnet, const char *name)
+{
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key;
+	char *lower = xstrdup(name), *best = NULL, *cause = NULL;
+	tstime_t best_t = TSTIME_NONE;
+	int rc;
+
+	for (char *p = lower; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	hist_key_name(&prefix, tailnet, lower);
+	free(lower);
+	if (store_cursor_open(txn, STORE_NAME, &cur, &cause) == -1) {
+		free(cause);
+		return NULL;
+	}
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, NULL); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, NULL)) {
+		const uint8_t *p = key.data;
+
+		if (key.len <= prefix.len + 8 || p[key.len - 1] != '\0')
+			continue;
+		tstime_t t = store_get_i64(p + prefix.len);
+		if (best == NULL || t >= best_t) {
+			free(best);
+			best = xstrdup((const char *)p + prefix.len + 8);
+			best_t = t;
+		}
+	}
+	store_cursor_close(cur);
+	return best;
+}
+
+/* Top-level keys whose values differ between two versions. */
+static json_t *
+hist_changed_fields(json_t *prev, json_t *dev)
+{
+	json_t *changed = json_array(), *v;
+	const char *key;
+
+	json_object_foreach(dev, key, v)
+	{
+		if (!json_equal(v, json_object_get(prev, key)))
+			json_array_append_new(changed, json_string(key));
+	}
+	json_object_foreach(prev, key, v)
+	{
+		if (json_object_get(dev, key) == NULL)
+			json_array_append_new(changed, json_string(key));
+	}
+	return changed;
+}
+
+static json_t *
+hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime_t at,
+	      tstime_t last_ok, json_t **at_version)
+{
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key, val;
+	json_t *list = json_array(), *prev = NULL;
+	char *cause = NULL;
+	int rc;
+
+	hist_key_entity(&prefix, tailnet, id);
+	if (store_cursor_open(txn, STORE_VER, &cur, &cause) == -1) {
+		free(cause);
+		return list;
+	}
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		struct hist_bounds b;
+		json_t *dev, *v;
+
+		if (key.len != prefix.len + 8 || val.len < HIST_BOUNDS_LEN)
+			continue;
+		hist_bounds_get(val.data, &b);
+		dev = json_loadb((const char *)val.data + HIST_BOUNDS_LEN, val.len - HIST_BOUNDS_LEN,
+				 0, NULL);
+		if (dev == NULL)
+			continue;
+		v = json_object();
+		hist_bounds_json(v, &b);
+		if (at != TSTIME_NONE) {
+			enum hist_state s = hist_state_at(&b, at, last_ok);
+
+			json_object_set_new(v, "state", json_string(hist_state_names[s]));
+			if (s != HIST_NO && at_version != NULL &&
+			    (*at_version == NULL || s == HIST_HELD)) {
+				json_decref(*at_version);
+				*at_version = json_incref(v);
+			}
+		}
+		json_object_set_new(v, "changed", prev ? hist_changed_fields(prev, dev) : json_array());
+		json_object_set(v, "device", dev);
+		json_decref(prev);
+		prev = dev;
+		json_array_append_new(list, v);
+	}
+	json_decref(prev);
+	store_cursor_close(cur);
+	return list;
+}
+
+int
+hist_device_get(struct store *st, const char *tailnet, const char *query, tstime_t at, int history,
+		json_t **out, char **cause)
+{
+	struct store_txn *txn;
+	struct store_key k;
+	struct store_val val;
+	struct hist_endpoint ep;
+	struct tsaddr addr;
+	const char *matched = "id";
+	char *id = NULL;
+	json_t *res, *versions, *atv = NULL;
+	int rc;
+
+	if (store_read_begin(st, &txn, cause) == -1)
+		return HIST_ERR;
+	if (hist_ep_read(txn, tailnet, HIST_EP_DEVICES, &ep, cause) == -1) {
+		store_read_end(txn);
+		return HIST_ERR;
+	}
+	if (strlen(query) <= NORM_MAX_ID && hist_device_known(txn, tailnet, query)) {
+		id = xstrdup(query);
+	} else if (addr_parse(query, &addr) == 0) {
+		json_t *ipres = NULL, *h;
+		char *ic = NULL;
+
+		store_read_end(txn);
+		txn = NULL;
+		if (hist_ip_at(st, tailnet, &addr, at, 1, &ipres, &ic) == HIST_OK) {
+			/* The holder at that time, else the address's most recent holder. */
+			h = json_array_get(json_object_get(ipres, "holders"), 0);
+			if (h == NULL) {
+				json_t *iv = json_object_get(ipres, "intervals");
+
+				h = json_array_get(iv, json_array_size(iv) - 1);
+			}
+			if (h != NULL)
+				id = xstrdup(json_string_value(json_object_get(h, "nodeId")));
+		}
+		free(ic);
+		json_decref(ipres);
+		matched = "ip";
+		if (store_read_begin(st, &txn, cause) == -1) {
+			free(id);
+			hist_endpoint_free(&ep);
+			return HIST_ERR;
+		}
+	} else {
+		id = hist_find_name(txn, tailnet, query);
+		matched = "name";
+	}
+	if (id == NULL) {
+		hist_endpoint_free(&ep);
+		store_read_end(txn);
+		*cause = xasprintf("no device matches \"%s\" in tailnet %s", query, tailnet);
+		return HIST_NOTFOUND;
+	}
+	res = json_object();
+	json_object_set_new(res, "nodeId", json_string(id));
+	json_object_set_new(res, "tailnet", json_string(tailnet));
+	json_object_set_new(res, "matched_by", json_string(matched));
+	hist_key_entity(&k, tailnet, id);
+	rc = store_get(txn, STORE_CUR, &k, &val, cause);
+	if (rc == -1) {
+		free(id);
+		json_decref(res);
+		hist_endpoint_free(&ep);
+		store_read_end(txn);
+		return HIST_ERR;
+	}
+	json_object_set_new(res, "deleted", json_boolean(rc == 1));
+	versions = hist_versions(txn, tailnet, id, at, ep.last_ok, &atv);
+	if (at != TSTIME_NONE) {
+		hist_set_time(res, "at", at);
+		json_object_set_new(res, "current", atv ? atv : json_null());
+	} else if (rc == 0 && val.len >= HIST_CUR_HEAD) {
+		const uint8_t *v = val.data;
+		size_t slen = (size_t)(store_get_u64(v + 16) & 0xffffffffu);
+		struct hist_bounds b = {store_get_i64(v), store_get_i64(v + 8), TSTIME_NONE,
+					TSTIME_NONE, (uint32_t)(store_get_u64(v + 16) >> 32)};
+		json_t *c = json_object();
+
+		hist_bounds_json(c, &b);
+		if (HIST_CUR_HEAD + slen <= val.len) {
+			json_object_set_new(c, "device",
+					    json_loadb((const char *)v + HIST_CUR_HEAD, slen, 0, NULL));
+			json_object_set_new(c, "volatile",
+					    json_loadb((const char *)v + HIST_CUR_HEAD + slen,
+						       val.len - HIST_CUR_HEAD - slen, 0, NULL));
+		}
+		json_object_set_new(res, "current", c);
+	} else {
+		json_object_set_new(res, "current", json_null());
+		/* A deleted device: its last version says what it was. */
+		json_object_set(res, "last",
+				json_array_get(versions, json_array_size(versions) - 1) ?: json_null());
+	}
+	if (history)
+		json_object_set_new(res, "versions", versions);
+	else
+		json_decref(versions);
+	free(id);
+	hist_endpoint_free(&ep);
+	store_read_end(txn);
+	*out = res;
+	return HIST_OK;
+}
+
+int
+hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out, size_t *len,
+		  char **cause)
+{
+	struct store_txn *txn;
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key, val;
+	struct hist_endpoint ep;
+	struct sbuf sb;
+	char *reason = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (store_read_begin(st, &txn, cause) == -1)
+		return HIST_ERR;
+	if (hist_ep_read(txn, tailnet, HIST_EP_DEVICES, &ep, cause) == -1) {
+		store_read_end(txn);
+		return HIST_ERR;
+	}
+	sbuf_init(&sb);
+	sbuf_adds(&sb, "{\"tailnet\":");
+	sbuf_add_json_string(&sb, tailnet);
+	sbuf_adds(&sb, ",\"at\":");
+	hist_sbuf_time(&sb, at);
+	sbuf_adds(&sb, ",\"as_of\":");
+	hist_sbuf_time(&sb, at == TSTIME_NONE ? ep.last_ok : at);
+	hist_key_entity(&prefix, tailnet, NULL);
+	if (store_cursor_open(txn, at == TSTIME_NONE ? STORE_CUR : STORE_VER, &cur, cause) == -1) {
+		sbuf_free(&sb);
+		hist_endpoint_free(&ep);
+		store_read_end(txn);
+		return HIST_ERR;
+	}
+	if (at != TSTIME_NONE && !hist_covered(txn, tailnet, HIST_EP_DEVICES, at, &reason)) {
+		sbuf_adds(&sb, ",\"coverage\":\"unknown\",\"reason\":");
+		sbuf_add_json_string(&sb, reason ? reason : "not covered by polls");
+	} else
+		sbuf_adds(&sb, ",\"coverage\":\"covered\"");
+	free(reason);
+	sbuf_adds(&sb, ",\"devices\":[");
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		const char *id = (const char *)key.data + prefix.len;
+		const uint8_t *v = val.data;
+		struct hist_bounds b;
+		const char *dev, *vol = NULL;
+		size_t dlen, vlen = 0;
+		enum hist_state s = HIST_HELD;
+
+		if (at == TSTIME_NONE) {
+			size_t slen;
+
+			if (val.len < HIST_CUR_HEAD)
+				continue;
+			slen = (size_t)(store_get_u64(v + 16) & 0xffffffffu);
+			if (HIST_CUR_HEAD + slen > val.len)
+				continue;
+			b = (struct hist_bounds){store_get_i64(v), store_get_i64(v + 8), TSTIME_NONE,
+						 TSTIME_NONE, (uint32_t)(store_get_u64(v + 16) >> 32)};
+			dev = (const char *)v + HIST_CUR_HEAD;
+			dlen = slen;
+			vol = dev + slen;
+			vlen = val.len - HIST_CUR_HEAD - slen;
+		} else {
+			if (val.len < HIST_BOUNDS_LEN)
+				continue;
+			hist_bounds_get(v, &b);
+			if ((s = hist_state_at(&b, at, ep.last_ok)) == HIST_NO)
+				continue;
+			dev = (const char *)v + HIST_BOUNDS_LEN;
+			dlen = val.len - HIST_BOUNDS_LEN;
+		}
+		sbuf_adds(&sb, n++ ? ",{\"nodeId\":" : "{\"nodeId\":");
+		sbuf_add_json_string(&sb, id);
+		sbuf_addf(&sb, ",\"state\":\"%s\",", hist_state_names[s]);
+		hist_bounds_sbuf(&sb, &b);
+		sbuf_adds(&sb, ",\"device\":");
+		sbuf_add(&sb, dev, dlen);
+		if (vol != NULL) {
+			sbuf_adds(&sb, ",\"volatile\":");
+			sbuf_add(&sb, vol, vlen);
+		}
+		sbuf_addc(&sb, '}');
+	}
+	sbuf_adds(&sb, "]}");
+	store_cursor_close(cur);
+	hist_endpoint_free(&ep);
+	store_read_end(txn);
+	*len = sb.len;
+	*out = sbuf_steal(&sb);
+	return HIST_OK;
+}

@@ -1,0 +1,38 @@
+/* norm.h: an API device split into its stable part (history) and its volatile part (now only). */
+#ifndef TSINV_NORM_H
+#define TSINV_NORM_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "addr.h"
+#include "tstime.h"
+
+#define NORM_MAX_ADDRS 16
+#define NORM_MAX_ID 128
+
+struct norm_device {
+	char id[NORM_MAX_ID + 1]; /* nodeId */
+	char *stable;             /* compact JSON, keys sorted, string lists sorted; malloc'd */
+	size_t stable_len;
+	char *vol; /* compact JSON of the volatile fields; malloc'd */
+	size_t vol_len;
+	struct tsaddr addrs[NORM_MAX_ADDRS];
+	size_t naddrs;
+	tstime_t created; /* TSTIME_NONE when absent, "" or unparsable */
+};
+
+/* Is KEY one of a device's volatile fields (never versioned)? */
+int norm_device_volatile(const char *key);
+
+/* Checks and splits one API device object (borrowed). 0, or -1 with *cause saying what is wrong
+ * with which device. */
+int norm_device(json_t *dev, struct norm_device *out, char **cause);
+void norm_device_free(struct norm_device *nd);
+
+/* The names a device can be found by: its MagicDNS name, that name's first label and its
+ * hostname, lower-cased, without duplicates. Returns how many were written (at most 3); each
+ * is malloc'd. STABLE is a normalised device (borrowed). */
+size_t norm_device_names(json_t *stable, char *names[3]);
+
+#endif

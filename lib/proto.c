@@ -1,0 +1,251 @@
+/* proto.c: the socket's wire format: the op table, request parsing checked field by field, replies.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "log.h"
+#include "proto.h"
+#include "sbuf.h"
+
+const struct proto_op proto_ops[PROTO_OP__COUNT] = {
+#define PROTO_OP(sym, name, flags, args, help) [PROTO_OP_##sym] = {name, flags, args, help},
+#include "proto-ops.h"
+#undef PROTO_OP
+};
+
+/* The longest member name echoed back in an error: the rest is the client's own text anyway. */
+#define PROTO_ECHO_MAX 64
+
+int
+proto_op_find(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return -1;
+	for (i = 0; i < PROTO_OP__COUNT; i++) {
+		if (strcmp(proto_ops[i].name, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* A copy of S cut to at most PROTO_ECHO_MAX bytes on a UTF-8 character boundary (malloc'd). */
+static char *
+proto_echo(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n <= PROTO_ECHO_MAX)
+		return xstrdup(s);
+	n = PROTO_ECHO_MAX;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return xasprintf("%.*s...", (int)n, s);
+}
+
+/* Always leaves req in a state proto_request_free accepts, success or not: req->id is borrowed
+ * from req->root, which is kept on error so that the error reply can carry the id. */
+int
+proto_parse_request(const char *line, size_t len, struct proto_request *req, char **cause)
+{
+	json_error_t jerr;
+	json_t *root, *id, *op, *args, *v;
+	const char *key;
+	char *echo;
+
+	memset(req, 0, sizeof *req);
+	if (len > PROTO_MAX_LINE) {
+		*cause = xasprintf("request longer than %d bytes", PROTO_MAX_LINE);
+		return -1;
+	}
+	if (memchr(line, '\0', len) != NULL) {
+		*cause = xasprintf("request contains a NUL byte");
+		return -1;
+	}
+	if ((root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr)) ==
+	    NULL) {
+		*cause = xasprintf("invalid JSON at column %d: %s", jerr.column, jerr.text);
+		return -1;
+	}
+	req->root = root;
+	if (!json_is_object(root)) {
+		*cause = xasprintf("request must be a JSON object");
+		return -1;
+	}
+
+	/* The id first, so that any later error can be answered with it. */
+	id = json_object_get(root, "id");
+	if (id == NULL)
+		req->id = json_null();
+	else if (json_is_number(id) || json_is_string(id) || json_is_null(id))
+		req->id = id;
+	else {
+		*cause = xasprintf("\"id\" must be a number, a string or null");
+		return -1;
+	}
+
+	json_object_foreach(root, key, v)
+	{
+		if (strcmp(key, "id") != 0 && strcmp(key, "op") != 0 && strcmp(key, "args") != 0) {
+			echo = proto_echo(key);
+			*cause = xasprintf("unknown member \"%s\"", echo);
+			free(echo);
+			return -1;
+		}
+	}
+
+	if ((op = json_object_get(root, "op")) == NULL) {
+		*cause = xasprintf("missing \"op\"");
+		return -1;
+	}
+	if (!json_is_string(op) || json_string_length(op) == 0) {
+		*cause = xasprintf("\"op\" must be a non-empty string");
+		return -1;
+	}
+	req->op = json_string_value(op);
+
+	if ((args = json_object_get(root, "args")) == NULL) {
+		/* Owned by root like everything else that req borrows. */
+		args = json_object();
+		if (args == NULL || json_object_set_new(root, "args", args) != 0)
+			fatalx("out of memory");
+	} else if (!json_is_object(args)) {
+		*cause = xasprintf("\"args\" must be an object");
+		return -1;
+	}
+	req->args = args;
+	return 0;
+}
+
+void
+proto_request_free(struct proto_request *req)
+{
+	json_decref(req->root);
+	memset(req, 0, sizeof *req);
+}
+
+static int
+proto_dump_cb(const char *buf, size_t size, void *arg)
+{
+	sbuf_add(arg, buf, size);
+	return 0;
+}
+
+/* Appends the compact serialisation of J (any JSON value; NULL is null). 0, or -1. */
+static int
+proto_add_json(struct sbuf *sb, json_t *j)
+{
+	if (j == NULL) {
+		sbuf_adds(sb, "null");
+		return 0;
+	}
+	return json_dump_callback(j, proto_dump_cb, sb, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static char *
+proto_finish(struct sbuf *sb, size_t *len)
+{
+	sbuf_adds(sb, "}\n");
+	if (len != NULL)
+		*len = sb->len;
+	return sbuf_steal(sb);
+}
+
+char *
+proto_reply_err(json_t *id, const char *code, const char *message, size_t *len)
+{
+	struct sbuf sb;
+
+	sbuf_init(&sb);
+	sbuf_adds(&sb, "{\"id\":");
+	if (proto_add_json(&sb, id) != 0) {
+		sb.len = 0;
+		sbuf_adds(&sb, "{\"id\":null");
+	}
+	sbuf_adds(&sb, ",\"ok\":false,\"error\":{\"code\":");
+	sbuf_add_json_string(&sb, code != NULL ? code : PROTO_E_INTERNAL);
+	sbuf_adds(&sb, ",\"message\":");
+	sbuf_add_json_string(&sb, message != NULL ? message : "");
+	sbuf_addc(&sb, '}');
+	return proto_finish(&sb, len);
+}
+
+char *
+proto_reply_ok(json_t *id, json_t *result, size_t *len)
+{
+	struct sbuf sb;
+	int rc;
+
+	sbuf_init(&sb);
+	sbuf_adds(&sb, "{\"id\":");
+	if (proto_add_json(&sb, id) != 0) {
+		json_decref(result);
+		sbuf_free(&sb);
+		return proto_reply_err(NULL, PROTO_E_INTERNAL, "the id could not be serialised",
+		                       len);
+	}
+	sbuf_adds(&sb, ",\"ok\":true,\"result\":");
+	rc = proto_add_json(&sb, result);
+	json_decref(result);
+	if (rc != 0) {
+		sbuf_free(&sb);
+		return proto_reply_err(id, PROTO_E_INTERNAL, "the result could not be serialised",
+		                       len);
+	}
+	return proto_finish(&sb, len);
+}
+
+char *
+proto_reply_ok_raw(json_t *id, const char *result, size_t rlen, size_t *len)
+{
+	struct sbuf sb;
+
+	/* A newline inside would end the reply early and desynchronise the client. */
+	if (result == NULL || rlen == 0 || memchr(result, '\n', rlen) != NULL ||
+	    memchr(result, '\0', rlen) != NULL)
+		return proto_reply_err(id, PROTO_E_INTERNAL, "the result could not be serialised",
+		                       len);
+	sbuf_init(&sb);
+	sbuf_adds(&sb, "{\"id\":");
+	if (proto_add_json(&sb, id) != 0) {
+		sbuf_free(&sb);
+		return proto_reply_err(NULL, PROTO_E_INTERNAL, "the id could not be serialised",
+		                       len);
+	}
+	sbuf_adds(&sb, ",\"ok\":true,\"result\":");
+	sbuf_add(&sb, result, rlen);
+	return proto_finish(&sb, len);
+}
+
+int
+proto_arg_string(json_t *args, const char *key, const char **out, char **cause)
+{
+	json_t *v = json_object_get(args, key);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v)) {
+		*cause = xasprintf("\"%s\" must be a string", key);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 1;
+}
+
+int
+proto_arg_bool(json_t *args, const char *key, int *out, char **cause)
+{
+	json_t *v = json_object_get(args, key);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v)) {
+		*cause = xasprintf("\"%s\" must be true or false", key);
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 1;
+}

@@ -1,0 +1,550 @@
+/* store.c: the one place that speaks LMDB: open, named dbs, keys, map growth, cursors. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#include "log.h"
+#include "store.h"
+
+#define STORE_MAP_START (64u << 20)
+
+static const char *const store_db_names[STORE__NDB] = {
+    [STORE_META] = "meta",   [STORE_CUR] = "cur",     [STORE_VER] = "ver",
+    [STORE_ADDR] = "addr",   [STORE_NAME] = "name",   [STORE_BLOB] = "blob",
+    [STORE_EVENT] = "event", [STORE_COVER] = "cover", [STORE_HOOKPOS] = "hookpos",
+};
+
+struct store {
+	MDB_env *env;
+	MDB_dbi dbi[STORE__NDB];
+	size_t map_max;
+	char *dir;
+};
+
+struct store_txn {
+	struct store *st;
+	MDB_txn *txn;
+	int mapfull; /* a put or the commit hit MDB_MAP_FULL: abort, grow, redo */
+};
+
+struct store_cursor {
+	MDB_cursor *cur;
+	struct store_key prefix;
+};
+
+void
+store_key_init(struct store_key *k)
+{
+	k->len = 0;
+	k->bad = 0;
+}
+
+void
+store_key_bytes(struct store_key *k, const void *p, size_t n)
+{
+	if (k->bad || n > sizeof(k->b) - k->len) {
+		k->bad = 1;
+		return;
+	}
+	memcpy(k->b + k->len, p, n);
+	k->len += n;
+}
+
+void
+store_key_u8(struct store_key *k, uint8_t v)
+{
+	store_key_bytes(k, &v, 1);
+}
+
+void
+store_put_u64(void *p, uint64_t v)
+{
+	uint8_t *b = p;
+
+	for (int i = 7; i >= 0; i--) {
+		b[i] = v & 0xff;
+		v >>= 8;
+	}
+}
+
+uint64_t
+store_get_u64(const void *p)
+{
+	const uint8_t *b = p;
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+/* Flipping the sign bit makes signed values sort correctly as unsigned big-endian bytes. */
+void
+store_put_i64(void *p, int64_t v)
+{
+	store_put_u64(p, (uint64_t)v ^ (UINT64_C(1) << 63));
+}
+
+int64_t
+store_get_i64(const void *p)
+{
+	return (int64_t)(store_get_u64(p) ^ (UINT64_C(1) << 63));
+}
+
+void
+store_key_u64(struct store_key *k, uint64_t v)
+{
+	uint8_t b[8];
+
+	store_put_u64(b, v);
+	store_key_bytes(k, b, 8);
+}
+
+void
+store_key_i64(struct store_key *k, int64_t v)
+{
+	uint8_t b[8];
+
+	store_put_i64(b, v);
+	store_key_bytes(k, b, 8);
+}
+
+void
+store_key_str(struct store_key *k, const char *s)
+{
+	store_key_bytes(k, s, strlen(s) + 1);
+}
+
+static char *
+store_err(const char *what, int rc)
+{
+	return xasprintf("store: %s: %s", what, mdb_strerror(rc));
+}
+
+static int
+store_init_meta(struct store *st, char **cause)
+{
+	MDB_txn *txn;
+	MDB_val k, v;
+	char buf[64];
+	int rc;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
+		*cause = store_err("begin", rc);
+		return -1;
+	}
+	for (int i = 0; i < STORE__NDB; i++) {
+		if ((rc = mdb_dbi_open(txn, store_db_names[i], MDB_CREATE, &st->dbi[i])) != 0) {
+			mdb_txn_abort(txn);
+			*cause = store_err(store_db_names[i], rc);
+			return -1;
+		}
+	}
+	k.mv_data = "schema";
+	k.mv_size = strlen("schema");
+	rc = mdb_get(txn, st->dbi[STORE_META], &k, &v);
+	if (rc == 0) {
+		int have = -1;
+
+		if (v.mv_size < sizeof(buf)) {
+			memcpy(buf, v.mv_data, v.mv_size);
+			buf[v.mv_size] = '\0';
+			have = atoi(buf);
+		}
+		if (have != STORE_SCHEMA) {
+			mdb_txn_abort(txn);
+			*cause = xasprintf("store %s has schema %d; this tsinvd knows schema %d",
+					   st->dir, have, STORE_SCHEMA);
+			return -1;
+		}
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	if (rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		*cause = store_err("read schema", rc);
+		return -1;
+	}
+	/* A new store: record the schema and a random instance id. */
+	uint8_t rnd[16];
+	char id[33];
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		mdb_txn_abort(txn);
+		*cause = xasprintf("store: getrandom: %s", strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+	snprintf(buf, sizeof(buf), "%d", STORE_SCHEMA);
+	v.mv_data = buf;
+	v.mv_size = strlen(buf);
+	rc = mdb_put(txn, st->dbi[STORE_META], &k, &v, 0);
+	if (rc == 0) {
+		k.mv_data = "instance";
+		k.mv_size = strlen("instance");
+		v.mv_data = id;
+		v.mv_size = strlen(id);
+		rc = mdb_put(txn, st->dbi[STORE_META], &k, &v, 0);
+	}
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc != 0) {
+		*cause = store_err("initialise", rc);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_open(const char *dir, size_t map_max, struct store **out, char **cause)
+{
+	struct store *st;
+	struct stat sb;
+	int rc, dead = 0;
+
+	if (stat(dir, &sb) == -1) {
+		if (errno != ENOENT || mkdir(dir, 0750) == -1) {
+			*cause = xasprintf("store: %s: %s", dir, strerror(errno));
+			return -1;
+		}
+	} else if (!S_ISDIR(sb.st_mode)) {
+		*cause = xasprintf("store: %s is not a directory", dir);
+		return -1;
+	}
+	st = xcalloc(1, sizeof(*st));
+	st->dir = xstrdup(dir);
+	st->map_max = map_max < STORE_MAP_START ? STORE_MAP_START : map_max;
+	if ((rc = mdb_env_create(&st->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(st->env, STORE__NDB)) != 0 ||
+	    (rc = mdb_env_set_mapsize(st->env, STORE_MAP_START)) != 0) {
+		*cause = store_err("create", rc);
+		goto fail;
+	}
+	/* MDB_NOTLS: read txns are tied to their handle, not the thread. Default sync: every
+	 * commit is durable (one commit per poll costs ~1 ms here). */
+	if ((rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0640)) != 0) {
+		*cause = xasprintf("store: open %s: %s", dir, mdb_strerror(rc));
+		goto fail;
+	}
+	if ((rc = mdb_reader_check(st->env, &dead)) != 0) {
+		*cause = store_err("reader check", rc);
+		goto fail;
+	}
+	if (dead > 0)
+		log_notice("store: cleared %d stale reader slot(s)", dead);
+	if (store_init_meta(st, cause) == -1)
+		goto fail;
+	*out = st;
+	return 0;
+fail:
+	store_close(st);
+	return -1;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->env != NULL)
+		mdb_env_close(st->env);
+	free(st->dir);
+	free(st);
+}
+
+const char *
+store_path(struct store *st)
+{
+	return st->dir;
+}
+
+void
+store_sizes(struct store *st, uint64_t *used, uint64_t *mapsize)
+{
+	MDB_envinfo info;
+	MDB_stat stat;
+
+	mdb_env_info(st->env, &info);
+	mdb_env_stat(st->env, &stat);
+	*used = (uint64_t)(info.me_last_pgno + 1) * stat.ms_psize;
+	*mapsize = info.me_mapsize;
+}
+
+static int
+store_grow(struct store *st, char **cause)
+{
+	MDB_envinfo info;
+	size_t next;
+	int rc;
+
+	mdb_env_info(st->env, &info);
+	if (info.me_mapsize >= st->map_max) {
+		*cause = xasprintf("store: full at %zu MiB (map_size_max)", info.me_mapsize >> 20);
+		return -1;
+	}
+	next = info.me_mapsize * 2;
+	if (next > st->map_max)
+		next = st->map_max;
+	if ((rc = mdb_env_set_mapsize(st->env, next)) != 0) {
+		*cause = store_err("grow map", rc);
+		return -1;
+	}
+	log_info("store: map grown to %zu MiB", next >> 20);
+	return 0;
+}
+
+int
+store_write(struct store *st, store_write_fn fn, void *arg, char **cause)
+{
+	struct store_txn t = {.st = st};
+	int rc;
+
+	for (;;) {
+		t.mapfull = 0;
+		if ((rc = mdb_txn_begin(st->env, NULL, 0, &t.txn)) != 0) {
+			if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(st->env, 0) == 0)
+				continue;
+			*cause = store_err("begin", rc);
+			return -1;
+		}
+		char *fcause = NULL;
+		rc = fn(&t, arg, &fcause);
+		if (rc != 0 && !t.mapfull) {
+			mdb_txn_abort(t.txn);
+			*cause = fcause;
+			return rc;
+		}
+		free(fcause);
+		if (!t.mapfull) {
+			rc = mdb_txn_commit(t.txn);
+			if (rc == 0)
+				return 0;
+			if (rc != MDB_MAP_FULL) {
+				*cause = store_err("commit", rc);
+				return -1;
+			}
+		} else
+			mdb_txn_abort(t.txn);
+		if (store_grow(st, cause) == -1)
+			return -1;
+	}
+}
+
+int
+store_read_begin(struct store *st, struct store_txn **out, char **cause)
+{
+	struct store_txn *t = xcalloc(1, sizeof(*t));
+	int rc;
+
+	t->st = st;
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t->txn)) != 0) {
+		free(t);
+		*cause = store_err("read", rc);
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+void
+store_read_end(struct store_txn *t)
+{
+	if (t == NULL)
+		return;
+	mdb_txn_abort(t->txn);
+	free(t);
+}
+
+static int
+store_txn_fail(struct store_txn *t, const char *what, int rc, char **cause)
+{
+	if (rc == MDB_MAP_FULL)
+		t->mapfull = 1;
+	if (cause != NULL)
+		*cause = store_err(what, rc);
+	return -1;
+}
+
+int
+store_get(struct store_txn *t, enum store_db db, const struct store_key *k, struct store_val *v,
+	  char **cause)
+{
+	MDB_val mk = {.mv_size = k->len, .mv_data = (void *)k->b}, mv;
+	int rc;
+
+	if (k->bad) {
+		*cause = xasprintf("store: key too long");
+		return -1;
+	}
+	rc = mdb_get(t->txn, t->st->dbi[db], &mk, &mv);
+	if (rc == MDB_NOTFOUND)
+		return 1;
+	if (rc != 0)
+		return store_txn_fail(t, "get", rc, cause);
+	v->data = mv.mv_data;
+	v->len = mv.mv_size;
+	return 0;
+}
+
+int
+store_put(struct store_txn *t, enum store_db db, const struct store_key *k, const void *v,
+	  size_t vlen, char **cause)
+{
+	MDB_val mk = {.mv_size = k->len, .mv_data = (void *)k->b};
+	MDB_val mv = {.mv_size = vlen, .mv_data = (void *)v};
+	int rc;
+
+	if (k->bad) {
+		*cause = xasprintf("store: key too long");
+		return -1;
+	}
+	if ((rc = mdb_put(t->txn, t->st->dbi[db], &mk, &mv, 0)) != 0)
+		return store_txn_fail(t, "put", rc, cause);
+	return 0;
+}
+
+int
+store_del(struct store_txn *t, enum store_db db, const struct store_key *k, char **cause)
+{
+	MDB_val mk = {.mv_size = k->len, .mv_data = (void *)k->b};
+	int rc;
+
+	if (k->bad) {
+		*cause = xasprintf("store: key too long");
+		return -1;
+	}
+	rc = mdb_del(t->txn, t->st->dbi[db], &mk, NULL);
+	if (rc == MDB_NOTFOUND)
+		return 1;
+	if (rc != 0)
+		return store_txn_fail(t, "del", rc, cause);
+	return 0;
+}
+
+int
+store_cursor_open(struct store_txn *t, enum store_db db, struct store_cursor **out, char **cause)
+{
+	struct store_cursor *c = xcalloc(1, sizeof(*c));
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, t->st->dbi[db], &c->cur)) != 0) {
+		free(c);
+		return store_txn_fail(t, "cursor", rc, cause);
+	}
+	*out = c;
+	return 0;
+}
+
+void
+store_cursor_close(struct store_cursor *c)
+{
+	if (c == NULL)
+		return;
+	mdb_cursor_close(c->cur);
+	free(c);
+}
+
+static int
+store_cursor_report(struct store_cursor *c, int rc, MDB_val *mk, MDB_val *mv, struct store_val *key,
+		    struct store_val *val)
+{
+	if (rc != 0)
+		return 1;
+	if (mk->mv_size < c->prefix.len || memcmp(mk->mv_data, c->prefix.b, c->prefix.len) != 0)
+		return 1;
+	if (key != NULL) {
+		key->data = mk->mv_data;
+		key->len = mk->mv_size;
+	}
+	if (val != NULL) {
+		val->data = mv->mv_data;
+		val->len = mv->mv_size;
+	}
+	return 0;
+}
+
+int
+store_cursor_seek(struct store_cursor *c, const struct store_key *k,
+		  const struct store_key *prefix, struct store_val *key, struct store_val *val)
+{
+	MDB_val mk = {.mv_size = k->len, .mv_data = (void *)k->b}, mv;
+
+	c->prefix = *prefix;
+	if (k->bad || prefix->bad)
+		return 1;
+	return store_cursor_report(c, mdb_cursor_get(c->cur, &mk, &mv, MDB_SET_RANGE), &mk, &mv,
+				   key, val);
+}
+
+int
+store_cursor_last(struct store_cursor *c, const struct store_key *prefix, struct store_val *key,
+		  struct store_val *val)
+{
+	struct store_key past = *prefix;
+	MDB_val mk, mv;
+	int rc, i;
+
+	c->prefix = *prefix;
+	if (prefix->bad)
+		return 1;
+	/* Seek to the first key after every key with this prefix, then step back one. */
+	for (i = (int)past.len - 1; i >= 0 && past.b[i] == 0xff; i--)
+		past.len--;
+	if (i < 0) {
+		rc = mdb_cursor_get(c->cur, &mk, &mv, MDB_LAST);
+	} else {
+		past.b[i]++;
+		past.len = (size_t)i + 1;
+		mk.mv_size = past.len;
+		mk.mv_data = past.b;
+		rc = mdb_cursor_get(c->cur, &mk, &mv, MDB_SET_RANGE);
+		if (rc == 0)
+			rc = mdb_cursor_get(c->cur, &mk, &mv, MDB_PREV);
+		else if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(c->cur, &mk, &mv, MDB_LAST);
+	}
+	return store_cursor_report(c, rc, &mk, &mv, key, val);
+}
+
+int
+store_cursor_step(struct store_cursor *c, int dir, struct store_val *key, struct store_val *val)
+{
+	MDB_val mk, mv;
+
+	return store_cursor_report(c, mdb_cursor_get(c->cur, &mk, &mv, dir > 0 ? MDB_NEXT : MDB_PREV),
+				   &mk, &mv, key, val);
+}
+
+int
+store_meta_get(struct store_txn *t, const char *name, char **out, char **cause)
+{
+	struct store_key k;
+	struct store_val v;
+	int rc;
+
+	store_key_init(&k);
+	store_key_bytes(&k, name, strlen(name));
+	if ((rc = store_get(t, STORE_META, &k, &v, cause)) != 0)
+		return rc;
+	*out = xmalloc(v.len + 1);
+	memcpy(*out, v.data, v.len);
+	(*out)[v.len] = '\0';
+	return 0;
+}
+
+int
+store_meta_put(struct store_txn *t, const char *name, const char *value, char **cause)
+{
+	struct store_key k;
+
+	store_key_init(&k);
+	store_key_bytes(&k, name, strlen(name));
+	return store_put(t, STORE_META, &k, value, strlen(value), cause);
+}

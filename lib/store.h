@@ -1,0 +1,99 @@
+/* store.h: the LMDB environment behind one wrapper: named dbs, big-endian composite keys, map
+ * growth on MDB_MAP_FULL (abort, grow, redo), stale-reader check at open, schema version. */
+#ifndef TSINV_STORE_H
+#define TSINV_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA 1
+#define STORE_KEYMAX 511 /* LMDB's default maximum key size */
+
+enum store_db {
+	STORE_META,   /* name -> value */
+	STORE_CUR,    /* tailnet, kind, id -> current record */
+	STORE_VER,    /* tailnet, kind, id, from_hi -> version */
+	STORE_ADDR,   /* tailnet, addr16, from_hi -> address interval */
+	STORE_NAME,   /* tailnet, lower-cased name, from_hi, id -> nothing */
+	STORE_BLOB,   /* sha256 -> bytes */
+	STORE_EVENT,  /* seq -> event JSON */
+	STORE_COVER,  /* tailnet, endpoint, poll time -> coverage row */
+	STORE_HOOKPOS, /* hook name -> cursor */
+	STORE__NDB
+};
+
+struct store;
+struct store_txn;
+struct store_cursor;
+
+struct store_val {
+	const void *data; /* valid until the transaction ends */
+	size_t len;
+};
+
+/* A composite key under construction. Fields append in order; too long a key sets .bad. */
+struct store_key {
+	uint8_t b[STORE_KEYMAX];
+	size_t len;
+	int bad;
+};
+
+void store_key_init(struct store_key *k);
+void store_key_u8(struct store_key *k, uint8_t v);
+void store_key_u64(struct store_key *k, uint64_t v); /* big-endian */
+void store_key_i64(struct store_key *k, int64_t v);  /* big-endian, sign bit flipped: sorts */
+void store_key_str(struct store_key *k, const char *s); /* bytes then a NUL */
+void store_key_bytes(struct store_key *k, const void *p, size_t n);
+
+uint64_t store_get_u64(const void *p); /* big-endian readers for values and keys */
+int64_t store_get_i64(const void *p);
+void store_put_u64(void *p, uint64_t v);
+void store_put_i64(void *p, int64_t v);
+
+/* Opens (creating) the environment in DIR with a map that may grow up to MAP_MAX bytes. Checks
+ * the schema version, clears stale readers. 0, or -1 and *cause. */
+int store_open(const char *dir, size_t map_max, struct store **out, char **cause);
+void store_close(struct store *st);
+/* Bytes used by the data file, and the current map size. */
+void store_sizes(struct store *st, uint64_t *used, uint64_t *mapsize);
+const char *store_path(struct store *st);
+
+/* A write: FN runs inside one write transaction; returning 0 commits, anything else aborts and
+ * is returned. If the map fills (in FN or at commit), the txn is aborted, the map doubled (up to
+ * the cap) and FN run again from scratch, so FN must not keep state from a previous run. Returns
+ * 0, FN's non-zero value, or -1 with *cause for a store error (map cap reached, I/O). */
+typedef int (*store_write_fn)(struct store_txn *txn, void *arg, char **cause);
+int store_write(struct store *st, store_write_fn fn, void *arg, char **cause);
+
+/* A short read transaction; never held across loop turns. */
+int store_read_begin(struct store *st, struct store_txn **out, char **cause);
+void store_read_end(struct store_txn *txn);
+
+/* 0 found, 1 not found, -1 error (cause set, write txn poisoned). */
+int store_get(struct store_txn *txn, enum store_db db, const struct store_key *k,
+	      struct store_val *v, char **cause);
+/* 0, or -1 with cause; MDB_MAP_FULL is reported so that store_write can grow and redo. */
+int store_put(struct store_txn *txn, enum store_db db, const struct store_key *k, const void *v,
+	      size_t vlen, char **cause);
+/* 0 deleted, 1 not found, -1 error. */
+int store_del(struct store_txn *txn, enum store_db db, const struct store_key *k, char **cause);
+
+/* Cursors over keys starting with a prefix, in key order (or reverse). */
+int store_cursor_open(struct store_txn *txn, enum store_db db, struct store_cursor **out,
+		      char **cause);
+void store_cursor_close(struct store_cursor *c);
+/* Positions at the first key >= K (SEEK) and reports it if it starts with PREFIX: 0 found, 1 no
+ * such key. */
+int store_cursor_seek(struct store_cursor *c, const struct store_key *k, const struct store_key *prefix,
+		      struct store_val *key, struct store_val *val);
+/* Positions at the last key that starts with PREFIX: 0 found, 1 none. */
+int store_cursor_last(struct store_cursor *c, const struct store_key *prefix, struct store_val *key,
+		      struct store_val *val);
+/* Moves forward (dir 1) or back (dir -1) while keys start with the prefix of the last seek. */
+int store_cursor_step(struct store_cursor *c, int dir, struct store_val *key, struct store_val *val);
+
+/* meta helpers: values are NUL-terminated text (JSON). */
+int store_meta_get(struct store_txn *txn, const char *name, char **out, char **cause);
+int store_meta_put(struct store_txn *txn, const char *name, const char *value, char **cause);
+
+#endif

@@ -1,0 +1,1971 @@
+/* tssim.c: a simulated Tailscale API v2 with a control endpoint, for tests, benchmarks, demo. */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "log.h"
+#include "simgen.h"
+
+#define TSSIM_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+#define TSSIM_DEFAULT_TOKEN "tskey-api-test"
+#define TSSIM_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+#define TSSIM_MAX_HEADERS (64 * 1024)
+#define TSSIM_MAX_CONTROL_BODY (256L * 1024 * 1024)
+#define TSSIM_MAX_OVERSIZE (2048L * 1024 * 1024)
+#define TSSIM_MAX_DELAY_MS 600000
+#define TSSIM_MAX_ARGS 2
+#define TSSIM_V4_SPACE (1u << 22) /* 100.64.0.0/10 */
+#define TSSIM_KEY_DAYS 180
+
+/* API endpoints by name: faults and request counts are kept per endpoint. Adding one is an enum
+ * value, a name, a route and a handler. */
+enum tssim_ep { TSSIM_EP_DEVICES, TSSIM_EP_DEVICE, TSSIM_EP_COUNT };
+
+static const char *const tssim_ep_names[TSSIM_EP_COUNT] = {
+    [TSSIM_EP_DEVICES] = "devices",
+    [TSSIM_EP_DEVICE] = "device",
+};
+
+/* A serialised body shared by the cache and the responses still being written. */
+struct tssim_blob {
+	unsigned refs;
+	size_t len;
+	char *data;
+};
+
+struct tssim_tailnet {
+	char *name;
+	json_t *devices;             /* array of device objects as stored (fields=all) */
+	struct tssim_blob *cache[2]; /* serialised list: [0] default fields, [1] fields=all */
+	uint32_t v4_next; /* next offset in 100.64.0.0/10 to hand out: freed ones are not reused */
+	TAILQ_ENTRY(tssim_tailnet) entry;
+};
+
+struct tssim_fault {
+	int count;       /* requests left; -1 until cleared; 0 means no fault */
+	char *tailnet;   /* NULL: any tailnet */
+	int status;      /* 0: none */
+	int retry_after; /* -1: no header */
+	char *message;
+	long delay_ms;
+	bool truncate;
+	bool invalid;
+	size_t oversize;
+};
+
+struct tssim;
+
+/* One API request, kept while a delay fault holds it. */
+struct tssim_call {
+	struct tssim *sim;
+	struct evhttp_request *req;
+	const struct tssim_route *route;
+	char *args[TSSIM_MAX_ARGS];
+	bool fields_all;
+	struct tssim_fault fault;
+	struct event *timer;
+	TAILQ_ENTRY(tssim_call) entry;
+};
+
+struct tssim {
+	struct event_base *base;
+	struct evhttp *http;
+	struct event *sigterm, *sigint;
+	char *token;
+	bool quiet;
+	unsigned rng;
+	unsigned long next_host;
+	TAILQ_HEAD(, tssim_tailnet) tailnets;
+	TAILQ_HEAD(, tssim_call) pending;
+	struct tssim_fault faults[TSSIM_EP_COUNT];
+	unsigned long counts[TSSIM_EP_COUNT];
+};
+
+/* An API handler produces the normal answer: 200 with *body, or an error status with *msg. */
+typedef int (*tssim_api_fn)(struct tssim *, struct tssim_call *, struct tssim_blob **body,
+                            const char **msg);
+
+static int tssim_api_devices(struct tssim *, struct tssim_call *, struct tssim_blob **,
+                             const char **);
+static int tssim_api_device(struct tssim *, struct tssim_call *, struct tssim_blob **,
+                            const char **);
+
+static const struct tssim_route {
+	const char *pattern; /* each "*" matches one path segment, passed URL-decoded */
+	enum tssim_ep ep;
+	int tailnet_arg; /* which "*" names the tailnet (for fault filters); -1: none */
+	tssim_api_fn fn;
+} tssim_routes[] = {
+    {"/api/v2/tailnet/*/devices", TSSIM_EP_DEVICES, 0, tssim_api_devices},
+    {"/api/v2/device/*", TSSIM_EP_DEVICE, -1, tssim_api_device},
+};
+
+/* Control ops: each returns the members to add to {"ok":true} (new reference), or NULL and a
+ * *cause for {"ok":false,"error":...}. */
+typedef json_t *(*tssim_op_fn)(struct tssim *, json_t *args, char **cause);
+
+static json_t *tssim_op_add(struct tssim *, json_t *, char **);
+static json_t *tssim_op_delete(struct tssim *, json_t *, char **);
+static json_t *tssim_op_set(struct tssim *, json_t *, char **);
+static json_t *tssim_op_churn(struct tssim *, json_t *, char **);
+static json_t *tssim_op_fault(struct tssim *, json_t *, char **);
+static json_t *tssim_op_clear_faults(struct tssim *, json_t *, char **);
+static json_t *tssim_op_requests(struct tssim *, json_t *, char **);
+static json_t *tssim_op_generate(struct tssim *, json_t *, char **);
+static json_t *tssim_op_get(struct tssim *, json_t *, char **);
+static json_t *tssim_op_help(struct tssim *, json_t *, char **);
+
+static const struct tssim_op {
+	const char *name;
+	tssim_op_fn fn;
+	const char *help;
+} tssim_ops[] = {
+    {"add", tssim_op_add,
+     "{tailnet, device}: add a device; missing fields get realistic defaults (new tailnet if "
+     "needed)"},
+    {"delete", tssim_op_delete, "{tailnet, nodeId}: remove a device"},
+    {"set", tssim_op_set,
+     "{tailnet, nodeId, fields}: merge fields into a device (null removes one)"},
+    {"churn", tssim_op_churn,
+     "{tailnet}: change only volatile fields (connectedToControl, lastSeen, clientConnectivity, "
+     "multipleConnections) on every device"},
+    {"fault", tssim_op_fault,
+     "{endpoint, tailnet?, status?, message?, retry_after?, delay_ms?, truncate?, invalid?, "
+     "oversize?, count?}: fault the next count (1; -1 = until cleared) requests"},
+    {"clear_faults", tssim_op_clear_faults, "{endpoint?}: remove faults"},
+    {"requests", tssim_op_requests, "{reset?}: requests seen per endpoint"},
+    {"generate", tssim_op_generate,
+     "{tailnet, count, seed?}: replace the tailnet's devices with generated ones"},
+    {"get", tssim_op_get, "{tailnet, nodeId?}: devices (or one device) as stored"},
+    {"help", tssim_op_help, "{}: this list"},
+};
+
+/* Fields the API sends only with ?fields=all. */
+static const char *const tssim_all_only[] = {
+    "enabledRoutes",   "advertisedRoutes", "clientConnectivity",
+    "postureIdentity", "sshEnabled",       "distro",
+};
+
+static const struct tssim_status {
+	int code;
+	const char *reason;
+	const char *message;
+} tssim_statuses[] = {
+    {400, "Bad Request", "bad request"},
+    {401, "Unauthorized", "API token invalid"},
+    {403, "Forbidden", "forbidden"},
+    {404, "Not Found", "not found"},
+    {405, "Method Not Allowed", "method not allowed"},
+    {409, "Conflict", "conflict"},
+    {429, "Too Many Requests", "rate limit exceeded"},
+    {500, "Internal Server Error", "internal server error"},
+    {501, "Not Implemented", "not implemented"},
+    {502, "Bad Gateway", "bad gateway"},
+    {503, "Service Unavailable", "service unavailable"},
+    {504, "Gateway Timeout", "Request took too long to process"},
+};
+
+static const struct tssim_method {
+	enum evhttp_cmd_type cmd;
+	const char *name;
+} tssim_methods[] = {
+    {EVHTTP_REQ_GET, "GET"},     {EVHTTP_REQ_POST, "POST"},       {EVHTTP_REQ_HEAD, "HEAD"},
+    {EVHTTP_REQ_PUT, "PUT"},     {EVHTTP_REQ_DELETE, "DELETE"},   {EVHTTP_REQ_OPTIONS, "OPTIONS"},
+    {EVHTTP_REQ_TRACE, "TRACE"}, {EVHTTP_REQ_CONNECT, "CONNECT"}, {EVHTTP_REQ_PATCH, "PATCH"},
+};
+
+/* 100.64.0.0/10 blocks (/24) that Tailscale keeps for itself: 100.100.100.0/24 and
+ * 100.115.92.0/23. */
+static const uint32_t tssim_reserved_blocks[] = {9316, 13148, 13149};
+
+static const char tssim_msg_no_tailnet[] = "Tailnet not found, or user does not have access";
+
+/* --- small helpers --- */
+
+static const char *
+tssim_method_name(enum evhttp_cmd_type cmd)
+{
+	size_t i;
+
+	for (i = 0; i < TSSIM_NELEM(tssim_methods); i++)
+		if (tssim_methods[i].cmd == cmd)
+			return tssim_methods[i].name;
+	return "?";
+}
+
+static const struct tssim_status *
+tssim_status_find(int code)
+{
+	size_t i;
+
+	for (i = 0; i < TSSIM_NELEM(tssim_statuses); i++)
+		if (tssim_statuses[i].code == code)
+			return &tssim_statuses[i];
+	return NULL;
+}
+
+/* RFC 3339 UTC, seconds precision, as the API writes times. */
+static void
+tssim_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static struct tssim_blob *
+tssim_blob_new(char *data, size_t len)
+{
+	struct tssim_blob *b = xcalloc(1, sizeof *b);
+
+	b->refs = 1;
+	b->data = data;
+	b->len = len;
+	return b;
+}
+
+static void
+tssim_blob_unref(struct tssim_blob *b)
+{
+	if (b == NULL || --b->refs > 0)
+		return;
+	free(b->data);
+	free(b);
+}
+
+/* evbuffer cleanup: the response that referenced the blob has been written or dropped. */
+static void
+tssim_blob_cleanup_cb(const void *data, size_t len, void *arg)
+{
+	tssim_blob_unref(arg);
+}
+
+/* Serialises obj (not consumed) into a new blob; NULL if jansson cannot. */
+static struct tssim_blob *
+tssim_blob_dump(const json_t *obj)
+{
+	char *s = json_dumps(obj, TSSIM_DUMP_FLAGS);
+
+	return s != NULL ? tssim_blob_new(s, strlen(s)) : NULL;
+}
+
+static int
+tssim_parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Canonical text of an address (so that "fd7a:115c:a1e0:0::1" and "fd7a:115c:a1e0::1" are one);
+ * anything that does not parse is kept as it is. */
+static void
+tssim_addr_canon(const char *s, char *out, size_t len)
+{
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, s, a) == 1 && inet_ntop(AF_INET, a, out, (socklen_t)len) != NULL)
+		return;
+	if (inet_pton(AF_INET6, s, a) == 1 && inet_ntop(AF_INET6, a, out, (socklen_t)len) != NULL)
+		return;
+	snprintf(out, len, "%s", s);
+}
+
+/* --- args of control ops --- */
+
+static int
+tssim_arg_str(json_t *args, const char *key, const char *def, const char **out, char **cause)
+{
+	json_t *v = json_object_get(args, key);
+
+	if (v == NULL) {
+		if (def == NULL) {
+			*cause = xasprintf("\"%s\" is required", key);
+			return -1;
+		}
+		*out = def;
+		return 0;
+	}
+	if (!json_is_string(v) || json_string_length(v) == 0) {
+		*cause = xasprintf("\"%s\" must be a non-empty string", key);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int
+tssim_arg_int(json_t *args, const char *key, long long def, long long min, long long max,
+              long long *out, char **cause)
+{
+	json_t *v = json_object_get(args, key);
+
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		*cause = xasprintf("\"%s\" must be an integer from %lld to %lld", key, min, max);
+		return -1;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int
+tssim_arg_bool(json_t *args, const char *key, bool *out, char **cause)
+{
+	json_t *v = json_object_get(args, key);
+
+	if (v == NULL) {
+		*out = false;
+		return 0;
+	}
+	if (!json_is_boolean(v)) {
+		*cause = xasprintf("\"%s\" must be true or false", key);
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* --- tailnets and devices --- */
+
+static struct tssim_tailnet *
+tssim_tailnet_find(struct tssim *sim, const char *name)
+{
+	struct tssim_tailnet *tn;
+
+	TAILQ_FOREACH(tn, &sim->tailnets, entry)
+	{
+		if (strcmp(tn->name, name) == 0)
+			return tn;
+	}
+	return NULL;
+}
+
+/* Takes devices (an array). */
+static struct tssim_tailnet *
+tssim_tailnet_add(struct tssim *sim, const char *name, json_t *devices)
+{
+	struct tssim_tailnet *tn = xcalloc(1, sizeof *tn);
+
+	tn->name = xstrdup(name);
+	tn->devices = devices;
+	tn->v4_next = 1;
+	TAILQ_INSERT_TAIL(&sim->tailnets, tn, entry);
+	return tn;
+}
+
+/* Any change to a tailnet goes through here so that no stale list is ever served. */
+static void
+tssim_tailnet_changed(struct tssim_tailnet *tn)
+{
+	size_t i;
+
+	for (i = 0; i < TSSIM_NELEM(tn->cache); i++) {
+		tssim_blob_unref(tn->cache[i]);
+		tn->cache[i] = NULL;
+	}
+}
+
+static void
+tssim_tailnet_free(struct tssim_tailnet *tn)
+{
+	tssim_tailnet_changed(tn);
+	json_decref(tn->devices);
+	free(tn->name);
+	free(tn);
+}
+
+/* The tailnet named by args' "tailnet" ("-" if absent); with create, made if missing. */
+static struct tssim_tailnet *
+tssim_arg_tailnet(struct tssim *sim, json_t *args, bool create, char **cause)
+{
+	struct tssim_tailnet *tn;
+	const char *name;
+
+	if (tssim_arg_str(args, "tailnet", "-", &name, cause) != 0)
+		return NULL;
+	if ((tn = tssim_tailnet_find(sim, name)) != NULL)
+		return tn;
+	if (create)
+		return tssim_tailnet_add(sim, name, json_array());
+	*cause = xasprintf("no tailnet \"%s\"", name);
+	return NULL;
+}
+
+/* A device in tn (or, with tn NULL, in any tailnet) whose nodeId or legacy id is id (borrowed). */
+static json_t *
+tssim_device_find(struct tssim *sim, struct tssim_tailnet *tn, const char *id, size_t *pos)
+{
+	struct tssim_tailnet *t;
+	json_t *dev;
+	size_t i;
+
+	TAILQ_FOREACH(t, &sim->tailnets, entry)
+	{
+		if (tn != NULL && t != tn)
+			continue;
+		json_array_foreach(t->devices, i, dev)
+		{
+			const char *nid = json_string_value(json_object_get(dev, "nodeId"));
+			const char *lid = json_string_value(json_object_get(dev, "id"));
+
+			if ((nid != NULL && strcmp(nid, id) == 0) ||
+			    (lid != NULL && strcmp(lid, id) == 0)) {
+				if (pos != NULL)
+					*pos = i;
+				return dev;
+			}
+		}
+	}
+	return NULL;
+}
+
+static bool
+tssim_tailnet_has(struct tssim_tailnet *tn, const char *key, const char *value)
+{
+	json_t *dev;
+	size_t i;
+
+	json_array_foreach(tn->devices, i, dev)
+	{
+		const char *s = json_string_value(json_object_get(dev, key));
+
+		if (s != NULL && strcasecmp(s, value) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* What the API shows of a stored device (new reference): lastSeen goes while the device is
+ * connected, and the fields=all extras without all. */
+static json_t *
+tssim_device_view(json_t *dev, bool all)
+{
+	bool hide_seen = json_is_true(json_object_get(dev, "connectedToControl")) &&
+	                 json_object_get(dev, "lastSeen") != NULL;
+	bool hide_all = false;
+	json_t *v;
+	size_t i;
+
+	for (i = 0; !all && i < TSSIM_NELEM(tssim_all_only); i++)
+		if (json_object_get(dev, tssim_all_only[i]) != NULL)
+			hide_all = true;
+	if (!hide_seen && !hide_all)
+		return json_incref(dev);
+	v = json_copy(dev);
+	if (hide_seen)
+		json_object_del(v, "lastSeen");
+	for (i = 0; !all && i < TSSIM_NELEM(tssim_all_only); i++)
+		json_object_del(v, tssim_all_only[i]);
+	return v;
+}
+
+/* The tailnet's device list as served (a new reference to the cached blob). */
+static struct tssim_blob *
+tssim_tailnet_body(struct tssim_tailnet *tn, bool all)
+{
+	json_t *list, *doc, *dev;
+	size_t i;
+
+	if (tn->cache[all] == NULL) {
+		list = json_array();
+		json_array_foreach(tn->devices, i, dev)
+		{
+			json_array_append_new(list, tssim_device_view(dev, all));
+		}
+		doc = json_object();
+		json_object_set_new(doc, "devices", list);
+		tn->cache[all] = tssim_blob_dump(doc);
+		json_decref(doc);
+		if (tn->cache[all] == NULL)
+			return NULL;
+	}
+	tn->cache[all]->refs++;
+	return tn->cache[all];
+}
+
+/* --- the API --- */
+
+static void
+tssim_send(struct tssim *sim, struct evhttp_request *req, int status, struct evbuffer *buf,
+           const char *note)
+{
+	const struct tssim_status *st = tssim_status_find(status);
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	                  "application/json");
+	if (!sim->quiet)
+		log_info("%s %s -> %d, %zu bytes%s%s",
+		         tssim_method_name(evhttp_request_get_command(req)),
+		         evhttp_request_get_uri(req), status, evbuffer_get_length(buf),
+		         note != NULL ? ", " : "", note != NULL ? note : "");
+	evhttp_send_reply(req, status, st != NULL ? st->reason : NULL, buf);
+}
+
+static void
+tssim_send_json(struct tssim *sim, struct evhttp_request *req, int status, json_t *doc)
+{
+	struct evbuffer *buf = evbuffer_new();
+	char *s = json_dumps(doc, TSSIM_DUMP_FLAGS);
+
+	if (s == NULL) {
+		status = 500;
+		s = xstrdup("{\"message\":\"cannot serialise the answer\"}");
+	}
+	evbuffer_add(buf, s, strlen(s));
+	free(s);
+	tssim_send(sim, req, status, buf, NULL);
+	evbuffer_free(buf);
+}
+
+/* An API error: {"message": msg}, or the usual message for the status. */
+static void
+tssim_send_message(struct tssim *sim, struct evhttp_request *req, int status, const char *msg,
+                   int retry_after)
+{
+	const struct tssim_status *st = tssim_status_find(status);
+	json_t *doc = json_object();
+	char ra[16];
+
+	if (msg == NULL)
+		msg = st != NULL ? st->message : "simulated error";
+	json_object_set_new(doc, "message", json_string(msg));
+	if (retry_after >= 0) {
+		snprintf(ra, sizeof ra, "%d", retry_after);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ra);
+	}
+	tssim_send_json(sim, req, status, doc);
+	json_decref(doc);
+}
+
+static void
+tssim_send_blob(struct tssim *sim, struct evhttp_request *req, struct tssim_blob *b)
+{
+	struct evbuffer *buf = evbuffer_new();
+
+	b->refs++;
+	evbuffer_add_reference(buf, b->data, b->len, tssim_blob_cleanup_cb, b);
+	tssim_send(sim, req, 200, buf, NULL);
+	evbuffer_free(buf);
+}
+
+/* The half body has left: drop the connection so that the client sees a short transfer. */
+static void
+tssim_truncated_cb(struct evhttp_connection *evcon, void *arg)
+{
+	evhttp_connection_free(evcon);
+}
+
+/* A 200 announcing the whole length, half the body, then the connection closes: an incomplete
+ * transfer for any client, never a shorter valid document. */
+static void
+tssim_send_truncated(struct tssim *sim, struct evhttp_request *req, struct tssim_blob *b)
+{
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	struct evbuffer *buf;
+	size_t half = b->len / 2 > 0 ? b->len / 2 : 1;
+	char len[32];
+
+	if (evhttp_request_get_connection(req) == NULL) {
+		/* The client went away; a normal send frees the request. */
+		tssim_send_message(sim, req, 500, NULL, -1);
+		return;
+	}
+	snprintf(len, sizeof len, "%zu", b->len);
+	evhttp_add_header(hdr, "Content-Type", "application/json");
+	evhttp_add_header(hdr, "Content-Length", len);
+	if (!sim->quiet)
+		log_info("%s %s -> 200, %zu of %zu bytes, truncated",
+		         tssim_method_name(evhttp_request_get_command(req)),
+		         evhttp_request_get_uri(req), half, b->len);
+	evhttp_send_reply_start(req, 200, "OK");
+	buf = evbuffer_new();
+	evbuffer_add(buf, b->data, half);
+	evhttp_send_reply_chunk_with_cb(req, buf, tssim_truncated_cb, NULL);
+	evbuffer_free(buf);
+}
+
+static void
+tssim_send_invalid(struct tssim *sim, struct evhttp_request *req, struct tssim_blob *b)
+{
+	static const char garbage[] = "<!-- not json -->";
+	struct evbuffer *buf = evbuffer_new();
+
+	evbuffer_add(buf, b->data, b->len / 2);
+	evbuffer_add(buf, garbage, sizeof garbage - 1);
+	tssim_send(sim, req, 200, buf, "invalid JSON");
+	evbuffer_free(buf);
+}
+
+/* The normal document with a "padding" member that brings it to size bytes: valid JSON, and
+ * only the size tells it apart. */
+static void
+tssim_send_oversize(struct tssim *sim, struct evhttp_request *req, struct tssim_blob *b,
+                    size_t size)
+{
+	static char pad[65536];
+	static const char tail[] = "\"}";
+	struct evbuffer *buf = evbuffer_new();
+	const char *end = memrchr(b->data, '}', b->len);
+	size_t keep = end != NULL ? (size_t)(end - b->data) : 0, have, n;
+	const char *opening = ",\"padding\":\"";
+	char note[64];
+
+	if (pad[0] == '\0')
+		memset(pad, 'x', sizeof pad);
+	if (keep == 0) {
+		evbuffer_add(buf, "{", 1);
+		opening = "\"padding\":\"";
+	} else {
+		size_t j = keep;
+
+		evbuffer_add(buf, b->data, keep);
+		while (j > 0 && isspace((unsigned char)b->data[j - 1]))
+			j--;
+		if (j > 0 && b->data[j - 1] == '{')
+			opening = "\"padding\":\"";
+	}
+	evbuffer_add(buf, opening, strlen(opening));
+	have = evbuffer_get_length(buf) + sizeof tail - 1;
+	for (n = size > have ? size - have : 0; n > 0;) {
+		size_t chunk = n < sizeof pad ? n : sizeof pad;
+
+		evbuffer_add_reference(buf, pad, chunk, NULL, NULL);
+		n -= chunk;
+	}
+	evbuffer_add(buf, tail, sizeof tail - 1);
+	snprintf(note, sizeof note, "oversize %zu", size);
+	tssim_send(sim, req, 200, buf, note);
+	evbuffer_free(buf);
+}
+
+static int
+tssim_api_devices(struct tssim *sim, struct tssim_call *c, struct tssim_blob **body,
+                  const char **msg)
+{
+	struct tssim_tailnet *tn = tssim_tailnet_find(sim, c->args[0]);
+
+	if (tn == NULL) {
+		*msg = tssim_msg_no_tailnet;
+		return 404;
+	}
+	if ((*body = tssim_tailnet_body(tn, c->fields_all)) == NULL)
+		return 500;
+	return 200;
+}
+
+static int
+tssim_api_device(struct tssim *sim, struct tssim_call *c, struct tssim_blob **body,
+                 const char **msg)
+{
+	json_t *dev = tssim_device_find(sim, NULL, c->args[0], NULL), *view;
+
+	if (dev == NULL) {
+		*msg = "not found";
+		return 404;
+	}
+	view = tssim_device_view(dev, c->fields_all);
+	*body = tssim_blob_dump(view);
+	json_decref(view);
+	return *body != NULL ? 200 : 500;
+}
+
+/* The answer once any delay is over: the fault's status, or the handler's document, whole or
+ * spoilt as the fault says. */
+static void
+tssim_api_answer(struct tssim_call *c)
+{
+	struct tssim *sim = c->sim;
+	struct tssim_fault *f = &c->fault;
+	struct tssim_blob *body = NULL;
+	const char *msg = NULL;
+	int status;
+
+	if (f->status != 0) {
+		tssim_send_message(sim, c->req, f->status, f->message, f->retry_after);
+		return;
+	}
+	status = c->route->fn(sim, c, &body, &msg);
+	if (status != 200)
+		tssim_send_message(sim, c->req, status, msg, -1);
+	else if (f->truncate)
+		tssim_send_truncated(sim, c->req, body);
+	else if (f->invalid)
+		tssim_send_invalid(sim, c->req, body);
+	else if (f->oversize > 0)
+		tssim_send_oversize(sim, c->req, body, f->oversize);
+	else
+		tssim_send_blob(sim, c->req, body);
+	tssim_blob_unref(body);
+}
+
+static void
+tssim_fault_clear(struct tssim_fault *f)
+{
+	free(f->tailnet);
+	free(f->message);
+	memset(f, 0, sizeof *f);
+	f->retry_after = -1;
+}
+
+/* Copies the endpoint's fault into out if it applies to this request, and counts it down. */
+static void
+tssim_fault_take(struct tssim *sim, enum tssim_ep ep, const char *tailnet, struct tssim_fault *out)
+{
+	struct tssim_fault *f = &sim->faults[ep];
+
+	if (f->count == 0)
+		return;
+	if (f->tailnet != NULL && tailnet != NULL && strcmp(f->tailnet, tailnet) != 0)
+		return;
+	*out = *f;
+	out->tailnet = NULL;
+	out->message = f->message != NULL ? xstrdup(f->message) : NULL;
+	if (f->count > 0 && --f->count == 0)
+		tssim_fault_clear(f);
+}
+
+static void
+tssim_call_free(struct tssim_call *c)
+{
+	size_t i;
+
+	for (i = 0; i < TSSIM_NELEM(c->args); i++)
+		free(c->args[i]);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	tssim_fault_clear(&c->fault);
+	free(c);
+}
+
+static void
+tssim_delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tssim_call *c = arg;
+
+	TAILQ_REMOVE(&c->sim->pending, c, entry);
+	tssim_api_answer(c);
+	tssim_call_free(c);
+}
+
+static char *
+tssim_b64decode(const char *s)
+{
+	static const char alpha[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t len = strlen(s), o = 0;
+	unsigned acc = 0;
+	int bits = 0;
+	char *out = xmalloc(len + 1);
+
+	for (; *s != '\0' && *s != '='; s++) {
+		const char *p = strchr(alpha, *s);
+
+		if (p == NULL) {
+			free(out);
+			return NULL;
+		}
+		acc = (acc << 6) | (unsigned)(p - alpha);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	out[o] = '\0';
+	if (strlen(out) != o) { /* a NUL inside */
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* "Bearer TOKEN", or Basic with TOKEN as the user and an empty password. */
+static bool
+tssim_auth_ok(struct tssim *sim, struct evhttp_request *req)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	char *dec;
+	size_t tlen = strlen(sim->token);
+	bool ok;
+
+	if (h == NULL)
+		return false;
+	if (strncasecmp(h, "Bearer ", 7) == 0) {
+		for (h += 7; *h == ' '; h++)
+			;
+		return strcmp(h, sim->token) == 0;
+	}
+	if (strncasecmp(h, "Basic ", 6) != 0)
+		return false;
+	for (h += 6; *h == ' '; h++)
+		;
+	if ((dec = tssim_b64decode(h)) == NULL)
+		return false;
+	ok = strncmp(dec, sim->token, tlen) == 0 && strcmp(dec + tlen, ":") == 0;
+	free(dec);
+	return ok;
+}
+
+/* Matches path against pattern; captured segments go to args (malloc'd, URL-decoded). */
+static bool
+tssim_route_match(const char *pattern, const char *path, char **args)
+{
+	size_t n = 0, seglen, declen;
+	char *seg;
+
+	while (*pattern != '\0') {
+		if (*pattern != '*') {
+			if (*pattern++ != *path++)
+				goto fail;
+			continue;
+		}
+		pattern++;
+		seglen = strcspn(path, "/");
+		if (seglen == 0 || n == TSSIM_MAX_ARGS)
+			goto fail;
+		seg = xasprintf("%.*s", (int)seglen, path);
+		args[n] = evhttp_uridecode(seg, 0, &declen);
+		free(seg);
+		if (args[n] == NULL || strlen(args[n]) != declen || declen == 0) {
+			free(args[n]);
+			args[n] = NULL;
+			goto fail;
+		}
+		n++;
+		path += seglen;
+	}
+	if (*path == '\0')
+		return true;
+fail:
+	while (n > 0) {
+		free(args[--n]);
+		args[n] = NULL;
+	}
+	return false;
+}
+
+static void
+tssim_api(struct tssim *sim, struct evhttp_request *req, const struct tssim_route *route,
+          char **args)
+{
+	struct tssim_call *c = xcalloc(1, sizeof *c);
+	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)), *fields;
+	struct evkeyvalq params;
+	struct timeval tv;
+
+	c->sim = sim;
+	c->req = req;
+	c->route = route;
+	memcpy(c->args, args, sizeof c->args);
+	c->fault.retry_after = -1;
+	sim->counts[route->ep]++;
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+		tssim_send_message(sim, req, 405, NULL, -1);
+		goto done;
+	}
+	if (!tssim_auth_ok(sim, req)) {
+		tssim_send_message(sim, req, 401, NULL, -1);
+		goto done;
+	}
+	TAILQ_INIT(&params);
+	if (query != NULL && evhttp_parse_query_str(query, &params) == 0) {
+		fields = evhttp_find_header(&params, "fields");
+		c->fields_all = fields != NULL && strcmp(fields, "all") == 0;
+	}
+	evhttp_clear_headers(&params);
+	tssim_fault_take(sim, route->ep, route->tailnet_arg >= 0 ? args[route->tailnet_arg] : NULL,
+	                 &c->fault);
+	if (c->fault.delay_ms > 0) {
+		/* Held on a timer, never by blocking: other requests go on meanwhile. */
+		c->timer = evtimer_new(sim->base, tssim_delay_cb, c);
+		tv.tv_sec = c->fault.delay_ms / 1000;
+		tv.tv_usec = c->fault.delay_ms % 1000 * 1000;
+		evtimer_add(c->timer, &tv);
+		TAILQ_INSERT_TAIL(&sim->pending, c, entry);
+		return;
+	}
+	tssim_api_answer(c);
+done:
+	tssim_call_free(c);
+}
+
+/* --- control --- */
+
+static void
+tssim_control_reply(struct tssim *sim, struct evhttp_request *req, const char *opname, json_t *res,
+                    char *cause)
+{
+	json_t *doc = json_object();
+	struct evbuffer *buf = evbuffer_new();
+	int status = res != NULL ? 200 : 400;
+	char *s;
+
+	json_object_set_new(doc, "ok", json_boolean(res != NULL));
+	if (res != NULL)
+		json_object_update(doc, res);
+	else
+		json_object_set_new(doc, "error", json_string(cause != NULL ? cause : "failed"));
+	if (res == NULL)
+		log_warnx("control %s: %s", opname, cause != NULL ? cause : "failed");
+	else if (!sim->quiet)
+		log_info("control %s: ok", opname);
+	json_decref(res);
+	free(cause);
+	if ((s = json_dumps(doc, TSSIM_DUMP_FLAGS)) == NULL) {
+		status = 500;
+		s = xstrdup("{\"ok\":false,\"error\":\"cannot serialise the answer\"}");
+	}
+	evbuffer_add(buf, s, strlen(s));
+	free(s);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	                  "application/json");
+	evhttp_send_reply(
+	    req, status,
+	    tssim_status_find(status) != NULL ? tssim_status_find(status)->reason : "OK", buf);
+	evbuffer_free(buf);
+	json_decref(doc);
+}
+
+static void
+tssim_control(struct tssim *sim, struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in), i;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	const char *body, *opname = "?";
+	json_error_t err;
+	json_t *args = NULL, *res = NULL;
+	char *cause = NULL;
+
+	if (cmd == EVHTTP_REQ_GET) {
+		tssim_control_reply(sim, req, "help", tssim_op_help(sim, NULL, &cause), NULL);
+		return;
+	}
+	if (cmd != EVHTTP_REQ_POST) {
+		cause = xasprintf("%s: use POST", tssim_method_name(cmd));
+		goto out;
+	}
+	if (len == 0 || (body = (const char *)evbuffer_pullup(in, -1)) == NULL) {
+		cause = xstrdup("empty request");
+		goto out;
+	}
+	if ((args = json_loadb(body, len, 0, &err)) == NULL) {
+		cause = xasprintf("bad JSON at %d:%d: %s", err.line, err.column, err.text);
+		goto out;
+	}
+	if (!json_is_object(args) || !json_is_string(json_object_get(args, "op"))) {
+		cause = xstrdup("a request is an object with a string \"op\"");
+		goto out;
+	}
+	opname = json_string_value(json_object_get(args, "op"));
+	for (i = 0; i < TSSIM_NELEM(tssim_ops); i++)
+		if (strcmp(tssim_ops[i].name, opname) == 0)
+			break;
+	if (i == TSSIM_NELEM(tssim_ops)) {
+		cause = xasprintf("unknown op \"%s\"", opname);
+		goto out;
+	}
+	opname = tssim_ops[i].name;
+	res = tssim_ops[i].fn(sim, args, &cause);
+	if (res == NULL && cause == NULL)
+		cause = xstrdup("failed");
+out:
+	tssim_control_reply(sim, req, opname, res, cause);
+	json_decref(args);
+}
+
+/* --- control ops --- */
+
+static json_t *
+tssim_result(const char *key, json_t *value)
+{
+	json_t *res = json_object();
+
+	json_object_set_new(res, key, value);
+	return res;
+}
+
+/* Next free IPv4 in 100.64.0.0/10 (after the last one handed out) and a random free fd7a:
+ * address; held addresses are never handed out. */
+static json_t *
+tssim_alloc_addresses(struct tssim *sim, struct tssim_tailnet *tn, char **cause)
+{
+	char v4[INET6_ADDRSTRLEN], v6[INET6_ADDRSTRLEN], canon[INET6_ADDRSTRLEN];
+	json_t *held = json_object(), *dev, *a, *out;
+	uint32_t tries, off, block;
+	unsigned char b6[16] = {0xfd, 0x7a, 0x11, 0x5c, 0xa1, 0xe0};
+	size_t i, j, k;
+
+	json_array_foreach(tn->devices, i, dev)
+	{
+		json_array_foreach(json_object_get(dev, "addresses"), j, a)
+		{
+			if (!json_is_string(a))
+				continue;
+			tssim_addr_canon(json_string_value(a), canon, sizeof canon);
+			json_object_set_new(held, canon, json_true());
+		}
+	}
+	for (tries = 0; tries < TSSIM_V4_SPACE; tries++) {
+		off = tn->v4_next++ % TSSIM_V4_SPACE;
+		block = off >> 8;
+		if ((off & 0xff) == 0 || (off & 0xff) == 255)
+			continue;
+		for (k = 0; k < TSSIM_NELEM(tssim_reserved_blocks); k++)
+			if (tssim_reserved_blocks[k] == block)
+				break;
+		if (k < TSSIM_NELEM(tssim_reserved_blocks))
+			continue;
+		snprintf(v4, sizeof v4, "100.%u.%u.%u", 64 + (off >> 16), (off >> 8) & 0xff,
+		         off & 0xff);
+		if (json_object_get(held, v4) == NULL)
+			break;
+	}
+	for (k = 0; tries < TSSIM_V4_SPACE && k < 1000; k++) {
+		unsigned r = simgen_rand(&sim->rng);
+
+		b6[12] = (unsigned char)(r >> 24);
+		b6[13] = (unsigned char)(r >> 16);
+		b6[14] = (unsigned char)(r >> 8);
+		b6[15] = (unsigned char)r;
+		inet_ntop(AF_INET6, b6, v6, sizeof v6);
+		if (r != 0 && json_object_get(held, v6) == NULL)
+			break;
+	}
+	json_decref(held);
+	if (tries == TSSIM_V4_SPACE || k == 1000) {
+		*cause = xstrdup("no free address in 100.64.0.0/10");
+		return NULL;
+	}
+	out = json_array();
+	json_array_append_new(out, json_string(v4));
+	json_array_append_new(out, json_string(v6));
+	return out;
+}
+
+/* A hostname as a MagicDNS label: "Alice's MacBook Pro" -> "alices-macbook-pro". */
+static void
+tssim_dns_label(const char *host, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *host != '\0' && *host != '.' && o + 1 < len; host++) {
+		if (isalnum((unsigned char)*host))
+			out[o++] = (char)tolower((unsigned char)*host);
+		else if ((*host == '-' || *host == ' ' || *host == '_') && o > 0 &&
+		         out[o - 1] != '-')
+			out[o++] = '-';
+	}
+	while (o > 0 && out[o - 1] == '-')
+		o--;
+	if (o == 0)
+		o = (size_t)snprintf(out, len, "host");
+	out[o] = '\0';
+}
+
+/* A device with every field the API shows, in the API's order, for what the caller did not
+ * give (new reference). */
+static json_t *
+tssim_device_defaults(struct tssim *sim, struct tssim_tailnet *tn, json_t *given, char **cause)
+{
+	json_t *d = json_object(), *o, *addrs = NULL;
+	const char *hostname = json_string_value(json_object_get(given, "hostname"));
+	const char *name = json_string_value(json_object_get(given, "name"));
+	const char *os = json_string_value(json_object_get(given, "os"));
+	char host[256], label[64], fqdn[128], buf[128];
+	time_t now = time(NULL);
+	size_t i, dot;
+	int suffix;
+
+	if (json_object_get(given, "addresses") == NULL &&
+	    (addrs = tssim_alloc_addresses(sim, tn, cause)) == NULL) {
+		json_decref(d);
+		return NULL;
+	}
+	if (hostname != NULL)
+		snprintf(host, sizeof host, "%s", hostname);
+	else if (name != NULL) {
+		dot = strcspn(name, ".");
+		snprintf(host, sizeof host, "%.*s", (int)(dot < 200 ? dot : 200), name);
+	} else {
+		do
+			snprintf(host, sizeof host, "host-%lu", ++sim->next_host);
+		while (tssim_tailnet_has(tn, "hostname", host));
+	}
+	/* MagicDNS makes names unique with -1, -2, ... as the control plane does. */
+	tssim_dns_label(host, label, sizeof label);
+	snprintf(fqdn, sizeof fqdn, "%s" SIMGEN_DNS_SUFFIX, label);
+	for (suffix = 1; name == NULL && tssim_tailnet_has(tn, "name", fqdn); suffix++)
+		snprintf(fqdn, sizeof fqdn, "%s-%d" SIMGEN_DNS_SUFFIX, label, suffix);
+
+	json_object_set_new(d, "addresses", addrs != NULL ? addrs : json_array());
+	do
+		snprintf(buf, sizeof buf, "%u%06u", 100000 + simgen_rand(&sim->rng) % 900000,
+		         simgen_rand(&sim->rng) % 1000000);
+	while (tssim_device_find(sim, NULL, buf, NULL) != NULL);
+	json_object_set_new(d, "id", json_string(buf));
+	do {
+		static const char alpha[] =
+		    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+		buf[0] = 'n';
+		for (i = 1; i <= 7; i++)
+			buf[i] = alpha[simgen_rand(&sim->rng) % 62];
+		snprintf(buf + 8, sizeof buf - 8, "CNTRL");
+	} while (tssim_device_find(sim, NULL, buf, NULL) != NULL);
+	json_object_set_new(d, "nodeId", json_string(buf));
+	json_object_set_new(d, "user", json_string("alice@example.com"));
+	json_object_set_new(d, "name", json_string(fqdn));
+	json_object_set_new(d, "hostname", json_string(host));
+	snprintf(buf, sizeof buf, "1.76.6-t%08x%x-g%08x%x", simgen_rand(&sim->rng),
+	         simgen_rand(&sim->rng) % 16, simgen_rand(&sim->rng), simgen_rand(&sim->rng) % 16);
+	json_object_set_new(d, "clientVersion", json_string(buf));
+	json_object_set_new(d, "updateAvailable", json_false());
+	json_object_set_new(d, "os", json_string("linux"));
+	tssim_time(now, buf, sizeof buf);
+	json_object_set_new(d, "created", json_string(buf));
+	json_object_set_new(d, "connectedToControl", json_true());
+	json_object_set_new(d, "keyExpiryDisabled", json_false());
+	tssim_time(now + TSSIM_KEY_DAYS * 86400L, buf, sizeof buf);
+	json_object_set_new(d, "expires", json_string(buf));
+	json_object_set_new(d, "authorized", json_true());
+	json_object_set_new(d, "isExternal", json_false());
+	simgen_key(buf, sizeof buf, "mkey:", &sim->rng);
+	json_object_set_new(d, "machineKey", json_string(buf));
+	simgen_key(buf, sizeof buf, "nodekey:", &sim->rng);
+	json_object_set_new(d, "nodeKey", json_string(buf));
+	json_object_set_new(d, "blocksIncomingConnections", json_false());
+	json_object_set_new(d, "enabledRoutes", json_array());
+	json_object_set_new(d, "advertisedRoutes", json_array());
+	json_object_set_new(d, "clientConnectivity", simgen_connectivity(&sim->rng));
+	json_object_set_new(d, "tags", json_array());
+	json_object_set_new(d, "tailnetLockError", json_string(""));
+	json_object_set_new(d, "tailnetLockKey", json_string(""));
+	json_object_set_new(d, "sshEnabled", json_false());
+	o = json_object();
+	json_object_set_new(o, "disabled", json_true());
+	json_object_set_new(d, "postureIdentity", o);
+	json_object_set_new(d, "isEphemeral", json_false());
+	if (os == NULL || strcmp(os, "linux") == 0) {
+		o = json_object();
+		json_object_set_new(o, "name", json_string("debian"));
+		json_object_set_new(o, "version", json_string("12"));
+		json_object_set_new(o, "codeName", json_string("bookworm"));
+		json_object_set_new(d, "distro", o);
+	}
+	return d;
+}
+
+/* Sets each member of fields on dev (copies), removing those that are null. */
+static void
+tssim_device_merge(json_t *dev, json_t *fields)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(fields, key, v)
+	{
+		if (json_is_null(v))
+			json_object_del(dev, key);
+		else
+			json_object_set_new(dev, key, json_deep_copy(v));
+	}
+}
+
+static json_t *
+tssim_op_add(struct tssim *sim, json_t *args, char **cause)
+{
+	json_t *given = json_object_get(args, "device"), *dev, *nid;
+	struct tssim_tailnet *tn;
+	char buf[32];
+
+	if (given != NULL && !json_is_object(given)) {
+		*cause = xstrdup("\"device\" must be an object");
+		return NULL;
+	}
+	if (given == NULL)
+		given = json_object();
+	else
+		json_incref(given);
+	nid = json_object_get(given, "nodeId");
+	if (nid != NULL && (!json_is_string(nid) || json_string_length(nid) == 0)) {
+		*cause = xstrdup("\"nodeId\" must be a non-empty string");
+		goto fail;
+	}
+	if (nid != NULL && tssim_device_find(sim, NULL, json_string_value(nid), NULL) != NULL) {
+		*cause = xasprintf("nodeId %s exists", json_string_value(nid));
+		goto fail;
+	}
+	if ((tn = tssim_arg_tailnet(sim, args, true, cause)) == NULL)
+		goto fail;
+	if ((dev = tssim_device_defaults(sim, tn, given, cause)) == NULL)
+		goto fail;
+	tssim_device_merge(dev, given);
+	if (json_is_false(json_object_get(dev, "connectedToControl")) &&
+	    json_object_get(given, "lastSeen") == NULL) {
+		tssim_time(time(NULL), buf, sizeof buf);
+		json_object_set_new(dev, "lastSeen", json_string(buf));
+	}
+	json_array_append(tn->devices, dev);
+	tssim_tailnet_changed(tn);
+	json_decref(given);
+	return tssim_result("device", dev);
+fail:
+	json_decref(given);
+	return NULL;
+}
+
+/* The device named by args' "nodeId" (borrowed), in tn. */
+static json_t *
+tssim_arg_device(struct tssim *sim, struct tssim_tailnet *tn, json_t *args, size_t *pos,
+                 char **cause)
+{
+	const char *id;
+	json_t *dev;
+
+	if (tssim_arg_str(args, "nodeId", NULL, &id, cause) != 0)
+		return NULL;
+	if ((dev = tssim_device_find(sim, tn, id, pos)) == NULL)
+		*cause = xasprintf("no device %s in tailnet \"%s\"", id, tn->name);
+	return dev;
+}
+
+static json_t *
+tssim_op_delete(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+	json_t *dev;
+	size_t pos;
+
+	if (tn == NULL || (dev = tssim_arg_device(sim, tn, args, &pos, cause)) == NULL)
+		return NULL;
+	json_incref(dev);
+	json_array_remove(tn->devices, pos);
+	tssim_tailnet_changed(tn);
+	return tssim_result("device", dev);
+}
+
+static json_t *
+tssim_op_set(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+	json_t *dev, *fields = json_object_get(args, "fields"), *nid;
+
+	if (tn == NULL || (dev = tssim_arg_device(sim, tn, args, NULL, cause)) == NULL)
+		return NULL;
+	if (!json_is_object(fields)) {
+		*cause = xstrdup("\"fields\" must be an object");
+		return NULL;
+	}
+	nid = json_object_get(fields, "nodeId");
+	if (nid != NULL && (!json_is_string(nid) || json_string_length(nid) == 0 ||
+	                    tssim_device_find(sim, NULL, json_string_value(nid), NULL) != NULL)) {
+		*cause = xstrdup("a new \"nodeId\" must be a string no device has");
+		return NULL;
+	}
+	tssim_device_merge(dev, fields);
+	tssim_tailnet_changed(tn);
+	return tssim_result("device", json_incref(dev));
+}
+
+static json_t *
+tssim_op_churn(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+	json_t *dev, *cc;
+	char now[32];
+	size_t i;
+
+	if (tn == NULL)
+		return NULL;
+	tssim_time(time(NULL), now, sizeof now);
+	json_array_foreach(tn->devices, i, dev)
+	{
+		if (json_is_true(json_object_get(dev, "connectedToControl"))) {
+			json_object_set_new(dev, "connectedToControl", json_false());
+			json_object_set_new(dev, "lastSeen", json_string(now));
+		} else {
+			json_object_set_new(dev, "connectedToControl", json_true());
+			json_object_del(dev, "lastSeen");
+		}
+		if (json_is_object(cc = json_object_get(dev, "clientConnectivity"))) {
+			json_object_set_new(cc, "endpoints", simgen_endpoints(&sim->rng));
+			json_object_set_new(cc, "latency", simgen_latency(&sim->rng));
+		}
+		if (simgen_rand(&sim->rng) % 4 == 0)
+			json_object_set_new(dev, "multipleConnections", json_true());
+		else
+			json_object_del(dev, "multipleConnections");
+	}
+	tssim_tailnet_changed(tn);
+	return tssim_result("count", json_integer((json_int_t)json_array_size(tn->devices)));
+}
+
+static int
+tssim_arg_endpoint(json_t *args, bool required, int *ep, char **cause)
+{
+	const char *name;
+	int i;
+
+	if (!required && json_object_get(args, "endpoint") == NULL) {
+		*ep = -1;
+		return 0;
+	}
+	if (tssim_arg_str(args, "endpoint", NULL, &name, cause) != 0)
+		return -1;
+	for (i = 0; i < TSSIM_EP_COUNT; i++)
+		if (strcmp(tssim_ep_names[i], name) == 0) {
+			*ep = i;
+			return 0;
+		}
+	*cause = xasprintf("unknown endpoint \"%s\"", name);
+	return -1;
+}
+
+static json_t *
+tssim_fault_json(const struct tssim_fault *f, int ep)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "endpoint", json_string(tssim_ep_names[ep]));
+	if (f->tailnet != NULL)
+		json_object_set_new(o, "tailnet", json_string(f->tailnet));
+	json_object_set_new(o, "count", json_integer(f->count));
+	if (f->status != 0)
+		json_object_set_new(o, "status", json_integer(f->status));
+	if (f->message != NULL)
+		json_object_set_new(o, "message", json_string(f->message));
+	if (f->retry_after >= 0)
+		json_object_set_new(o, "retry_after", json_integer(f->retry_after));
+	if (f->delay_ms > 0)
+		json_object_set_new(o, "delay_ms", json_integer(f->delay_ms));
+	if (f->truncate)
+		json_object_set_new(o, "truncate", json_true());
+	if (f->invalid)
+		json_object_set_new(o, "invalid", json_true());
+	if (f->oversize > 0)
+		json_object_set_new(o, "oversize", json_integer((json_int_t)f->oversize));
+	return o;
+}
+
+static json_t *
+tssim_op_fault(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_fault f;
+	long long status, retry, delay, oversize, count;
+	const char *tailnet = NULL, *message = NULL;
+	int ep;
+
+	memset(&f, 0, sizeof f);
+	if (tssim_arg_endpoint(args, true, &ep, cause) != 0 ||
+	    (json_object_get(args, "tailnet") != NULL &&
+	     tssim_arg_str(args, "tailnet", NULL, &tailnet, cause) != 0) ||
+	    (json_object_get(args, "message") != NULL &&
+	     tssim_arg_str(args, "message", NULL, &message, cause) != 0) ||
+	    tssim_arg_int(args, "status", 0, 0, 599, &status, cause) != 0 ||
+	    tssim_arg_int(args, "retry_after", -1, 0, 86400, &retry, cause) != 0 ||
+	    tssim_arg_int(args, "delay_ms", 0, 0, TSSIM_MAX_DELAY_MS, &delay, cause) != 0 ||
+	    tssim_arg_int(args, "oversize", 0, 0, TSSIM_MAX_OVERSIZE, &oversize, cause) != 0 ||
+	    tssim_arg_int(args, "count", 1, -1, INT32_MAX, &count, cause) != 0 ||
+	    tssim_arg_bool(args, "truncate", &f.truncate, cause) != 0 ||
+	    tssim_arg_bool(args, "invalid", &f.invalid, cause) != 0)
+		return NULL;
+	if (status != 0 && status < 100) {
+		*cause = xstrdup("\"status\" must be an HTTP status (100-599)");
+		return NULL;
+	}
+	if (count == 0) {
+		*cause = xstrdup("\"count\" must be -1 or at least 1");
+		return NULL;
+	}
+	if (status == 0 && delay == 0 && oversize == 0 && !f.truncate && !f.invalid) {
+		*cause = xstrdup("a fault needs status, delay_ms, truncate, invalid or oversize");
+		return NULL;
+	}
+	f.count = (int)count;
+	f.status = (int)status;
+	f.retry_after = (int)retry;
+	f.delay_ms = (long)delay;
+	f.oversize = (size_t)oversize;
+	f.tailnet = tailnet != NULL ? xstrdup(tailnet) : NULL;
+	f.message = message != NULL ? xstrdup(message) : NULL;
+	tssim_fault_clear(&sim->faults[ep]);
+	sim->faults[ep] = f;
+	return tssim_result("fault", tssim_fault_json(&f, ep));
+}
+
+static json_t *
+tssim_op_clear_faults(struct tssim *sim, json_t *args, char **cause)
+{
+	int ep, i;
+
+	if (tssim_arg_endpoint(args, false, &ep, cause) != 0)
+		return NULL;
+	for (i = 0; i < TSSIM_EP_COUNT; i++)
+		if (ep < 0 || ep == i)
+			tssim_fault_clear(&sim->faults[i]);
+	return json_object();
+}
+
+static json_t *
+tssim_op_requests(struct tssim *sim, json_t *args, char **cause)
+{
+	json_t *counts = json_object(), *faults = json_array(), *res;
+	bool reset;
+	int i;
+
+	if (tssim_arg_bool(args, "reset", &reset, cause) != 0) {
+		json_decref(counts);
+		json_decref(faults);
+		return NULL;
+	}
+	for (i = 0; i < TSSIM_EP_COUNT; i++) {
+		json_object_set_new(counts, tssim_ep_names[i],
+		                    json_integer((json_int_t)sim->counts[i]));
+		if (sim->faults[i].count != 0)
+			json_array_append_new(faults, tssim_fault_json(&sim->faults[i], i));
+		if (reset)
+			sim->counts[i] = 0;
+	}
+	res = tssim_result("counts", counts);
+	json_object_set_new(res, "faults", faults);
+	return res;
+}
+
+static json_t *
+tssim_op_generate(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn;
+	long long count, seed;
+	json_t *devices;
+
+	if (tssim_arg_int(args, "count", -1, 0, (long long)SIMGEN_MAX_DEVICES, &count, cause) !=
+	        0 ||
+	    tssim_arg_int(args, "seed", 1, 0, UINT32_MAX, &seed, cause) != 0)
+		return NULL;
+	if (count < 0) {
+		*cause = xstrdup("\"count\" is required");
+		return NULL;
+	}
+	if ((tn = tssim_arg_tailnet(sim, args, true, cause)) == NULL)
+		return NULL;
+	/* The old set goes first: its memory is then reused rather than faulted in anew. */
+	json_decref(tn->devices);
+	tn->devices = json_array();
+	tssim_tailnet_changed(tn);
+	if ((devices = simgen_devices((size_t)count, (unsigned)seed)) == NULL) {
+		*cause = xstrdup("cannot generate that many devices");
+		return NULL;
+	}
+	json_decref(tn->devices);
+	tn->devices = devices;
+	tssim_tailnet_changed(tn);
+	return tssim_result("count", json_integer(count));
+}
+
+static json_t *
+tssim_op_get(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+	json_t *dev;
+
+	if (tn == NULL)
+		return NULL;
+	if (json_object_get(args, "nodeId") == NULL)
+		return tssim_result("devices", json_incref(tn->devices));
+	if ((dev = tssim_arg_device(sim, tn, args, NULL, cause)) == NULL)
+		return NULL;
+	return tssim_result("device", json_incref(dev));
+}
+
+static json_t *
+tssim_op_help(struct tssim *sim, json_t *args, char **cause)
+{
+	json_t *ops = json_array(), *eps = json_array(), *res, *o;
+	size_t i;
+
+	for (i = 0; i < TSSIM_NELEM(tssim_ops); i++) {
+		o = json_object();
+		json_object_set_new(o, "op", json_string(tssim_ops[i].name));
+		json_object_set_new(o, "help", json_string(tssim_ops[i].help));
+		json_array_append_new(ops, o);
+	}
+	for (i = 0; i < TSSIM_EP_COUNT; i++)
+		json_array_append_new(eps, json_string(tssim_ep_names[i]));
+	res = tssim_result("ops", ops);
+	json_object_set_new(res, "endpoints", eps);
+	return res;
+}
+
+/* --- the server --- */
+
+static void
+tssim_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct tssim *sim = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	char *args[TSSIM_MAX_ARGS] = {NULL};
+	size_t i;
+
+	if (path == NULL || *path == '\0')
+		path = "/";
+	if (strcmp(path, "/sim/control") == 0) {
+		tssim_control(sim, req);
+		return;
+	}
+	for (i = 0; i < TSSIM_NELEM(tssim_routes); i++)
+		if (tssim_route_match(tssim_routes[i].pattern, path, args)) {
+			tssim_api(sim, req, &tssim_routes[i], args);
+			return;
+		}
+	tssim_send_message(sim, req, 404, NULL, -1);
+}
+
+static void
+tssim_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct tssim *sim = arg;
+
+	log_info("signal %d: exiting", (int)sig);
+	event_base_loopbreak(sim->base);
+}
+
+static int
+tssim_load_scenario(struct tssim *sim, const char *path, bool keep_token, char **cause)
+{
+	json_error_t err;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err), *tailnets, *t, *devs, *d;
+	json_t *seen = NULL;
+	const char *name;
+	size_t i;
+
+	if (root == NULL) {
+		if (err.line > 0)
+			*cause = xasprintf("%s:%d: %s", path, err.line, err.text);
+		else
+			*cause = xstrdup(err.text);
+		return -1;
+	}
+	if (!json_is_object(root) ||
+	    !json_is_object(tailnets = json_object_get(root, "tailnets"))) {
+		*cause = xasprintf("%s: expected {\"tailnets\": {...}}", path);
+		goto fail;
+	}
+	if (json_object_get(root, "token") != NULL) {
+		if (!json_is_string(json_object_get(root, "token"))) {
+			*cause = xasprintf("%s: \"token\" must be a string", path);
+			goto fail;
+		}
+		if (!keep_token) {
+			free(sim->token);
+			sim->token = xstrdup(json_string_value(json_object_get(root, "token")));
+		}
+	}
+	seen = json_object();
+	json_object_foreach(tailnets, name, t)
+	{
+		devs = json_object_get(t, "devices");
+		if (!json_is_object(t) || (devs != NULL && !json_is_array(devs))) {
+			*cause = xasprintf("%s: tailnet \"%s\": expected {\"devices\": [...]}",
+			                   path, name);
+			goto fail;
+		}
+		json_array_foreach(devs, i, d)
+		{
+			const char *nid = json_string_value(json_object_get(d, "nodeId"));
+
+			if (!json_is_object(d) || nid == NULL || *nid == '\0') {
+				*cause = xasprintf("%s: tailnet \"%s\": device %zu has no nodeId",
+				                   path, name, i);
+				goto fail;
+			}
+			if (json_object_get(seen, nid) != NULL) {
+				*cause = xasprintf("%s: nodeId %s appears twice", path, nid);
+				goto fail;
+			}
+			json_object_set_new(seen, nid, json_true());
+		}
+		if (tssim_tailnet_find(sim, name) != NULL) {
+			*cause = xasprintf("%s: tailnet \"%s\" given twice", path, name);
+			goto fail;
+		}
+		tssim_tailnet_add(sim, name, devs != NULL ? json_deep_copy(devs) : json_array());
+	}
+	json_decref(seen);
+	json_decref(root);
+	return 0;
+fail:
+	json_decref(seen);
+	json_decref(root);
+	return -1;
+}
+
+/* Written whole then renamed, so that a test waiting for the file never reads half a number. */
+static int
+tssim_write_port_file(const char *path, int port, char **cause)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid()), line[16];
+	int fd, len = snprintf(line, sizeof line, "%d\n", port);
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1 ||
+	    write(fd, line, (size_t)len) != len || close(fd) != 0 || rename(tmp, path) != 0) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		if (fd != -1)
+			unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
+
+static int
+tssim_bound_port(struct evhttp_bound_socket *bound)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return -1;
+}
+
+static void
+tssim_free(struct tssim *sim)
+{
+	struct tssim_tailnet *tn;
+	struct tssim_call *c;
+	int i;
+
+	/* Held requests are answered so that evhttp_free can release them with their connections.
+	 */
+	while ((c = TAILQ_FIRST(&sim->pending)) != NULL) {
+		TAILQ_REMOVE(&sim->pending, c, entry);
+		tssim_send_message(sim, c->req, 503, "shutting down", -1);
+		tssim_call_free(c);
+	}
+	if (sim->http != NULL)
+		evhttp_free(sim->http);
+	while ((tn = TAILQ_FIRST(&sim->tailnets)) != NULL) {
+		TAILQ_REMOVE(&sim->tailnets, tn, entry);
+		tssim_tailnet_free(tn);
+	}
+	for (i = 0; i < TSSIM_EP_COUNT; i++)
+		tssim_fault_clear(&sim->faults[i]);
+	if (sim->sigterm != NULL)
+		event_free(sim->sigterm);
+	if (sim->sigint != NULL)
+		event_free(sim->sigint);
+	if (sim->base != NULL)
+		event_base_free(sim->base);
+	free(sim->token);
+}
+
+/* --- tssim ctl --- */
+
+static size_t
+tssim_ctl_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct evbuffer *out = arg;
+
+	return evbuffer_add(out, ptr, size * nmemb) == 0 ? size * nmemb : 0;
+}
+
+static char *
+tssim_ctl_read_port(const char *path)
+{
+	char line[32];
+	unsigned long port;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL) {
+		fprintf(stderr, "tssim ctl: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	if (fgets(line, sizeof line, f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	if (tssim_parse_ulong(line, 65535, &port) != 0 || port == 0) {
+		fprintf(stderr, "tssim ctl: %s: no port number\n", path);
+		return NULL;
+	}
+	return xasprintf("http://127.0.0.1:%lu", port);
+}
+
+/* tssim ctl URL JSON | tssim ctl --port-file FILE JSON; JSON "-" is read from stdin. */
+static int
+tssim_ctl_main(int argc, char **argv)
+{
+	struct evbuffer *req = evbuffer_new(), *resp = evbuffer_new();
+	struct curl_slist *hdrs = NULL;
+	char *base = NULL, *url = NULL, errbuf[CURL_ERROR_SIZE] = "";
+	const char *json, *body;
+	json_t *doc = NULL;
+	CURL *h = NULL;
+	CURLcode rc;
+	long code = 0;
+	int ret = 1;
+
+	if (argc == 3 && strncmp(argv[1], "--", 2) != 0)
+		base = xstrdup(argv[1]);
+	else if (argc == 4 && strcmp(argv[1], "--port-file") == 0) {
+		if ((base = tssim_ctl_read_port(argv[2])) == NULL)
+			goto out;
+	} else {
+		fprintf(stderr,
+		        "usage: tssim ctl URL JSON\n       tssim ctl --port-file FILE JSON\n"
+		        "(JSON \"-\" reads the request from stdin)\n");
+		goto out;
+	}
+	json = argv[argc - 1];
+	if (strcmp(json, "-") == 0) {
+		while (evbuffer_read(req, STDIN_FILENO, 65536) > 0)
+			if (evbuffer_get_length(req) > (size_t)TSSIM_MAX_CONTROL_BODY)
+				break;
+	} else
+		evbuffer_add(req, json, strlen(json));
+	url = xasprintf("%.*s/sim/control",
+	                (int)(strlen(base) - (base[0] != '\0' && base[strlen(base) - 1] == '/')),
+	                base);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || (h = curl_easy_init()) == NULL) {
+		fprintf(stderr, "tssim ctl: cannot start libcurl\n");
+		goto out;
+	}
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)evbuffer_get_length(req));
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, evbuffer_pullup(req, -1));
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tssim_ctl_write_cb);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 300L);
+	if ((rc = curl_easy_perform(h)) != CURLE_OK) {
+		fprintf(stderr, "tssim ctl: %s: %s\n", url,
+		        errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	evbuffer_add(resp, "", 1);
+	body = (const char *)evbuffer_pullup(resp, -1);
+	printf("%s\n", body);
+	doc = json_loads(body, 0, NULL);
+	if (json_is_true(json_object_get(doc, "ok")))
+		ret = 0;
+	else if (json_is_string(json_object_get(doc, "error")))
+		fprintf(stderr, "tssim ctl: %s\n",
+		        json_string_value(json_object_get(doc, "error")));
+	else
+		fprintf(stderr, "tssim ctl: HTTP %ld from %s\n", code, url);
+out:
+	json_decref(doc);
+	curl_slist_free_all(hdrs);
+	if (h != NULL) {
+		curl_easy_cleanup(h);
+		curl_global_cleanup();
+	}
+	evbuffer_free(req);
+	evbuffer_free(resp);
+	free(url);
+	free(base);
+	return ret;
+}
+
+/* --- main --- */
+
+static void
+tssim_usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(
+	    f,
+	    "usage: tssim [--listen ADDR] [--port N] [--port-file FILE] [--token TOKEN]\n"
+	    "             [--scenario FILE] [--generate N] [--seed S] [--quiet]\n"
+	    "       tssim ctl URL JSON | tssim ctl --port-file FILE JSON\n\n"
+	    "A simulated Tailscale API v2 on http://ADDR:N/api/v2/ (default 127.0.0.1, port 0 =\n"
+	    "any free port, written to FILE once listening). Token default %s.\n"
+	    "Control: POST /sim/control with {\"op\": ...}:\n",
+	    TSSIM_DEFAULT_TOKEN);
+	for (i = 0; i < TSSIM_NELEM(tssim_ops); i++)
+		fprintf(f, "  %-13s %s\n", tssim_ops[i].name, tssim_ops[i].help);
+	fprintf(f, "Fault endpoints:");
+	for (i = 0; i < TSSIM_EP_COUNT; i++)
+		fprintf(f, " %s", tssim_ep_names[i]);
+	fprintf(f, "\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"listen", required_argument, NULL, 'l'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"port-file", required_argument, NULL, 'f'},
+	    {"token", required_argument, NULL, 't'},
+	    {"scenario", required_argument, NULL, 's'},
+	    {"generate", required_argument, NULL, 'g'},
+	    {"seed", required_argument, NULL, 'S'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct tssim sim;
+	struct evhttp_bound_socket *bound;
+	const char *addr = "127.0.0.1", *port_file = NULL, *scenario = NULL, *token = NULL;
+	unsigned long port = 0, generate = 0, seed = 1;
+	bool do_generate = false;
+	char *cause = NULL;
+	json_t *devices;
+	struct tssim_tailnet *tn;
+	int ch, bport;
+
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return tssim_ctl_main(argc - 1, argv + 1);
+	log_init(argv[0], 0);
+	memset(&sim, 0, sizeof sim);
+	TAILQ_INIT(&sim.tailnets);
+	TAILQ_INIT(&sim.pending);
+	for (ch = 0; ch < TSSIM_EP_COUNT; ch++)
+		tssim_fault_clear(&sim.faults[ch]);
+	while ((ch = getopt_long(argc, argv, "l:p:f:t:s:g:S:qh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			addr = optarg;
+			break;
+		case 'p':
+			if (tssim_parse_ulong(optarg, 65535, &port) != 0)
+				fatalx("--port: not a port number: %s", optarg);
+			break;
+		case 'f':
+			port_file = optarg;
+			break;
+		case 't':
+			token = optarg;
+			break;
+		case 's':
+			scenario = optarg;
+			break;
+		case 'g':
+			if (tssim_parse_ulong(optarg, SIMGEN_MAX_DEVICES, &generate) != 0)
+				fatalx("--generate: not a device count: %s", optarg);
+			do_generate = true;
+			break;
+		case 'S':
+			if (tssim_parse_ulong(optarg, UINT32_MAX, &seed) != 0)
+				fatalx("--seed: not a number: %s", optarg);
+			break;
+		case 'q':
+			sim.quiet = true;
+			break;
+		case 'h':
+			tssim_usage(stdout);
+			return 0;
+		default:
+			tssim_usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		tssim_usage(stderr);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	/* A big tailnet is millions of small jansson allocations; with fastbins, freeing one and
+	 * building the next spends most of its time in malloc_consolidate (twice as slow). */
+	mallopt(M_MXFAST, 0);
+	sim.token = xstrdup(token != NULL ? token : TSSIM_DEFAULT_TOKEN);
+	sim.rng = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+	if (scenario != NULL && tssim_load_scenario(&sim, scenario, token != NULL, &cause) != 0)
+		fatalx("scenario %s", cause);
+	if (do_generate) {
+		if ((devices = simgen_devices(generate, (unsigned)seed)) == NULL)
+			fatalx("--generate: too many devices");
+		if ((tn = tssim_tailnet_find(&sim, "-")) == NULL)
+			tssim_tailnet_add(&sim, "-", devices);
+		else {
+			json_decref(tn->devices);
+			tn->devices = devices;
+		}
+	}
+	if (TAILQ_EMPTY(&sim.tailnets))
+		tssim_tailnet_add(&sim, "-", json_array());
+
+	if ((sim.base = event_base_new()) == NULL || (sim.http = evhttp_new(sim.base)) == NULL)
+		fatalx("cannot start libevent");
+	/* Every method reaches the callback, so that the API answers 405 as the real one does. */
+	evhttp_set_allowed_methods(sim.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	                                         EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+	                                         EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	evhttp_set_max_headers_size(sim.http, TSSIM_MAX_HEADERS);
+	evhttp_set_max_body_size(sim.http, TSSIM_MAX_CONTROL_BODY);
+	evhttp_set_timeout(sim.http, 120);
+	evhttp_set_default_content_type(sim.http, "application/json");
+	evhttp_set_gencb(sim.http, tssim_request_cb, &sim);
+	if ((bound = evhttp_bind_socket_with_handle(sim.http, addr, (ev_uint16_t)port)) == NULL)
+		fatal("cannot listen on %s port %lu", addr, port);
+	if ((bport = tssim_bound_port(bound)) < 0)
+		fatal("getsockname");
+	if (port_file != NULL && tssim_write_port_file(port_file, bport, &cause) != 0)
+		fatalx("port file %s", cause);
+	sim.sigterm = evsignal_new(sim.base, SIGTERM, tssim_signal_cb, &sim);
+	sim.sigint = evsignal_new(sim.base, SIGINT, tssim_signal_cb, &sim);
+	if (sim.sigterm == NULL || sim.sigint == NULL || evsignal_add(sim.sigterm, NULL) != 0 ||
+	    evsignal_add(sim.sigint, NULL) != 0)
+		fatalx("cannot watch signals");
+	log_notice("listening on http://%s:%d/", addr, bport);
+
+	event_base_dispatch(sim.base);
+
+	if (port_file != NULL)
+		unlink(port_file);
+	tssim_free(&sim);
+	return 0;
+}

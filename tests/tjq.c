@@ -1,0 +1,310 @@
+/* tjq.c: a tiny JSON path printer for the shell tests: "tjq [-S] PATH [FILE]". */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+/*
+ * PATH is ".", or a chain of steps: ".key", "[N]" (negative counts from the end), "[]" (every
+ * element of an array or value of an object), "[KEY=VALUE]" (the elements of an array whose
+ * member KEY is the string VALUE, or whose compact JSON is VALUE). An optional "|length" suffix
+ * prints the length of each result instead. Strings print raw, everything else as compact JSON.
+ * Exit 0 when every step found something, 1 when some step found nothing, 2 on bad input.
+ */
+
+#define TJQ_MAX_STEPS 64
+
+enum tjq_kind {
+	TJQ_KEY,
+	TJQ_INDEX,
+	TJQ_EACH,
+	TJQ_SELECT,
+};
+
+struct tjq_step {
+	enum tjq_kind kind;
+	char *key;   /* TJQ_KEY, TJQ_SELECT: owned */
+	char *value; /* TJQ_SELECT: owned */
+	long index;  /* TJQ_INDEX */
+};
+
+struct tjq {
+	struct tjq_step steps[TJQ_MAX_STEPS];
+	size_t nsteps;
+	int length;
+	size_t flags;
+	int missing;
+};
+
+static void
+tjq_usage(void)
+{
+	fprintf(stderr, "usage: tjq [-S] PATH [FILE]\n"
+	                "  PATH: . | .key | [N] | [] | [KEY=VALUE], chained; optional |length\n");
+	exit(2);
+}
+
+static void
+tjq_bad_path(const char *path, const char *why)
+{
+	fprintf(stderr, "tjq: bad path \"%s\": %s\n", path, why);
+	exit(2);
+}
+
+static char *
+tjq_strndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (p == NULL) {
+		perror("tjq");
+		exit(2);
+	}
+	return p;
+}
+
+/* Parses the bracketed step starting after '['; returns the position after ']'. */
+static const char *
+tjq_parse_bracket(const char *path, const char *p, struct tjq_step *st)
+{
+	const char *end = strchr(p, ']');
+	const char *eq;
+	char *stop;
+
+	if (end == NULL)
+		tjq_bad_path(path, "missing ]");
+	if (end == p) {
+		st->kind = TJQ_EACH;
+		return end + 1;
+	}
+	eq = memchr(p, '=', (size_t)(end - p));
+	if (eq != NULL) {
+		if (eq == p)
+			tjq_bad_path(path, "empty key in [KEY=VALUE]");
+		st->kind = TJQ_SELECT;
+		st->key = tjq_strndup(p, (size_t)(eq - p));
+		st->value = tjq_strndup(eq + 1, (size_t)(end - eq - 1));
+		return end + 1;
+	}
+	errno = 0;
+	st->kind = TJQ_INDEX;
+	st->index = strtol(p, &stop, 10);
+	if (errno != 0 || stop != end)
+		tjq_bad_path(path, "index is not a number");
+	return end + 1;
+}
+
+static void
+tjq_parse_path(struct tjq *q, const char *path)
+{
+	const char *p = path;
+	const char *bar = strstr(path, "|length");
+	size_t plen = strlen(path);
+
+	if (bar != NULL) {
+		if (bar[strlen("|length")] != '\0')
+			tjq_bad_path(path, "|length must come last");
+		q->length = 1;
+		plen = (size_t)(bar - path);
+	}
+	if (plen == 0 || path[0] != '.')
+		tjq_bad_path(path, "must start with .");
+	if (plen == 1)
+		return;
+	while (p < path + plen) {
+		struct tjq_step *st;
+		size_t n;
+
+		if (q->nsteps == TJQ_MAX_STEPS)
+			tjq_bad_path(path, "too many steps");
+		st = &q->steps[q->nsteps++];
+		memset(st, 0, sizeof(*st));
+		if (*p == '[') {
+			p = tjq_parse_bracket(path, p + 1, st);
+			continue;
+		}
+		if (*p != '.')
+			tjq_bad_path(path, "expected . or [");
+		p++;
+		if (*p == '[') {
+			/* ".[0]" is the same as "[0]" */
+			p = tjq_parse_bracket(path, p + 1, st);
+			continue;
+		}
+		n = strcspn(p, ".[|");
+		if (p + n > path + plen)
+			n = (size_t)(path + plen - p);
+		if (n == 0)
+			tjq_bad_path(path, "empty key");
+		st->kind = TJQ_KEY;
+		st->key = tjq_strndup(p, n);
+		p += n;
+	}
+}
+
+static void
+tjq_print(struct tjq *q, json_t *v)
+{
+	char *s;
+
+	if (q->length) {
+		if (json_is_array(v))
+			printf("%zu\n", json_array_size(v));
+		else if (json_is_object(v))
+			printf("%zu\n", json_object_size(v));
+		else if (json_is_string(v))
+			printf("%zu\n", json_string_length(v));
+		else if (json_is_null(v))
+			printf("0\n");
+		else {
+			fprintf(stderr, "tjq: length of a number or boolean\n");
+			q->missing = 1;
+		}
+		return;
+	}
+	if (json_is_string(v)) {
+		fwrite(json_string_value(v), 1, json_string_length(v), stdout);
+		putchar('\n');
+		return;
+	}
+	s = json_dumps(v, q->flags);
+	if (s == NULL) {
+		fprintf(stderr, "tjq: cannot encode\n");
+		exit(2);
+	}
+	printf("%s\n", s);
+	free(s);
+}
+
+/* Does array element V match [KEY=VALUE]? */
+static int
+tjq_selects(const struct tjq_step *st, json_t *v)
+{
+	json_t *m = json_object_get(v, st->key);
+	char *s;
+	int same;
+
+	if (m == NULL)
+		return 0;
+	if (json_is_string(m))
+		return strcmp(json_string_value(m), st->value) == 0;
+	s = json_dumps(m, JSON_COMPACT | JSON_ENCODE_ANY);
+	same = s != NULL && strcmp(s, st->value) == 0;
+	free(s);
+	return same;
+}
+
+static void
+tjq_eval(struct tjq *q, json_t *v, size_t i)
+{
+	const struct tjq_step *st;
+	json_t *m;
+	size_t k;
+
+	if (i == q->nsteps) {
+		tjq_print(q, v);
+		return;
+	}
+	st = &q->steps[i];
+	switch (st->kind) {
+	case TJQ_KEY:
+		m = json_object_get(v, st->key);
+		if (m == NULL)
+			q->missing = 1;
+		else
+			tjq_eval(q, m, i + 1);
+		return;
+	case TJQ_INDEX: {
+		long n = (long)json_array_size(v);
+		long at = st->index < 0 ? n + st->index : st->index;
+
+		if (!json_is_array(v) || at < 0 || at >= n)
+			q->missing = 1;
+		else
+			tjq_eval(q, json_array_get(v, (size_t)at), i + 1);
+		return;
+	}
+	case TJQ_EACH:
+		if (json_is_array(v)) {
+			json_array_foreach(v, k, m) tjq_eval(q, m, i + 1);
+		} else if (json_is_object(v)) {
+			const char *key;
+
+			json_object_foreach(v, key, m) tjq_eval(q, m, i + 1);
+		} else
+			q->missing = 1;
+		return;
+	case TJQ_SELECT: {
+		int found = 0;
+
+		if (json_is_array(v)) {
+			json_array_foreach(v, k, m)
+			{
+				if (tjq_selects(st, m)) {
+					found = 1;
+					tjq_eval(q, m, i + 1);
+				}
+			}
+		}
+		if (!found)
+			q->missing = 1;
+		return;
+	}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct tjq q;
+	json_error_t err;
+	json_t *root;
+	FILE *f = stdin;
+	const char *name = "<stdin>";
+	size_t i;
+	int c;
+
+	memset(&q, 0, sizeof(q));
+	q.flags = JSON_COMPACT | JSON_ENCODE_ANY;
+	while ((c = getopt(argc, argv, "S")) != -1) {
+		if (c == 'S')
+			q.flags |= JSON_SORT_KEYS;
+		else
+			tjq_usage();
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1 || argc > 2)
+		tjq_usage();
+	tjq_parse_path(&q, argv[0]);
+	if (argc == 2) {
+		name = argv[1];
+		f = fopen(name, "r");
+		if (f == NULL) {
+			fprintf(stderr, "tjq: %s: %s\n", name, strerror(errno));
+			return 2;
+		}
+	}
+	root = json_loadf(f, JSON_DECODE_ANY, &err);
+	if (f != stdin)
+		fclose(f);
+	if (root == NULL) {
+		fprintf(stderr, "tjq: %s:%d:%d: invalid JSON: %s\n", name, err.line, err.column,
+		        err.text);
+		return 2;
+	}
+	tjq_eval(&q, root, 0);
+	json_decref(root);
+	for (i = 0; i < q.nsteps; i++) {
+		free(q.steps[i].key);
+		free(q.steps[i].value);
+	}
+	if (fflush(stdout) != 0) {
+		perror("tjq: stdout");
+		return 2;
+	}
+	return q.missing ? 1 : 0;
+}

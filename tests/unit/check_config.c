@@ -1,0 +1,831 @@
+/* check_config.c: unit tests for the configuration: values, defaults, every error with file:line.
+ */
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "tstime.h"
+
+#define SEC TSTIME_SEC
+
+static char tmpdir[] = "/tmp/check_config.XXXXXX";
+
+/* Writes TEXT (LEN bytes) to a new file in tmpdir; returns its path (malloc'd). */
+static char *
+write_file(const char *text, size_t len)
+{
+	static int n;
+	char *path;
+	FILE *f;
+
+	ck_assert_int_ne(asprintf(&path, "%s/t%d-%d.conf", tmpdir, (int)getpid(), n++), -1);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	return path;
+}
+
+/* TMPL with each "%F" replaced by PATH (malloc'd). */
+static char *
+expand(const char *tmpl, const char *path)
+{
+	size_t n = strlen(tmpl) + 1, plen = strlen(path);
+	const char *p;
+	char *out, *o;
+
+	for (p = tmpl; (p = strstr(p, "%F")) != NULL; p += 2)
+		n += plen;
+	o = out = malloc(n);
+	for (p = tmpl; *p != '\0';) {
+		if (p[0] == '%' && p[1] == 'F') {
+			memcpy(o, path, plen);
+			o += plen;
+			p += 2;
+		} else
+			*o++ = *p++;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Loads TEXT, expects it to fail with exactly WANT (with %F for the file name). */
+static void
+load_fails(const char *text, const char *want)
+{
+	char *path = write_file(text, strlen(text)), *errors = (char *)"unset", *exp;
+	struct config *cf;
+
+	cf = config_load(path, &errors);
+	exp = expand(want, path);
+	ck_assert_msg(cf == NULL, "accepted:\n%s", text);
+	ck_assert_ptr_nonnull(errors);
+	ck_assert_msg(strcmp(errors, exp) == 0, "config:\n%s\ngot:\n%s\nwant:\n%s", text, errors,
+	              exp);
+	free(exp);
+	free(errors);
+	free(path);
+}
+
+static struct config *
+load_ok(const char *text)
+{
+	char *path = write_file(text, strlen(text)), *errors = NULL;
+	struct config *cf;
+
+	cf = config_load(path, &errors);
+	ck_assert_msg(cf != NULL, "config:\n%s\nerrors:\n%s", text, errors);
+	ck_assert_ptr_null(errors);
+	free(path);
+	return cf;
+}
+
+#define AUTH "api_key_file = /k\n"
+#define NEEDS "needs api_key_file or oauth_client_id with oauth_client_secret_file"
+
+static const struct {
+	const char *text;
+	const char *errors;
+} bad[] = {
+    {"[daemon]\nfoo = 1\n[tailnet a]\n" AUTH, "%F:2: unknown key \"foo\" in [daemon]"},
+    {"[tailnet a]\n" AUTH "foo = 1\n", "%F:3: unknown key \"foo\" in [tailnet a]"},
+    {"[tailnet a]\n" AUTH "Poll_Interval = 1m\n",
+     "%F:3: unknown key \"Poll_Interval\" in [tailnet a]"},
+    {"[daemon]\n= 1\n[tailnet a]\n" AUTH, "%F:2: unknown key \"\" in [daemon]"},
+    {"[tailnet a]\n" AUTH "poll_interval = 5x\n",
+     "%F:3: poll_interval: \"5x\" is not a duration (e.g. 60s, 5m, 1h)"},
+    {"[tailnet a]\n" AUTH "poll_interval = 500ms\n",
+     "%F:3: poll_interval: \"500ms\" is below the minimum of 1s"},
+    {"[tailnet a]\n" AUTH "poll_interval = 0\n",
+     "%F:3: poll_interval: \"0\" is below the minimum of 1s"},
+    {"[tailnet a]\n" AUTH "poll_interval = 53w\n",
+     "%F:3: poll_interval: \"53w\" is above the maximum of 365d"},
+    {"[tailnet a]\n" AUTH "poll_interval = -5m\n",
+     "%F:3: poll_interval: \"-5m\" is not a duration (e.g. 60s, 5m, 1h)"},
+    {"[tailnet a]\n" AUTH "request_timeout = 99999999999999999999s\n",
+     "%F:3: request_timeout: \"99999999999999999999s\" is too long a duration"},
+    {"[tailnet a]\n" AUTH "connect_timeout = 0s\n",
+     "%F:3: connect_timeout: \"0s\" is below the minimum of 1ms"},
+    {"[daemon]\nclient_timeout = 50ms\n[tailnet a]\n" AUTH,
+     "%F:2: client_timeout: \"50ms\" is below the minimum of 100ms"},
+    /* A comment after a value needs a space before it: here the ';' is part of the value. */
+    {"[tailnet a]\n" AUTH "poll_interval = 5m;five minutes\n",
+     "%F:3: poll_interval: \"5m;five minutes\" is not a duration (e.g. 60s, 5m, 1h)"},
+    {"[tailnet a] x ; comment\n" AUTH,
+     "%F:1: bad section header: expected [daemon] or [tailnet NAME]\n"
+     "%F: no [tailnet NAME] section"},
+    {"[tailnet prod]\n" AUTH "[tailnet prod]\n" AUTH,
+     "%F:3: duplicate section [tailnet prod] (first on line 1)"},
+    {"[daemon]\n[daemon]\n[tailnet a]\n" AUTH,
+     "%F:2: duplicate section [daemon] (first on line 1)"},
+    {"[tailnet x]\n", "%F:1: [tailnet x] " NEEDS},
+    {"[tailnet x]\noauth_client_id = abc\n", "%F:1: [tailnet x] " NEEDS},
+    {"[tailnet x]\noauth_client_secret_file = s\n", "%F:1: [tailnet x] " NEEDS},
+    {"[tailnet x]\n" AUTH "oauth_client_id = c\noauth_client_secret_file = s\n",
+     "%F:1: [tailnet x] has both api_key_file and oauth_client_*: use one"},
+    {"[tailnet x]\n" AUTH "oauth_client_secret_file = s\n",
+     "%F:1: [tailnet x] has both api_key_file and oauth_client_*: use one"},
+    {"[tailnet a]\napi_url = http://api.example.com\n" AUTH,
+     "%F:2: api_url must be https:// (plain http only for a loopback host)"},
+    {"[tailnet a]\napi_url = https://user:pw@api.example.com\n" AUTH,
+     "%F:2: api_url must be https:// (plain http only for a loopback host)"},
+    {"[tailnet a]\napi_url = ftp://x\n" AUTH,
+     "%F:2: api_url must be https:// (plain http only for a loopback host)"},
+    {"", "%F: no [tailnet NAME] section"},
+    {"# only a comment\n[daemon]\n", "%F: no [tailnet NAME] section"},
+    {"[hooks]\nx = 1\n[tailnet a]\n" AUTH, "%F:1: unknown section [hooks]"},
+    {"[Daemon]\n[tailnet a]\n" AUTH, "%F:1: unknown section [Daemon]"},
+    {"[daemon x]\n[tailnet a]\n" AUTH, "%F:1: unknown section [daemon x]"},
+    {"[tailnet]\n[tailnet a]\n" AUTH, "%F:1: [tailnet] needs a name: [tailnet NAME]"},
+    {"[tailnet a b]\n[tailnet a]\n" AUTH,
+     "%F:1: bad tailnet name \"a b\": use 1 to 64 characters of A-Z a-z 0-9 . _ -"},
+    {"[tailnet a/b]\n[tailnet a]\n" AUTH,
+     "%F:1: bad tailnet name \"a/b\": use 1 to 64 characters of A-Z a-z 0-9 . _ -"},
+    {"[tailnet "
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n[tailnet a]\n" AUTH,
+     "%F:1: bad tailnet name "
+     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\": use 1 to 64 "
+     "characters of A-Z a-z 0-9 . _ -"},
+    {"[daemon\n[tailnet a]\n" AUTH,
+     "%F:1: bad section header: expected [daemon] or [tailnet NAME]"},
+    {"[daemon] x\n[tailnet a]\n" AUTH,
+     "%F:1: bad section header: expected [daemon] or [tailnet NAME]"},
+    {"[da]emon]\n[tailnet a]\n" AUTH,
+     "%F:1: bad section header: expected [daemon] or [tailnet NAME]"},
+    {"[]\n[tailnet a]\n" AUTH, "%F:1: unknown section []"},
+    {"[tailnet a]\n" AUTH "poll_interval = 1m\npoll_interval = 2m\n",
+     "%F:4: duplicate key \"poll_interval\" in [tailnet a] (first on line 3)"},
+    /* A bad value still counts as set. */
+    {"[tailnet a]\n" AUTH "poll_interval = x\npoll_interval = 2m\n",
+     "%F:3: poll_interval: \"x\" is not a duration (e.g. 60s, 5m, 1h)\n"
+     "%F:4: duplicate key \"poll_interval\" in [tailnet a] (first on line 3)"},
+    {"[daemon]\njust words\n[tailnet a]\n" AUTH, "%F:2: expected \"key = value\""},
+    {"[daemon]\n[tailnet a]\n" AUTH "tskey-api-secret", "%F:4: expected \"key = value\""},
+    {"state_dir = /x\n[tailnet a]\n" AUTH, "%F:1: \"state_dir\" is outside any section"},
+    {"[daemon]\nsocket_mode = 0999\n[tailnet a]\n" AUTH,
+     "%F:2: socket_mode: \"0999\" is not an octal mode (e.g. 0660)"},
+    {"[daemon]\nsocket_mode = 1777\n[tailnet a]\n" AUTH,
+     "%F:2: socket_mode: \"1777\" is not an octal mode (e.g. 0660)"},
+    {"[daemon]\nsocket_mode = 00660\n[tailnet a]\n" AUTH,
+     "%F:2: socket_mode: \"00660\" is not an octal mode (e.g. 0660)"},
+    {"[daemon]\nsocket_mode = rw-rw----\n[tailnet a]\n" AUTH,
+     "%F:2: socket_mode: \"rw-rw----\" is not an octal mode (e.g. 0660)"},
+    {"[daemon]\nmap_size_max = 12q\n[tailnet a]\n" AUTH,
+     "%F:2: map_size_max: \"12q\" is not a size (e.g. 512k, 64M, 4G)"},
+    {"[daemon]\nmap_size_max = 512k\n[tailnet a]\n" AUTH,
+     "%F:2: map_size_max: \"512k\" is below the minimum of 1M"},
+    {"[daemon]\nmap_size_max = 99999999999999T\n[tailnet a]\n" AUTH,
+     "%F:2: map_size_max: \"99999999999999T\" is not a size (e.g. 512k, 64M, 4G)"},
+    {"[tailnet a]\n" AUTH "max_response = 1000\n",
+     "%F:3: max_response: \"1000\" is below the minimum of 1k"},
+    {"[daemon]\nmax_clients = 0\n[tailnet a]\n" AUTH,
+     "%F:2: max_clients: \"0\" is not a number from 1 to 65536"},
+    {"[daemon]\nmax_clients = many\n[tailnet a]\n" AUTH,
+     "%F:2: max_clients: \"many\" is not a number from 1 to 65536"},
+    {"[daemon]\nmax_clients_per_uid = -1\n[tailnet a]\n" AUTH,
+     "%F:2: max_clients_per_uid: \"-1\" is not a number from 1 to 65536"},
+    {"[daemon]\nmax_clients = 99999999999999999999999\n[tailnet a]\n" AUTH,
+     "%F:2: max_clients: \"99999999999999999999999\" is not a number from 1 to 65536"},
+    {"[tailnet a]\n" AUTH "mass_delete_percent = 0\n",
+     "%F:3: mass_delete_percent: \"0\" is not a number from 1 to 100"},
+    {"[tailnet a]\n" AUTH "mass_delete_percent = 101\n",
+     "%F:3: mass_delete_percent: \"101\" is not a number from 1 to 100"},
+    {"[tailnet a]\n" AUTH "mass_delete_percent = 50%\n",
+     "%F:3: mass_delete_percent: \"50%\" is not a number from 1 to 100"},
+    {"[daemon]\nlog_level = loud\n[tailnet a]\n" AUTH,
+     "%F:2: log_level: \"loud\" is not info or debug"},
+    {"[daemon]\nstate_dir = var/lib/tsinv\n[tailnet a]\n" AUTH,
+     "%F:2: state_dir: \"var/lib/tsinv\" is not an absolute path"},
+    {"[daemon]\nsocket = "
+     "/run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaa.sock\n[tailnet a]\n" AUTH,
+     "%F:2: socket: a socket path must be shorter than 108 bytes"},
+    {"[daemon]\nsocket_group = a b\n[tailnet a]\n" AUTH,
+     "%F:2: socket_group: \"a b\" must be printable ASCII without spaces"},
+    {"[tailnet a]\noauth_client_id = k 1\noauth_client_secret_file = s\n",
+     "%F:2: oauth_client_id: \"k 1\" must be printable ASCII without spaces"},
+    {"[tailnet a]\n" AUTH "tailnet = a/b\n",
+     "%F:3: tailnet: \"a/b\" is not a tailnet name (e.g. - or example.com)"},
+    {"[daemon]\nstate_dir =\n[tailnet a]\n" AUTH, "%F:2: state_dir: empty value"},
+    {"[tailnet a]\n" AUTH "api_url = \n", "%F:3: api_url: empty value"},
+    /* The key line is dropped, so the section also lacks its credential. */
+    {"[tailnet a]\napi_key_file = /k\x01\n",
+     "%F:1: [tailnet a] " NEEDS "\n%F:2: control character in line"},
+    {"[tailnet a]\n" AUTH "\x1b[31m\n", "%F:3: control character in line"},
+    /* Several at once, in file order, whole-file ones last. */
+    {"[daemon]\nfoo = 1\nlog_level = x\n[tailnet a]\npoll_interval = 1\n[oops]\n",
+     "%F:2: unknown key \"foo\" in [daemon]\n"
+     "%F:3: log_level: \"x\" is not info or debug\n"
+     "%F:4: [tailnet a] " NEEDS "\n"
+     "%F:6: unknown section [oops]"},
+    {"[daemon]\nfoo = 1\n", "%F:2: unknown key \"foo\" in [daemon]\n%F: no [tailnet NAME] section"},
+};
+
+START_TEST(test_bad)
+{
+	load_fails(bad[_i].text, bad[_i].errors);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+	struct config *cf = load_ok("[tailnet prod]\napi_key_file = api-key\n");
+	const struct config_tailnet *tn;
+
+	ck_assert_str_eq(cf->state_dir, "/var/lib/tsinv");
+	ck_assert_str_eq(cf->socket, "/run/tsinv/tsinvd.sock");
+	ck_assert_int_eq(cf->socket_mode, 0660);
+	ck_assert_ptr_null(cf->socket_group);
+	ck_assert_uint_eq(cf->map_size_max, (size_t)16 << 30);
+	ck_assert_int_eq(cf->max_clients, 256);
+	ck_assert_int_eq(cf->max_clients_per_uid, 32);
+	ck_assert_int_eq(cf->client_timeout, 30 * SEC);
+	ck_assert_int_eq(cf->verbose, 0);
+	ck_assert_ptr_nonnull(cf->path);
+	ck_assert_uint_eq(cf->ntailnets, 1);
+	tn = &cf->tailnets[0];
+	ck_assert_str_eq(tn->name, "prod");
+	ck_assert_int_eq(tn->line, 1);
+	ck_assert_str_eq(tn->api_url, "https://api.tailscale.com");
+	ck_assert_str_eq(tn->tailnet, "-");
+	ck_assert_str_eq(tn->api_key_file, "api-key");
+	ck_assert_ptr_null(tn->oauth_client_id);
+	ck_assert_ptr_null(tn->oauth_client_secret_file);
+	ck_assert_int_eq(tn->poll_interval, 300 * SEC);
+	ck_assert_int_eq(tn->connect_timeout, 10 * SEC);
+	ck_assert_int_eq(tn->request_timeout, 60 * SEC);
+	ck_assert_uint_eq(tn->max_response, (size_t)64 << 20);
+	ck_assert_int_eq(tn->mass_delete_percent, 50);
+	ck_assert_ptr_eq(config_tailnet_find(cf, "prod"), tn);
+	ck_assert_ptr_null(config_tailnet_find(cf, "Prod"));
+	ck_assert_ptr_null(config_tailnet_find(cf, ""));
+	config_free(cf);
+	config_free(NULL);
+}
+END_TEST
+
+START_TEST(test_full_fixture)
+{
+	char *errors = NULL;
+	struct config *cf = config_load(TESTDATA "/config/full.conf", &errors);
+	const struct config_tailnet *tn;
+
+	ck_assert_msg(cf != NULL, "%s", errors);
+	ck_assert_str_eq(cf->path, TESTDATA "/config/full.conf");
+	ck_assert_str_eq(cf->state_dir, "/srv/tsinv");
+	ck_assert_str_eq(cf->socket, "/run/tsinv-test/q.sock");
+	ck_assert_int_eq(cf->socket_mode, 0640);
+	ck_assert_str_eq(cf->socket_group, "tsinv");
+	ck_assert_uint_eq(cf->map_size_max, (size_t)2 << 30);
+	ck_assert_int_eq(cf->max_clients, 10);
+	ck_assert_int_eq(cf->max_clients_per_uid, 2);
+	ck_assert_int_eq(cf->client_timeout, 90 * SEC);
+	ck_assert_int_eq(cf->verbose, 1);
+	ck_assert_uint_eq(cf->ntailnets, 2);
+
+	tn = config_tailnet_find(cf, "prod");
+	ck_assert_ptr_eq(tn, &cf->tailnets[0]);
+	ck_assert_int_eq(tn->line, 13);
+	ck_assert_str_eq(tn->api_url, "https://api.example.com"); /* trailing slash dropped */
+	ck_assert_str_eq(tn->tailnet, "example.com");
+	ck_assert_str_eq(tn->api_key_file, "/etc/tsinv/api-key");
+	ck_assert_int_eq(tn->poll_interval, 60 * SEC);
+	ck_assert_int_eq(tn->connect_timeout, 5 * SEC);
+	ck_assert_int_eq(tn->request_timeout, 120 * SEC);
+	ck_assert_uint_eq(tn->max_response, 512 * 1024);
+	ck_assert_int_eq(tn->mass_delete_percent, 25);
+
+	tn = config_tailnet_find(cf, "lab.2_x-y");
+	ck_assert_ptr_eq(tn, &cf->tailnets[1]);
+	ck_assert_int_eq(tn->line, 24);
+	ck_assert_str_eq(tn->api_url, "http://127.0.0.1:8088");
+	ck_assert_ptr_null(tn->api_key_file);
+	ck_assert_str_eq(tn->oauth_client_id, "k123CNTRL");
+	ck_assert_str_eq(tn->oauth_client_secret_file, "oauth-secret");
+	ck_assert_int_eq(tn->poll_interval, 300 * SEC);
+	config_free(cf);
+}
+END_TEST
+
+START_TEST(test_errors_fixture)
+{
+	static const char *want[] = {
+	    "3: state_dir: \"relative/dir\" is not an absolute path",
+	    "4: socket_mode: \"0999\" is not an octal mode (e.g. 0660)",
+	    "5: unknown key \"foo\" in [daemon]",
+	    "6: max_clients: \"0\" is not a number from 1 to 65536",
+	    "7: log_level: \"loud\" is not info or debug",
+	    "8: duplicate key \"state_dir\" in [daemon] (first on line 3)",
+	    ("10: [tailnet prod] " NEEDS),
+	    "11: api_url must be https:// (plain http only for a loopback host)",
+	    "12: poll_interval: \"5x\" is not a duration (e.g. 60s, 5m, 1h)",
+	    "13: duplicate key \"poll_interval\" in [tailnet prod] (first on line 12)",
+	    "14: max_response: \"10\" is below the minimum of 1k",
+	    "15: mass_delete_percent: \"101\" is not a number from 1 to 100",
+	    "16: expected \"key = value\"",
+	    "18: duplicate section [tailnet prod] (first on line 10)",
+	    "20: unknown section [hooks]",
+	    "21: bad tailnet name \"bad name\": use 1 to 64 characters of A-Z a-z 0-9 . _ -",
+	    "22: [tailnet] needs a name: [tailnet NAME]",
+	    "23: duplicate section [daemon] (first on line 2)",
+	};
+	const char *path = TESTDATA "/config/errors.conf";
+	char *errors = NULL, *line, *save = NULL;
+	char expect[256];
+	size_t i = 0;
+
+	ck_assert_ptr_null(config_load(path, &errors));
+	ck_assert_ptr_nonnull(errors);
+	for (line = strtok_r(errors, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		ck_assert_uint_lt(i, sizeof want / sizeof want[0]);
+		snprintf(expect, sizeof expect, "%s:%s", path, want[i++]);
+		ck_assert_str_eq(line, expect);
+	}
+	ck_assert_uint_eq(i, sizeof want / sizeof want[0]);
+	free(errors);
+}
+END_TEST
+
+/* The shipped example must load as it is. */
+START_TEST(test_example_conf)
+{
+	char *errors = NULL;
+	struct config *cf = config_load(TESTDATA "/../../conf/tsinvd.conf", &errors);
+
+	ck_assert_msg(cf != NULL, "%s", errors);
+	ck_assert_uint_eq(cf->ntailnets, 1);
+	ck_assert_str_eq(cf->tailnets[0].name, "prod");
+	ck_assert_str_eq(cf->tailnets[0].api_key_file, "/etc/tsinv/api-key");
+	ck_assert_str_eq(cf->tailnets[0].api_url, "https://api.tailscale.com");
+	ck_assert_str_eq(cf->state_dir, "/var/lib/tsinv");
+	config_free(cf);
+}
+END_TEST
+
+START_TEST(test_syntax_variants)
+{
+	struct config *cf;
+	char name64[65], *text;
+
+	/* CRLF endings, a BOM, indentation, ':' as separator, comments of both kinds. */
+	cf = load_ok("\xef\xbb\xbf[daemon]\r\n"
+	             "  ; comment\r\n"
+	             "\t# comment\r\n"
+	             "state_dir=/a\r\n"
+	             "  socket  =  /b/s  \r\n"
+	             "max_clients: 7\r\n"
+	             "\r\n"
+	             " [ tailnet   p ] \r\n"
+	             "api_key_file = /k\r\n"
+	             "   poll_interval = 90s");
+	ck_assert_str_eq(cf->state_dir, "/a");
+	ck_assert_str_eq(cf->socket, "/b/s");
+	ck_assert_int_eq(cf->max_clients, 7);
+	ck_assert_str_eq(cf->tailnets[0].name, "p");
+	ck_assert_int_eq(cf->tailnets[0].line, 8);
+	ck_assert_int_eq(cf->tailnets[0].poll_interval, 90 * SEC);
+	config_free(cf);
+
+	/* 64 characters: more than inih keeps of a section name. */
+	memset(name64, 'n', 64);
+	name64[64] = '\0';
+	ck_assert_int_ne(asprintf(&text,
+	                          "[tailnet %s]\napi_key_file = k\n[tailnet %.63s]\n"
+	                          "api_key_file = k\n",
+	                          name64, name64),
+	                 -1);
+	cf = load_ok(text);
+	ck_assert_uint_eq(cf->ntailnets, 2);
+	ck_assert_str_eq(cf->tailnets[0].name, name64);
+	ck_assert_ptr_nonnull(config_tailnet_find(cf, name64));
+	config_free(cf);
+	free(text);
+
+	/* Values keep inner spaces and ';', '#'; http on loopback is fine; a key may be long. */
+	cf = load_ok("[daemon]\nstate_dir = /a b;c#d\n[tailnet a]\napi_key_file = my key\n"
+	             "api_url = http://localhost:99/x/\ntailnet = user@example.com\n");
+	ck_assert_str_eq(cf->state_dir, "/a b;c#d");
+	ck_assert_str_eq(cf->tailnets[0].api_key_file, "my key");
+	ck_assert_str_eq(cf->tailnets[0].api_url, "http://localhost:99/x");
+	ck_assert_str_eq(cf->tailnets[0].tailnet, "user@example.com");
+	config_free(cf);
+
+	/* Comments after values and headers, as in README.md. */
+	cf = load_ok("[daemon]\n"
+	             "state_dir = /var/lib/tsinv\n"
+	             "socket = /run/tsinv/tsinvd.sock\n"
+	             "\n"
+	             "[tailnet prod]                 ; one section per tailnet\n"
+	             "api_url = https://api.tailscale.com ; default\n"
+	             "tailnet = -                    ; the API's path segment\n"
+	             "api_key_file = api-key#1\t# '#' in a value stays\n"
+	             "poll_interval = 5m ;\n");
+	ck_assert_str_eq(cf->tailnets[0].name, "prod");
+	ck_assert_str_eq(cf->tailnets[0].tailnet, "-");
+	ck_assert_str_eq(cf->tailnets[0].api_key_file, "api-key#1");
+	ck_assert_int_eq(cf->tailnets[0].poll_interval, 300 * SEC);
+	config_free(cf);
+
+	cf = load_ok("[daemon]\nsocket_mode = 600\nmap_size_max = 1M\nlog_level = info\n"
+	             "[tailnet a]\noauth_client_id = id\noauth_client_secret_file = s\n"
+	             "mass_delete_percent = 100\nmax_response = 1k\npoll_interval = 1s\n");
+	ck_assert_int_eq(cf->socket_mode, 0600);
+	ck_assert_uint_eq(cf->map_size_max, 1 << 20);
+	ck_assert_int_eq(cf->tailnets[0].mass_delete_percent, 100);
+	ck_assert_uint_eq(cf->tailnets[0].max_response, 1024);
+	ck_assert_int_eq(cf->tailnets[0].poll_interval, SEC);
+	config_free(cf);
+}
+END_TEST
+
+START_TEST(test_long_line)
+{
+	char *text = malloc(10000), *path, *errors = NULL, *want;
+
+	strcpy(text, "[tailnet a]\napi_key_file = /");
+	memset(text + strlen(text), 'k', 5000);
+	strcpy(text + 28 + 5000, "\nfoo = 1\n");
+	path = write_file(text, strlen(text));
+	ck_assert_ptr_null(config_load(path, &errors));
+	ck_assert_int_ne(asprintf(&want,
+	                          "%s:1: [tailnet a] " NEEDS
+	                          "\n%s:2: line longer than 4094 characters\n"
+	                          "%s:3: unknown key \"foo\" in [tailnet a]",
+	                          path, path, path),
+	                 -1);
+	ck_assert_str_eq(errors, want);
+	free(want);
+	free(errors);
+	free(path);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_nul_byte)
+{
+	static const char text[] = "[tailnet a]\napi_key_file = /k\nfoo\0 = 1\n";
+	char *path = write_file(text, sizeof text - 1), *errors = NULL, *want;
+
+	ck_assert_ptr_null(config_load(path, &errors));
+	ck_assert_int_ne(asprintf(&want, "%s:3: control character in line", path), -1);
+	ck_assert_str_eq(errors, want);
+	free(want);
+	free(errors);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_too_many_errors)
+{
+	char *text = malloc(20000), *path, *errors = NULL, *p, *last;
+	size_t n = 0;
+	int i;
+
+	strcpy(text, "[daemon]\n");
+	for (i = 0; i < 150; i++)
+		strcat(text, "foo = 1\n");
+	path = write_file(text, strlen(text));
+	ck_assert_ptr_null(config_load(path, &errors));
+	for (p = errors; (p = strchr(p, '\n')) != NULL; p++)
+		n++;
+	ck_assert_uint_eq(n, 100); /* 100 errors and the final note */
+	last = strrchr(errors, '\n') + 1;
+	ck_assert_ptr_nonnull(strstr(last, ": too many errors, stopped after 100"));
+	ck_assert_ptr_nonnull(strstr(errors, ":101: unknown key \"foo\" in [daemon]"));
+	ck_assert_ptr_null(strstr(errors, ":102:"));
+	free(errors);
+	free(path);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_unreadable)
+{
+	char *errors = NULL, *want, *path;
+
+	ck_assert_int_ne(asprintf(&path, "%s/no-such.conf", tmpdir), -1);
+	ck_assert_ptr_null(config_load(path, &errors));
+	ck_assert_int_ne(asprintf(&want, "%s: cannot open: No such file or directory", path), -1);
+	ck_assert_str_eq(errors, want);
+	free(want);
+	free(errors);
+
+	/* A directory opens but does not read. */
+	ck_assert_ptr_null(config_load(tmpdir, &errors));
+	ck_assert_int_ne(asprintf(&want, "%s: cannot read: Is a directory", tmpdir), -1);
+	ck_assert_str_eq(errors, want);
+	free(want);
+	free(errors);
+	free(path);
+}
+END_TEST
+
+static const struct {
+	const char *s;
+	int ok;
+	size_t v;
+} sizes[] = {
+    {"0", 1, 0},
+    {"1048576", 1, 1048576},
+    {"512k", 1, 512 * 1024},
+    {"512K", 1, 512 * 1024},
+    {"64M", 1, (size_t)64 << 20},
+    {"64m", 1, (size_t)64 << 20},
+    {"4G", 1, (size_t)4 << 30},
+    {"16g", 1, (size_t)16 << 30},
+    {"2T", 1, (size_t)2 << 40},
+    {"18446744073709551615", 1, (size_t)18446744073709551615ULL},
+    {"16777215T", 1, (size_t)16777215 << 40},
+    {"16777216T", 0, 0},
+    {"18446744073709551616", 0, 0},
+    {"17179869184G", 0, 0},
+    {"", 0, 0},
+    {"k", 0, 0},
+    {"-1", 0, 0},
+    {"+1", 0, 0},
+    {"1.5G", 0, 0},
+    {"1GB", 0, 0},
+    {"1GiB", 0, 0},
+    {"1 G", 0, 0},
+    {" 1G", 0, 0},
+    {"1G ", 0, 0},
+    {"1P", 0, 0},
+    {"0x10", 0, 0},
+};
+
+START_TEST(test_parse_size)
+{
+	size_t v = 42;
+
+	if (sizes[_i].ok) {
+		ck_assert_msg(config_parse_size(sizes[_i].s, &v) == 0, "rejected %s", sizes[_i].s);
+		ck_assert_uint_eq(v, sizes[_i].v);
+	} else {
+		ck_assert_msg(config_parse_size(sizes[_i].s, &v) == -1, "accepted %s", sizes[_i].s);
+		ck_assert_uint_eq(v, 42);
+	}
+}
+END_TEST
+
+static const struct {
+	const char *url;
+	int ok;
+} urls[] = {
+    {"https://api.tailscale.com", 1},
+    {"https://api.tailscale.com/", 1},
+    {"HTTPS://API.TAILSCALE.COM", 1},
+    {"https://api.tailscale.com:443/base/path", 1},
+    {"https://10.1.2.3:8443", 1},
+    {"https://[2001:db8::1]:8443/", 1},
+    {"http://127.0.0.1", 1},
+    {"http://127.0.0.1:8088", 1},
+    {"http://127.255.255.254:65535/api", 1},
+    {"http://localhost", 1},
+    {"http://LocalHost:99/", 1},
+    {"http://[::1]", 1},
+    {"http://[::1]:8080/x", 1},
+    {"http://[0:0:0:0:0:0:0:1]:8080", 1},
+    {"http://api.tailscale.com", 0},
+    {"http://10.0.0.1:8080", 0},
+    {"http://128.0.0.1", 0},
+    {"http://127.0.0.1.example.com", 0},
+    {"http://localhost.example.com", 0},
+    {"http://localhost.", 0},
+    {"http://[::2]", 0},
+    {"http://[::ffff:127.0.0.1]", 0},
+    {"http://::1", 0},
+    {"http://127.1", 0},
+    {"http://user@127.0.0.1", 0},
+    {"http://127.0.0.1@evil.example", 0},
+    {"https://user:pw@api.tailscale.com", 0},
+    {"https://", 0},
+    {"https:///path", 0},
+    {"https://:443", 0},
+    {"https://host:", 0},
+    {"https://host:0", 0},
+    {"https://host:65536", 0},
+    {"https://host:12a", 0},
+    {"https://host:443:1", 0},
+    {"https://[::1", 0},
+    {"https://[nothex]", 0},
+    {"https://host name", 0},
+    {"https://host/a b", 0},
+    {"https://host/?q=1", 0},
+    {"https://host/#frag", 0},
+    {"https://ho_st", 0},
+    {"https://host\n", 0},
+    {"ftp://host", 0},
+    {"api.tailscale.com", 0},
+    {"//api.tailscale.com", 0},
+    {"", 0},
+    {"http://127.0.0.1:8088\x7f", 0},
+};
+
+START_TEST(test_url_allowed)
+{
+	ck_assert_msg(config_url_allowed(urls[_i].url) == urls[_i].ok, "%s: want %d", urls[_i].url,
+	              urls[_i].ok);
+}
+END_TEST
+
+/* Writes a secret file in tmpdir under NAME; returns its path (malloc'd). */
+static char *
+write_secret(const char *name, const char *data, size_t len)
+{
+	char *path;
+	FILE *f;
+
+	ck_assert_int_ne(asprintf(&path, "%s/%s", tmpdir, name), -1);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	return path;
+}
+
+START_TEST(test_read_secret)
+{
+	static const struct {
+		const char *data;
+		size_t len;
+		const char *want; /* NULL: an error */
+	} cases[] = {
+	    {"tskey-api-abc\n", 14, "tskey-api-abc"},
+	    {"tskey-api-abc", 13, "tskey-api-abc"},
+	    {"tskey-api-abc\r\n", 15, "tskey-api-abc"},
+	    {"with space\n", 11, "with space"},
+	    {"tskey-api-abc\n\n", 15, NULL},
+	    {"tskey-api-abc\nline2\n", 20, NULL},
+	    {"tskey\0abc", 9, NULL},
+	    {"tskey\tabc", 9, NULL},
+	    {"\n", 1, NULL},
+	    {"", 0, NULL},
+	};
+	char *path, *out = NULL, *cause = NULL, name[32];
+	size_t i;
+
+	unsetenv("CREDENTIALS_DIRECTORY");
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(name, sizeof name, "secret%zu", i);
+		path = write_secret(name, cases[i].data, cases[i].len);
+		out = cause = NULL;
+		if (cases[i].want != NULL) {
+			ck_assert_msg(config_read_secret(path, &out, &cause) == 0, "%zu: %s", i,
+			              cause);
+			ck_assert_str_eq(out, cases[i].want);
+			free(out);
+		} else {
+			ck_assert_int_eq(config_read_secret(path, &out, &cause), -1);
+			ck_assert_ptr_null(out);
+			ck_assert_int_eq(strncmp(cause, path, strlen(path)), 0);
+			/* Never the secret itself, not even part of it. */
+			ck_assert_ptr_null(strstr(cause + strlen(path), "tskey"));
+			ck_assert_ptr_null(strstr(cause + strlen(path), "abc"));
+			free(cause);
+		}
+		free(path);
+	}
+}
+END_TEST
+
+START_TEST(test_read_secret_errors)
+{
+	char *path, *big, *out = NULL, *cause = NULL, *want;
+
+	unsetenv("CREDENTIALS_DIRECTORY");
+	ck_assert_int_ne(asprintf(&path, "%s/missing", tmpdir), -1);
+	ck_assert_int_eq(config_read_secret(path, &out, &cause), -1);
+	ck_assert_int_ne(asprintf(&want, "cannot open %s: No such file or directory", path), -1);
+	ck_assert_str_eq(cause, want);
+	free(want);
+	free(cause);
+	free(path);
+
+	ck_assert_int_eq(config_read_secret(tmpdir, &out, &cause), -1);
+	ck_assert_int_ne(asprintf(&want, "%s: not a regular file", tmpdir), -1);
+	ck_assert_str_eq(cause, want);
+	free(want);
+	free(cause);
+
+	ck_assert_int_eq(config_read_secret("", &out, &cause), -1);
+	free(cause);
+
+	big = malloc(70000);
+	memset(big, 'a', 70000);
+	path = write_secret("big", big, 70000);
+	ck_assert_int_eq(config_read_secret(path, &out, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "larger than 65536 bytes"));
+	free(cause);
+	free(path);
+	path = write_secret("max", big, 65536);
+	ck_assert_int_eq(config_read_secret(path, &out, &cause), 0);
+	ck_assert_uint_eq(strlen(out), 65536);
+	free(out);
+	free(path);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_read_secret_credentials)
+{
+	char *cdir, *path, *out = NULL, *cause = NULL;
+
+	ck_assert_int_ne(asprintf(&cdir, "%s/creds", tmpdir), -1);
+	ck_assert_int_eq(mkdir(cdir, 0700), 0);
+	path = write_secret("creds/api-key", "from-credentials\n", 17);
+	free(path);
+	path = write_secret("api-key", "from-cwd\n", 9);
+	free(path);
+	ck_assert_int_eq(chdir(tmpdir), 0);
+
+	/* Relative: $CREDENTIALS_DIRECTORY first, then as given. */
+	setenv("CREDENTIALS_DIRECTORY", cdir, 1);
+	ck_assert_int_eq(config_read_secret("api-key", &out, &cause), 0);
+	ck_assert_str_eq(out, "from-credentials");
+	free(out);
+	ck_assert_int_eq(config_read_secret("secret-only-here", &out, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "creds/secret-only-here"));
+	free(cause);
+	path = write_secret("only-cwd", "cwd-secret", 10);
+	free(path);
+	ck_assert_int_eq(config_read_secret("only-cwd", &out, &cause), 0);
+	ck_assert_str_eq(out, "cwd-secret");
+	free(out);
+
+	/* Absolute paths ignore it. */
+	ck_assert_int_ne(asprintf(&path, "%s/api-key", tmpdir), -1);
+	ck_assert_int_eq(config_read_secret(path, &out, &cause), 0);
+	ck_assert_str_eq(out, "from-cwd");
+	free(out);
+	free(path);
+
+	unsetenv("CREDENTIALS_DIRECTORY");
+	ck_assert_int_eq(config_read_secret("api-key", &out, &cause), 0);
+	ck_assert_str_eq(out, "from-cwd");
+	free(out);
+	free(cdir);
+}
+END_TEST
+
+static int
+rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc;
+
+	tc = tcase_create("load");
+	tcase_add_loop_test(tc, test_bad, 0, sizeof bad / sizeof bad[0]);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_full_fixture);
+	tcase_add_test(tc, test_errors_fixture);
+	tcase_add_test(tc, test_example_conf);
+	tcase_add_test(tc, test_syntax_variants);
+	tcase_add_test(tc, test_long_line);
+	tcase_add_test(tc, test_nul_byte);
+	tcase_add_test(tc, test_too_many_errors);
+	tcase_add_test(tc, test_unreadable);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("helpers");
+	tcase_add_loop_test(tc, test_parse_size, 0, sizeof sizes / sizeof sizes[0]);
+	tcase_add_loop_test(tc, test_url_allowed, 0, sizeof urls / sizeof urls[0]);
+	tcase_add_test(tc, test_read_secret);
+	tcase_add_test(tc, test_read_secret_errors);
+	tcase_add_test(tc, test_read_secret_credentials);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 99;
+	}
+	sr = srunner_create(config_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return failed == 0 ? 0 : 1;
+}
