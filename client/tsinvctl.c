@@ -1093,8 +1093,13 @@ tsinvctl_device_show(json_t *res, const struct tsinvctl_args *a)
 	table_add_row(t, "state:", note);
 	table_add_row(t, "deleted:", deleted ? "yes" : "no");
 	free(note);
-	if (json_is_object(cur))
+	if (json_is_object(cur)) {
 		tsinvctl_device_block(t, cur, json_object_get(cur, "volatile"));
+	} else if (json_is_object(json_object_get(res, "last"))) {
+		/* A deleted device: what it was when last seen. */
+		table_add_row(t, "last version:", "");
+		tsinvctl_device_block(t, json_object_get(res, "last"), NULL);
+	}
 	table_print(t, stdout);
 	table_free(t);
 	if (json_is_array(versions))

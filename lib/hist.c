@@ -63,7 +63,8 @@ hist_state_at(const struct hist_bounds *b, tstime_t t, tstime_t last_ok)
 
 	if (t >= start && (open ? t <= last_ok : t <= b->to_lo))
 		return HIST_HELD;
-	if (b->from_lo != TSTIME_NONE && t >= b->from_lo && t < b->from_hi)
+	/* At from_lo itself a poll saw the previous state: the window is open at both ends. */
+	if (b->from_lo != TSTIME_NONE && t > b->from_lo && t < b->from_hi)
 		return HIST_MAYBE;
 	if (!open && t > b->to_lo && t < b->to_hi)
 		return HIST_MAYBE;

@@ -162,7 +162,11 @@ store_init_meta(struct store *st, char **cause)
 					   st->dir, have, STORE_SCHEMA);
 			return -1;
 		}
-		mdb_txn_abort(txn);
+		/* Committed, not aborted: the dbi handles opened here must outlive the txn. */
+		if ((rc = mdb_txn_commit(txn)) != 0) {
+			*cause = store_err("open databases", rc);
+			return -1;
+		}
 		return 0;
 	}
 	if (rc != MDB_NOTFOUND) {
