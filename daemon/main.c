@@ -59,13 +59,6 @@ main_check_secrets(const struct config *cf)
 		const char *file = tn->api_key_file ? tn->api_key_file : tn->oauth_client_secret_file;
 		char *secret = NULL, *cause = NULL;
 
-		if (tn->api_key_file == NULL) {
-			fprintf(stderr, "%s:%d: [tailnet %s]: OAuth clients are not supported by this "
-					"version; use api_key_file\n",
-				cf->path, tn->line, tn->name);
-			bad = 1;
-			continue;
-		}
 		if (config_read_secret(file, &secret, &cause) == -1) {
 			fprintf(stderr, "%s:%d: [tailnet %s]: %s\n", cf->path, tn->line, tn->name, cause);
 			free(cause);

@@ -32,7 +32,11 @@ struct poller_waiters {
 
 struct poller_tailnet;
 
+/* What a curl handle's CURLINFO_PRIVATE points to: the first member of its owner. */
+enum poller_xfer { POLLER_XFER_ENDPOINT, POLLER_XFER_TOKEN };
+
 struct poller_endpoint {
+	enum poller_xfer xfer;
 	struct poller_tailnet *tn;
 	const char *name;
 	char *url;
@@ -46,13 +50,28 @@ struct poller_endpoint {
 	char errbuf[CURL_ERROR_SIZE];
 	char *start_error;
 	unsigned failures;
+	int awaiting_token; /* waits for an OAuth access token before it can start */
+	int auth_retried;   /* a 401 with an OAuth token renews the token once */
 	struct poller_waiters cur, next_waiters;
+};
+
+/* OAuth client credentials: a 1-hour access token, fetched, cached, renewed before it ends. */
+struct poller_oauth {
+	enum poller_xfer xfer;
+	struct poller_tailnet *tn;
+	char *form; /* client_id=..&client_secret=..: holds the secret, wiped on free */
+	char *url;
+	CURL *easy; /* a token request in flight */
+	struct sbuf body;
+	char errbuf[CURL_ERROR_SIZE];
+	tstime_t renew_at; /* TSTIME_NONE: no usable token */
 };
 
 struct poller_tailnet {
 	struct poller *pl;
 	const struct config_tailnet *cf;
 	struct curl_slist *headers; /* holds the secret: wiped on free */
+	struct poller_oauth *oauth; /* NULL with an API access token */
 	struct poller_endpoint ep;
 };
 
@@ -67,6 +86,10 @@ struct poller {
 };
 
 static void poller_fetch_start(struct poller_endpoint *ep);
+static void poller_oauth_start(struct poller_oauth *o);
+static void poller_wipe_headers(struct curl_slist *h);
+static void poller_easy_setup(CURL *e, const struct config_tailnet *cf, void *owner, char *errbuf,
+			      curl_write_callback write_cb);
 
 static unsigned
 poller_random(void)
@@ -306,6 +329,7 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 		notify_status("%s/%s: %s, %zu devices", tn->cf->name, ep->name,
 			      res->held ? "held" : "ok", res->seen);
 	}
+	ep->auth_retried = 0;
 	tstime_format(t, tbuf, sizeof(tbuf));
 	json_object_set_new(result, "tailnet", json_string(tn->cf->name));
 	json_object_set_new(result, "endpoint", json_string(ep->name));
@@ -341,6 +365,16 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	curl_multi_remove_handle(tn->pl->multi, ep->easy);
 	curl_easy_cleanup(ep->easy);
 	ep->easy = NULL;
+	/* An OAuth token can be revoked or cut short: renew it once, then report. */
+	if (status == 401 && tn->oauth != NULL && !ep->auth_retried && code == CURLE_OK) {
+		log_info("tailnet %s: %s: access token refused: renewing it", tn->cf->name,
+			 ep->name);
+		ep->auth_retried = 1;
+		tn->oauth->renew_at = TSTIME_NONE;
+		sbuf_free(&ep->body);
+		poller_fetch_start(ep);
+		return;
+	}
 	/* Retry-After can be negative on this libcurl for a date in the past: clamp it. */
 	if (retry > 0)
 		retry_after = retry * TSTIME_SEC > POLLER_RETRY_AFTER_MAX ? POLLER_RETRY_AFTER_MAX
@@ -371,17 +405,23 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 }
 
 static void
+poller_oauth_done(struct poller_oauth *o, CURLcode code);
+
+static void
 poller_check_multi(struct poller *pl)
 {
-	struct poller_endpoint *ep;
+	enum poller_xfer *x;
 	CURLMsg *m;
 	int left;
 
 	while ((m = curl_multi_info_read(pl->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&ep);
-		poller_fetch_done(ep, m->data.result);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		if (*x == POLLER_XFER_TOKEN)
+			poller_oauth_done((struct poller_oauth *)x, m->data.result);
+		else
+			poller_fetch_done((struct poller_endpoint *)x, m->data.result);
 	}
 }
 
@@ -408,21 +448,56 @@ poller_fetch_start(struct poller_endpoint *ep)
 	ep->errbuf[0] = '\0';
 	sbuf_init(&ep->body);
 	ep->started = tstime_now();
+	if (tn->oauth != NULL &&
+	    (tn->oauth->renew_at == TSTIME_NONE || ep->started >= tn->oauth->renew_at)) {
+		ep->awaiting_token = 1;
+		poller_oauth_start(tn->oauth);
+		return;
+	}
 	if ((e = curl_easy_init()) == NULL) {
 		ep->start_error = xstrdup("cannot start a transfer");
 		event_active(ep->finish, EV_TIMEOUT, 0);
 		return;
 	}
 	curl_easy_setopt(e, CURLOPT_URL, ep->url);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, ep);
+	poller_easy_setup(e, cf, ep, ep->errbuf, poller_write_cb);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, tn->headers);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, poller_write_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, ep);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ep->errbuf);
+	ep->easy = e;
+	if (curl_multi_add_handle(tn->pl->multi, e) != CURLM_OK) {
+		curl_easy_cleanup(e);
+		ep->easy = NULL;
+		ep->start_error = xstrdup("cannot start a transfer");
+		event_active(ep->finish, EV_TIMEOUT, 0);
+	}
+}
+
+/* ---- OAuth client credentials ---- */
+
+static void
+poller_set_bearer(struct poller_tailnet *tn, const char *token)
+{
+	char *hdr = xasprintf("Authorization: Bearer %s", token);
+
+	poller_wipe_headers(tn->headers);
+	tn->headers = curl_slist_append(NULL, hdr);
+	tn->headers = curl_slist_append(tn->headers, "Accept: application/json");
+	explicit_bzero(hdr, strlen(hdr));
+	free(hdr);
+}
+
+/* Sets the common options of every transfer: protocols, TLS, timeouts, the size cap. */
+static void
+poller_easy_setup(CURL *e, const struct config_tailnet *cf, void *owner, char *errbuf,
+		  curl_write_callback write_cb)
+{
+	curl_easy_setopt(e, CURLOPT_PRIVATE, owner);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, owner);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	/* config_url_allowed() let plain http through only for a loopback host. */
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, strncmp(cf->api_url, "https:", 6) == 0 ? "https"
-										       : "http");
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR,
+			 strncmp(cf->api_url, "https:", 6) == 0 ? "https" : "http");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -434,13 +509,106 @@ poller_fetch_start(struct poller_endpoint *ep)
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cf->max_response);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "tsinvd/" PACKAGE_VERSION);
-	ep->easy = e;
-	if (curl_multi_add_handle(tn->pl->multi, e) != CURLM_OK) {
-		curl_easy_cleanup(e);
-		ep->easy = NULL;
-		ep->start_error = xstrdup("cannot start a transfer");
-		event_active(ep->finish, EV_TIMEOUT, 0);
+}
+
+static size_t
+poller_oauth_write_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct poller_oauth *o = arg;
+
+	if (o->body.len + n > 64 * 1024)
+		return 0;
+	sbuf_add(&o->body, data, n);
+	return n;
+}
+
+static void
+poller_oauth_start(struct poller_oauth *o)
+{
+	CURL *e;
+
+	if (o->easy != NULL)
+		return;
+	o->errbuf[0] = '\0';
+	sbuf_init(&o->body);
+	if ((e = curl_easy_init()) == NULL) {
+		poller_oauth_done(o, CURLE_OUT_OF_MEMORY);
+		return;
 	}
+	poller_easy_setup(e, o->tn->cf, o, o->errbuf, poller_oauth_write_cb);
+	curl_easy_setopt(e, CURLOPT_URL, o->url);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, o->form);
+	o->easy = e;
+	if (curl_multi_add_handle(o->tn->pl->multi, e) != CURLM_OK) {
+		curl_easy_cleanup(e);
+		o->easy = NULL;
+		o->errbuf[0] = '\0';
+		poller_oauth_done(o, CURLE_FAILED_INIT);
+	}
+}
+
+static void
+poller_oauth_done(struct poller_oauth *o, CURLcode code)
+{
+	struct poller_tailnet *tn = o->tn;
+	struct poller_endpoint *ep = &tn->ep;
+	long status = 0;
+	json_t *j = NULL;
+	const char *token;
+	json_int_t life;
+	char *error = NULL, *msg;
+
+	if (o->easy != NULL) {
+		curl_easy_getinfo(o->easy, CURLINFO_RESPONSE_CODE, &status);
+		curl_multi_remove_handle(tn->pl->multi, o->easy);
+		curl_easy_cleanup(o->easy);
+		o->easy = NULL;
+	}
+	if (code != CURLE_OK)
+		error = xasprintf("OAuth token request failed: %s",
+				  o->errbuf[0] ? o->errbuf : curl_easy_strerror(code));
+	else if (status != 200) {
+		msg = poller_api_message(&o->body);
+		error = xasprintf("OAuth token request: HTTP %ld (%s)%s%s", status,
+				  status == 401 || status == 400 ? "client id or secret refused"
+								 : poller_status_hint(status),
+				  *msg ? ": " : "", msg);
+		free(msg);
+	} else {
+		j = json_loadb(o->body.p ? o->body.p : "", o->body.len, 0, NULL);
+		token = json_string_value(json_object_get(j, "access_token"));
+		life = json_integer_value(json_object_get(j, "expires_in"));
+		if (token == NULL || *token == '\0' || strpbrk(token, "\r\n") != NULL || life <= 0)
+			error = xstrdup("OAuth token request: the answer has no usable access_token "
+					"and expires_in");
+		else {
+			int64_t lifetime = (int64_t)life * TSTIME_SEC;
+			int64_t margin = lifetime / 4 < 300 * TSTIME_SEC ? lifetime / 4
+									  : 300 * TSTIME_SEC;
+
+			/* Renewed ahead of its end, so that no poll runs on a dying token. */
+			o->renew_at = tstime_now() + lifetime - margin;
+			poller_set_bearer(tn, token);
+			log_info("tailnet %s: new OAuth access token, valid %llds", tn->cf->name,
+				 (long long)life);
+		}
+	}
+	if (j != NULL) {
+		/* The token was copied into the header; wipe the answer that carried it. */
+		if (o->body.p != NULL)
+			explicit_bzero(o->body.p, o->body.len);
+		json_decref(j);
+	}
+	sbuf_free(&o->body);
+	if (!ep->awaiting_token) {
+		free(error);
+		return;
+	}
+	ep->awaiting_token = 0;
+	if (error != NULL)
+		poller_finish(ep, error, 0, NULL, tstime_now());
+	else
+		poller_fetch_start(ep);
 }
 
 static void
@@ -472,6 +640,52 @@ poller_wipe_headers(struct curl_slist *h)
 	curl_slist_free_all(h);
 }
 
+static int
+poller_oauth_new(struct poller_tailnet *tn, char **cause)
+{
+	struct poller_oauth *o = xcalloc(1, sizeof(*o));
+	char *secret = NULL, *id_esc, *secret_esc;
+	CURL *e;
+
+	o->xfer = POLLER_XFER_TOKEN;
+	o->tn = tn;
+	o->renew_at = TSTIME_NONE;
+	tn->oauth = o;
+	if (config_read_secret(tn->cf->oauth_client_secret_file, &secret, cause) == -1)
+		return -1;
+	e = curl_easy_init();
+	id_esc = curl_easy_escape(e, tn->cf->oauth_client_id, 0);
+	secret_esc = curl_easy_escape(e, secret, 0);
+	o->form = xasprintf("client_id=%s&client_secret=%s&grant_type=client_credentials", id_esc,
+			    secret_esc);
+	o->url = xasprintf("%s/api/v2/oauth/token", tn->cf->api_url);
+	explicit_bzero(secret, strlen(secret));
+	explicit_bzero(secret_esc, strlen(secret_esc));
+	free(secret);
+	curl_free(id_esc);
+	curl_free(secret_esc);
+	curl_easy_cleanup(e);
+	return 0;
+}
+
+static void
+poller_oauth_free(struct poller *pl, struct poller_oauth *o)
+{
+	if (o == NULL)
+		return;
+	if (o->easy != NULL) {
+		curl_multi_remove_handle(pl->multi, o->easy);
+		curl_easy_cleanup(o->easy);
+		sbuf_free(&o->body);
+	}
+	if (o->form != NULL) {
+		explicit_bzero(o->form, strlen(o->form));
+		free(o->form);
+	}
+	free(o->url);
+	free(o);
+}
+
 struct poller *
 poller_new(struct event_base *base, const struct config *cf, struct store *st, char **cause)
 {
@@ -490,28 +704,22 @@ poller_new(struct event_base *base, const struct config *cf, struct store *st, c
 	pl->tn = xcalloc(cf->ntailnets, sizeof(*pl->tn));
 	for (i = 0; i < cf->ntailnets; i++) {
 		struct poller_tailnet *tn = &pl->tn[i];
-		char *key = NULL, *hdr;
+		char *key = NULL;
 
 		tn->pl = pl;
 		tn->cf = &cf->tailnets[i];
-		if (tn->cf->api_key_file == NULL) {
-			*cause = xasprintf("tailnet %s: OAuth clients are not supported by this "
-					   "version; use api_key_file",
-					   tn->cf->name);
+		if (tn->cf->api_key_file != NULL) {
+			if (config_read_secret(tn->cf->api_key_file, &key, cause) == -1)
+				goto fail;
+			poller_set_bearer(tn, key);
+			explicit_bzero(key, strlen(key));
+			free(key);
+		} else if (poller_oauth_new(tn, cause) == -1)
 			goto fail;
-		}
-		if (config_read_secret(tn->cf->api_key_file, &key, cause) == -1)
-			goto fail;
-		hdr = xasprintf("Authorization: Bearer %s", key);
-		explicit_bzero(key, strlen(key));
-		free(key);
-		tn->headers = curl_slist_append(NULL, hdr);
-		explicit_bzero(hdr, strlen(hdr));
-		free(hdr);
-		tn->headers = curl_slist_append(tn->headers, "Accept: application/json");
 		pl->ntn++;
 
 		struct poller_endpoint *ep = &tn->ep;
+		ep->xfer = POLLER_XFER_ENDPOINT;
 		ep->tn = tn;
 		ep->name = poller_endpoints[0];
 		ep->url = poller_url(tn->cf, ep->name);
@@ -548,6 +756,12 @@ poller_free(struct poller *pl)
 		if (ep->finish)
 			event_free(ep->finish);
 		poller_wipe_headers(pl->tn[i].headers);
+		poller_oauth_free(pl, pl->tn[i].oauth);
+	}
+	/* The tailnet whose set-up failed half-way. */
+	if (pl->tn != NULL && pl->ntn < pl->cf->ntailnets) {
+		poller_wipe_headers(pl->tn[pl->ntn].headers);
+		poller_oauth_free(pl, pl->tn[pl->ntn].oauth);
 	}
 	free(pl->tn);
 	curl_multi_cleanup(pl->multi);
@@ -569,7 +783,7 @@ poller_poll_now(struct poller *pl, const char *tailnet, poller_done_fn done, voi
 		if (tailnet != NULL && strcmp(tailnet, pl->tn[i].cf->name) != 0)
 			continue;
 		g->pending++;
-		if (ep->easy != NULL || ep->start_error != NULL) {
+		if (ep->easy != NULL || ep->start_error != NULL || ep->awaiting_token) {
 			poller_waiters_add(&ep->next_waiters, g);
 		} else {
 			poller_waiters_add(&ep->cur, g);
