@@ -37,16 +37,16 @@
 #define CTL_DIR_MODE 0750
 
 struct ctl_client {
-	struct ctl *ctl;         /* NULL once dead */
+	struct ctl *ctl;
 	struct bufferevent *bev; /* NULL once dead */
 	struct event *more;      /* serves further buffered lines on the next loop turn */
 	uid_t uid;
 	pid_t pid;
-	int pending; /* a request is with the handler */
-	int running; /* inside ctl_client_run: a reply then only clears pending */
-	int eof;     /* the peer sends nothing more */
-	int closing; /* closed once the output is flushed */
-	int dead;    /* the connection went while a request was pending; its reply frees us */
+	struct ctl_req *req; /* the request with the handler, if any */
+	int running;         /* inside ctl_client_run: a reply then only clears req */
+	int eof;             /* the peer sends nothing more */
+	int closing;         /* closed once the output is flushed */
+	int dead;            /* gone while a request was pending: its reply frees us */
 	/* events.follow will add a stream state here: lines then come from the event feed and the
 	 * input is only watched for EOF. */
 	TAILQ_ENTRY(ctl_client) entry;
@@ -67,6 +67,7 @@ struct ctl {
 	int has_timeout;
 	TAILQ_HEAD(, ctl_client) clients;
 	size_t nclients;
+	TAILQ_HEAD(, ctl_client) dead; /* gone, each waiting for its request's reply */
 };
 
 static void ctl_client_run(struct ctl_client *);
@@ -246,26 +247,34 @@ fail:
 }
 
 /* Frees the client now; one with a request still pending becomes dead instead, so that the
- * handler's ctl_req stays valid until its reply, which then frees it. */
+ * handler's ctl_req stays valid until its reply, which then frees both. */
 static void
 ctl_client_close(struct ctl_client *c)
 {
 	struct ctl *ctl = c->ctl;
 
-	if (ctl != NULL) {
-		log_debug("client uid=%u pid=%d closed", (unsigned)c->uid, (int)c->pid);
-		TAILQ_REMOVE(&ctl->clients, c, entry);
-		ctl->nclients--;
-		bufferevent_free(c->bev);
-		event_free(c->more);
-		c->ctl = NULL;
-		c->bev = NULL;
-		c->more = NULL;
-	}
-	if (c->pending)
+	if (c->dead)
+		return;
+	log_debug("client uid=%u pid=%d closed", (unsigned)c->uid, (int)c->pid);
+	TAILQ_REMOVE(&ctl->clients, c, entry);
+	ctl->nclients--;
+	bufferevent_free(c->bev);
+	event_free(c->more);
+	c->bev = NULL;
+	c->more = NULL;
+	if (c->req != NULL) {
 		c->dead = 1;
-	else
+		TAILQ_INSERT_TAIL(&ctl->dead, c, entry);
+	} else
 		free(c);
+}
+
+static void
+ctl_req_free(struct ctl_req *req)
+{
+	json_decref(req->id);
+	json_decref(req->args);
+	free(req);
 }
 
 static void
@@ -323,7 +332,7 @@ ctl_client_request(struct ctl_client *c, const char *line, size_t len)
 	req->pid = c->pid;
 	proto_request_free(&preq);
 
-	c->pending = 1;
+	c->req = req;
 	c->ctl->fn(req, c->ctl->arg);
 }
 
@@ -389,9 +398,9 @@ ctl_client_run(struct ctl_client *c)
 		return;
 	c->running = 1;
 	out = bufferevent_get_output(c->bev);
-	while (!c->pending && !c->closing) {
+	while (c->req == NULL && !c->closing) {
 		if (evbuffer_get_length(out) > CTL_OUT_HIGH)
-			break; /* ctl_write_cb comes back once it is flushed */
+			break; /* ctl_write_cb comes back once it is sent */
 		if (n++ == CTL_LINES_PER_TURN) {
 			event_active(c->more, EV_TIMEOUT, 1);
 			break;
@@ -404,12 +413,14 @@ ctl_client_run(struct ctl_client *c)
 	}
 	c->running = 0;
 
-	/* One request at a time: the next is not even read while one is pending. */
-	if (c->pending || c->closing || c->eof)
+	/* One request at a time: the next is not even read while one is pending or its reply is
+	 * still being sent, so that the read timeout measures idleness alone (the write timeout
+	 * covers a client that does not read). */
+	if (c->req != NULL || c->closing || c->eof || evbuffer_get_length(out) != 0)
 		bufferevent_disable(c->bev, EV_READ);
 	else
 		bufferevent_enable(c->bev, EV_READ);
-	if (c->closing && !c->pending && evbuffer_get_length(out) == 0)
+	if (c->closing && c->req == NULL && evbuffer_get_length(out) == 0)
 		ctl_client_close(c);
 }
 
@@ -565,6 +576,7 @@ ctl_new(struct event_base *base, const struct config *cf, int listen_fd, ctl_dis
 		ctl->has_timeout = 1;
 	}
 	TAILQ_INIT(&ctl->clients);
+	TAILQ_INIT(&ctl->dead);
 
 	if (listen_fd >= 0) {
 		fd = listen_fd;
@@ -615,6 +627,12 @@ ctl_free(struct ctl *ctl)
 		return;
 	while ((c = TAILQ_FIRST(&ctl->clients)) != NULL)
 		ctl_client_close(c);
+	/* The loop has stopped: requests still pending die with us, unanswered. */
+	while ((c = TAILQ_FIRST(&ctl->dead)) != NULL) {
+		TAILQ_REMOVE(&ctl->dead, c, entry);
+		ctl_req_free(c->req);
+		free(c);
+	}
 	evconnlistener_free(ctl->listener);
 	event_free(ctl->resume);
 	/* Only our own file: a daemon started since may have replaced it. */
@@ -638,11 +656,10 @@ ctl_req_finish(struct ctl_req *req, char *line, size_t len)
 {
 	struct ctl_client *c = req->client;
 
-	json_decref(req->id);
-	json_decref(req->args);
-	free(req);
-	c->pending = 0;
+	c->req = NULL;
+	ctl_req_free(req);
 	if (c->dead) {
+		TAILQ_REMOVE(&c->ctl->dead, c, entry);
 		free(line);
 		free(c);
 		return;

@@ -31,7 +31,8 @@ typedef void (*ctl_dispatch_fn)(struct ctl_req *req, void *arg);
  * stale socket file but refusing to steal one a live daemon answers on. NULL and *cause on error. */
 struct ctl *ctl_new(struct event_base *base, const struct config *cf, int listen_fd,
 		    ctl_dispatch_fn fn, void *arg, char **cause);
-/* Closes every client and the listener; removes the socket file if ctl created it. */
+/* Closes every client and the listener; removes the socket file if ctl created it. Requests
+ * still pending are freed unanswered: their handlers must drop them without a reply. */
 void ctl_free(struct ctl *ctl);
 size_t ctl_nclients(const struct ctl *ctl);
 

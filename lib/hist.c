@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hist.h"
 #include "log.h"
@@ -280,7 +281,8 @@ hist_poll_failed_txn(struct store_txn *txn, void *arg, char **cause)
 
 	if (hist_ep_read(txn, c->tailnet, c->endpoint, &ep, cause) == -1)
 		return -1;
-	ep.last_poll = c->t;
+	/* Poll times only move forward, even when the clock steps back. */
+	ep.last_poll = ep.last_poll != TSTIME_NONE && c->t <= ep.last_poll ? ep.last_poll + 1 : c->t;
 	strcpy(ep.result, "error");
 	free(ep.error);
 	ep.error = xstrdup(c->error);
@@ -729,10 +731,16 @@ out:
 	return rc;
 }
 
+/* By id, then by position in the answer: the first of duplicates sorts first. */
 static int
 hist_cmp_dev(const void *a, const void *b)
 {
-	return strcmp(((const struct norm_device *)a)->id, ((const struct norm_device *)b)->id);
+	const struct norm_device *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	if (c != 0)
+		return c;
+	return x->order < y->order ? -1 : x->order > y->order;
 }
 
 int
@@ -754,6 +762,7 @@ hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bo
 	{
 		if (norm_device(dev, &a.devs[i], cause) == -1)
 			goto out;
+		a.devs[i].order = i;
 	}
 	qsort(a.devs, n, sizeof(*a.devs), hist_cmp_dev);
 	/* The API never lists a node twice; if it does, the first entry is kept. Moved slots are
@@ -1002,7 +1011,45 @@ hist_device_known(struct store_txn *txn, const char *tailnet, const char *id)
 	return rc == 0;
 }
 
-/* The node that most recently bore NAME (lower-cased). */
+/* How well NAME (lower-cased) names device ID now: 0 its MagicDNS name, 1 that name's first
+ * label, 2 its hostname; 3 when the device is gone or no longer bears it. */
+static int
+hist_name_rank(struct store_txn *txn, const char *tailnet, const char *id, const char *name)
+{
+	struct store_key k;
+	struct store_val val;
+	char *names[3], *cause = NULL;
+	const char *host;
+	json_t *dev;
+	size_t n, slen;
+	int rank = 3;
+
+	hist_key_entity(&k, tailnet, id);
+	if (store_get(txn, STORE_CUR, &k, &val, &cause) != 0 || val.len < HIST_CUR_HEAD) {
+		free(cause);
+		return 3;
+	}
+	slen = (size_t)(store_get_u64((const uint8_t *)val.data + 16) & 0xffffffffu);
+	if (HIST_CUR_HEAD + slen > val.len)
+		return 3;
+	dev = json_loadb((const char *)val.data + HIST_CUR_HEAD, slen, 0, NULL);
+	host = json_string_value(json_object_get(dev, "hostname"));
+	n = norm_device_names(dev, names);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(names[i], name) == 0 && rank == 3) {
+			/* names[] holds the MagicDNS name, its label, the hostname, in that order. */
+			rank = (int)i;
+			if (host != NULL && strcasecmp(host, name) == 0 && i + 1 == n)
+				rank = 2;
+		}
+		free(names[i]);
+	}
+	json_decref(dev);
+	return rank;
+}
+
+/* The device NAME (lower-cased) finds: one that bears it now (the MagicDNS name before a label,
+ * a label before a hostname), else the one that bore it most recently. */
 static char *
 hist_find_name(struct store_txn *txn, const char *tailnet, const char *name)
 {
@@ -1011,31 +1058,38 @@ hist_find_name(struct store_txn *txn, const char *tailnet, const char *name)
 	struct store_val key;
 	char *lower = xstrdup(name), *best = NULL, *cause = NULL;
 	tstime_t best_t = TSTIME_NONE;
-	int rc;
+	int best_rank = 4, rc;
 
 	for (char *p = lower; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
 	hist_key_name(&prefix, tailnet, lower);
-	free(lower);
 	if (store_cursor_open(txn, STORE_NAME, &cur, &cause) == -1) {
 		free(cause);
+		free(lower);
 		return NULL;
 	}
 	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, NULL); rc == 0;
 	     rc = store_cursor_step(cur, 1, &key, NULL)) {
 		const uint8_t *p = key.data;
+		const char *id;
+		tstime_t t;
+		int rank;
 
 		if (key.len <= prefix.len + 8 || p[key.len - 1] != '\0')
 			continue;
-		tstime_t t = store_get_i64(p + prefix.len);
-		if (best == NULL || t >= best_t) {
+		t = store_get_i64(p + prefix.len);
+		id = (const char *)p + prefix.len + 8;
+		rank = hist_name_rank(txn, tailnet, id, lower);
+		if (best == NULL || rank < best_rank || (rank == best_rank && t >= best_t)) {
 			free(best);
-			best = xstrdup((const char *)p + prefix.len + 8);
+			best = xstrdup(id);
 			best_t = t;
+			best_rank = rank;
 		}
 	}
 	store_cursor_close(cur);
+	free(lower);
 	return best;
 }
 
@@ -1252,7 +1306,9 @@ hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out
 		store_read_end(txn);
 		return HIST_ERR;
 	}
-	if (at != TSTIME_NONE && !hist_covered(txn, tailnet, HIST_EP_DEVICES, at, &reason)) {
+	if (at == TSTIME_NONE && ep.last_ok == TSTIME_NONE) {
+		sbuf_adds(&sb, ",\"coverage\":\"unknown\",\"reason\":\"no successful poll yet\"");
+	} else if (at != TSTIME_NONE && !hist_covered(txn, tailnet, HIST_EP_DEVICES, at, &reason)) {
 		sbuf_adds(&sb, ",\"coverage\":\"unknown\",\"reason\":");
 		sbuf_add_json_string(&sb, reason ? reason : "not covered by polls");
 	} else

@@ -20,6 +20,7 @@ struct norm_device {
 	struct tsaddr addrs[NORM_MAX_ADDRS];
 	size_t naddrs;
 	tstime_t created; /* TSTIME_NONE when absent, "" or unparsable */
+	size_t order;     /* the caller's: position in the answer */
 };
 
 /* Is KEY one of a device's volatile fields (never versioned)? */

@@ -120,7 +120,7 @@ v4(int n)
 {
 	char *b = check_hist_buf();
 
-	snprintf(b, 64, "100.64.0.%d", n);
+	snprintf(b, 64, "100.64.%d.%d", n >> 8, n & 255);
 	return b;
 }
 
@@ -155,7 +155,7 @@ summary(json_t *arr)
 		if (id == NULL)
 			id = jstr(json_object_get(v, "device"), "nodeId");
 		snprintf(b + strlen(b), 4096 - strlen(b), "%s%s%s%s", i ? "," : "", id ? id : "?",
-			 state ? ":" : "", state ? state : "");
+		         state ? ":" : "", state ? state : "");
 	}
 	return b;
 }
@@ -203,12 +203,12 @@ check_hist_time(json_t *o, const char *key, tstime_t want, int line)
 	ck_assert_msg(o != NULL, "line %d: no object to read %s from", line, key);
 	if (want == TSTIME_NONE) {
 		ck_assert_msg(json_is_null(v), "line %d: %s is %s, want null", line, key,
-			      json_is_string(v) ? json_string_value(v) : "not null");
+		              json_is_string(v) ? json_string_value(v) : "not null");
 		return;
 	}
 	ck_assert_msg(json_is_string(v) && strcmp(json_string_value(v), ts(want)) == 0,
-		      "line %d: %s is %s, want %s", line, key,
-		      json_is_string(v) ? json_string_value(v) : "not a string", ts(want));
+	              "line %d: %s is %s, want %s", line, key,
+	              json_is_string(v) ? json_string_value(v) : "not a string", ts(want));
 }
 
 /* ---- devices and polls ---- */
@@ -224,14 +224,14 @@ mkdev(int n)
 	snprintf(host, sizeof(host), "h%d", n);
 	snprintf(id, sizeof(id), "%d", 50000 + n);
 	d = json_pack("{s:s, s:s, s:s, s:s, s:[s,s], s:b, s:s, s:s, s:s, s:s, s:[], s:s, s:b, s:s,"
-		      " s:{s:[s], s:s}, s:b, s:b, s:b, s:b}",
-		      "nodeId", nid(n), "id", id, "name", name, "hostname", host, "addresses",
-		      v4(n), v6(n), "authorized", 1, "user", "alice@example.com", "os", "linux",
-		      "created", "2023-01-01T00:00:00Z", "expires", "2024-06-01T00:00:00Z", "tags",
-		      "lastSeen", "2023-11-14T22:13:20Z", "connectedToControl", 1, "clientVersion",
-		      "1.56.1", "clientConnectivity", "endpoints", "192.0.2.1:41641", "derp", "fra",
-		      "multipleConnections", 0, "updateAvailable", 0, "keyExpiryDisabled", 0,
-		      "isExternal", 0);
+	              " s:{s:[s], s:s}, s:b, s:b, s:b, s:b}",
+	              "nodeId", nid(n), "id", id, "name", name, "hostname", host, "addresses",
+	              v4(n), v6(n), "authorized", 1, "user", "alice@example.com", "os", "linux",
+	              "created", "2023-01-01T00:00:00Z", "expires", "2024-06-01T00:00:00Z", "tags",
+	              "lastSeen", "2023-11-14T22:13:20Z", "connectedToControl", 1, "clientVersion",
+	              "1.56.1", "clientConnectivity", "endpoints", "192.0.2.1:41641", "derp", "fra",
+	              "multipleConnections", 0, "updateAvailable", 0, "keyExpiryDisabled", 0,
+	              "isExternal", 0);
 	ck_assert_ptr_nonnull(d);
 	return d;
 }
@@ -267,7 +267,7 @@ apply_body(tstime_t t, json_t *body)
 
 	memset(&r, 0xa5, sizeof(r));
 	ck_assert_msg(hist_devices_apply(st, TN, t, body, &pol, &r, &cause) == 0, "apply: %s",
-		      cause);
+	              cause);
 	return r;
 }
 
@@ -311,7 +311,7 @@ ipat_tn(const char *tailnet, const char *ip, tstime_t at, int history)
 
 	ck_assert_int_eq(addr_parse(ip, &a), 0);
 	ck_assert_msg(hist_ip_at(st, tailnet, &a, at, history, &out, &cause) == HIST_OK,
-		      "ip_at %s: %s", ip, cause);
+	              "ip_at %s: %s", ip, cause);
 	ck_assert_ptr_nonnull(out);
 	return out;
 }
@@ -341,7 +341,7 @@ devget(const char *q, tstime_t at, int history)
 	char *cause = NULL;
 
 	ck_assert_msg(hist_device_get(st, TN, q, at, history, &out, &cause) == HIST_OK,
-		      "device_get %s: %s", q, cause);
+	              "device_get %s: %s", q, cause);
 	ck_assert_ptr_nonnull(out);
 	return out;
 }
@@ -393,13 +393,13 @@ list_text(tstime_t at)
 	size_t len = 0;
 
 	ck_assert_msg(hist_devices_list(st, TN, at, &out, &len, &cause) == HIST_OK, "list: %s",
-		      cause);
+	              cause);
 	ck_assert_uint_eq(strlen(out), len);
 	return out;
 }
 
 static json_t *
-list(tstime_t at)
+devlist(tstime_t at)
 {
 	char *text = list_text(at);
 	json_error_t err;
@@ -413,7 +413,7 @@ list(tstime_t at)
 static const char *
 listsum(tstime_t at)
 {
-	json_t *j = list(at);
+	json_t *j = devlist(at);
 	char *b = check_hist_buf();
 
 	snprintf(b, 4096, "%s", summary(json_object_get(j, "devices")));
@@ -503,7 +503,7 @@ START_TEST(test_first_poll)
 	json_decref(r);
 
 	/* The list now: both, held, with their volatile part apart. */
-	l = list(TSTIME_NONE);
+	l = devlist(TSTIME_NONE);
 	ck_assert_str_eq(jstr(l, "tailnet"), TN);
 	CK_TIME(l, "at", TSTIME_NONE);
 	CK_TIME(l, "as_of", P(0));
@@ -515,7 +515,8 @@ START_TEST(test_first_poll)
 	ck_assert_ptr_null(json_object_get(json_object_get(d, "device"), "lastSeen"));
 	ck_assert_ptr_null(json_object_get(json_object_get(d, "device"), "connectedToControl"));
 	ck_assert_str_eq(jstr(json_object_get(d, "volatile"), "lastSeen"), "2023-11-14T22:13:20Z");
-	ck_assert(json_is_true(json_object_get(json_object_get(d, "volatile"), "connectedToControl")));
+	ck_assert(
+	    json_is_true(json_object_get(json_object_get(d, "volatile"), "connectedToControl")));
 	json_decref(l);
 
 	/* One device, by id. */
@@ -623,7 +624,7 @@ START_TEST(test_reassign)
 	r = ipat(v6(1), TSTIME_NONE, 1);
 	ck_assert_str_eq(jstr(r, "answer"), "none");
 	CK_BOUNDS(json_array_get(json_object_get(r, "intervals"), 0), TSTIME_NONE, P(1), P(1),
-		  P(2));
+	          P(2));
 	json_decref(r);
 	decref_all(a, b, c, d, END);
 }
@@ -634,7 +635,7 @@ END_TEST
 START_TEST(test_volatile_no_version)
 {
 	static const char *const fields[] = {"lastSeen", "connectedToControl", "clientConnectivity",
-					     "multipleConnections", "updateAvailable"};
+	                                     "multipleConnections", "updateAvailable"};
 	json_t *a = mkdev(1), *b = mkdev(2), *d;
 	struct hist_poll_result res;
 	int i = 1;
@@ -643,8 +644,8 @@ START_TEST(test_volatile_no_version)
 	json_object_set_new(a, "lastSeen", json_string("2023-11-15T00:00:00Z"));
 	json_object_set_new(a, "connectedToControl", json_false());
 	json_object_set_new(a, "clientConnectivity",
-			    json_pack("{s:[s,s], s:s}", "endpoints", "192.0.2.7:41641",
-				      "198.51.100.1:1", "derp", "nyc"));
+	                    json_pack("{s:[s,s], s:s}", "endpoints", "192.0.2.7:41641",
+	                              "198.51.100.1:1", "derp", "nyc"));
 	json_object_set_new(a, "multipleConnections", json_true());
 	json_object_set_new(a, "updateAvailable", json_true());
 	/* One at a time, then each removed. */
@@ -655,7 +656,7 @@ START_TEST(test_volatile_no_version)
 			json_object_set(m, fields[g], json_object_get(b, fields[g]));
 		res = apply(P(i++), m, b, END);
 		ck_assert_msg(res.vol_updates == 1 && res.changed == 0 && res.created == 0,
-			      "%s: vol %zu changed %zu", fields[f], res.vol_updates, res.changed);
+		              "%s: vol %zu changed %zu", fields[f], res.vol_updates, res.changed);
 		json_decref(m);
 	}
 	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
@@ -665,15 +666,16 @@ START_TEST(test_volatile_no_version)
 	}
 	ck_assert_uint_eq(nversions(nid(1)), 1);
 	d = devget(nid(1), TSTIME_NONE, 0);
-	ck_assert_str_eq(json_dumps(json_object_get(json_object_get(d, "current"), "volatile"), 0) ?: "x", "{}");
+	ck_assert_uint_eq(
+	    json_object_size(json_object_get(json_object_get(d, "current"), "volatile")), 0);
 	CK_BOUNDS(json_object_get(d, "current"), TSTIME_NONE, P(0), TSTIME_NONE, TSTIME_NONE);
 	json_decref(d);
 	json_object_set_new(a, "lastSeen", json_string("2023-11-16T00:00:00Z"));
 	apply(P(i++), a, b, END);
-	d = list(TSTIME_NONE);
+	d = devlist(TSTIME_NONE);
 	ck_assert_str_eq(
 	    jstr(json_object_get(json_array_get(json_object_get(d, "devices"), 0), "volatile"),
-		 "lastSeen"),
+	         "lastSeen"),
 	    "2023-11-16T00:00:00Z");
 	json_decref(d);
 	ck_assert_uint_eq(nversions(nid(1)), 1);
@@ -768,7 +770,8 @@ START_TEST(test_stable_change)
 	if (stable_changes[_i].value == NULL)
 		json_object_del(a, field);
 	else
-		json_object_set_new(a, field, json_loads(stable_changes[_i].value, 0, NULL));
+		json_object_set_new(a, field,
+		                    json_loads(stable_changes[_i].value, JSON_DECODE_ANY, NULL));
 	/* A volatile change alongside changes nothing about it. */
 	json_object_set_new(a, "lastSeen", json_string("2023-11-14T23:00:00Z"));
 	res = apply(P(1), a, b, END);
@@ -782,9 +785,12 @@ START_TEST(test_stable_change)
 	CK_BOUNDS(v1, P(0), P(1), TSTIME_NONE, TSTIME_NONE);
 	ck_assert_str_eq(changed_of(v0), "");
 	ck_assert_str_eq(changed_of(v1), field);
-	ck_assert(json_equal(json_object_get(json_object_get(v1, "device"), field),
-			     json_object_get(a, field)) ||
-		  strcmp(field, "tags") == 0 || strcmp(field, "addresses") == 0);
+	if (stable_changes[_i].value == NULL) {
+		ck_assert_ptr_null(json_object_get(json_object_get(v1, "device"), field));
+		ck_assert_ptr_nonnull(json_object_get(json_object_get(v0, "device"), field));
+	} else
+		ck_assert(json_equal(json_object_get(json_object_get(v1, "device"), field),
+		                     json_object_get(a, field)));
 	json_decref(vs);
 	/* The other device is untouched. */
 	ck_assert_uint_eq(nversions(nid(2)), 1);
@@ -793,7 +799,8 @@ START_TEST(test_stable_change)
 	d = devget(nid(1), P(0), 1);
 	ck_assert_str_eq(jstr(json_object_get(d, "current"), "state"), "held");
 	CK_TIME(json_object_get(d, "current"), "from_hi", P(0));
-	ck_assert_str_eq(summary(json_object_get(d, "versions")), "n1CNTRL:held,n1CNTRL:maybe");
+	/* At from_lo the poll saw the old version: the new one is not even maybe. */
+	ck_assert_str_eq(summary(json_object_get(d, "versions")), "n1CNTRL:held,n1CNTRL:none");
 	json_decref(d);
 	d = devget(nid(1), mid, 1);
 	ck_assert_str_eq(jstr(json_object_get(d, "current"), "state"), "maybe");
@@ -839,10 +846,10 @@ START_TEST(test_history_changed)
 		json_t *v = json_array_get(vs, (size_t)i);
 
 		CK_BOUNDS(v, i ? P(i - 1) : TSTIME_NONE, P(i), i < 3 ? P(i) : TSTIME_NONE,
-			  i < 3 ? P(i + 1) : TSTIME_NONE);
+		          i < 3 ? P(i + 1) : TSTIME_NONE);
 	}
 	ck_assert_str_eq(jstr(json_object_get(json_array_get(vs, 2), "device"), "user"),
-			 "carol@example.com");
+	                 "carol@example.com");
 	json_decref(vs);
 	decref_all(a, b, END);
 }
@@ -862,14 +869,14 @@ START_TEST(test_addresses_follow)
 	r = ipat(v4(1), TSTIME_NONE, 1);
 	ck_assert_uint_eq(json_array_size(json_object_get(r, "intervals")), 1);
 	CK_BOUNDS(json_array_get(json_object_get(r, "intervals"), 0), TSTIME_NONE, P(0),
-		  TSTIME_NONE, TSTIME_NONE);
+	          TSTIME_NONE, TSTIME_NONE);
 	/* The holder is named as it is at the time asked. */
 	ck_assert_str_eq(jstr(json_array_get(json_object_get(r, "holders"), 0), "name"),
-			 "renamed.tail1234.ts.net");
+	                 "renamed.tail1234.ts.net");
 	json_decref(r);
 	r = ipat(v4(1), P(0), 0);
 	ck_assert_str_eq(jstr(json_array_get(json_object_get(r, "holders"), 0), "name"),
-			 "h1.tail1234.ts.net");
+	                 "h1.tail1234.ts.net");
 	json_decref(r);
 
 	/* The v4 changes, the v6 stays. */
@@ -879,18 +886,18 @@ START_TEST(test_addresses_follow)
 	ck_assert_str_eq(jstr(r, "answer"), "none");
 	ck_assert_uint_eq(json_array_size(json_object_get(r, "intervals")), 1);
 	CK_BOUNDS(json_array_get(json_object_get(r, "intervals"), 0), TSTIME_NONE, P(0), P(1),
-		  P(2));
+	          P(2));
 	json_decref(r);
 	r = ipat("100.64.0.77", TSTIME_NONE, 1);
 	ck_assert_str_eq(jstr(r, "answer"), "held");
 	ck_assert_uint_eq(json_array_size(json_object_get(r, "intervals")), 1);
 	CK_BOUNDS(json_array_get(json_object_get(r, "intervals"), 0), P(1), P(2), TSTIME_NONE,
-		  TSTIME_NONE);
+	          TSTIME_NONE);
 	json_decref(r);
 	r = ipat(v6(1), TSTIME_NONE, 1);
 	ck_assert_uint_eq(json_array_size(json_object_get(r, "intervals")), 1);
 	CK_BOUNDS(json_array_get(json_object_get(r, "intervals"), 0), TSTIME_NONE, P(0),
-		  TSTIME_NONE, TSTIME_NONE);
+	          TSTIME_NONE, TSTIME_NONE);
 	json_decref(r);
 	ck_assert_str_eq(ipans(v4(1), P(1)), "held n1CNTRL:held");
 	ck_assert_str_eq(ipans(v4(1), mid), "maybe n1CNTRL:maybe");
@@ -905,7 +912,7 @@ START_TEST(test_addresses_follow)
 	r = ipat(v4(1), TSTIME_NONE, 1);
 	ck_assert_str_eq(summary(json_object_get(r, "intervals")), "n1CNTRL,n1CNTRL");
 	CK_BOUNDS(json_array_get(json_object_get(r, "intervals"), 1), P(2), P(3), TSTIME_NONE,
-		  TSTIME_NONE);
+	          TSTIME_NONE);
 	json_decref(r);
 	ck_assert_str_eq(ipans("100.64.0.77", P(3)), "none ");
 	ck_assert_uint_eq(nversions(nid(1)), 4);
@@ -939,12 +946,12 @@ START_TEST(test_exact_created)
 	ck_assert_ptr_null(json_object_get(json_object_get(r, "current"), "exact_from"));
 	json_decref(r);
 
-	set_str(b, "created", ts(created));      /* in (P0, P1]: exact */
-	set_str(c, "created", ts(P(0) - HOUR));  /* before the previous poll: not */
-	set_str(d, "created", ts(P(1) + HOUR));  /* after this poll (a skewed clock): not */
-	set_str(e, "created", ts(P(0)));         /* at the previous poll: not */
-	set_str(f, "created", ts(P(1)));         /* at this poll: exact */
-	set_str(g, "created", "");               /* empty, as the API says for some nodes */
+	set_str(b, "created", ts(created));     /* in (P0, P1]: exact */
+	set_str(c, "created", ts(P(0) - HOUR)); /* before the previous poll: not */
+	set_str(d, "created", ts(P(1) + HOUR)); /* after this poll (a skewed clock): not */
+	set_str(e, "created", ts(P(0)));        /* at the previous poll: not */
+	set_str(f, "created", ts(P(1)));        /* at this poll: exact */
+	set_str(g, "created", "");              /* empty, as the API says for some nodes */
 	apply(P(1), a, b, c, d, e, f, g, END);
 
 	r = devget(nid(2), TSTIME_NONE, 1);
@@ -956,10 +963,10 @@ START_TEST(test_exact_created)
 	json_decref(r);
 	r = ipat(v4(2), created, 1);
 	ck_assert_str_eq(jstr(r, "answer"), "held");
-	ck_assert(json_is_true(json_object_get(json_array_get(json_object_get(r, "intervals"), 0),
-					       "exact_from")));
+	ck_assert(json_is_true(
+	    json_object_get(json_array_get(json_object_get(r, "intervals"), 0), "exact_from")));
 	CK_BOUNDS(json_array_get(json_object_get(r, "intervals"), 0), created, P(1), TSTIME_NONE,
-		  TSTIME_NONE);
+	          TSTIME_NONE);
 	json_decref(r);
 	ck_assert_str_eq(ipans(v4(2), created - 1), "none ");
 	ck_assert_str_eq(ipans(v4(2), P(0) + 10 * SEC), "none ");
@@ -978,9 +985,17 @@ START_TEST(test_exact_created)
 		json_decref(r);
 	}
 	ck_assert_str_eq(ipans(v4(3), MID(P(0), P(1))), "maybe n3CNTRL:maybe");
+	/* A volatile update keeps the exact start. */
+	json_object_set_new(b, "lastSeen", json_string("2023-11-20T00:00:00Z"));
+	ck_assert_uint_eq(apply(P(2), a, b, c, d, e, f, g, END).vol_updates, 1);
+	r = devget(nid(2), TSTIME_NONE, 0);
+	cur = json_object_get(r, "current");
+	CK_BOUNDS(cur, created, P(1), TSTIME_NONE, TSTIME_NONE);
+	ck_assert(json_is_true(json_object_get(cur, "exact_from")));
+	json_decref(r);
 	ck_assert_str_eq(listsum(created),
-			 "n1CNTRL:held,n2CNTRL:held,n3CNTRL:maybe,n4CNTRL:maybe,n5CNTRL:maybe,"
-			 "n7CNTRL:maybe");
+	                 "n1CNTRL:held,n2CNTRL:held,n3CNTRL:maybe,n4CNTRL:maybe,n5CNTRL:maybe,"
+	                 "n7CNTRL:maybe");
 	decref_all(a, b, c, d, e, f, g, END);
 }
 END_TEST
@@ -1008,7 +1023,8 @@ START_TEST(test_mass_hold_confirm)
 	ck_assert_ptr_nonnull(ep.error);
 	ck_assert_msg(strstr(ep.error, "3 of 4") != NULL, "%s", ep.error);
 	hist_endpoint_free(&ep);
-	ck_assert_str_eq(listsum(TSTIME_NONE), "n1CNTRL:held,n2CNTRL:held,n3CNTRL:held,n4CNTRL:held");
+	ck_assert_str_eq(listsum(TSTIME_NONE),
+	                 "n1CNTRL:held,n2CNTRL:held,n3CNTRL:held,n4CNTRL:held");
 	ck_assert_uint_eq(nversions(nid(1)), 1);
 	ck_assert_uint_eq(nversions(nid(2)), 1);
 	r = ipat(v4(2), TSTIME_NONE, 0);
@@ -1067,7 +1083,8 @@ START_TEST(test_mass_hold_cleared)
 	/* So a new disappearance is held again, not applied on the strength of the old one. */
 	res = apply(P(3), b, END);
 	ck_assert_int_eq(res.held, 1);
-	ck_assert_str_eq(listsum(TSTIME_NONE), "n1CNTRL:held,n2CNTRL:held,n3CNTRL:held,n4CNTRL:held");
+	ck_assert_str_eq(listsum(TSTIME_NONE),
+	                 "n1CNTRL:held,n2CNTRL:held,n3CNTRL:held,n4CNTRL:held");
 	/* A failed poll in between keeps the hold pending. */
 	ck_assert_int_eq(hist_poll_failed(st, TN, "devices", P(4), "timeout", NULL), 0);
 	res = apply(P(5), b, END);
@@ -1135,7 +1152,8 @@ static const char *const bad_bodies[] = {
 };
 
 #define RENAMED_A                                                                                  \
-	"{\"nodeId\":\"n1CNTRL\",\"name\":\"renamed.tail1234.ts.net\",\"addresses\":[\"100.64.0.1\"]}"
+	"{\"nodeId\":\"n1CNTRL\",\"name\":\"renamed.tail1234.ts.net\",\"addresses\":[\"100.64.0."  \
+	"1\"]}"
 
 static const char *const bad_devices[] = {
     "{\"name\":\"x.tail1234.ts.net\"}",
@@ -1168,20 +1186,21 @@ static const char *const bad_devices[] = {
     "[]",
 };
 
+/* Polls at P(BASE), then a bad answer at P(BASE + 1), then the good one again. */
 static void
-check_hist_bad(const char *text)
+check_hist_bad(const char *text, int base)
 {
 	json_t *a = mkdev(1), *b = mkdev(2), *body;
 	struct hist_poll_result res;
 	struct hist_endpoint ep;
 	char *before, *after, *cause = NULL;
 
-	apply(P(0), a, b, END);
+	apply(P(base), a, b, END);
 	before = list_text(TSTIME_NONE);
-	body = text ? json_loads(text, 0, NULL) : NULL;
+	body = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
 	ck_assert_msg(text == NULL || body != NULL, "test body does not parse: %s", text);
-	ck_assert_msg(hist_devices_apply(st, TN, P(1), body, &pol, &res, &cause) == -1,
-		      "accepted: %s", text);
+	ck_assert_msg(hist_devices_apply(st, TN, P(base + 1), body, &pol, &res, &cause) == -1,
+	              "accepted: %s", text);
 	ck_assert_ptr_nonnull(cause);
 	ck_assert_uint_gt(strlen(cause), 0);
 	free(cause);
@@ -1195,20 +1214,21 @@ check_hist_bad(const char *text)
 	ck_assert_str_eq(devfind("renamed", TSTIME_NONE), "notfound");
 	ck_assert_str_eq(devfind("n9", TSTIME_NONE), "notfound");
 	ep = ep_get();
-	ck_assert(ep.last_ok == P(0));
-	ck_assert(ep.last_poll == P(0));
+	ck_assert(ep.last_ok == P(base));
+	ck_assert(ep.last_poll == P(base));
 	ck_assert_str_eq(ep.result, "ok");
 	ck_assert_uint_eq(ep.failures, 0);
 	hist_endpoint_free(&ep);
-	/* A later good poll goes on from P0. */
-	res = apply(P(2), a, b, END);
+	/* A later good poll goes on from there. */
+	res = apply(P(base + 2), a, b, END);
+	ck_assert(res.time == P(base + 2));
 	ck_assert_uint_eq(res.changed + res.created + res.deleted, 0);
 	decref_all(a, b, END);
 }
 
 START_TEST(test_bad_body)
 {
-	check_hist_bad(bad_bodies[_i]);
+	check_hist_bad(bad_bodies[_i], 0);
 }
 END_TEST
 
@@ -1218,9 +1238,9 @@ START_TEST(test_bad_device)
 
 	/* A good change first, so that a partial apply would show. */
 	snprintf(text, sizeof(text), "{\"devices\":[%s,%s]}", RENAMED_A, bad_devices[_i]);
-	check_hist_bad(text);
+	check_hist_bad(text, 0);
 	snprintf(text, sizeof(text), "{\"devices\":[%s]}", bad_devices[_i]);
-	check_hist_bad(text);
+	check_hist_bad(text, 10);
 }
 END_TEST
 
@@ -1228,19 +1248,19 @@ START_TEST(test_bad_misc)
 {
 	char text[4096], id[200];
 
-	check_hist_bad(NULL);
+	check_hist_bad(NULL, 0);
 	/* A node id longer than any real one. */
 	memset(id, 'n', 129);
 	id[129] = '\0';
 	snprintf(text, sizeof(text), "{\"devices\":[{\"nodeId\":\"%s\"}]}", id);
-	check_hist_bad(text);
+	check_hist_bad(text, 10);
 	/* More than 16 addresses. */
 	snprintf(text, sizeof(text), "{\"devices\":[{\"nodeId\":\"n9\",\"addresses\":[");
 	for (int i = 0; i < 17; i++)
 		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s\"100.64.1.%d\"",
-			 i ? "," : "", i);
+		         i ? "," : "", i);
 	snprintf(text + strlen(text), sizeof(text) - strlen(text), "]}]}");
-	check_hist_bad(text);
+	check_hist_bad(text, 20);
 }
 END_TEST
 
@@ -1266,8 +1286,8 @@ START_TEST(test_good_edges)
 	json_decref(a);
 	a = json_pack("{s:[]}", "devices");
 	ck_assert_int_eq(hist_devices_apply(st, "empty.example", P(0), a, &pol,
-					    &(struct hist_poll_result){0}, NULL),
-			 0);
+	                                    &(struct hist_poll_result){0}, NULL),
+	                 0);
 	decref_all(a, b, END);
 }
 END_TEST
@@ -1288,7 +1308,7 @@ START_TEST(test_duplicates)
 	ck_assert_str_eq(ipans("100.64.0.66", P(0)), "none ");
 	r = devget(nid(1), TSTIME_NONE, 0);
 	ck_assert_str_eq(jstr(json_object_get(json_object_get(r, "current"), "device"), "name"),
-			 "h1.tail1234.ts.net");
+	                 "h1.tail1234.ts.net");
 	json_decref(r);
 	/* The other way round, the other one is first. */
 	res = apply(P(1), a2, b, a, END);
@@ -1306,10 +1326,10 @@ START_TEST(test_duplicates_many)
 	struct hist_poll_result res;
 	size_t i;
 
-	/* 60 devices, each listed two or three times, in a shuffled order; the first wins. */
+	/* 16 devices, each listed two or three times, in a shuffled order; the first wins. */
 	for (int round = 0; round < 3; round++) {
-		for (int k = 0; k < 60; k++) {
-			int n = (k * 37 + round * 11) % 60 + 1;
+		for (int k = 0; k < 16; k++) {
+			int n = (k * 5 + round * 3) % 16 + 1;
 
 			if (round == 2 && n % 2)
 				continue;
@@ -1320,10 +1340,10 @@ START_TEST(test_duplicates_many)
 		}
 	}
 	res = apply_body(P(0), body);
-	ck_assert_uint_eq(res.seen, 60);
-	ck_assert_uint_eq(res.created, 60);
-	l = list(TSTIME_NONE);
-	ck_assert_uint_eq(json_array_size(json_object_get(l, "devices")), 60);
+	ck_assert_uint_eq(res.seen, 16);
+	ck_assert_uint_eq(res.created, 16);
+	l = devlist(TSTIME_NONE);
+	ck_assert_uint_eq(json_array_size(json_object_get(l, "devices")), 16);
 	json_array_foreach(json_object_get(l, "devices"), i, d)
 	{
 		ck_assert_ptr_null(strstr(jstr(json_object_get(d, "device"), "name"), "dup"));
@@ -1398,7 +1418,7 @@ START_TEST(test_time_monotonic_after_failure)
 	set_str(a, "os", "plan9");
 	res = apply(P(3), a, b, END);
 	ck_assert_msg(res.time > P(5), "recorded at %s, before the last successful poll %s",
-		      ts(res.time), ts(P(5)));
+	              ts(res.time), ts(P(5)));
 	vs = versions_of(nid(1));
 	CK_TIME(json_array_get(vs, 1), "from_lo", P(5));
 	CK_TIME(json_array_get(vs, 1), "from_hi", res.time);
@@ -1433,7 +1453,7 @@ START_TEST(test_poll_failed)
 	hist_endpoint_free(&ep);
 	before = list_text(TSTIME_NONE);
 	ck_assert_int_eq(hist_poll_failed(st, TN, "devices", P(2), "HTTP 503: upstream", &cause),
-			 0);
+	                 0);
 	ck_assert_int_eq(hist_poll_failed(st, TN, "devices", P(3), "timeout", &cause), 0);
 	ep = ep_get();
 	ck_assert_str_eq(ep.result, "error");
@@ -1495,24 +1515,24 @@ START_TEST(test_gap)
 	ck_assert_str_eq(ipans(v4(3), t1 + 30 * MIN), "maybe n3CNTRL:maybe");
 	ck_assert_str_eq(ipans(v4(3), t2), "none ");
 
-	l = list(t1 + 30 * MIN);
+	l = devlist(t1 + 30 * MIN);
 	ck_assert_str_eq(jstr(l, "coverage"), "unknown");
 	ck_assert_ptr_nonnull(strstr(jstr(l, "reason"), "gap"));
 	ck_assert_str_eq(summary(json_object_get(l, "devices")),
-			 "n1CNTRL:held,n2CNTRL:held,n3CNTRL:maybe");
+	                 "n1CNTRL:held,n2CNTRL:held,n3CNTRL:maybe");
 	json_decref(l);
-	l = list(T0 + 30 * MIN);
+	l = devlist(T0 + 30 * MIN);
 	ck_assert_str_eq(jstr(l, "coverage"), "covered");
 	ck_assert_ptr_null(json_object_get(l, "reason"));
 	CK_TIME(l, "at", T0 + 30 * MIN);
 	CK_TIME(l, "as_of", T0 + 30 * MIN);
 	json_decref(l);
-	l = list(T0 - 1);
+	l = devlist(T0 - 1);
 	ck_assert_str_eq(jstr(l, "coverage"), "unknown");
 	ck_assert_ptr_nonnull(strstr(jstr(l, "reason"), "before the first"));
 	ck_assert_uint_eq(json_array_size(json_object_get(l, "devices")), 0);
 	json_decref(l);
-	l = list(t3 + 1);
+	l = devlist(t3 + 1);
 	ck_assert_str_eq(jstr(l, "coverage"), "unknown");
 	ck_assert_ptr_nonnull(strstr(jstr(l, "reason"), "after the last"));
 	ck_assert_str_eq(summary(json_object_get(l, "devices")), "n1CNTRL:maybe,n2CNTRL:maybe");
@@ -1526,6 +1546,7 @@ END_TEST
 START_TEST(test_device_get_names)
 {
 	json_t *a = mkdev(1), *b = mkdev(2), *c = mkdev(3), *r, *vs;
+	char *cause = NULL;
 
 	set_str(a, "name", "web.tail1234.ts.net");
 	set_str(a, "hostname", "WebHost");
@@ -1547,6 +1568,16 @@ START_TEST(test_device_get_names)
 	ck_assert_str_eq(devfind("", TSTIME_NONE), "notfound");
 	ck_assert_str_eq(devfind("nNOSUCH", TSTIME_NONE), "notfound");
 	ck_assert_str_eq(devfind("n1CNTR", TSTIME_NONE), "notfound");
+	{
+		/* A query longer than any key is just not found. */
+		char longq[700];
+
+		memset(longq, 'w', sizeof(longq) - 1);
+		longq[sizeof(longq) - 1] = '\0';
+		ck_assert_str_eq(devfind(longq, TSTIME_NONE), "notfound");
+		longq[200] = '\0';
+		ck_assert_str_eq(devfind(longq, TSTIME_NONE), "notfound");
+	}
 
 	/* A rename: both names find it, and the history says what changed. */
 	set_str(a, "name", "api.tail1234.ts.net");
@@ -1558,7 +1589,7 @@ START_TEST(test_device_get_names)
 	ck_assert_str_eq(devfind("api.tail1234.ts.net", TSTIME_NONE), nid(1));
 	r = devget("web", TSTIME_NONE, 1);
 	ck_assert_str_eq(jstr(json_object_get(json_object_get(r, "current"), "device"), "name"),
-			 "api.tail1234.ts.net");
+	                 "api.tail1234.ts.net");
 	vs = json_object_get(r, "versions");
 	ck_assert_uint_eq(json_array_size(vs), 2);
 	ck_assert_str_eq(changed_of(json_array_get(vs, 1)), "hostname,name");
@@ -1571,9 +1602,8 @@ START_TEST(test_device_get_names)
 	ck_assert(json_is_true(json_object_get(r, "deleted")));
 	ck_assert(json_is_null(json_object_get(r, "current")));
 	CK_BOUNDS(json_object_get(r, "last"), P(0), P(1), P(1), P(2));
-	ck_assert_str_eq(
-	    jstr(json_object_get(json_object_get(r, "last"), "device"), "name"),
-	    "api.tail1234.ts.net");
+	ck_assert_str_eq(jstr(json_object_get(json_object_get(r, "last"), "device"), "name"),
+	                 "api.tail1234.ts.net");
 	ck_assert_uint_eq(json_array_size(json_object_get(r, "versions")), 2);
 	json_decref(r);
 	ck_assert_str_eq(devfind("web", TSTIME_NONE), nid(1));
@@ -1592,10 +1622,14 @@ START_TEST(test_device_get_names)
 	ck_assert_str_eq(devfind("h2", TSTIME_NONE), nid(2));
 
 	/* Another tailnet knows none of this. */
-	ck_assert_int_eq(hist_device_get(st, "other.example", "api", TSTIME_NONE, 0, &r, NULL),
-			 HIST_NOTFOUND);
-	ck_assert_int_eq(hist_device_get(st, "other.example", nid(2), TSTIME_NONE, 0, &r, NULL),
-			 HIST_NOTFOUND);
+	ck_assert_int_eq(hist_device_get(st, "other.example", "api", TSTIME_NONE, 0, &r, &cause),
+	                 HIST_NOTFOUND);
+	ck_assert_ptr_nonnull(strstr(cause, "api"));
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(hist_device_get(st, "other.example", nid(2), TSTIME_NONE, 0, &r, &cause),
+	                 HIST_NOTFOUND);
+	free(cause);
 	decref_all(a, b, c, END);
 }
 END_TEST
@@ -1617,8 +1651,8 @@ START_TEST(test_device_get_current_name_wins)
 	apply(P(2), x, y, z, END);
 	ck_assert_str_eq(devfind("db.tail1234.ts.net", TSTIME_NONE), nid(1));
 	ck_assert_msg(strcmp(devfind("db", TSTIME_NONE), nid(1)) == 0,
-		      "\"db\" finds %s, which no longer bears it, not %s, whose name it is",
-		      devfind("db", TSTIME_NONE), nid(1));
+	              "\"db\" finds %s, which no longer bears it, not %s, whose name it is",
+	              devfind("db", TSTIME_NONE), nid(1));
 	decref_all(x, y, z, END);
 }
 END_TEST
@@ -1629,21 +1663,19 @@ START_TEST(test_devices_list)
 {
 	json_t *a = mkdev(1), *b = mkdev(2), *c = mkdev(3), *d = mkdev(4), *l, *e;
 	tstime_t mid = MID(P(0), P(1));
-	char *text;
 
-	text = list_text(TSTIME_NONE);
-	l = json_loads(text, 0, NULL);
-	ck_assert_ptr_nonnull(l);
+	l = devlist(P(0));
 	ck_assert_uint_eq(json_array_size(json_object_get(l, "devices")), 0);
+	ck_assert_str_eq(jstr(l, "coverage"), "unknown");
+	ck_assert_str_eq(jstr(l, "reason"), "no successful poll yet");
 	json_decref(l);
-	free(text);
 
 	apply(P(0), a, b, c, END);
 	set_str(a, "name", "renamed.tail1234.ts.net");
 	json_object_set_new(c, "lastSeen", json_string("2023-11-20T00:00:00Z"));
 	apply(P(1), a, c, d, END);
 	ck_assert_str_eq(listsum(TSTIME_NONE), "n1CNTRL:held,n3CNTRL:held,n4CNTRL:held");
-	l = list(TSTIME_NONE);
+	l = devlist(TSTIME_NONE);
 	CK_TIME(l, "as_of", P(1));
 	e = json_array_get(json_object_get(l, "devices"), 1);
 	ck_assert_str_eq(jstr(json_object_get(e, "volatile"), "lastSeen"), "2023-11-20T00:00:00Z");
@@ -1652,12 +1684,13 @@ START_TEST(test_devices_list)
 	CK_BOUNDS(e, P(0), P(1), TSTIME_NONE, TSTIME_NONE);
 	json_decref(l);
 
-	ck_assert_str_eq(listsum(P(0)),
-			 "n1CNTRL:held,n1CNTRL:maybe,n2CNTRL:held,n3CNTRL:held,n4CNTRL:maybe");
+	ck_assert_str_eq(listsum(P(0)), "n1CNTRL:held,n2CNTRL:held,n3CNTRL:held");
+	ck_assert_str_eq(listsum(P(0) + 1),
+	                 "n1CNTRL:maybe,n1CNTRL:maybe,n2CNTRL:maybe,n3CNTRL:held,n4CNTRL:maybe");
 	ck_assert_str_eq(listsum(mid),
-			 "n1CNTRL:maybe,n1CNTRL:maybe,n2CNTRL:maybe,n3CNTRL:held,n4CNTRL:maybe");
+	                 "n1CNTRL:maybe,n1CNTRL:maybe,n2CNTRL:maybe,n3CNTRL:held,n4CNTRL:maybe");
 	ck_assert_str_eq(listsum(P(1)), "n1CNTRL:held,n3CNTRL:held,n4CNTRL:held");
-	l = list(P(0));
+	l = devlist(P(0));
 	e = json_array_get(json_object_get(l, "devices"), 0);
 	ck_assert_str_eq(jstr(json_object_get(e, "device"), "name"), "h1.tail1234.ts.net");
 	CK_BOUNDS(e, TSTIME_NONE, P(0), P(0), P(1));
@@ -1665,6 +1698,23 @@ START_TEST(test_devices_list)
 	CK_TIME(l, "at", P(0));
 	json_decref(l);
 	decref_all(a, b, c, d, END);
+}
+END_TEST
+
+/* Before any poll: nothing, and nothing claimed about coverage (ip.at says "unknown" too). */
+START_TEST(test_devices_list_no_poll)
+{
+	char *text = list_text(TSTIME_NONE);
+	json_t *l = json_loads(text, 0, NULL);
+
+	ck_assert_ptr_nonnull(l);
+	ck_assert_uint_eq(json_array_size(json_object_get(l, "devices")), 0);
+	CK_TIME(l, "as_of", TSTIME_NONE);
+	ck_assert_str_eq(ipans(v4(1), TSTIME_NONE), "unknown ");
+	ck_assert_msg(strcmp(jstr(l, "coverage"), "unknown") == 0 && jstr(l, "reason") != NULL,
+	              "no poll yet, but: %s", text);
+	json_decref(l);
+	free(text);
 }
 END_TEST
 
@@ -1691,8 +1741,10 @@ START_TEST(test_comeback)
 	r = ipat(v4(1), TSTIME_NONE, 1);
 	ck_assert_str_eq(summary(json_object_get(r, "intervals")), "n1CNTRL,n1CNTRL");
 	json_decref(r);
+	/* P1 is the new interval's from_lo: that poll saw it gone, so none. */
 	ck_assert_str_eq(ipans(v4(1), P(1)), "none ");
 	ck_assert_str_eq(ipans(v4(1), MID(P(0), P(1))), "maybe n1CNTRL:maybe");
+	ck_assert_str_eq(ipans(v4(1), MID(P(1), P(2))), "maybe n1CNTRL:maybe");
 	ck_assert_str_eq(ipans(v4(1), P(2)), "held n1CNTRL:held");
 	r = devget(nid(1), TSTIME_NONE, 0);
 	ck_assert(json_is_false(json_object_get(r, "deleted")));
@@ -1732,7 +1784,7 @@ START_TEST(test_tailnets_apart)
 	ck_assert_str_eq(jstr(r, "answer"), "unknown");
 	json_decref(r);
 	ck_assert_int_eq(hist_device_get(st, "tail", nid(2), TSTIME_NONE, 0, &r, &cause),
-			 HIST_NOTFOUND);
+	                 HIST_NOTFOUND);
 	free(cause);
 	cause = NULL;
 	/* Emptying one tailnet is its own mass disappearance. */
@@ -1749,10 +1801,6 @@ START_TEST(test_tailnets_apart)
 END_TEST
 
 /* ---- restarts ---- */
-
-struct check_hist_snap {
-	json_t *j;
-};
 
 /* Everything the history says about these devices and times, in one JSON value. */
 static json_t *
@@ -1778,8 +1826,8 @@ START_TEST(test_restart)
 {
 	json_t *d[5], *s1, *s2, *vs[5];
 	struct hist_poll_result res;
-	tstime_t times[] = {P(0) - 1, P(0), MID(P(0), P(1)), P(1), MID(P(1), P(2)), P(2),
-			    P(3), P(3) + 1, TSTIME_NONE};
+	tstime_t times[] = {P(0) - 1, P(0), MID(P(0), P(1)), P(1),       MID(P(1), P(2)),
+	                    P(2),     P(3), P(3) + 1,        TSTIME_NONE};
 	size_t nt = sizeof(times) / sizeof(times[0]);
 
 	for (int i = 0; i < 5; i++)
@@ -1820,7 +1868,7 @@ START_TEST(test_restart)
 	s2 = snapshot(times, 6, 5);
 	for (size_t i = 0; i < json_array_size(s2); i++)
 		ck_assert_msg(json_equal(json_array_get(s1, i), json_array_get(s2, i)),
-			      "answer %zu about the past changed", i);
+		              "answer %zu about the past changed", i);
 	json_decref(s1);
 	json_decref(s2);
 	for (int i = 0; i < 5; i++)
@@ -1844,7 +1892,7 @@ START_TEST(test_many_devices)
 		set_str(json_array_get(list, (size_t)i * 3), "name", "x.tail1234.ts.net");
 	for (int i = 0; i < 5; i++)
 		json_object_set_new(json_array_get(list, (size_t)i * 3 + 1), "lastSeen",
-				    json_string("2023-11-20T00:00:00Z"));
+		                    json_string("2023-11-20T00:00:00Z"));
 	json_array_remove(list, 299);
 	json_array_remove(list, 200);
 	json_array_remove(list, 100);
@@ -1856,7 +1904,7 @@ START_TEST(test_many_devices)
 	ck_assert_uint_eq(res.vol_updates, 5);
 	ck_assert_uint_eq(res.deleted, 3);
 	ck_assert_uint_eq(res.created, 4);
-	l = list(TSTIME_NONE);
+	l = devlist(TSTIME_NONE);
 	ck_assert_uint_eq(json_array_size(json_object_get(l, "devices")), (size_t)n + 1);
 	json_decref(l);
 	json_decref(body);
@@ -1869,11 +1917,12 @@ START_TEST(test_apply_grows_map)
 	json_t *body = json_pack("{s:[]}", "devices"), *list = json_object_get(body, "devices");
 	struct hist_poll_result res;
 	uint64_t used, mapsize;
-	char *pad = malloc(4097);
-	int n = 9000;
+	char *pad = malloc(3001);
+	int n = 10000;
 
-	memset(pad, 'p', 4096);
-	pad[4096] = '\0';
+	/* About 3.5 KiB a device, in cur and in ver: some 80 MiB. */
+	memset(pad, 'p', 3000);
+	pad[3000] = '\0';
 	for (int i = 1; i <= n; i++) {
 		json_t *d = mkdev(i);
 
@@ -1905,7 +1954,7 @@ hist_suite(void)
 
 #define TC(name)                                                                                   \
 	tc = tcase_create(name);                                                                   \
-	tcase_add_unchecked_fixture(tc, check_hist_root_setup, check_hist_root_teardown);         \
+	tcase_add_unchecked_fixture(tc, check_hist_root_setup, check_hist_root_teardown);          \
 	tcase_add_checked_fixture(tc, check_hist_setup, check_hist_teardown);                      \
 	suite_add_tcase(s, tc)
 #define N(a) (int)(sizeof(a) / sizeof((a)[0]))
@@ -1949,6 +1998,7 @@ hist_suite(void)
 	tcase_add_test(tc, test_device_get_names);
 	tcase_add_test(tc, test_device_get_current_name_wins);
 	tcase_add_test(tc, test_devices_list);
+	tcase_add_test(tc, test_devices_list_no_poll);
 
 	TC("restart");
 	tcase_set_timeout(tc, 120);
