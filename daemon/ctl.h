@@ -1,4 +1,5 @@
-/* ctl.h: the Unix-socket server: accepts clients, reads request lines, dispatches, writes replies. */
+/* ctl.h: the Unix-socket server: accepts clients, reads request lines, dispatches, writes replies.
+ */
 #ifndef TSINV_CTL_H
 #define TSINV_CTL_H
 
@@ -28,9 +29,10 @@ typedef void (*ctl_dispatch_fn)(struct ctl_req *req, void *arg);
 
 /* Listens on LISTEN_FD when it is >= 0 (socket activation), else creates cf->socket itself (its
  * directory 0750 if missing, socket mode cf->socket_mode, group cf->socket_group), replacing a
- * stale socket file but refusing to steal one a live daemon answers on. NULL and *cause on error. */
+ * stale socket file but refusing to steal one a live daemon answers on. NULL and *cause on error.
+ */
 struct ctl *ctl_new(struct event_base *base, const struct config *cf, int listen_fd,
-		    ctl_dispatch_fn fn, void *arg, char **cause);
+                    ctl_dispatch_fn fn, void *arg, char **cause);
 /* Closes every client and the listener; removes the socket file if ctl created it. Requests
  * still pending are freed unanswered: their handlers must drop them without a reply. */
 void ctl_free(struct ctl *ctl);
@@ -39,6 +41,6 @@ size_t ctl_nclients(const struct ctl *ctl);
 void ctl_reply(struct ctl_req *req, json_t *result); /* result stolen */
 void ctl_reply_raw(struct ctl_req *req, const char *result_json, size_t len);
 void ctl_reply_err(struct ctl_req *req, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -20,17 +20,18 @@
 static void
 main_usage(FILE *f)
 {
-	fprintf(f, "usage: tsinvd [-n] [-v] [-c FILE]\n"
-		   "\n"
-		   "Keeps the history of Tailscale tailnets: polls the API, records every change in\n"
-		   "an LMDB store and answers queries on a Unix socket (see tsinvctl(1)).\n"
-		   "\n"
-		   "  -c FILE   configuration file (default %s)\n"
-		   "  -n        check the configuration and the secrets it names, then exit\n"
-		   "  -v        log debug messages too\n"
-		   "  -V        print the version and exit\n"
-		   "  -h        this help\n",
-		   MAIN_DEFAULT_CONF);
+	fprintf(f,
+	        "usage: tsinvd [-n] [-v] [-c FILE]\n"
+	        "\n"
+	        "Keeps the history of Tailscale tailnets: polls the API, records every change in\n"
+	        "an LMDB store and answers queries on a Unix socket (see tsinvctl(1)).\n"
+	        "\n"
+	        "  -c FILE   configuration file (default %s)\n"
+	        "  -n        check the configuration and the secrets it names, then exit\n"
+	        "  -v        log debug messages too\n"
+	        "  -V        print the version and exit\n"
+	        "  -h        this help\n",
+	        MAIN_DEFAULT_CONF);
 }
 
 static void
@@ -40,7 +41,7 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	if (sig == SIGHUP) {
 		log_notice("SIGHUP: reloading the configuration is not supported yet; restart "
-			   "tsinvd to apply changes");
+		           "tsinvd to apply changes");
 		return;
 	}
 	log_notice("signal %d: stopping", (int)sig);
@@ -56,11 +57,13 @@ main_check_secrets(const struct config *cf)
 
 	for (size_t i = 0; i < cf->ntailnets; i++) {
 		const struct config_tailnet *tn = &cf->tailnets[i];
-		const char *file = tn->api_key_file ? tn->api_key_file : tn->oauth_client_secret_file;
+		const char *file =
+		    tn->api_key_file ? tn->api_key_file : tn->oauth_client_secret_file;
 		char *secret = NULL, *cause = NULL;
 
 		if (config_read_secret(file, &secret, &cause) == -1) {
-			fprintf(stderr, "%s:%d: [tailnet %s]: %s\n", cf->path, tn->line, tn->name, cause);
+			fprintf(stderr, "%s:%d: [tailnet %s]: %s\n", cf->path, tn->line, tn->name,
+			        cause);
 			free(cause);
 			bad = 1;
 			continue;
@@ -143,8 +146,8 @@ main(int argc, char **argv)
 		event_add(sigs[i], NULL);
 	}
 	notify_watchdog_start(d.base);
-	log_info("tsinvd %s: %zu tailnet(s), store %s, socket %s", PACKAGE_VERSION,
-		 d.cf->ntailnets, d.cf->state_dir, d.cf->socket);
+	log_info("tsinvd %s: %zu tailnet(s), store %s, socket %s", PACKAGE_VERSION, d.cf->ntailnets,
+	         d.cf->state_dir, d.cf->socket);
 	notify_ready();
 	event_base_dispatch(d.base);
 

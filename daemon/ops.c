@@ -11,7 +11,8 @@
 
 typedef void (*ops_handler)(struct tsinvd *d, struct ctl_req *req);
 
-#define PROTO_OP(sym, name, flags, args, help) static void ops_##sym(struct tsinvd *, struct ctl_req *);
+#define PROTO_OP(sym, name, flags, args, help)                                                     \
+	static void ops_##sym(struct tsinvd *, struct ctl_req *);
 #include "proto-ops.h"
 #undef PROTO_OP
 
@@ -58,8 +59,8 @@ ops_tailnet(struct tsinvd *d, struct ctl_req *req)
 		if (d->cf->ntailnets == 1)
 			return d->cf->tailnets[0].name;
 		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
-			      "this daemon keeps %zu tailnets: name one (--tailnet NAME)",
-			      d->cf->ntailnets);
+		              "this daemon keeps %zu tailnets: name one (--tailnet NAME)",
+		              d->cf->ntailnets);
 		return NULL;
 	}
 	if (config_tailnet_find(d->cf, name) == NULL) {
@@ -107,7 +108,7 @@ ops_answer(struct ctl_req *req, int rc, json_t *res, char *cause)
 		ctl_reply(req, res);
 	else
 		ctl_reply_err(req, rc == HIST_NOTFOUND ? PROTO_E_NOT_FOUND : PROTO_E_INTERNAL, "%s",
-			      cause ? cause : "failed");
+		              cause ? cause : "failed");
 	free(cause);
 }
 
@@ -117,10 +118,10 @@ ops_hello(struct tsinvd *d, struct ctl_req *req)
 	json_t *res = json_object(), *ops = json_array();
 
 	for (int i = 0; i < PROTO_OP__COUNT; i++)
-		json_array_append_new(ops, json_pack("{s:s, s:s, s:s, s:b}", "name", proto_ops[i].name,
-						     "args", proto_ops[i].args, "help",
-						     proto_ops[i].help, "write",
-						     (proto_ops[i].flags & PROTO_F_WRITE) != 0));
+		json_array_append_new(ops, json_pack("{s:s, s:s, s:s, s:b}", "name",
+		                                     proto_ops[i].name, "args", proto_ops[i].args,
+		                                     "help", proto_ops[i].help, "write",
+		                                     (proto_ops[i].flags & PROTO_F_WRITE) != 0));
 	json_object_set_new(res, "protocol", json_integer(PROTO_VERSION));
 	json_object_set_new(res, "version", json_string(PACKAGE_VERSION));
 	json_object_set_new(res, "ops", ops);
@@ -140,9 +141,9 @@ ops_status(struct tsinvd *d, struct ctl_req *req)
 	json_object_set_new(res, "pid", json_integer(getpid()));
 	json_object_set_new(res, "started", ops_time_json(d->started));
 	json_object_set_new(res, "uptime_s", json_integer((now - d->started) / TSTIME_SEC));
-	json_object_set_new(res, "store", json_pack("{s:s, s:I, s:I}", "path", store_path(d->st),
-						    "used_bytes", (json_int_t)used, "map_bytes",
-						    (json_int_t)map));
+	json_object_set_new(res, "store",
+	                    json_pack("{s:s, s:I, s:I}", "path", store_path(d->st), "used_bytes",
+	                              (json_int_t)used, "map_bytes", (json_int_t)map));
 	for (size_t i = 0; i < d->cf->ntailnets; i++) {
 		const char *name = d->cf->tailnets[i].name;
 		json_t *eps = json_array();
@@ -164,18 +165,21 @@ ops_status(struct tsinvd *d, struct ctl_req *req)
 			json_object_set_new(j, "last_poll", ops_time_json(ep.last_poll));
 			json_object_set_new(j, "last_ok", ops_time_json(ep.last_ok));
 			json_object_set_new(j, "result", json_string(ep.result));
-			json_object_set_new(j, "error", ep.error ? json_string(ep.error) : json_null());
-			json_object_set_new(j, "age_s", ep.last_poll == TSTIME_NONE
-								? json_null()
-								: json_integer((now - ep.last_poll) /
-									       TSTIME_SEC));
-			json_object_set_new(j, "next_poll", ops_time_json(poller_next(d->pl, name, *e)));
+			json_object_set_new(j, "error",
+			                    ep.error ? json_string(ep.error) : json_null());
+			json_object_set_new(j, "age_s",
+			                    ep.last_poll == TSTIME_NONE
+			                        ? json_null()
+			                        : json_integer((now - ep.last_poll) / TSTIME_SEC));
+			json_object_set_new(j, "next_poll",
+			                    ops_time_json(poller_next(d->pl, name, *e)));
 			json_object_set_new(j, "entities", json_integer((json_int_t)ep.entities));
 			json_object_set_new(j, "failures", json_integer(ep.failures));
 			json_array_append_new(eps, j);
 			hist_endpoint_free(&ep);
 		}
-		json_array_append_new(tailnets, json_pack("{s:s, s:o}", "name", name, "endpoints", eps));
+		json_array_append_new(tailnets,
+		                      json_pack("{s:s, s:o}", "name", name, "endpoints", eps));
 	}
 	json_object_set_new(res, "tailnets", tailnets);
 	ctl_reply(req, res);
@@ -237,7 +241,7 @@ ops_device_get(struct tsinvd *d, struct ctl_req *req)
 		return;
 	if ((rc = proto_arg_string(req->args, "query", &query, &cause)) != 1) {
 		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s",
-			      rc == 0 ? "query: a node id, name or address is needed" : cause);
+		              rc == 0 ? "query: a node id, name or address is needed" : cause);
 		free(cause);
 		return;
 	}
@@ -259,13 +263,13 @@ ops_ip_at(struct tsinvd *d, struct ctl_req *req)
 		return;
 	if ((rc = proto_arg_string(req->args, "ip", &ip, &cause)) != 1) {
 		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s",
-			      rc == 0 ? "ip: an address is needed" : cause);
+		              rc == 0 ? "ip: an address is needed" : cause);
 		free(cause);
 		return;
 	}
 	if (addr_parse(ip, &addr) == -1) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "ip: \"%.64s\" is not an IPv4 or IPv6 address",
-			      ip);
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
+		              "ip: \"%.64s\" is not an IPv4 or IPv6 address", ip);
 		return;
 	}
 	rc = hist_ip_at(d->st, tailnet, &addr, at, history, &res, &cause);

@@ -89,7 +89,7 @@ static void poller_fetch_start(struct poller_endpoint *ep);
 static void poller_oauth_start(struct poller_oauth *o);
 static void poller_wipe_headers(struct curl_slist *h);
 static void poller_easy_setup(CURL *e, const struct config_tailnet *cf, void *owner, char *errbuf,
-			      curl_write_callback write_cb);
+                              curl_write_callback write_cb);
 
 static unsigned
 poller_random(void)
@@ -128,8 +128,7 @@ struct poller_sock {
 	struct poller *pl;
 };
 
-static void
-poller_check_multi(struct poller *pl);
+static void poller_check_multi(struct poller *pl);
 
 static void
 poller_sock_event_cb(evutil_socket_t fd, short what, void *arg)
@@ -287,7 +286,7 @@ poller_status_hint(long status)
 
 static void
 poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
-	      const struct hist_poll_result *res, tstime_t t)
+              const struct hist_poll_result *res, tstime_t t)
 {
 	struct poller_tailnet *tn = ep->tn;
 	json_t *result = json_object();
@@ -320,14 +319,14 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 		json_object_set_new(result, "result", json_string(res->held ? "held" : "ok"));
 		json_object_set_new(result, "changes", json_integer((json_int_t)changes));
 		json_object_set_new(result, "error",
-				    res->held ? json_string("mass disappearance held until the "
-							    "next poll confirms it")
-					      : json_null());
+		                    res->held ? json_string("mass disappearance held until the "
+		                                            "next poll confirms it")
+		                              : json_null());
 		log_info("tailnet %s: %s: %s, %zu seen, %zu created, %zu changed, %zu deleted",
-			 tn->cf->name, ep->name, res->held ? "held" : "ok", res->seen, res->created,
-			 res->changed, res->deleted);
+		         tn->cf->name, ep->name, res->held ? "held" : "ok", res->seen, res->created,
+		         res->changed, res->deleted);
 		notify_status("%s/%s: %s, %zu devices", tn->cf->name, ep->name,
-			      res->held ? "held" : "ok", res->seen);
+		              res->held ? "held" : "ok", res->seen);
 	}
 	ep->auth_retried = 0;
 	tstime_format(t, tbuf, sizeof(tbuf));
@@ -368,7 +367,7 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	/* An OAuth token can be revoked or cut short: renew it once, then report. */
 	if (status == 401 && tn->oauth != NULL && !ep->auth_retried && code == CURLE_OK) {
 		log_info("tailnet %s: %s: access token refused: renewing it", tn->cf->name,
-			 ep->name);
+		         ep->name);
 		ep->auth_retried = 1;
 		tn->oauth->renew_at = TSTIME_NONE;
 		sbuf_free(&ep->body);
@@ -378,23 +377,24 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	/* Retry-After can be negative on this libcurl for a date in the past: clamp it. */
 	if (retry > 0)
 		retry_after = retry * TSTIME_SEC > POLLER_RETRY_AFTER_MAX ? POLLER_RETRY_AFTER_MAX
-									  : retry * TSTIME_SEC;
+		                                                          : retry * TSTIME_SEC;
 	if (ep->too_big)
 		error = xasprintf("answer larger than max_response (%zu bytes): ignored",
-				  tn->cf->max_response);
+		                  tn->cf->max_response);
 	else if (code != CURLE_OK)
 		error = xasprintf("%s", ep->errbuf[0] ? ep->errbuf : curl_easy_strerror(code));
 	else if (status != 200) {
 		msg = poller_api_message(&ep->body);
 		error = xasprintf("HTTP %ld (%s)%s%s", status, poller_status_hint(status),
-				  *msg ? ": " : "", msg);
+		                  *msg ? ": " : "", msg);
 		free(msg);
 	} else if ((body = json_loadb(ep->body.p ? ep->body.p : "", ep->body.len,
-				      JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-		error = xasprintf("the answer is not valid JSON (line %d, column %d: %s)", jerr.line,
-				  jerr.column, jerr.text);
+	                              JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		error = xasprintf("the answer is not valid JSON (line %d, column %d: %s)",
+		                  jerr.line, jerr.column, jerr.text);
 	} else {
-		if (hist_devices_apply(tn->pl->st, tn->cf->name, t, body, &pol, &res, &cause) == -1) {
+		if (hist_devices_apply(tn->pl->st, tn->cf->name, t, body, &pol, &res, &cause) ==
+		    -1) {
 			error = xasprintf("answer not recorded: %s", cause);
 			free(cause);
 		}
@@ -404,8 +404,7 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	poller_finish(ep, error, retry_after, &res, t);
 }
 
-static void
-poller_oauth_done(struct poller_oauth *o, CURLcode code);
+static void poller_oauth_done(struct poller_oauth *o, CURLcode code);
 
 static void
 poller_check_multi(struct poller *pl)
@@ -488,7 +487,7 @@ poller_set_bearer(struct poller_tailnet *tn, const char *token)
 /* Sets the common options of every transfer: protocols, TLS, timeouts, the size cap. */
 static void
 poller_easy_setup(CURL *e, const struct config_tailnet *cf, void *owner, char *errbuf,
-		  curl_write_callback write_cb)
+                  curl_write_callback write_cb)
 {
 	curl_easy_setopt(e, CURLOPT_PRIVATE, owner);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
@@ -497,7 +496,7 @@ poller_easy_setup(CURL *e, const struct config_tailnet *cf, void *owner, char *e
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	/* config_url_allowed() let plain http through only for a loopback host. */
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR,
-			 strncmp(cf->api_url, "https:", 6) == 0 ? "https" : "http");
+	                 strncmp(cf->api_url, "https:", 6) == 0 ? "https" : "http");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -566,31 +565,32 @@ poller_oauth_done(struct poller_oauth *o, CURLcode code)
 	}
 	if (code != CURLE_OK)
 		error = xasprintf("OAuth token request failed: %s",
-				  o->errbuf[0] ? o->errbuf : curl_easy_strerror(code));
+		                  o->errbuf[0] ? o->errbuf : curl_easy_strerror(code));
 	else if (status != 200) {
 		msg = poller_api_message(&o->body);
 		error = xasprintf("OAuth token request: HTTP %ld (%s)%s%s", status,
-				  status == 401 || status == 400 ? "client id or secret refused"
-								 : poller_status_hint(status),
-				  *msg ? ": " : "", msg);
+		                  status == 401 || status == 400 ? "client id or secret refused"
+		                                                 : poller_status_hint(status),
+		                  *msg ? ": " : "", msg);
 		free(msg);
 	} else {
 		j = json_loadb(o->body.p ? o->body.p : "", o->body.len, 0, NULL);
 		token = json_string_value(json_object_get(j, "access_token"));
 		life = json_integer_value(json_object_get(j, "expires_in"));
 		if (token == NULL || *token == '\0' || strpbrk(token, "\r\n") != NULL || life <= 0)
-			error = xstrdup("OAuth token request: the answer has no usable access_token "
-					"and expires_in");
+			error =
+			    xstrdup("OAuth token request: the answer has no usable access_token "
+			            "and expires_in");
 		else {
 			int64_t lifetime = (int64_t)life * TSTIME_SEC;
-			int64_t margin = lifetime / 4 < 300 * TSTIME_SEC ? lifetime / 4
-									  : 300 * TSTIME_SEC;
+			int64_t margin =
+			    lifetime / 4 < 300 * TSTIME_SEC ? lifetime / 4 : 300 * TSTIME_SEC;
 
 			/* Renewed ahead of its end, so that no poll runs on a dying token. */
 			o->renew_at = tstime_now() + lifetime - margin;
 			poller_set_bearer(tn, token);
 			log_info("tailnet %s: new OAuth access token, valid %llds", tn->cf->name,
-				 (long long)life);
+			         (long long)life);
 		}
 	}
 	if (j != NULL) {
@@ -625,8 +625,8 @@ poller_url(const struct config_tailnet *cf, const char *endpoint)
 	CURL *e = curl_easy_init();
 	char *seg = e ? curl_easy_escape(e, cf->tailnet, 0) : NULL, *url;
 
-	url = xasprintf("%s/api/v2/tailnet/%s/%s?fields=all", cf->api_url, seg ? seg : "-",
-			endpoint);
+	url =
+	    xasprintf("%s/api/v2/tailnet/%s/%s?fields=all", cf->api_url, seg ? seg : "-", endpoint);
 	curl_free(seg);
 	curl_easy_cleanup(e);
 	return url;
@@ -657,7 +657,7 @@ poller_oauth_new(struct poller_tailnet *tn, char **cause)
 	id_esc = curl_easy_escape(e, tn->cf->oauth_client_id, 0);
 	secret_esc = curl_easy_escape(e, secret, 0);
 	o->form = xasprintf("client_id=%s&client_secret=%s&grant_type=client_credentials", id_esc,
-			    secret_esc);
+	                    secret_esc);
 	o->url = xasprintf("%s/api/v2/oauth/token", tn->cf->api_url);
 	explicit_bzero(secret, strlen(secret));
 	explicit_bzero(secret_esc, strlen(secret_esc));

@@ -17,7 +17,7 @@ typedef void (*poller_done_fn)(json_t *results, void *arg);
 
 /* Reads each tailnet's secret and arms the timers (the first poll runs at once). */
 struct poller *poller_new(struct event_base *base, const struct config *cf, struct store *st,
-			  char **cause);
+                          char **cause);
 void poller_free(struct poller *pl);
 
 /* Polls every endpoint of TAILNET (NULL: of every tailnet) now. A fetch already in flight is

@@ -1,4 +1,5 @@
-/* addr.h: Tailscale addresses (100.x IPv4, fd7a: IPv6) as 16 bytes, IPv4 mapped into ::ffff:0:0/96. */
+/* addr.h: Tailscale addresses (100.x IPv4, fd7a: IPv6) as 16 bytes, IPv4 mapped into ::ffff:0:0/96.
+ */
 #ifndef TSINV_ADDR_H
 #define TSINV_ADDR_H
 

@@ -186,7 +186,7 @@ hist_json_time(json_t *obj, const char *key)
 
 static int
 hist_ep_read(struct store_txn *txn, const char *tailnet, const char *endpoint,
-	     struct hist_endpoint *ep, char **cause)
+             struct hist_endpoint *ep, char **cause)
 {
 	char *name = hist_ep_name(tailnet, endpoint), *text = NULL;
 	json_t *j;
@@ -209,7 +209,7 @@ hist_ep_read(struct store_txn *txn, const char *tailnet, const char *endpoint,
 	ep->last_poll = hist_json_time(j, "last_poll");
 	ep->last_ok = hist_json_time(j, "last_ok");
 	snprintf(ep->result, sizeof(ep->result), "%s",
-		 json_string_value(json_object_get(j, "result")) ?: "never");
+	         json_string_value(json_object_get(j, "result")) ?: "never");
 	if (json_is_string(json_object_get(j, "error")))
 		ep->error = xstrdup(json_string_value(json_object_get(j, "error")));
 	ep->failures = (unsigned)json_integer_value(json_object_get(j, "failures"));
@@ -221,7 +221,7 @@ hist_ep_read(struct store_txn *txn, const char *tailnet, const char *endpoint,
 
 static int
 hist_ep_write(struct store_txn *txn, const char *tailnet, const char *endpoint,
-	      const struct hist_endpoint *ep, char **cause)
+              const struct hist_endpoint *ep, char **cause)
 {
 	char *name = hist_ep_name(tailnet, endpoint), *text;
 	json_t *j = json_object();
@@ -255,7 +255,7 @@ hist_endpoint_free(struct hist_endpoint *ep)
 
 int
 hist_endpoint_get(struct store *st, const char *tailnet, const char *endpoint,
-		  struct hist_endpoint *out, char **cause)
+                  struct hist_endpoint *out, char **cause)
 {
 	struct store_txn *txn;
 	int rc;
@@ -282,7 +282,8 @@ hist_poll_failed_txn(struct store_txn *txn, void *arg, char **cause)
 	if (hist_ep_read(txn, c->tailnet, c->endpoint, &ep, cause) == -1)
 		return -1;
 	/* Poll times only move forward, even when the clock steps back. */
-	ep.last_poll = ep.last_poll != TSTIME_NONE && c->t <= ep.last_poll ? ep.last_poll + 1 : c->t;
+	ep.last_poll =
+	    ep.last_poll != TSTIME_NONE && c->t <= ep.last_poll ? ep.last_poll + 1 : c->t;
 	strcpy(ep.result, "error");
 	free(ep.error);
 	ep.error = xstrdup(c->error);
@@ -294,7 +295,7 @@ hist_poll_failed_txn(struct store_txn *txn, void *arg, char **cause)
 
 int
 hist_poll_failed(struct store *st, const char *tailnet, const char *endpoint, tstime_t t,
-		 const char *error, char **cause)
+                 const char *error, char **cause)
 {
 	struct hist_fail_ctx c = {tailnet, endpoint, error, t};
 
@@ -405,10 +406,11 @@ hist_classify(struct store_txn *txn, struct hist_apply *a, uint64_t *ncur, char 
 		} else {
 			struct norm_device *nd = &a->devs[i++];
 
-			if (slen != nd->stable_len || memcmp(v + HIST_CUR_HEAD, nd->stable, slen) != 0)
+			if (slen != nd->stable_len ||
+			    memcmp(v + HIST_CUR_HEAD, nd->stable, slen) != 0)
 				c = hist_change_add(a, HIST_A_CHANGE, curid, nd);
 			else if (val.len - HIST_CUR_HEAD - slen != nd->vol_len ||
-				 memcmp(v + HIST_CUR_HEAD + slen, nd->vol, nd->vol_len) != 0)
+			         memcmp(v + HIST_CUR_HEAD + slen, nd->vol, nd->vol_len) != 0)
 				c = hist_change_add(a, HIST_A_VOL, curid, nd);
 		}
 		if (c != NULL) {
@@ -427,7 +429,7 @@ hist_classify(struct store_txn *txn, struct hist_apply *a, uint64_t *ncur, char 
 
 static int
 hist_put_cur(struct store_txn *txn, const char *tailnet, const struct norm_device *nd,
-	     tstime_t from_lo, tstime_t from_hi, uint32_t flags, char **cause)
+             tstime_t from_lo, tstime_t from_hi, uint32_t flags, char **cause)
 {
 	size_t len = HIST_CUR_HEAD + nd->stable_len + nd->vol_len;
 	uint8_t *v = xmalloc(len);
@@ -447,7 +449,7 @@ hist_put_cur(struct store_txn *txn, const char *tailnet, const struct norm_devic
 
 static int
 hist_open_version(struct store_txn *txn, const char *tailnet, const struct norm_device *nd,
-		  const struct hist_bounds *b, char **cause)
+                  const struct hist_bounds *b, char **cause)
 {
 	size_t len = HIST_BOUNDS_LEN + nd->stable_len;
 	uint8_t *v = xmalloc(len);
@@ -464,7 +466,7 @@ hist_open_version(struct store_txn *txn, const char *tailnet, const struct norm_
 
 static int
 hist_close_version(struct store_txn *txn, const char *tailnet, const char *id, tstime_t from_hi,
-		   tstime_t to_lo, tstime_t to_hi, char **cause)
+                   tstime_t to_lo, tstime_t to_hi, char **cause)
 {
 	struct store_key k;
 	struct store_val val;
@@ -495,7 +497,7 @@ hist_close_version(struct store_txn *txn, const char *tailnet, const char *id, t
 
 static int
 hist_open_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr *a, const char *id,
-	       const struct hist_bounds *b, char **cause)
+               const struct hist_bounds *b, char **cause)
 {
 	uint8_t v[HIST_BOUNDS_LEN];
 	struct store_key k;
@@ -510,7 +512,7 @@ hist_open_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr *
 /* Closes the open interval of address A held by ID. */
 static int
 hist_close_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr *a, const char *id,
-		tstime_t to_lo, tstime_t to_hi, char **cause)
+                tstime_t to_lo, tstime_t to_hi, char **cause)
 {
 	struct store_cursor *cur;
 	struct store_key prefix, k;
@@ -572,7 +574,7 @@ hist_addr_in(const struct tsaddr *a, const struct tsaddr *set, size_t n)
 /* Indexes the names of a new version that the previous version (OLD, may be NULL) lacked. */
 static int
 hist_index_names(struct store_txn *txn, const char *tailnet, const struct norm_device *nd,
-		 const char *old, tstime_t from_hi, char **cause)
+                 const char *old, tstime_t from_hi, char **cause)
 {
 	json_t *js = json_loads(nd->stable, 0, NULL), *jo = old ? json_loads(old, 0, NULL) : NULL;
 	char *names[3], *onames[3];
@@ -603,7 +605,7 @@ hist_index_names(struct store_txn *txn, const char *tailnet, const struct norm_d
 
 static int
 hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_change *c,
-		  tstime_t last_ok, char **cause)
+                  tstime_t last_ok, char **cause)
 {
 	tstime_t t = a->t, old_from_hi = store_get_i64(c->head + 8);
 	struct tsaddr old[NORM_MAX_ADDRS];
@@ -615,8 +617,8 @@ hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_chang
 	case HIST_A_VOL:
 		a->res->vol_updates++;
 		return hist_put_cur(txn, a->tailnet, nd, store_get_i64(c->head),
-				    store_get_i64(c->head + 8),
-				    (uint32_t)(store_get_u64(c->head + 16) >> 32), cause);
+		                    store_get_i64(c->head + 8),
+		                    (uint32_t)(store_get_u64(c->head + 16) >> 32), cause);
 	case HIST_A_NEW:
 		a->res->created++;
 		/* The API's creation time is exact when it falls in the window since the last
@@ -629,7 +631,8 @@ hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_chang
 		break;
 	case HIST_A_CHANGE:
 		a->res->changed++;
-		if (hist_close_version(txn, a->tailnet, c->id, old_from_hi, last_ok, t, cause) == -1)
+		if (hist_close_version(txn, a->tailnet, c->id, old_from_hi, last_ok, t, cause) ==
+		    -1)
 			return -1;
 		nold = hist_stable_addrs(c->old_stable, old, NORM_MAX_ADDRS);
 		break;
@@ -637,11 +640,13 @@ hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_chang
 		struct store_key k;
 
 		a->res->deleted++;
-		if (hist_close_version(txn, a->tailnet, c->id, old_from_hi, last_ok, t, cause) == -1)
+		if (hist_close_version(txn, a->tailnet, c->id, old_from_hi, last_ok, t, cause) ==
+		    -1)
 			return -1;
 		nold = hist_stable_addrs(c->old_stable, old, NORM_MAX_ADDRS);
 		for (i = 0; i < nold; i++)
-			if (hist_close_addr(txn, a->tailnet, &old[i], c->id, last_ok, t, cause) == -1)
+			if (hist_close_addr(txn, a->tailnet, &old[i], c->id, last_ok, t, cause) ==
+			    -1)
 				return -1;
 		hist_key_entity(&k, a->tailnet, c->id);
 		return store_del(txn, STORE_CUR, &k, cause) == -1 ? -1 : 0;
@@ -664,7 +669,7 @@ hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_chang
 
 static int
 hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
-	       tstime_t prev, int span_ok, uint64_t count, char **cause)
+               tstime_t prev, int span_ok, uint64_t count, char **cause)
 {
 	uint8_t v[HIST_COVER_LEN];
 	struct store_key k;
@@ -707,8 +712,8 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 		ep.pending_mass = 1;
 		strcpy(ep.result, "held");
 		ep.error = xasprintf("%zu of %llu devices disappeared at once: held until the next "
-				     "poll confirms it",
-				     gone, (unsigned long long)ncur);
+		                     "poll confirms it",
+		                     gone, (unsigned long long)ncur);
 		a->res->held = 1;
 		rc = hist_ep_write(txn, a->tailnet, HIST_EP_DEVICES, &ep, cause);
 		goto out;
@@ -717,8 +722,8 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 		if (hist_apply_change(txn, a, &a->ch[i], ep.last_ok, cause) == -1)
 			goto out;
 	if (hist_put_cover(txn, a->tailnet, HIST_EP_DEVICES, a->t, ep.last_ok,
-			   ep.last_ok != TSTIME_NONE && a->t - ep.last_ok <= a->pol->max_gap,
-			   a->ndevs, cause) == -1)
+	                   ep.last_ok != TSTIME_NONE && a->t - ep.last_ok <= a->pol->max_gap,
+	                   a->ndevs, cause) == -1)
 		goto out;
 	ep.pending_mass = 0;
 	ep.last_ok = a->t;
@@ -745,7 +750,7 @@ hist_cmp_dev(const void *a, const void *b)
 
 int
 hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
-		   const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+                   const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
 {
 	json_t *list = json_is_object(body) ? json_object_get(body, "devices") : NULL, *dev;
 	struct hist_apply a = {.tailnet = tailnet, .t = t, .pol = pol, .res = res};
@@ -769,7 +774,8 @@ hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bo
 	 * zeroed so that every slot is freed exactly once below. */
 	for (i = 0; i < n; i++) {
 		if (kept > 0 && strcmp(a.devs[i].id, a.devs[kept - 1].id) == 0) {
-			log_warnx("%s: device %s listed twice; keeping the first", tailnet, a.devs[i].id);
+			log_warnx("%s: device %s listed twice; keeping the first", tailnet,
+			          a.devs[i].id);
 			norm_device_free(&a.devs[i]);
 			continue;
 		}
@@ -794,7 +800,7 @@ out:
 /* Is T covered by polls of ENDPOINT? If not, *reason (malloc'd) says why. */
 static int
 hist_covered(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
-	     char **reason)
+             char **reason)
 {
 	struct store_cursor *cur;
 	struct store_key prefix, k;
@@ -820,11 +826,10 @@ hist_covered(struct store_txn *txn, const char *tailnet, const char *endpoint, t
 			*reason = xasprintf("before the first successful poll (%s)", b);
 		else {
 			tstime_format(prev, a, sizeof(a));
-			*reason = xasprintf("in a gap in polling: no successful poll between %s and %s",
-					    a, b);
+			*reason = xasprintf(
+			    "in a gap in polling: no successful poll between %s and %s", a, b);
 		}
-	} else if (store_cursor_last(cur, &prefix, &key, &val) == 0 &&
-		   key.len == prefix.len + 8) {
+	} else if (store_cursor_last(cur, &prefix, &key, &val) == 0 && key.len == prefix.len + 8) {
 		tstime_format(store_get_i64((const uint8_t *)key.data + prefix.len), a, sizeof(a));
 		*reason = xasprintf("after the last successful poll (%s)", a);
 	} else
@@ -837,7 +842,7 @@ hist_covered(struct store_txn *txn, const char *tailnet, const char *endpoint, t
  * Returns a new reference to its device JSON, and its bounds; NULL if the device is unknown. */
 static json_t *
 hist_version_at(struct store_txn *txn, const char *tailnet, const char *id, tstime_t t,
-		struct hist_bounds *bout)
+                struct hist_bounds *bout)
 {
 	struct store_cursor *cur;
 	struct store_key prefix, k;
@@ -863,8 +868,8 @@ hist_version_at(struct store_txn *txn, const char *tailnet, const char *id, tsti
 		rc = store_cursor_last(cur, &prefix, &key, &val);
 	if (rc == 0 && val.len >= HIST_BOUNDS_LEN) {
 		hist_bounds_get(val.data, bout);
-		dev = json_loadb((const char *)val.data + HIST_BOUNDS_LEN, val.len - HIST_BOUNDS_LEN,
-				 0, NULL);
+		dev = json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
+		                 val.len - HIST_BOUNDS_LEN, 0, NULL);
 	}
 	store_cursor_close(cur);
 	return dev;
@@ -872,7 +877,7 @@ hist_version_at(struct store_txn *txn, const char *tailnet, const char *id, tsti
 
 static json_t *
 hist_holder_json(struct store_txn *txn, const char *tailnet, const char *id,
-		 const struct hist_bounds *b, tstime_t t, const char *state)
+                 const struct hist_bounds *b, tstime_t t, const char *state)
 {
 	struct hist_bounds vb;
 	json_t *h = json_object(), *dev = hist_version_at(txn, tailnet, id, t, &vb);
@@ -895,7 +900,7 @@ hist_set_time(json_t *obj, const char *key, tstime_t t)
 
 int
 hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime_t at, int history,
-	   json_t **out, char **cause)
+           json_t **out, char **cause)
 {
 	struct store_txn *txn;
 	struct store_cursor *cur;
@@ -945,13 +950,13 @@ hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime
 		s = at == TSTIME_NONE ? HIST_NO : hist_state_at(&b, at, ep.last_ok);
 		if (s != HIST_NO) {
 			json_array_append_new(holders, hist_holder_json(txn, tailnet, id, &b, at,
-									hist_state_names[s]));
+			                                                hist_state_names[s]));
 			if (s == HIST_HELD || best == HIST_NO)
 				best = s;
 		}
 		if (intervals != NULL)
-			json_array_append_new(intervals,
-					      hist_holder_json(txn, tailnet, id, &b, b.from_hi, NULL));
+			json_array_append_new(
+			    intervals, hist_holder_json(txn, tailnet, id, &b, b.from_hi, NULL));
 	}
 	store_cursor_close(cur);
 	if (best == HIST_HELD) {
@@ -970,14 +975,14 @@ hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime
 	} else if (best == HIST_MAYBE) {
 		json_object_set_new(res, "answer", json_string("maybe"));
 		json_object_set_new(res, "reason",
-				    json_string("the address changed hands between two polls"));
+		                    json_string("the address changed hands between two polls"));
 	} else if (at == TSTIME_NONE) {
 		json_object_set_new(res, "answer", json_string("unknown"));
 		json_object_set_new(res, "reason", json_string("no successful poll yet"));
 	} else if (hist_covered(txn, tailnet, HIST_EP_DEVICES, at, &reason)) {
 		json_object_set_new(res, "answer", json_string("none"));
 		json_object_set_new(res, "reason",
-				    json_string("no device held it; polls cover that time"));
+		                    json_string("no device held it; polls cover that time"));
 	} else {
 		json_object_set_new(res, "answer", json_string("unknown"));
 		json_object_set_new(res, "reason", json_string(reason ?: "not covered by polls"));
@@ -1037,7 +1042,8 @@ hist_name_rank(struct store_txn *txn, const char *tailnet, const char *id, const
 	n = norm_device_names(dev, names);
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(names[i], name) == 0 && rank == 3) {
-			/* names[] holds the MagicDNS name, its label, the hostname, in that order. */
+			/* names[] holds the MagicDNS name, its label, the hostname, in that order.
+			 */
 			rank = (int)i;
 			if (host != NULL && strcasecmp(host, name) == 0 && i + 1 == n)
 				rank = 2;
@@ -1115,7 +1121,7 @@ hist_changed_fields(json_t *prev, json_t *dev)
 
 static json_t *
 hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime_t at,
-	      tstime_t last_ok, json_t **at_version)
+              tstime_t last_ok, json_t **at_version)
 {
 	struct store_cursor *cur;
 	struct store_key prefix;
@@ -1137,8 +1143,8 @@ hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime
 		if (key.len != prefix.len + 8 || val.len < HIST_BOUNDS_LEN)
 			continue;
 		hist_bounds_get(val.data, &b);
-		dev = json_loadb((const char *)val.data + HIST_BOUNDS_LEN, val.len - HIST_BOUNDS_LEN,
-				 0, NULL);
+		dev = json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
+		                 val.len - HIST_BOUNDS_LEN, 0, NULL);
 		if (dev == NULL)
 			continue;
 		v = json_object();
@@ -1153,7 +1159,8 @@ hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime
 				*at_version = json_incref(v);
 			}
 		}
-		json_object_set_new(v, "changed", prev ? hist_changed_fields(prev, dev) : json_array());
+		json_object_set_new(v, "changed",
+		                    prev ? hist_changed_fields(prev, dev) : json_array());
 		json_object_set(v, "device", dev);
 		json_decref(prev);
 		prev = dev;
@@ -1166,7 +1173,7 @@ hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime
 
 int
 hist_device_get(struct store *st, const char *tailnet, const char *query, tstime_t at, int history,
-		json_t **out, char **cause)
+                json_t **out, char **cause)
 {
 	struct store_txn *txn;
 	struct store_key k;
@@ -1243,23 +1250,25 @@ hist_device_get(struct store *st, const char *tailnet, const char *query, tstime
 		const uint8_t *v = val.data;
 		size_t slen = (size_t)(store_get_u64(v + 16) & 0xffffffffu);
 		struct hist_bounds b = {store_get_i64(v), store_get_i64(v + 8), TSTIME_NONE,
-					TSTIME_NONE, (uint32_t)(store_get_u64(v + 16) >> 32)};
+		                        TSTIME_NONE, (uint32_t)(store_get_u64(v + 16) >> 32)};
 		json_t *c = json_object();
 
 		hist_bounds_json(c, &b);
 		if (HIST_CUR_HEAD + slen <= val.len) {
-			json_object_set_new(c, "device",
-					    json_loadb((const char *)v + HIST_CUR_HEAD, slen, 0, NULL));
+			json_object_set_new(
+			    c, "device",
+			    json_loadb((const char *)v + HIST_CUR_HEAD, slen, 0, NULL));
 			json_object_set_new(c, "volatile",
-					    json_loadb((const char *)v + HIST_CUR_HEAD + slen,
-						       val.len - HIST_CUR_HEAD - slen, 0, NULL));
+			                    json_loadb((const char *)v + HIST_CUR_HEAD + slen,
+			                               val.len - HIST_CUR_HEAD - slen, 0, NULL));
 		}
 		json_object_set_new(res, "current", c);
 	} else {
 		json_object_set_new(res, "current", json_null());
 		/* A deleted device: its last version says what it was. */
 		json_object_set(res, "last",
-				json_array_get(versions, json_array_size(versions) - 1) ?: json_null());
+		                json_array_get(versions, json_array_size(versions) - 1)
+		                    ?: json_null());
 	}
 	if (history)
 		json_object_set_new(res, "versions", versions);
@@ -1274,7 +1283,7 @@ hist_device_get(struct store *st, const char *tailnet, const char *query, tstime
 
 int
 hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out, size_t *len,
-		  char **cause)
+                  char **cause)
 {
 	struct store_txn *txn;
 	struct store_cursor *cur;
@@ -1332,8 +1341,9 @@ hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out
 			slen = (size_t)(store_get_u64(v + 16) & 0xffffffffu);
 			if (HIST_CUR_HEAD + slen > val.len)
 				continue;
-			b = (struct hist_bounds){store_get_i64(v), store_get_i64(v + 8), TSTIME_NONE,
-						 TSTIME_NONE, (uint32_t)(store_get_u64(v + 16) >> 32)};
+			b = (struct hist_bounds){store_get_i64(v), store_get_i64(v + 8),
+			                         TSTIME_NONE, TSTIME_NONE,
+			                         (uint32_t)(store_get_u64(v + 16) >> 32)};
 			dev = (const char *)v + HIST_CUR_HEAD;
 			dlen = slen;
 			vol = dev + slen;

@@ -30,8 +30,8 @@ struct hist_poll_result {
 struct hist_endpoint {
 	tstime_t last_poll; /* TSTIME_NONE: never */
 	tstime_t last_ok;
-	char result[8]; /* "ok", "error", "held", "never" */
-	char *error;    /* malloc'd, NULL when none */
+	char result[8];    /* "ok", "error", "held", "never" */
+	char *error;       /* malloc'd, NULL when none */
 	unsigned failures; /* consecutive */
 	uint64_t entities;
 	int pending_mass;
@@ -40,29 +40,29 @@ struct hist_endpoint {
 /* Applies a devices answer (BODY, borrowed: {"devices":[...]}) seen at time T in one write
  * transaction. An answer that does not check out changes nothing: -1 and *cause. */
 int hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
-		       const struct hist_policy *pol, struct hist_poll_result *res, char **cause);
+                       const struct hist_policy *pol, struct hist_poll_result *res, char **cause);
 
 /* Records a failed poll of ENDPOINT (its time and reason) without touching the history. */
 int hist_poll_failed(struct store *st, const char *tailnet, const char *endpoint, tstime_t t,
-		     const char *error, char **cause);
+                     const char *error, char **cause);
 
 int hist_endpoint_get(struct store *st, const char *tailnet, const char *endpoint,
-		      struct hist_endpoint *out, char **cause);
+                      struct hist_endpoint *out, char **cause);
 void hist_endpoint_free(struct hist_endpoint *ep);
 
 /* Who held address A at AT (TSTIME_NONE: as of the last successful poll). *out is a new
  * reference: {"ip","tailnet","at","answer","holders":[...],"reason",["intervals"]}. */
 int hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime_t at,
-	       int history, json_t **out, char **cause);
+               int history, json_t **out, char **cause);
 
 /* One device by node id, name (MagicDNS name, its first label, hostname; past names too) or
  * address. HIST_NOTFOUND when nothing matches. *out is a new reference. */
 int hist_device_get(struct store *st, const char *tailnet, const char *query, tstime_t at,
-		    int history, json_t **out, char **cause);
+                    int history, json_t **out, char **cause);
 
 /* Every device now (AT = TSTIME_NONE) or at AT, as JSON text (malloc'd) built from the stored
  * bytes without re-parsing them. */
 int hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out, size_t *len,
-		      char **cause);
+                      char **cause);
 
 #endif

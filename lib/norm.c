@@ -11,13 +11,16 @@
 /* Fields that change without anyone changing the tailnet. updateAvailable is here too: it flips
  * when Tailscale ships a client release, which is not a change of the device. */
 static const char *const norm_volatile[] = {
-    "lastSeen", "connectedToControl", "clientConnectivity", "multipleConnections",
+    "lastSeen",        "connectedToControl", "clientConnectivity", "multipleConnections",
     "updateAvailable",
 };
 
 /* String lists whose order carries no meaning: sorted so that a reordering is no change. */
 static const char *const norm_sorted_lists[] = {
-    "addresses", "tags", "enabledRoutes", "advertisedRoutes",
+    "addresses",
+    "tags",
+    "enabledRoutes",
+    "advertisedRoutes",
 };
 
 /* Fields the history and the queries read as text. */
@@ -35,7 +38,8 @@ norm_device_volatile(const char *key)
 static int
 norm_cmp_json_str(const void *a, const void *b)
 {
-	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+	return strcmp(json_string_value(*(json_t *const *)a),
+	              json_string_value(*(json_t *const *)b));
 }
 
 /* Sorts a list of strings in place (new array in the object); -1 if it is not such a list. */
@@ -110,7 +114,8 @@ norm_device(json_t *dev, struct norm_device *out, char **cause)
 			*cause = xasprintf("device %s: more than %d addresses", id, NORM_MAX_ADDRS);
 			return -1;
 		}
-		if (!json_is_string(v) || addr_parse(json_string_value(v), &out->addrs[out->naddrs]) != 0) {
+		if (!json_is_string(v) ||
+		    addr_parse(json_string_value(v), &out->addrs[out->naddrs]) != 0) {
 			*cause = xasprintf("device %s: a bad address", id);
 			return -1;
 		}
@@ -136,7 +141,7 @@ norm_device(json_t *dev, struct norm_device *out, char **cause)
 	for (i = 0; i < sizeof(norm_sorted_lists) / sizeof(norm_sorted_lists[0]); i++) {
 		if (norm_sort_list(stable, norm_sorted_lists[i]) == -1) {
 			*cause = xasprintf("device %s: %s is not a list of strings", id,
-					   norm_sorted_lists[i]);
+			                   norm_sorted_lists[i]);
 			goto fail;
 		}
 	}

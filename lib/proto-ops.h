@@ -2,9 +2,11 @@
  * (help) and "hello". PROTO_OP(symbol, "name", flags, "args", "one-line help") */
 PROTO_OP(hello, "hello", 0, "", "protocol version, daemon version and the operations it knows")
 PROTO_OP(status, "status", 0, "", "daemon version, uptime, store size, last poll of each endpoint")
-PROTO_OP(poll, "poll", PROTO_F_WRITE, "[tailnet]", "poll every endpoint now; answers once committed")
-PROTO_OP(devices_list, "devices.list", 0, "[tailnet] [at]", "devices on the network now or at a time")
+PROTO_OP(poll, "poll", PROTO_F_WRITE, "[tailnet]",
+         "poll every endpoint now; answers once committed")
+PROTO_OP(devices_list, "devices.list", 0, "[tailnet] [at]",
+         "devices on the network now or at a time")
 PROTO_OP(device_get, "device.get", 0, "query [tailnet] [at] [history]",
-	 "one device by node id, name or address; with history, every version")
+         "one device by node id, name or address; with history, every version")
 PROTO_OP(ip_at, "ip.at", 0, "ip [tailnet] [at] [history]",
-	 "who held an address at a time: held, maybe, none or unknown")
+         "who held an address at a time: held, maybe, none or unknown")

@@ -39,10 +39,10 @@ int proto_op_find(const char *name);
 #define PROTO_E_INTERNAL "internal"
 
 struct proto_request {
-	json_t *root; /* owned: the parsed line */
-	json_t *id;   /* borrowed from root; JSON null when the request had none */
+	json_t *root;   /* owned: the parsed line */
+	json_t *id;     /* borrowed from root; JSON null when the request had none */
 	const char *op; /* borrowed from root */
-	json_t *args; /* borrowed from root; an empty object when absent */
+	json_t *args;   /* borrowed from root; an empty object when absent */
 };
 
 /* Parses one line (without its newline). On error returns -1, sets *cause (malloc'd) and leaves

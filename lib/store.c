@@ -159,7 +159,7 @@ store_init_meta(struct store *st, char **cause)
 		if (have != STORE_SCHEMA) {
 			mdb_txn_abort(txn);
 			*cause = xasprintf("store %s has schema %d; this tsinvd knows schema %d",
-					   st->dir, have, STORE_SCHEMA);
+			                   st->dir, have, STORE_SCHEMA);
 			return -1;
 		}
 		/* Committed, not aborted: the dbi handles opened here must outlive the txn. */
@@ -378,7 +378,7 @@ store_txn_fail(struct store_txn *t, const char *what, int rc, char **cause)
 
 int
 store_get(struct store_txn *t, enum store_db db, const struct store_key *k, struct store_val *v,
-	  char **cause)
+          char **cause)
 {
 	MDB_val mk = {.mv_size = k->len, .mv_data = (void *)k->b}, mv;
 	int rc;
@@ -399,7 +399,7 @@ store_get(struct store_txn *t, enum store_db db, const struct store_key *k, stru
 
 int
 store_put(struct store_txn *t, enum store_db db, const struct store_key *k, const void *v,
-	  size_t vlen, char **cause)
+          size_t vlen, char **cause)
 {
 	MDB_val mk = {.mv_size = k->len, .mv_data = (void *)k->b};
 	MDB_val mv = {.mv_size = vlen, .mv_data = (void *)v};
@@ -457,7 +457,7 @@ store_cursor_close(struct store_cursor *c)
 
 static int
 store_cursor_report(struct store_cursor *c, int rc, MDB_val *mk, MDB_val *mv, struct store_val *key,
-		    struct store_val *val)
+                    struct store_val *val)
 {
 	if (rc != 0)
 		return 1;
@@ -475,8 +475,8 @@ store_cursor_report(struct store_cursor *c, int rc, MDB_val *mk, MDB_val *mv, st
 }
 
 int
-store_cursor_seek(struct store_cursor *c, const struct store_key *k,
-		  const struct store_key *prefix, struct store_val *key, struct store_val *val)
+store_cursor_seek(struct store_cursor *c, const struct store_key *k, const struct store_key *prefix,
+                  struct store_val *key, struct store_val *val)
 {
 	MDB_val mk = {.mv_size = k->len, .mv_data = (void *)k->b}, mv;
 
@@ -484,12 +484,12 @@ store_cursor_seek(struct store_cursor *c, const struct store_key *k,
 	if (k->bad || prefix->bad)
 		return 1;
 	return store_cursor_report(c, mdb_cursor_get(c->cur, &mk, &mv, MDB_SET_RANGE), &mk, &mv,
-				   key, val);
+	                           key, val);
 }
 
 int
 store_cursor_last(struct store_cursor *c, const struct store_key *prefix, struct store_val *key,
-		  struct store_val *val)
+                  struct store_val *val)
 {
 	struct store_key past = *prefix;
 	MDB_val mk, mv;
@@ -522,8 +522,8 @@ store_cursor_step(struct store_cursor *c, int dir, struct store_val *key, struct
 {
 	MDB_val mk, mv;
 
-	return store_cursor_report(c, mdb_cursor_get(c->cur, &mk, &mv, dir > 0 ? MDB_NEXT : MDB_PREV),
-				   &mk, &mv, key, val);
+	return store_cursor_report(
+	    c, mdb_cursor_get(c->cur, &mk, &mv, dir > 0 ? MDB_NEXT : MDB_PREV), &mk, &mv, key, val);
 }
 
 int

@@ -10,14 +10,14 @@
 #define STORE_KEYMAX 511 /* LMDB's default maximum key size */
 
 enum store_db {
-	STORE_META,   /* name -> value */
-	STORE_CUR,    /* tailnet, kind, id -> current record */
-	STORE_VER,    /* tailnet, kind, id, from_hi -> version */
-	STORE_ADDR,   /* tailnet, addr16, from_hi -> address interval */
-	STORE_NAME,   /* tailnet, lower-cased name, from_hi, id -> nothing */
-	STORE_BLOB,   /* sha256 -> bytes */
-	STORE_EVENT,  /* seq -> event JSON */
-	STORE_COVER,  /* tailnet, endpoint, poll time -> coverage row */
+	STORE_META,    /* name -> value */
+	STORE_CUR,     /* tailnet, kind, id -> current record */
+	STORE_VER,     /* tailnet, kind, id, from_hi -> version */
+	STORE_ADDR,    /* tailnet, addr16, from_hi -> address interval */
+	STORE_NAME,    /* tailnet, lower-cased name, from_hi, id -> nothing */
+	STORE_BLOB,    /* sha256 -> bytes */
+	STORE_EVENT,   /* seq -> event JSON */
+	STORE_COVER,   /* tailnet, endpoint, poll time -> coverage row */
 	STORE_HOOKPOS, /* hook name -> cursor */
 	STORE__NDB
 };
@@ -40,8 +40,8 @@ struct store_key {
 
 void store_key_init(struct store_key *k);
 void store_key_u8(struct store_key *k, uint8_t v);
-void store_key_u64(struct store_key *k, uint64_t v); /* big-endian */
-void store_key_i64(struct store_key *k, int64_t v);  /* big-endian, sign bit flipped: sorts */
+void store_key_u64(struct store_key *k, uint64_t v);    /* big-endian */
+void store_key_i64(struct store_key *k, int64_t v);     /* big-endian, sign bit flipped: sorts */
 void store_key_str(struct store_key *k, const char *s); /* bytes then a NUL */
 void store_key_bytes(struct store_key *k, const void *p, size_t n);
 
@@ -71,26 +71,27 @@ void store_read_end(struct store_txn *txn);
 
 /* 0 found, 1 not found, -1 error (cause set, write txn poisoned). */
 int store_get(struct store_txn *txn, enum store_db db, const struct store_key *k,
-	      struct store_val *v, char **cause);
+              struct store_val *v, char **cause);
 /* 0, or -1 with cause; MDB_MAP_FULL is reported so that store_write can grow and redo. */
 int store_put(struct store_txn *txn, enum store_db db, const struct store_key *k, const void *v,
-	      size_t vlen, char **cause);
+              size_t vlen, char **cause);
 /* 0 deleted, 1 not found, -1 error. */
 int store_del(struct store_txn *txn, enum store_db db, const struct store_key *k, char **cause);
 
 /* Cursors over keys starting with a prefix, in key order (or reverse). */
 int store_cursor_open(struct store_txn *txn, enum store_db db, struct store_cursor **out,
-		      char **cause);
+                      char **cause);
 void store_cursor_close(struct store_cursor *c);
 /* Positions at the first key >= K (SEEK) and reports it if it starts with PREFIX: 0 found, 1 no
  * such key. */
-int store_cursor_seek(struct store_cursor *c, const struct store_key *k, const struct store_key *prefix,
-		      struct store_val *key, struct store_val *val);
+int store_cursor_seek(struct store_cursor *c, const struct store_key *k,
+                      const struct store_key *prefix, struct store_val *key, struct store_val *val);
 /* Positions at the last key that starts with PREFIX: 0 found, 1 none. */
 int store_cursor_last(struct store_cursor *c, const struct store_key *prefix, struct store_val *key,
-		      struct store_val *val);
+                      struct store_val *val);
 /* Moves forward (dir 1) or back (dir -1) while keys start with the prefix of the last seek. */
-int store_cursor_step(struct store_cursor *c, int dir, struct store_val *key, struct store_val *val);
+int store_cursor_step(struct store_cursor *c, int dir, struct store_val *key,
+                      struct store_val *val);
 
 /* meta helpers: values are NUL-terminated text (JSON). */
 int store_meta_get(struct store_txn *txn, const char *name, char **out, char **cause);

@@ -1,4 +1,5 @@
-/* tstime.h: time as microseconds since the Unix epoch (UTC); RFC 3339, relative times, durations. */
+/* tstime.h: time as microseconds since the Unix epoch (UTC); RFC 3339, relative times, durations.
+ */
 #ifndef TSINV_TSTIME_H
 #define TSINV_TSTIME_H
 
