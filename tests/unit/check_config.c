@@ -362,7 +362,7 @@ START_TEST(test_example_conf)
 	ck_assert_msg(cf != NULL, "%s", errors);
 	ck_assert_uint_eq(cf->ntailnets, 1);
 	ck_assert_str_eq(cf->tailnets[0].name, "prod");
-	ck_assert_str_eq(cf->tailnets[0].api_key_file, "/etc/tsinv/api-key");
+	ck_assert_str_eq(cf->tailnets[0].api_key_file, "api-key");
 	ck_assert_str_eq(cf->tailnets[0].api_url, "https://api.tailscale.com");
 	ck_assert_str_eq(cf->state_dir, "/var/lib/tsinv");
 	config_free(cf);
