@@ -39,14 +39,20 @@
 #define TSSIM_MAX_ARGS 2
 #define TSSIM_V4_SPACE (1u << 22) /* 100.64.0.0/10 */
 #define TSSIM_KEY_DAYS 180
+#define TSSIM_OAUTH_LIFE 3600 /* seconds, as the real API issues them */
+#define TSSIM_OAUTH_MAX_LIFE (366L * 86400)
+#define TSSIM_OAUTH_SCOPE "all:read"
+#define TSSIM_OAUTH_PATH "/api/v2/oauth/"
+#define TSSIM_MAX_FORM (64 * 1024)
 
 /* API endpoints by name: faults and request counts are kept per endpoint. Adding one is an enum
  * value, a name, a route and a handler. */
-enum tssim_ep { TSSIM_EP_DEVICES, TSSIM_EP_DEVICE, TSSIM_EP_COUNT };
+enum tssim_ep { TSSIM_EP_DEVICES, TSSIM_EP_DEVICE, TSSIM_EP_OAUTH_TOKEN, TSSIM_EP_COUNT };
 
 static const char *const tssim_ep_names[TSSIM_EP_COUNT] = {
     [TSSIM_EP_DEVICES] = "devices",
     [TSSIM_EP_DEVICE] = "device",
+    [TSSIM_EP_OAUTH_TOKEN] = "oauth_token",
 };
 
 /* A serialised body shared by the cache and the responses still being written. */
@@ -76,6 +82,13 @@ struct tssim_fault {
 	size_t oversize;
 };
 
+/* An OAuth access token handed out by the token endpoint. */
+struct tssim_token {
+	char *token;
+	int64_t expires_ms; /* wall clock; refused from then on */
+	TAILQ_ENTRY(tssim_token) entry;
+};
+
 struct tssim;
 
 /* One API request, kept while a delay fault holds it. */
@@ -102,7 +115,17 @@ struct tssim {
 	TAILQ_HEAD(, tssim_call) pending;
 	struct tssim_fault faults[TSSIM_EP_COUNT];
 	unsigned long counts[TSSIM_EP_COUNT];
+	char *oauth_id; /* NULL: no OAuth client, the token endpoint refuses everyone */
+	char *oauth_secret;
+	char *oauth_scope;
+	long oauth_life;                  /* seconds, for tokens issued from now on */
+	unsigned long oauth_serial;       /* N of the last tsoauth-N-... */
+	unsigned long oauth_issued;       /* since start or the last requests reset */
+	TAILQ_HEAD(, tssim_token) tokens; /* issued, maybe expired */
 };
+
+/* Authenticates a request for a route: 0, or an error status with *msg (NULL: the usual). */
+typedef int (*tssim_auth_fn)(struct tssim *, struct evhttp_request *, const char **msg);
 
 /* An API handler produces the normal answer: 200 with *body, or an error status with *msg. */
 typedef int (*tssim_api_fn)(struct tssim *, struct tssim_call *, struct tssim_blob **body,
@@ -112,15 +135,24 @@ static int tssim_api_devices(struct tssim *, struct tssim_call *, struct tssim_b
                              const char **);
 static int tssim_api_device(struct tssim *, struct tssim_call *, struct tssim_blob **,
                             const char **);
+static int tssim_api_oauth_token(struct tssim *, struct tssim_call *, struct tssim_blob **,
+                                 const char **);
+static int tssim_auth_api(struct tssim *, struct evhttp_request *, const char **);
+static int tssim_auth_client(struct tssim *, struct evhttp_request *, const char **);
 
 static const struct tssim_route {
 	const char *pattern; /* each "*" matches one path segment, passed URL-decoded */
 	enum tssim_ep ep;
-	int tailnet_arg; /* which "*" names the tailnet (for fault filters); -1: none */
+	int tailnet_arg;             /* which "*" names the tailnet (for fault filters); -1: none */
+	enum evhttp_cmd_type method; /* any other gets 405 */
+	tssim_auth_fn auth;
 	tssim_api_fn fn;
 } tssim_routes[] = {
-    {"/api/v2/tailnet/*/devices", TSSIM_EP_DEVICES, 0, tssim_api_devices},
-    {"/api/v2/device/*", TSSIM_EP_DEVICE, -1, tssim_api_device},
+    {"/api/v2/tailnet/*/devices", TSSIM_EP_DEVICES, 0, EVHTTP_REQ_GET, tssim_auth_api,
+     tssim_api_devices},
+    {"/api/v2/device/*", TSSIM_EP_DEVICE, -1, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_device},
+    {TSSIM_OAUTH_PATH "token", TSSIM_EP_OAUTH_TOKEN, -1, EVHTTP_REQ_POST, tssim_auth_client,
+     tssim_api_oauth_token},
 };
 
 /* Control ops: each returns the members to add to {"ok":true} (new reference), or NULL and a
@@ -136,6 +168,8 @@ static json_t *tssim_op_clear_faults(struct tssim *, json_t *, char **);
 static json_t *tssim_op_requests(struct tssim *, json_t *, char **);
 static json_t *tssim_op_generate(struct tssim *, json_t *, char **);
 static json_t *tssim_op_get(struct tssim *, json_t *, char **);
+static json_t *tssim_op_oauth(struct tssim *, json_t *, char **);
+static json_t *tssim_op_oauth_revoke(struct tssim *, json_t *, char **);
 static json_t *tssim_op_help(struct tssim *, json_t *, char **);
 
 static const struct tssim_op {
@@ -156,10 +190,13 @@ static const struct tssim_op {
      "{endpoint, tailnet?, status?, message?, retry_after?, delay_ms?, truncate?, invalid?, "
      "oversize?, count?}: fault the next count (1; -1 = until cleared) requests"},
     {"clear_faults", tssim_op_clear_faults, "{endpoint?}: remove faults"},
-    {"requests", tssim_op_requests, "{reset?}: requests seen per endpoint"},
+    {"requests", tssim_op_requests, "{reset?}: requests seen per endpoint, tokens issued"},
     {"generate", tssim_op_generate,
      "{tailnet, count, seed?}: replace the tailnet's devices with generated ones"},
     {"get", tssim_op_get, "{tailnet, nodeId?}: devices (or one device) as stored"},
+    {"oauth", tssim_op_oauth,
+     "{expires_in?}: lifetime in seconds of OAuth tokens issued from now on; the OAuth state"},
+    {"oauth_revoke", tssim_op_oauth_revoke, "{}: invalidate every OAuth token issued"},
     {"help", tssim_op_help, "{}: this list"},
 };
 
@@ -202,6 +239,7 @@ static const struct tssim_method {
 static const uint32_t tssim_reserved_blocks[] = {9316, 13148, 13149};
 
 static const char tssim_msg_no_tailnet[] = "Tailnet not found, or user does not have access";
+static const char tssim_msg_bad_client[] = "invalid client credentials";
 
 /* --- small helpers --- */
 
@@ -235,6 +273,26 @@ tssim_time(time_t t, char *buf, size_t len)
 
 	gmtime_r(&t, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Wall clock in milliseconds: OAuth token expiry. */
+static int64_t
+tssim_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How much of the request target to log: not the query of an OAuth path, which could hold a
+ * client secret. */
+static int
+tssim_log_len(const char *uri)
+{
+	if (strncmp(uri, TSSIM_OAUTH_PATH, strlen(TSSIM_OAUTH_PATH)) == 0)
+		return (int)strcspn(uri, "?");
+	return (int)strlen(uri);
 }
 
 static struct tssim_blob *
@@ -526,14 +584,15 @@ tssim_send(struct tssim *sim, struct evhttp_request *req, int status, struct evb
            const char *note)
 {
 	const struct tssim_status *st = tssim_status_find(status);
+	const char *uri = evhttp_request_get_uri(req);
 
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	                  "application/json");
 	if (!sim->quiet)
-		log_info("%s %s -> %d, %zu bytes%s%s",
-		         tssim_method_name(evhttp_request_get_command(req)),
-		         evhttp_request_get_uri(req), status, evbuffer_get_length(buf),
-		         note != NULL ? ", " : "", note != NULL ? note : "");
+		log_info("%s %.*s -> %d, %zu bytes%s%s",
+		         tssim_method_name(evhttp_request_get_command(req)), tssim_log_len(uri),
+		         uri, status, evbuffer_get_length(buf), note != NULL ? ", " : "",
+		         note != NULL ? note : "");
 	evhttp_send_reply(req, status, st != NULL ? st->reason : NULL, buf);
 }
 
@@ -597,6 +656,7 @@ static void
 tssim_send_truncated(struct tssim *sim, struct evhttp_request *req, struct tssim_blob *b)
 {
 	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	const char *uri = evhttp_request_get_uri(req);
 	struct evbuffer *buf;
 	size_t half = b->len / 2 > 0 ? b->len / 2 : 1;
 	char len[32];
@@ -610,9 +670,9 @@ tssim_send_truncated(struct tssim *sim, struct evhttp_request *req, struct tssim
 	evhttp_add_header(hdr, "Content-Type", "application/json");
 	evhttp_add_header(hdr, "Content-Length", len);
 	if (!sim->quiet)
-		log_info("%s %s -> 200, %zu of %zu bytes, truncated",
-		         tssim_method_name(evhttp_request_get_command(req)),
-		         evhttp_request_get_uri(req), half, b->len);
+		log_info("%s %.*s -> 200, %zu of %zu bytes, truncated",
+		         tssim_method_name(evhttp_request_get_command(req)), tssim_log_len(uri),
+		         uri, half, b->len);
 	evhttp_send_reply_start(req, 200, "OK");
 	buf = evbuffer_new();
 	evbuffer_add(buf, b->data, half);
@@ -815,31 +875,220 @@ tssim_b64decode(const char *s)
 	return out;
 }
 
-/* "Bearer TOKEN", or Basic with TOKEN as the user and an empty password. */
-static bool
-tssim_auth_ok(struct tssim *sim, struct evhttp_request *req)
+enum tssim_authz { TSSIM_AUTHZ_NONE, TSSIM_AUTHZ_BEARER, TSSIM_AUTHZ_BASIC };
+
+/* The Authorization header: Bearer's token in *user, or Basic's user and password (malloc'd;
+ * both NULL when there is none or it does not parse). */
+static enum tssim_authz
+tssim_authz_parse(struct evhttp_request *req, char **user, char **pass)
 {
 	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-	char *dec;
-	size_t tlen = strlen(sim->token);
-	bool ok;
+	char *dec, *colon;
 
+	*user = *pass = NULL;
 	if (h == NULL)
-		return false;
+		return TSSIM_AUTHZ_NONE;
 	if (strncasecmp(h, "Bearer ", 7) == 0) {
 		for (h += 7; *h == ' '; h++)
 			;
-		return strcmp(h, sim->token) == 0;
+		*user = xstrdup(h);
+		return TSSIM_AUTHZ_BEARER;
 	}
 	if (strncasecmp(h, "Basic ", 6) != 0)
-		return false;
+		return TSSIM_AUTHZ_NONE;
 	for (h += 6; *h == ' '; h++)
 		;
-	if ((dec = tssim_b64decode(h)) == NULL)
-		return false;
-	ok = strncmp(dec, sim->token, tlen) == 0 && strcmp(dec + tlen, ":") == 0;
-	free(dec);
-	return ok;
+	if ((dec = tssim_b64decode(h)) == NULL || (colon = strchr(dec, ':')) == NULL) {
+		free(dec);
+		return TSSIM_AUTHZ_NONE;
+	}
+	*colon = '\0';
+	*user = dec;
+	*pass = xstrdup(colon + 1);
+	return TSSIM_AUTHZ_BASIC;
+}
+
+/* Whether token was issued here, is not revoked and has not expired. */
+static bool
+tssim_oauth_live(struct tssim *sim, const char *token)
+{
+	struct tssim_token *t;
+	int64_t now = tssim_now_ms();
+
+	TAILQ_FOREACH(t, &sim->tokens, entry)
+	{
+		if (strcmp(t->token, token) == 0)
+			return now < t->expires_ms;
+	}
+	return false;
+}
+
+/* The API token or a live OAuth access token, as "Bearer CRED" or as Basic with CRED as the
+ * user and an empty password. */
+static int
+tssim_auth_api(struct tssim *sim, struct evhttp_request *req, const char **msg)
+{
+	char *cred, *pass;
+	enum tssim_authz kind = tssim_authz_parse(req, &cred, &pass);
+	bool ok = (kind == TSSIM_AUTHZ_BEARER || (kind == TSSIM_AUTHZ_BASIC && *pass == '\0')) &&
+	          (strcmp(cred, sim->token) == 0 || tssim_oauth_live(sim, cred));
+
+	free(cred);
+	free(pass);
+	return ok ? 0 : 401;
+}
+
+/* A form-encoded body (application/x-www-form-urlencoded) into form; any other type is no
+ * form, as Go's ParseForm has it. -1 if it does not parse. */
+static int
+tssim_form_parse(struct evhttp_request *req, struct evkeyvalq *form)
+{
+	static const char type[] = "application/x-www-form-urlencoded";
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	char *body;
+	int rc;
+
+	TAILQ_INIT(form);
+	if (ct == NULL || strncasecmp(ct, type, sizeof type - 1) != 0 ||
+	    (ct[sizeof type - 1] != '\0' && ct[sizeof type - 1] != ';') || len == 0)
+		return 0;
+	if (len > TSSIM_MAX_FORM)
+		return -1;
+	body = xmalloc(len + 1);
+	evbuffer_copyout(in, body, len);
+	body[len] = '\0';
+	/* evhttp decodes into C strings: a NUL, raw or encoded, would cut a value short. */
+	rc = strlen(body) == len && strcasestr(body, "%00") == NULL
+	         ? evhttp_parse_query_str(body, form)
+	         : -1;
+	free(body);
+	return rc;
+}
+
+/* A form-decoded copy of s, NULL if it holds a NUL. */
+static char *
+tssim_form_decode(const char *s)
+{
+	size_t len;
+	char *d = evhttp_uridecode(s, 1, &len);
+
+	if (d != NULL && strlen(d) != len) {
+		free(d);
+		d = NULL;
+	}
+	return d;
+}
+
+/* OAuth client authentication (RFC 6749 2.3.1): Basic with the form-encoded id and secret, or
+ * else client_id and client_secret in the form body. */
+static int
+tssim_auth_client(struct tssim *sim, struct evhttp_request *req, const char **msg)
+{
+	struct evkeyvalq form;
+	char *user, *pass, *id = NULL, *secret = NULL;
+	int status = 401;
+
+	*msg = tssim_msg_bad_client;
+	if (tssim_form_parse(req, &form) != 0) {
+		*msg = "malformed form body";
+		status = 400;
+	} else if (tssim_authz_parse(req, &user, &pass) == TSSIM_AUTHZ_BASIC) {
+		id = tssim_form_decode(user);
+		secret = tssim_form_decode(pass);
+		free(user);
+		free(pass);
+	} else {
+		free(user);
+		if (evhttp_find_header(&form, "client_id") != NULL &&
+		    evhttp_find_header(&form, "client_secret") != NULL) {
+			id = xstrdup(evhttp_find_header(&form, "client_id"));
+			secret = xstrdup(evhttp_find_header(&form, "client_secret"));
+		}
+	}
+	if (sim->oauth_id != NULL && id != NULL && secret != NULL &&
+	    strcmp(id, sim->oauth_id) == 0 && strcmp(secret, sim->oauth_secret) == 0)
+		status = 0;
+	free(id);
+	free(secret);
+	evhttp_clear_headers(&form);
+	return status;
+}
+
+/* Drops every token issued, or (all false) only the expired ones; returns how many went. */
+static unsigned long
+tssim_oauth_drop(struct tssim *sim, bool all)
+{
+	struct tssim_token *t, *next;
+	int64_t now = tssim_now_ms();
+	unsigned long n = 0;
+
+	for (t = TAILQ_FIRST(&sim->tokens); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, entry);
+		if (!all && now < t->expires_ms)
+			continue;
+		TAILQ_REMOVE(&sim->tokens, t, entry);
+		free(t->token);
+		free(t);
+		n++;
+	}
+	return n;
+}
+
+/* A new access token, living oauth_life seconds (borrowed: the list owns it). */
+static const char *
+tssim_oauth_issue(struct tssim *sim)
+{
+	struct tssim_token *t = xcalloc(1, sizeof *t);
+	unsigned r[4];
+	size_t i;
+
+	/* Expired ones are refused like unknown ones: a long run need not keep them. */
+	tssim_oauth_drop(sim, false);
+	for (i = 0; i < TSSIM_NELEM(r); i++)
+		r[i] = simgen_rand(&sim->rng);
+	t->token =
+	    xasprintf("tsoauth-%lu-%08x%08x%08x%08x", ++sim->oauth_serial, r[0], r[1], r[2], r[3]);
+	t->expires_ms = tssim_now_ms() + (int64_t)sim->oauth_life * 1000;
+	TAILQ_INSERT_TAIL(&sim->tokens, t, entry);
+	sim->oauth_issued++;
+	return t->token;
+}
+
+/* Client credentials grant; the client was authenticated by tssim_auth_client. */
+static int
+tssim_api_oauth_token(struct tssim *sim, struct tssim_call *c, struct tssim_blob **body,
+                      const char **msg)
+{
+	struct evkeyvalq form;
+	const char *grant, *scope;
+	json_t *doc, *sv;
+
+	if (tssim_form_parse(c->req, &form) != 0) {
+		evhttp_clear_headers(&form);
+		*msg = "malformed form body";
+		return 400;
+	}
+	grant = evhttp_find_header(&form, "grant_type");
+	if (grant != NULL && strcmp(grant, "client_credentials") != 0) {
+		evhttp_clear_headers(&form);
+		*msg = "unsupported grant_type";
+		return 400;
+	}
+	scope = evhttp_find_header(&form, "scope");
+	if (scope == NULL || *scope == '\0' || (sv = json_string(scope)) == NULL)
+		sv = json_string(sim->oauth_scope);
+	doc = json_object();
+	json_object_set_new(doc, "access_token", json_string(tssim_oauth_issue(sim)));
+	json_object_set_new(doc, "token_type", json_string("Bearer"));
+	json_object_set_new(doc, "expires_in", json_integer(sim->oauth_life));
+	json_object_set_new(doc, "scope", sv);
+	*body = tssim_blob_dump(doc);
+	json_decref(doc);
+	evhttp_clear_headers(&form);
+	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Cache-Control", "no-store");
+	return *body != NULL ? 200 : 500;
 }
 
 /* Matches path against pattern; captured segments go to args (malloc'd, URL-decoded). */
@@ -888,6 +1137,8 @@ tssim_api(struct tssim *sim, struct evhttp_request *req, const struct tssim_rout
 	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)), *fields;
 	struct evkeyvalq params;
 	struct timeval tv;
+	const char *msg = NULL;
+	int status;
 
 	c->sim = sim;
 	c->req = req;
@@ -895,13 +1146,14 @@ tssim_api(struct tssim *sim, struct evhttp_request *req, const struct tssim_rout
 	memcpy(c->args, args, sizeof c->args);
 	c->fault.retry_after = -1;
 	sim->counts[route->ep]++;
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+	if (evhttp_request_get_command(req) != route->method) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+		                  tssim_method_name(route->method));
 		tssim_send_message(sim, req, 405, NULL, -1);
 		goto done;
 	}
-	if (!tssim_auth_ok(sim, req)) {
-		tssim_send_message(sim, req, 401, NULL, -1);
+	if ((status = route->auth(sim, req, &msg)) != 0) {
+		tssim_send_message(sim, req, status, msg, -1);
 		goto done;
 	}
 	TAILQ_INIT(&params);
@@ -1466,6 +1718,9 @@ tssim_op_requests(struct tssim *sim, json_t *args, char **cause)
 	}
 	res = tssim_result("counts", counts);
 	json_object_set_new(res, "faults", faults);
+	json_object_set_new(res, "tokens_issued", json_integer((json_int_t)sim->oauth_issued));
+	if (reset)
+		sim->oauth_issued = 0;
 	return res;
 }
 
@@ -1513,6 +1768,44 @@ tssim_op_get(struct tssim *sim, json_t *args, char **cause)
 	if ((dev = tssim_arg_device(sim, tn, args, NULL, cause)) == NULL)
 		return NULL;
 	return tssim_result("device", json_incref(dev));
+}
+
+static json_t *
+tssim_op_oauth(struct tssim *sim, json_t *args, char **cause)
+{
+	json_t *o;
+	long long life;
+	struct tssim_token *t;
+	int64_t now = tssim_now_ms();
+	unsigned long live = 0;
+
+	if (sim->oauth_id == NULL) {
+		*cause = xstrdup("no OAuth client: give the scenario an \"oauth\" block or start "
+		                 "with --oauth-client-id and --oauth-client-secret");
+		return NULL;
+	}
+	if (tssim_arg_int(args, "expires_in", sim->oauth_life, 1, TSSIM_OAUTH_MAX_LIFE, &life,
+	                  cause) != 0)
+		return NULL;
+	sim->oauth_life = (long)life;
+	TAILQ_FOREACH(t, &sim->tokens, entry)
+	{
+		if (now < t->expires_ms)
+			live++;
+	}
+	/* Never the secret. */
+	o = json_object();
+	json_object_set_new(o, "client_id", json_string(sim->oauth_id));
+	json_object_set_new(o, "scope", json_string(sim->oauth_scope));
+	json_object_set_new(o, "expires_in", json_integer(sim->oauth_life));
+	json_object_set_new(o, "live", json_integer((json_int_t)live));
+	return tssim_result("oauth", o);
+}
+
+static json_t *
+tssim_op_oauth_revoke(struct tssim *sim, json_t *args, char **cause)
+{
+	return tssim_result("revoked", json_integer((json_int_t)tssim_oauth_drop(sim, true)));
 }
 
 static json_t *
@@ -1568,6 +1861,37 @@ tssim_signal_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(sim->base);
 }
 
+/* The scenario's "oauth" block: the one OAuth client. Error messages never quote a value. */
+static int
+tssim_load_oauth(struct tssim *sim, const char *path, json_t *o, char **cause)
+{
+	const char *id, *secret, *scope;
+	long long life;
+	char *why = NULL;
+
+	if (!json_is_object(o)) {
+		*cause = xasprintf("%s: \"oauth\" must be an object", path);
+		return -1;
+	}
+	if (tssim_arg_str(o, "client_id", NULL, &id, &why) != 0 ||
+	    tssim_arg_str(o, "client_secret", NULL, &secret, &why) != 0 ||
+	    tssim_arg_str(o, "scope", TSSIM_OAUTH_SCOPE, &scope, &why) != 0 ||
+	    tssim_arg_int(o, "expires_in", TSSIM_OAUTH_LIFE, 1, TSSIM_OAUTH_MAX_LIFE, &life,
+	                  &why) != 0) {
+		*cause = xasprintf("%s: oauth: %s", path, why);
+		free(why);
+		return -1;
+	}
+	free(sim->oauth_id);
+	free(sim->oauth_secret);
+	free(sim->oauth_scope);
+	sim->oauth_id = xstrdup(id);
+	sim->oauth_secret = xstrdup(secret);
+	sim->oauth_scope = xstrdup(scope);
+	sim->oauth_life = (long)life;
+	return 0;
+}
+
 static int
 tssim_load_scenario(struct tssim *sim, const char *path, bool keep_token, char **cause)
 {
@@ -1599,6 +1923,9 @@ tssim_load_scenario(struct tssim *sim, const char *path, bool keep_token, char *
 			sim->token = xstrdup(json_string_value(json_object_get(root, "token")));
 		}
 	}
+	if (json_object_get(root, "oauth") != NULL &&
+	    tssim_load_oauth(sim, path, json_object_get(root, "oauth"), cause) != 0)
+		goto fail;
 	seen = json_object();
 	json_object_foreach(tailnets, name, t)
 	{
@@ -1700,7 +2027,11 @@ tssim_free(struct tssim *sim)
 		event_free(sim->sigint);
 	if (sim->base != NULL)
 		event_base_free(sim->base);
+	tssim_oauth_drop(sim, true);
 	free(sim->token);
+	free(sim->oauth_id);
+	free(sim->oauth_secret);
+	free(sim->oauth_scope);
 }
 
 /* --- tssim ctl --- */
@@ -1827,10 +2158,13 @@ tssim_usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: tssim [--listen ADDR] [--port N] [--port-file FILE] [--token TOKEN]\n"
+	    "             [--oauth-client-id ID --oauth-client-secret SECRET]\n"
 	    "             [--scenario FILE] [--generate N] [--seed S] [--quiet]\n"
 	    "       tssim ctl URL JSON | tssim ctl --port-file FILE JSON\n\n"
 	    "A simulated Tailscale API v2 on http://ADDR:N/api/v2/ (default 127.0.0.1, port 0 =\n"
 	    "any free port, written to FILE once listening). Token default %s.\n"
+	    "OAuth client credentials: POST /api/v2/oauth/token (scenario \"oauth\" or the "
+	    "options).\n"
 	    "Control: POST /sim/control with {\"op\": ...}:\n",
 	    TSSIM_DEFAULT_TOKEN);
 	for (i = 0; i < TSSIM_NELEM(tssim_ops); i++)
@@ -1849,6 +2183,8 @@ main(int argc, char **argv)
 	    {"port", required_argument, NULL, 'p'},
 	    {"port-file", required_argument, NULL, 'f'},
 	    {"token", required_argument, NULL, 't'},
+	    {"oauth-client-id", required_argument, NULL, 'i'},
+	    {"oauth-client-secret", required_argument, NULL, 'c'},
 	    {"scenario", required_argument, NULL, 's'},
 	    {"generate", required_argument, NULL, 'g'},
 	    {"seed", required_argument, NULL, 'S'},
@@ -1859,6 +2195,7 @@ main(int argc, char **argv)
 	struct tssim sim;
 	struct evhttp_bound_socket *bound;
 	const char *addr = "127.0.0.1", *port_file = NULL, *scenario = NULL, *token = NULL;
+	const char *oauth_id = NULL, *oauth_secret = NULL;
 	unsigned long port = 0, generate = 0, seed = 1;
 	bool do_generate = false;
 	char *cause = NULL;
@@ -1872,9 +2209,11 @@ main(int argc, char **argv)
 	memset(&sim, 0, sizeof sim);
 	TAILQ_INIT(&sim.tailnets);
 	TAILQ_INIT(&sim.pending);
+	TAILQ_INIT(&sim.tokens);
+	sim.oauth_life = TSSIM_OAUTH_LIFE;
 	for (ch = 0; ch < TSSIM_EP_COUNT; ch++)
 		tssim_fault_clear(&sim.faults[ch]);
-	while ((ch = getopt_long(argc, argv, "l:p:f:t:s:g:S:qh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "l:p:f:t:i:c:s:g:S:qh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
 			addr = optarg;
@@ -1888,6 +2227,12 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			token = optarg;
+			break;
+		case 'i':
+			oauth_id = optarg;
+			break;
+		case 'c':
+			oauth_secret = optarg;
 			break;
 		case 's':
 			scenario = optarg;
@@ -1924,6 +2269,21 @@ main(int argc, char **argv)
 	sim.rng = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
 	if (scenario != NULL && tssim_load_scenario(&sim, scenario, token != NULL, &cause) != 0)
 		fatalx("scenario %s", cause);
+	if ((oauth_id != NULL && *oauth_id == '\0') ||
+	    (oauth_secret != NULL && *oauth_secret == '\0'))
+		fatalx("--oauth-client-id and --oauth-client-secret must not be empty");
+	if (oauth_id != NULL) {
+		free(sim.oauth_id);
+		sim.oauth_id = xstrdup(oauth_id);
+	}
+	if (oauth_secret != NULL) {
+		free(sim.oauth_secret);
+		sim.oauth_secret = xstrdup(oauth_secret);
+	}
+	if ((sim.oauth_id == NULL) != (sim.oauth_secret == NULL))
+		fatalx("an OAuth client needs both --oauth-client-id and --oauth-client-secret");
+	if (sim.oauth_id != NULL && sim.oauth_scope == NULL)
+		sim.oauth_scope = xstrdup(TSSIM_OAUTH_SCOPE);
 	if (do_generate) {
 		if ((devices = simgen_devices(generate, (unsigned)seed)) == NULL)
 			fatalx("--generate: too many devices");
