@@ -378,7 +378,7 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	if (retry > 0)
 		retry_after = retry * TSTIME_SEC > POLLER_RETRY_AFTER_MAX ? POLLER_RETRY_AFTER_MAX
 		                                                          : retry * TSTIME_SEC;
-	if (ep->too_big)
+	if (ep->too_big || code == CURLE_FILESIZE_EXCEEDED)
 		error = xasprintf("answer larger than max_response (%zu bytes): ignored",
 		                  tn->cf->max_response);
 	else if (code != CURLE_OK)

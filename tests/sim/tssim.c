@@ -80,6 +80,7 @@ struct tssim_fault {
 	bool truncate;
 	bool invalid;
 	size_t oversize;
+	bool chunked; /* oversize without a Content-Length: only the client's own count stops it */
 };
 
 /* An OAuth access token handed out by the token endpoint. */
@@ -188,7 +189,7 @@ static const struct tssim_op {
      "multipleConnections) on every device"},
     {"fault", tssim_op_fault,
      "{endpoint, tailnet?, status?, message?, retry_after?, delay_ms?, truncate?, invalid?, "
-     "oversize?, count?}: fault the next count (1; -1 = until cleared) requests"},
+     "oversize?, chunked?, count?}: fault the next count (1; -1 = until cleared) requests"},
     {"clear_faults", tssim_op_clear_faults, "{endpoint?}: remove faults"},
     {"requests", tssim_op_requests, "{reset?}: requests seen per endpoint, tokens issued"},
     {"generate", tssim_op_generate,
@@ -696,7 +697,7 @@ tssim_send_invalid(struct tssim *sim, struct evhttp_request *req, struct tssim_b
  * only the size tells it apart. */
 static void
 tssim_send_oversize(struct tssim *sim, struct evhttp_request *req, struct tssim_blob *b,
-                    size_t size)
+                    size_t size, bool chunked)
 {
 	static char pad[65536];
 	static const char tail[] = "\"}";
@@ -729,8 +730,19 @@ tssim_send_oversize(struct tssim *sim, struct evhttp_request *req, struct tssim_
 		n -= chunk;
 	}
 	evbuffer_add(buf, tail, sizeof tail - 1);
-	snprintf(note, sizeof note, "oversize %zu", size);
-	tssim_send(sim, req, 200, buf, note);
+	snprintf(note, sizeof note, "oversize %zu%s", size, chunked ? ", chunked" : "");
+	if (chunked) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+		                  "application/json");
+		if (!sim->quiet)
+			log_info("GET %.*s -> 200, %zu bytes, %s",
+			         tssim_log_len(evhttp_request_get_uri(req)), evhttp_request_get_uri(req),
+			         size, note);
+		evhttp_send_reply_start(req, 200, "OK");
+		evhttp_send_reply_chunk(req, buf);
+		evhttp_send_reply_end(req);
+	} else
+		tssim_send(sim, req, 200, buf, note);
 	evbuffer_free(buf);
 }
 
@@ -788,7 +800,7 @@ tssim_api_answer(struct tssim_call *c)
 	else if (f->invalid)
 		tssim_send_invalid(sim, c->req, body);
 	else if (f->oversize > 0)
-		tssim_send_oversize(sim, c->req, body, f->oversize);
+		tssim_send_oversize(sim, c->req, body, f->oversize, f->chunked);
 	else
 		tssim_send_blob(sim, c->req, body);
 	tssim_blob_unref(body);
@@ -1634,6 +1646,8 @@ tssim_fault_json(const struct tssim_fault *f, int ep)
 		json_object_set_new(o, "invalid", json_true());
 	if (f->oversize > 0)
 		json_object_set_new(o, "oversize", json_integer((json_int_t)f->oversize));
+	if (f->chunked)
+		json_object_set_new(o, "chunked", json_true());
 	return o;
 }
 
@@ -1657,7 +1671,8 @@ tssim_op_fault(struct tssim *sim, json_t *args, char **cause)
 	    tssim_arg_int(args, "oversize", 0, 0, TSSIM_MAX_OVERSIZE, &oversize, cause) != 0 ||
 	    tssim_arg_int(args, "count", 1, -1, INT32_MAX, &count, cause) != 0 ||
 	    tssim_arg_bool(args, "truncate", &f.truncate, cause) != 0 ||
-	    tssim_arg_bool(args, "invalid", &f.invalid, cause) != 0)
+	    tssim_arg_bool(args, "invalid", &f.invalid, cause) != 0 ||
+	    tssim_arg_bool(args, "chunked", &f.chunked, cause) != 0)
 		return NULL;
 	if (status != 0 && status < 100) {
 		*cause = xstrdup("\"status\" must be an HTTP status (100-599)");
