@@ -1,0 +1,457 @@
+/* bench_query.c: ip.at round trips over tsinvd's Unix socket, as a ratio to a bare echo. */
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define QUERY_WARMUP 200 /* echo round trips before the measured ones */
+#define QUERY_BLOCK 500  /* measured round trips in a row on one server */
+#define QUERY_ADDR_MAX 64
+#define QUERY_REQ_MAX 160
+
+/* A reply line being read: bytes past the line (none in lock-step) are kept for the next. */
+struct query_in {
+	char *buf;
+	size_t len, cap;
+};
+
+struct query_stats {
+	double p50, p99, mean; /* us */
+};
+
+struct query_addrs {
+	char (*a)[QUERY_ADDR_MAX];
+	size_t n;
+};
+
+static int64_t
+query_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void
+query_read_addrs(const char *path, struct query_addrs *out)
+{
+	FILE *f = fopen(path, "r");
+	char line[256];
+	size_t cap = 0, len;
+
+	if (f == NULL)
+		fatal("%s", path);
+	memset(out, 0, sizeof(*out));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		len = strcspn(line, " \t\r\n");
+		line[len] = '\0';
+		if (len == 0)
+			continue;
+		/* Addresses go into a JSON string as they are: only address characters. */
+		if (len >= QUERY_ADDR_MAX || strspn(line, "0123456789abcdefABCDEF.:") != len)
+			fatalx("%s: \"%.64s\" is not an address", path, line);
+		if (out->n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			out->a = xrealloc(out->a, cap * sizeof(*out->a));
+		}
+		memcpy(out->a[out->n++], line, len + 1);
+	}
+	if (ferror(f))
+		fatal("%s", path);
+	fclose(f);
+	if (out->n == 0)
+		fatalx("%s: no addresses", path);
+}
+
+static size_t
+query_request(char *buf, size_t len, size_t i, const struct query_addrs *ad)
+{
+	int n = snprintf(buf, len, "{\"id\":%zu,\"op\":\"ip.at\",\"args\":{\"ip\":\"%s\"}}\n", i,
+	                 ad->a[i % ad->n]);
+
+	if (n < 0 || (size_t)n >= len)
+		fatalx("request %zu too long", i);
+	return (size_t)n;
+}
+
+static void
+query_write_all(int fd, const char *p, size_t len)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		if ((w = send(fd, p, len, MSG_NOSIGNAL)) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("send");
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+}
+
+/* Reads up to and including the next '\n'; returns the line's length (newline included), the
+ * line itself at in->buf. The previous line is dropped first. 0 at end of stream. */
+static size_t
+query_read_line(int fd, struct query_in *in, size_t *consumed)
+{
+	char *nl;
+	ssize_t r;
+
+	if (*consumed > 0) {
+		memmove(in->buf, in->buf + *consumed, in->len - *consumed);
+		in->len -= *consumed;
+		*consumed = 0;
+	}
+	/* (memchr only on a buffer that exists: an empty one is NULL) */
+	while (in->len == 0 || (nl = memchr(in->buf, '\n', in->len)) == NULL) {
+		if (in->len == in->cap) {
+			in->cap = in->cap ? in->cap * 2 : 65536;
+			in->buf = xrealloc(in->buf, in->cap);
+		}
+		if ((r = read(fd, in->buf + in->len, in->cap - in->len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("read");
+		}
+		if (r == 0)
+			return 0;
+		in->len += (size_t)r;
+	}
+	*consumed = (size_t)(nl - in->buf) + 1;
+	return *consumed;
+}
+
+static int
+query_cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+query_cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void
+query_stats(int64_t *ns, size_t n, struct query_stats *s)
+{
+	double sum = 0;
+	size_t i;
+
+	qsort(ns, n, sizeof(*ns), query_cmp_i64);
+	for (i = 0; i < n; i++)
+		sum += (double)ns[i];
+	s->p50 = (double)ns[n / 2] / 1e3;
+	/* nearest rank: the smallest sample with at least 99% of them at or below it */
+	s->p99 = (double)ns[(n * 99 + 99) / 100 - 1] / 1e3;
+	s->mean = sum / (double)n / 1e3;
+}
+
+/* One connection and its partly read input. */
+struct query_conn {
+	int fd;
+	struct query_in in;
+	size_t consumed;
+};
+
+/* Lock-step round trips for requests FIRST .. FIRST+N-1 on C; latencies into NS, reply lengths
+ * into REPLEN (either may be NULL). With CHECK, every reply must say "ok":true. */
+static void
+query_run(struct query_conn *c, const struct query_addrs *ad, size_t first, size_t n, int check,
+          int64_t *ns, size_t *replen)
+{
+	char req[QUERY_REQ_MAX];
+	size_t i, len, got;
+	int64_t t0;
+
+	for (i = 0; i < n; i++) {
+		len = query_request(req, sizeof(req), first + i, ad);
+		t0 = query_now_ns();
+		query_write_all(c->fd, req, len);
+		if ((got = query_read_line(c->fd, &c->in, &c->consumed)) == 0)
+			fatalx("the server closed the connection at request %zu", first + i);
+		if (ns != NULL)
+			ns[i] = query_now_ns() - t0;
+		if (replen != NULL)
+			replen[i] = got;
+		if (check && memmem(c->in.buf, got, "\"ok\":true", 9) == NULL)
+			fatalx("request %zu (%.*s) answered: %.*s", first + i, (int)len - 1, req,
+			       (int)(got > 300 ? 300 : got - 1), c->in.buf);
+	}
+}
+
+static void
+query_connect(struct query_conn *c, const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+	memset(c, 0, sizeof(*c));
+	if (strlen(path) >= sizeof(sun.sun_path))
+		fatalx("socket path too long: %s", path);
+	strcpy(sun.sun_path, path);
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket");
+	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("connect %s", path);
+}
+
+static void
+query_close(struct query_conn *c)
+{
+	close(c->fd);
+	free(c->in.buf);
+}
+
+static void
+query_pin(pid_t pid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(pid, sizeof(set), &set) == -1)
+		fatal("sched_setaffinity cpu %d", cpu);
+}
+
+/* The CPU the server behind FD is pinned to, or -1 if it may run on several. */
+static int
+query_server_cpu(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	cpu_set_t set;
+	int cpu;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    sched_getaffinity(cred.pid, sizeof(set), &set) == -1 || CPU_COUNT(&set) != 1)
+		return -1;
+	for (cpu = 0; !CPU_ISSET(cpu, &set); cpu++)
+		;
+	return cpu;
+}
+
+/* The echo child: one connection, each line answered with itself padded with spaces to
+ * REPLY_LEN bytes (newline included), as plainly as a server can. */
+static void __attribute__((noreturn)) query_echo_child(int lfd, size_t reply_len, int cpu)
+{
+	struct query_in in = {0};
+	size_t got, consumed = 0;
+	char *out = xmalloc(reply_len);
+	int fd;
+
+	if (cpu >= 0)
+		query_pin(0, cpu);
+	if ((fd = accept(lfd, NULL, NULL)) == -1) {
+		log_warn("echo: accept");
+		_exit(1);
+	}
+	close(lfd);
+	while ((got = query_read_line(fd, &in, &consumed)) > 0) {
+		if (got >= reply_len) {
+			query_write_all(fd, in.buf, got);
+			continue;
+		}
+		memcpy(out, in.buf, got - 1);
+		memset(out + got - 1, ' ', reply_len - got);
+		out[reply_len - 1] = '\n';
+		query_write_all(fd, out, reply_len);
+	}
+	_exit(0);
+}
+
+/* The baseline server: a forked echo on a Unix socket in a temporary directory. */
+struct query_echo {
+	char dir[PATH_MAX];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	pid_t pid;
+};
+
+static void
+query_echo_start(struct query_echo *e, size_t reply_len, int cpu, struct query_conn *c)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	const char *tmp = getenv("TMPDIR");
+	int lfd;
+
+	snprintf(e->dir, sizeof(e->dir), "%s/tsinv-bench-echo.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (mkdtemp(e->dir) == NULL)
+		fatal("mkdtemp %s", e->dir);
+	if ((size_t)snprintf(e->path, sizeof(e->path), "%s/echo.sock", e->dir) >= sizeof(e->path))
+		fatalx("temporary directory path too long: %s", e->dir);
+	strcpy(sun.sun_path, e->path);
+	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket");
+	if (bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 || listen(lfd, 1) == -1)
+		fatal("echo socket %s", e->path);
+	fflush(NULL);
+	if ((e->pid = fork()) == -1)
+		fatal("fork");
+	if (e->pid == 0)
+		query_echo_child(lfd, reply_len, cpu);
+	close(lfd);
+	query_connect(c, e->path);
+}
+
+static void
+query_echo_stop(struct query_echo *e, struct query_conn *c)
+{
+	int status;
+
+	query_close(c); /* the child sees the end of the stream and exits */
+	if (waitpid(e->pid, &status, 0) == -1)
+		fatal("waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fatalx("the echo server failed (status %d)", status);
+	if (unlink(e->path) == -1 || rmdir(e->dir) == -1)
+		log_warn("cannot remove %s", e->dir);
+}
+
+static void
+query_usage(void)
+{
+	fprintf(stderr, "usage: bench_query SOCKET ADDRFILE [-n REQUESTS]\n");
+	exit(2);
+}
+
+/* Where the client runs relative to the two servers, which share one CPU when tsinvd is pinned:
+ * a wake-up on the same CPU and one across CPUs cost very differently in a VM. */
+struct query_pass {
+	char name[64];
+	int client_cpu; /* -1: left to the scheduler */
+	struct query_stats d, e;
+};
+
+/* Measures one pass: the same requests in alternating blocks on the two servers. */
+static void
+query_measure(struct query_pass *p, struct query_conn *cd, struct query_conn *ce,
+              const struct query_addrs *ad, size_t n, int64_t *nsd, int64_t *nse)
+{
+	size_t i, m;
+
+	if (p->client_cpu >= 0)
+		query_pin(0, p->client_cpu);
+	query_run(cd, ad, 0, QUERY_WARMUP < n ? QUERY_WARMUP : n, 1, NULL, NULL);
+	query_run(ce, ad, 0, QUERY_WARMUP < n ? QUERY_WARMUP : n, 0, NULL, NULL);
+	for (i = 0; i < n; i += m) {
+		m = n - i < QUERY_BLOCK ? n - i : QUERY_BLOCK;
+		query_run(cd, ad, i, m, 1, nsd + i, NULL);
+		query_run(ce, ad, i, m, 0, nse + i, NULL);
+	}
+	query_stats(nsd, n, &p->d);
+	query_stats(nse, n, &p->e);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct query_addrs ad;
+	struct query_conn cd, ce;
+	struct query_echo echo;
+	struct query_pass pass[2];
+	size_t n = 20000, *replen, reply_len, i, np = 0, reqbytes = 0;
+	char req[QUERY_REQ_MAX], *end;
+	int64_t *nsd, *nse;
+	cpu_set_t mine;
+	int ch, cpu, other = -1;
+
+	log_init("bench_query", 0);
+	while ((ch = getopt(argc, argv, "n:")) != -1) {
+		switch (ch) {
+		case 'n':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || n == 0 || n > 100000000)
+				query_usage();
+			break;
+		default:
+			query_usage();
+		}
+	}
+	if (argc - optind != 2)
+		query_usage();
+	query_read_addrs(argv[optind + 1], &ad);
+	nsd = xcalloc(n, sizeof(*nsd));
+	nse = xcalloc(n, sizeof(*nse));
+	replen = xcalloc(n, sizeof(*replen));
+	for (i = 0; i < n; i++)
+		reqbytes += query_request(req, sizeof(req), i, &ad);
+
+	/* An unmeasured pass over every request warms the daemon (and the store's pages) and
+	 * gives the reply length the echo pads to. */
+	query_connect(&cd, argv[optind]);
+	query_run(&cd, &ad, 0, n, 1, NULL, replen);
+	qsort(replen, n, sizeof(*replen), query_cmp_size);
+	reply_len = replen[n / 2];
+
+	/* We can only follow tsinvd onto its CPU if we may run there. */
+	cpu = query_server_cpu(cd.fd);
+	if (sched_getaffinity(0, sizeof(mine), &mine) == -1 || (cpu >= 0 && !CPU_ISSET(cpu, &mine)))
+		cpu = -1;
+	if (cpu >= 0)
+		for (i = 0; i < CPU_SETSIZE && other < 0; i++)
+			if ((int)i != cpu && CPU_ISSET(i, &mine))
+				other = (int)i;
+	if (cpu < 0) {
+		log_warnx("tsinvd is not pinned to one CPU we may use: its round trips will depend "
+		          "on where the scheduler puts it (start it under taskset -c N)");
+		pass[np++] = (struct query_pass){.name = "unpinned", .client_cpu = -1};
+	} else {
+		pass[np] = (struct query_pass){.client_cpu = cpu};
+		snprintf(pass[np++].name, sizeof(pass[0].name),
+		         "same CPU (client and servers on cpu %d)", cpu);
+		if (other >= 0) {
+			pass[np] = (struct query_pass){.client_cpu = other};
+			snprintf(pass[np++].name, sizeof(pass[0].name),
+			         "across CPUs (client on cpu %d)", other);
+		}
+	}
+	query_echo_start(&echo, reply_len, cpu, &ce);
+	for (i = 0; i < np; i++)
+		query_measure(&pass[i], &cd, &ce, &ad, n, nsd, nse);
+	query_echo_stop(&echo, &ce);
+	query_close(&cd);
+
+	printf("requests: %zu lock-step round trips to each server per placement, one connection "
+	       "each, alternating blocks of %d; %zu addresses\n",
+	       n, QUERY_BLOCK, ad.n);
+	printf("sizes: request %.1f bytes on average; reply %zu bytes (median; min %zu, max %zu)\n",
+	       (double)reqbytes / (double)n, reply_len, replen[0], replen[n - 1]);
+	for (i = 0; i < np; i++) {
+		printf("\n%s\n", pass[i].name);
+		printf("  %-34s %9s %9s %9s\n", "what", "p50 us", "p99 us", "mean us");
+		printf("  %-34s %9.1f %9.1f %9.1f\n", "tsinvd ip.at", pass[i].d.p50, pass[i].d.p99,
+		       pass[i].d.mean);
+		printf("  %-34s %9.1f %9.1f %9.1f\n", "bare echo, same sizes (baseline)",
+		       pass[i].e.p50, pass[i].e.p99, pass[i].e.mean);
+		printf("  %-34s %8.2fx %8.2fx %8.2fx\n", "ratio", pass[i].d.p50 / pass[i].e.p50,
+		       pass[i].d.p99 / pass[i].e.p99, pass[i].d.mean / pass[i].e.mean);
+	}
+	/* Machine-readable lines for bench/run's summary: the first pass is the headline. */
+	for (i = 0; i < np; i++)
+		printf("RESULT pass=%zu query_p50_ratio=%.2f query_mean_ratio=%.2f p50_us=%.1f "
+		       "echo_p50_us=%.1f\n",
+		       i, pass[i].d.p50 / pass[i].e.p50, pass[i].d.mean / pass[i].e.mean,
+		       pass[i].d.p50, pass[i].e.p50);
+	free(nsd);
+	free(nse);
+	free(replen);
+	free(ad.a);
+	return 0;
+}
