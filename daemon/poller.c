@@ -1,4 +1,5 @@
 /* poller.c: timers per endpoint, fetches on curl multi (the hiperfifo recipe), answers applied. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,6 +402,9 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 		json_decref(body);
 	}
 	sbuf_free(&ep->body);
+	/* A large tailnet's answer is parsed into many small blocks that glibc would keep: give
+	 * them back, so that the daemon's size between polls is its real working set. */
+	malloc_trim(0);
 	poller_finish(ep, error, retry_after, &res, t);
 }
 
