@@ -101,6 +101,24 @@ ops_flag(struct ctl_req *req, const char *key, int *out)
 	return 0;
 }
 
+/* A string argument the op cannot do without; -1 after an error reply. */
+static int
+ops_required(struct ctl_req *req, const char *key, const char *what, const char **out)
+{
+	char *cause = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = proto_arg_string(req->args, key, out, &cause)) == 1)
+		return 0;
+	if (rc == 0)
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s: %s is needed", key, what);
+	else
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
+	free(cause);
+	return -1;
+}
+
 static void
 ops_answer(struct ctl_req *req, int rc, json_t *res, char *cause)
 {
@@ -239,12 +257,8 @@ ops_device_get(struct tsinvd *d, struct ctl_req *req)
 
 	if (tailnet == NULL || ops_at(req, &at) == -1 || ops_flag(req, "history", &history) == -1)
 		return;
-	if ((rc = proto_arg_string(req->args, "query", &query, &cause)) != 1) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s",
-		              rc == 0 ? "query: a node id, name or address is needed" : cause);
-		free(cause);
+	if (ops_required(req, "query", "a node id, name or address", &query) == -1)
 		return;
-	}
 	rc = hist_device_get(d->st, tailnet, query, at, history, &res, &cause);
 	ops_answer(req, rc, res, cause);
 }
@@ -261,12 +275,8 @@ ops_ip_at(struct tsinvd *d, struct ctl_req *req)
 
 	if (tailnet == NULL || ops_at(req, &at) == -1 || ops_flag(req, "history", &history) == -1)
 		return;
-	if ((rc = proto_arg_string(req->args, "ip", &ip, &cause)) != 1) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s",
-		              rc == 0 ? "ip: an address is needed" : cause);
-		free(cause);
+	if (ops_required(req, "ip", "an address", &ip) == -1)
 		return;
-	}
 	if (addr_parse(ip, &addr) == -1) {
 		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
 		              "ip: \"%.64s\" is not an IPv4 or IPv6 address", ip);

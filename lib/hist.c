@@ -55,6 +55,34 @@ hist_bounds_get(const uint8_t *p, struct hist_bounds *b)
 	b->flags = (uint32_t)p[32] << 24 | (uint32_t)p[33] << 16 | (uint32_t)p[34] << 8 | p[35];
 }
 
+/* A "cur" value taken apart: the open version's bounds, its stable and volatile JSON. */
+struct hist_cur {
+	struct hist_bounds b;
+	const char *stable, *vol;
+	size_t stable_len, vol_len;
+};
+
+/* 0, or -1 when the value is damaged. */
+static int
+hist_cur_decode(const struct store_val *val, struct hist_cur *c)
+{
+	const uint8_t *v = val->data;
+	uint64_t word;
+
+	if (val->len < HIST_CUR_HEAD)
+		return -1;
+	word = store_get_u64(v + 16);
+	c->stable_len = (size_t)(word & 0xffffffffu);
+	if (HIST_CUR_HEAD + c->stable_len > val->len)
+		return -1;
+	c->b = (struct hist_bounds){store_get_i64(v), store_get_i64(v + 8), TSTIME_NONE,
+	                            TSTIME_NONE, (uint32_t)(word >> 32)};
+	c->stable = (const char *)v + HIST_CUR_HEAD;
+	c->vol = c->stable + c->stable_len;
+	c->vol_len = val->len - HIST_CUR_HEAD - c->stable_len;
+	return 0;
+}
+
 /* Where a version stands at T, given the last successful poll of its endpoint. */
 static enum hist_state
 hist_state_at(const struct hist_bounds *b, tstime_t t, tstime_t last_ok)
@@ -310,8 +338,8 @@ struct hist_change {
 	enum hist_action action;
 	struct norm_device *nd; /* the new state (NULL for GONE) */
 	char id[NORM_MAX_ID + 1];
-	uint8_t head[HIST_CUR_HEAD]; /* the old cur head (CHANGE, VOL, GONE) */
-	char *old_stable;            /* CHANGE, GONE: malloc'd */
+	struct hist_bounds cur; /* the open version's bounds (CHANGE, VOL, GONE) */
+	char *old_stable;       /* CHANGE, GONE: malloc'd */
 };
 
 struct hist_apply {
@@ -367,12 +395,13 @@ hist_classify(struct store_txn *txn, struct hist_apply *a, uint64_t *ncur, char 
 	rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val);
 	for (;;) {
 		const char *curid = NULL;
+		struct hist_cur cr;
 		int cmp;
 
 		if (rc == 0) {
 			curid = (const char *)key.data + plen;
 			if (key.len <= plen || ((const char *)key.data)[key.len - 1] != '\0' ||
-			    val.len < HIST_CUR_HEAD) {
+			    hist_cur_decode(&val, &cr) == -1) {
 				store_cursor_close(cur);
 				*cause = xasprintf("store: a damaged current record");
 				return -1;
@@ -391,34 +420,27 @@ hist_classify(struct store_txn *txn, struct hist_apply *a, uint64_t *ncur, char 
 			i++;
 			continue;
 		}
-		const uint8_t *v = val.data;
-		size_t slen = (size_t)store_get_u64(v + 16) & 0xffffffffu;
 		struct hist_change *c = NULL;
 
-		if (HIST_CUR_HEAD + slen > val.len) {
-			store_cursor_close(cur);
-			*cause = xasprintf("store: a damaged current record");
-			return -1;
-		}
 		(*ncur)++;
 		if (cmp < 0) {
 			c = hist_change_add(a, HIST_A_GONE, curid, NULL);
 		} else {
 			struct norm_device *nd = &a->devs[i++];
 
-			if (slen != nd->stable_len ||
-			    memcmp(v + HIST_CUR_HEAD, nd->stable, slen) != 0)
+			if (cr.stable_len != nd->stable_len ||
+			    memcmp(cr.stable, nd->stable, cr.stable_len) != 0)
 				c = hist_change_add(a, HIST_A_CHANGE, curid, nd);
-			else if (val.len - HIST_CUR_HEAD - slen != nd->vol_len ||
-			         memcmp(v + HIST_CUR_HEAD + slen, nd->vol, nd->vol_len) != 0)
+			else if (cr.vol_len != nd->vol_len ||
+			         memcmp(cr.vol, nd->vol, cr.vol_len) != 0)
 				c = hist_change_add(a, HIST_A_VOL, curid, nd);
 		}
 		if (c != NULL) {
-			memcpy(c->head, v, HIST_CUR_HEAD);
+			c->cur = cr.b;
 			if (c->action != HIST_A_VOL) {
-				c->old_stable = xmalloc(slen + 1);
-				memcpy(c->old_stable, v + HIST_CUR_HEAD, slen);
-				c->old_stable[slen] = '\0';
+				c->old_stable = xmalloc(cr.stable_len + 1);
+				memcpy(c->old_stable, cr.stable, cr.stable_len);
+				c->old_stable[cr.stable_len] = '\0';
 			}
 		}
 		rc = store_cursor_step(cur, 1, &key, &val);
@@ -607,7 +629,7 @@ static int
 hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_change *c,
                   tstime_t last_ok, char **cause)
 {
-	tstime_t t = a->t, old_from_hi = store_get_i64(c->head + 8);
+	tstime_t t = a->t, old_from_hi = c->cur.from_hi;
 	struct tsaddr old[NORM_MAX_ADDRS];
 	size_t nold = 0, i;
 	struct hist_bounds b = {last_ok, t, TSTIME_NONE, TSTIME_NONE, 0};
@@ -616,9 +638,8 @@ hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_chang
 	switch (c->action) {
 	case HIST_A_VOL:
 		a->res->vol_updates++;
-		return hist_put_cur(txn, a->tailnet, nd, store_get_i64(c->head),
-		                    store_get_i64(c->head + 8),
-		                    (uint32_t)(store_get_u64(c->head + 16) >> 32), cause);
+		return hist_put_cur(txn, a->tailnet, nd, c->cur.from_lo, c->cur.from_hi,
+		                    c->cur.flags, cause);
 	case HIST_A_NEW:
 		a->res->created++;
 		/* The API's creation time is exact when it falls in the window since the last
@@ -898,6 +919,20 @@ hist_set_time(json_t *obj, const char *key, tstime_t t)
 	json_object_set_new(obj, key, hist_time_json(t));
 }
 
+/* A query's read transaction and the devices endpoint's state. */
+static int
+hist_query_begin(struct store *st, const char *tailnet, struct store_txn **txn,
+                 struct hist_endpoint *ep, char **cause)
+{
+	if (store_read_begin(st, txn, cause) == -1)
+		return -1;
+	if (hist_ep_read(*txn, tailnet, HIST_EP_DEVICES, ep, cause) == -1) {
+		store_read_end(*txn);
+		return -1;
+	}
+	return 0;
+}
+
 int
 hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime_t at, int history,
            json_t **out, char **cause)
@@ -912,12 +947,8 @@ hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime
 	char abuf[ADDR_STRLEN], *reason = NULL;
 	int rc;
 
-	if (store_read_begin(st, &txn, cause) == -1)
+	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
 		return HIST_ERR;
-	if (hist_ep_read(txn, tailnet, HIST_EP_DEVICES, &ep, cause) == -1) {
-		store_read_end(txn);
-		return HIST_ERR;
-	}
 	if (at == TSTIME_NONE)
 		at = ep.last_ok;
 	addr_format(a, abuf, sizeof(abuf));
@@ -1023,21 +1054,19 @@ hist_name_rank(struct store_txn *txn, const char *tailnet, const char *id, const
 {
 	struct store_key k;
 	struct store_val val;
+	struct hist_cur cr;
 	char *names[3], *cause = NULL;
 	const char *host;
 	json_t *dev;
-	size_t n, slen;
+	size_t n;
 	int rank = 3;
 
 	hist_key_entity(&k, tailnet, id);
-	if (store_get(txn, STORE_CUR, &k, &val, &cause) != 0 || val.len < HIST_CUR_HEAD) {
+	if (store_get(txn, STORE_CUR, &k, &val, &cause) != 0 || hist_cur_decode(&val, &cr) == -1) {
 		free(cause);
 		return 3;
 	}
-	slen = (size_t)(store_get_u64((const uint8_t *)val.data + 16) & 0xffffffffu);
-	if (HIST_CUR_HEAD + slen > val.len)
-		return 3;
-	dev = json_loadb((const char *)val.data + HIST_CUR_HEAD, slen, 0, NULL);
+	dev = json_loadb(cr.stable, cr.stable_len, 0, NULL);
 	host = json_string_value(json_object_get(dev, "hostname"));
 	n = norm_device_names(dev, names);
 	for (size_t i = 0; i < n; i++) {
@@ -1180,17 +1209,14 @@ hist_device_get(struct store *st, const char *tailnet, const char *query, tstime
 	struct store_val val;
 	struct hist_endpoint ep;
 	struct tsaddr addr;
+	struct hist_cur cr;
 	const char *matched = "id";
 	char *id = NULL;
 	json_t *res, *versions, *atv = NULL;
 	int rc;
 
-	if (store_read_begin(st, &txn, cause) == -1)
+	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
 		return HIST_ERR;
-	if (hist_ep_read(txn, tailnet, HIST_EP_DEVICES, &ep, cause) == -1) {
-		store_read_end(txn);
-		return HIST_ERR;
-	}
 	if (strlen(query) <= NORM_MAX_ID && hist_device_known(txn, tailnet, query)) {
 		id = xstrdup(query);
 	} else if (addr_parse(query, &addr) == 0) {
@@ -1246,22 +1272,12 @@ hist_device_get(struct store *st, const char *tailnet, const char *query, tstime
 	if (at != TSTIME_NONE) {
 		hist_set_time(res, "at", at);
 		json_object_set_new(res, "current", atv ? atv : json_null());
-	} else if (rc == 0 && val.len >= HIST_CUR_HEAD) {
-		const uint8_t *v = val.data;
-		size_t slen = (size_t)(store_get_u64(v + 16) & 0xffffffffu);
-		struct hist_bounds b = {store_get_i64(v), store_get_i64(v + 8), TSTIME_NONE,
-		                        TSTIME_NONE, (uint32_t)(store_get_u64(v + 16) >> 32)};
+	} else if (rc == 0 && hist_cur_decode(&val, &cr) == 0) {
 		json_t *c = json_object();
 
-		hist_bounds_json(c, &b);
-		if (HIST_CUR_HEAD + slen <= val.len) {
-			json_object_set_new(
-			    c, "device",
-			    json_loadb((const char *)v + HIST_CUR_HEAD, slen, 0, NULL));
-			json_object_set_new(c, "volatile",
-			                    json_loadb((const char *)v + HIST_CUR_HEAD + slen,
-			                               val.len - HIST_CUR_HEAD - slen, 0, NULL));
-		}
+		hist_bounds_json(c, &cr.b);
+		json_object_set_new(c, "device", json_loadb(cr.stable, cr.stable_len, 0, NULL));
+		json_object_set_new(c, "volatile", json_loadb(cr.vol, cr.vol_len, 0, NULL));
 		json_object_set_new(res, "current", c);
 	} else {
 		json_object_set_new(res, "current", json_null());
@@ -1295,12 +1311,8 @@ hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out
 	size_t n = 0;
 	int rc;
 
-	if (store_read_begin(st, &txn, cause) == -1)
+	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
 		return HIST_ERR;
-	if (hist_ep_read(txn, tailnet, HIST_EP_DEVICES, &ep, cause) == -1) {
-		store_read_end(txn);
-		return HIST_ERR;
-	}
 	sbuf_init(&sb);
 	sbuf_adds(&sb, "{\"tailnet\":");
 	sbuf_add_json_string(&sb, tailnet);
@@ -1334,20 +1346,15 @@ hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out
 		enum hist_state s = HIST_HELD;
 
 		if (at == TSTIME_NONE) {
-			size_t slen;
+			struct hist_cur cr;
 
-			if (val.len < HIST_CUR_HEAD)
+			if (hist_cur_decode(&val, &cr) == -1)
 				continue;
-			slen = (size_t)(store_get_u64(v + 16) & 0xffffffffu);
-			if (HIST_CUR_HEAD + slen > val.len)
-				continue;
-			b = (struct hist_bounds){store_get_i64(v), store_get_i64(v + 8),
-			                         TSTIME_NONE, TSTIME_NONE,
-			                         (uint32_t)(store_get_u64(v + 16) >> 32)};
-			dev = (const char *)v + HIST_CUR_HEAD;
-			dlen = slen;
-			vol = dev + slen;
-			vlen = val.len - HIST_CUR_HEAD - slen;
+			b = cr.b;
+			dev = cr.stable;
+			dlen = cr.stable_len;
+			vol = cr.vol;
+			vlen = cr.vol_len;
 		} else {
 			if (val.len < HIST_BOUNDS_LEN)
 				continue;
