@@ -48,7 +48,8 @@ dpid=$!
 ctl() { "$b/client/tsinvctl" -s "$run/tsinvd.sock" "$@"; }
 sim() { "$b/tests/sim/tssim" ctl "$url" "$1" >/dev/null; }
 i=0
-until ctl --json status 2>/dev/null | "$b/tests/tjq" '.tailnets[0].endpoints[0].result' | grep -qv never; do
+until ctl --json status 2>/dev/null | "$b/tests/tjq" '.tailnets[0].endpoints[0].result' 2>/dev/null |
+	grep -qv never; do
 	i=$((i + 1)); [ $i -lt 1000 ] || { echo "tsinvd did not come up:" >&2; cat "$run/tsinvd.log" >&2; exit 1; }
 	sleep 0.01
 done
@@ -63,6 +64,8 @@ name=$(ctl --json device "$first" | "$b/tests/tjq" '.current.device.hostname')
 ip=$(ctl --json device "$first" | "$b/tests/tjq" '.current.device.addresses[0]')
 t1=$(ctl --json status | "$b/tests/tjq" '.tailnets[0].endpoints[0].last_ok')
 
+# Two seconds, so that the changes below stand apart from the first poll in the timelines.
+sleep 2
 say "in the tailnet: $name ($first) is deleted and a new device 'intruder' gets its address $ip"
 sim "{\"op\":\"delete\",\"tailnet\":\"-\",\"nodeId\":\"$first\"}"
 sim "{\"op\":\"add\",\"tailnet\":\"-\",\"device\":{\"hostname\":\"intruder\",\"name\":\"intruder.tail1234.ts.net\",\"addresses\":[\"$ip\",\"fd7a:115c:a1e0::dead:beef\"]}}"

@@ -1097,7 +1097,7 @@ tsinvctl_device_show(json_t *res, const struct tsinvctl_args *a)
 		tsinvctl_device_block(t, cur, json_object_get(cur, "volatile"));
 	} else if (json_is_object(json_object_get(res, "last"))) {
 		/* A deleted device: what it was when last seen. */
-		table_add_row(t, "last version:", "");
+		table_add_row(t, "last version:", "(as last seen, before it was deleted)");
 		tsinvctl_device_block(t, json_object_get(res, "last"), NULL);
 	}
 	table_print(t, stdout);
