@@ -201,7 +201,7 @@ ingest_number(const char *s, size_t min, size_t max)
 int
 main(int argc, char **argv)
 {
-	struct ingest in = {.pol = {50, 3 * INGEST_POLL_STEP}};
+	struct ingest in = {.pol = {.mass_delete_percent = 50, .max_gap = 3 * INGEST_POLL_STEP}};
 	struct hist_poll_result res;
 	const char *tmp = getenv("TMPDIR");
 	char dir[PATH_MAX], *cause = NULL;
@@ -210,6 +210,7 @@ main(int argc, char **argv)
 	uint64_t first_used, used, mapsize;
 	int ch;
 
+	hist_policy_defaults(&in.pol); /* the daemon's expiry thresholds: the same work */
 	log_init("bench_ingest", 0);
 	while ((ch = getopt(argc, argv, "n:r:")) != -1) {
 		switch (ch) {

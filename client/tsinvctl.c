@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <jansson.h>
 
 #include "addr.h"
+#include "events.h"
 #include "log.h"
 #include "proto.h"
 #include "sbuf.h"
@@ -33,6 +35,9 @@
 #define TSINVCTL_MAX_TIMEOUT (366 * 86400 * TSTIME_SEC)
 #define TSINVCTL_REQ_ID 1
 #define TSINVCTL_TIMELEN 64
+#define TSINVCTL_NEXTRA 6 /* most options a command adds to the global ones */
+#define TSINVCTL_FOLLOW_MAX_LINE ((size_t)16 << 20) /* one event of a follow stream */
+#define TSINVCTL_LIMIT_MAX 10000                    /* the daemon's cap on events.list */
 
 enum {
 	TSINVCTL_EXIT_OK = 0,
@@ -50,6 +55,10 @@ enum {
 	TSINVCTL_OPT_VERSION,
 	TSINVCTL_OPT_AT,
 	TSINVCTL_OPT_HISTORY,
+	TSINVCTL_OPT_SINCE,
+	TSINVCTL_OPT_TYPE,
+	TSINVCTL_OPT_LIMIT,
+	TSINVCTL_OPT_FOLLOW,
 };
 
 /* The global options; they may come before or after the command. */
@@ -66,6 +75,10 @@ struct tsinvctl_args {
 	const char *at;  /* normalised RFC 3339, or NULL for now */
 	char atbuf[TSTIME_STRLEN];
 	int history;
+	json_t *since; /* --since: a JSON integer (SEQ) or string (RFC 3339), a new reference */
+	char *types;   /* --type globs joined by spaces (malloc'd), or NULL */
+	int limit;     /* --limit, 0 for the daemon's default */
+	int follow;
 };
 
 struct tsinvctl_cmd;
@@ -76,6 +89,7 @@ typedef int (*tsinvctl_show_fn)(json_t *result, const struct tsinvctl_args *a);
 #define TSINVCTL_F_OPTARG 0x2  /* the positional argument may be left out */
 #define TSINVCTL_F_TAILNET 0x4 /* the op takes args.tailnet */
 #define TSINVCTL_F_SLOW 0x8    /* default timeout TSINVCTL_SLOW_TIMEOUT */
+#define TSINVCTL_F_EVENTS 0x10 /* takes --since, --type, --limit and --follow */
 
 struct tsinvctl_cmd {
 	const char *name;
@@ -92,6 +106,8 @@ static int tsinvctl_poll(const struct tsinvctl_cmd *, const struct tsinvctl_args
 static int tsinvctl_devices(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
 static int tsinvctl_device(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
 static int tsinvctl_ip(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_events(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_hooks(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
 static int tsinvctl_ops(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
 static int tsinvctl_help(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
 
@@ -105,6 +121,9 @@ static const struct tsinvctl_cmd tsinvctl_cmds[] = {
      NULL},
     {"ip", tsinvctl_ip, PROTO_OP_ip_at, "ADDR", TSINVCTL_F_AT | TSINVCTL_F_TAILNET,
      "also list every device that held the address, and when", NULL},
+    {"events", tsinvctl_events, PROTO_OP_events_list, NULL, TSINVCTL_F_TAILNET | TSINVCTL_F_EVENTS,
+     NULL, "recorded change events, oldest first; with --follow, new ones as they happen"},
+    {"hooks", tsinvctl_hooks, PROTO_OP_hooks, NULL, 0, NULL, NULL},
     {"ops", tsinvctl_ops, PROTO_OP_hello, NULL, 0, NULL,
      "the operations the daemon knows, from its hello"},
     {"help", tsinvctl_help, -1, "COMMAND", TSINVCTL_F_OPTARG, NULL, "this help, or a command's"},
@@ -144,6 +163,8 @@ tsinvctl_usage(const struct tsinvctl_cmd *cmd)
 		sbuf_adds(&sb, " [--at TIME]");
 	if (cmd->history != NULL)
 		sbuf_adds(&sb, " [--history]");
+	if (cmd->flags & TSINVCTL_F_EVENTS)
+		sbuf_adds(&sb, " [--since SEQ|TIME] [--type GLOB]... [--limit N] [--follow]");
 	return sbuf_steal(&sb);
 }
 
@@ -185,6 +206,35 @@ tsinvctl_print_help(FILE *f)
 }
 
 static void
+tsinvctl_print_events_help(FILE *f)
+{
+	fputs("  --since SEQ|TIME  events after sequence number SEQ, or recorded after TIME\n"
+	      "                    (default: from the first; with --follow, from now)\n"
+	      "  --type GLOB       only events whose type matches GLOB (device.*, *.expiring);\n"
+	      "                    may be repeated\n"
+	      "  --limit N         at most N events (default 1000, at most 10000)\n"
+	      "  --follow          then wait for new events and print each as it comes, until\n"
+	      "                    interrupted; reconnects if the daemon restarts\n",
+	      f);
+}
+
+/* The event types, from the table the daemon records them by. */
+static void
+tsinvctl_print_event_types(FILE *f)
+{
+	int w = 0;
+	size_t i;
+
+	for (i = 0; i < event_ntypes; i++)
+		if ((int)strlen(event_types[i].name) > w)
+			w = (int)strlen(event_types[i].name);
+	fputs("\nevent types (a type marked * is only matched by its full name):\n", f);
+	for (i = 0; i < event_ntypes; i++)
+		fprintf(f, "  %-*s %c %s\n", w, event_types[i].name, event_types[i].off ? '*' : ' ',
+		        event_types[i].trigger);
+}
+
+static void
 tsinvctl_print_cmd_help(const struct tsinvctl_cmd *cmd, FILE *f)
 {
 	char *usage = tsinvctl_usage(cmd);
@@ -195,10 +245,14 @@ tsinvctl_print_cmd_help(const struct tsinvctl_cmd *cmd, FILE *f)
 		fputs("  --at TIME    as things were at TIME instead of now\n", f);
 	if (cmd->history != NULL)
 		fprintf(f, "  --history    %s\n", cmd->history);
+	if (cmd->flags & TSINVCTL_F_EVENTS)
+		tsinvctl_print_events_help(f);
 	fputs("  -h, --help   this help\n"
 	      "\n"
 	      "Global options go before or after the command; see 'tsinvctl --help'.\n",
 	      f);
+	if (cmd->flags & TSINVCTL_F_EVENTS)
+		tsinvctl_print_event_types(f);
 }
 
 static int tsinvctl_usage_error(const struct tsinvctl_cmd *cmd, const char *fmt, ...)
@@ -269,7 +323,8 @@ static const struct option tsinvctl_global_longopts[] = {
 };
 #define TSINVCTL_NGLOBAL (sizeof tsinvctl_global_longopts / sizeof tsinvctl_global_longopts[0])
 
-/* The global options plus EXTRA, NULL-terminated, into OUT (TSINVCTL_NGLOBAL + 3 entries). */
+/* The global options plus EXTRA, NULL-terminated, into OUT (TSINVCTL_NGLOBAL + TSINVCTL_NEXTRA
+ * + 1 entries). */
 static void
 tsinvctl_longopts(struct option *out, const struct option *extra, size_t nextra)
 {
@@ -278,12 +333,67 @@ tsinvctl_longopts(struct option *out, const struct option *extra, size_t nextra)
 	memset(out + TSINVCTL_NGLOBAL + nextra, 0, sizeof *out);
 }
 
+/* --since, --type, --limit, --follow of "events" into A; 0 or an exit code. */
+static int
+tsinvctl_events_opt(const struct tsinvctl_cmd *cmd, int c, const char *arg, struct tsinvctl_args *a)
+{
+	char buf[TSTIME_STRLEN], *cause, *end, *joined;
+	unsigned long long v;
+	tstime_t t;
+
+	switch (c) {
+	case TSINVCTL_OPT_SINCE:
+		json_decref(a->since);
+		a->since = NULL;
+		/* All digits: a sequence number ("0" is the start); anything else is a TIME. */
+		if (*arg != '\0' && strspn(arg, "0123456789") == strlen(arg)) {
+			errno = 0;
+			v = strtoull(arg, &end, 10);
+			if (errno != 0 || v > INT64_MAX)
+				return tsinvctl_usage_error(cmd, "bad SEQ \"%s\"", arg);
+			a->since = json_integer((json_int_t)v);
+			break;
+		}
+		if (tstime_parse(arg, tstime_now(), &t, &cause) != 0) {
+			tsinvctl_usage_error(cmd, "bad --since \"%s\": not a SEQ, and %s", arg,
+			                     cause);
+			free(cause);
+			return TSINVCTL_EXIT_USAGE;
+		}
+		tstime_format(t, buf, sizeof buf);
+		a->since = json_string(buf);
+		break;
+	case TSINVCTL_OPT_TYPE:
+		/* The daemon takes the globs space-separated. */
+		if (*arg == '\0' || strpbrk(arg, " \t\n") != NULL)
+			return tsinvctl_usage_error(cmd, "bad GLOB \"%s\"", arg);
+		joined = a->types != NULL ? xasprintf("%s %s", a->types, arg) : xstrdup(arg);
+		free(a->types);
+		a->types = joined;
+		break;
+	case TSINVCTL_OPT_LIMIT:
+		errno = 0;
+		v = strtoull(arg, &end, 10);
+		if (*arg < '0' || *arg > '9' || *end != '\0' || errno != 0 || v < 1 ||
+		    v > TSINVCTL_LIMIT_MAX)
+			return tsinvctl_usage_error(cmd,
+			                            "bad --limit \"%s\": a number from 1 to %d",
+			                            arg, TSINVCTL_LIMIT_MAX);
+		a->limit = (int)v;
+		break;
+	case TSINVCTL_OPT_FOLLOW:
+		a->follow = 1;
+		break;
+	}
+	return 0;
+}
+
 /* Parses a command's own arguments (ARGV[0] is the command); 0, -1 after printing its help, or
  * an exit code. */
 static int
 tsinvctl_parse_cmd(const struct tsinvctl_cmd *cmd, int argc, char **argv, struct tsinvctl_args *a)
 {
-	struct option longopts[TSINVCTL_NGLOBAL + 3], extra[2];
+	struct option longopts[TSINVCTL_NGLOBAL + TSINVCTL_NEXTRA + 1], extra[TSINVCTL_NEXTRA];
 	size_t n = 0;
 	tstime_t t;
 	char *cause;
@@ -294,6 +404,12 @@ tsinvctl_parse_cmd(const struct tsinvctl_cmd *cmd, int argc, char **argv, struct
 		extra[n++] = (struct option){"at", required_argument, NULL, TSINVCTL_OPT_AT};
 	if (cmd->history != NULL)
 		extra[n++] = (struct option){"history", no_argument, NULL, TSINVCTL_OPT_HISTORY};
+	if (cmd->flags & TSINVCTL_F_EVENTS) {
+		extra[n++] = (struct option){"since", required_argument, NULL, TSINVCTL_OPT_SINCE};
+		extra[n++] = (struct option){"type", required_argument, NULL, TSINVCTL_OPT_TYPE};
+		extra[n++] = (struct option){"limit", required_argument, NULL, TSINVCTL_OPT_LIMIT};
+		extra[n++] = (struct option){"follow", no_argument, NULL, TSINVCTL_OPT_FOLLOW};
+	}
 	tsinvctl_longopts(longopts, extra, n);
 
 	memset(a, 0, sizeof *a);
@@ -316,6 +432,13 @@ tsinvctl_parse_cmd(const struct tsinvctl_cmd *cmd, int argc, char **argv, struct
 		case TSINVCTL_OPT_HISTORY:
 			a->history = 1;
 			break;
+		case TSINVCTL_OPT_SINCE:
+		case TSINVCTL_OPT_TYPE:
+		case TSINVCTL_OPT_LIMIT:
+		case TSINVCTL_OPT_FOLLOW:
+			if ((rc = tsinvctl_events_opt(cmd, c, optarg, a)) != 0)
+				return rc;
+			break;
 		default:
 			if ((rc = tsinvctl_global_opt(cmd, c, optarg)) != 0)
 				return rc;
@@ -328,6 +451,9 @@ tsinvctl_parse_cmd(const struct tsinvctl_cmd *cmd, int argc, char **argv, struct
 		                            argv[optind]);
 	if (a->arg == NULL && cmd->arg != NULL && !(cmd->flags & TSINVCTL_F_OPTARG))
 		return tsinvctl_usage_error(cmd, "%s: missing %s", cmd->name, cmd->arg);
+	if (a->follow && a->limit > 0)
+		return tsinvctl_usage_error(cmd, "%s: --limit and --follow do not go together",
+		                            cmd->name);
 	return 0;
 }
 
@@ -1246,6 +1372,492 @@ tsinvctl_ip(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
 	return tsinvctl_query(cmd, a, json_pack("{s:s}", "ip", buf), tsinvctl_ip_show, NULL);
 }
 
+/* One event as the cells of a row: SEQ TIME TAILNET TYPE ENTITY CHANGE. */
+struct tsinvctl_evrow {
+	char seq[24];
+	char time[TSINVCTL_TIMELEN];
+	const char *tailnet, *type;
+	char *entity; /* malloc'd */
+	char *change; /* malloc'd, or NULL */
+};
+
+/* A device's first label; a user's or key's name whole (malloc'd, or NULL). */
+static char *
+tsinvctl_ev_name(json_t *o, const char *kind)
+{
+	const char *s = tsinvctl_str(o, "name");
+
+	if (s == NULL || *s == '\0')
+		return NULL;
+	if (kind != NULL && strcmp(kind, "device") == 0)
+		return tsinvctl_shortname(o);
+	return xstrdup(s);
+}
+
+/* "old → new", or NULL when neither is known. */
+static char *
+tsinvctl_ev_pair(const char *before, const char *after)
+{
+	if (before == NULL && after == NULL)
+		return NULL;
+	return xasprintf("%s \u2192 %s", before != NULL && *before != '\0' ? before : "-",
+	                 after != NULL && *after != '\0' ? after : "-");
+}
+
+static char *
+tsinvctl_change_renamed(json_t *ev)
+{
+	json_t *b = json_object_get(ev, "before"), *a = json_object_get(ev, "after");
+	char *bn = tsinvctl_ev_name(b, "device"), *an = tsinvctl_ev_name(a, "device"), *s;
+
+	/* A hostname-only change keeps the name: show what moved. */
+	if (bn != NULL && an != NULL && strcmp(bn, an) == 0)
+		s = tsinvctl_ev_pair(tsinvctl_str(b, "hostname"), tsinvctl_str(a, "hostname"));
+	else
+		s = tsinvctl_ev_pair(bn, an);
+	free(bn);
+	free(an);
+	return s;
+}
+
+static char *
+tsinvctl_change_address(json_t *ev)
+{
+	const char *addr = tsinvctl_str(ev, "address");
+
+	return addr != NULL ? xstrdup(addr) : NULL;
+}
+
+static char *
+tsinvctl_change_tags(json_t *ev)
+{
+	char *b = tsinvctl_join(json_object_get(json_object_get(ev, "before"), "tags"), ",");
+	char *a = tsinvctl_join(json_object_get(json_object_get(ev, "after"), "tags"), ",");
+	char *s = xasprintf("%s \u2192 %s", b != NULL ? b : "none", a != NULL ? a : "none");
+
+	free(b);
+	free(a);
+	return s;
+}
+
+static char *
+tsinvctl_change_expiry(json_t *ev)
+{
+	const char *exp = tsinvctl_str(ev, "expires"), *within = tsinvctl_str(ev, "threshold");
+	char t[TSINVCTL_TIMELEN];
+
+	if (exp == NULL)
+		return NULL;
+	tsinvctl_time(exp, t, sizeof t);
+	return within != NULL ? xasprintf("expires %s (within %s)", t, within)
+	                      : xasprintf("expired %s", t);
+}
+
+static char *
+tsinvctl_change_baseline(json_t *ev)
+{
+	double n;
+
+	return tsinvctl_num(ev, "devices", &n) == 0 ? xasprintf("%.0f devices", n) : NULL;
+}
+
+/* What the CHANGE column shows, by event type; any other type lists the changed fields. */
+static const struct {
+	const char *type;
+	char *(*fn)(json_t *ev);
+} tsinvctl_changes[] = {
+    {"device.renamed", tsinvctl_change_renamed},
+    {"device.address.added", tsinvctl_change_address},
+    {"device.address.removed", tsinvctl_change_address},
+    {"device.tags.changed", tsinvctl_change_tags},
+    {"device.key.expiring", tsinvctl_change_expiry},
+    {"device.key.expired", tsinvctl_change_expiry},
+    {"tailnet.baseline", tsinvctl_change_baseline},
+};
+
+static void
+tsinvctl_evrow(json_t *ev, struct tsinvctl_evrow *r)
+{
+	json_t *entity = json_object_get(ev, "entity");
+	const char *id = tsinvctl_str(entity, "id");
+	double seq;
+	size_t i;
+
+	snprintf(r->seq, sizeof r->seq, "-");
+	if (tsinvctl_num(ev, "seq", &seq) == 0)
+		snprintf(r->seq, sizeof r->seq, "%.0f", seq);
+	tsinvctl_time(tsinvctl_str(ev, "time"), r->time, sizeof r->time);
+	r->tailnet = tsinvctl_str(ev, "tailnet");
+	r->type = tsinvctl_str(ev, "type");
+	r->entity = tsinvctl_ev_name(entity, tsinvctl_str(entity, "kind"));
+	if (r->entity == NULL)
+		r->entity = xstrdup(id != NULL ? id : "-");
+	r->change = NULL;
+	for (i = 0; i < sizeof tsinvctl_changes / sizeof tsinvctl_changes[0]; i++)
+		if (r->type != NULL && strcmp(r->type, tsinvctl_changes[i].type) == 0)
+			r->change = tsinvctl_changes[i].fn(ev);
+	if (r->change == NULL)
+		r->change = tsinvctl_join(json_object_get(ev, "changed"), ",");
+}
+
+static void
+tsinvctl_evrow_free(struct tsinvctl_evrow *r)
+{
+	free(r->entity);
+	free(r->change);
+}
+
+static int
+tsinvctl_events_show(json_t *res, const struct tsinvctl_args *a)
+{
+	static const char *const hdr[] = {"SEQ", "TIME", "TAILNET", "TYPE", "ENTITY", "CHANGE"};
+	struct table *t = table_new(6, hdr);
+	struct tsinvctl_evrow r;
+	json_t *ev;
+	size_t i;
+	double next;
+
+	json_array_foreach(json_object_get(res, "events"), i, ev)
+	{
+		tsinvctl_evrow(ev, &r);
+		table_add_row(t, r.seq, r.time, r.tailnet, r.type, r.entity, r.change);
+		tsinvctl_evrow_free(&r);
+	}
+	if (table_nrows(t) > 0)
+		table_print(t, stdout);
+	else
+		puts("no events");
+	table_free(t);
+	if (json_is_true(json_object_get(res, "more")) && tsinvctl_num(res, "next", &next) == 0)
+		printf("\nmore: tsinvctl events --since %.0f\n", next);
+	return 0;
+}
+
+/* The arguments of events.list and events.follow (a new reference), or NULL after a usage
+ * error (*RC set). */
+static json_t *
+tsinvctl_events_args(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a, int *rc)
+{
+	json_t *args = json_object();
+
+	if (a->since != NULL)
+		json_object_set(args, "since", a->since);
+	if (a->types != NULL && (*rc = tsinvctl_arg_str(cmd, args, "type", a->types)) != 0) {
+		json_decref(args);
+		return NULL;
+	}
+	if (a->limit > 0)
+		json_object_set_new(args, "limit", json_integer(a->limit));
+	return args;
+}
+
+static volatile sig_atomic_t tsinvctl_stopped;
+
+static void
+tsinvctl_stop_handler(int sig)
+{
+	tsinvctl_stopped = 1;
+}
+
+/* A line reader over the stream of events.follow. */
+struct tsinvctl_lines {
+	char *buf;
+	size_t len, cap, skip; /* skip: the line handed out last, dropped on the next call */
+};
+
+enum { TSINVCTL_LINE_OK, TSINVCTL_LINE_EOF, TSINVCTL_LINE_STOP, TSINVCTL_LINE_ERROR };
+
+/* The next line (without its newline, valid until the next call); waits until DEADLINE (0: for
+ * ever), or until SIGINT/SIGTERM. */
+static int
+tsinvctl_lines_next(struct tsinvctl_lines *lr, int fd, int64_t deadline, char **line, size_t *len)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int64_t left;
+	char *nl;
+	ssize_t n;
+	int ms;
+
+	if (lr->skip > 0) {
+		memmove(lr->buf, lr->buf + lr->skip, lr->len - lr->skip);
+		lr->len -= lr->skip;
+		lr->skip = 0;
+	}
+	for (;;) {
+		if ((nl = memchr(lr->buf, '\n', lr->len)) != NULL) {
+			*line = lr->buf;
+			*len = (size_t)(nl - lr->buf);
+			lr->skip = *len + 1;
+			return TSINVCTL_LINE_OK;
+		}
+		if (tsinvctl_stopped)
+			return TSINVCTL_LINE_STOP;
+		if (lr->len == lr->cap) {
+			if (lr->cap >= TSINVCTL_FOLLOW_MAX_LINE) {
+				fprintf(stderr, "tsinvctl: an event longer than %zu MiB\n",
+				        TSINVCTL_FOLLOW_MAX_LINE >> 20);
+				return TSINVCTL_LINE_ERROR;
+			}
+			lr->cap = lr->cap == 0 ? 65536 : lr->cap * 2;
+			lr->buf = xrealloc(lr->buf, lr->cap);
+		}
+		n = recv(fd, lr->buf + lr->len, lr->cap - lr->len, 0);
+		if (n > 0) {
+			lr->len += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return TSINVCTL_LINE_EOF;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return TSINVCTL_LINE_EOF; /* ECONNRESET: the daemon went away */
+		ms = -1;
+		if (deadline != 0) {
+			if ((left = deadline - tsinvctl_mono()) <= 0) {
+				tsinvctl_timed_out(opts.timeout ? opts.timeout : TSINVCTL_TIMEOUT);
+				return TSINVCTL_LINE_ERROR;
+			}
+			ms = (int)((left + 999) / 1000);
+		}
+		if (poll(&pfd, 1, ms) == -1 && errno != EINTR)
+			return TSINVCTL_LINE_EOF;
+	}
+}
+
+/* One streamed event: printed unless seen already (a resumed stream starts after *LAST). */
+static void
+tsinvctl_follow_event(const char *line, size_t len, uint64_t *last)
+{
+	struct tsinvctl_evrow r;
+	json_t *ev = json_loadb(line, len, 0, NULL), *seq = json_object_get(ev, "seq");
+	char *cells[6];
+	size_t i;
+
+	if (!json_is_integer(seq)) {
+		tsinvctl_bad_reply("a streamed line is not an event");
+		json_decref(ev);
+		return;
+	}
+	if ((uint64_t)json_integer_value(seq) <= *last) {
+		json_decref(ev);
+		return;
+	}
+	*last = (uint64_t)json_integer_value(seq);
+	if (opts.json) {
+		fwrite(line, 1, len, stdout);
+		fputc('\n', stdout);
+	} else {
+		tsinvctl_evrow(ev, &r);
+		cells[0] = table_clean(r.seq);
+		cells[1] = table_clean(r.time);
+		cells[2] = table_clean(r.tailnet != NULL ? r.tailnet : "-");
+		cells[3] = table_clean(r.type != NULL ? r.type : "-");
+		cells[4] = table_clean(r.entity);
+		cells[5] = table_clean(r.change != NULL ? r.change : "-");
+		printf("%-6s  %-20s  %-10s  %-26s  %-20s  %s\n", cells[0], cells[1], cells[2],
+		       cells[3], cells[4], cells[5]);
+		for (i = 0; i < 6; i++)
+			free(cells[i]);
+		tsinvctl_evrow_free(&r);
+	}
+	fflush(stdout);
+	json_decref(ev);
+}
+
+/* One connection of a follow: the request, its reply, then events until the stream ends.
+ * *LAST is the last seq printed (or the daemon's starting point); *STARTED says whether a
+ * stream was ever opened. Returns an exit code, or -1 when the connection ended and the caller
+ * should reconnect. */
+static int
+tsinvctl_follow_once(json_t *args, uint64_t *last, int *started)
+{
+	int64_t timeout = opts.timeout != 0 ? opts.timeout : TSINVCTL_TIMEOUT;
+	struct tsinvctl_lines lr = {0};
+	json_t *req, *result = NULL, *since;
+	char *text, *line;
+	size_t len;
+	int fd, rc;
+
+	if (*started)
+		json_object_set_new(args, "since", json_integer((json_int_t)*last));
+	req = json_pack("{s:i, s:s, s:O}", "id", TSINVCTL_REQ_ID, "op",
+	                proto_ops[PROTO_OP_events_follow].name, "args", args);
+	if (req == NULL || (text = json_dumps(req, JSON_COMPACT)) == NULL)
+		fatalx("cannot build the request");
+	json_decref(req);
+	len = strlen(text);
+	text[len++] = '\n';
+	if ((rc = tsinvctl_connect(timeout, &fd)) != 0) {
+		free(text);
+		return *started ? -1 : rc;
+	}
+	rc = tsinvctl_send(fd, text, len, tsinvctl_mono() + timeout, timeout);
+	free(text);
+	if (rc == 0) {
+		rc = tsinvctl_lines_next(&lr, fd, tsinvctl_mono() + timeout, &line, &len);
+		if (rc == TSINVCTL_LINE_OK)
+			rc = tsinvctl_reply(line, len, &result);
+		else if (rc == TSINVCTL_LINE_STOP)
+			rc = TSINVCTL_EXIT_OK;
+		else if (rc == TSINVCTL_LINE_EOF)
+			rc = *started ? -1 : TSINVCTL_EXIT_UNREACHABLE;
+		else
+			rc = TSINVCTL_EXIT_UNREACHABLE;
+	} else if (*started)
+		rc = -1;
+	if (result != NULL) {
+		since = json_object_get(result, "since");
+		if (!*started && json_is_integer(since) && json_integer_value(since) >= 0)
+			*last = (uint64_t)json_integer_value(since);
+		*started = 1;
+		json_decref(result);
+		/* The stream: until the daemon goes, or a signal. */
+		while ((rc = tsinvctl_lines_next(&lr, fd, 0, &line, &len)) == TSINVCTL_LINE_OK)
+			tsinvctl_follow_event(line, len, last);
+		rc = rc == TSINVCTL_LINE_STOP    ? TSINVCTL_EXIT_OK
+		     : rc == TSINVCTL_LINE_ERROR ? TSINVCTL_EXIT_ERROR
+		                                 : -1;
+	}
+	free(lr.buf);
+	close(fd);
+	return rc;
+}
+
+/* events --follow: streams, and reconnects every second while the daemon is away, resuming
+ * after the last event printed so that nothing is skipped or repeated. SIGINT and SIGTERM end
+ * it with status 0. */
+static int
+tsinvctl_follow(json_t *args)
+{
+	struct sigaction sa = {.sa_handler = tsinvctl_stop_handler};
+	struct timespec ts = {1, 0};
+	uint64_t last = 0;
+	int started = 0, noted = 0, rc;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: poll() must return */
+	sigaction(SIGTERM, &sa, NULL);
+	while ((rc = tsinvctl_follow_once(args, &last, &started)) == -1) {
+		if (!noted) {
+			fprintf(stderr,
+			        "tsinvctl: the daemon went away after event %llu; reconnecting "
+			        "every second\n",
+			        (unsigned long long)last);
+			noted = 1;
+		}
+		while (!tsinvctl_stopped && nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+		ts.tv_sec = 1;
+		ts.tv_nsec = 0;
+		if (tsinvctl_stopped) {
+			rc = TSINVCTL_EXIT_OK;
+			break;
+		}
+	}
+	json_decref(args);
+	return rc;
+}
+
+static int
+tsinvctl_events(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	json_t *args;
+	int rc = 0;
+
+	if ((args = tsinvctl_events_args(cmd, a, &rc)) == NULL)
+		return rc;
+	if (!a->follow)
+		return tsinvctl_query(cmd, a, args, tsinvctl_events_show, NULL);
+	if (opts.tailnet != NULL &&
+	    (rc = tsinvctl_arg_str(cmd, args, "tailnet", opts.tailnet)) != 0) {
+		json_decref(args);
+		return rc;
+	}
+	return tsinvctl_follow(args);
+}
+
+/* "12, 15, 20" of the newest parked seqs; "40 (12 more)" when some are left out. */
+static char *
+tsinvctl_parked(json_t *h)
+{
+	json_t *parked = json_object_get(h, "parked");
+	size_t n = json_array_size(parked), i, from = n > 5 ? n - 5 : 0;
+	struct sbuf sb = {0};
+	double total = (double)n;
+
+	if (n == 0)
+		return NULL;
+	tsinvctl_num(h, "parked_total", &total);
+	for (i = from; i < n; i++) {
+		json_t *v = json_array_get(parked, i);
+
+		if (json_is_integer(v))
+			sbuf_addf(&sb, "%s%lld", sb.len > 0 ? "," : "",
+			          (long long)json_integer_value(v));
+	}
+	if (total > (double)(n - from))
+		sbuf_addf(&sb, " (%.0f more)", total - (double)(n - from));
+	return sbuf_steal(&sb);
+}
+
+static int
+tsinvctl_hooks_show(json_t *res, const struct tsinvctl_args *a)
+{
+	static const char *const hdr[] = {"NAME",     "CURSOR",    "LAG",      "RUNNING",
+	                                  "LAST-RUN", "EXIT",      "ATTEMPTS", "NEXT-RETRY",
+	                                  "PARKED",   "LAST-ERROR"};
+	struct table *t = table_new(10, hdr);
+	char cursor[24], lag[24], running[40], exitc[16], attempts[16];
+	char last[TSINVCTL_TIMELEN], next[TSINVCTL_TIMELEN], *parked;
+	json_t *h;
+	size_t i;
+	double v, ev;
+
+	json_array_foreach(json_object_get(res, "hooks"), i, h)
+	{
+		snprintf(cursor, sizeof cursor, "-");
+		if (tsinvctl_num(h, "cursor", &v) == 0)
+			snprintf(cursor, sizeof cursor, "%.0f", v);
+		snprintf(lag, sizeof lag, "-");
+		if (tsinvctl_num(h, "lag", &v) == 0)
+			snprintf(lag, sizeof lag, "%.0f%s", v,
+			         json_is_true(json_object_get(h, "lag_capped")) ? "+" : "");
+		snprintf(running, sizeof running, "no");
+		if (json_is_true(json_object_get(h, "running"))) {
+			if (tsinvctl_num(h, "event", &ev) == 0)
+				snprintf(running, sizeof running, "yes (%.0f)", ev);
+			else
+				snprintf(running, sizeof running, "yes");
+		}
+		snprintf(exitc, sizeof exitc, "-");
+		if (tsinvctl_num(h, "last_exit", &v) == 0)
+			snprintf(exitc, sizeof exitc, "%.0f", v);
+		snprintf(attempts, sizeof attempts, "-");
+		if (tsinvctl_num(h, "attempts", &v) == 0)
+			snprintf(attempts, sizeof attempts, "%.0f", v);
+		parked = tsinvctl_parked(h);
+		table_add_row(t, tsinvctl_str(h, "name"), cursor, lag, running,
+		              tsinvctl_time(tsinvctl_str(h, "last_run"), last, sizeof last), exitc,
+		              attempts,
+		              tsinvctl_time(tsinvctl_str(h, "next_retry"), next, sizeof next),
+		              parked, tsinvctl_str(h, "last_error"));
+		free(parked);
+	}
+	if (table_nrows(t) > 0)
+		table_print(t, stdout);
+	else
+		puts("no hooks configured");
+	table_free(t);
+	return 0;
+}
+
+static int
+tsinvctl_hooks(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	return tsinvctl_query(cmd, a, NULL, tsinvctl_hooks_show, NULL);
+}
+
 static int
 tsinvctl_ops_show(json_t *res, const struct tsinvctl_args *a)
 {
@@ -1300,7 +1912,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option version = {"version", no_argument, NULL, TSINVCTL_OPT_VERSION};
-	struct option longopts[TSINVCTL_NGLOBAL + 3];
+	struct option longopts[TSINVCTL_NGLOBAL + TSINVCTL_NEXTRA + 1];
 	const struct tsinvctl_cmd *cmd;
 	struct tsinvctl_args a;
 	const char *env;
@@ -1334,6 +1946,8 @@ main(int argc, char **argv)
 		rc = cmd->fn(cmd, &a);
 	else if (rc == -1)
 		rc = 0; /* the command's --help */
+	json_decref(a.since);
+	free(a.types);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "tsinvctl: stdout: %s\n", strerror(errno));
 		rc = TSINVCTL_EXIT_ERROR;

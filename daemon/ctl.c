@@ -42,14 +42,19 @@ struct ctl_client {
 	struct event *more;      /* serves further buffered lines on the next loop turn */
 	uid_t uid;
 	pid_t pid;
-	struct ctl_req *req; /* the request with the handler, if any */
-	int running;         /* inside ctl_client_run: a reply then only clears req */
-	int eof;             /* the peer sends nothing more */
-	int closing;         /* closed once the output is flushed */
-	int dead;            /* gone while a request was pending: its reply frees us */
-	/* events.follow will add a stream state here: lines then come from the event feed and the
-	 * input is only watched for EOF. */
+	struct ctl_req *req;       /* the request with the handler, if any */
+	int running;               /* inside ctl_client_run: a reply then only clears req */
+	int eof;                   /* the peer sends nothing more */
+	int closing;               /* closed once the output is flushed */
+	int dead;                  /* gone while a request was pending: its reply frees us */
+	struct ctl_stream *stream; /* events.follow: lines come from the feed, input is ignored */
 	TAILQ_ENTRY(ctl_client) entry;
+};
+
+struct ctl_stream {
+	struct ctl_client *client;
+	ctl_stream_fn drained, closed;
+	void *arg;
 };
 
 struct ctl {
@@ -256,6 +261,13 @@ ctl_client_close(struct ctl_client *c)
 	if (c->dead)
 		return;
 	log_debug("client uid=%u pid=%d closed", (unsigned)c->uid, (int)c->pid);
+	if (c->stream != NULL) {
+		struct ctl_stream *st = c->stream;
+
+		c->stream = NULL;
+		st->closed(st->arg);
+		free(st);
+	}
 	TAILQ_REMOVE(&ctl->clients, c, entry);
 	ctl->nclients--;
 	bufferevent_free(c->bev);
@@ -396,6 +408,15 @@ ctl_client_run(struct ctl_client *c)
 
 	if (c->running)
 		return;
+	if (c->stream != NULL) {
+		/* A stream reads nothing more: input is dropped, EOF ends it. */
+		struct evbuffer *in = bufferevent_get_input(c->bev);
+
+		evbuffer_drain(in, evbuffer_get_length(in));
+		if (c->eof || c->closing)
+			ctl_client_close(c);
+		return;
+	}
 	c->running = 1;
 	out = bufferevent_get_output(c->bev);
 	while (c->req == NULL && !c->closing) {
@@ -434,7 +455,13 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 static void
 ctl_write_cb(struct bufferevent *bev, void *arg)
 {
-	ctl_client_run(arg);
+	struct ctl_client *c = arg;
+
+	if (c->stream != NULL) {
+		c->stream->drained(c->stream->arg);
+		return;
+	}
+	ctl_client_run(c);
 }
 
 static void
@@ -707,4 +734,65 @@ ctl_reply_err(struct ctl_req *req, const char *code, const char *fmt, ...)
 		free(msg);
 	}
 	ctl_req_finish(req, line, len);
+}
+
+struct ctl_stream *
+ctl_stream_start(struct ctl_req *req, json_t *result, ctl_stream_fn drained, ctl_stream_fn closed,
+                 void *arg)
+{
+	struct ctl_client *c = req->client;
+	struct ctl_stream *st;
+	struct timeval *wr;
+	size_t len = 0;
+	char *line;
+
+	if (c->dead) {
+		json_decref(result);
+		ctl_req_finish(req, NULL, 0);
+		return NULL;
+	}
+	line = proto_reply_ok(req->id, result, &len);
+	c->req = NULL;
+	ctl_req_free(req);
+	st = xcalloc(1, sizeof(*st));
+	st->client = c;
+	st->drained = drained;
+	st->closed = closed;
+	st->arg = arg;
+	c->stream = st;
+	ctl_client_write(c, line, len);
+	/* A follower may be quiet for days: only the write side keeps its timeout. */
+	wr = c->ctl->has_timeout ? &c->ctl->timeout : NULL;
+	bufferevent_set_timeouts(c->bev, NULL, wr);
+	bufferevent_enable(c->bev, EV_READ);
+	return st;
+}
+
+int
+ctl_stream_write(struct ctl_stream *st, const char *line, size_t len)
+{
+	struct ctl_client *c = st->client;
+
+	if (bufferevent_write(c->bev, line, len) != 0 || bufferevent_write(c->bev, "\n", 1) != 0)
+		return -1;
+	return 0;
+}
+
+size_t
+ctl_stream_queued(const struct ctl_stream *st)
+{
+	return evbuffer_get_length(bufferevent_get_output(st->client->bev));
+}
+
+void
+ctl_stream_close(struct ctl_stream *st)
+{
+	struct ctl_client *c = st->client;
+
+	/* Closed by the feed (shutdown, a slow reader): no closed callback back into it. */
+	c->stream = NULL;
+	free(st);
+	c->closing = 1;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		ctl_client_close(c);
 }

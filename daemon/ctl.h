@@ -43,4 +43,20 @@ void ctl_reply_raw(struct ctl_req *req, const char *result_json, size_t len);
 void ctl_reply_err(struct ctl_req *req, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A streaming connection (events.follow): after its one reply, the connection carries lines
+ * written by the feed; what the client sends is ignored, its EOF ends the stream. */
+struct ctl_stream;
+typedef void (*ctl_stream_fn)(void *arg);
+
+/* Answers REQ with RESULT (stolen) and turns its connection into a stream. DRAINED runs when
+ * queued output has been sent; CLOSED when the client goes (the stream is freed after it). NULL
+ * when the client has gone already (REQ is then freed). */
+struct ctl_stream *ctl_stream_start(struct ctl_req *req, json_t *result, ctl_stream_fn drained,
+                                    ctl_stream_fn closed, void *arg);
+/* Queues LINE and a newline. 0, or -1 when it cannot be queued. */
+int ctl_stream_write(struct ctl_stream *st, const char *line, size_t len);
+size_t ctl_stream_queued(const struct ctl_stream *st);
+/* Ends the stream from the feed's side (no CLOSED callback); the connection closes once flushed. */
+void ctl_stream_close(struct ctl_stream *st);
+
 #endif

@@ -137,9 +137,12 @@ main(int argc, char **argv)
 	d.started = tstime_now();
 	if (store_open(d.cf->state_dir, d.cf->map_size_max, &d.st, &cause) == -1)
 		fatalx("%s", cause);
+	d.fw = follow_new(d.st);
+	if ((d.hk = hooks_new(d.base, d.cf, d.st, &cause)) == NULL)
+		fatalx("%s", cause);
 	if ((d.ctl = ctl_new(d.base, d.cf, listen_fd, ops_dispatch, &d, &cause)) == NULL)
 		fatalx("%s", cause);
-	if ((d.pl = poller_new(d.base, d.cf, d.st, &cause)) == NULL)
+	if ((d.pl = poller_new(d.base, d.cf, d.st, ops_committed, &d, &cause)) == NULL)
 		fatalx("%s", cause);
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], main_signal_cb, &d);
@@ -151,8 +154,11 @@ main(int argc, char **argv)
 	notify_ready();
 	event_base_dispatch(d.base);
 
+	/* Streams end before their connections, polls before the hooks that wait on them. */
+	follow_free(d.fw);
 	ctl_free(d.ctl);
 	poller_free(d.pl);
+	hooks_free(d.hk);
 	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	notify_free();

@@ -4,10 +4,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "events.h"
 #include "hist.h"
 #include "log.h"
 #include "ops.h"
 #include "proto.h"
+#include "sbuf.h"
 
 typedef void (*ops_handler)(struct tsinvd *d, struct ctl_req *req);
 
@@ -283,5 +285,207 @@ ops_ip_at(struct tsinvd *d, struct ctl_req *req)
 		return;
 	}
 	rc = hist_ip_at(d->st, tailnet, &addr, at, history, &res, &cause);
+	ops_answer(req, rc, res, cause);
+}
+
+void
+ops_committed(void *arg)
+{
+	struct tsinvd *d = arg;
+
+	follow_wake(d->fw);
+	hooks_wake(d->hk);
+}
+
+#define OPS_EVENTS_LIMIT 1000
+#define OPS_EVENTS_MAX 10000
+
+/* The filters of events.list and events.follow: since (a seq or a TIME), type globs, tailnet.
+ * -1 after an error reply. */
+static int
+ops_event_filter(struct tsinvd *d, struct ctl_req *req, uint64_t *since, const char **types,
+                 const char **tailnet, int since_default_newest)
+{
+	json_t *s = json_object_get(req->args, "since");
+	char *cause = NULL;
+	tstime_t t;
+
+	*types = *tailnet = NULL;
+	if (proto_arg_string(req->args, "type", types, &cause) == -1 ||
+	    proto_arg_string(req->args, "tailnet", tailnet, &cause) == -1) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	if (*tailnet != NULL && config_tailnet_find(d->cf, *tailnet) == NULL) {
+		ctl_reply_err(req, PROTO_E_NOT_FOUND, "no tailnet \"%s\" in %s", *tailnet,
+		              d->cf->path);
+		return -1;
+	}
+	/* A glob that names no event type is a typo, not a filter that matches nothing. */
+	if (*types != NULL) {
+		char buf[128];
+		const char *p = *types;
+
+		while (*p != '\0') {
+			size_t n, i;
+			int known = 0;
+
+			p += strspn(p, " \t");
+			n = strcspn(p, " \t");
+			if (n == 0)
+				break;
+			if (n >= sizeof(buf)) {
+				ctl_reply_err(req, PROTO_E_BAD_REQUEST, "type: a glob is too long");
+				return -1;
+			}
+			memcpy(buf, p, n);
+			buf[n] = '\0';
+			for (i = 0; i < event_ntypes && !known; i++)
+				known = event_match(buf, event_types[i].name);
+			if (!known) {
+				ctl_reply_err(
+				    req, PROTO_E_BAD_REQUEST,
+				    "type: \"%s\" matches no event type (see tsinvctl events "
+				    "--help)",
+				    buf);
+				return -1;
+			}
+			p += n;
+		}
+	}
+	if (s == NULL) {
+		*since = 0;
+		if (since_default_newest && event_last_seq(d->st, since, &cause) == -1)
+			goto internal;
+		return 0;
+	}
+	if (json_is_integer(s) && json_integer_value(s) >= 0) {
+		*since = (uint64_t)json_integer_value(s);
+		return 0;
+	}
+	if (!json_is_string(s) ||
+	    tstime_parse(json_string_value(s), tstime_now(), &t, &cause) == -1) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "since: %s",
+		              cause ? cause : "a sequence number or a time is needed");
+		free(cause);
+		return -1;
+	}
+	if (event_seq_before(d->st, t, since, &cause) == 0)
+		return 0;
+internal:
+	ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause);
+	free(cause);
+	return -1;
+}
+
+struct ops_events {
+	struct sbuf sb;
+	const char *types, *tailnet;
+	size_t n, limit;
+	uint64_t last;
+};
+
+static int
+ops_events_cb(uint64_t seq, const char *text, size_t len, void *arg)
+{
+	struct ops_events *e = arg;
+
+	e->last = seq;
+	if (e->types != NULL || e->tailnet != NULL) {
+		json_t *ev = json_loadb(text, len, 0, NULL);
+		const char *type = json_string_value(json_object_get(ev, "type"));
+		const char *tn = json_string_value(json_object_get(ev, "tailnet"));
+		int want = (e->types == NULL || event_match_list(e->types, type ? type : "")) &&
+		           (e->tailnet == NULL || (tn != NULL && strcmp(tn, e->tailnet) == 0));
+
+		json_decref(ev);
+		if (!want)
+			return 0;
+	}
+	if (e->n++ > 0)
+		sbuf_addc(&e->sb, ',');
+	sbuf_add(&e->sb, text, len);
+	return e->n == e->limit;
+}
+
+static void
+ops_events_list(struct tsinvd *d, struct ctl_req *req)
+{
+	struct ops_events e = {.limit = OPS_EVENTS_LIMIT};
+	json_t *lim = json_object_get(req->args, "limit");
+	uint64_t since, newest;
+	char *cause = NULL, *text;
+
+	if (ops_event_filter(d, req, &since, &e.types, &e.tailnet, 0) == -1)
+		return;
+	if (lim != NULL) {
+		if (!json_is_integer(lim) || json_integer_value(lim) < 1 ||
+		    json_integer_value(lim) > OPS_EVENTS_MAX) {
+			ctl_reply_err(req, PROTO_E_BAD_REQUEST, "limit: a number from 1 to %d",
+			              OPS_EVENTS_MAX);
+			return;
+		}
+		e.limit = (size_t)json_integer_value(lim);
+	}
+	e.last = since;
+	sbuf_init(&e.sb);
+	sbuf_adds(&e.sb, "{\"events\":[");
+	if (event_scan(d->st, since, 0, ops_events_cb, &e, &cause) == -1 ||
+	    event_last_seq(d->st, &newest, &cause) == -1) {
+		sbuf_free(&e.sb);
+		ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause);
+		free(cause);
+		return;
+	}
+	/* "next": where a client continues from; "more": the limit cut the list. */
+	sbuf_addf(&e.sb, "],\"last_seq\":%llu,\"next\":%llu,\"more\":%s}",
+	          (unsigned long long)newest, (unsigned long long)e.last,
+	          e.last < newest && e.n == e.limit ? "true" : "false");
+	text = sbuf_steal(&e.sb);
+	ctl_reply_raw(req, text, strlen(text));
+	free(text);
+}
+
+static void
+ops_events_follow(struct tsinvd *d, struct ctl_req *req)
+{
+	const char *types, *tailnet;
+	uint64_t since;
+
+	if (ops_event_filter(d, req, &since, &types, &tailnet, 1) == -1)
+		return;
+	log_info("event follower (uid %u) from seq %llu", (unsigned)req->uid,
+	         (unsigned long long)since);
+	follow_start(d->fw, req, since, types, tailnet);
+}
+
+static void
+ops_hooks(struct tsinvd *d, struct ctl_req *req)
+{
+	ctl_reply(req, hooks_status(d->hk));
+}
+
+#define OPS_RELEASED_WINDOW (7 * 86400 * TSTIME_SEC)
+
+static void
+ops_addresses_list(struct tsinvd *d, struct ctl_req *req)
+{
+	const char *tailnet = ops_tailnet(d, req), *w = NULL;
+	int64_t window = OPS_RELEASED_WINDOW;
+	char *cause = NULL;
+	json_t *res = NULL;
+	tstime_t at;
+
+	if (tailnet == NULL || ops_at(req, &at) == -1)
+		return;
+	if (proto_arg_string(req->args, "window", &w, &cause) == -1 ||
+	    (w != NULL && tstime_parse_duration(w, &window, &cause) == -1)) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "window: %s", cause);
+		free(cause);
+		return;
+	}
+	int rc = hist_addresses(d->st, tailnet, at, window, &res, &cause);
+
 	ops_answer(req, rc, res, cause);
 }

@@ -6,6 +6,8 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "follow.h"
+#include "hooks.h"
 #include "poller.h"
 #include "store.h"
 #include "tstime.h"
@@ -16,8 +18,13 @@ struct tsinvd {
 	struct store *st;
 	struct ctl *ctl;
 	struct poller *pl;
+	struct follow *fw;
+	struct hooks *hk;
 	tstime_t started;
 };
+
+/* After a poll committed new events: wakes the followers and the hooks. ARG: struct tsinvd. */
+void ops_committed(void *arg);
 
 /* The ctl dispatch function: ARG is the struct tsinvd. */
 void ops_dispatch(struct ctl_req *req, void *arg);

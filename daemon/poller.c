@@ -82,6 +82,8 @@ struct poller {
 	struct store *st;
 	CURLM *multi;
 	struct event *curl_timer;
+	poller_commit_fn committed;
+	void *committed_arg;
 	struct poller_tailnet *tn;
 	size_t ntn;
 };
@@ -323,9 +325,10 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 		                    res->held ? json_string("mass disappearance held until the "
 		                                            "next poll confirms it")
 		                              : json_null());
-		log_info("tailnet %s: %s: %s, %zu seen, %zu created, %zu changed, %zu deleted",
+		log_info("tailnet %s: %s: %s, %zu seen, %zu created, %zu changed, %zu deleted, "
+		         "%zu events",
 		         tn->cf->name, ep->name, res->held ? "held" : "ok", res->seen, res->created,
-		         res->changed, res->deleted);
+		         res->changed, res->deleted, res->events);
 		notify_status("%s/%s: %s, %zu devices", tn->cf->name, ep->name,
 		              res->held ? "held" : "ok", res->seen);
 	}
@@ -351,7 +354,8 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 {
 	struct poller_tailnet *tn = ep->tn;
 	struct hist_poll_result res = {0};
-	struct hist_policy pol = {tn->cf->mass_delete_percent, 3 * tn->cf->poll_interval};
+	struct hist_policy pol = {.mass_delete_percent = tn->cf->mass_delete_percent,
+	                          .max_gap = 3 * tn->cf->poll_interval};
 	tstime_t t = tstime_now();
 	long status = 0;
 	curl_off_t retry = 0;
@@ -360,6 +364,7 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	json_error_t jerr;
 	json_t *body;
 
+	hist_policy_defaults(&pol);
 	curl_easy_getinfo(ep->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(ep->easy, CURLINFO_RETRY_AFTER, &retry);
 	curl_multi_remove_handle(tn->pl->multi, ep->easy);
@@ -398,7 +403,8 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 		    -1) {
 			error = xasprintf("answer not recorded: %s", cause);
 			free(cause);
-		}
+		} else if (res.events > 0 && tn->pl->committed != NULL)
+			tn->pl->committed(tn->pl->committed_arg);
 		json_decref(body);
 	}
 	sbuf_free(&ep->body);
@@ -691,10 +697,14 @@ poller_oauth_free(struct poller *pl, struct poller_oauth *o)
 }
 
 struct poller *
-poller_new(struct event_base *base, const struct config *cf, struct store *st, char **cause)
+poller_new(struct event_base *base, const struct config *cf, struct store *st,
+           poller_commit_fn committed, void *arg, char **cause)
 {
 	struct poller *pl = xcalloc(1, sizeof(*pl));
 	size_t i;
+
+	pl->committed = committed;
+	pl->committed_arg = arg;
 
 	pl->base = base;
 	pl->cf = cf;

@@ -15,9 +15,12 @@ struct poller;
  * {"tailnet","endpoint","result":"ok"|"error"|"held","time","changes","error"}. */
 typedef void (*poller_done_fn)(json_t *results, void *arg);
 
+/* Called after a poll's answer has been committed to the store (events may be new). */
+typedef void (*poller_commit_fn)(void *arg);
+
 /* Reads each tailnet's secret and arms the timers (the first poll runs at once). */
 struct poller *poller_new(struct event_base *base, const struct config *cf, struct store *st,
-                          char **cause);
+                          poller_commit_fn committed, void *arg, char **cause);
 void poller_free(struct poller *pl);
 
 /* Polls every endpoint of TAILNET (NULL: of every tailnet) now. A fetch already in flight is

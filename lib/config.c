@@ -17,13 +17,15 @@
 #include <ini.h>
 
 #include "config.h"
+#include "events.h"
 #include "log.h"
 #include "sbuf.h"
 #include "tstime.h"
 
 #define CONFIG_MAXERR 100      /* a binary file given by mistake must not flood the terminal */
 #define CONFIG_LINEMAX 4096    /* inih's line buffer */
-#define CONFIG_NAMEMAX 64      /* [tailnet NAME] */
+#define CONFIG_NAMEMAX 64      /* [tailnet NAME], [hook NAME] */
+#define CONFIG_GLOBMAX 255     /* event_match_list's buffer */
 #define CONFIG_SECRETMAX 65536 /* a token is a few hundred bytes */
 #define CONFIG_DURMAX (365 * 86400 * TSTIME_SEC)
 #define CONFIG_SUNPATH sizeof(((struct sockaddr_un *)0)->sun_path)
@@ -43,6 +45,7 @@ enum config_kind {
 	CONFIG_INT,      /* int, from min to max */
 	CONFIG_DURATION, /* int64_t us, from min to max */
 	CONFIG_LOGLEVEL, /* int verbose */
+	CONFIG_GLOBS,    /* char *, space-separated globs, each matching an event type */
 };
 
 struct config_key {
@@ -64,6 +67,7 @@ static const struct config_key config_daemon_keys[] = {
     {CONFIG_D(max_clients_per_uid), CONFIG_INT, 1, 65536},
     {CONFIG_D(client_timeout), CONFIG_DURATION, TSTIME_SEC / 10, CONFIG_DURMAX},
     {"log_level", offsetof(struct config, verbose), CONFIG_LOGLEVEL, 0, 0},
+    {CONFIG_D(hook_concurrency), CONFIG_INT, 1, 64},
 };
 
 #define CONFIG_T(name) #name, offsetof(struct config_tailnet, name)
@@ -79,12 +83,29 @@ static const struct config_key config_tailnet_keys[] = {
     {CONFIG_T(max_response), CONFIG_SIZE, 1024, 0},
     {CONFIG_T(mass_delete_percent), CONFIG_INT, 1, 100},
 };
+#define CONFIG_H(name) #name, offsetof(struct config_hook, name)
+static const struct config_key config_hook_keys[] = {
+    {CONFIG_H(exec), CONFIG_ABSPATH, 0, 0},
+    {CONFIG_H(events), CONFIG_GLOBS, 0, 0},
+    {CONFIG_H(timeout), CONFIG_DURATION, TSTIME_SEC / 10, CONFIG_DURMAX},
+    {CONFIG_H(kill_grace), CONFIG_DURATION, 0, 3600 * TSTIME_SEC},
+    {CONFIG_H(retry_min), CONFIG_DURATION, TSTIME_SEC / 100, CONFIG_DURMAX},
+    {CONFIG_H(retry_max), CONFIG_DURATION, TSTIME_SEC / 100, CONFIG_DURMAX},
+    {CONFIG_H(max_attempts), CONFIG_INT, 0, 1000000},
+};
 #define CONFIG_NKEYS(t) (sizeof t / sizeof t[0])
 #define CONFIG_KEYSMAX 16
 _Static_assert(CONFIG_NKEYS(config_daemon_keys) <= CONFIG_KEYSMAX, "too many daemon keys");
 _Static_assert(CONFIG_NKEYS(config_tailnet_keys) <= CONFIG_KEYSMAX, "too many tailnet keys");
+_Static_assert(CONFIG_NKEYS(config_hook_keys) <= CONFIG_KEYSMAX, "too many hook keys");
 
-enum config_sec { CONFIG_SEC_NONE, CONFIG_SEC_DAEMON, CONFIG_SEC_TAILNET, CONFIG_SEC_SKIP };
+enum config_sec {
+	CONFIG_SEC_NONE,
+	CONFIG_SEC_DAEMON,
+	CONFIG_SEC_TAILNET,
+	CONFIG_SEC_HOOK,
+	CONFIG_SEC_SKIP
+};
 
 struct config_err {
 	int line;
@@ -105,6 +126,7 @@ struct config_parse {
 	int daemon_line;
 	int keylines[CONFIG_KEYSMAX]; /* where each key of the current section was set */
 	uint32_t *seen;               /* per tailnet: keys given, with a good value or not */
+	uint32_t *hseen;              /* the same per hook */
 	struct config_err *errs;
 	size_t nerrs;
 	int toomany;
@@ -195,7 +217,65 @@ config_tailnet_new(struct config_parse *ps, const char *name)
 	tn->mass_delete_percent = 50;
 }
 
-/* A section header: "[daemon]" or "[tailnet NAME]". S starts at the '['. */
+static void
+config_hook_new(struct config_parse *ps, const char *name)
+{
+	struct config *cf = ps->cf;
+	struct config_hook *hk;
+
+	cf->hooks = xrealloc(cf->hooks, (cf->nhooks + 1) * sizeof *cf->hooks);
+	ps->hseen = xrealloc(ps->hseen, (cf->nhooks + 1) * sizeof *ps->hseen);
+	ps->hseen[cf->nhooks] = 0;
+	hk = &cf->hooks[cf->nhooks++];
+	memset(hk, 0, sizeof *hk);
+	hk->name = xstrdup(name);
+	hk->line = ps->line;
+	hk->events = xstrdup("*");
+	hk->timeout = 30 * TSTIME_SEC;
+	hk->kill_grace = 5 * TSTIME_SEC;
+	hk->retry_min = 10 * TSTIME_SEC;
+	hk->retry_max = 600 * TSTIME_SEC;
+	hk->max_attempts = 10;
+}
+
+/* "[tailnet NAME]" or "[hook NAME]" with NAME in REST: checked, then the section is opened. */
+static void
+config_named_section(struct config_parse *ps, const char *word, const char *rest)
+{
+	int hook = strcmp(word, "hook") == 0;
+	size_t i, n = hook ? ps->cf->nhooks : ps->cf->ntailnets;
+	const char *name;
+
+	if (*rest == '\0') {
+		config_err(ps, ps->line, "[%s] needs a name: [%s NAME]", word, word);
+		return;
+	}
+	if (!config_name_ok(rest)) {
+		config_err(ps, ps->line,
+		           "bad %s name \"%s\": use 1 to %d characters of A-Z a-z 0-9 . _ -", word,
+		           rest, CONFIG_NAMEMAX);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		name = hook ? ps->cf->hooks[i].name : ps->cf->tailnets[i].name;
+		if (strcmp(name, rest) == 0) {
+			config_err(ps, ps->line, "duplicate section [%s %s] (first on line %d)",
+			           word, rest,
+			           hook ? ps->cf->hooks[i].line : ps->cf->tailnets[i].line);
+			return;
+		}
+	}
+	if (hook) {
+		config_hook_new(ps, rest);
+		ps->sec = CONFIG_SEC_HOOK;
+	} else {
+		config_tailnet_new(ps, rest);
+		ps->sec = CONFIG_SEC_TAILNET;
+	}
+	snprintf(ps->secname, sizeof ps->secname, "[%s %s]", word, rest);
+}
+
+/* A section header: "[daemon]", "[tailnet NAME]" or "[hook NAME]". S starts at the '['. */
 static void
 config_section(struct config_parse *ps, char *s)
 {
@@ -207,7 +287,8 @@ config_section(struct config_parse *ps, char *s)
 	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
 		e--;
 	if (e - s < 2 || e[-1] != ']' || memchr(s + 1, ']', (size_t)(e - s - 2)) != NULL) {
-		config_err(ps, ps->line, "bad section header: expected [daemon] or [tailnet NAME]");
+		config_err(ps, ps->line,
+		           "bad section header: expected [daemon], [tailnet NAME] or [hook NAME]");
 		return;
 	}
 	*--e = '\0';
@@ -230,31 +311,11 @@ config_section(struct config_parse *ps, char *s)
 		snprintf(ps->secname, sizeof ps->secname, "[daemon]");
 		return;
 	}
-	if (strcmp(word, "tailnet") != 0) {
+	if (strcmp(word, "tailnet") != 0 && strcmp(word, "hook") != 0) {
 		config_err(ps, ps->line, "unknown section [%s%s%s]", word, *rest ? " " : "", rest);
 		return;
 	}
-	if (*rest == '\0') {
-		config_err(ps, ps->line, "[tailnet] needs a name: [tailnet NAME]");
-		return;
-	}
-	if (!config_name_ok(rest)) {
-		config_err(ps, ps->line,
-		           "bad tailnet name \"%s\": use 1 to %d characters of A-Z a-z 0-9 . _ -",
-		           rest, CONFIG_NAMEMAX);
-		return;
-	}
-	for (i = 0; i < ps->cf->ntailnets; i++) {
-		if (strcmp(ps->cf->tailnets[i].name, rest) == 0) {
-			config_err(ps, ps->line,
-			           "duplicate section [tailnet %s] (first on line %d)", rest,
-			           ps->cf->tailnets[i].line);
-			return;
-		}
-	}
-	config_tailnet_new(ps, rest);
-	ps->sec = CONFIG_SEC_TAILNET;
-	snprintf(ps->secname, sizeof ps->secname, "[tailnet %s]", rest);
+	config_named_section(ps, word, rest);
 }
 
 /* Parses an unsigned decimal number into [min, max]; 0 or -1. */
@@ -285,6 +346,36 @@ config_printable(const char *s)
 	return 1;
 }
 
+/* Each space-separated glob of VALUE must match at least one event type: a typo would otherwise
+ * silently deliver nothing. 0, or -1 after reporting. */
+static int
+config_globs(struct config_parse *ps, const struct config_key *k, const char *value)
+{
+	char glob[CONFIG_GLOBMAX + 1];
+	const char *p = value;
+	size_t n, i;
+	int bad = 0;
+
+	while (*(p += strspn(p, " \t")) != '\0') {
+		n = strcspn(p, " \t");
+		if (n > CONFIG_GLOBMAX) {
+			config_err(ps, ps->line, "%s: a glob longer than %d characters", k->name,
+			           CONFIG_GLOBMAX);
+			return -1;
+		}
+		memcpy(glob, p, n);
+		glob[n] = '\0';
+		p += n;
+		for (i = 0; i < event_ntypes && !event_match(glob, event_types[i].name); i++)
+			;
+		if (i == event_ntypes) {
+			config_err(ps, ps->line, "%s: \"%s\" matches no event type", k->name, glob);
+			bad = 1;
+		}
+	}
+	return bad ? -1 : 0;
+}
+
 /* Checks VALUE for KEY and stores it in BASE; a problem is reported, never fatal. */
 static void
 config_set(struct config_parse *ps, const struct config_key *k, void *base, const char *value)
@@ -308,6 +399,10 @@ config_set(struct config_parse *ps, const struct config_key *k, void *base, cons
 		}
 		break;
 	case CONFIG_PATH:
+		break;
+	case CONFIG_GLOBS:
+		if (config_globs(ps, k, value) != 0)
+			return;
 		break;
 	case CONFIG_WORD:
 		if (!config_printable(value)) {
@@ -421,6 +516,11 @@ config_handler(void *arg, const char *section, const char *name, const char *val
 		n = CONFIG_NKEYS(config_daemon_keys);
 		base = ps->cf;
 		break;
+	case CONFIG_SEC_HOOK:
+		keys = config_hook_keys;
+		n = CONFIG_NKEYS(config_hook_keys);
+		base = &ps->cf->hooks[ps->cf->nhooks - 1];
+		break;
 	case CONFIG_SEC_TAILNET:
 	default:
 		keys = config_tailnet_keys;
@@ -442,6 +542,8 @@ config_handler(void *arg, const char *section, const char *name, const char *val
 	ps->keylines[i] = ps->line;
 	if (ps->sec == CONFIG_SEC_TAILNET)
 		ps->seen[ps->cf->ntailnets - 1] |= UINT32_C(1) << i;
+	if (ps->sec == CONFIG_SEC_HOOK)
+		ps->hseen[ps->cf->nhooks - 1] |= UINT32_C(1) << i;
 	if (*value == '\0') {
 		config_err(ps, ps->line, "%s: empty value", name);
 		return 1;
@@ -530,6 +632,24 @@ config_seen(const struct config_parse *ps, size_t i, const char *name)
 	return (ps->seen[i] >> k) & 1;
 }
 
+/* A hook's cross-checks: exec given (a bad one was reported already), retries that grow. */
+static void
+config_check_hook(struct config_parse *ps, size_t i)
+{
+	const struct config_hook *hk = &ps->cf->hooks[i];
+	char lo[32], hi[32];
+
+	/* exec is the first key of config_hook_keys. */
+	if (!(ps->hseen[i] & 1))
+		config_err(ps, hk->line, "[hook %s] needs exec = /path/to/program", hk->name);
+	if (hk->retry_max < hk->retry_min) {
+		tstime_format_duration(hk->retry_min, lo, sizeof lo);
+		tstime_format_duration(hk->retry_max, hi, sizeof hi);
+		config_err(ps, hk->line, "[hook %s] retry_max (%s) is below retry_min (%s)",
+		           hk->name, hi, lo);
+	}
+}
+
 /* Cross-checks that need the whole section. */
 static void
 config_check(struct config_parse *ps)
@@ -553,6 +673,8 @@ config_check(struct config_parse *ps)
 			config_err(ps, ps->cf->tailnets[i].line, "[tailnet %s] " CONFIG_AUTH_ERR,
 			           name);
 	}
+	for (i = 0; i < ps->cf->nhooks; i++)
+		config_check_hook(ps, i);
 }
 
 /* Debian's inih turns its compile-time options into globals; set the ones relied on here. */
@@ -587,6 +709,7 @@ config_load(const char *path, char **errors)
 	cf->max_clients = 256;
 	cf->max_clients_per_uid = 32;
 	cf->client_timeout = 30 * TSTIME_SEC;
+	cf->hook_concurrency = 4;
 
 	memset(&ps, 0, sizeof ps);
 	ps.cf = cf;
@@ -609,6 +732,7 @@ config_load(const char *path, char **errors)
 	fclose(ps.f);
 	free(ps.buf);
 	free(ps.seen);
+	free(ps.hseen);
 
 	if (ps.nerrs == 0 && !ps.toomany)
 		return cf;
@@ -638,6 +762,12 @@ config_free(struct config *cf)
 		free(tn->oauth_client_secret_file);
 	}
 	free(cf->tailnets);
+	for (i = 0; i < cf->nhooks; i++) {
+		free(cf->hooks[i].name);
+		free(cf->hooks[i].exec);
+		free(cf->hooks[i].events);
+	}
+	free(cf->hooks);
 	free(cf->path);
 	free(cf->state_dir);
 	free(cf->socket);
@@ -655,6 +785,52 @@ config_tailnet_find(const struct config *cf, const char *name)
 			return &cf->tailnets[i];
 	}
 	return NULL;
+}
+
+const struct config_hook *
+config_hook_find(const struct config *cf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cf->nhooks; i++) {
+		if (strcmp(cf->hooks[i].name, name) == 0)
+			return &cf->hooks[i];
+	}
+	return NULL;
+}
+
+int
+config_check_hooks(const struct config *cf, char **errors)
+{
+	const struct config_hook *hk;
+	struct sbuf sb;
+	struct stat st;
+	const char *why;
+	size_t i;
+
+	sbuf_init(&sb);
+	for (i = 0; i < cf->nhooks; i++) {
+		hk = &cf->hooks[i];
+		why = NULL;
+		if (stat(hk->exec, &st) != 0)
+			why = strerror(errno);
+		else if (!S_ISREG(st.st_mode))
+			why = "not a regular file";
+		else if (access(hk->exec, X_OK) != 0)
+			why = "not executable";
+		if (why == NULL)
+			continue;
+		if (sb.len > 0)
+			sbuf_addc(&sb, '\n');
+		sbuf_addf(&sb, "%s:%d: [hook %s] exec %s: %s", cf->path, hk->line, hk->name,
+		          hk->exec, why);
+	}
+	if (sb.len == 0) {
+		sbuf_free(&sb);
+		return 0;
+	}
+	*errors = sbuf_steal(&sb);
+	return -1;
 }
 
 int

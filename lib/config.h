@@ -21,6 +21,19 @@ struct config_tailnet {
 	int mass_delete_percent; /* default 50: a poll losing more than this is held once */
 };
 
+/* "[hook NAME]": a script run once per matching event, in order, until it exits 0. */
+struct config_hook {
+	char *name;         /* from "[hook NAME]": its cursor in the store is kept under it */
+	int line;           /* line of the section header */
+	char *exec;         /* absolute path of the executable (required) */
+	char *events;       /* space-separated globs over the event types, default "*" */
+	int64_t timeout;    /* us, default 30s: then SIGTERM to its process group */
+	int64_t kill_grace; /* us, default 5s: from SIGTERM to SIGKILL */
+	int64_t retry_min;  /* us, default 10s: the first retry's delay, doubled each time ... */
+	int64_t retry_max;  /* us, default 10m: ... up to this */
+	int max_attempts;   /* default 10, 0 = forever: then the event is parked and skipped */
+};
+
 struct config {
 	char *path;
 	char *state_dir;         /* default /var/lib/tsinv */
@@ -32,8 +45,11 @@ struct config {
 	int max_clients_per_uid; /* default 32 */
 	int64_t client_timeout;  /* us, default 30s: read and write timeout on the socket */
 	int verbose;             /* log_level = debug */
+	int hook_concurrency;    /* default 4: hook scripts running at once */
 	struct config_tailnet *tailnets;
 	size_t ntailnets;
+	struct config_hook *hooks;
+	size_t nhooks;
 };
 
 /* Reads and checks FILE. On error returns NULL and sets *errors to every problem found, one per
@@ -41,6 +57,12 @@ struct config {
 struct config *config_load(const char *path, char **errors);
 void config_free(struct config *cf);
 const struct config_tailnet *config_tailnet_find(const struct config *cf, const char *name);
+const struct config_hook *config_hook_find(const struct config *cf, const char *name);
+
+/* Checks that each hook's exec names an executable regular file: for "tsinvd -n" and start-up,
+ * not config_load, since a script may be installed after the file is written. 0, or -1 and
+ * *errors with one "FILE:LINE: [hook NAME] exec: reason" per problem (malloc'd). */
+int config_check_hooks(const struct config *cf, char **errors);
 
 /* Reads a secret from PATH (relative paths are looked up in $CREDENTIALS_DIRECTORY first),
  * strips one trailing newline. Returns 0 and *out (malloc'd), or -1 and *cause; the cause never

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "events.h"
 #include "hist.h"
 #include "log.h"
 #include "norm.h"
@@ -339,6 +340,7 @@ struct hist_change {
 	struct norm_device *nd; /* the new state (NULL for GONE) */
 	char id[NORM_MAX_ID + 1];
 	struct hist_bounds cur; /* the open version's bounds (CHANGE, VOL, GONE) */
+	int old_online;         /* VOL: connectedToControl before */
 	char *old_stable;       /* CHANGE, GONE: malloc'd */
 };
 
@@ -437,6 +439,10 @@ hist_classify(struct store_txn *txn, struct hist_apply *a, uint64_t *ncur, char 
 		}
 		if (c != NULL) {
 			c->cur = cr.b;
+			/* The volatile part is our own compact, sorted dump: a substring test is
+			 * exact. */
+			c->old_online = memmem(cr.vol, cr.vol_len, "\"connectedToControl\":true",
+			                       strlen("\"connectedToControl\":true")) != NULL;
 			if (c->action != HIST_A_VOL) {
 				c->old_stable = xmalloc(cr.stable_len + 1);
 				memcpy(c->old_stable, cr.stable, cr.stable_len);
@@ -703,14 +709,278 @@ hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint,
 	return store_put(txn, STORE_COVER, &k, v, sizeof(v), cause);
 }
 
+/* ---- events ---- */
+
+static json_t *hist_changed_fields(json_t *prev, json_t *dev);
+
+/* Fields that make an event of their own when they change; the rest make device.updated. */
+static const struct {
+	const char *type;
+	const char *fields[3];
+} hist_device_groups[] = {
+    {"device.renamed", {"name", "hostname", NULL}},
+    {"device.tags.changed", {"tags", NULL}},
+    {"device.owner.changed", {"user", NULL}},
+    {"device.authorized.changed", {"authorized", NULL}},
+    {"device.key.expiry.changed", {"expires", "keyExpiryDisabled", NULL}},
+    {"device.routes.changed", {"enabledRoutes", "advertisedRoutes", NULL}},
+};
+
+void
+hist_policy_defaults(struct hist_policy *pol)
+{
+	pol->expiry_warn[0] = 14 * 86400 * TSTIME_SEC;
+	pol->expiry_warn[1] = 7 * 86400 * TSTIME_SEC;
+	pol->expiry_warn[2] = 86400 * TSTIME_SEC;
+	pol->nexpiry_warn = 3;
+}
+
+static int
+hist_emit(struct store_txn *txn, struct hist_apply *a, const char *type, const char *kind,
+          const char *id, const char *name, json_t *before, json_t *after, json_t *changed,
+          json_t *data, char **cause)
+{
+	struct event ev = {a->t, a->tailnet, type, kind, id, name, before, after, changed, data};
+	uint64_t seq;
+
+	if (event_append(txn, &ev, &seq, cause) == -1)
+		return -1;
+	a->res->events++;
+	return 0;
+}
+
+/* The members of OBJ named in FIELDS that CHANGED lists; a new reference. */
+static json_t *
+hist_pick(json_t *obj, json_t *changed, const char *const *fields)
+{
+	json_t *out = json_object(), *v;
+	size_t i;
+
+	json_array_foreach(changed, i, v)
+	{
+		for (const char *const *f = fields; *f != NULL; f++)
+			if (strcmp(json_string_value(v), *f) == 0 &&
+			    json_object_get(obj, *f) != NULL)
+				json_object_set(out, *f, json_object_get(obj, *f));
+	}
+	return out;
+}
+
+static int
+hist_in_list(json_t *list, const char *s)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(list, i, v)
+	{
+		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* One event per address that is in FROM's list and not in TO's. */
+static int
+hist_addr_events(struct store_txn *txn, struct hist_apply *a, const char *type, const char *id,
+                 const char *name, json_t *from, json_t *to, char **cause)
+{
+	json_t *fl = json_object_get(from, "addresses"), *tl = json_object_get(to, "addresses"), *v;
+	size_t i;
+
+	json_array_foreach(fl, i, v)
+	{
+		json_t *data;
+		int rc;
+
+		if (!json_is_string(v) || hist_in_list(tl, json_string_value(v)))
+			continue;
+		data = json_pack("{s:O}", "address", v);
+		rc = hist_emit(txn, a, type, "device", id, name, NULL, NULL, NULL, data, cause);
+		json_decref(data);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The events one version change of a device makes: before and after hold only the fields that
+ * concern each event. */
+static int
+hist_change_events(struct store_txn *txn, struct hist_apply *a, struct hist_change *c, char **cause)
+{
+	json_t *old = c->old_stable ? json_loads(c->old_stable, 0, NULL) : NULL;
+	json_t *new = c->nd != NULL ? json_loads(c->nd->stable, 0, NULL) : NULL;
+	json_t *changed = NULL, *rest = NULL, *v;
+	const char *name = json_string_value(json_object_get(new ? new : old, "name"));
+	int rc = 0;
+	size_t i, g;
+
+	switch (c->action) {
+	case HIST_A_NEW:
+		rc = hist_emit(txn, a, "device.created", "device", c->id, name, NULL, new, NULL,
+		               NULL, cause);
+		break;
+	case HIST_A_GONE:
+		rc = hist_emit(txn, a, "device.deleted", "device", c->id, name, old, NULL, NULL,
+		               NULL, cause);
+		break;
+	case HIST_A_VOL:
+		break;
+	case HIST_A_CHANGE:
+		changed = hist_changed_fields(old, new);
+		rest = json_array();
+		json_array_foreach(changed, i, v)
+		{
+			int grouped = strcmp(json_string_value(v), "addresses") == 0;
+
+			for (g = 0; g < sizeof(hist_device_groups) / sizeof(hist_device_groups[0]);
+			     g++)
+				for (const char *const *f = hist_device_groups[g].fields; *f; f++)
+					grouped |= strcmp(json_string_value(v), *f) == 0;
+			if (!grouped)
+				json_array_append(rest, v);
+		}
+		if (hist_in_list(changed, "addresses") &&
+		    (hist_addr_events(txn, a, "device.address.added", c->id, name, new, old,
+		                      cause) == -1 ||
+		     hist_addr_events(txn, a, "device.address.removed", c->id, name, old, new,
+		                      cause) == -1))
+			rc = -1;
+		for (g = 0;
+		     rc == 0 && g < sizeof(hist_device_groups) / sizeof(hist_device_groups[0]);
+		     g++) {
+			json_t *b = hist_pick(old, changed, hist_device_groups[g].fields);
+			json_t *f = hist_pick(new, changed, hist_device_groups[g].fields);
+			json_t *ch = json_array();
+			const char *key;
+
+			json_object_foreach(b, key, v) json_array_append_new(ch, json_string(key));
+			json_object_foreach(f, key, v) if (!hist_in_list(ch, key))
+			    json_array_append_new(ch, json_string(key));
+			if (json_array_size(ch) > 0)
+				rc = hist_emit(txn, a, hist_device_groups[g].type, "device", c->id,
+				               name, b, f, ch, NULL, cause);
+			json_decref(b);
+			json_decref(f);
+			json_decref(ch);
+		}
+		if (rc == 0 && json_array_size(rest) > 0) {
+			const char **fields = xcalloc(json_array_size(rest) + 1, sizeof(*fields));
+			json_t *b, *f;
+
+			json_array_foreach(rest, i, v) fields[i] = json_string_value(v);
+			b = hist_pick(old, rest, fields);
+			f = hist_pick(new, rest, fields);
+			rc = hist_emit(txn, a, "device.updated", "device", c->id, name, b, f, rest,
+			               NULL, cause);
+			json_decref(b);
+			json_decref(f);
+			free(fields);
+		}
+		break;
+	}
+	/* Presence moves with or without a version change. */
+	if (rc == 0 && a->pol->presence &&
+	    (c->action == HIST_A_VOL || c->action == HIST_A_CHANGE) &&
+	    c->old_online != c->nd->online)
+		rc = hist_emit(txn, a, c->nd->online ? "device.online" : "device.offline", "device",
+		               c->id, name, NULL, NULL, NULL, NULL, cause);
+	json_decref(changed);
+	json_decref(rest);
+	json_decref(old);
+	json_decref(new);
+	return rc;
+}
+
+/* Sets the one-shot mark WHAT of device ID: 1 if it was set already, 0 now set, -1 error. */
+static int
+hist_mark(struct store_txn *txn, struct hist_apply *a, const char *id, const char *what,
+          char **cause)
+{
+	struct store_key k;
+	struct store_val v;
+	uint8_t when[8];
+	int rc;
+
+	hist_key_entity(&k, a->tailnet, id);
+	store_key_str(&k, what);
+	if ((rc = store_get(txn, STORE_MARK, &k, &v, cause)) != 1)
+		return rc == 0 ? 1 : -1;
+	store_put_i64(when, a->t);
+	return store_put(txn, STORE_MARK, &k, when, sizeof(when), cause);
+}
+
+/* Node keys crossing a warning threshold or their expiry: each fires once per key (device and
+ * expiry time) and threshold, across restarts. At the baseline the marks are set silently. */
+static int
+hist_expiry_events(struct store_txn *txn, struct hist_apply *a, int baseline, size_t *expiring,
+                   size_t *expired, char **cause)
+{
+	const struct hist_policy *pol = a->pol;
+
+	*expiring = *expired = 0;
+	for (size_t i = 0; i < a->ndevs; i++) {
+		const struct norm_device *nd = &a->devs[i];
+		int64_t left;
+		char what[96], dur[32], exp[TSTIME_STRLEN];
+		size_t w, tight = pol->nexpiry_warn;
+		int rc;
+
+		if (nd->key_expiry_disabled || nd->expires == TSTIME_NONE)
+			continue;
+		left = nd->expires - a->t;
+		/* Expiry itself is reported even when no warning threshold is configured. */
+		if (left > 0 && (pol->nexpiry_warn == 0 || left > pol->expiry_warn[0]))
+			continue;
+		(*(left > 0 ? expiring : expired))++;
+		for (w = 0; w < pol->nexpiry_warn; w++)
+			if (left <= pol->expiry_warn[w])
+				tight = w;
+		if (left <= 0)
+			snprintf(what, sizeof(what), "expired/%lld", (long long)nd->expires);
+		else
+			snprintf(what, sizeof(what), "expiring/%lld/%lld", (long long)nd->expires,
+			         (long long)pol->expiry_warn[tight]);
+		if ((rc = hist_mark(txn, a, nd->id, what, cause)) == -1)
+			return -1;
+		if (rc == 1 || baseline)
+			continue;
+		/* A key first seen past several thresholds warns once, at the tightest. */
+		for (w = 0; left > 0 && w < tight; w++) {
+			snprintf(what, sizeof(what), "expiring/%lld/%lld", (long long)nd->expires,
+			         (long long)pol->expiry_warn[w]);
+			if (hist_mark(txn, a, nd->id, what, cause) == -1)
+				return -1;
+		}
+		json_t *dev = json_loads(nd->stable, 0, NULL), *data;
+
+		tstime_format(nd->expires, exp, sizeof(exp));
+		if (left > 0) {
+			tstime_format_duration(pol->expiry_warn[tight], dur, sizeof(dur));
+			data = json_pack("{s:s, s:s, s:I}", "expires", exp, "threshold", dur,
+			                 "remaining_s", (json_int_t)(left / TSTIME_SEC));
+		} else
+			data = json_pack("{s:s}", "expires", exp);
+		rc = hist_emit(txn, a, left > 0 ? "device.key.expiring" : "device.key.expired",
+		               "device", nd->id, json_string_value(json_object_get(dev, "name")),
+		               NULL, NULL, NULL, data, cause);
+		json_decref(data);
+		json_decref(dev);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 {
 	struct hist_apply *a = arg;
 	struct hist_endpoint ep;
 	uint64_t ncur = 0;
-	size_t gone = 0, i;
-	int rc = -1;
+	size_t gone = 0, expiring = 0, expired = 0, i;
+	int rc = -1, baseline;
 
 	hist_changes_free(a);
 	memset(a->res, 0, sizeof(*a->res));
@@ -739,9 +1009,28 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 		rc = hist_ep_write(txn, a->tailnet, HIST_EP_DEVICES, &ep, cause);
 		goto out;
 	}
-	for (i = 0; i < a->nch; i++)
+	baseline = ep.last_ok == TSTIME_NONE;
+	for (i = 0; i < a->nch; i++) {
 		if (hist_apply_change(txn, a, &a->ch[i], ep.last_ok, cause) == -1)
 			goto out;
+		/* The first poll of a tailnet is one summary, not one event per device. */
+		if (!baseline && hist_change_events(txn, a, &a->ch[i], cause) == -1)
+			goto out;
+	}
+	if (hist_expiry_events(txn, a, baseline, &expiring, &expired, cause) == -1)
+		goto out;
+	if (baseline) {
+		json_t *data = json_pack("{s:I, s:I, s:I}", "devices", (json_int_t)a->ndevs,
+		                         "node_keys_expiring", (json_int_t)expiring,
+		                         "node_keys_expired", (json_int_t)expired);
+
+		int erc = hist_emit(txn, a, "tailnet.baseline", "tailnet", a->tailnet, a->tailnet,
+		                    NULL, NULL, NULL, data, cause);
+
+		json_decref(data);
+		if (erc == -1)
+			goto out;
+	}
 	if (hist_put_cover(txn, a->tailnet, HIST_EP_DEVICES, a->t, ep.last_ok,
 	                   ep.last_ok != TSTIME_NONE && a->t - ep.last_ok <= a->pol->max_gap,
 	                   a->ndevs, cause) == -1)
@@ -1382,5 +1671,133 @@ hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out
 	store_read_end(txn);
 	*len = sb.len;
 	*out = sbuf_steal(&sb);
+	return HIST_OK;
+}
+
+/* The current record's volatile part of device ID, a new reference, or NULL. */
+static json_t *
+hist_volatile(struct store_txn *txn, const char *tailnet, const char *id)
+{
+	struct store_key k;
+	struct store_val val;
+	struct hist_cur cr;
+	char *cause = NULL;
+
+	hist_key_entity(&k, tailnet, id);
+	if (store_get(txn, STORE_CUR, &k, &val, &cause) != 0 || hist_cur_decode(&val, &cr) == -1) {
+		free(cause);
+		return NULL;
+	}
+	return json_loadb(cr.vol, cr.vol_len, 0, NULL);
+}
+
+/* One address's row: its holder as recorded at T. */
+static json_t *
+hist_address_row(struct store_txn *txn, const char *tailnet, const struct tsaddr *a, const char *id,
+                 const struct hist_bounds *b, const char *status, tstime_t t)
+{
+	struct hist_bounds vb;
+	char abuf[ADDR_STRLEN];
+	json_t *row = json_object(), *dev = hist_version_at(txn, tailnet, id, t, &vb), *vol;
+
+	addr_format(a, abuf, sizeof(abuf));
+	json_object_set_new(row, "address", json_string(abuf));
+	json_object_set_new(row, "family", json_integer(addr_is_v4(a) ? 4 : 6));
+	json_object_set_new(row, "status", json_string(status));
+	json_object_set_new(row, "nodeId", json_string(id));
+	hist_bounds_json(row, b);
+	json_object_set_new(row, "device", dev ? dev : json_null());
+	if ((vol = hist_volatile(txn, tailnet, id)) != NULL)
+		json_object_set_new(row, "volatile", vol);
+	return row;
+}
+
+int
+hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t window, json_t **out,
+               char **cause)
+{
+	struct store_txn *txn;
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key, val;
+	struct hist_endpoint ep;
+	json_t *res, *rows;
+	struct tsaddr addr;
+	/* The best candidate for the address being scanned: held, else maybe, else released. */
+	struct {
+		int have;
+		enum hist_state s;
+		struct hist_bounds b;
+		char id[NORM_MAX_ID + 1];
+	} best = {0};
+	int rc;
+
+	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
+		return HIST_ERR;
+	if (at == TSTIME_NONE)
+		at = ep.last_ok;
+	res = json_object();
+	rows = json_array();
+	json_object_set_new(res, "tailnet", json_string(tailnet));
+	hist_set_time(res, "at", at);
+	json_object_set_new(res, "window_s", json_integer(window / TSTIME_SEC));
+	if (store_cursor_open(txn, STORE_ADDR, &cur, cause) == -1) {
+		json_decref(res);
+		json_decref(rows);
+		hist_endpoint_free(&ep);
+		store_read_end(txn);
+		return HIST_ERR;
+	}
+	store_key_init(&prefix);
+	store_key_str(&prefix, tailnet);
+	for (rc = at == TSTIME_NONE ? 1 : store_cursor_seek(cur, &prefix, &prefix, &key, &val);;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		const uint8_t *p = key.data;
+		struct tsaddr a;
+		struct hist_bounds b;
+		enum hist_state s;
+		int rank;
+
+		if (rc == 0 && (key.len <= prefix.len + 24 || val.len < HIST_BOUNDS_LEN ||
+		                p[key.len - 1] != '\0'))
+			continue;
+		if (rc == 0)
+			memcpy(a.b, p + prefix.len, sizeof(a.b));
+		/* A new address (or the end): the previous one's row. */
+		if (best.have && (rc != 0 || memcmp(a.b, addr.b, sizeof(a.b)) != 0)) {
+			const char *status = best.s == HIST_NO ? "deprecated" : "active";
+			tstime_t t = best.s == HIST_NO ? best.b.to_lo : at;
+
+			json_array_append_new(rows, hist_address_row(txn, tailnet, &addr, best.id,
+			                                             &best.b, status, t));
+			best.have = 0;
+		}
+		if (rc != 0)
+			break;
+		hist_bounds_get(val.data, &b);
+		s = hist_state_at(&b, at, ep.last_ok);
+		/* Released recently enough to be retired by a sync, not forgotten. */
+		if (s == HIST_NO &&
+		    !(b.to_hi != TSTIME_NONE && b.to_lo <= at && at - b.to_lo <= window))
+			continue;
+		rank = s == HIST_HELD ? 3 : s == HIST_MAYBE ? 2 : 1;
+		if (best.have) {
+			int brank = best.s == HIST_HELD ? 3 : best.s == HIST_MAYBE ? 2 : 1;
+
+			/* Intervals come oldest first: a later one of the same rank wins. */
+			if (rank < brank)
+				continue;
+		}
+		addr = a;
+		best.have = 1;
+		best.s = s;
+		best.b = b;
+		snprintf(best.id, sizeof(best.id), "%s", (const char *)p + prefix.len + 24);
+	}
+	store_cursor_close(cur);
+	json_object_set_new(res, "addresses", rows);
+	hist_endpoint_free(&ep);
+	store_read_end(txn);
+	*out = res;
 	return HIST_OK;
 }

@@ -15,15 +15,24 @@
 #define HIST_ERR -1
 #define HIST_NOTFOUND 1
 
+#define HIST_MAX_WARN 8
+
 struct hist_policy {
 	int mass_delete_percent; /* a poll losing more than this share of the devices is held */
 	int64_t max_gap;         /* us: two successful polls further apart leave a gap (unknown) */
+	int64_t expiry_warn[HIST_MAX_WARN]; /* us, largest first: device.key.expiring thresholds */
+	size_t nexpiry_warn;
+	int presence; /* record device.online / device.offline */
 };
+
+/* The thresholds used when a policy names none: 14d, 7d, 1d. */
+void hist_policy_defaults(struct hist_policy *pol);
 
 struct hist_poll_result {
 	tstime_t time; /* the poll's time as recorded (strictly after the previous poll) */
 	int held;      /* mass disappearance held back until a second poll confirms it */
 	size_t seen, created, changed, deleted, vol_updates;
+	size_t events; /* recorded by this poll */
 };
 
 /* The state of one endpoint of one tailnet, kept in the store so that it survives restarts. */
@@ -64,5 +73,13 @@ int hist_device_get(struct store *st, const char *tailnet, const char *query, ts
  * bytes without re-parsing them. */
 int hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out, size_t *len,
                       char **cause);
+
+/* Every address held at AT (TSTIME_NONE: as of the last successful poll) as "active", and each
+ * address released in the WINDOW (us) before AT and not held since as "deprecated", with its
+ * holder's device as recorded then: the IPAM export. *out is a new reference:
+ * {"tailnet","at","window_s","addresses":[{"address","family","status","nodeId",bounds...,
+ * "device":{...},"volatile":{...}}]}. */
+int hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t window, json_t **out,
+                   char **cause);
 
 #endif

@@ -131,6 +131,14 @@ norm_device(json_t *dev, struct norm_device *out, char **cause)
 	v = json_object_get(dev, "created");
 	if (json_is_string(v) && tstime_parse_rfc3339(json_string_value(v), &out->created) != 0)
 		out->created = TSTIME_NONE;
+	/* The API's zero time ("0001-01-01T00:00:00Z") means no expiry, as for shared-in nodes. */
+	out->expires = TSTIME_NONE;
+	v = json_object_get(dev, "expires");
+	if (json_is_string(v) &&
+	    (tstime_parse_rfc3339(json_string_value(v), &out->expires) != 0 || out->expires <= 0))
+		out->expires = TSTIME_NONE;
+	out->key_expiry_disabled = json_is_true(json_object_get(dev, "keyExpiryDisabled"));
+	out->online = json_is_true(json_object_get(dev, "connectedToControl"));
 
 	stable = json_object();
 	vol = json_object();

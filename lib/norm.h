@@ -21,6 +21,9 @@ struct norm_device {
 	size_t naddrs;
 	tstime_t created; /* TSTIME_NONE when absent, "" or unparsable */
 	size_t order;     /* the caller's: position in the answer */
+	tstime_t expires; /* node key expiry; TSTIME_NONE when absent or the zero time */
+	int key_expiry_disabled;
+	int online; /* connectedToControl */
 };
 
 /* Is KEY one of a device's volatile fields (never versioned)? */

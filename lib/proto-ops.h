@@ -10,3 +10,10 @@ PROTO_OP(device_get, "device.get", 0, "query [tailnet] [at] [history]",
          "one device by node id, name or address; with history, every version")
 PROTO_OP(ip_at, "ip.at", 0, "ip [tailnet] [at] [history]",
          "who held an address at a time: held, maybe, none or unknown")
+PROTO_OP(events_list, "events.list", 0, "[since] [type] [tailnet] [limit]",
+         "recorded change events, oldest first, after a sequence number or a time")
+PROTO_OP(events_follow, "events.follow", 0, "[since] [type] [tailnet]",
+         "turns the connection into a live stream of events, one JSON object per line")
+PROTO_OP(hooks, "hooks", 0, "", "each hook's cursor, lag, last run, last error and attempts")
+PROTO_OP(addresses_list, "addresses.list", 0, "[tailnet] [at] [window]",
+         "every address held at a time, and those released in a window before it (IPAM export)")

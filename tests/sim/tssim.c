@@ -10,6 +10,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "log.h"
 #include "simgen.h"
@@ -44,15 +46,38 @@
 #define TSSIM_OAUTH_SCOPE "all:read"
 #define TSSIM_OAUTH_PATH "/api/v2/oauth/"
 #define TSSIM_MAX_FORM (64 * 1024)
+#define TSSIM_AUTHKEY_LIFE (90L * 86400) /* auth keys and API tokens: the console's default */
+#define TSSIM_MAX_ACL (16L * 1024 * 1024)
+#define TSSIM_DEFAULT_ACL "{\"acls\":[{\"action\":\"accept\",\"src\":[\"*\"],\"dst\":[\"*:*\"]}]}"
+#define TSSIM_DEFAULT_TAILNET_ID "T1234CNTRL"
 
 /* API endpoints by name: faults and request counts are kept per endpoint. Adding one is an enum
  * value, a name, a route and a handler. */
-enum tssim_ep { TSSIM_EP_DEVICES, TSSIM_EP_DEVICE, TSSIM_EP_OAUTH_TOKEN, TSSIM_EP_COUNT };
+enum tssim_ep {
+	TSSIM_EP_DEVICES,
+	TSSIM_EP_DEVICE,
+	TSSIM_EP_OAUTH_TOKEN,
+	TSSIM_EP_KEYS,
+	TSSIM_EP_KEY,
+	TSSIM_EP_USERS,
+	TSSIM_EP_ACL,
+	TSSIM_EP_DNS,
+	TSSIM_EP_SETTINGS,
+	TSSIM_EP_WEBHOOKS,
+	TSSIM_EP_COUNT
+};
 
 static const char *const tssim_ep_names[TSSIM_EP_COUNT] = {
     [TSSIM_EP_DEVICES] = "devices",
     [TSSIM_EP_DEVICE] = "device",
     [TSSIM_EP_OAUTH_TOKEN] = "oauth_token",
+    [TSSIM_EP_KEYS] = "keys",
+    [TSSIM_EP_KEY] = "key",
+    [TSSIM_EP_USERS] = "users",
+    [TSSIM_EP_ACL] = "acl",
+    [TSSIM_EP_DNS] = "dns",
+    [TSSIM_EP_SETTINGS] = "settings",
+    [TSSIM_EP_WEBHOOKS] = "webhooks",
 };
 
 /* A serialised body shared by the cache and the responses still being written. */
@@ -67,6 +92,17 @@ struct tssim_tailnet {
 	json_t *devices;             /* array of device objects as stored (fields=all) */
 	struct tssim_blob *cache[2]; /* serialised list: [0] default fields, [1] fields=all */
 	uint32_t v4_next; /* next offset in 100.64.0.0/10 to hand out: freed ones are not reused */
+	json_t *keys;     /* Key objects as stored: revoked and expired ones stay forever */
+	json_t *users;
+	json_t *webhooks;
+	json_t *settings;
+	json_t *dns; /* {nameservers:[{address,useWithExitNode}], magicDNS, overrideLocalDNS,
+	                searchPaths, splitDNS:{domain: [resolver] or null}} */
+	char *acl;   /* the policy file exactly as set (HuJSON) */
+	char etag[2 * 32 + 1]; /* SHA-256 of acl, hex */
+	char *token_user;      /* owner of the API token: lists keys without all=true; NULL: all */
+	bool keys_ids;         /* list keys as {"id"} only, as the older docs show */
+	bool invalid_short;    /* a revoked or expired key shows only what the docs' example does */
 	TAILQ_ENTRY(tssim_tailnet) entry;
 };
 
@@ -98,6 +134,7 @@ struct tssim_call {
 	struct evhttp_request *req;
 	const struct tssim_route *route;
 	char *args[TSSIM_MAX_ARGS];
+	struct evkeyvalq params; /* the query */
 	bool fields_all;
 	struct tssim_fault fault;
 	struct event *timer;
@@ -112,6 +149,7 @@ struct tssim {
 	bool quiet;
 	unsigned rng;
 	unsigned long next_host;
+	unsigned long next_user;
 	TAILQ_HEAD(, tssim_tailnet) tailnets;
 	TAILQ_HEAD(, tssim_call) pending;
 	struct tssim_fault faults[TSSIM_EP_COUNT];
@@ -138,8 +176,35 @@ static int tssim_api_device(struct tssim *, struct tssim_call *, struct tssim_bl
                             const char **);
 static int tssim_api_oauth_token(struct tssim *, struct tssim_call *, struct tssim_blob **,
                                  const char **);
+static int tssim_api_view(struct tssim *, struct tssim_call *, struct tssim_blob **, const char **);
+static int tssim_api_acl(struct tssim *, struct tssim_call *, struct tssim_blob **, const char **);
 static int tssim_auth_api(struct tssim *, struct evhttp_request *, const char **);
 static int tssim_auth_client(struct tssim *, struct evhttp_request *, const char **);
+
+/* A JSON document of one tailnet for tssim_api_view (new reference), or NULL with an error
+ * status and *msg. */
+typedef json_t *(*tssim_view_fn)(struct tssim_tailnet *, struct tssim_call *, int *status,
+                                 const char **msg);
+
+static json_t *tssim_view_keys(struct tssim_tailnet *, struct tssim_call *, int *, const char **);
+static json_t *tssim_view_key(struct tssim_tailnet *, struct tssim_call *, int *, const char **);
+static json_t *tssim_view_users(struct tssim_tailnet *, struct tssim_call *, int *, const char **);
+static json_t *tssim_view_nameservers(struct tssim_tailnet *, struct tssim_call *, int *,
+                                      const char **);
+static json_t *tssim_view_preferences(struct tssim_tailnet *, struct tssim_call *, int *,
+                                      const char **);
+static json_t *tssim_view_searchpaths(struct tssim_tailnet *, struct tssim_call *, int *,
+                                      const char **);
+static json_t *tssim_view_split_dns(struct tssim_tailnet *, struct tssim_call *, int *,
+                                    const char **);
+static json_t *tssim_view_dns_configuration(struct tssim_tailnet *, struct tssim_call *, int *,
+                                            const char **);
+static json_t *tssim_view_settings(struct tssim_tailnet *, struct tssim_call *, int *,
+                                   const char **);
+static json_t *tssim_view_webhooks(struct tssim_tailnet *, struct tssim_call *, int *,
+                                   const char **);
+
+#define TSSIM_TAILNET "/api/v2/tailnet/*/"
 
 static const struct tssim_route {
 	const char *pattern; /* each "*" matches one path segment, passed URL-decoded */
@@ -148,12 +213,35 @@ static const struct tssim_route {
 	enum evhttp_cmd_type method; /* any other gets 405 */
 	tssim_auth_fn auth;
 	tssim_api_fn fn;
+	tssim_view_fn view; /* the document, for fn tssim_api_view */
 } tssim_routes[] = {
-    {"/api/v2/tailnet/*/devices", TSSIM_EP_DEVICES, 0, EVHTTP_REQ_GET, tssim_auth_api,
-     tssim_api_devices},
-    {"/api/v2/device/*", TSSIM_EP_DEVICE, -1, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_device},
+    {TSSIM_TAILNET "devices", TSSIM_EP_DEVICES, 0, EVHTTP_REQ_GET, tssim_auth_api,
+     tssim_api_devices, NULL},
+    {"/api/v2/device/*", TSSIM_EP_DEVICE, -1, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_device,
+     NULL},
     {TSSIM_OAUTH_PATH "token", TSSIM_EP_OAUTH_TOKEN, -1, EVHTTP_REQ_POST, tssim_auth_client,
-     tssim_api_oauth_token},
+     tssim_api_oauth_token, NULL},
+    {TSSIM_TAILNET "keys", TSSIM_EP_KEYS, 0, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_view,
+     tssim_view_keys},
+    {TSSIM_TAILNET "keys/*", TSSIM_EP_KEY, 0, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_view,
+     tssim_view_key},
+    {TSSIM_TAILNET "users", TSSIM_EP_USERS, 0, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_view,
+     tssim_view_users},
+    {TSSIM_TAILNET "acl", TSSIM_EP_ACL, 0, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_acl, NULL},
+    {TSSIM_TAILNET "dns/nameservers", TSSIM_EP_DNS, 0, EVHTTP_REQ_GET, tssim_auth_api,
+     tssim_api_view, tssim_view_nameservers},
+    {TSSIM_TAILNET "dns/preferences", TSSIM_EP_DNS, 0, EVHTTP_REQ_GET, tssim_auth_api,
+     tssim_api_view, tssim_view_preferences},
+    {TSSIM_TAILNET "dns/searchpaths", TSSIM_EP_DNS, 0, EVHTTP_REQ_GET, tssim_auth_api,
+     tssim_api_view, tssim_view_searchpaths},
+    {TSSIM_TAILNET "dns/split-dns", TSSIM_EP_DNS, 0, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_view,
+     tssim_view_split_dns},
+    {TSSIM_TAILNET "dns/configuration", TSSIM_EP_DNS, 0, EVHTTP_REQ_GET, tssim_auth_api,
+     tssim_api_view, tssim_view_dns_configuration},
+    {TSSIM_TAILNET "settings", TSSIM_EP_SETTINGS, 0, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_view,
+     tssim_view_settings},
+    {TSSIM_TAILNET "webhooks", TSSIM_EP_WEBHOOKS, 0, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_view,
+     tssim_view_webhooks},
 };
 
 /* Control ops: each returns the members to add to {"ok":true} (new reference), or NULL and a
@@ -171,6 +259,20 @@ static json_t *tssim_op_generate(struct tssim *, json_t *, char **);
 static json_t *tssim_op_get(struct tssim *, json_t *, char **);
 static json_t *tssim_op_oauth(struct tssim *, json_t *, char **);
 static json_t *tssim_op_oauth_revoke(struct tssim *, json_t *, char **);
+static json_t *tssim_op_key_add(struct tssim *, json_t *, char **);
+static json_t *tssim_op_key_revoke(struct tssim *, json_t *, char **);
+static json_t *tssim_op_key_expire(struct tssim *, json_t *, char **);
+static json_t *tssim_op_key_set(struct tssim *, json_t *, char **);
+static json_t *tssim_op_keys_config(struct tssim *, json_t *, char **);
+static json_t *tssim_op_user_add(struct tssim *, json_t *, char **);
+static json_t *tssim_op_user_delete(struct tssim *, json_t *, char **);
+static json_t *tssim_op_user_set(struct tssim *, json_t *, char **);
+static json_t *tssim_op_acl_set(struct tssim *, json_t *, char **);
+static json_t *tssim_op_dns_set(struct tssim *, json_t *, char **);
+static json_t *tssim_op_settings_set(struct tssim *, json_t *, char **);
+static json_t *tssim_op_webhook_add(struct tssim *, json_t *, char **);
+static json_t *tssim_op_webhook_delete(struct tssim *, json_t *, char **);
+static json_t *tssim_op_webhook_set(struct tssim *, json_t *, char **);
 static json_t *tssim_op_help(struct tssim *, json_t *, char **);
 
 static const struct tssim_op {
@@ -185,8 +287,9 @@ static const struct tssim_op {
     {"set", tssim_op_set,
      "{tailnet, nodeId, fields}: merge fields into a device (null removes one)"},
     {"churn", tssim_op_churn,
-     "{tailnet}: change only volatile fields (connectedToControl, lastSeen, clientConnectivity, "
-     "multipleConnections) on every device"},
+     "{tailnet}: change only volatile fields: connectedToControl, lastSeen, clientConnectivity, "
+     "multipleConnections on every device; lastSeen, currentlyConnected, deviceCount, "
+     "active/idle status on every user"},
     {"fault", tssim_op_fault,
      "{endpoint, tailnet?, status?, message?, retry_after?, delay_ms?, truncate?, invalid?, "
      "oversize?, chunked?, count?}: fault the next count (1; -1 = until cleared) requests"},
@@ -194,10 +297,37 @@ static const struct tssim_op {
     {"requests", tssim_op_requests, "{reset?}: requests seen per endpoint, tokens issued"},
     {"generate", tssim_op_generate,
      "{tailnet, count, seed?}: replace the tailnet's devices with generated ones"},
-    {"get", tssim_op_get, "{tailnet, nodeId?}: devices (or one device) as stored"},
+    {"get", tssim_op_get,
+     "{tailnet, nodeId?}: the tailnet as stored (devices, keys, users, acl, dns, settings, "
+     "webhooks), or one device"},
     {"oauth", tssim_op_oauth,
      "{expires_in?}: lifetime in seconds of OAuth tokens issued from now on; the OAuth state"},
     {"oauth_revoke", tssim_op_oauth_revoke, "{}: invalidate every OAuth token issued"},
+    {"key_add", tssim_op_key_add,
+     "{tailnet, key}: add a key; missing fields get defaults for its keyType (auth)"},
+    {"key_revoke", tssim_op_key_revoke,
+     "{tailnet, id}: revoke a key (leaves the list; GET shows invalid)"},
+    {"key_expire", tssim_op_key_expire,
+     "{tailnet, id}: expire a key now (leaves the list; GET shows invalid)"},
+    {"key_set", tssim_op_key_set, "{tailnet, id, fields}: merge fields into a key (null removes)"},
+    {"keys_config", tssim_op_keys_config,
+     "{tailnet, token_user?, keys_list_shape?, invalid_key_shape?}: how keys are listed"},
+    {"user_add", tssim_op_user_add, "{tailnet, user}: add a user; missing fields get defaults"},
+    {"user_delete", tssim_op_user_delete, "{tailnet, id}: remove a user"},
+    {"user_set", tssim_op_user_set,
+     "{tailnet, id, fields}: merge fields into a user (null removes)"},
+    {"acl_set", tssim_op_acl_set,
+     "{tailnet, hujson}: replace the policy file with this text (it must parse)"},
+    {"dns_set", tssim_op_dns_set,
+     "{tailnet, nameservers?, magicDNS?, overrideLocalDNS?, searchPaths?, splitDNS?}: change "
+     "the DNS configuration"},
+    {"settings_set", tssim_op_settings_set,
+     "{tailnet, fields}: merge fields into the tailnet settings (null is kept: withheld)"},
+    {"webhook_add", tssim_op_webhook_add,
+     "{tailnet, webhook}: add a webhook; missing fields get defaults"},
+    {"webhook_delete", tssim_op_webhook_delete, "{tailnet, endpointId}: remove a webhook"},
+    {"webhook_set", tssim_op_webhook_set,
+     "{tailnet, endpointId, fields}: merge fields into a webhook (null removes)"},
     {"help", tssim_op_help, "{}: this list"},
 };
 
@@ -362,6 +492,88 @@ tssim_addr_canon(const char *s, char *out, size_t len)
 	snprintf(out, len, "%s", s);
 }
 
+/* {key: value} (new reference; takes value). */
+static json_t *
+tssim_result(const char *key, json_t *value)
+{
+	json_t *res = json_object();
+
+	json_object_set_new(res, key, value);
+	return res;
+}
+
+/* Sets each member of fields on obj (copies), removing those that are null. */
+static void
+tssim_merge(json_t *obj, json_t *fields)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(fields, key, v)
+	{
+		if (json_is_null(v))
+			json_object_del(obj, key);
+		else
+			json_object_set_new(obj, key, json_deep_copy(v));
+	}
+}
+
+/* RFC 3339 time as the API writes it (a fraction and an offset allowed); -1 if it is not. */
+static int
+tssim_time_parse(const char *s, time_t *out)
+{
+	struct tm tm;
+	const char *p;
+	time_t t;
+	int off;
+
+	memset(&tm, 0, sizeof tm);
+	if (s == NULL || !isdigit((unsigned char)*s) ||
+	    (p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return -1;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)*++p))
+			return -1;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	t = timegm(&tm);
+	if (*p == 'Z')
+		p++;
+	else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
+	         isdigit((unsigned char)p[2]) && p[3] == ':' && isdigit((unsigned char)p[4]) &&
+	         isdigit((unsigned char)p[5])) {
+		off =
+		    ((p[1] - '0') * 10 + p[2] - '0') * 3600 + ((p[4] - '0') * 10 + p[5] - '0') * 60;
+		t += *p == '+' ? -off : off;
+		p += 6;
+	} else
+		return -1;
+	if (*p != '\0')
+		return -1;
+	*out = t;
+	return 0;
+}
+
+/* A time as the API writes it (new reference). */
+static json_t *
+tssim_time_json(time_t t)
+{
+	char buf[32];
+
+	tssim_time(t, buf, sizeof buf);
+	return json_string(buf);
+}
+
+static bool
+tssim_enum_has(const char *const *values, const char *s)
+{
+	for (; s != NULL && *values != NULL; values++)
+		if (strcmp(*values, s) == 0)
+			return true;
+	return false;
+}
+
 /* --- args of control ops --- */
 
 static int
@@ -420,6 +632,1053 @@ tssim_arg_bool(json_t *args, const char *key, bool *out, char **cause)
 	return 0;
 }
 
+/* --- tailnet state: keys, users, webhooks, policy file, DNS, settings --- */
+
+enum tssim_kind {
+	TSSIM_K_STR,
+	TSSIM_K_TIME,
+	TSSIM_K_BOOL,
+	TSSIM_K_INT,
+	TSSIM_K_STRS,
+	TSSIM_K_OBJ,
+	TSSIM_K_ENUM,
+	TSSIM_K_CAPS,
+	TSSIM_K_COUNT
+};
+
+/* A known member of an API object, checked whenever a scenario or an op sets it; members not
+ * listed are kept unchecked. */
+struct tssim_field {
+	const char *name;
+	enum tssim_kind kind;
+	bool nullable;
+	const char *const *values; /* TSSIM_K_ENUM: NULL-terminated */
+	long long min, max;        /* TSSIM_K_INT */
+};
+
+#define TSSIM_F(name, kind)                                                                        \
+	{                                                                                          \
+		name, kind, false, NULL, 0, 0                                                      \
+	}
+#define TSSIM_F_NULL(name, kind)                                                                   \
+	{                                                                                          \
+		name, kind, true, NULL, 0, 0                                                       \
+	}
+#define TSSIM_F_ENUM(name, values, nullable)                                                       \
+	{                                                                                          \
+		name, TSSIM_K_ENUM, nullable, values, 0, 0                                         \
+	}
+#define TSSIM_F_INT(name, min, max, nullable)                                                      \
+	{                                                                                          \
+		name, TSSIM_K_INT, nullable, NULL, min, max                                        \
+	}
+
+static const char *const tssim_key_types[] = {"auth", "client", "api", "federated", NULL};
+static const char *const tssim_user_types[] = {"member", "shared", NULL};
+static const char *const tssim_user_roles[] = {
+    "owner", "member", "admin", "it-admin", "network-admin", "billing-admin", "auditor", NULL};
+static const char *const tssim_user_statuses[] = {
+    "active", "idle", "suspended", "needs-approval", "over-billing-limit", NULL};
+static const char *const tssim_providers[] = {"",           "slack",   "mattermost",
+                                              "googlechat", "discord", NULL};
+static const char *const tssim_join_roles[] = {"none", "admin", "member", NULL};
+
+static const struct tssim_field tssim_key_fields[] = {
+    TSSIM_F("key", TSSIM_K_STR),
+    TSSIM_F_ENUM("keyType", tssim_key_types, false),
+    TSSIM_F("description", TSSIM_K_STR),
+    TSSIM_F("created", TSSIM_K_TIME),
+    TSSIM_F("updated", TSSIM_K_TIME),
+    TSSIM_F("expires", TSSIM_K_TIME),
+    TSSIM_F("revoked", TSSIM_K_TIME),
+    TSSIM_F("invalid", TSSIM_K_BOOL),
+    TSSIM_F("capabilities", TSSIM_K_CAPS),
+    TSSIM_F("scopes", TSSIM_K_STRS),
+    TSSIM_F("tags", TSSIM_K_STRS),
+    TSSIM_F("userId", TSSIM_K_STR),
+    TSSIM_F_INT("expirySeconds", 0, INT64_MAX, false),
+    TSSIM_F("audience", TSSIM_K_STR),
+    TSSIM_F("issuer", TSSIM_K_STR),
+    TSSIM_F("subject", TSSIM_K_STR),
+    TSSIM_F("customClaimRules", TSSIM_K_OBJ),
+};
+
+static const struct tssim_field tssim_user_fields[] = {
+    TSSIM_F("displayName", TSSIM_K_STR),
+    TSSIM_F("loginName", TSSIM_K_STR),
+    TSSIM_F("profilePicUrl", TSSIM_K_STR),
+    TSSIM_F("tailnetId", TSSIM_K_STR),
+    TSSIM_F("created", TSSIM_K_TIME),
+    TSSIM_F_ENUM("type", tssim_user_types, false),
+    TSSIM_F_ENUM("role", tssim_user_roles, false),
+    TSSIM_F_ENUM("status", tssim_user_statuses, false),
+    TSSIM_F_INT("deviceCount", 0, INT32_MAX, false),
+    TSSIM_F("lastSeen", TSSIM_K_TIME),
+    TSSIM_F("currentlyConnected", TSSIM_K_BOOL),
+};
+
+static const struct tssim_field tssim_webhook_fields[] = {
+    TSSIM_F("endpointUrl", TSSIM_K_STR),      TSSIM_F_ENUM("providerType", tssim_providers, false),
+    TSSIM_F("creatorLoginName", TSSIM_K_STR), TSSIM_F("created", TSSIM_K_TIME),
+    TSSIM_F("lastModified", TSSIM_K_TIME),    TSSIM_F("subscriptions", TSSIM_K_STRS),
+    TSSIM_F("secret", TSSIM_K_STR),
+};
+
+/* Booleans may be null: the API withholds what the credential may not read. */
+static const struct tssim_field tssim_settings_fields[] = {
+    TSSIM_F_NULL("aclsExternallyManagedOn", TSSIM_K_BOOL),
+    TSSIM_F_NULL("aclsExternalLink", TSSIM_K_STR),
+    TSSIM_F_NULL("devicesApprovalOn", TSSIM_K_BOOL),
+    TSSIM_F_NULL("devicesAutoUpdatesOn", TSSIM_K_BOOL),
+    TSSIM_F_INT("devicesKeyDurationDays", 1, 180, true),
+    TSSIM_F_NULL("usersApprovalOn", TSSIM_K_BOOL),
+    TSSIM_F_ENUM("usersRoleAllowedToJoinExternalTailnets", tssim_join_roles, true),
+    TSSIM_F_NULL("networkFlowLoggingOn", TSSIM_K_BOOL),
+    TSSIM_F_NULL("regionalRoutingOn", TSSIM_K_BOOL),
+    TSSIM_F_NULL("postureIdentityCollectionOn", TSSIM_K_BOOL),
+    TSSIM_F_NULL("httpsEnabled", TSSIM_K_BOOL),
+};
+
+static bool
+tssim_ok_str(const struct tssim_field *f, json_t *v)
+{
+	return json_is_string(v);
+}
+
+static bool
+tssim_ok_time(const struct tssim_field *f, json_t *v)
+{
+	time_t t;
+
+	return tssim_time_parse(json_string_value(v), &t) == 0;
+}
+
+static bool
+tssim_ok_bool(const struct tssim_field *f, json_t *v)
+{
+	return json_is_boolean(v);
+}
+
+static bool
+tssim_ok_int(const struct tssim_field *f, json_t *v)
+{
+	return json_is_integer(v) && json_integer_value(v) >= f->min &&
+	       json_integer_value(v) <= f->max;
+}
+
+static bool
+tssim_ok_strs(const struct tssim_field *f, json_t *v)
+{
+	json_t *s;
+	size_t i;
+
+	if (!json_is_array(v))
+		return false;
+	json_array_foreach(v, i, s)
+	{
+		if (!json_is_string(s))
+			return false;
+	}
+	return true;
+}
+
+static bool
+tssim_ok_obj(const struct tssim_field *f, json_t *v)
+{
+	return json_is_object(v);
+}
+
+static bool
+tssim_ok_enum(const struct tssim_field *f, json_t *v)
+{
+	return tssim_enum_has(f->values, json_string_value(v));
+}
+
+/* An auth key's {devices:{create:{reusable, ephemeral, preauthorized, tags}}}. */
+static bool
+tssim_ok_caps(const struct tssim_field *f, json_t *v)
+{
+	static const char *const flags[] = {"reusable", "ephemeral", "preauthorized"};
+	json_t *create = json_object_get(json_object_get(v, "devices"), "create"), *m;
+	size_t i;
+
+	if (!json_is_object(v) || !json_is_object(create))
+		return false;
+	for (i = 0; i < TSSIM_NELEM(flags); i++)
+		if ((m = json_object_get(create, flags[i])) != NULL && !json_is_boolean(m))
+			return false;
+	return (m = json_object_get(create, "tags")) == NULL || tssim_ok_strs(f, m);
+}
+
+static const struct tssim_kind_check {
+	bool (*ok)(const struct tssim_field *, json_t *);
+	const char *want;
+} tssim_kinds[TSSIM_K_COUNT] = {
+    [TSSIM_K_STR] = {tssim_ok_str, "a string"},
+    [TSSIM_K_TIME] = {tssim_ok_time, "an RFC 3339 time"},
+    [TSSIM_K_BOOL] = {tssim_ok_bool, "true or false"},
+    [TSSIM_K_INT] = {tssim_ok_int, "an integer"},
+    [TSSIM_K_STRS] = {tssim_ok_strs, "an array of strings"},
+    [TSSIM_K_OBJ] = {tssim_ok_obj, "an object"},
+    [TSSIM_K_ENUM] = {tssim_ok_enum, "one of"},
+    [TSSIM_K_CAPS] = {tssim_ok_caps,
+                      "{\"devices\":{\"create\":{\"reusable\",\"ephemeral\",\"preauthorized\","
+                      "\"tags\"}}}"},
+};
+
+/* Checks the known members of obj; the cause names the first bad one and what it must be. */
+static int
+tssim_fields_check(const struct tssim_field *fields, size_t n, json_t *obj, char **cause)
+{
+	const struct tssim_field *f;
+	char *want, *more;
+	json_t *v;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		f = &fields[i];
+		v = json_object_get(obj, f->name);
+		if (v == NULL || (f->nullable && json_is_null(v)) || tssim_kinds[f->kind].ok(f, v))
+			continue;
+		want = xstrdup(tssim_kinds[f->kind].want);
+		for (j = 0; f->kind == TSSIM_K_ENUM && f->values[j] != NULL; j++) {
+			more = xasprintf("%s%s\"%s\"", want, j > 0 ? ", " : " ", f->values[j]);
+			free(want);
+			want = more;
+		}
+		if (f->kind == TSSIM_K_INT) {
+			more = xasprintf("%s from %lld to %lld", want, f->min, f->max);
+			free(want);
+			want = more;
+		}
+		*cause =
+		    xasprintf("\"%s\" must be %s%s", f->name, want, f->nullable ? " or null" : "");
+		free(want);
+		return -1;
+	}
+	return 0;
+}
+
+/* The state of a tailnet kept as a list of objects with a unique id: keys, users, webhooks. */
+typedef json_t *(*tssim_defaults_fn)(struct tssim *, struct tssim_tailnet *, json_t *given,
+                                     const char *id);
+
+struct tssim_coll {
+	const char *what;  /* the op argument holding a new item, and the answers' member */
+	const char *id;    /* the member that names an item */
+	char prefix;       /* of generated ids */
+	size_t offset;     /* of the item array in struct tssim_tailnet */
+	const char *touch; /* set to now by any change that does not give it; NULL: none */
+	const struct tssim_field *fields;
+	size_t nfields;
+	tssim_defaults_fn defaults; /* an item with every member the API shows */
+};
+
+static json_t *tssim_key_defaults(struct tssim *, struct tssim_tailnet *, json_t *, const char *);
+static json_t *tssim_user_defaults(struct tssim *, struct tssim_tailnet *, json_t *, const char *);
+static json_t *tssim_webhook_defaults(struct tssim *, struct tssim_tailnet *, json_t *,
+                                      const char *);
+
+static const struct tssim_coll tssim_coll_keys = {
+    "key",
+    "id",
+    'k',
+    offsetof(struct tssim_tailnet, keys),
+    "updated",
+    tssim_key_fields,
+    TSSIM_NELEM(tssim_key_fields),
+    tssim_key_defaults,
+};
+
+static const struct tssim_coll tssim_coll_users = {
+    "user",
+    "id",
+    'u',
+    offsetof(struct tssim_tailnet, users),
+    NULL,
+    tssim_user_fields,
+    TSSIM_NELEM(tssim_user_fields),
+    tssim_user_defaults,
+};
+
+static const struct tssim_coll tssim_coll_webhooks = {
+    "webhook",
+    "endpointId",
+    'e',
+    offsetof(struct tssim_tailnet, webhooks),
+    "lastModified",
+    tssim_webhook_fields,
+    TSSIM_NELEM(tssim_webhook_fields),
+    tssim_webhook_defaults,
+};
+
+static json_t **
+tssim_coll_items(struct tssim_tailnet *tn, const struct tssim_coll *co)
+{
+	return (json_t **)(void *)((char *)tn + co->offset);
+}
+
+/* The item whose id is id (borrowed), NULL if none. */
+static json_t *
+tssim_coll_find(struct tssim_tailnet *tn, const struct tssim_coll *co, const char *id, size_t *pos)
+{
+	json_t *item;
+	size_t i;
+
+	json_array_foreach(*tssim_coll_items(tn, co), i, item)
+	{
+		const char *s = json_string_value(json_object_get(item, co->id));
+
+		if (s != NULL && strcmp(s, id) == 0) {
+			if (pos != NULL)
+				*pos = i;
+			return item;
+		}
+	}
+	return NULL;
+}
+
+/* An item must have a non-empty id no other item (but self) has, and well-typed members. */
+static int
+tssim_coll_check(struct tssim_tailnet *tn, const struct tssim_coll *co, json_t *item, json_t *self,
+                 char **cause)
+{
+	const char *id = json_string_value(json_object_get(item, co->id));
+	json_t *other;
+
+	if (!json_is_object(item)) {
+		*cause = xasprintf("a %s must be an object", co->what);
+		return -1;
+	}
+	if (id == NULL || *id == '\0') {
+		*cause = xasprintf("a %s needs a non-empty string \"%s\"", co->what, co->id);
+		return -1;
+	}
+	if ((other = tssim_coll_find(tn, co, id, NULL)) != NULL && other != self) {
+		*cause = xasprintf("%s %s exists", co->what, id);
+		return -1;
+	}
+	return tssim_fields_check(co->fields, co->nfields, item, cause);
+}
+
+/* A fresh id: the prefix, 10 random characters, CNTRL (as the API's ids look). */
+static void
+tssim_coll_new_id(struct tssim *sim, struct tssim_tailnet *tn, const struct tssim_coll *co,
+                  char *buf, size_t len)
+{
+	static const char alpha[] =
+	    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	char r[11];
+	size_t i;
+
+	do {
+		for (i = 0; i < sizeof r - 1; i++)
+			r[i] = alpha[simgen_rand(&sim->rng) % (sizeof alpha - 1)];
+		r[i] = '\0';
+		snprintf(buf, len, "%c%sCNTRL", co->prefix, r);
+	} while (tssim_coll_find(tn, co, buf, NULL) != NULL);
+}
+
+/* Keys: each type's defaults. */
+static const struct tssim_key_type {
+	const char *type;
+	bool expires;      /* auth keys and API tokens expire; trust credentials do not */
+	const char *scope; /* NULL: device capabilities instead of scopes */
+} tssim_key_type_defaults[] = {
+    {"auth", true, NULL},
+    {"api", true, "all"},
+    {"client", false, "all:read"},
+    {"federated", false, "all:read"},
+};
+
+static json_t *
+tssim_key_defaults(struct tssim *sim, struct tssim_tailnet *tn, json_t *given, const char *id)
+{
+	const struct tssim_key_type *kt = &tssim_key_type_defaults[0];
+	const char *type = json_string_value(json_object_get(given, "keyType"));
+	const char *user = json_string_value(json_object_get(json_array_get(tn->users, 0), "id"));
+	json_t *k = json_object();
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; type != NULL && i < TSSIM_NELEM(tssim_key_type_defaults); i++)
+		if (strcmp(tssim_key_type_defaults[i].type, type) == 0)
+			kt = &tssim_key_type_defaults[i];
+	json_object_set_new(k, "id", json_string(id));
+	json_object_set_new(k, "keyType", json_string(kt->type));
+	json_object_set_new(k, "description", json_string(""));
+	json_object_set_new(k, "created", tssim_time_json(now));
+	json_object_set_new(k, "updated", tssim_time_json(now));
+	if (kt->expires) {
+		json_object_set_new(k, "expires", tssim_time_json(now + TSSIM_AUTHKEY_LIFE));
+		json_object_set_new(k, "expirySeconds", json_integer(TSSIM_AUTHKEY_LIFE));
+	}
+	if (kt->scope == NULL)
+		json_object_set_new(k, "capabilities",
+		                    json_pack("{s:{s:{s:b, s:b, s:b, s:[]}}}", "devices", "create",
+		                              "reusable", 0, "ephemeral", 0, "preauthorized", 0,
+		                              "tags"));
+	else {
+		json_object_set_new(k, "scopes", json_pack("[s]", kt->scope));
+		if (!kt->expires)
+			json_object_set_new(k, "tags", json_array());
+	}
+	json_object_set_new(k, "userId", json_string(user != NULL ? user : ""));
+	if (strcmp(kt->type, "federated") == 0) {
+		json_object_set_new(k, "audience",
+		                    json_string("api.tailscale.com/" TSSIM_DEFAULT_TAILNET_ID));
+		json_object_set_new(k, "issuer",
+		                    json_string("https://token.actions.githubusercontent.com"));
+		json_object_set_new(k, "subject",
+		                    json_string("repo:example/infra:ref:refs/heads/main"));
+		json_object_set_new(k, "customClaimRules", json_object());
+	}
+	return k;
+}
+
+/* Revoked, expired, or marked invalid: out of the lists, still answered by id. */
+static bool
+tssim_key_invalid(json_t *key, time_t now)
+{
+	const char *revoked = json_string_value(json_object_get(key, "revoked"));
+	const char *expires = json_string_value(json_object_get(key, "expires"));
+	time_t t;
+
+	return json_is_true(json_object_get(key, "invalid")) ||
+	       (revoked != NULL && *revoked != '\0') ||
+	       (expires != NULL && tssim_time_parse(expires, &t) == 0 && t <= now);
+}
+
+/* What the API shows of a stored key (new reference): never the secret; invalid only when
+ * true; with invalid_short, only the members of the docs' revoked-key example. */
+static json_t *
+tssim_key_view(struct tssim_tailnet *tn, json_t *key, time_t now)
+{
+	static const char *const short_members[] = {"id",      "created", "expires",
+	                                            "revoked", "invalid", NULL};
+	json_t *v = json_copy(key), *m;
+	const char *name;
+	void *tmp;
+
+	json_object_del(v, "key");
+	if (!tssim_key_invalid(key, now)) {
+		json_object_del(v, "invalid");
+		return v;
+	}
+	json_object_set_new(v, "invalid", json_true());
+	json_object_foreach_safe(v, tmp, name, m)
+	{
+		if (tn->invalid_short && !tssim_enum_has(short_members, name))
+			json_object_del(v, name);
+	}
+	return v;
+}
+
+static json_t *
+tssim_user_defaults(struct tssim *sim, struct tssim_tailnet *tn, json_t *given, const char *id)
+{
+	const char *login = json_string_value(json_object_get(given, "loginName"));
+	const char *tid =
+	    json_string_value(json_object_get(json_array_get(tn->users, 0), "tailnetId"));
+	json_t *u = json_object(), *other;
+	time_t now = time(NULL);
+	char buf[64], *display;
+	size_t i;
+
+	while (login == NULL) {
+		snprintf(buf, sizeof buf, "user%lu@example.com", ++sim->next_user);
+		login = buf;
+		json_array_foreach(tn->users, i, other)
+		{
+			const char *s = json_string_value(json_object_get(other, "loginName"));
+
+			if (s != NULL && strcasecmp(s, buf) == 0)
+				login = NULL;
+		}
+	}
+	if (tid == NULL)
+		tid = strcmp(tn->name, "-") == 0 ? TSSIM_DEFAULT_TAILNET_ID : tn->name;
+	display = xasprintf("%.*s", (int)strcspn(login, "@"), login);
+	json_object_set_new(u, "id", json_string(id));
+	json_object_set_new(u, "displayName", json_string(display));
+	json_object_set_new(u, "loginName", json_string(login));
+	json_object_set_new(u, "profilePicUrl", json_string(""));
+	json_object_set_new(u, "tailnetId", json_string(tid));
+	json_object_set_new(u, "created", tssim_time_json(now));
+	json_object_set_new(u, "type", json_string("member"));
+	json_object_set_new(u, "role", json_string("member"));
+	json_object_set_new(u, "status", json_string("active"));
+	json_object_set_new(u, "deviceCount", json_integer(0));
+	json_object_set_new(u, "lastSeen", tssim_time_json(now));
+	json_object_set_new(u, "currentlyConnected", json_false());
+	free(display);
+	return u;
+}
+
+static json_t *
+tssim_webhook_defaults(struct tssim *sim, struct tssim_tailnet *tn, json_t *given, const char *id)
+{
+	const char *creator =
+	    json_string_value(json_object_get(json_array_get(tn->users, 0), "loginName"));
+	json_t *w = json_object();
+	time_t now = time(NULL);
+	char *url = xasprintf("https://hooks.example.com/tailscale/%s", id);
+
+	json_object_set_new(w, "endpointId", json_string(id));
+	json_object_set_new(w, "endpointUrl", json_string(url));
+	json_object_set_new(w, "providerType", json_string(""));
+	json_object_set_new(w, "creatorLoginName", json_string(creator != NULL ? creator : ""));
+	json_object_set_new(w, "created", tssim_time_json(now));
+	json_object_set_new(w, "lastModified", tssim_time_json(now));
+	json_object_set_new(
+	    w, "subscriptions",
+	    json_pack("[s, s, s, s]", "nodeCreated", "nodeDeleted", "userCreated", "policyUpdate"));
+	free(url);
+	return w;
+}
+
+/* Keys without all=true, the list's shape, a revoked key's shape: from a scenario (its root,
+ * then each tailnet) or keys_config. Nothing changes unless all of them are good. */
+static int
+tssim_keys_options(struct tssim_tailnet *tn, json_t *obj, char **cause)
+{
+	static const char *const shapes[] = {"full", "ids", NULL};
+	static const char *const invalid_shapes[] = {"full", "short", NULL};
+	json_t *user = json_object_get(obj, "token_user");
+	json_t *shape = json_object_get(obj, "keys_list_shape");
+	json_t *inv = json_object_get(obj, "invalid_key_shape");
+
+	if (user != NULL && !json_is_null(user) &&
+	    (!json_is_string(user) || json_string_length(user) == 0)) {
+		*cause = xstrdup("\"token_user\" must be a user id or null");
+		return -1;
+	}
+	if (shape != NULL && !tssim_enum_has(shapes, json_string_value(shape))) {
+		*cause = xstrdup("\"keys_list_shape\" must be \"full\" or \"ids\"");
+		return -1;
+	}
+	if (inv != NULL && !tssim_enum_has(invalid_shapes, json_string_value(inv))) {
+		*cause = xstrdup("\"invalid_key_shape\" must be \"full\" or \"short\"");
+		return -1;
+	}
+	if (user != NULL) {
+		free(tn->token_user);
+		tn->token_user = json_is_string(user) ? xstrdup(json_string_value(user)) : NULL;
+	}
+	if (shape != NULL)
+		tn->keys_ids = strcmp(json_string_value(shape), "ids") == 0;
+	if (inv != NULL)
+		tn->invalid_short = strcmp(json_string_value(inv), "short") == 0;
+	return 0;
+}
+
+static json_t *
+tssim_keys_options_json(struct tssim_tailnet *tn)
+{
+	return json_pack("{s:o, s:s, s:s}", "token_user",
+	                 tn->token_user != NULL ? json_string(tn->token_user) : json_null(),
+	                 "keys_list_shape", tn->keys_ids ? "ids" : "full", "invalid_key_shape",
+	                 tn->invalid_short ? "short" : "full");
+}
+
+/* Policy-file sections by their JSON spelling: the API renders old capitalised keys ("ACLs",
+ * "Groups") this way. */
+static const char *const tssim_policy_sections[] = {
+    "acls",
+    "grants",
+    "groups",
+    "tagOwners",
+    "hosts",
+    "ipsets",
+    "autoApprovers",
+    "ssh",
+    "nodeAttrs",
+    "tests",
+    "sshTests",
+    "postures",
+    "defaultSrcPosture",
+    "attrConfig",
+    "derpMap",
+    "disableIPv4",
+    "OneCGNATRoute",
+    "randomizeClientPort",
+};
+
+/* Whether c is JSON whitespace. */
+static bool
+tssim_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Standard JSON from HuJSON (JWCC): comments become spaces (line breaks kept), a trailing comma
+ * before } or ] goes. New string, or NULL and *cause. */
+static char *
+tssim_hujson_standardize(const char *in, char **cause)
+{
+	size_t len = strlen(in), i, j;
+	char *s = xstrdup(in);
+	const char *end;
+	bool str = false;
+
+	for (i = 0; i < len; i++) {
+		if (str) {
+			if (s[i] == '\\' && i + 1 < len)
+				i++;
+			else if (s[i] == '"')
+				str = false;
+		} else if (s[i] == '"')
+			str = true;
+		else if (s[i] == '/' && s[i + 1] == '/') {
+			for (; i < len && s[i] != '\n'; i++)
+				s[i] = ' ';
+			if (i == len) {
+				*cause = xstrdup("a line comment must end with a newline");
+				goto fail;
+			}
+		} else if (s[i] == '/' && s[i + 1] == '*') {
+			if ((end = strstr(s + i + 2, "*/")) == NULL) {
+				*cause = xstrdup("unterminated block comment");
+				goto fail;
+			}
+			for (; s + i < end + 2; i++)
+				if (s[i] != '\n')
+					s[i] = ' ';
+			i--;
+		}
+	}
+	for (str = false, i = 0; i < len; i++) {
+		if (str) {
+			if (s[i] == '\\' && i + 1 < len)
+				i++;
+			else if (s[i] == '"')
+				str = false;
+		} else if (s[i] == '"')
+			str = true;
+		else if (s[i] == ',') {
+			for (j = i + 1; j < len && tssim_json_space(s[j]); j++)
+				;
+			if (j < len && (s[j] == '}' || s[j] == ']'))
+				s[i] = ' ';
+		}
+	}
+	return s;
+fail:
+	free(s);
+	return NULL;
+}
+
+/* The policy file as the API renders it in JSON (new reference), or NULL and *cause. */
+static json_t *
+tssim_acl_json(const char *text, char **cause)
+{
+	char *std = tssim_hujson_standardize(text, cause);
+	json_t *doc, *out, *v;
+	json_error_t err;
+	const char *key, *name;
+	size_t i;
+
+	if (std == NULL)
+		return NULL;
+	doc = json_loads(std, JSON_REJECT_DUPLICATES, &err);
+	free(std);
+	if (doc == NULL) {
+		*cause = xasprintf("policy file %d:%d: %s", err.line, err.column, err.text);
+		return NULL;
+	}
+	if (!json_is_object(doc)) {
+		*cause = xstrdup("the policy file must be an object");
+		json_decref(doc);
+		return NULL;
+	}
+	out = json_object();
+	json_object_foreach(doc, key, v)
+	{
+		name = key;
+		for (i = 0; i < TSSIM_NELEM(tssim_policy_sections); i++)
+			if (strcasecmp(tssim_policy_sections[i], key) == 0)
+				name = tssim_policy_sections[i];
+		if (json_object_get(out, name) != NULL) {
+			*cause = xasprintf("policy section \"%s\" given twice", name);
+			json_decref(out);
+			json_decref(doc);
+			return NULL;
+		}
+		json_object_set(out, name, v);
+	}
+	json_decref(doc);
+	return out;
+}
+
+static void
+tssim_sha256_hex(const char *s, char *out, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	if (EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) != 1)
+		fatalx("SHA-256 failed");
+	for (i = 0; i < n && 2 * i + 2 < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Replaces the policy file with text, if it parses; the ETag follows. */
+static int
+tssim_acl_store(struct tssim_tailnet *tn, const char *text, char **cause)
+{
+	json_t *doc;
+
+	if (strlen(text) > TSSIM_MAX_ACL) {
+		*cause = xasprintf("the policy file is over %ld bytes", TSSIM_MAX_ACL);
+		return -1;
+	}
+	if ((doc = tssim_acl_json(text, cause)) == NULL)
+		return -1;
+	json_decref(doc);
+	free(tn->acl);
+	tn->acl = xstrdup(text);
+	tssim_sha256_hex(text, tn->etag, sizeof tn->etag);
+	return 0;
+}
+
+/* A DNS resolver as the configuration shows it, from "1.1.1.1" or {address, useWithExitNode?}
+ * (new reference); NULL if it is neither. */
+static json_t *
+tssim_dns_resolver(json_t *v)
+{
+	json_t *a = v, *use = NULL;
+
+	if (json_is_object(v)) {
+		a = json_object_get(v, "address");
+		use = json_object_get(v, "useWithExitNode");
+		if ((use != NULL && !json_is_boolean(use)) ||
+		    json_object_size(v) != 1 + (size_t)(use != NULL))
+			return NULL;
+	}
+	if (!json_is_string(a) || json_string_length(a) == 0)
+		return NULL;
+	return json_pack("{s:O, s:b}", "address", a, "useWithExitNode", json_is_true(use));
+}
+
+static json_t *
+tssim_dns_resolvers(json_t *v)
+{
+	json_t *out, *r, *e;
+	size_t i;
+
+	if (!json_is_array(v))
+		return NULL;
+	out = json_array();
+	json_array_foreach(v, i, e)
+	{
+		if ((r = tssim_dns_resolver(e)) == NULL) {
+			json_decref(out);
+			return NULL;
+		}
+		json_array_append_new(out, r);
+	}
+	return out;
+}
+
+static json_t *
+tssim_dns_bool(json_t *v)
+{
+	return json_is_boolean(v) ? json_incref(v) : NULL;
+}
+
+static json_t *
+tssim_dns_domains(json_t *v)
+{
+	json_t *e;
+	size_t i;
+
+	if (!json_is_array(v))
+		return NULL;
+	json_array_foreach(v, i, e)
+	{
+		if (!json_is_string(e) || json_string_length(e) == 0)
+			return NULL;
+	}
+	return json_deep_copy(v);
+}
+
+/* {domain: [resolver] or null}: null is a domain kept away from the global nameservers. */
+static json_t *
+tssim_dns_split(json_t *v)
+{
+	json_t *out, *r, *e;
+	const char *dom;
+
+	if (!json_is_object(v))
+		return NULL;
+	out = json_object();
+	json_object_foreach(v, dom, e)
+	{
+		r = json_is_null(e) ? json_null() : tssim_dns_resolvers(e);
+		if (*dom == '\0' || r == NULL) {
+			json_decref(r);
+			json_decref(out);
+			return NULL;
+		}
+		json_object_set_new(out, dom, r);
+	}
+	return out;
+}
+
+static const struct tssim_dns_member {
+	const char *name;
+	json_t *(*parse)(json_t *); /* the stored form (new reference), NULL if bad */
+	const char *want;
+} tssim_dns_members[] = {
+    {"nameservers", tssim_dns_resolvers,
+     "an array of addresses or {\"address\", \"useWithExitNode\"}"},
+    {"magicDNS", tssim_dns_bool, "true or false"},
+    {"overrideLocalDNS", tssim_dns_bool, "true or false"},
+    {"searchPaths", tssim_dns_domains, "an array of domains"},
+    {"splitDNS", tssim_dns_split, "an object of domain: [resolvers] or null"},
+};
+
+/* dns with given's members applied (new reference), or NULL and *cause. With op, the op's own
+ * arguments are skipped. */
+static json_t *
+tssim_dns_apply(json_t *dns, json_t *given, bool op, char **cause)
+{
+	json_t *next = json_deep_copy(dns), *v, *parsed;
+	const char *key;
+	size_t i;
+
+	json_object_foreach(given, key, v)
+	{
+		if (op && (strcmp(key, "op") == 0 || strcmp(key, "tailnet") == 0))
+			continue;
+		for (i = 0; i < TSSIM_NELEM(tssim_dns_members); i++)
+			if (strcmp(tssim_dns_members[i].name, key) == 0)
+				break;
+		if (i == TSSIM_NELEM(tssim_dns_members)) {
+			*cause = xasprintf("unknown DNS member \"%s\"", key);
+			goto fail;
+		}
+		if ((parsed = tssim_dns_members[i].parse(v)) == NULL) {
+			*cause = xasprintf("\"%s\" must be %s", key, tssim_dns_members[i].want);
+			goto fail;
+		}
+		json_object_set_new(next, key, parsed);
+	}
+	return next;
+fail:
+	json_decref(next);
+	return NULL;
+}
+
+/* A new tailnet's state besides its devices: no keys or webhooks, one owner (alice, as
+ * devices added without a user), the default policy file, DNS and settings. */
+static void
+tssim_tailnet_defaults(struct tssim_tailnet *tn)
+{
+	static const char login[] = "alice@example.com";
+	json_int_t count = 0;
+	json_t *dev;
+	char *why = NULL;
+	size_t i;
+
+	json_array_foreach(tn->devices, i, dev)
+	{
+		const char *u = json_string_value(json_object_get(dev, "user"));
+
+		if (u != NULL && strcmp(u, login) == 0)
+			count++;
+	}
+	tn->keys = json_array();
+	tn->webhooks = json_array();
+	tn->users = json_pack("[{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:b}]",
+	                      "id", "uK8v2mQ1CNTRL", "displayName", "Alice Example", "loginName",
+	                      login, "profilePicUrl", "", "tailnetId",
+	                      strcmp(tn->name, "-") == 0 ? TSSIM_DEFAULT_TAILNET_ID : tn->name,
+	                      "created", "2024-01-15T09:00:00Z", "type", "member", "role", "owner",
+	                      "status", "active", "deviceCount", count, "lastSeen",
+	                      tssim_time_json(time(NULL)), "currentlyConnected", count > 0);
+	tn->dns = json_pack("{s:[], s:b, s:b, s:[], s:{}}", "nameservers", "magicDNS", 1,
+	                    "overrideLocalDNS", 0, "searchPaths", "splitDNS");
+	tn->settings =
+	    json_pack("{s:b, s:b, s:b, s:i, s:b, s:s, s:b, s:b, s:b, s:b}",
+	              "aclsExternallyManagedOn", 0, "devicesApprovalOn", 0, "devicesAutoUpdatesOn",
+	              0, "devicesKeyDurationDays", 180, "usersApprovalOn", 0,
+	              "usersRoleAllowedToJoinExternalTailnets", "member", "networkFlowLoggingOn", 0,
+	              "regionalRoutingOn", 0, "postureIdentityCollectionOn", 0, "httpsEnabled", 0);
+	if (tn->users == NULL || tn->dns == NULL || tn->settings == NULL ||
+	    tssim_acl_store(tn, TSSIM_DEFAULT_ACL, &why) != 0)
+		fatalx("tailnet defaults: %s", why != NULL ? why : "json_pack failed");
+}
+
+/* --- scenario parts of a tailnet --- */
+
+static int
+tssim_load_coll(struct tssim *sim, struct tssim_tailnet *tn, const struct tssim_coll *co, json_t *v,
+                char **cause)
+{
+	json_t **items = tssim_coll_items(tn, co), *item;
+	size_t i;
+	char *why = NULL;
+
+	if (!json_is_array(v)) {
+		*cause = xasprintf("\"%ss\" must be an array", co->what);
+		return -1;
+	}
+	json_decref(*items);
+	*items = json_array();
+	json_array_foreach(v, i, item)
+	{
+		if (tssim_coll_check(tn, co, item, NULL, &why) != 0) {
+			*cause = xasprintf("%s %zu: %s", co->what, i, why);
+			free(why);
+			return -1;
+		}
+		json_array_append_new(*items, json_deep_copy(item));
+	}
+	return 0;
+}
+
+static int
+tssim_load_acl(struct tssim_tailnet *tn, json_t *v, const char *path, char **cause)
+{
+	if (!json_is_string(v)) {
+		*cause = xstrdup("\"acl\" must be the policy file's text");
+		return -1;
+	}
+	return tssim_acl_store(tn, json_string_value(v), cause);
+}
+
+/* "acl_file": a path relative to the scenario's folder. */
+static int
+tssim_load_acl_file(struct tssim_tailnet *tn, json_t *v, const char *path, char **cause)
+{
+	const char *name = json_string_value(v), *slash = strrchr(path, '/');
+	char *file, *text = NULL, *why = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc = -1;
+
+	if (name == NULL || *name == '\0') {
+		*cause = xstrdup("\"acl_file\" must be a path");
+		return -1;
+	}
+	if (*name == '/' || slash == NULL)
+		file = xstrdup(name);
+	else
+		file = xasprintf("%.*s/%s", (int)(slash - path), path, name);
+	if ((f = fopen(file, "r")) == NULL) {
+		*cause = xasprintf("%s: %s", file, strerror(errno));
+		free(file);
+		return -1;
+	}
+	text = xmalloc(TSSIM_MAX_ACL + 2);
+	len = fread(text, 1, TSSIM_MAX_ACL + 1, f);
+	text[len] = '\0';
+	if (ferror(f))
+		*cause = xasprintf("%s: read error", file);
+	else if (len > TSSIM_MAX_ACL || strlen(text) != len)
+		*cause = xasprintf("%s: over %ld bytes or holds a NUL", file, TSSIM_MAX_ACL);
+	else if (tssim_acl_store(tn, text, &why) != 0) {
+		*cause = xasprintf("%s: %s", file, why);
+		free(why);
+	} else
+		rc = 0;
+	fclose(f);
+	free(text);
+	free(file);
+	return rc;
+}
+
+static int
+tssim_load_dns(struct tssim_tailnet *tn, json_t *v, const char *path, char **cause)
+{
+	json_t *next;
+
+	if (!json_is_object(v)) {
+		*cause = xstrdup("\"dns\" must be an object");
+		return -1;
+	}
+	if ((next = tssim_dns_apply(tn->dns, v, false, cause)) == NULL)
+		return -1;
+	json_decref(tn->dns);
+	tn->dns = next;
+	return 0;
+}
+
+/* Given settings are laid over the defaults. */
+static int
+tssim_load_settings(struct tssim_tailnet *tn, json_t *v, const char *path, char **cause)
+{
+	if (!json_is_object(v)) {
+		*cause = xstrdup("\"settings\" must be an object");
+		return -1;
+	}
+	if (tssim_fields_check(tssim_settings_fields, TSSIM_NELEM(tssim_settings_fields), v,
+	                       cause) != 0)
+		return -1;
+	v = json_deep_copy(v);
+	json_object_update(tn->settings, v);
+	json_decref(v);
+	return 0;
+}
+
+/* Members of a scenario's tailnet: a collection, or a loader, or neither (read elsewhere). */
+static const struct tssim_part {
+	const char *name;
+	const struct tssim_coll *coll;
+	int (*load)(struct tssim_tailnet *, json_t *, const char *path, char **cause);
+} tssim_parts[] = {
+    {"devices", NULL, NULL},
+    {"keys", &tssim_coll_keys, NULL},
+    {"users", &tssim_coll_users, NULL},
+    {"webhooks", &tssim_coll_webhooks, NULL},
+    {"acl", NULL, tssim_load_acl},
+    {"acl_file", NULL, tssim_load_acl_file},
+    {"dns", NULL, tssim_load_dns},
+    {"settings", NULL, tssim_load_settings},
+    {"token_user", NULL, NULL},
+    {"keys_list_shape", NULL, NULL},
+    {"invalid_key_shape", NULL, NULL},
+};
+
+/* Everything of a scenario's tailnet t but its devices; root's key options first. */
+static int
+tssim_tailnet_load(struct tssim *sim, struct tssim_tailnet *tn, json_t *root, json_t *t,
+                   const char *path, char **cause)
+{
+	const struct tssim_part *part;
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (json_object_get(t, "acl") != NULL && json_object_get(t, "acl_file") != NULL) {
+		*cause = xstrdup("\"acl\" and \"acl_file\" are exclusive");
+		return -1;
+	}
+	/* Users first: keys and webhooks default to the first one. */
+	if (json_object_get(t, "users") != NULL &&
+	    tssim_load_coll(sim, tn, &tssim_coll_users, json_object_get(t, "users"), cause) != 0)
+		return -1;
+	if (tssim_keys_options(tn, root, cause) != 0 || tssim_keys_options(tn, t, cause) != 0)
+		return -1;
+	json_object_foreach(t, key, v)
+	{
+		for (i = 0, part = NULL; i < TSSIM_NELEM(tssim_parts) && part == NULL; i++)
+			if (strcmp(tssim_parts[i].name, key) == 0)
+				part = &tssim_parts[i];
+		if (part == NULL) {
+			*cause = xasprintf("unknown member \"%s\"", key);
+			return -1;
+		}
+		if (part->coll != NULL && part->coll != &tssim_coll_users &&
+		    tssim_load_coll(sim, tn, part->coll, v, cause) != 0)
+			return -1;
+		if (part->load != NULL && part->load(tn, v, path, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* --- tailnets and devices --- */
 
 static struct tssim_tailnet *
@@ -444,6 +1703,7 @@ tssim_tailnet_add(struct tssim *sim, const char *name, json_t *devices)
 	tn->name = xstrdup(name);
 	tn->devices = devices;
 	tn->v4_next = 1;
+	tssim_tailnet_defaults(tn);
 	TAILQ_INSERT_TAIL(&sim->tailnets, tn, entry);
 	return tn;
 }
@@ -465,6 +1725,13 @@ tssim_tailnet_free(struct tssim_tailnet *tn)
 {
 	tssim_tailnet_changed(tn);
 	json_decref(tn->devices);
+	json_decref(tn->keys);
+	json_decref(tn->users);
+	json_decref(tn->webhooks);
+	json_decref(tn->settings);
+	json_decref(tn->dns);
+	free(tn->acl);
+	free(tn->token_user);
 	free(tn->name);
 	free(tn);
 }
@@ -580,6 +1847,16 @@ tssim_tailnet_body(struct tssim_tailnet *tn, bool all)
 
 /* --- the API --- */
 
+/* JSON unless the handler said otherwise (the policy file's HuJSON). */
+static void
+tssim_content_type(struct evhttp_request *req)
+{
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+
+	if (evhttp_find_header(hdr, "Content-Type") == NULL)
+		evhttp_add_header(hdr, "Content-Type", "application/json");
+}
+
 static void
 tssim_send(struct tssim *sim, struct evhttp_request *req, int status, struct evbuffer *buf,
            const char *note)
@@ -587,8 +1864,7 @@ tssim_send(struct tssim *sim, struct evhttp_request *req, int status, struct evb
 	const struct tssim_status *st = tssim_status_find(status);
 	const char *uri = evhttp_request_get_uri(req);
 
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	                  "application/json");
+	tssim_content_type(req);
 	if (!sim->quiet)
 		log_info("%s %.*s -> %d, %zu bytes%s%s",
 		         tssim_method_name(evhttp_request_get_command(req)), tssim_log_len(uri),
@@ -668,7 +1944,7 @@ tssim_send_truncated(struct tssim *sim, struct evhttp_request *req, struct tssim
 		return;
 	}
 	snprintf(len, sizeof len, "%zu", b->len);
-	evhttp_add_header(hdr, "Content-Type", "application/json");
+	tssim_content_type(req);
 	evhttp_add_header(hdr, "Content-Length", len);
 	if (!sim->quiet)
 		log_info("%s %.*s -> 200, %zu of %zu bytes, truncated",
@@ -718,7 +1994,8 @@ tssim_send_oversize(struct tssim *sim, struct evhttp_request *req, struct tssim_
 		evbuffer_add(buf, b->data, keep);
 		while (j > 0 && isspace((unsigned char)b->data[j - 1]))
 			j--;
-		if (j > 0 && b->data[j - 1] == '{')
+		/* HuJSON may end its last member with a comma already. */
+		if (j > 0 && (b->data[j - 1] == '{' || b->data[j - 1] == ','))
 			opening = "\"padding\":\"";
 	}
 	evbuffer_add(buf, opening, strlen(opening));
@@ -732,12 +2009,11 @@ tssim_send_oversize(struct tssim *sim, struct evhttp_request *req, struct tssim_
 	evbuffer_add(buf, tail, sizeof tail - 1);
 	snprintf(note, sizeof note, "oversize %zu%s", size, chunked ? ", chunked" : "");
 	if (chunked) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-		                  "application/json");
+		tssim_content_type(req);
 		if (!sim->quiet)
 			log_info("GET %.*s -> 200, %zu bytes, %s",
-			         tssim_log_len(evhttp_request_get_uri(req)), evhttp_request_get_uri(req),
-			         size, note);
+			         tssim_log_len(evhttp_request_get_uri(req)),
+			         evhttp_request_get_uri(req), size, note);
 		evhttp_send_reply_start(req, 200, "OK");
 		evhttp_send_reply_chunk(req, buf);
 		evhttp_send_reply_end(req);
@@ -775,6 +2051,230 @@ tssim_api_device(struct tssim *sim, struct tssim_call *c, struct tssim_blob **bo
 	*body = tssim_blob_dump(view);
 	json_decref(view);
 	return *body != NULL ? 200 : 500;
+}
+
+/* A tailnet's document built by the route's view. */
+static int
+tssim_api_view(struct tssim *sim, struct tssim_call *c, struct tssim_blob **body, const char **msg)
+{
+	struct tssim_tailnet *tn = tssim_tailnet_find(sim, c->args[0]);
+	json_t *doc;
+	int status = 500;
+
+	if (tn == NULL) {
+		*msg = tssim_msg_no_tailnet;
+		return 404;
+	}
+	if ((doc = c->route->view(tn, c, &status, msg)) == NULL)
+		return status;
+	*body = tssim_blob_dump(doc);
+	json_decref(doc);
+	return *body != NULL ? 200 : 500;
+}
+
+/* Active keys only; without all=true only the token owner's; full objects or ids only. */
+static json_t *
+tssim_view_keys(struct tssim_tailnet *tn, struct tssim_call *c, int *status, const char **msg)
+{
+	const char *all = evhttp_find_header(&c->params, "all");
+	bool mine = all == NULL || strcmp(all, "true") != 0;
+	json_t *list = json_array(), *key;
+	time_t now = time(NULL);
+	size_t i;
+
+	json_array_foreach(tn->keys, i, key)
+	{
+		const char *user = json_string_value(json_object_get(key, "userId"));
+
+		if (tssim_key_invalid(key, now) ||
+		    (mine && tn->token_user != NULL &&
+		     (user == NULL || strcmp(user, tn->token_user) != 0)))
+			continue;
+		if (tn->keys_ids)
+			json_array_append_new(list,
+			                      json_pack("{s:O}", "id", json_object_get(key, "id")));
+		else
+			json_array_append_new(list, tssim_key_view(tn, key, now));
+	}
+	return tssim_result("keys", list);
+}
+
+static json_t *
+tssim_view_key(struct tssim_tailnet *tn, struct tssim_call *c, int *status, const char **msg)
+{
+	json_t *key = tssim_coll_find(tn, &tssim_coll_keys, c->args[1], NULL);
+
+	if (key == NULL) {
+		*status = 404;
+		*msg = "not found";
+		return NULL;
+	}
+	return tssim_key_view(tn, key, time(NULL));
+}
+
+/* type defaults to member (shared users only when asked for), role to all. */
+static json_t *
+tssim_view_users(struct tssim_tailnet *tn, struct tssim_call *c, int *status, const char **msg)
+{
+	const char *type = evhttp_find_header(&c->params, "type");
+	const char *role = evhttp_find_header(&c->params, "role");
+	json_t *list, *u;
+	size_t i;
+
+	if (type == NULL)
+		type = "member";
+	if (role == NULL)
+		role = "all";
+	*status = 400;
+	if (strcmp(type, "all") != 0 && !tssim_enum_has(tssim_user_types, type)) {
+		*msg = "invalid user type";
+		return NULL;
+	}
+	if (strcmp(role, "all") != 0 && !tssim_enum_has(tssim_user_roles, role)) {
+		*msg = "invalid user role";
+		return NULL;
+	}
+	list = json_array();
+	json_array_foreach(tn->users, i, u)
+	{
+		const char *ut = json_string_value(json_object_get(u, "type"));
+		const char *ur = json_string_value(json_object_get(u, "role"));
+
+		if ((strcmp(type, "all") == 0 || (ut != NULL && strcmp(ut, type) == 0)) &&
+		    (strcmp(role, "all") == 0 || (ur != NULL && strcmp(ur, role) == 0)))
+			json_array_append(list, u);
+	}
+	return tssim_result("users", list);
+}
+
+/* The addresses of resolvers (new reference). */
+static json_t *
+tssim_dns_addresses(json_t *resolvers)
+{
+	json_t *out = json_array(), *r;
+	size_t i;
+
+	json_array_foreach(resolvers, i, r)
+	{
+		json_array_append(out, json_object_get(r, "address"));
+	}
+	return out;
+}
+
+static json_t *
+tssim_view_nameservers(struct tssim_tailnet *tn, struct tssim_call *c, int *status,
+                       const char **msg)
+{
+	return tssim_result("dns", tssim_dns_addresses(json_object_get(tn->dns, "nameservers")));
+}
+
+static json_t *
+tssim_view_preferences(struct tssim_tailnet *tn, struct tssim_call *c, int *status,
+                       const char **msg)
+{
+	return json_pack("{s:O}", "magicDNS", json_object_get(tn->dns, "magicDNS"));
+}
+
+static json_t *
+tssim_view_searchpaths(struct tssim_tailnet *tn, struct tssim_call *c, int *status,
+                       const char **msg)
+{
+	return json_pack("{s:O}", "searchPaths", json_object_get(tn->dns, "searchPaths"));
+}
+
+/* A bare map: {domain: [address] or null}. */
+static json_t *
+tssim_view_split_dns(struct tssim_tailnet *tn, struct tssim_call *c, int *status, const char **msg)
+{
+	json_t *out = json_object(), *v;
+	const char *dom;
+
+	json_object_foreach(json_object_get(tn->dns, "splitDNS"), dom, v)
+	{
+		json_object_set_new(out, dom,
+		                    json_is_null(v) ? json_null() : tssim_dns_addresses(v));
+	}
+	return out;
+}
+
+static json_t *
+tssim_view_dns_configuration(struct tssim_tailnet *tn, struct tssim_call *c, int *status,
+                             const char **msg)
+{
+	return json_pack("{s:O, s:O, s:O, s:{s:O, s:O}}", "nameservers",
+	                 json_object_get(tn->dns, "nameservers"), "splitDNS",
+	                 json_object_get(tn->dns, "splitDNS"), "searchPaths",
+	                 json_object_get(tn->dns, "searchPaths"), "preferences", "overrideLocalDNS",
+	                 json_object_get(tn->dns, "overrideLocalDNS"), "magicDNS",
+	                 json_object_get(tn->dns, "magicDNS"));
+}
+
+static json_t *
+tssim_view_settings(struct tssim_tailnet *tn, struct tssim_call *c, int *status, const char **msg)
+{
+	return json_incref(tn->settings);
+}
+
+/* Never the secret: it is shown only when a webhook is made or its secret rotated. */
+static json_t *
+tssim_view_webhooks(struct tssim_tailnet *tn, struct tssim_call *c, int *status, const char **msg)
+{
+	json_t *list = json_array(), *w, *v;
+	size_t i;
+
+	json_array_foreach(tn->webhooks, i, w)
+	{
+		v = json_copy(w);
+		json_object_del(v, "secret");
+		json_array_append_new(list, v);
+	}
+	return tssim_result("webhooks", list);
+}
+
+/* The policy file: HuJSON as stored, or JSON for Accept: application/json, or details=true's
+ * base64 HuJSON with warnings; always its ETag. */
+static int
+tssim_api_acl(struct tssim *sim, struct tssim_call *c, struct tssim_blob **body, const char **msg)
+{
+	struct tssim_tailnet *tn = tssim_tailnet_find(sim, c->args[0]);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(c->req);
+	const char *details = evhttp_find_header(&c->params, "details");
+	const char *accept = evhttp_find_header(evhttp_request_get_input_headers(c->req), "Accept");
+	json_t *doc = NULL;
+	char etag[sizeof tn->etag + 2], *why = NULL, *s;
+	unsigned char *b64;
+	size_t len;
+
+	if (tn == NULL) {
+		*msg = tssim_msg_no_tailnet;
+		return 404;
+	}
+	if (details != NULL && strcmp(details, "true") == 0) {
+		len = strlen(tn->acl);
+		b64 = xmalloc(4 * ((len + 2) / 3) + 1);
+		EVP_EncodeBlock(b64, (const unsigned char *)tn->acl, (int)len);
+		doc = json_pack("{s:s, s:[], s:n}", "acl", (const char *)b64, "warnings", "errors");
+		free(b64);
+		*body = tssim_blob_dump(doc);
+	} else if (accept != NULL && strcasestr(accept, "application/json") != NULL) {
+		if ((doc = tssim_acl_json(tn->acl, &why)) == NULL) {
+			log_warnx("tailnet %s: policy file: %s", tn->name, why);
+			free(why);
+			*msg = "cannot render the policy file as JSON";
+			return 500;
+		}
+		if ((s = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(15))) != NULL)
+			*body = tssim_blob_new(s, strlen(s));
+	} else {
+		*body = tssim_blob_new(xstrdup(tn->acl), strlen(tn->acl));
+		evhttp_add_header(out, "Content-Type", "application/hujson");
+	}
+	json_decref(doc);
+	if (*body == NULL)
+		return 500;
+	snprintf(etag, sizeof etag, "\"%s\"", tn->etag);
+	evhttp_add_header(out, "ETag", etag);
+	return 200;
 }
 
 /* The answer once any delay is over: the fault's status, or the handler's document, whole or
@@ -839,6 +2339,7 @@ tssim_call_free(struct tssim_call *c)
 
 	for (i = 0; i < TSSIM_NELEM(c->args); i++)
 		free(c->args[i]);
+	evhttp_clear_headers(&c->params);
 	if (c->timer != NULL)
 		event_free(c->timer);
 	tssim_fault_clear(&c->fault);
@@ -1147,7 +2648,6 @@ tssim_api(struct tssim *sim, struct evhttp_request *req, const struct tssim_rout
 {
 	struct tssim_call *c = xcalloc(1, sizeof *c);
 	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)), *fields;
-	struct evkeyvalq params;
 	struct timeval tv;
 	const char *msg = NULL;
 	int status;
@@ -1155,6 +2655,7 @@ tssim_api(struct tssim *sim, struct evhttp_request *req, const struct tssim_rout
 	c->sim = sim;
 	c->req = req;
 	c->route = route;
+	TAILQ_INIT(&c->params);
 	memcpy(c->args, args, sizeof c->args);
 	c->fault.retry_after = -1;
 	sim->counts[route->ep]++;
@@ -1168,12 +2669,10 @@ tssim_api(struct tssim *sim, struct evhttp_request *req, const struct tssim_rout
 		tssim_send_message(sim, req, status, msg, -1);
 		goto done;
 	}
-	TAILQ_INIT(&params);
-	if (query != NULL && evhttp_parse_query_str(query, &params) == 0) {
-		fields = evhttp_find_header(&params, "fields");
+	if (query != NULL && evhttp_parse_query_str(query, &c->params) == 0) {
+		fields = evhttp_find_header(&c->params, "fields");
 		c->fields_all = fields != NULL && strcmp(fields, "all") == 0;
 	}
-	evhttp_clear_headers(&params);
 	tssim_fault_take(sim, route->ep, route->tailnet_arg >= 0 ? args[route->tailnet_arg] : NULL,
 	                 &c->fault);
 	if (c->fault.delay_ms > 0) {
@@ -1276,15 +2775,6 @@ out:
 }
 
 /* --- control ops --- */
-
-static json_t *
-tssim_result(const char *key, json_t *value)
-{
-	json_t *res = json_object();
-
-	json_object_set_new(res, key, value);
-	return res;
-}
 
 /* Next free IPv4 in 100.64.0.0/10 (after the last one handed out) and a random free fd7a:
  * address; held addresses are never handed out. */
@@ -1457,22 +2947,6 @@ tssim_device_defaults(struct tssim *sim, struct tssim_tailnet *tn, json_t *given
 	return d;
 }
 
-/* Sets each member of fields on dev (copies), removing those that are null. */
-static void
-tssim_device_merge(json_t *dev, json_t *fields)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(fields, key, v)
-	{
-		if (json_is_null(v))
-			json_object_del(dev, key);
-		else
-			json_object_set_new(dev, key, json_deep_copy(v));
-	}
-}
-
 static json_t *
 tssim_op_add(struct tssim *sim, json_t *args, char **cause)
 {
@@ -1501,7 +2975,7 @@ tssim_op_add(struct tssim *sim, json_t *args, char **cause)
 		goto fail;
 	if ((dev = tssim_device_defaults(sim, tn, given, cause)) == NULL)
 		goto fail;
-	tssim_device_merge(dev, given);
+	tssim_merge(dev, given);
 	if (json_is_false(json_object_get(dev, "connectedToControl")) &&
 	    json_object_get(given, "lastSeen") == NULL) {
 		tssim_time(time(NULL), buf, sizeof buf);
@@ -1564,7 +3038,7 @@ tssim_op_set(struct tssim *sim, json_t *args, char **cause)
 		*cause = xstrdup("a new \"nodeId\" must be a string no device has");
 		return NULL;
 	}
-	tssim_device_merge(dev, fields);
+	tssim_merge(dev, fields);
 	tssim_tailnet_changed(tn);
 	return tssim_result("device", json_incref(dev));
 }
@@ -1573,7 +3047,7 @@ static json_t *
 tssim_op_churn(struct tssim *sim, json_t *args, char **cause)
 {
 	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
-	json_t *dev, *cc;
+	json_t *dev, *cc, *u, *res;
 	char now[32];
 	size_t i;
 
@@ -1598,8 +3072,30 @@ tssim_op_churn(struct tssim *sim, json_t *args, char **cause)
 		else
 			json_object_del(dev, "multipleConnections");
 	}
+	json_array_foreach(tn->users, i, u)
+	{
+		const char *status = json_string_value(json_object_get(u, "status"));
+		json_t *count = json_object_get(u, "deviceCount");
+		json_int_t n = json_integer_value(count);
+
+		json_object_set_new(
+		    u, "currentlyConnected",
+		    json_boolean(!json_is_true(json_object_get(u, "currentlyConnected"))));
+		json_object_set_new(u, "lastSeen", json_string(now));
+		if (json_is_integer(count))
+			json_object_set_new(
+			    u, "deviceCount",
+			    json_integer(n > 0 && simgen_rand(&sim->rng) % 2 == 0 ? n - 1 : n + 1));
+		/* Only time moves a user between active and idle; other statuses are decisions. */
+		if (status != NULL && strcmp(status, "active") == 0)
+			json_object_set_new(u, "status", json_string("idle"));
+		else if (status != NULL && strcmp(status, "idle") == 0)
+			json_object_set_new(u, "status", json_string("active"));
+	}
 	tssim_tailnet_changed(tn);
-	return tssim_result("count", json_integer((json_int_t)json_array_size(tn->devices)));
+	res = tssim_result("count", json_integer((json_int_t)json_array_size(tn->devices)));
+	json_object_set_new(res, "users", json_integer((json_int_t)json_array_size(tn->users)));
+	return res;
 }
 
 static int
@@ -1774,12 +3270,22 @@ static json_t *
 tssim_op_get(struct tssim *sim, json_t *args, char **cause)
 {
 	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
-	json_t *dev;
+	json_t *dev, *res;
 
 	if (tn == NULL)
 		return NULL;
-	if (json_object_get(args, "nodeId") == NULL)
-		return tssim_result("devices", json_incref(tn->devices));
+	if (json_object_get(args, "nodeId") == NULL) {
+		res = tssim_result("devices", json_incref(tn->devices));
+		json_object_set(res, "keys", tn->keys);
+		json_object_set_new(res, "keys_config", tssim_keys_options_json(tn));
+		json_object_set(res, "users", tn->users);
+		json_object_set_new(res, "acl",
+		                    json_pack("{s:s, s:s}", "text", tn->acl, "etag", tn->etag));
+		json_object_set(res, "dns", tn->dns);
+		json_object_set(res, "settings", tn->settings);
+		json_object_set(res, "webhooks", tn->webhooks);
+		return res;
+	}
 	if ((dev = tssim_arg_device(sim, tn, args, NULL, cause)) == NULL)
 		return NULL;
 	return tssim_result("device", json_incref(dev));
@@ -1821,6 +3327,236 @@ static json_t *
 tssim_op_oauth_revoke(struct tssim *sim, json_t *args, char **cause)
 {
 	return tssim_result("revoked", json_integer((json_int_t)tssim_oauth_drop(sim, true)));
+}
+
+/* The item named by args' id member (borrowed). */
+static json_t *
+tssim_coll_arg(struct tssim_tailnet *tn, const struct tssim_coll *co, json_t *args, size_t *pos,
+               char **cause)
+{
+	const char *id;
+	json_t *item;
+
+	if (tssim_arg_str(args, co->id, NULL, &id, cause) != 0)
+		return NULL;
+	if ((item = tssim_coll_find(tn, co, id, pos)) == NULL)
+		*cause = xasprintf("no %s %s in tailnet \"%s\"", co->what, id, tn->name);
+	return item;
+}
+
+/* Adds args[co->what] laid over the defaults (null leaves a default out). */
+static json_t *
+tssim_coll_add(struct tssim *sim, json_t *args, const struct tssim_coll *co, char **cause)
+{
+	json_t *given = json_object_get(args, co->what), *item, *id;
+	struct tssim_tailnet *tn;
+	char buf[32];
+
+	if (given != NULL && !json_is_object(given)) {
+		*cause = xasprintf("\"%s\" must be an object", co->what);
+		return NULL;
+	}
+	if ((tn = tssim_arg_tailnet(sim, args, false, cause)) == NULL)
+		return NULL;
+	if ((id = json_object_get(given, co->id)) != NULL && !json_is_string(id)) {
+		*cause = xasprintf("\"%s\" must be a non-empty string", co->id);
+		return NULL;
+	}
+	if (id == NULL)
+		tssim_coll_new_id(sim, tn, co, buf, sizeof buf);
+	item = co->defaults(sim, tn, given, id != NULL ? json_string_value(id) : buf);
+	if (given != NULL)
+		tssim_merge(item, given);
+	if (tssim_coll_check(tn, co, item, NULL, cause) != 0) {
+		json_decref(item);
+		return NULL;
+	}
+	json_array_append(*tssim_coll_items(tn, co), item);
+	return tssim_result(co->what, item);
+}
+
+/* Merges fields into an item (null removes a member), as a whole or not at all. */
+static json_t *
+tssim_coll_set(struct tssim *sim, json_t *args, const struct tssim_coll *co, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+	json_t *fields = json_object_get(args, "fields"), *item, *next;
+	size_t pos;
+
+	if (tn == NULL || (item = tssim_coll_arg(tn, co, args, &pos, cause)) == NULL)
+		return NULL;
+	if (!json_is_object(fields)) {
+		*cause = xstrdup("\"fields\" must be an object");
+		return NULL;
+	}
+	next = json_deep_copy(item);
+	tssim_merge(next, fields);
+	if (co->touch != NULL && json_object_get(fields, co->touch) == NULL)
+		json_object_set_new(next, co->touch, tssim_time_json(time(NULL)));
+	if (tssim_coll_check(tn, co, next, item, cause) != 0) {
+		json_decref(next);
+		return NULL;
+	}
+	json_array_set(*tssim_coll_items(tn, co), pos, next);
+	return tssim_result(co->what, next);
+}
+
+static json_t *
+tssim_coll_delete(struct tssim *sim, json_t *args, const struct tssim_coll *co, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+	json_t *item;
+	size_t pos;
+
+	if (tn == NULL || (item = tssim_coll_arg(tn, co, args, &pos, cause)) == NULL)
+		return NULL;
+	json_incref(item);
+	json_array_remove(*tssim_coll_items(tn, co), pos);
+	return tssim_result(co->what, item);
+}
+
+static json_t *
+tssim_op_key_add(struct tssim *sim, json_t *args, char **cause)
+{
+	return tssim_coll_add(sim, args, &tssim_coll_keys, cause);
+}
+
+static json_t *
+tssim_op_key_set(struct tssim *sim, json_t *args, char **cause)
+{
+	return tssim_coll_set(sim, args, &tssim_coll_keys, cause);
+}
+
+static json_t *
+tssim_op_key_revoke(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+	json_t *key;
+	time_t now = time(NULL);
+
+	if (tn == NULL || (key = tssim_coll_arg(tn, &tssim_coll_keys, args, NULL, cause)) == NULL)
+		return NULL;
+	if (json_object_get(key, "revoked") != NULL) {
+		*cause = xasprintf("key %s is revoked already",
+		                   json_string_value(json_object_get(key, "id")));
+		return NULL;
+	}
+	json_object_set_new(key, "updated", tssim_time_json(now));
+	json_object_set_new(key, "revoked", tssim_time_json(now));
+	json_object_set_new(key, "invalid", json_true());
+	return tssim_result("key", json_incref(key));
+}
+
+/* Expired a second ago: out of the lists from this very request on. */
+static json_t *
+tssim_op_key_expire(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+	json_t *key;
+
+	if (tn == NULL || (key = tssim_coll_arg(tn, &tssim_coll_keys, args, NULL, cause)) == NULL)
+		return NULL;
+	json_object_set_new(key, "expires", tssim_time_json(time(NULL) - 1));
+	return tssim_result("key", json_incref(key));
+}
+
+static json_t *
+tssim_op_keys_config(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+
+	if (tn == NULL || tssim_keys_options(tn, args, cause) != 0)
+		return NULL;
+	return tssim_result("keys_config", tssim_keys_options_json(tn));
+}
+
+static json_t *
+tssim_op_user_add(struct tssim *sim, json_t *args, char **cause)
+{
+	return tssim_coll_add(sim, args, &tssim_coll_users, cause);
+}
+
+static json_t *
+tssim_op_user_delete(struct tssim *sim, json_t *args, char **cause)
+{
+	return tssim_coll_delete(sim, args, &tssim_coll_users, cause);
+}
+
+static json_t *
+tssim_op_user_set(struct tssim *sim, json_t *args, char **cause)
+{
+	return tssim_coll_set(sim, args, &tssim_coll_users, cause);
+}
+
+static json_t *
+tssim_op_acl_set(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+	const char *text;
+
+	if (tn == NULL || tssim_arg_str(args, "hujson", NULL, &text, cause) != 0 ||
+	    tssim_acl_store(tn, text, cause) != 0)
+		return NULL;
+	return tssim_result("etag", json_string(tn->etag));
+}
+
+/* Replaces the members given; emptying the nameservers turns MagicDNS off unless magicDNS is
+ * given too, as the API does. */
+static json_t *
+tssim_op_dns_set(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+	json_t *next;
+
+	if (tn == NULL || (next = tssim_dns_apply(tn->dns, args, true, cause)) == NULL)
+		return NULL;
+	if (json_array_size(json_object_get(args, "nameservers")) == 0 &&
+	    json_is_array(json_object_get(args, "nameservers")) &&
+	    json_object_get(args, "magicDNS") == NULL)
+		json_object_set_new(next, "magicDNS", json_false());
+	json_decref(tn->dns);
+	tn->dns = next;
+	return tssim_result("dns", json_incref(next));
+}
+
+/* Unlike the other sets, null is stored: it is how the API withholds a setting. */
+static json_t *
+tssim_op_settings_set(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+	json_t *fields = json_object_get(args, "fields");
+
+	if (tn == NULL)
+		return NULL;
+	if (!json_is_object(fields)) {
+		*cause = xstrdup("\"fields\" must be an object");
+		return NULL;
+	}
+	if (tssim_fields_check(tssim_settings_fields, TSSIM_NELEM(tssim_settings_fields), fields,
+	                       cause) != 0)
+		return NULL;
+	fields = json_deep_copy(fields);
+	json_object_update(tn->settings, fields);
+	json_decref(fields);
+	return tssim_result("settings", json_incref(tn->settings));
+}
+
+static json_t *
+tssim_op_webhook_add(struct tssim *sim, json_t *args, char **cause)
+{
+	return tssim_coll_add(sim, args, &tssim_coll_webhooks, cause);
+}
+
+static json_t *
+tssim_op_webhook_delete(struct tssim *sim, json_t *args, char **cause)
+{
+	return tssim_coll_delete(sim, args, &tssim_coll_webhooks, cause);
+}
+
+static json_t *
+tssim_op_webhook_set(struct tssim *sim, json_t *args, char **cause)
+{
+	return tssim_coll_set(sim, args, &tssim_coll_webhooks, cause);
 }
 
 static json_t *
@@ -1913,7 +3649,9 @@ tssim_load_scenario(struct tssim *sim, const char *path, bool keep_token, char *
 	json_error_t err;
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err), *tailnets, *t, *devs, *d;
 	json_t *seen = NULL;
+	struct tssim_tailnet *tn;
 	const char *name;
+	char *why = NULL;
 	size_t i;
 
 	if (root == NULL) {
@@ -1969,7 +3707,13 @@ tssim_load_scenario(struct tssim *sim, const char *path, bool keep_token, char *
 			*cause = xasprintf("%s: tailnet \"%s\" given twice", path, name);
 			goto fail;
 		}
-		tssim_tailnet_add(sim, name, devs != NULL ? json_deep_copy(devs) : json_array());
+		tn = tssim_tailnet_add(sim, name,
+		                       devs != NULL ? json_deep_copy(devs) : json_array());
+		if (tssim_tailnet_load(sim, tn, root, t, path, &why) != 0) {
+			*cause = xasprintf("%s: tailnet \"%s\": %s", path, name, why);
+			free(why);
+			goto fail;
+		}
 	}
 	json_decref(seen);
 	json_decref(root);
@@ -2183,7 +3927,7 @@ tssim_usage(FILE *f)
 	    "Control: POST /sim/control with {\"op\": ...}:\n",
 	    TSSIM_DEFAULT_TOKEN);
 	for (i = 0; i < TSSIM_NELEM(tssim_ops); i++)
-		fprintf(f, "  %-13s %s\n", tssim_ops[i].name, tssim_ops[i].help);
+		fprintf(f, "  %-15s %s\n", tssim_ops[i].name, tssim_ops[i].help);
 	fprintf(f, "Fault endpoints:");
 	for (i = 0; i < TSSIM_EP_COUNT; i++)
 		fprintf(f, " %s", tssim_ep_names[i]);

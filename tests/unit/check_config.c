@@ -118,7 +118,7 @@ static const struct {
     {"[tailnet a]\n" AUTH "poll_interval = 5m;five minutes\n",
      "%F:3: poll_interval: \"5m;five minutes\" is not a duration (e.g. 60s, 5m, 1h)"},
     {"[tailnet a] x ; comment\n" AUTH,
-     "%F:1: bad section header: expected [daemon] or [tailnet NAME]\n"
+     "%F:1: bad section header: expected [daemon], [tailnet NAME] or [hook NAME]\n"
      "%F: no [tailnet NAME] section"},
     {"[tailnet prod]\n" AUTH "[tailnet prod]\n" AUTH,
      "%F:3: duplicate section [tailnet prod] (first on line 1)"},
@@ -153,11 +153,11 @@ static const struct {
      "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\": use 1 to 64 "
      "characters of A-Z a-z 0-9 . _ -"},
     {"[daemon\n[tailnet a]\n" AUTH,
-     "%F:1: bad section header: expected [daemon] or [tailnet NAME]"},
+     "%F:1: bad section header: expected [daemon], [tailnet NAME] or [hook NAME]"},
     {"[daemon] x\n[tailnet a]\n" AUTH,
-     "%F:1: bad section header: expected [daemon] or [tailnet NAME]"},
+     "%F:1: bad section header: expected [daemon], [tailnet NAME] or [hook NAME]"},
     {"[da]emon]\n[tailnet a]\n" AUTH,
-     "%F:1: bad section header: expected [daemon] or [tailnet NAME]"},
+     "%F:1: bad section header: expected [daemon], [tailnet NAME] or [hook NAME]"},
     {"[]\n[tailnet a]\n" AUTH, "%F:1: unknown section []"},
     {"[tailnet a]\n" AUTH "poll_interval = 1m\npoll_interval = 2m\n",
      "%F:4: duplicate key \"poll_interval\" in [tailnet a] (first on line 3)"},
@@ -225,6 +225,60 @@ static const struct {
      "%F:4: [tailnet a] " NEEDS "\n"
      "%F:6: unknown section [oops]"},
     {"[daemon]\nfoo = 1\n", "%F:2: unknown key \"foo\" in [daemon]\n%F: no [tailnet NAME] section"},
+    /* [hook NAME] */
+    {"[tailnet a]\n" AUTH "[hook]\nexec = /x\n", "%F:3: [hook] needs a name: [hook NAME]"},
+    {"[tailnet a]\n" AUTH "[hook a b]\nexec = /x\n",
+     "%F:3: bad hook name \"a b\": use 1 to 64 characters of A-Z a-z 0-9 . _ -"},
+    {"[tailnet a]\n" AUTH "[hook h]\nexec = /x\n[hook h]\nexec = /y\n",
+     "%F:5: duplicate section [hook h] (first on line 3)"},
+    /* A hook may share a tailnet's name: they are different things. */
+    {"[tailnet a]\n" AUTH "[hook a]\nexec = /x\nfoo = 1\n",
+     "%F:5: unknown key \"foo\" in [hook a]"},
+    {"[tailnet a]\n" AUTH "[hook h]\nevents = device.*\n",
+     "%F:3: [hook h] needs exec = /path/to/program"},
+    {"[hook h]\n[tailnet a]\n" AUTH, "%F:1: [hook h] needs exec = /path/to/program"},
+    /* A bad exec is reported once, not also as missing. */
+    {"[tailnet a]\n" AUTH "[hook h]\nexec = hooks/slack.sh\n",
+     "%F:4: exec: \"hooks/slack.sh\" is not an absolute path"},
+    {"[tailnet a]\n" AUTH "[hook h]\nexec =\n", "%F:4: exec: empty value"},
+    {"[tailnet a]\n" AUTH "[hook h]\nexec = /x\nexec = /y\n",
+     "%F:5: duplicate key \"exec\" in [hook h] (first on line 4)"},
+    {"[tailnet a]\n" AUTH "[hook h]\nexec = /x\nevents = x.*\n",
+     "%F:5: events: \"x.*\" matches no event type"},
+    {"[tailnet a]\n" AUTH "[hook h]\nexec = /x\nevents = device.* Device.renamed  key\n",
+     "%F:5: events: \"Device.renamed\" matches no event type\n"
+     "%F:5: events: \"key\" matches no event type"},
+    /* Presence events are off unless named in full. */
+    {"[tailnet a]\n" AUTH "[hook h]\nexec = /x\nevents = device.on*\n",
+     "%F:5: events: \"device.on*\" matches no event type"},
+    {"[tailnet a]\n" AUTH "[hook h]\nexec = /x\nevents = *.nothing[\n",
+     "%F:5: events: \"*.nothing[\" matches no event type"},
+    {"[tailnet a]\n" AUTH "[hook h]\nexec = /x\ntimeout = 50ms\n",
+     "%F:5: timeout: \"50ms\" is below the minimum of 100ms"},
+    {"[tailnet a]\n" AUTH "[hook h]\nexec = /x\ntimeout = soon\n",
+     "%F:5: timeout: \"soon\" is not a duration (e.g. 60s, 5m, 1h)"},
+    {"[tailnet a]\n" AUTH "[hook h]\nexec = /x\nkill_grace = 2h\n",
+     "%F:5: kill_grace: \"2h\" is above the maximum of 1h"},
+    {"[tailnet a]\n" AUTH "[hook h]\nexec = /x\nretry_min = 1ms\n",
+     "%F:5: retry_min: \"1ms\" is below the minimum of 10ms"},
+    {"[tailnet a]\n" AUTH "[hook h]\nexec = /x\nretry_max = 0\n",
+     "%F:5: retry_max: \"0\" is below the minimum of 10ms"},
+    {"[tailnet a]\n" AUTH "[hook h]\nexec = /x\nretry_min = 1m\nretry_max = 30s\n",
+     "%F:3: [hook h] retry_max (30s) is below retry_min (1m)"},
+    {"[tailnet a]\n" AUTH "[hook h]\nexec = /x\nretry_max = 5s\n",
+     "%F:3: [hook h] retry_max (5s) is below retry_min (10s)"},
+    {"[tailnet a]\n" AUTH "[hook h]\nexec = /x\nmax_attempts = -1\n",
+     "%F:5: max_attempts: \"-1\" is not a number from 0 to 1000000"},
+    {"[tailnet a]\n" AUTH "[hook h]\nexec = /x\nmax_attempts = 1000001\n",
+     "%F:5: max_attempts: \"1000001\" is not a number from 0 to 1000000"},
+    {"[daemon]\nhook_concurrency = 0\n[tailnet a]\n" AUTH,
+     "%F:2: hook_concurrency: \"0\" is not a number from 1 to 64"},
+    {"[daemon]\nhook_concurrency = 65\n[tailnet a]\n" AUTH,
+     "%F:2: hook_concurrency: \"65\" is not a number from 1 to 64"},
+    {"[tailnet a]\n" AUTH "[hook h]\napi_key_file = /k\n",
+     "%F:3: [hook h] needs exec = /path/to/program\n"
+     "%F:4: unknown key \"api_key_file\" in [hook h]"},
+    {"[tailnet a]\n" AUTH "[hooks h]\nexec = /x\n", "%F:3: unknown section [hooks h]"},
 };
 
 START_TEST(test_bad)
@@ -247,6 +301,9 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cf->max_clients_per_uid, 32);
 	ck_assert_int_eq(cf->client_timeout, 30 * SEC);
 	ck_assert_int_eq(cf->verbose, 0);
+	ck_assert_int_eq(cf->hook_concurrency, 4);
+	ck_assert_uint_eq(cf->nhooks, 0);
+	ck_assert_ptr_null(cf->hooks);
 	ck_assert_ptr_nonnull(cf->path);
 	ck_assert_uint_eq(cf->ntailnets, 1);
 	tn = &cf->tailnets[0];
@@ -366,6 +423,109 @@ START_TEST(test_example_conf)
 	ck_assert_str_eq(cf->tailnets[0].api_url, "https://api.tailscale.com");
 	ck_assert_str_eq(cf->state_dir, "/var/lib/tsinv");
 	config_free(cf);
+}
+END_TEST
+
+START_TEST(test_hooks)
+{
+	struct config *cf;
+	const struct config_hook *hk;
+
+	cf = load_ok("[daemon]\nhook_concurrency = 64\n"
+	             "[hook slack]\nexec = /etc/tsinv/hooks/slack.sh\n"
+	             "[tailnet a]\n" AUTH "[hook audit-log.2]  ; every event\n"
+	             "exec = /usr/local/bin/audit hook\n"
+	             "events = device.* \t device.key.expiring device.online  ; comment\n"
+	             "timeout = 1s\nkill_grace = 0\nretry_min = 10ms\nretry_max = 10ms\n"
+	             "max_attempts = 0\n"
+	             "[hook a]\nexec = /x\nevents = device.renamed\n");
+	ck_assert_int_eq(cf->hook_concurrency, 64);
+	ck_assert_uint_eq(cf->ntailnets, 1);
+	ck_assert_uint_eq(cf->nhooks, 3);
+
+	hk = config_hook_find(cf, "slack");
+	ck_assert_ptr_eq(hk, &cf->hooks[0]);
+	ck_assert_int_eq(hk->line, 3);
+	ck_assert_str_eq(hk->exec, "/etc/tsinv/hooks/slack.sh");
+	ck_assert_str_eq(hk->events, "*");
+	ck_assert_int_eq(hk->timeout, 30 * SEC);
+	ck_assert_int_eq(hk->kill_grace, 5 * SEC);
+	ck_assert_int_eq(hk->retry_min, 10 * SEC);
+	ck_assert_int_eq(hk->retry_max, 600 * SEC);
+	ck_assert_int_eq(hk->max_attempts, 10);
+
+	hk = config_hook_find(cf, "audit-log.2");
+	ck_assert_ptr_eq(hk, &cf->hooks[1]);
+	ck_assert_int_eq(hk->line, 7);
+	ck_assert_str_eq(hk->exec, "/usr/local/bin/audit hook");
+	ck_assert_str_eq(hk->events, "device.* \t device.key.expiring device.online");
+	ck_assert_int_eq(hk->timeout, SEC);
+	ck_assert_int_eq(hk->kill_grace, 0);
+	ck_assert_int_eq(hk->retry_min, SEC / 100);
+	ck_assert_int_eq(hk->retry_max, SEC / 100);
+	ck_assert_int_eq(hk->max_attempts, 0);
+
+	/* A hook and a tailnet may share a name. */
+	ck_assert_ptr_eq(config_hook_find(cf, "a"), &cf->hooks[2]);
+	ck_assert_ptr_eq(config_tailnet_find(cf, "a"), &cf->tailnets[0]);
+	ck_assert_ptr_null(config_hook_find(cf, "Slack"));
+	config_free(cf);
+}
+END_TEST
+
+/* exec is only checked for existence on demand (tsinvd -n, start-up). */
+START_TEST(test_check_hooks)
+{
+	char *text, *path, *dir, *ok, *noexec, *missing, *errors = NULL, *want;
+	struct config *cf;
+	FILE *f;
+
+	ck_assert_int_ne(asprintf(&ok, "%s/hook-ok.sh", tmpdir), -1);
+	ck_assert_int_ne(asprintf(&noexec, "%s/hook-noexec.sh", tmpdir), -1);
+	ck_assert_int_ne(asprintf(&missing, "%s/hook-missing.sh", tmpdir), -1);
+	ck_assert_int_ne(asprintf(&dir, "%s/hook-dir", tmpdir), -1);
+	ck_assert_ptr_nonnull(f = fopen(ok, "w"));
+	fputs("#!/bin/sh\nexit 0\n", f);
+	fclose(f);
+	ck_assert_int_eq(chmod(ok, 0755), 0);
+	ck_assert_ptr_nonnull(f = fopen(noexec, "w"));
+	fclose(f);
+	ck_assert_int_eq(chmod(noexec, 0644), 0);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+
+	ck_assert_int_ne(asprintf(&text, "[tailnet a]\n" AUTH "[hook ok]\nexec = %s\n", ok), -1);
+	cf = load_ok(text);
+	ck_assert_int_eq(config_check_hooks(cf, &errors), 0);
+	ck_assert_ptr_null(errors);
+	config_free(cf);
+	free(text);
+
+	/* config_load accepts all of them; the check names each bad one. */
+	ck_assert_int_ne(asprintf(&text,
+	                          "[tailnet a]\n" AUTH "[hook ok]\nexec = %s\n"
+	                          "[hook noexec]\nexec = %s\n[hook missing]\nexec = %s\n"
+	                          "[hook dir]\nexec = %s\n",
+	                          ok, noexec, missing, dir),
+	                 -1);
+	cf = load_ok(text);
+	path = cf->path;
+	ck_assert_int_eq(config_check_hooks(cf, &errors), -1);
+	ck_assert_int_ne(asprintf(&want,
+	                          "%s:5: [hook noexec] exec %s: not executable\n"
+	                          "%s:7: [hook missing] exec %s: No such file or directory\n"
+	                          "%s:9: [hook dir] exec %s: not a regular file",
+	                          path, noexec, path, missing, path, dir),
+	                 -1);
+	/* root may execute anything with an x bit, but not a file without one */
+	ck_assert_str_eq(errors, want);
+	free(want);
+	free(errors);
+	config_free(cf);
+	free(text);
+	free(ok);
+	free(noexec);
+	free(missing);
+	free(dir);
 }
 END_TEST
 
@@ -795,6 +955,8 @@ config_suite(void)
 	tcase_add_test(tc, test_full_fixture);
 	tcase_add_test(tc, test_errors_fixture);
 	tcase_add_test(tc, test_example_conf);
+	tcase_add_test(tc, test_hooks);
+	tcase_add_test(tc, test_check_hooks);
 	tcase_add_test(tc, test_syntax_variants);
 	tcase_add_test(tc, test_long_line);
 	tcase_add_test(tc, test_nul_byte);

@@ -24,7 +24,7 @@
 #define END ((json_t *)NULL)
 
 static const char *const TN = "example.com";
-static const struct hist_policy pol = {50, HOUR};
+static const struct hist_policy pol = {.mass_delete_percent = 50, .max_gap = HOUR};
 
 static char check_hist_root[64];
 static char dir[128];

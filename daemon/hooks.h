@@ -1,0 +1,25 @@
+/* hooks.h: hook scripts run on events: durable cursors, in order, at least once, bounded. */
+#ifndef TSINV_HOOKS_H
+#define TSINV_HOOKS_H
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "store.h"
+
+struct hooks;
+
+/* Reads each hook's cursor from the store (a new hook starts at the newest event: it is not
+ * handed the whole past) and starts delivering what is pending. NULL and *cause on error. */
+struct hooks *hooks_new(struct event_base *base, const struct config *cf, struct store *st,
+                        char **cause);
+/* Kills running hooks (their whole process groups) without advancing their cursors. */
+void hooks_free(struct hooks *hk);
+/* New events were committed: hooks that are idle look for their next event. */
+void hooks_wake(struct hooks *hk);
+/* {"hooks":[{"name","exec","events","cursor","lag","running","last_run","last_exit",
+ * "last_error","attempts","next_retry","parked":[seq,...]}],"last_seq":N}; a new reference. */
+json_t *hooks_status(struct hooks *hk);
+
+#endif
