@@ -130,6 +130,9 @@ static const struct tsinvctl_cmd tsinvctl_cmds[] = {
 };
 #define TSINVCTL_NCMDS (sizeof tsinvctl_cmds / sizeof tsinvctl_cmds[0])
 
+/* A follow reconnecting every second says so once, not at each failed connect. */
+static int tsinvctl_reconnecting;
+
 /* getopt's messages carry argv[0]; they should say "tsinvctl" however it was started. */
 static char tsinvctl_progname[] = "tsinvctl";
 
@@ -527,7 +530,9 @@ tsinvctl_connect(int64_t timeout, int *fdp)
 	tv.tv_usec = (suseconds_t)(timeout % TSTIME_SEC);
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
-		if (errno == EAGAIN || errno == EINPROGRESS)
+		if (tsinvctl_reconnecting)
+			; /* quiet */
+		else if (errno == EAGAIN || errno == EINPROGRESS)
 			fprintf(stderr,
 			        "tsinvctl: %s: the daemon did not accept the connection within %s "
 			        "(busy? see --timeout)\n",
@@ -1584,7 +1589,7 @@ tsinvctl_lines_next(struct tsinvctl_lines *lr, int fd, int64_t deadline, char **
 		lr->skip = 0;
 	}
 	for (;;) {
-		if ((nl = memchr(lr->buf, '\n', lr->len)) != NULL) {
+		if (lr->len > 0 && (nl = memchr(lr->buf, '\n', lr->len)) != NULL) {
 			*line = lr->buf;
 			*len = (size_t)(nl - lr->buf);
 			lr->skip = *len + 1;
@@ -1746,6 +1751,7 @@ tsinvctl_follow(json_t *args)
 			        (unsigned long long)last);
 			noted = 1;
 		}
+		tsinvctl_reconnecting = 1;
 		while (!tsinvctl_stopped && nanosleep(&ts, &ts) == -1 && errno == EINTR)
 			;
 		ts.tv_sec = 1;

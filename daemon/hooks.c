@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -17,7 +16,6 @@
 #include "events.h"
 #include "hooks.h"
 #include "log.h"
-#include "sbuf.h"
 #include "tstime.h"
 
 #define HOOKS_LOOK_BATCH 1000   /* events examined per look before the loop gets a turn */
@@ -26,6 +24,7 @@
 #define HOOKS_LINE_MAX 1024     /* a longer output line is logged in pieces */
 #define HOOKS_PARKED_MAX 100    /* parked seqs kept in a cursor: the newest */
 #define HOOKS_ENV_MAX 1024      /* bytes of one environment value */
+#define HOOKS_NENV 10           /* variables in a hook's environment */
 #define HOOKS_STOP_GRACE_MS 300 /* hooks_free: SIGTERM, then SIGKILL after this */
 #define HOOKS_WAIT_POLL_MS 50   /* waitpid on a timer when pidfd_open is not available */
 
@@ -402,7 +401,6 @@ hook_envp(const struct hook *h, char **envp)
 	    hook_env("TSINV_ENTITY_NAME", json_string_value(json_object_get(entity, "name")));
 	envp[n] = NULL;
 }
-#define HOOKS_NENV 10
 
 /* Starts the script: its own session and process group, default signals, an empty mask, the
  * event on stdin, stdout and stderr into one pipe, nothing else open. 0, or errno. */
@@ -593,40 +591,48 @@ hook_run_free(struct hook_run *r)
 	free(r);
 }
 
-/* The run is over: acknowledge, park, or schedule the retry; then go on. ERROR is NULL on
- * success, else why (stolen); EXIT the exit status, or -1. */
+/* Gives up on the event in hand after max_attempts failures: recorded, then skipped. */
 static void
-hook_finish(struct hook *h, int exit, char *error)
+hook_park(struct hook *h)
+{
+	log_warnx("hook %s: event %" PRIu64 " (%s) parked after %d failed attempts: %s",
+	          h->cf->name, h->ev_seq, hook_type(h), h->attempts, h->last_error);
+	if (h->nparked == HOOKS_PARKED_MAX) {
+		memmove(h->parked, h->parked + 1, (HOOKS_PARKED_MAX - 1) * sizeof *h->parked);
+		h->nparked--;
+	}
+	h->parked[h->nparked++] = h->ev_seq;
+	h->parked_total++;
+	h->seq = h->ev_seq;
+	h->attempts = 0;
+}
+
+/* The run is over: acknowledge, park, or schedule the retry; then go on. ERROR is NULL on
+ * success, else why (stolen); CODE the exit status (128 + N for signal N), or -1. */
+static void
+hook_finish(struct hook *h, int code, char *error)
 {
 	struct hooks *hk = h->hk;
 	char d[32], of[32] = "";
+	int64_t wait;
 
 	hook_run_free(h->run);
 	h->run = NULL;
 	hk->running--;
 	free(h->last_error);
 	h->last_error = error;
-	h->last_exit = exit;
+	h->last_exit = code;
 	if (error == NULL) {
 		log_debug("hook %s: event %" PRIu64 " (%s) delivered", h->cf->name, h->ev_seq,
 		          hook_type(h));
 		h->seq = h->ev_seq;
 		h->attempts = 0;
-	} else if (h->attempts++, h->cf->max_attempts > 0 && h->attempts >= h->cf->max_attempts) {
-		log_warnx("hook %s: event %" PRIu64 " (%s) parked after %d failed attempts: %s",
-		          h->cf->name, h->ev_seq, hook_type(h), h->attempts, error);
-		if (h->nparked == HOOKS_PARKED_MAX) {
-			memmove(h->parked, h->parked + 1,
-			        (HOOKS_PARKED_MAX - 1) * sizeof *h->parked);
-			h->nparked--;
-		}
-		h->parked[h->nparked++] = h->ev_seq;
-		h->parked_total++;
-		h->seq = h->ev_seq;
-		h->attempts = 0;
+	} else if (++h->attempts >= h->cf->max_attempts && h->cf->max_attempts > 0) {
+		hook_park(h);
 	} else {
-		h->next_retry = tstime_now() + hook_backoff(h->cf, h->attempts);
-		tstime_format_duration(hook_backoff(h->cf, h->attempts), d, sizeof d);
+		wait = hook_backoff(h->cf, h->attempts);
+		h->next_retry = tstime_now() + wait;
+		tstime_format_duration(wait, d, sizeof d);
 		if (h->cf->max_attempts > 0)
 			snprintf(of, sizeof of, " of %d", h->cf->max_attempts);
 		log_warnx("hook %s: event %" PRIu64 " (%s): %s; attempt %d%s, retry in %s",
@@ -661,7 +667,7 @@ hook_exit_cb(evutil_socket_t fd, short what, void *arg)
 	struct hook_run *r = h->run;
 	struct timeval tv = {0, HOOKS_WAIT_POLL_MS * 1000};
 	char d[32], *error = NULL;
-	int status, exit = -1;
+	int status, code = -1, err;
 	pid_t pid;
 
 	if (!hooks_exited(r)) {
@@ -675,27 +681,28 @@ hook_exit_cb(evutil_socket_t fd, short what, void *arg)
 	do
 		pid = waitpid(r->pid, &status, WNOHANG);
 	while (pid == -1 && errno == EINTR);
+	err = errno;
 	hook_read_out(h);
 	if (r->linelen > 0)
 		hook_log_line(h);
 	if (pid <= 0)
-		error = xasprintf("lost track of process %d: %s", (int)r->pid, strerror(errno));
+		error = xasprintf("lost track of process %d: %s", (int)r->pid, strerror(err));
 	else if (r->termed) {
 		tstime_format_duration(h->cf->timeout, d, sizeof d);
 		error = xasprintf("timed out after %s", d);
-		exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	} else if (WIFEXITED(status)) {
-		exit = WEXITSTATUS(status);
-		if (exit != 0)
-			error = xasprintf("exited %d", exit);
+		code = WEXITSTATUS(status);
+		if (code != 0)
+			error = xasprintf("exited %d", code);
 	} else if (WIFSIGNALED(status)) {
-		exit = 128 + WTERMSIG(status);
+		code = 128 + WTERMSIG(status);
 		error = xasprintf("killed by SIG%s", sigabbrev_np(WTERMSIG(status)) != NULL
 		                                         ? sigabbrev_np(WTERMSIG(status))
 		                                         : "?");
 	} else
 		error = xasprintf("stopped with status %#x", (unsigned)status);
-	hook_finish(h, exit, error);
+	hook_finish(h, code, error);
 }
 
 /* The timeout: SIGTERM to the whole group, then SIGKILL after kill_grace. */

@@ -123,6 +123,12 @@ main(int argc, char **argv)
 		config_free(d.cf);
 		return 1;
 	}
+	if (config_check_hooks(d.cf, &errors) == -1) {
+		fprintf(stderr, "%s\n", errors);
+		free(errors);
+		config_free(d.cf);
+		return 1;
+	}
 	if (check) {
 		config_free(d.cf);
 		return 0;

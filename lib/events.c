@@ -106,7 +106,7 @@ event_last_in(struct store_txn *txn, uint64_t *seq, char **cause)
 }
 
 int
-event_append(struct store_txn *txn, const struct event *ev, uint64_t *seq, char **cause)
+event_append(struct store_txn *txn, const struct event_rec *ev, uint64_t *seq, char **cause)
 {
 	char tbuf[TSTIME_STRLEN], *text;
 	struct store_key k;

@@ -28,7 +28,7 @@ int event_match(const char *glob, const char *type);
 int event_match_list(const char *globs, const char *type);
 
 /* An event about to be recorded. The JSON members are borrowed. */
-struct event {
+struct event_rec {
 	tstime_t time;
 	const char *tailnet;
 	const char *type;
@@ -39,7 +39,7 @@ struct event {
 };
 
 /* Records EV in the write transaction TXN with the next sequence number (*seq). */
-int event_append(struct store_txn *txn, const struct event *ev, uint64_t *seq, char **cause);
+int event_append(struct store_txn *txn, const struct event_rec *ev, uint64_t *seq, char **cause);
 
 /* The newest sequence number, 0 when there is no event. */
 int event_last_seq(struct store *st, uint64_t *seq, char **cause);

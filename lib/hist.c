@@ -740,7 +740,8 @@ hist_emit(struct store_txn *txn, struct hist_apply *a, const char *type, const c
           const char *id, const char *name, json_t *before, json_t *after, json_t *changed,
           json_t *data, char **cause)
 {
-	struct event ev = {a->t, a->tailnet, type, kind, id, name, before, after, changed, data};
+	struct event_rec ev = {a->t, a->tailnet, type,  kind,    id,
+	                       name, before,     after, changed, data};
 	uint64_t seq;
 
 	if (event_append(txn, &ev, &seq, cause) == -1)

@@ -392,3 +392,83 @@ poll_now() {
 poll_changes() {
 	jget '.polls[endpoint=devices].changes' "$(cat "$T/last.poll")"
 }
+
+# ---- events and hooks ----
+
+HOOKSINK=$TOP_BUILDDIR/tests/hooksink
+SINK_URL=
+SINK_PID=
+
+# last_seq: the newest event's sequence number.
+last_seq() {
+	local out
+	out=$(jctl events --limit 1) || fail "events failed: $out"
+	jget .last_seq "$out"
+}
+
+# rename_device ID NAME: renames device ID to NAME in the simulator and polls, which records a
+# device.renamed event; prints that event's seq.
+rename_device() {
+	local before after
+	before=$(last_seq)
+	simctl "{\"op\":\"set\",\"tailnet\":\"-\",\"nodeId\":\"$1\",\"fields\":{\"name\":\"$2\"}}" >/dev/null
+	poll_now >/dev/null
+	after=$(last_seq)
+	[ "$after" = $((before + 1)) ] || fail "renaming $1 recorded events $before..$after, not one"
+	echo "$after"
+}
+
+# file_lines FILE: how many lines FILE has, 0 when it does not exist.
+file_lines() {
+	local n=0
+	if [ -f "$1" ]; then
+		n=$(wc -l <"$1")
+	fi
+	echo $((n))
+}
+
+# lines_at_least N FILE (for wait_for).
+lines_at_least() {
+	[ "$(file_lines "$2")" -ge "$1" ]
+}
+
+# hook_field NAME PATH: a field of hook NAME in "tsinvctl --json hooks" (tjq path, no dot).
+hook_field() {
+	local out
+	out=$(jctl hooks) || fail "hooks failed: $out"
+	jget ".hooks[name=$1].$2" "$out"
+}
+
+# hook_field_is NAME PATH VALUE (for wait_for).
+hook_field_is() {
+	[ "$("$TSINVCTL" -s "$SOCK" --json hooks | "$TJQ" ".hooks[name=$1].$2")" = "$3" ]
+}
+
+# proc_gone PID: the process has exited (a zombie that nobody reaped yet counts as gone).
+proc_gone() {
+	local state
+	kill -0 "$1" 2>/dev/null || return 0
+	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ "$state" = Z ] || [ -z "$state" ]
+}
+
+# hooksink_start [hooksink args...]: a stub webhook endpoint; the body of each POST /hook it
+# accepts becomes one line of $T/sink.out. Sets SINK_URL.
+hooksink_start() {
+	local deadline port
+	[ -x "$HOOKSINK" ] || hard_error "$HOOKSINK is not built (make check builds it)"
+	rm -f "$T/sink.port"
+	setsid "$HOOKSINK" --port-file "$T/sink.port" --out "$T/sink.out" "$@" \
+		</dev/null >>"$T/sink.log" 2>&1 &
+	SINK_PID=$!
+	lib_record_pid "$SINK_PID"
+	deadline=$(($(now_us) + 10000000))
+	until [ -s "$T/sink.port" ]; do
+		lib_alive "$SINK_PID" || hard_error "hooksink exited at start-up: $(cat "$T/sink.log")"
+		[ "$(now_us)" -lt "$deadline" ] || hard_error "hooksink wrote no port file within 10 s"
+		sleep 0.01
+	done
+	port=$(cat "$T/sink.port")
+	SINK_URL=http://127.0.0.1:$port/hook
+	note "hooksink $SINK_PID at $SINK_URL"
+}

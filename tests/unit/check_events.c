@@ -306,7 +306,7 @@ END_TEST
 
 /* Events to record in one write; FAIL makes the transaction abort after appending them. */
 struct check_events_batch {
-	const struct event *ev;
+	const struct event_rec *ev;
 	size_t n;
 	int fail;
 	uint64_t seqs[16];
@@ -324,7 +324,7 @@ check_events_batch_fn(struct store_txn *txn, void *arg, char **cause)
 }
 
 static void
-check_events_write(const struct event *ev, size_t n, uint64_t *seqs)
+check_events_write(const struct event_rec *ev, size_t n, uint64_t *seqs)
 {
 	struct check_events_batch b = {ev, n, 0, {0}};
 	char *cause = NULL;
@@ -336,11 +336,11 @@ check_events_write(const struct event *ev, size_t n, uint64_t *seqs)
 }
 
 /* A plain event of TYPE at T about device ID. */
-static struct event
+static struct event_rec
 ev_at(tstime_t t, const char *type, const char *id)
 {
-	struct event ev = {t,    "example.com", type, "device", id, "h1.tail1234.ts.net",
-	                   NULL, NULL,          NULL, NULL};
+	struct event_rec ev = {t,    "example.com", type, "device", id, "h1.tail1234.ts.net",
+	                       NULL, NULL,          NULL, NULL};
 
 	return ev;
 }
@@ -438,7 +438,7 @@ START_TEST(test_append_json)
 	/* Extra members never replace the event's own. */
 	json_t *data = json_pack("{s:s, s:I, s:s, s:[s,s]}", "threshold", "7d", "seq", 99, "type",
 	                         "forged", "addresses", "a", "b");
-	struct event evs[3] = {
+	struct event_rec evs[3] = {
 	    {T0, "example.com", "device.renamed", "device", "n1CNTRL", "new.tail1234.ts.net",
 	     before, after, changed, data},
 	    {T0 + 1, "example.com", "tailnet.baseline", "tailnet", "example.com", NULL, NULL, NULL,
@@ -490,9 +490,9 @@ END_TEST
 
 START_TEST(test_seq_across_writes)
 {
-	struct event evs[4] = {ev_at(T0, "device.created", "n1"), ev_at(T0, "device.created", "n2"),
-	                       ev_at(T0, "device.created", "n3"),
-	                       ev_at(T0, "device.created", "n4")};
+	struct event_rec evs[4] = {
+	    ev_at(T0, "device.created", "n1"), ev_at(T0, "device.created", "n2"),
+	    ev_at(T0, "device.created", "n3"), ev_at(T0, "device.created", "n4")};
 	struct check_events_batch b = {evs, 2, 1, {0}};
 	uint64_t seqs[4];
 	char *cause = NULL;
@@ -525,7 +525,7 @@ END_TEST
 
 START_TEST(test_scan)
 {
-	struct event evs[12];
+	struct event_rec evs[12];
 	uint64_t seqs[12];
 
 	for (size_t i = 0; i < 12; i++)
@@ -562,7 +562,7 @@ END_TEST
 static void
 check_events_timeline(void)
 {
-	struct event evs[5] = {
+	struct event_rec evs[5] = {
 	    ev_at(T0, "device.created", "n1"),
 	    ev_at(T0 + TSTIME_SEC, "device.created", "n2"),
 	    ev_at(T0 + TSTIME_SEC, "device.created", "n3"),
@@ -601,8 +601,8 @@ END_TEST
 /* Times before 1970 sort before later ones (the key flips the sign bit). */
 START_TEST(test_seq_before_negative_time)
 {
-	struct event evs[2] = {ev_at(-10 * TSTIME_SEC, "device.created", "n1"),
-	                       ev_at(10 * TSTIME_SEC, "device.created", "n2")};
+	struct event_rec evs[2] = {ev_at(-10 * TSTIME_SEC, "device.created", "n1"),
+	                           ev_at(10 * TSTIME_SEC, "device.created", "n2")};
 
 	check_events_write(evs, 2, NULL);
 	ck_assert_uint_eq(seq_before(-11 * TSTIME_SEC), 0);
