@@ -364,7 +364,10 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	json_error_t jerr;
 	json_t *body;
 
-	hist_policy_defaults(&pol);
+	/* The tailnet's own thresholds (config defaults are 14d 7d 1d). */
+	for (size_t w = 0; w < tn->cf->key_expiry_warn.n && w < HIST_MAX_WARN; w++)
+		pol.expiry_warn[pol.nexpiry_warn++] = tn->cf->key_expiry_warn.v[w];
+	pol.presence = tn->cf->presence_events;
 	curl_easy_getinfo(ep->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(ep->easy, CURLINFO_RETRY_AFTER, &retry);
 	curl_multi_remove_handle(tn->pl->multi, ep->easy);

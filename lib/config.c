@@ -46,6 +46,8 @@ enum config_kind {
 	CONFIG_DURATION, /* int64_t us, from min to max */
 	CONFIG_LOGLEVEL, /* int verbose */
 	CONFIG_GLOBS,    /* char *, space-separated globs, each matching an event type */
+	CONFIG_BOOL,     /* int, yes/no */
+	CONFIG_WARN,     /* int64_t[CONFIG_WARN_MAX] us, largest first, then a count: "14d 7d 1d" */
 };
 
 struct config_key {
@@ -82,6 +84,8 @@ static const struct config_key config_tailnet_keys[] = {
     {CONFIG_T(request_timeout), CONFIG_DURATION, 1000, CONFIG_DURMAX},
     {CONFIG_T(max_response), CONFIG_SIZE, 1024, 0},
     {CONFIG_T(mass_delete_percent), CONFIG_INT, 1, 100},
+    {CONFIG_T(key_expiry_warn), CONFIG_WARN, TSTIME_SEC, CONFIG_DURMAX},
+    {CONFIG_T(presence_events), CONFIG_BOOL, 0, 1},
 };
 #define CONFIG_H(name) #name, offsetof(struct config_hook, name)
 static const struct config_key config_hook_keys[] = {
@@ -215,6 +219,9 @@ config_tailnet_new(struct config_parse *ps, const char *name)
 	tn->request_timeout = 60 * TSTIME_SEC;
 	tn->max_response = (size_t)64 << 20;
 	tn->mass_delete_percent = 50;
+	/* Node-key expiry warnings, as tsinv has always given them. */
+	tn->key_expiry_warn = (struct config_warn){
+	    {14 * 86400 * TSTIME_SEC, 7 * 86400 * TSTIME_SEC, 86400 * TSTIME_SEC}, 3};
 }
 
 static void
@@ -376,6 +383,59 @@ config_globs(struct config_parse *ps, const struct config_key *k, const char *va
 	return bad ? -1 : 0;
 }
 
+static int
+config_cmp_desc(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* "14d 7d 1d" (any order, stored largest first) or "none". 0, or -1 after reporting. */
+static int
+config_warn(struct config_parse *ps, const struct config_key *k, const char *value,
+            struct config_warn *out)
+{
+	struct config_warn w = {0};
+	char buf[64], *cause = NULL;
+	const char *p = value;
+
+	if (strcmp(value, "none") == 0) {
+		*out = w;
+		return 0;
+	}
+	while (*p != '\0') {
+		size_t n;
+		int64_t v;
+
+		p += strspn(p, " \t");
+		if ((n = strcspn(p, " \t")) == 0)
+			break;
+		if (n >= sizeof(buf) || w.n == CONFIG_WARN_MAX) {
+			config_err(ps, ps->line, "%s: at most %d durations", k->name,
+			           CONFIG_WARN_MAX);
+			return -1;
+		}
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+		if (tstime_parse_duration(buf, &v, &cause) != 0 || v < k->min || v > k->max) {
+			config_err(ps, ps->line, "%s: %s", k->name,
+			           cause ? cause : "a threshold must be from 1s to 365d");
+			free(cause);
+			return -1;
+		}
+		w.v[w.n++] = v;
+		p += n;
+	}
+	if (w.n == 0) {
+		config_err(ps, ps->line, "%s: durations such as \"14d 7d 1d\", or none", k->name);
+		return -1;
+	}
+	qsort(w.v, w.n, sizeof(w.v[0]), config_cmp_desc);
+	*out = w;
+	return 0;
+}
+
 /* Checks VALUE for KEY and stores it in BASE; a problem is reported, never fatal. */
 static void
 config_set(struct config_parse *ps, const struct config_key *k, void *base, const char *value)
@@ -475,6 +535,17 @@ config_set(struct config_parse *ps, const struct config_key *k, void *base, cons
 			return;
 		}
 		*(int64_t *)(void *)p = v;
+		return;
+	case CONFIG_BOOL:
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			config_err(ps, ps->line, "%s: \"%s\" is not yes or no", k->name, value);
+			return;
+		}
+		*(int *)(void *)p = strcmp(value, "yes") == 0;
+		return;
+	case CONFIG_WARN:
+		if (config_warn(ps, k, value, (struct config_warn *)(void *)p) != 0)
+			return;
 		return;
 	case CONFIG_LOGLEVEL:
 		if (strcmp(value, "info") != 0 && strcmp(value, "debug") != 0) {

@@ -6,6 +6,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define CONFIG_WARN_MAX 8
+
+/* Warning thresholds, largest first. */
+struct config_warn {
+	int64_t v[CONFIG_WARN_MAX]; /* us */
+	size_t n;
+};
+
 struct config_tailnet {
 	char *name;            /* from "[tailnet NAME]": how the store and tsinvctl call it */
 	int line;              /* line of the section header */
@@ -19,6 +27,8 @@ struct config_tailnet {
 	int64_t request_timeout; /* us, default 60s */
 	size_t max_response;     /* bytes, default 64 MiB */
 	int mass_delete_percent; /* default 50: a poll losing more than this is held once */
+	struct config_warn key_expiry_warn; /* default 14d 7d 1d: device.key.expiring thresholds */
+	int presence_events;                /* default no: record device.online / device.offline */
 };
 
 /* "[hook NAME]": a script run once per matching event, in order, until it exits 0. */

@@ -319,11 +319,42 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(tn->request_timeout, 60 * SEC);
 	ck_assert_uint_eq(tn->max_response, (size_t)64 << 20);
 	ck_assert_int_eq(tn->mass_delete_percent, 50);
+	ck_assert_uint_eq(tn->key_expiry_warn.n, 3);
+	ck_assert_int_eq(tn->key_expiry_warn.v[0], 14 * 86400 * SEC);
+	ck_assert_int_eq(tn->key_expiry_warn.v[1], 7 * 86400 * SEC);
+	ck_assert_int_eq(tn->key_expiry_warn.v[2], 86400 * SEC);
+	ck_assert_int_eq(tn->presence_events, 0);
 	ck_assert_ptr_eq(config_tailnet_find(cf, "prod"), tn);
 	ck_assert_ptr_null(config_tailnet_find(cf, "Prod"));
 	ck_assert_ptr_null(config_tailnet_find(cf, ""));
 	config_free(cf);
 	config_free(NULL);
+}
+END_TEST
+
+START_TEST(test_expiry_presence)
+{
+	struct config *cf = load_ok("[tailnet a]\napi_key_file = k\nkey_expiry_warn = 1d 30d 12h\n"
+	                            "presence_events = yes\n[tailnet b]\napi_key_file = k\n"
+	                            "key_expiry_warn = none\n");
+
+	/* Any order in, largest first out. */
+	ck_assert_uint_eq(cf->tailnets[0].key_expiry_warn.n, 3);
+	ck_assert_int_eq(cf->tailnets[0].key_expiry_warn.v[0], 30 * 86400 * SEC);
+	ck_assert_int_eq(cf->tailnets[0].key_expiry_warn.v[1], 86400 * SEC);
+	ck_assert_int_eq(cf->tailnets[0].key_expiry_warn.v[2], 12 * 3600 * SEC);
+	ck_assert_int_eq(cf->tailnets[0].presence_events, 1);
+	ck_assert_uint_eq(cf->tailnets[1].key_expiry_warn.n, 0);
+	ck_assert_int_eq(cf->tailnets[1].presence_events, 0);
+	config_free(cf);
+	load_fails("[tailnet a]\napi_key_file = k\nkey_expiry_warn = 7d soon\n",
+	           "%F:3: key_expiry_warn: \"soon\" is not a duration (e.g. 60s, 5m, 1h)");
+	load_fails("[tailnet a]\napi_key_file = k\nkey_expiry_warn = 0s\n",
+	           "%F:3: key_expiry_warn: a threshold must be from 1s to 365d");
+	load_fails("[tailnet a]\napi_key_file = k\nkey_expiry_warn = 1d 2d 3d 4d 5d 6d 7d 8d 9d\n",
+	           "%F:3: key_expiry_warn: at most 8 durations");
+	load_fails("[tailnet a]\napi_key_file = k\npresence_events = maybe\n",
+	           "%F:3: presence_events: \"maybe\" is not yes or no");
 }
 END_TEST
 
@@ -952,6 +983,7 @@ config_suite(void)
 	tc = tcase_create("load");
 	tcase_add_loop_test(tc, test_bad, 0, sizeof bad / sizeof bad[0]);
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_expiry_presence);
 	tcase_add_test(tc, test_full_fixture);
 	tcase_add_test(tc, test_errors_fixture);
 	tcase_add_test(tc, test_example_conf);
