@@ -15,6 +15,8 @@ cd "$top"
 [ -x configure ] || ./bootstrap >/dev/null
 mkdir -p "$dir"
 cd "$dir"
+# CI names the reference policy corpus so that its tests can never quietly read fewer files.
+[ -n "${TSINV_POLICY_CORPUS:-}" ] && flags="$flags --with-policy-corpus=$TSINV_POLICY_CORPUS"
 [ -f Makefile ] || "$top/configure" $flags >/dev/null
 make -j2 >/dev/null
 status=0

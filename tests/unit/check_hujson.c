@@ -6,23 +6,11 @@
 
 #include "hujson.h"
 
-static const char *const policies[] = {
-    "01-tailscale-demo-tailnet-policy-file.hujson",
-    "02-lineageos-infra-tailscale-config.hujson",
-    "03-stepbrobd-tailscale-acls.hujson",
-    "04-usa-reddragon-tailscale-acls.hujson",
-    "05-lucascantor-tailscale-acls.hujson",
-    "06-piukhq-gitops-tailscale.hujson",
-    "07-xorkevin-wiki-tailscale.hujson",
-    "08-quid-tailscale-jit-gha.hujson",
-    "09-rajsinghtech-kubernetes-manifests.hujson",
-    "10-keiretsu-labs-kubernetes-manifests.hujson",
-    "11-jonpulsifer-infra.hujson",
-    "12-bendrucker-infrastructure.hujson",
-    "13-tailscale-dev-pam-recipes.hujson",
-    "14-tailscale-k8s-operator-e2e-acl.hujson",
-    "15-tailscale-api-md-legacy-capitalized.hujson",
-};
+#include "corpus.h"
+
+/* Filled by main() from the corpus directory. */
+static char **policies;
+static size_t npolicies;
 
 /* Reads a whole file (malloc'd, NUL-terminated). */
 static char *
@@ -36,7 +24,7 @@ slurp(const char *dir, const char *name, size_t *len)
 	/* The real policies are not ours to redistribute: they are read where the project keeps
 	 * them (configure --with-policy-corpus), never copied into this tree. */
 	if (strcmp(dir, "policies") == 0)
-		snprintf(path, sizeof path, "%s/%s", POLICY_CORPUS, name);
+		snprintf(path, sizeof path, "%s/%s", corpus_dir(), name);
 	else
 		snprintf(path, sizeof path, "%s/%s/%s", TESTDATA, dir, name);
 	f = fopen(path, "rb");
@@ -141,14 +129,18 @@ START_TEST(test_plain_json_unchanged)
 }
 END_TEST
 
-/* A token found in the input is found at the same offset in the output. */
+/* A token found in the input is found at the same offset in the output, and a block comment's
+ * lines are kept. */
 START_TEST(test_positions_kept)
 {
+	static const char in[] =
+	    "/*\n * A policy.\n * With a block comment.\n */\n"
+	    "{\n\t// groups\n\t\"groups\": {\"group:tier-1-support\": "
+	    "[\"a@example.com\",],},\n\t\"ssh\": [{\"users\": "
+	    "[\"ubuntu\"], /* who */ \"dst\": [\"svc:customer-database\"]}],\n}\n";
 	static const char *const tokens[] = {"\"group:tier-1-support\"",
-	                                     "\"svc:customer-database\"", "\"ubuntu\"",
-	                                     "\"allowed_query_types\""};
-	size_t len, i;
-	char *in = slurp("policies", "13-tailscale-dev-pam-recipes.hujson", &len);
+	                                     "\"svc:customer-database\"", "\"ubuntu\""};
+	size_t len = sizeof in - 1, i;
 	char *out = std_ok(in, len);
 	const char *p;
 
@@ -157,13 +149,20 @@ START_TEST(test_positions_kept)
 		ck_assert_ptr_nonnull(p);
 		ck_assert_mem_eq(out + (p - in), tokens[i], strlen(tokens[i]));
 	}
-	/* The block comment on lines 1-7 is blank but its newlines are still there. */
-	for (i = 0, p = out; i < 7; i++, p++)
+	/* The block comment on lines 1-4 is blank but its newlines are still there. */
+	for (i = 0, p = out; i < 4; i++, p++)
 		ck_assert_ptr_nonnull(p = strchr(p, '\n'));
 	ck_assert_int_eq(strspn(out, " \n"), p - out);
 	ck_assert_int_eq(*p, '{');
 	free(out);
-	free(in);
+}
+END_TEST
+
+/* The configured corpus is the whole corpus: CI reads all fifteen real files. */
+START_TEST(test_corpus_complete)
+{
+	ck_assert_msg(npolicies == (POLICY_CORPUS[0] != '\0' ? CORPUS_SIZE : 2),
+	              "%zu policy files in %s", npolicies, corpus_dir());
 }
 END_TEST
 
@@ -418,9 +417,9 @@ hujson_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("files");
-	ADD_LOOP(tc, test_policy_files, policies);
-	tcase_add_loop_test(tc, test_plain_json_unchanged, 0,
-	                    2 + sizeof policies / sizeof policies[0]);
+	tcase_add_test(tc, test_corpus_complete);
+	tcase_add_loop_test(tc, test_policy_files, 0, (int)npolicies);
+	tcase_add_loop_test(tc, test_plain_json_unchanged, 0, 2 + (int)npolicies);
 	tcase_add_test(tc, test_positions_kept);
 	tcase_add_test(tc, test_fixture_pair);
 	suite_add_tcase(s, tc);
@@ -439,11 +438,14 @@ hujson_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(hujson_suite());
+	SRunner *sr;
 	int failed;
 
+	policies = corpus_list(&npolicies);
+	sr = srunner_create(hujson_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	corpus_free(policies);
 	return failed == 0 ? 0 : 1;
 }

@@ -7,6 +7,8 @@
 #include "hujson.h"
 #include "policy.h"
 
+#include "corpus.h"
+
 /* A reference policy with hand-checked rows in tests/data/policy/NN.expected.json: Tailscale's
  * own documentation example (BSD-3-Clause), with legacy users/ports and capitalised keys. The
  * other reference files are not ours to copy, even as expected rows (they carry personal data);
@@ -28,7 +30,7 @@ load(const char *dir, const char *name)
 	/* The real policies are not ours to redistribute: they are read where the project keeps
 	 * them (configure --with-policy-corpus), never copied into this tree. */
 	if (strcmp(dir, "policies") == 0)
-		snprintf(path, sizeof path, "%s/%s", POLICY_CORPUS, name);
+		snprintf(path, sizeof path, "%s/%s", corpus_dir(), name);
 	else
 		snprintf(path, sizeof path, "%s/%s/%s", TESTDATA, dir, name);
 	f = fopen(path, "rb");
@@ -114,27 +116,13 @@ END_TEST
 /* Every reference policy gives rows and counts that agree with each other. */
 START_TEST(test_all_policies_consistent)
 {
-	static const char *const all[] = {
-	    "01-tailscale-demo-tailnet-policy-file.hujson",
-	    "02-lineageos-infra-tailscale-config.hujson",
-	    "03-stepbrobd-tailscale-acls.hujson",
-	    "04-usa-reddragon-tailscale-acls.hujson",
-	    "05-lucascantor-tailscale-acls.hujson",
-	    "06-piukhq-gitops-tailscale.hujson",
-	    "07-xorkevin-wiki-tailscale.hujson",
-	    "08-quid-tailscale-jit-gha.hujson",
-	    "09-rajsinghtech-kubernetes-manifests.hujson",
-	    "10-keiretsu-labs-kubernetes-manifests.hujson",
-	    "11-jonpulsifer-infra.hujson",
-	    "12-bendrucker-infrastructure.hujson",
-	    "13-tailscale-dev-pam-recipes.hujson",
-	    "14-tailscale-k8s-operator-e2e-acl.hujson",
-	    "15-tailscale-api-md-legacy-capitalized.hujson",
-	};
+	size_t nall;
+	char **all = corpus_list(&nall);
 	size_t f, i, per[3];
 	json_t *policy, *rules, *sum, *row;
 
-	for (f = 0; f < sizeof all / sizeof all[0]; f++) {
+	ck_assert_uint_gt(nall, 0);
+	for (f = 0; f < nall; f++) {
 		policy = load("policies", all[f]);
 		rules = policy_rules(policy);
 		sum = policy_summary(policy);
@@ -164,6 +152,7 @@ START_TEST(test_all_policies_consistent)
 		json_decref(rules);
 		json_decref(policy);
 	}
+	corpus_free(all);
 }
 END_TEST
 
