@@ -18,6 +18,7 @@
 
 #include "addr.h"
 #include "events.h"
+#include "ipam.h"
 #include "log.h"
 #include "proto.h"
 #include "sbuf.h"
@@ -59,6 +60,9 @@ enum {
 	TSINVCTL_OPT_TYPE,
 	TSINVCTL_OPT_LIMIT,
 	TSINVCTL_OPT_FOLLOW,
+	TSINVCTL_OPT_FORMAT,
+	TSINVCTL_OPT_WINDOW,
+	TSINVCTL_OPT_DRY_RUN,
 };
 
 /* The global options; they may come before or after the command. */
@@ -79,6 +83,9 @@ struct tsinvctl_args {
 	char *types;   /* --type globs joined by spaces (malloc'd), or NULL */
 	int limit;     /* --limit, 0 for the daemon's default */
 	int follow;
+	const char *format; /* --format of export, NULL for the default */
+	const char *window; /* --window DURATION of export, checked */
+	int dry_run;
 };
 
 struct tsinvctl_cmd;
@@ -90,6 +97,8 @@ typedef int (*tsinvctl_show_fn)(json_t *result, const struct tsinvctl_args *a);
 #define TSINVCTL_F_TAILNET 0x4 /* the op takes args.tailnet */
 #define TSINVCTL_F_SLOW 0x8    /* default timeout TSINVCTL_SLOW_TIMEOUT */
 #define TSINVCTL_F_EVENTS 0x10 /* takes --since, --type, --limit and --follow */
+#define TSINVCTL_F_EXPORT 0x20 /* takes --format and --window */
+#define TSINVCTL_F_DRYRUN 0x40 /* takes --dry-run */
 
 struct tsinvctl_cmd {
 	const char *name;
@@ -109,6 +118,8 @@ static int tsinvctl_ip(const struct tsinvctl_cmd *, const struct tsinvctl_args *
 static int tsinvctl_events(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
 static int tsinvctl_hooks(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
 static int tsinvctl_ops(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_export(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_netbox(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
 static int tsinvctl_help(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
 
 static const struct tsinvctl_cmd tsinvctl_cmds[] = {
@@ -124,6 +135,14 @@ static const struct tsinvctl_cmd tsinvctl_cmds[] = {
     {"events", tsinvctl_events, PROTO_OP_events_list, NULL, TSINVCTL_F_TAILNET | TSINVCTL_F_EVENTS,
      NULL, "recorded change events, oldest first; with --follow, new ones as they happen"},
     {"hooks", tsinvctl_hooks, PROTO_OP_hooks, NULL, 0, NULL, NULL},
+    {"export", tsinvctl_export, PROTO_OP_ipam_export, NULL,
+     TSINVCTL_F_AT | TSINVCTL_F_TAILNET | TSINVCTL_F_EXPORT, NULL,
+     "every address held (and those released in the window before) as NetBox's import CSV or "
+     "JSON, or tsinv's own CSV or JSON; all tailnets unless --tailnet"},
+    {"netbox", tsinvctl_netbox, PROTO_OP_netbox_sync, "sync", TSINVCTL_F_DRYRUN | TSINVCTL_F_SLOW,
+     NULL,
+     "sync the addresses into NetBox now and print what was done; with --dry-run only the "
+     "plan"},
     {"ops", tsinvctl_ops, PROTO_OP_hello, NULL, 0, NULL,
      "the operations the daemon knows, from its hello"},
     {"help", tsinvctl_help, -1, "COMMAND", TSINVCTL_F_OPTARG, NULL, "this help, or a command's"},
@@ -168,6 +187,10 @@ tsinvctl_usage(const struct tsinvctl_cmd *cmd)
 		sbuf_adds(&sb, " [--history]");
 	if (cmd->flags & TSINVCTL_F_EVENTS)
 		sbuf_adds(&sb, " [--since SEQ|TIME] [--type GLOB]... [--limit N] [--follow]");
+	if (cmd->flags & TSINVCTL_F_EXPORT)
+		sbuf_adds(&sb, " [--format FORMAT] [--window DUR]");
+	if (cmd->flags & TSINVCTL_F_DRYRUN)
+		sbuf_adds(&sb, " [--dry-run]");
 	return sbuf_steal(&sb);
 }
 
@@ -250,6 +273,17 @@ tsinvctl_print_cmd_help(const struct tsinvctl_cmd *cmd, FILE *f)
 		fprintf(f, "  --history    %s\n", cmd->history);
 	if (cmd->flags & TSINVCTL_F_EVENTS)
 		tsinvctl_print_events_help(f);
+	if (cmd->flags & TSINVCTL_F_EXPORT)
+		fputs("  --format F   netbox-csv (default): the CSV NetBox's IP address import "
+		      "takes;\n"
+		      "               netbox-json: a JSON array of objects for NetBox's REST API\n"
+		      "               (POST /api/ipam/ip-addresses/); csv or json: every column\n"
+		      "  --window DUR addresses released this long before TIME are listed as\n"
+		      "               deprecated (default: the daemon's [netbox] "
+		      "deprecated_window)\n",
+		      f);
+	if (cmd->flags & TSINVCTL_F_DRYRUN)
+		fputs("  --dry-run    read NetBox and print the plan; write nothing\n", f);
 	fputs("  -h, --help   this help\n"
 	      "\n"
 	      "Global options go before or after the command; see 'tsinvctl --help'.\n",
@@ -413,6 +447,14 @@ tsinvctl_parse_cmd(const struct tsinvctl_cmd *cmd, int argc, char **argv, struct
 		extra[n++] = (struct option){"limit", required_argument, NULL, TSINVCTL_OPT_LIMIT};
 		extra[n++] = (struct option){"follow", no_argument, NULL, TSINVCTL_OPT_FOLLOW};
 	}
+	if (cmd->flags & TSINVCTL_F_EXPORT) {
+		extra[n++] =
+		    (struct option){"format", required_argument, NULL, TSINVCTL_OPT_FORMAT};
+		extra[n++] =
+		    (struct option){"window", required_argument, NULL, TSINVCTL_OPT_WINDOW};
+	}
+	if (cmd->flags & TSINVCTL_F_DRYRUN)
+		extra[n++] = (struct option){"dry-run", no_argument, NULL, TSINVCTL_OPT_DRY_RUN};
 	tsinvctl_longopts(longopts, extra, n);
 
 	memset(a, 0, sizeof *a);
@@ -434,6 +476,23 @@ tsinvctl_parse_cmd(const struct tsinvctl_cmd *cmd, int argc, char **argv, struct
 			break;
 		case TSINVCTL_OPT_HISTORY:
 			a->history = 1;
+			break;
+		case TSINVCTL_OPT_FORMAT:
+			a->format = optarg;
+			break;
+		case TSINVCTL_OPT_WINDOW: {
+			int64_t us;
+
+			if (tstime_parse_duration(optarg, &us, &cause) != 0) {
+				tsinvctl_usage_error(cmd, "bad DUR \"%s\": %s", optarg, cause);
+				free(cause);
+				return TSINVCTL_EXIT_USAGE;
+			}
+			a->window = optarg;
+			break;
+		}
+		case TSINVCTL_OPT_DRY_RUN:
+			a->dry_run = 1;
 			break;
 		case TSINVCTL_OPT_SINCE:
 		case TSINVCTL_OPT_TYPE:
@@ -1897,6 +1956,200 @@ static int
 tsinvctl_ops(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
 {
 	return tsinvctl_query(cmd, a, NULL, tsinvctl_ops_show, NULL);
+}
+
+/* ---- export ---- */
+
+typedef void (*tsinvctl_export_fn)(json_t *rows, const struct ipam_map *m, struct sbuf *sb);
+
+/* NetBox's objects for the rows, each in its own VRF (a new reference). */
+static json_t *
+tsinvctl_netbox_objects(json_t *rows, const struct ipam_map *m)
+{
+	json_t *objs = json_array(), *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row) json_array_append_new(objs, ipam_netbox_object(row, m));
+	return objs;
+}
+
+static void
+tsinvctl_export_netbox_csv(json_t *rows, const struct ipam_map *m, struct sbuf *sb)
+{
+	json_t *objs = tsinvctl_netbox_objects(rows, m);
+
+	ipam_write_netbox_csv(objs, m, sb);
+	json_decref(objs);
+}
+
+static void
+tsinvctl_export_netbox_json(json_t *rows, const struct ipam_map *m, struct sbuf *sb)
+{
+	json_t *objs = tsinvctl_netbox_objects(rows, m);
+
+	ipam_write_json(objs, sb);
+	json_decref(objs);
+}
+
+static void
+tsinvctl_export_csv(json_t *rows, const struct ipam_map *m, struct sbuf *sb)
+{
+	ipam_write_csv(rows, sb);
+}
+
+static void
+tsinvctl_export_json(json_t *rows, const struct ipam_map *m, struct sbuf *sb)
+{
+	ipam_write_json(rows, sb);
+}
+
+static const struct {
+	const char *name;
+	tsinvctl_export_fn fn;
+} tsinvctl_formats[] = {
+    {"netbox-csv", tsinvctl_export_netbox_csv},
+    {"netbox-json", tsinvctl_export_netbox_json},
+    {"csv", tsinvctl_export_csv},
+    {"json", tsinvctl_export_json},
+};
+
+static int
+tsinvctl_export(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	const char *format = a->format != NULL ? a->format : "netbox-csv";
+	json_t *args = json_object(), *result, *map;
+	struct sbuf sb = {0};
+	struct ipam_map m;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(tsinvctl_formats) / sizeof(tsinvctl_formats[0]); i++)
+		if (strcmp(tsinvctl_formats[i].name, format) == 0)
+			break;
+	if (i == sizeof(tsinvctl_formats) / sizeof(tsinvctl_formats[0])) {
+		json_decref(args);
+		return tsinvctl_usage_error(cmd,
+		                            "export: bad FORMAT \"%s\": netbox-csv, netbox-json, "
+		                            "csv or json",
+		                            format);
+	}
+	if (opts.tailnet != NULL &&
+	    (rc = tsinvctl_arg_str(cmd, args, "tailnet", opts.tailnet)) != 0) {
+		json_decref(args);
+		return rc;
+	}
+	if (a->at != NULL)
+		json_object_set_new(args, "at", json_string(a->at));
+	if (a->window != NULL)
+		json_object_set_new(args, "window", json_string(a->window));
+	if ((rc = tsinvctl_call(cmd, args, &result)) != 0)
+		return rc;
+	if (opts.json) {
+		json_dumpf(result, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+		fputc('\n', stdout);
+		json_decref(result);
+		return 0;
+	}
+	map = json_object_get(result, "map");
+	m = (struct ipam_map){
+	    .owner_tag = tsinvctl_str(map, "owner_tag"),
+	    .tag_prefix = tsinvctl_str(map, "tag_prefix"),
+	    .cf_node_id = tsinvctl_str(map, "cf_node_id"),
+	    .cf_tailnet = tsinvctl_str(map, "cf_tailnet"),
+	    .cf_last_seen = tsinvctl_str(map, "cf_last_seen"),
+	};
+	if (m.cf_node_id == NULL || m.cf_tailnet == NULL || m.cf_last_seen == NULL ||
+	    !json_is_array(json_object_get(result, "rows"))) {
+		json_decref(result);
+		return tsinvctl_bad_reply("the export has no rows or no mapping");
+	}
+	sbuf_init(&sb);
+	sbuf_adds(&sb, "");
+	tsinvctl_formats[i].fn(json_object_get(result, "rows"), &m, &sb);
+	fwrite(sb.p, 1, sb.len, stdout);
+	sbuf_free(&sb);
+	json_decref(result);
+	return 0;
+}
+
+/* ---- netbox sync ---- */
+
+static int
+tsinvctl_netbox_show(json_t *res, const struct tsinvctl_args *a)
+{
+	static const char *const hdr[] = {"ACTION", "ADDRESS", "VRF", "TAILNET", "NODE", "FIELDS"};
+	struct table *t = table_new(6, hdr);
+	json_t *p, *tn, *e, *planned = json_object_get(res, "planned");
+	int dry = json_is_true(json_object_get(res, "dry_run"));
+	double v[4] = {0};
+	size_t i;
+
+	json_array_foreach(json_object_get(res, "tailnets"), i, tn)
+	{
+		if (!tsinvctl_is(tn, "state", "ok"))
+			printf("tailnet %s: skipped: %s\n", tsinvctl_str(tn, "tailnet"),
+			       tsinvctl_str(tn, "reason") ? tsinvctl_str(tn, "reason") : "?");
+	}
+	json_array_foreach(json_object_get(res, "plan"), i, p)
+	{
+		char *fields = tsinvctl_join(json_object_get(p, "fields"), ",");
+		char id[32] = "";
+
+		if (json_is_integer(json_object_get(p, "id")))
+			snprintf(id, sizeof(id), " #%lld",
+			         (long long)json_integer_value(json_object_get(p, "id")));
+		table_add_row(t, tsinvctl_str(p, "action"), tsinvctl_str(p, "address"),
+		              tsinvctl_str(p, "vrf") ? tsinvctl_str(p, "vrf") : "-",
+		              tsinvctl_str(p, "tailnet"), tsinvctl_str(p, "node_id"),
+		              fields && *fields ? fields : (*id ? id + 1 : "-"));
+		free(fields);
+	}
+	if (table_nrows(t) > 0)
+		table_print(t, stdout);
+	table_free(t);
+	if (dry) {
+		tsinvctl_num(planned, "create", &v[0]);
+		tsinvctl_num(planned, "update", &v[1]);
+		tsinvctl_num(planned, "deprecate", &v[2]);
+		tsinvctl_num(planned, "tags", &v[3]);
+		printf(
+		    "dry run: would create %.0f, update %.0f, deprecate %.0f; create %.0f tags\n",
+		    v[0], v[1], v[2], v[3]);
+	} else {
+		tsinvctl_num(res, "created", &v[0]);
+		tsinvctl_num(res, "updated", &v[1]);
+		tsinvctl_num(res, "deprecated", &v[2]);
+		tsinvctl_num(res, "writes", &v[3]);
+		printf("created %.0f, updated %.0f, deprecated %.0f; %.0f write requests\n", v[0],
+		       v[1], v[2], v[3]);
+	}
+	json_array_foreach(json_object_get(res, "errors"), i, e)
+	{
+		if (json_is_string(e))
+			fprintf(stderr, "tsinvctl: netbox: %s\n", json_string_value(e));
+	}
+	return 0;
+}
+
+/* A run that stopped or met errors fails the command; its plan was printed already. */
+static int
+tsinvctl_netbox_verdict(json_t *res)
+{
+	return tsinvctl_is(res, "result", "ok") ? TSINVCTL_EXIT_OK : TSINVCTL_EXIT_ERROR;
+}
+
+static int
+tsinvctl_netbox(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	json_t *args = json_object();
+
+	if (strcmp(a->arg, "sync") != 0) {
+		json_decref(args);
+		return tsinvctl_usage_error(cmd, "netbox: unknown action '%s' (sync)", a->arg);
+	}
+	if (a->dry_run)
+		json_object_set_new(args, "dry_run", json_true());
+	return tsinvctl_query(cmd, a, args, tsinvctl_netbox_show, tsinvctl_netbox_verdict);
 }
 
 static int

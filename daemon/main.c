@@ -11,6 +11,7 @@
 
 #include "ctl.h"
 #include "log.h"
+#include "netbox.h"
 #include "notify.h"
 #include "ops.h"
 #include "poller.h"
@@ -53,13 +54,14 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
 static int
 main_check_secrets(const struct config *cf)
 {
+	char *cause = NULL;
 	int bad = 0;
 
 	for (size_t i = 0; i < cf->ntailnets; i++) {
 		const struct config_tailnet *tn = &cf->tailnets[i];
 		const char *file =
 		    tn->api_key_file ? tn->api_key_file : tn->oauth_client_secret_file;
-		char *secret = NULL, *cause = NULL;
+		char *secret = NULL;
 
 		if (config_read_secret(file, &secret, &cause) == -1) {
 			fprintf(stderr, "%s:%d: [tailnet %s]: %s\n", cf->path, tn->line, tn->name,
@@ -70,6 +72,11 @@ main_check_secrets(const struct config *cf)
 		}
 		explicit_bzero(secret, strlen(secret));
 		free(secret);
+	}
+	if (netbox_check(cf, &cause) == -1) {
+		fprintf(stderr, "%s:%d: %s\n", cf->path, cf->netbox.line, cause);
+		free(cause);
+		bad = 1;
 	}
 	return bad ? -1 : 0;
 }
@@ -150,6 +157,8 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	if ((d.pl = poller_new(d.base, d.cf, d.st, ops_committed, &d, &cause)) == NULL)
 		fatalx("%s", cause);
+	if ((d.nb = netbox_new(d.base, d.cf, d.st, &cause)) == NULL)
+		fatalx("%s", cause);
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], main_signal_cb, &d);
 		event_add(sigs[i], NULL);
@@ -164,6 +173,7 @@ main(int argc, char **argv)
 	follow_free(d.fw);
 	ctl_free(d.ctl);
 	poller_free(d.pl);
+	netbox_free(d.nb);
 	hooks_free(d.hk);
 	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);

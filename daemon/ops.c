@@ -489,3 +489,15 @@ ops_addresses_list(struct tsinvd *d, struct ctl_req *req)
 
 	ops_answer(req, rc, res, cause);
 }
+
+static void
+ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
+{
+	netbox_op_export(d->nb, req);
+}
+
+static void
+ops_netbox_sync(struct tsinvd *d, struct ctl_req *req)
+{
+	netbox_op_sync(d->nb, req);
+}

@@ -8,6 +8,7 @@
 #include "ctl.h"
 #include "follow.h"
 #include "hooks.h"
+#include "netbox.h"
 #include "poller.h"
 #include "store.h"
 #include "tstime.h"
@@ -20,6 +21,7 @@ struct tsinvd {
 	struct poller *pl;
 	struct follow *fw;
 	struct hooks *hk;
+	struct netbox *nb;
 	tstime_t started;
 };
 

@@ -31,7 +31,7 @@
 #define CONFIG_SUNPATH sizeof(((struct sockaddr_un *)0)->sun_path)
 
 #define CONFIG_AUTH_ERR "needs api_key_file or oauth_client_id with oauth_client_secret_file"
-#define CONFIG_URL_ERR "api_url must be https:// (plain http only for a loopback host)"
+#define CONFIG_URL_ERR "%s must be https:// (plain http only for a loopback host)"
 
 enum config_kind {
 	CONFIG_ABSPATH,  /* char *, an absolute path */
@@ -48,6 +48,9 @@ enum config_kind {
 	CONFIG_GLOBS,    /* char *, space-separated globs, each matching an event type */
 	CONFIG_BOOL,     /* int, yes/no */
 	CONFIG_WARN,     /* int64_t[CONFIG_WARN_MAX] us, largest first, then a count: "14d 7d 1d" */
+	CONFIG_SLUG,     /* char *, a NetBox slug: A-Z a-z 0-9 _ - */
+	CONFIG_CFNAME,   /* char *, a NetBox custom field name: a-z 0-9 _ */
+	CONFIG_VRF,      /* struct config_vrf[], "TAILNET:VRF NAME"; the key may repeat */
 };
 
 struct config_key {
@@ -97,17 +100,37 @@ static const struct config_key config_hook_keys[] = {
     {CONFIG_H(retry_max), CONFIG_DURATION, TSTIME_SEC / 100, CONFIG_DURMAX},
     {CONFIG_H(max_attempts), CONFIG_INT, 0, 1000000},
 };
+#define CONFIG_N(name) #name, offsetof(struct config_netbox, name)
+static const struct config_key config_netbox_keys[] = {
+    {CONFIG_N(url), CONFIG_URL, 0, 0},
+    {CONFIG_N(token_file), CONFIG_PATH, 0, 0},
+    {"vrf", 0, CONFIG_VRF, 0, 0},
+    {CONFIG_N(owner_tag), CONFIG_SLUG, 0, 0},
+    {CONFIG_N(tag_prefix), CONFIG_SLUG, 0, 0},
+    {CONFIG_N(interval), CONFIG_DURATION, 0, CONFIG_DURMAX},
+    {CONFIG_N(deprecated_window), CONFIG_DURATION, 0, CONFIG_DURMAX},
+    {CONFIG_N(last_seen_slack), CONFIG_DURATION, 0, CONFIG_DURMAX},
+    {CONFIG_N(cf_node_id), CONFIG_CFNAME, 0, 0},
+    {CONFIG_N(cf_tailnet), CONFIG_CFNAME, 0, 0},
+    {CONFIG_N(cf_last_seen), CONFIG_CFNAME, 0, 0},
+    {CONFIG_N(connect_timeout), CONFIG_DURATION, 1000, CONFIG_DURMAX},
+    {CONFIG_N(request_timeout), CONFIG_DURATION, 1000, CONFIG_DURMAX},
+    {CONFIG_N(batch_size), CONFIG_INT, 1, 1000},
+    {CONFIG_N(max_response), CONFIG_SIZE, 1024, 0},
+};
 #define CONFIG_NKEYS(t) (sizeof t / sizeof t[0])
 #define CONFIG_KEYSMAX 16
 _Static_assert(CONFIG_NKEYS(config_daemon_keys) <= CONFIG_KEYSMAX, "too many daemon keys");
 _Static_assert(CONFIG_NKEYS(config_tailnet_keys) <= CONFIG_KEYSMAX, "too many tailnet keys");
 _Static_assert(CONFIG_NKEYS(config_hook_keys) <= CONFIG_KEYSMAX, "too many hook keys");
+_Static_assert(CONFIG_NKEYS(config_netbox_keys) <= CONFIG_KEYSMAX, "too many netbox keys");
 
 enum config_sec {
 	CONFIG_SEC_NONE,
 	CONFIG_SEC_DAEMON,
 	CONFIG_SEC_TAILNET,
 	CONFIG_SEC_HOOK,
+	CONFIG_SEC_NETBOX,
 	CONFIG_SEC_SKIP
 };
 
@@ -128,6 +151,7 @@ struct config_parse {
 	enum config_sec sec;
 	char secname[CONFIG_NAMEMAX + 16]; /* "[tailnet NAME]" for messages */
 	int daemon_line;
+	int nbseen;                   /* [netbox] keys given, as bits of config_netbox_keys */
 	int keylines[CONFIG_KEYSMAX]; /* where each key of the current section was set */
 	uint32_t *seen;               /* per tailnet: keys given, with a good value or not */
 	uint32_t *hseen;              /* the same per hook */
@@ -295,7 +319,8 @@ config_section(struct config_parse *ps, char *s)
 		e--;
 	if (e - s < 2 || e[-1] != ']' || memchr(s + 1, ']', (size_t)(e - s - 2)) != NULL) {
 		config_err(ps, ps->line,
-		           "bad section header: expected [daemon], [tailnet NAME] or [hook NAME]");
+		           "bad section header: expected [daemon], [tailnet NAME], [hook NAME] or "
+		           "[netbox]");
 		return;
 	}
 	*--e = '\0';
@@ -316,6 +341,17 @@ config_section(struct config_parse *ps, char *s)
 		ps->daemon_line = ps->line;
 		ps->sec = CONFIG_SEC_DAEMON;
 		snprintf(ps->secname, sizeof ps->secname, "[daemon]");
+		return;
+	}
+	if (strcmp(word, "netbox") == 0 && *rest == '\0') {
+		if (ps->cf->netbox.line != 0) {
+			config_err(ps, ps->line, "duplicate section [netbox] (first on line %d)",
+			           ps->cf->netbox.line);
+			return;
+		}
+		ps->cf->netbox.line = ps->line;
+		ps->sec = CONFIG_SEC_NETBOX;
+		snprintf(ps->secname, sizeof ps->secname, "[netbox]");
 		return;
 	}
 	if (strcmp(word, "tailnet") != 0 && strcmp(word, "hook") != 0) {
@@ -436,6 +472,39 @@ config_warn(struct config_parse *ps, const struct config_key *k, const char *val
 	return 0;
 }
 
+/* "TAILNET:VRF NAME": one more mapping; the tailnet is checked once the file is read. 0 or -1. */
+static int
+config_vrf(struct config_parse *ps, const char *value)
+{
+	struct config_netbox *nb = &ps->cf->netbox;
+	const char *colon = strchr(value, ':');
+	char *tn;
+
+	if (colon == NULL || colon == value || colon[1] == '\0') {
+		config_err(ps, ps->line, "vrf: \"%s\" is not TAILNET:VRF NAME", value);
+		return -1;
+	}
+	tn = xasprintf("%.*s", (int)(colon - value), value);
+	if (!config_name_ok(tn) || strlen(colon + 1) > 100) {
+		config_err(ps, ps->line, "vrf: \"%s\" is not TAILNET:VRF NAME", value);
+		free(tn);
+		return -1;
+	}
+	for (size_t i = 0; i < nb->nvrfs; i++) {
+		if (strcmp(nb->vrfs[i].tailnet, tn) == 0) {
+			config_err(ps, ps->line, "vrf: tailnet %s has a VRF already (line %d)", tn,
+			           nb->vrfs[i].line);
+			free(tn);
+			return -1;
+		}
+	}
+	nb->vrfs = xrealloc(nb->vrfs, (nb->nvrfs + 1) * sizeof *nb->vrfs);
+	nb->vrfs[nb->nvrfs].tailnet = tn;
+	nb->vrfs[nb->nvrfs].vrf = xstrdup(colon + 1);
+	nb->vrfs[nb->nvrfs++].line = ps->line;
+	return 0;
+}
+
 /* Checks VALUE for KEY and stores it in BASE; a problem is reported, never fatal. */
 static void
 config_set(struct config_parse *ps, const struct config_key *k, void *base, const char *value)
@@ -460,6 +529,22 @@ config_set(struct config_parse *ps, const struct config_key *k, void *base, cons
 		break;
 	case CONFIG_PATH:
 		break;
+	case CONFIG_SLUG:
+	case CONFIG_CFNAME:
+		if (strlen(value) > 50 ||
+		    strspn(value, k->kind == CONFIG_SLUG
+		                      ? "abcdefghijklmnopqrstuvwxyz"
+		                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+		                      : "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(value)) {
+			config_err(ps, ps->line, "%s: \"%s\" is not a NetBox %s (%s)", k->name,
+			           value, k->kind == CONFIG_SLUG ? "slug" : "custom field name",
+			           k->kind == CONFIG_SLUG ? "A-Z a-z 0-9 _ -" : "a-z 0-9 _");
+			return;
+		}
+		break;
+	case CONFIG_VRF:
+		config_vrf(ps, value);
+		return;
 	case CONFIG_GLOBS:
 		if (config_globs(ps, k, value) != 0)
 			return;
@@ -485,7 +570,7 @@ config_set(struct config_parse *ps, const struct config_key *k, void *base, cons
 		break;
 	case CONFIG_URL:
 		if (!config_url_allowed(value)) {
-			config_err(ps, ps->line, CONFIG_URL_ERR);
+			config_err(ps, ps->line, CONFIG_URL_ERR, k->name);
 			return;
 		}
 		break;
@@ -592,6 +677,11 @@ config_handler(void *arg, const char *section, const char *name, const char *val
 		n = CONFIG_NKEYS(config_hook_keys);
 		base = &ps->cf->hooks[ps->cf->nhooks - 1];
 		break;
+	case CONFIG_SEC_NETBOX:
+		keys = config_netbox_keys;
+		n = CONFIG_NKEYS(config_netbox_keys);
+		base = &ps->cf->netbox;
+		break;
 	case CONFIG_SEC_TAILNET:
 	default:
 		keys = config_tailnet_keys;
@@ -605,7 +695,7 @@ config_handler(void *arg, const char *section, const char *name, const char *val
 		config_err(ps, ps->line, "unknown key \"%s\" in %s", name, ps->secname);
 		return 1;
 	}
-	if (ps->keylines[i] != 0) {
+	if (ps->keylines[i] != 0 && keys[i].kind != CONFIG_VRF) {
 		config_err(ps, ps->line, "duplicate key \"%s\" in %s (first on line %d)", name,
 		           ps->secname, ps->keylines[i]);
 		return 1;
@@ -615,6 +705,8 @@ config_handler(void *arg, const char *section, const char *name, const char *val
 		ps->seen[ps->cf->ntailnets - 1] |= UINT32_C(1) << i;
 	if (ps->sec == CONFIG_SEC_HOOK)
 		ps->hseen[ps->cf->nhooks - 1] |= UINT32_C(1) << i;
+	if (ps->sec == CONFIG_SEC_NETBOX)
+		ps->nbseen |= 1 << i;
 	if (*value == '\0') {
 		config_err(ps, ps->line, "%s: empty value", name);
 		return 1;
@@ -721,6 +813,49 @@ config_check_hook(struct config_parse *ps, size_t i)
 	}
 }
 
+/* [netbox]'s cross-checks: a token with the URL, mappings of known tailnets into distinct VRFs,
+ * and a VRF for each tailnet when there are several (NetBox refuses an address twice in its
+ * global table, and two tailnets can hand out the same one). */
+static void
+config_check_netbox(struct config_parse *ps)
+{
+	const struct config_netbox *nb = &ps->cf->netbox;
+	const struct config *cf = ps->cf;
+	size_t i, j;
+
+	if (nb->line == 0)
+		return;
+	/* url and token_file are the first two keys of config_netbox_keys. */
+	if ((ps->nbseen & 1) && !(ps->nbseen & 2))
+		config_err(ps, nb->line, "[netbox] url needs token_file");
+	if (!(ps->nbseen & 1) && (ps->nbseen & 2))
+		config_err(ps, nb->line, "[netbox] token_file needs url");
+	if (nb->interval > 0 && nb->interval < TSTIME_SEC)
+		config_err(ps, nb->line,
+		           "[netbox] interval must be 0 (only when asked) or 1s or more");
+	for (i = 0; i < nb->nvrfs; i++) {
+		if (config_tailnet_find(cf, nb->vrfs[i].tailnet) == NULL)
+			config_err(ps, nb->vrfs[i].line, "vrf: no [tailnet %s] section",
+			           nb->vrfs[i].tailnet);
+		for (j = 0; j < i; j++)
+			if (strcmp(nb->vrfs[i].vrf, nb->vrfs[j].vrf) == 0)
+				config_err(ps, nb->vrfs[i].line,
+				           "vrf: tailnets %s and %s both in VRF \"%s\": each needs "
+				           "its own, they can hand out the same address",
+				           nb->vrfs[j].tailnet, nb->vrfs[i].tailnet,
+				           nb->vrfs[i].vrf);
+	}
+	if (nb->url == NULL || cf->ntailnets < 2)
+		return;
+	for (i = 0; i < cf->ntailnets; i++)
+		if (config_netbox_vrf(cf, cf->tailnets[i].name) == NULL)
+			config_err(
+			    ps, nb->line,
+			    "[netbox] needs vrf = %s:VRF NAME: with several tailnets each needs "
+			    "its own VRF",
+			    cf->tailnets[i].name);
+}
+
 /* Cross-checks that need the whole section. */
 static void
 config_check(struct config_parse *ps)
@@ -746,6 +881,7 @@ config_check(struct config_parse *ps)
 	}
 	for (i = 0; i < ps->cf->nhooks; i++)
 		config_check_hook(ps, i);
+	config_check_netbox(ps);
 }
 
 /* Debian's inih turns its compile-time options into globals; set the ones relied on here. */
@@ -781,6 +917,17 @@ config_load(const char *path, char **errors)
 	cf->max_clients_per_uid = 32;
 	cf->client_timeout = 30 * TSTIME_SEC;
 	cf->hook_concurrency = 4;
+	cf->netbox.owner_tag = xstrdup("tsinv");
+	cf->netbox.interval = 3600 * TSTIME_SEC;
+	cf->netbox.deprecated_window = 7 * 86400 * TSTIME_SEC;
+	cf->netbox.last_seen_slack = 86400 * TSTIME_SEC;
+	cf->netbox.cf_node_id = xstrdup("tailscale_node_id");
+	cf->netbox.cf_tailnet = xstrdup("tailnet");
+	cf->netbox.cf_last_seen = xstrdup("last_seen");
+	cf->netbox.connect_timeout = 10 * TSTIME_SEC;
+	cf->netbox.request_timeout = 60 * TSTIME_SEC;
+	cf->netbox.batch_size = 100;
+	cf->netbox.max_response = (size_t)64 << 20;
 
 	memset(&ps, 0, sizeof ps);
 	ps.cf = cf;
@@ -839,6 +986,18 @@ config_free(struct config *cf)
 		free(cf->hooks[i].events);
 	}
 	free(cf->hooks);
+	for (i = 0; i < cf->netbox.nvrfs; i++) {
+		free(cf->netbox.vrfs[i].tailnet);
+		free(cf->netbox.vrfs[i].vrf);
+	}
+	free(cf->netbox.vrfs);
+	free(cf->netbox.url);
+	free(cf->netbox.token_file);
+	free(cf->netbox.owner_tag);
+	free(cf->netbox.tag_prefix);
+	free(cf->netbox.cf_node_id);
+	free(cf->netbox.cf_tailnet);
+	free(cf->netbox.cf_last_seen);
 	free(cf->path);
 	free(cf->state_dir);
 	free(cf->socket);
@@ -867,6 +1026,15 @@ config_hook_find(const struct config *cf, const char *name)
 		if (strcmp(cf->hooks[i].name, name) == 0)
 			return &cf->hooks[i];
 	}
+	return NULL;
+}
+
+const char *
+config_netbox_vrf(const struct config *cf, const char *tailnet)
+{
+	for (size_t i = 0; i < cf->netbox.nvrfs; i++)
+		if (strcmp(cf->netbox.vrfs[i].tailnet, tailnet) == 0)
+			return cf->netbox.vrfs[i].vrf;
 	return NULL;
 }
 

@@ -44,6 +44,34 @@ struct config_hook {
 	int max_attempts;   /* default 10, 0 = forever: then the event is parked and skipped */
 };
 
+/* "vrf = TAILNET:VRF NAME" in [netbox]: the NetBox VRF a tailnet's addresses go into. */
+struct config_vrf {
+	char *tailnet;
+	char *vrf;
+	int line;
+};
+
+/* "[netbox]": how addresses map to NetBox records (exports use it too), and the sync. */
+struct config_netbox {
+	int line;                /* line of the section header, 0 without one */
+	char *url;               /* NULL: no sync, the mapping is only for exports */
+	char *token_file;        /* required with url */
+	struct config_vrf *vrfs; /* tailnets without one go into the global table */
+	size_t nvrfs;
+	char *owner_tag;           /* default "tsinv": the tag slug marking tsinv's records */
+	char *tag_prefix;          /* NULL: a Tailscale tag "tag:web" becomes the slug "web" */
+	int64_t interval;          /* us, default 1h; 0 = only when asked */
+	int64_t deprecated_window; /* us, default 7d: released addresses kept as deprecated */
+	int64_t last_seen_slack;   /* us, default 1d: a smaller change of last seen is no change */
+	char *cf_node_id;          /* custom field names; default tailscale_node_id, ... */
+	char *cf_tailnet;          /* ... tailnet, ... */
+	char *cf_last_seen;        /* ... last_seen */
+	int64_t connect_timeout;   /* us, default 10s */
+	int64_t request_timeout;   /* us, default 60s */
+	int batch_size;            /* default 100: objects per bulk write */
+	size_t max_response;       /* bytes, default 64 MiB: one page of records */
+};
+
 struct config {
 	char *path;
 	char *state_dir;         /* default /var/lib/tsinv */
@@ -60,6 +88,7 @@ struct config {
 	size_t ntailnets;
 	struct config_hook *hooks;
 	size_t nhooks;
+	struct config_netbox netbox;
 };
 
 /* Reads and checks FILE. On error returns NULL and sets *errors to every problem found, one per
@@ -68,6 +97,8 @@ struct config *config_load(const char *path, char **errors);
 void config_free(struct config *cf);
 const struct config_tailnet *config_tailnet_find(const struct config *cf, const char *name);
 const struct config_hook *config_hook_find(const struct config *cf, const char *name);
+/* The NetBox VRF of TAILNET, or NULL for the global table. */
+const char *config_netbox_vrf(const struct config *cf, const char *tailnet);
 
 /* Checks that each hook's exec names an executable regular file: for "tsinvd -n" and start-up,
  * not config_load, since a script may be installed after the file is written. 0, or -1 and

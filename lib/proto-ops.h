@@ -17,3 +17,7 @@ PROTO_OP(events_follow, "events.follow", 0, "[since] [type] [tailnet]",
 PROTO_OP(hooks, "hooks", 0, "", "each hook's cursor, lag, last run, last error and attempts")
 PROTO_OP(addresses_list, "addresses.list", 0, "[tailnet] [at] [window]",
          "every address held at a time, and those released in a window before it (IPAM export)")
+PROTO_OP(ipam_export, "ipam.export", 0, "[tailnet] [at] [window]",
+         "addresses held at a time (and released before it) as IPAM rows, with the NetBox mapping")
+PROTO_OP(netbox_sync, "netbox.sync", PROTO_F_WRITE, "[dry_run]",
+         "sync the addresses into NetBox now (dry_run: only plan); the plan, counts and errors")

@@ -118,7 +118,7 @@ static const struct {
     {"[tailnet a]\n" AUTH "poll_interval = 5m;five minutes\n",
      "%F:3: poll_interval: \"5m;five minutes\" is not a duration (e.g. 60s, 5m, 1h)"},
     {"[tailnet a] x ; comment\n" AUTH,
-     "%F:1: bad section header: expected [daemon], [tailnet NAME] or [hook NAME]\n"
+     "%F:1: bad section header: expected [daemon], [tailnet NAME], [hook NAME] or [netbox]\n"
      "%F: no [tailnet NAME] section"},
     {"[tailnet prod]\n" AUTH "[tailnet prod]\n" AUTH,
      "%F:3: duplicate section [tailnet prod] (first on line 1)"},
@@ -153,11 +153,11 @@ static const struct {
      "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\": use 1 to 64 "
      "characters of A-Z a-z 0-9 . _ -"},
     {"[daemon\n[tailnet a]\n" AUTH,
-     "%F:1: bad section header: expected [daemon], [tailnet NAME] or [hook NAME]"},
+     "%F:1: bad section header: expected [daemon], [tailnet NAME], [hook NAME] or [netbox]"},
     {"[daemon] x\n[tailnet a]\n" AUTH,
-     "%F:1: bad section header: expected [daemon], [tailnet NAME] or [hook NAME]"},
+     "%F:1: bad section header: expected [daemon], [tailnet NAME], [hook NAME] or [netbox]"},
     {"[da]emon]\n[tailnet a]\n" AUTH,
-     "%F:1: bad section header: expected [daemon], [tailnet NAME] or [hook NAME]"},
+     "%F:1: bad section header: expected [daemon], [tailnet NAME], [hook NAME] or [netbox]"},
     {"[]\n[tailnet a]\n" AUTH, "%F:1: unknown section []"},
     {"[tailnet a]\n" AUTH "poll_interval = 1m\npoll_interval = 2m\n",
      "%F:4: duplicate key \"poll_interval\" in [tailnet a] (first on line 3)"},
@@ -279,6 +279,43 @@ static const struct {
      "%F:3: [hook h] needs exec = /path/to/program\n"
      "%F:4: unknown key \"api_key_file\" in [hook h]"},
     {"[tailnet a]\n" AUTH "[hooks h]\nexec = /x\n", "%F:3: unknown section [hooks h]"},
+    /* [netbox] */
+    {"[tailnet a]\n" AUTH "[netbox]\n[netbox]\n",
+     "%F:4: duplicate section [netbox] (first on line 3)"},
+    {"[tailnet a]\n" AUTH "[netbox x]\n", "%F:3: unknown section [netbox x]"},
+    {"[tailnet a]\n" AUTH "[netbox]\nurl = https://nb.example.com\n",
+     "%F:3: [netbox] url needs token_file"},
+    {"[tailnet a]\n" AUTH "[netbox]\ntoken_file = t\n", "%F:3: [netbox] token_file needs url"},
+    {"[tailnet a]\n" AUTH "[netbox]\nurl = http://nb.example.com\ntoken_file = t\n",
+     "%F:4: url must be https:// (plain http only for a loopback host)"},
+    {"[tailnet a]\n" AUTH "[netbox]\ninterval = 10ms\n",
+     "%F:3: [netbox] interval must be 0 (only when asked) or 1s or more"},
+    {"[tailnet a]\n" AUTH "[netbox]\nvrf = a\n", "%F:4: vrf: \"a\" is not TAILNET:VRF NAME"},
+    {"[tailnet a]\n" AUTH "[netbox]\nvrf = :x\n", "%F:4: vrf: \":x\" is not TAILNET:VRF NAME"},
+    {"[tailnet a]\n" AUTH "[netbox]\nvrf = a:\n", "%F:4: vrf: \"a:\" is not TAILNET:VRF NAME"},
+    {"[tailnet a]\n" AUTH "[netbox]\nvrf = a b:x\n",
+     "%F:4: vrf: \"a b:x\" is not TAILNET:VRF NAME"},
+    {"[tailnet a]\n" AUTH "[netbox]\nvrf = b:x\n", "%F:4: vrf: no [tailnet b] section"},
+    {"[tailnet a]\n" AUTH "[netbox]\nvrf = a:x\nvrf = a:y\n",
+     "%F:5: vrf: tailnet a has a VRF already (line 4)"},
+    {"[tailnet a]\n" AUTH "[tailnet b]\n" AUTH "[netbox]\nvrf = a:x\nvrf = b:x\n",
+     "%F:7: vrf: tailnets a and b both in VRF \"x\": each needs its own, they can hand out "
+     "the same address"},
+    {"[tailnet a]\n" AUTH "[tailnet b]\n" AUTH
+     "[netbox]\nurl = https://nb\ntoken_file = t\nvrf = a:x\n",
+     "%F:5: [netbox] needs vrf = b:VRF NAME: with several tailnets each needs its own VRF"},
+    {"[tailnet a]\n" AUTH "[netbox]\nowner_tag = ts inv\n",
+     "%F:4: owner_tag: \"ts inv\" is not a NetBox slug (A-Z a-z 0-9 _ -)"},
+    {"[tailnet a]\n" AUTH "[netbox]\ntag_prefix = ts:\n",
+     "%F:4: tag_prefix: \"ts:\" is not a NetBox slug (A-Z a-z 0-9 _ -)"},
+    {"[tailnet a]\n" AUTH "[netbox]\ncf_node_id = Node-ID\n",
+     "%F:4: cf_node_id: \"Node-ID\" is not a NetBox custom field name (a-z 0-9 _)"},
+    {"[tailnet a]\n" AUTH "[netbox]\nbatch_size = 0\n",
+     "%F:4: batch_size: \"0\" is not a number from 1 to 1000"},
+    {"[tailnet a]\n" AUTH "[netbox]\ninterval = 1h\ninterval = 2h\n",
+     "%F:5: duplicate key \"interval\" in [netbox] (first on line 4)"},
+    {"[tailnet a]\n" AUTH "[netbox]\napi_key_file = /k\n",
+     "%F:4: unknown key \"api_key_file\" in [netbox]"},
 };
 
 START_TEST(test_bad)
@@ -355,6 +392,73 @@ START_TEST(test_expiry_presence)
 	           "%F:3: key_expiry_warn: at most 8 durations");
 	load_fails("[tailnet a]\napi_key_file = k\npresence_events = maybe\n",
 	           "%F:3: presence_events: \"maybe\" is not yes or no");
+}
+END_TEST
+
+START_TEST(test_netbox)
+{
+	struct config *cf = load_ok("[tailnet a]\napi_key_file = k\n");
+	const struct config_netbox *nb = &cf->netbox;
+
+	/* Without the section: the export's mapping with its defaults, no sync. */
+	ck_assert_int_eq(nb->line, 0);
+	ck_assert_ptr_null(nb->url);
+	ck_assert_ptr_null(nb->token_file);
+	ck_assert_uint_eq(nb->nvrfs, 0);
+	ck_assert_str_eq(nb->owner_tag, "tsinv");
+	ck_assert_ptr_null(nb->tag_prefix);
+	ck_assert_int_eq(nb->interval, 3600 * SEC);
+	ck_assert_int_eq(nb->deprecated_window, 7 * 86400 * SEC);
+	ck_assert_int_eq(nb->last_seen_slack, 86400 * SEC);
+	ck_assert_str_eq(nb->cf_node_id, "tailscale_node_id");
+	ck_assert_str_eq(nb->cf_tailnet, "tailnet");
+	ck_assert_str_eq(nb->cf_last_seen, "last_seen");
+	ck_assert_int_eq(nb->connect_timeout, 10 * SEC);
+	ck_assert_int_eq(nb->request_timeout, 60 * SEC);
+	ck_assert_int_eq(nb->batch_size, 100);
+	ck_assert_uint_eq(nb->max_response, (size_t)64 << 20);
+	ck_assert_ptr_null(config_netbox_vrf(cf, "a"));
+	config_free(cf);
+
+	cf = load_ok("[tailnet a]\napi_key_file = k\n[tailnet b]\napi_key_file = k\n"
+	             "[netbox]\nurl = https://netbox.example.com/\ntoken_file = netbox-token\n"
+	             "vrf = a:Tailscale A\nvrf = b:ts-b\nowner_tag = tsinvd\ntag_prefix = ts-\n"
+	             "interval = 0\ndeprecated_window = 30d\nlast_seen_slack = 0\n"
+	             "cf_node_id = ts_node\ncf_tailnet = ts_net\ncf_last_seen = ts_seen\n"
+	             "connect_timeout = 2s\nrequest_timeout = 5s\nbatch_size = 10\n"
+	             "max_response = 1M\n");
+	nb = &cf->netbox;
+	ck_assert_int_eq(nb->line, 5);
+	ck_assert_str_eq(nb->url, "https://netbox.example.com");
+	ck_assert_str_eq(nb->token_file, "netbox-token");
+	ck_assert_uint_eq(nb->nvrfs, 2);
+	ck_assert_str_eq(config_netbox_vrf(cf, "a"), "Tailscale A");
+	ck_assert_str_eq(config_netbox_vrf(cf, "b"), "ts-b");
+	ck_assert_ptr_null(config_netbox_vrf(cf, "c"));
+	ck_assert_int_eq(nb->vrfs[1].line, 9);
+	ck_assert_str_eq(nb->owner_tag, "tsinvd");
+	ck_assert_str_eq(nb->tag_prefix, "ts-");
+	ck_assert_int_eq(nb->interval, 0);
+	ck_assert_int_eq(nb->deprecated_window, 30 * 86400 * SEC);
+	ck_assert_int_eq(nb->last_seen_slack, 0);
+	ck_assert_str_eq(nb->cf_node_id, "ts_node");
+	ck_assert_str_eq(nb->cf_tailnet, "ts_net");
+	ck_assert_str_eq(nb->cf_last_seen, "ts_seen");
+	ck_assert_int_eq(nb->connect_timeout, 2 * SEC);
+	ck_assert_int_eq(nb->request_timeout, 5 * SEC);
+	ck_assert_int_eq(nb->batch_size, 10);
+	ck_assert_uint_eq(nb->max_response, (size_t)1 << 20);
+	config_free(cf);
+
+	/* One tailnet may use NetBox's global table; a mapping without a URL is for exports. */
+	cf = load_ok("[tailnet a]\napi_key_file = k\n[netbox]\nurl = http://127.0.0.1:8000\n"
+	             "token_file = /t\n");
+	ck_assert_str_eq(cf->netbox.url, "http://127.0.0.1:8000");
+	config_free(cf);
+	cf = load_ok("[tailnet a]\napi_key_file = k\n[tailnet b]\napi_key_file = k\n[netbox]\n"
+	             "vrf = a:x\n");
+	ck_assert_ptr_null(config_netbox_vrf(cf, "b"));
+	config_free(cf);
 }
 END_TEST
 
@@ -984,6 +1088,7 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_bad, 0, sizeof bad / sizeof bad[0]);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_expiry_presence);
+	tcase_add_test(tc, test_netbox);
 	tcase_add_test(tc, test_full_fixture);
 	tcase_add_test(tc, test_errors_fixture);
 	tcase_add_test(tc, test_example_conf);

@@ -1,0 +1,1428 @@
+/* netbox.c: the IPAM export op and the NetBox sync: periodic and on demand, over the REST API. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "hist.h"
+#include "ipam.h"
+#include "log.h"
+#include "netbox.h"
+#include "proto.h"
+#include "sbuf.h"
+#include "tstime.h"
+
+#define NETBOX_PAGE 1000         /* asked per page; NetBox caps it at its MAX_PAGE_SIZE */
+#define NETBOX_MAX_PAGES 100000  /* a "next" that never ends is a broken server */
+#define NETBOX_ERRMSG_MAX 400    /* one error in a log line or an answer */
+#define NETBOX_MAX_ERRORS 50     /* item errors kept per run */
+#define NETBOX_CHANGELOG_MAX 200 /* NetBox's limit on changelog_message */
+#define NETBOX_FIRST_DELAY (60 * TSTIME_SEC)
+
+static const char netbox_ip_path[] = "/api/ipam/ip-addresses/";
+
+struct netbox_waiter {
+	struct ctl_req *req;
+	int dry;
+};
+
+struct netbox_run;
+typedef void (*netbox_http_fn)(struct netbox_run *run, long status, json_t *body);
+typedef void (*netbox_step_fn)(struct netbox_run *run);
+
+/* One sync: read NetBox's state, plan, write; every run plans afresh from what NetBox holds, so
+ * a run cut short leaves nothing to remember: the next one converges. */
+struct netbox_run {
+	struct netbox *nb;
+	int dry;
+	tstime_t started;
+	struct netbox_waiter *waiters;
+	size_t nwaiters;
+
+	json_t *tailnets; /* [{"tailnet","vrf","as_of","state","reason"}] */
+	json_t *wants;    /* [{"tailnet","vrf","obj"}]: the records tsinv wants */
+	json_t *tag_ids;  /* {"slug": id}: the tags NetBox has */
+	json_t *vrf_ids;  /* {"name": id} */
+	json_t *owned;    /* the records carrying the owner tag, as NetBox gave them */
+	json_t *plan;     /* [{"action","address","vrf","tailnet","node_id","id","fields"}] */
+	json_t *new_tags; /* [{"name","slug"}] to create */
+	json_t *updates;  /* PATCH items, each with "_action" (not sent) */
+	json_t *creates;  /* POST items */
+	json_t *errors;   /* strings */
+	size_t created, updated, deprecated, unchanged, tags_planned, tags_created, writes;
+	int failed; /* a fatal error stopped it */
+
+	/* The request in flight. */
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *what; /* "GET /api/extras/tags/": errors name the request by it */
+	char *url, *req_body;
+	struct sbuf body;
+	int too_big;
+	char errbuf[CURL_ERROR_SIZE];
+	netbox_http_fn done;
+
+	/* A list being read page by page. */
+	char *list_path;
+	json_t *acc;
+	size_t pages;
+	netbox_step_fn list_done;
+
+	/* The writes: which list, where in it, one by one after a 400. */
+	json_t *queue; /* updates or creates */
+	size_t pos, batch_n;
+	int single;
+};
+
+struct netbox {
+	struct event_base *base;
+	const struct config *cf;
+	const struct config_netbox *nc;
+	struct store *st;
+	char *auth; /* "Authorization: Token ...": wiped on free */
+	CURLM *multi;
+	struct event *curl_timer;
+	struct event *timer; /* the next periodic run */
+	struct event *kick;  /* starts a queued run from the loop, not from a callback */
+	struct netbox_run *run;
+	struct netbox_waiter *queued;
+	size_t nqueued;
+};
+
+static void netbox_run_finish(struct netbox_run *run);
+static void netbox_check_multi(struct netbox *nb);
+
+/* ---- curl multi on libevent (the poller's recipe, with its own multi) ---- */
+
+struct netbox_sock {
+	struct event *ev;
+};
+
+static void
+netbox_sock_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct netbox *nb = arg;
+	int running, flags = 0;
+
+	if (what & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(nb->multi, fd, flags, &running);
+	netbox_check_multi(nb);
+}
+
+static int
+netbox_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct netbox *nb = userp;
+	struct netbox_sock *ns = socketp;
+	short kind = EV_PERSIST;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (ns != NULL) {
+			event_free(ns->ev);
+			free(ns);
+		}
+		curl_multi_assign(nb->multi, s, NULL);
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	if (ns == NULL) {
+		ns = xcalloc(1, sizeof(*ns));
+		curl_multi_assign(nb->multi, s, ns);
+	} else
+		event_free(ns->ev);
+	ns->ev = event_new(nb->base, s, kind, netbox_sock_event_cb, nb);
+	event_add(ns->ev, NULL);
+	return 0;
+}
+
+static void
+netbox_curl_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct netbox *nb = arg;
+	int running;
+
+	curl_multi_socket_action(nb->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	netbox_check_multi(nb);
+}
+
+static int
+netbox_multi_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct netbox *nb = userp;
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+
+	if (timeout_ms < 0)
+		evtimer_del(nb->curl_timer);
+	else
+		evtimer_add(nb->curl_timer, &tv);
+	return 0;
+}
+
+static size_t
+netbox_body_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct netbox_run *run = arg;
+
+	if (run->body.len + n > run->nb->nc->max_response) {
+		run->too_big = 1;
+		return 0;
+	}
+	sbuf_add(&run->body, data, n);
+	return n;
+}
+
+/* ---- errors as people read them ---- */
+
+/* S cut to a length and stripped of control characters, for a log line (malloc'd). */
+static char *
+netbox_clean(const char *s)
+{
+	char *out = xstrdup(s != NULL ? s : "");
+
+	if (strlen(out) > NETBOX_ERRMSG_MAX)
+		out[NETBOX_ERRMSG_MAX] = '\0';
+	for (char *p = out; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+	return out;
+}
+
+/* NetBox's field errors {"field": ["msg", ...]} as "field: msg; field: msg". */
+static void
+netbox_field_errors(struct sbuf *sb, json_t *err)
+{
+	const char *k;
+	json_t *v, *m;
+	size_t i, n = 0;
+
+	if (json_is_string(err)) {
+		sbuf_adds(sb, json_string_value(err));
+		return;
+	}
+	json_object_foreach(err, k, v)
+	{
+		if (n++ > 0)
+			sbuf_adds(sb, "; ");
+		if (strcmp(k, "non_field_errors") != 0 && strcmp(k, "detail") != 0)
+			sbuf_addf(sb, "%s: ", k);
+		if (json_is_string(v))
+			sbuf_adds(sb, json_string_value(v));
+		json_array_foreach(v, i, m)
+		{
+			if (i > 0)
+				sbuf_adds(sb, " ");
+			if (json_is_string(m))
+				sbuf_adds(sb, json_string_value(m));
+			else
+				netbox_field_errors(sb, m);
+		}
+	}
+}
+
+static const struct {
+	long lo, hi;
+	const char *hint;
+} netbox_hints[] = {
+    {400, 400, "NetBox refused the data"},
+    {401, 403, "the token was refused, or may not do this"},
+    {404, 404, "not found: is url NetBox's base URL?"},
+    {405, 405, "method not allowed: is url NetBox's base URL?"},
+    {429, 429, "rate limited"},
+    {500, 599, "NetBox server error"},
+};
+
+/* "HTTP 400 (NetBox refused the data): address: Duplicate ..." (malloc'd). */
+static char *
+netbox_http_error(long status, json_t *body)
+{
+	struct sbuf sb = {0};
+	const char *hint = "unexpected answer";
+	json_t *item;
+	size_t i;
+	char *msg, *out;
+
+	for (i = 0; i < sizeof(netbox_hints) / sizeof(netbox_hints[0]); i++)
+		if (status >= netbox_hints[i].lo && status <= netbox_hints[i].hi)
+			hint = netbox_hints[i].hint;
+	sbuf_adds(&sb, "");
+	if (json_is_array(body)) {
+		/* A bulk create's errors, one object per item: only the items that failed. */
+		json_array_foreach(body, i, item)
+		{
+			if (json_object_size(item) == 0)
+				continue;
+			if (sb.len > 0)
+				sbuf_adds(&sb, "; ");
+			if (json_array_size(body) > 1)
+				sbuf_addf(&sb, "item %zu: ", i + 1);
+			netbox_field_errors(&sb, item);
+		}
+	} else if (json_is_string(json_object_get(body, "error")))
+		sbuf_adds(&sb, json_string_value(json_object_get(body, "error")));
+	else if (json_is_object(body))
+		netbox_field_errors(&sb, body);
+	msg = netbox_clean(sb.p);
+	sbuf_free(&sb);
+	out = xasprintf("HTTP %ld (%s)%s%s", status, hint, *msg ? ": " : "", msg);
+	free(msg);
+	return out;
+}
+
+static void netbox_error(struct netbox_run *run, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+netbox_error(struct netbox_run *run, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	log_warnx("netbox: %s", msg);
+	if (json_array_size(run->errors) < NETBOX_MAX_ERRORS)
+		json_array_append_new(run->errors, json_string(msg));
+	free(msg);
+}
+
+/* A fatal error of the last request: the run stops here; NetBox keeps what the finished
+ * requests wrote, and the next run reads it. */
+static void
+netbox_fail(struct netbox_run *run, char *error)
+{
+	netbox_error(run, "%s: %s", run->what ? run->what : "NetBox", error);
+	free(error);
+	run->failed = 1;
+	netbox_run_finish(run);
+}
+
+/* ---- one request ---- */
+
+static void
+netbox_http_free(struct netbox_run *run)
+{
+	if (run->easy != NULL) {
+		curl_multi_remove_handle(run->nb->multi, run->easy);
+		curl_easy_cleanup(run->easy);
+		run->easy = NULL;
+	}
+	curl_slist_free_all(run->hdrs);
+	run->hdrs = NULL;
+	free(run->url);
+	free(run->req_body);
+	run->url = run->req_body = NULL;
+	sbuf_free(&run->body);
+}
+
+/* METHOD PATH (with its query) of NetBox, with BODY (borrowed) as JSON; DONE gets the status
+ * and the answer's JSON (NULL when it had none or it did not parse), or after a transport
+ * failure the run fails here. */
+static void
+netbox_http(struct netbox_run *run, const char *method, const char *path, json_t *body,
+            netbox_http_fn done)
+{
+	struct netbox *nb = run->nb;
+	const struct config_netbox *nc = nb->nc;
+	CURL *e;
+
+	run->done = done;
+	free(run->what);
+	run->what = xasprintf("%s %.*s", method, (int)strcspn(path, "?"), path);
+	run->too_big = 0;
+	run->errbuf[0] = '\0';
+	sbuf_init(&run->body);
+	run->url = xasprintf("%s%s", nc->url, path);
+	if ((e = curl_easy_init()) == NULL) {
+		netbox_http_free(run);
+		netbox_fail(run, xstrdup("cannot start a transfer"));
+		return;
+	}
+	run->hdrs = curl_slist_append(NULL, nb->auth);
+	run->hdrs = curl_slist_append(run->hdrs, "Accept: application/json");
+	curl_easy_setopt(e, CURLOPT_URL, run->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, run);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, netbox_body_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, run);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, run->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	/* config_url_allowed() let plain http through only for a loopback host. */
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR,
+	                 strncmp(nc->url, "https:", 6) == 0 ? "https" : "http");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(nc->connect_timeout / 1000));
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(nc->request_timeout / 1000));
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)nc->max_response);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "tsinvd/" PACKAGE_VERSION);
+	if (strcmp(method, "GET") != 0)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	if (body != NULL) {
+		run->req_body = json_dumps(body, JSON_COMPACT);
+		run->hdrs = curl_slist_append(run->hdrs, "Content-Type: application/json");
+		run->hdrs = curl_slist_append(run->hdrs, "Expect:");
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, run->req_body ? run->req_body : "null");
+		run->writes++;
+	}
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, run->hdrs);
+	log_debug("netbox: %s %s", method, path);
+	run->easy = e;
+	if (curl_multi_add_handle(nb->multi, e) != CURLM_OK) {
+		netbox_http_free(run);
+		netbox_fail(run, xstrdup("cannot start a transfer"));
+	}
+}
+
+static void
+netbox_http_done(struct netbox_run *run, CURLcode code)
+{
+	long status = 0;
+	json_t *body = NULL;
+	char *error = NULL;
+
+	curl_easy_getinfo(run->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (run->too_big || code == CURLE_FILESIZE_EXCEEDED)
+		error = xasprintf("answer larger than max_response (%zu bytes)",
+		                  run->nb->nc->max_response);
+	else if (code == CURLE_OPERATION_TIMEDOUT)
+		error = xasprintf("no answer within request_timeout (%s)",
+		                  run->errbuf[0] ? run->errbuf : curl_easy_strerror(code));
+	else if (code != CURLE_OK)
+		error = xstrdup(run->errbuf[0] ? run->errbuf : curl_easy_strerror(code));
+	else if (run->body.len > 0)
+		body = json_loadb(run->body.p, run->body.len, 0, NULL);
+	if (error == NULL && body == NULL && status != 204 && status < 300)
+		error = xasprintf("HTTP %ld: the answer is not JSON", status);
+	netbox_http_free(run);
+	/* A write that timed out may yet be applied: the next run reads NetBox's state and
+	 * converges either way. */
+	if (error != NULL)
+		netbox_fail(run, error);
+	else
+		run->done(run, status, body);
+	json_decref(body);
+}
+
+static void
+netbox_check_multi(struct netbox *nb)
+{
+	struct netbox_run *run;
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(nb->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&run);
+		netbox_http_done(run, m->data.result);
+	}
+}
+
+/* ---- lists, all pages ---- */
+
+static void netbox_list_page(struct netbox_run *run, const char *query);
+
+static void
+netbox_list_cb(struct netbox_run *run, long status, json_t *body)
+{
+	json_t *results = json_object_get(body, "results"), *r;
+	const char *next = json_string_value(json_object_get(body, "next"));
+	size_t i;
+
+	if (status != 200 || !json_is_array(results)) {
+		netbox_fail(run, status == 200 ? xstrdup("not a NetBox list (no \"results\")")
+		                               : netbox_http_error(status, body));
+		return;
+	}
+	json_array_foreach(results, i, r) json_array_append(run->acc, r);
+	/* Only the query of "next" is used: behind a proxy NetBox may name itself with another
+	 * scheme or host, and the token must go nowhere but the configured url. */
+	if (next != NULL && strchr(next, '?') != NULL && json_array_size(results) > 0) {
+		if (++run->pages >= NETBOX_MAX_PAGES) {
+			netbox_fail(run, xstrdup("too many pages"));
+			return;
+		}
+		netbox_list_page(run, strchr(next, '?') + 1);
+		return;
+	}
+	run->list_done(run);
+}
+
+static void
+netbox_list_page(struct netbox_run *run, const char *query)
+{
+	char *path = xasprintf("%s?%s", run->list_path, query);
+
+	netbox_http(run, "GET", path, NULL, netbox_list_cb);
+	free(path);
+}
+
+/* Reads every page of PATH?QUERY into run->acc (a new empty array), then runs DONE. */
+static void
+netbox_list(struct netbox_run *run, const char *path, const char *query, netbox_step_fn done)
+{
+	char *q = xasprintf("limit=%d%s%s", NETBOX_PAGE, *query ? "&" : "", query);
+
+	free(run->list_path);
+	run->list_path = xstrdup(path);
+	json_decref(run->acc);
+	run->acc = json_array();
+	run->pages = 0;
+	run->list_done = done;
+	netbox_list_page(run, q);
+	free(q);
+}
+
+static char *
+netbox_escape(const char *s)
+{
+	char *e = curl_easy_escape(NULL, s, 0), *out = xstrdup(e ? e : "");
+
+	curl_free(e);
+	return out;
+}
+
+/* ---- what tsinv wants ---- */
+
+static void
+netbox_map(const struct config_netbox *nc, const char *vrf, struct ipam_map *m)
+{
+	*m = (struct ipam_map){.vrf = vrf,
+	                       .owner_tag = nc->owner_tag,
+	                       .tag_prefix = nc->tag_prefix,
+	                       .cf_node_id = nc->cf_node_id,
+	                       .cf_tailnet = nc->cf_tailnet,
+	                       .cf_last_seen = nc->cf_last_seen};
+}
+
+static void netbox_tailnet_skip(struct netbox_run *run, json_t *tn, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A tailnet left out of this run: its records are neither written nor deprecated. */
+static void
+netbox_tailnet_skip(struct netbox_run *run, json_t *tn, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	json_object_set_new(tn, "state", json_string("skipped"));
+	json_object_set_new(tn, "reason", json_string(msg));
+	netbox_error(run, "tailnet %s: %s", json_string_value(json_object_get(tn, "tailnet")), msg);
+	free(msg);
+}
+
+/* The records tsinv wants, from the store as of each tailnet's last successful poll. */
+static void
+netbox_wants(struct netbox_run *run)
+{
+	const struct config *cf = run->nb->cf;
+	const struct config_netbox *nc = run->nb->nc;
+
+	for (size_t i = 0; i < cf->ntailnets; i++) {
+		const char *name = cf->tailnets[i].name, *vrf = config_netbox_vrf(cf, name);
+		json_t *res = NULL, *rows, *row, *tn;
+		struct ipam_map m;
+		char *cause = NULL;
+		size_t j;
+
+		tn = json_pack("{s:s, s:s?, s:n, s:s}", "tailnet", name, "vrf", vrf, "as_of",
+		               "state", "ok");
+		json_array_append_new(run->tailnets, tn);
+		if (hist_addresses(run->nb->st, name, TSTIME_NONE, nc->deprecated_window, &res,
+		                   &cause) != HIST_OK) {
+			netbox_tailnet_skip(run, tn, "%s", cause ? cause : "cannot read the store");
+			free(cause);
+			continue;
+		}
+		/* Without a successful poll nothing is known: an empty list would retire every
+		 * record. */
+		if (json_is_null(json_object_get(res, "at"))) {
+			netbox_tailnet_skip(run, tn, "no successful poll yet");
+			json_decref(res);
+			continue;
+		}
+		json_object_set(tn, "as_of", json_object_get(res, "at"));
+		netbox_map(nc, vrf, &m);
+		rows = json_array();
+		ipam_rows(res, &m, rows);
+		json_array_foreach(rows, j, row)
+		{
+			json_array_append_new(run->wants,
+			                      json_pack("{s:s, s:s?, s:o}", "tailnet", name, "vrf",
+			                                vrf, "obj", ipam_netbox_object(row, &m)));
+		}
+		json_decref(rows);
+		json_decref(res);
+	}
+}
+
+/* ---- the steps ---- */
+
+static void netbox_step_vrfs(struct netbox_run *run);
+static void netbox_step_owned(struct netbox_run *run);
+static void netbox_step_plan(struct netbox_run *run);
+static void netbox_write_next(struct netbox_run *run);
+
+static void
+netbox_step_tags_done(struct netbox_run *run)
+{
+	json_t *t;
+	size_t i;
+
+	json_array_foreach(run->acc, i, t)
+	{
+		const char *slug = json_string_value(json_object_get(t, "slug"));
+
+		if (slug != NULL && json_is_integer(json_object_get(t, "id")))
+			json_object_set(run->tag_ids, slug, json_object_get(t, "id"));
+	}
+	netbox_step_vrfs(run);
+}
+
+static void
+netbox_step_vrfs_done(struct netbox_run *run)
+{
+	json_t *v, *tn;
+	size_t i;
+
+	json_array_foreach(run->acc, i, v)
+	{
+		const char *name = json_string_value(json_object_get(v, "name"));
+
+		if (name == NULL)
+			continue;
+		/* VRF names need not be unique in NetBox: then the mapping cannot be kept. */
+		if (json_object_get(run->vrf_ids, name) != NULL)
+			json_object_set_new(run->vrf_ids, name, json_integer(-1));
+		else
+			json_object_set(run->vrf_ids, name, json_object_get(v, "id"));
+	}
+	json_array_foreach(run->tailnets, i, tn)
+	{
+		const char *vrf = json_string_value(json_object_get(tn, "vrf"));
+		json_t *id = vrf ? json_object_get(run->vrf_ids, vrf) : NULL;
+
+		if (vrf == NULL ||
+		    strcmp(json_string_value(json_object_get(tn, "state")), "ok") != 0)
+			continue;
+		if (id == NULL)
+			netbox_tailnet_skip(
+			    run, tn,
+			    "NetBox has no VRF \"%s\": create it (tsinv does not create "
+			    "VRFs)",
+			    vrf);
+		else if (json_integer_value(id) < 0)
+			netbox_tailnet_skip(
+			    run, tn,
+			    "NetBox has several VRFs named \"%s\": rename them or map "
+			    "the tailnet to another",
+			    vrf);
+	}
+	netbox_step_owned(run);
+}
+
+static void
+netbox_step_vrfs(struct netbox_run *run)
+{
+	struct sbuf q = {0};
+	json_t *tn;
+	size_t i;
+
+	sbuf_adds(&q, "");
+	json_array_foreach(run->tailnets, i, tn)
+	{
+		const char *vrf = json_string_value(json_object_get(tn, "vrf"));
+		char *e;
+
+		if (vrf == NULL)
+			continue;
+		e = netbox_escape(vrf);
+		sbuf_addf(&q, "%sname=%s", q.len ? "&" : "", e);
+		free(e);
+	}
+	if (q.len == 0) {
+		sbuf_free(&q);
+		netbox_step_owned(run);
+		return;
+	}
+	netbox_list(run, "/api/ipam/vrfs/", q.p, netbox_step_vrfs_done);
+	sbuf_free(&q);
+}
+
+static void
+netbox_step_owned_done(struct netbox_run *run)
+{
+	json_decref(run->owned);
+	run->owned = json_incref(run->acc);
+	netbox_step_plan(run);
+}
+
+static void
+netbox_step_owned(struct netbox_run *run)
+{
+	char *tag, *q;
+
+	/* NetBox answers 400 to a filter on a tag it does not have: then nothing is ours yet. */
+	if (json_object_get(run->tag_ids, run->nb->nc->owner_tag) == NULL) {
+		netbox_step_plan(run);
+		return;
+	}
+	tag = netbox_escape(run->nb->nc->owner_tag);
+	q = xasprintf("tag=%s", tag);
+	netbox_list(run, netbox_ip_path, q, netbox_step_owned_done);
+	free(q);
+	free(tag);
+}
+
+/* ---- the plan ---- */
+
+/* "node\naddress\nvrf id": the match key; the address in one spelling. */
+static char *
+netbox_key(const char *node, const char *address, json_int_t vrf)
+{
+	char host[64];
+	int plen;
+
+	if (address == NULL || ipam_addr_key(address, host, sizeof(host), &plen) == -1)
+		snprintf(host, sizeof(host), "?%.60s", address ? address : "");
+	return xasprintf("%s\n%s\n%lld", node ? node : "", host, (long long)vrf);
+}
+
+static json_int_t
+netbox_record_vrf(json_t *rec)
+{
+	json_t *vrf = json_object_get(rec, "vrf");
+
+	return json_is_object(vrf) ? json_integer_value(json_object_get(vrf, "id"))
+	                           : json_integer_value(vrf);
+}
+
+static const char *
+netbox_record_cf(json_t *rec, const char *name)
+{
+	return json_string_value(json_object_get(json_object_get(rec, "custom_fields"), name));
+}
+
+static void
+netbox_changelog(json_t *obj, const char *action, const char *address, const char *tailnet,
+                 const char *node)
+{
+	char *msg = xasprintf("tsinvd: %s %s (tailnet %s, node %s)", action, address,
+	                      tailnet ? tailnet : "?", node ? node : "?");
+
+	if (strlen(msg) > NETBOX_CHANGELOG_MAX)
+		msg[NETBOX_CHANGELOG_MAX] = '\0';
+	json_object_set_new(obj, "changelog_message", json_string(msg));
+	free(msg);
+}
+
+static void
+netbox_plan_add(struct netbox_run *run, const char *action, json_t *obj, const char *vrf,
+                const char *tailnet, const char *node, json_t *id, json_t *patch)
+{
+	json_t *p = json_pack("{s:s, s:O, s:s?, s:s?, s:s?}", "action", action, "address",
+	                      json_object_get(obj, "address"), "vrf", vrf, "tailnet", tailnet,
+	                      "node_id", node);
+	const char *k;
+	json_t *v;
+
+	if (id != NULL)
+		json_object_set(p, "id", id);
+	if (patch != NULL) {
+		json_t *fields = json_array();
+
+		json_object_foreach(patch, k, v)
+		{
+			if (strcmp(k, "custom_fields") == 0) {
+				const char *ck;
+				json_t *cv;
+
+				json_object_foreach(v, ck, cv)
+				{
+					json_array_append_new(fields, json_sprintf("cf_%s", ck));
+				}
+			} else if (strcmp(k, "id") != 0 && strcmp(k, "changelog_message") != 0 &&
+			           k[0] != '_')
+				json_array_append_new(fields, json_string(k));
+		}
+		json_object_set_new(p, "fields", fields);
+	}
+	json_array_append_new(run->plan, p);
+}
+
+/* Each slug the writes name that NetBox does not have yet. */
+static void
+netbox_plan_tags(struct netbox_run *run, json_t *tags)
+{
+	json_t *t, *n;
+	size_t i, j;
+
+	json_array_foreach(tags, i, t)
+	{
+		const char *slug = json_string_value(json_object_get(t, "slug"));
+		int dup = 0;
+
+		if (slug == NULL || json_object_get(run->tag_ids, slug) != NULL)
+			continue;
+		json_array_foreach(run->new_tags, j, n) dup |=
+		    strcmp(json_string_value(json_object_get(n, "slug")), slug) == 0;
+		if (!dup)
+			json_array_append_new(run->new_tags,
+			                      json_pack("{s:s, s:s, s:s}", "name", slug, "slug",
+			                                slug, "changelog_message",
+			                                "tsinvd: a tag of Tailscale addresses"));
+	}
+}
+
+static int
+netbox_tailnet_ok(struct netbox_run *run, const char *name)
+{
+	json_t *tn;
+	size_t i;
+
+	json_array_foreach(run->tailnets, i, tn)
+	{
+		if (name != NULL &&
+		    strcmp(json_string_value(json_object_get(tn, "tailnet")), name) == 0)
+			return strcmp(json_string_value(json_object_get(tn, "state")), "ok") == 0;
+	}
+	return 0;
+}
+
+/* An update of REC towards OBJ, or NULL when nothing differs. */
+static json_t *
+netbox_patch(struct netbox_run *run, json_t *rec, json_t *obj)
+{
+	const struct config_netbox *nc = run->nb->nc;
+	struct ipam_map m;
+	json_t *patch;
+
+	netbox_map(nc, NULL, &m);
+	if ((patch = ipam_netbox_diff(rec, obj, &m, nc->last_seen_slack)) == NULL)
+		return NULL;
+	json_object_set(patch, "id", json_object_get(rec, "id"));
+	return patch;
+}
+
+/* What a PATCH of a record holding NODE does for a want of node WANT. */
+static const char *
+netbox_action(const char *node, const char *want, json_t *patch, int deprecated)
+{
+	if (strcmp(node ? node : "", want ? want : "") != 0)
+		return "reassign";
+	if (deprecated && json_object_get(patch, "status") != NULL)
+		return "deprecate";
+	return "update";
+}
+
+static void
+netbox_step_plan(struct netbox_run *run)
+{
+	const struct config_netbox *nc = run->nb->nc;
+	size_t nowned = json_array_size(run->owned), i;
+	json_t *bykey = json_object(), *byaddr = json_object(), *wanted = json_object();
+	char *used = xcalloc(nowned ? nowned : 1, 1);
+	json_t *rec, *w;
+
+	/* Index NetBox's records by match key, and by address and VRF. */
+	json_array_foreach(run->owned, i, rec)
+	{
+		json_int_t vrf = netbox_record_vrf(rec);
+		const char *addr = json_string_value(json_object_get(rec, "address"));
+		char *key = netbox_key(netbox_record_cf(rec, nc->cf_node_id), addr, vrf);
+		char *akey = netbox_key(NULL, addr, vrf);
+		json_t *list = json_object_get(byaddr, akey);
+
+		if (json_object_get(bykey, key) == NULL)
+			json_object_set_new(bykey, key, json_integer((json_int_t)i));
+		if (list == NULL) {
+			list = json_array();
+			json_object_set_new(byaddr, akey, list);
+		}
+		json_array_append_new(list, json_integer((json_int_t)i));
+		free(key);
+		free(akey);
+	}
+	/* Resolve VRFs, drop the wants of skipped tailnets, and note every wanted key. */
+	json_array_foreach(run->wants, i, w)
+	{
+		json_t *obj = json_object_get(w, "obj");
+		const char *vrf = json_string_value(json_object_get(w, "vrf"));
+		const char *tn = json_string_value(json_object_get(w, "tailnet"));
+		json_int_t vid = vrf ? json_integer_value(json_object_get(run->vrf_ids, vrf)) : 0;
+		char *key;
+
+		if (!netbox_tailnet_ok(run, tn)) {
+			json_object_set_new(w, "skip", json_true());
+			continue;
+		}
+		json_object_set_new(obj, "vrf", vid > 0 ? json_integer(vid) : json_null());
+		json_object_set_new(w, "vrf_id", json_integer(vid));
+		key = netbox_key(netbox_record_cf(obj, nc->cf_node_id),
+		                 json_string_value(json_object_get(obj, "address")), vid);
+		json_object_set_new(wanted, key, json_true());
+		free(key);
+	}
+	json_array_foreach(run->wants, i, w)
+	{
+		json_t *obj = json_object_get(w, "obj"), *idx, *patch, *x;
+		const char *vrf = json_string_value(json_object_get(w, "vrf"));
+		const char *tn = json_string_value(json_object_get(w, "tailnet"));
+		const char *addr = json_string_value(json_object_get(obj, "address"));
+		const char *node = netbox_record_cf(obj, nc->cf_node_id);
+		json_int_t vid = json_integer_value(json_object_get(w, "vrf_id"));
+		int deprecated =
+		    strcmp(json_string_value(json_object_get(obj, "status")), "deprecated") == 0;
+		char *key, *akey;
+		size_t j;
+
+		if (json_is_true(json_object_get(w, "skip")))
+			continue;
+		key = netbox_key(node, addr, vid);
+		akey = netbox_key(NULL, addr, vid);
+		idx = json_object_get(bykey, key);
+		rec = NULL;
+		if (idx != NULL && !used[json_integer_value(idx)])
+			rec = json_array_get(run->owned, (size_t)json_integer_value(idx));
+		/* An address that passed to another node: its record, if no one wants it as it
+		 * is, follows the address (NetBox would refuse a second one in the VRF). */
+		if (rec == NULL && !deprecated) {
+			json_array_foreach(json_object_get(byaddr, akey), j, x)
+			{
+				json_t *r =
+				    json_array_get(run->owned, (size_t)json_integer_value(x));
+				char *rkey;
+
+				if (used[json_integer_value(x)])
+					continue;
+				rkey = netbox_key(netbox_record_cf(r, nc->cf_node_id), addr, vid);
+				if (json_object_get(wanted, rkey) == NULL)
+					rec = r;
+				free(rkey);
+				if (rec != NULL) {
+					idx = x;
+					break;
+				}
+			}
+		}
+		if (rec != NULL) {
+			const char *action;
+
+			used[json_integer_value(idx)] = 1;
+			if ((patch = netbox_patch(run, rec, obj)) == NULL) {
+				run->unchanged++;
+			} else {
+				action = netbox_action(netbox_record_cf(rec, nc->cf_node_id), node,
+				                       patch, deprecated);
+				netbox_changelog(patch, action, addr, tn, node);
+				json_object_set_new(patch, "_action", json_string(action));
+				json_object_set_new(patch, "_address", json_string(addr));
+				netbox_plan_add(run, action, obj, vrf, tn, node,
+				                json_object_get(rec, "id"), patch);
+				netbox_plan_tags(run, json_object_get(patch, "tags"));
+				json_array_append_new(run->updates, patch);
+			}
+		} else if (!deprecated) {
+			json_t *c = json_deep_copy(obj);
+
+			netbox_changelog(c, "create", addr, tn, node);
+			netbox_plan_add(run, "create", obj, vrf, tn, node, NULL, NULL);
+			netbox_plan_tags(run, json_object_get(c, "tags"));
+			json_array_append_new(run->creates, c);
+		}
+		free(key);
+		free(akey);
+	}
+	/* What is ours and no longer wanted is retired, never deleted; records of a tailnet left
+	 * out of this run stay as they are. */
+	json_array_foreach(run->owned, i, rec)
+	{
+		const char *tn = netbox_record_cf(rec, nc->cf_tailnet);
+		json_t *st = json_object_get(rec, "status"), *patch;
+		const char *status =
+		    json_string_value(json_is_object(st) ? json_object_get(st, "value") : st);
+
+		if (used[i] || (tn != NULL && config_tailnet_find(run->nb->cf, tn) != NULL &&
+		                !netbox_tailnet_ok(run, tn)))
+			continue;
+		if (status != NULL && strcmp(status, "deprecated") == 0) {
+			run->unchanged++;
+			continue;
+		}
+		patch = json_pack("{s:O?, s:s, s:s, s:O?}", "id", json_object_get(rec, "id"),
+		                  "status", "deprecated", "_action", "deprecate", "_address",
+		                  json_object_get(rec, "address"));
+		netbox_changelog(patch, "deprecate",
+		                 json_string_value(json_object_get(rec, "address")), tn,
+		                 netbox_record_cf(rec, nc->cf_node_id));
+		netbox_plan_add(
+		    run, "deprecate", rec,
+		    json_string_value(json_object_get(json_object_get(rec, "vrf"), "name")), tn,
+		    netbox_record_cf(rec, nc->cf_node_id), json_object_get(rec, "id"), patch);
+		json_array_append_new(run->updates, patch);
+	}
+	run->tags_planned = json_array_size(run->new_tags);
+	free(used);
+	json_decref(bykey);
+	json_decref(byaddr);
+	json_decref(wanted);
+	if (run->dry) {
+		netbox_run_finish(run);
+		return;
+	}
+	run->queue = NULL;
+	run->pos = 0;
+	netbox_write_next(run);
+}
+
+/* ---- the writes ---- */
+
+static void netbox_write_cb(struct netbox_run *run, long status, json_t *body);
+
+static void
+netbox_tags_cb(struct netbox_run *run, long status, json_t *body)
+{
+	if (status != 201) {
+		netbox_fail(run, netbox_http_error(status, body));
+		return;
+	}
+	run->tags_created = json_array_size(run->new_tags);
+	json_array_clear(run->new_tags);
+	netbox_write_next(run);
+}
+
+static void
+netbox_count(struct netbox_run *run, json_t *item)
+{
+	const char *action = json_string_value(json_object_get(item, "_action"));
+
+	if (action == NULL)
+		run->created++;
+	else if (strcmp(action, "deprecate") == 0)
+		run->deprecated++;
+	else
+		run->updated++;
+}
+
+/* Sends the next batch: new tags first, then the updates, then the creates. */
+static void
+netbox_write_next(struct netbox_run *run)
+{
+	json_t *batch, *item;
+	size_t n, i;
+	int create;
+
+	if (json_array_size(run->new_tags) > 0) {
+		netbox_http(run, "POST", "/api/extras/tags/", run->new_tags, netbox_tags_cb);
+		return;
+	}
+	if (run->queue == NULL) {
+		run->queue = run->updates;
+		run->pos = 0;
+	}
+	if (run->pos >= json_array_size(run->queue)) {
+		if (run->queue == run->creates) {
+			netbox_run_finish(run);
+			return;
+		}
+		run->queue = run->creates;
+		run->pos = 0;
+		run->single = 0;
+		netbox_write_next(run);
+		return;
+	}
+	create = run->queue == run->creates;
+	n = run->single ? 1 : (size_t)run->nb->nc->batch_size;
+	if (n > json_array_size(run->queue) - run->pos)
+		n = json_array_size(run->queue) - run->pos;
+	batch = json_array();
+	for (i = 0; i < n; i++) {
+		const char *k;
+		json_t *v;
+		void *tmp;
+
+		/* Our own notes ("_action", "_address") are not NetBox's. */
+		item = json_copy(json_array_get(run->queue, run->pos + i));
+		json_object_foreach_safe(item, tmp, k, v)
+		{
+			if (k[0] == '_')
+				json_object_del(item, k);
+		}
+		json_array_append_new(batch, item);
+	}
+	run->batch_n = n;
+	netbox_http(run, create ? "POST" : "PATCH", netbox_ip_path, batch, netbox_write_cb);
+	json_decref(batch);
+}
+
+static void
+netbox_write_cb(struct netbox_run *run, long status, json_t *body)
+{
+	int create = run->queue == run->creates;
+	size_t i;
+
+	if (status == (create ? 201 : 200)) {
+		for (i = 0; i < run->batch_n; i++)
+			netbox_count(run, json_array_get(run->queue, run->pos + i));
+		run->pos += run->batch_n;
+		/* One by one until the end of the batch that failed, then batches again. */
+		if (run->single > 0)
+			run->single--;
+		netbox_write_next(run);
+		return;
+	}
+	if (status == 400 && run->batch_n > 1) {
+		/* Bulk writes are all or nothing: find the items NetBox refuses, write the rest. */
+		run->single = (int)run->batch_n;
+		netbox_write_next(run);
+		return;
+	}
+	if (status == 400) {
+		json_t *item = json_array_get(run->queue, run->pos);
+		char *e = netbox_http_error(status, body);
+		const char *action = json_string_value(json_object_get(item, "_action"));
+
+		char id[32] = "";
+
+		if (json_is_integer(json_object_get(item, "id")))
+			snprintf(id, sizeof(id), " #%lld",
+			         (long long)json_integer_value(json_object_get(item, "id")));
+		const char *addr = json_string_value(json_object_get(item, "address"));
+
+		if (addr == NULL)
+			addr = json_string_value(json_object_get(item, "_address"));
+		netbox_error(run, "%s %s%s: %s", action ? action : "create", addr ? addr : "record",
+		             id, e);
+		free(e);
+		run->pos++;
+		if (run->single > 0)
+			run->single--;
+		netbox_write_next(run);
+		return;
+	}
+	netbox_fail(run, netbox_http_error(status, body));
+}
+
+/* ---- a run's life ---- */
+
+static void netbox_schedule(struct netbox *nb, int64_t delay);
+
+static void
+netbox_run_free(struct netbox_run *run)
+{
+	netbox_http_free(run);
+	free(run->what);
+	json_decref(run->tailnets);
+	json_decref(run->wants);
+	json_decref(run->tag_ids);
+	json_decref(run->vrf_ids);
+	json_decref(run->owned);
+	json_decref(run->plan);
+	json_decref(run->new_tags);
+	json_decref(run->updates);
+	json_decref(run->creates);
+	json_decref(run->errors);
+	json_decref(run->acc);
+	free(run->list_path);
+	free(run->waiters);
+	free(run);
+}
+
+static json_t *
+netbox_time_json(tstime_t t)
+{
+	char buf[TSTIME_STRLEN];
+
+	tstime_format(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static void
+netbox_run_finish(struct netbox_run *run)
+{
+	struct netbox *nb = run->nb;
+	tstime_t now = tstime_now();
+	size_t planned[3] = {0}, i;
+	json_t *res, *p;
+
+	json_array_foreach(run->plan, i, p)
+	{
+		const char *a = json_string_value(json_object_get(p, "action"));
+
+		planned[strcmp(a, "create") == 0 ? 0 : strcmp(a, "deprecate") == 0 ? 2 : 1]++;
+	}
+	res = json_pack("{s:b, s:s, s:o, s:o, s:I, s:O, s:O, s:{s:I, s:I, s:I, s:I},"
+	                " s:I, s:I, s:I, s:I, s:I, s:I, s:O}",
+	                "dry_run", run->dry, "result",
+	                run->failed || json_array_size(run->errors) > 0 ? "error" : "ok", "started",
+	                netbox_time_json(run->started), "finished", netbox_time_json(now),
+	                "duration_ms", (json_int_t)((now - run->started) / 1000), "tailnets",
+	                run->tailnets, "plan", run->plan, "planned", "create",
+	                (json_int_t)planned[0], "update", (json_int_t)planned[1], "deprecate",
+	                (json_int_t)planned[2], "tags", (json_int_t)run->tags_planned, "created",
+	                (json_int_t)run->created, "updated", (json_int_t)run->updated, "deprecated",
+	                (json_int_t)run->deprecated, "unchanged", (json_int_t)run->unchanged,
+	                "tags_created", (json_int_t)run->tags_created, "writes",
+	                (json_int_t)run->writes, "errors", run->errors);
+	if (run->dry)
+		log_info(
+		    "netbox: dry run: would create %zu, update %zu, deprecate %zu; %zu unchanged; "
+		    "%zu errors",
+		    planned[0], planned[1], planned[2], run->unchanged,
+		    json_array_size(run->errors));
+	else
+		log_info(
+		    "netbox: sync %s: %zu created, %zu updated, %zu deprecated, %zu unchanged, "
+		    "%zu tags created, %zu writes, %zu errors",
+		    run->failed ? "stopped" : "done", run->created, run->updated, run->deprecated,
+		    run->unchanged, run->tags_created, run->writes, json_array_size(run->errors));
+	for (i = 0; i < run->nwaiters; i++)
+		ctl_reply(run->waiters[i].req, json_incref(res));
+	json_decref(res);
+	nb->run = NULL;
+	netbox_run_free(run);
+	if (nb->nqueued > 0)
+		event_active(nb->kick, EV_TIMEOUT, 0);
+	else if (nb->nc->interval > 0)
+		netbox_schedule(nb, nb->nc->interval);
+}
+
+/* Starts a run for the queued requests of the first one's kind, or for the timer. */
+static void
+netbox_run_start(struct netbox *nb, int dry)
+{
+	struct netbox_run *run = xcalloc(1, sizeof(*run));
+	size_t i, k = 0;
+
+	run->nb = nb;
+	run->dry = dry;
+	run->started = tstime_now();
+	run->tailnets = json_array();
+	run->wants = json_array();
+	run->tag_ids = json_object();
+	run->vrf_ids = json_object();
+	run->owned = json_array();
+	run->plan = json_array();
+	run->new_tags = json_array();
+	run->updates = json_array();
+	run->creates = json_array();
+	run->errors = json_array();
+	/* Those who asked for this kind of run ride on it; the others wait for the next. */
+	run->waiters = xcalloc(nb->nqueued ? nb->nqueued : 1, sizeof(*run->waiters));
+	for (i = 0; i < nb->nqueued; i++) {
+		if (nb->queued[i].dry == dry)
+			run->waiters[run->nwaiters++] = nb->queued[i];
+		else
+			nb->queued[k++] = nb->queued[i];
+	}
+	nb->nqueued = k;
+	nb->run = run;
+	evtimer_del(nb->timer);
+	log_info("netbox: %s started", dry ? "dry run" : "sync");
+	netbox_wants(run);
+	netbox_list(run, "/api/extras/tags/", "", netbox_step_tags_done);
+}
+
+static void
+netbox_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct netbox *nb = arg;
+
+	if (nb->run == NULL && nb->nqueued > 0)
+		netbox_run_start(nb, nb->queued[0].dry);
+}
+
+static void
+netbox_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct netbox *nb = arg;
+
+	if (nb->run == NULL)
+		netbox_run_start(nb, 0);
+}
+
+static void
+netbox_schedule(struct netbox *nb, int64_t delay)
+{
+	struct timeval tv = {.tv_sec = delay / TSTIME_SEC, .tv_usec = delay % TSTIME_SEC};
+
+	evtimer_add(nb->timer, &tv);
+}
+
+/* ---- life cycle ---- */
+
+int
+netbox_check(const struct config *cf, char **cause)
+{
+	char *token = NULL, *why = NULL;
+
+	if (cf->netbox.url == NULL)
+		return 0;
+	if (config_read_secret(cf->netbox.token_file, &token, &why) == -1) {
+		*cause = xasprintf("[netbox] token_file: %s", why);
+		free(why);
+		return -1;
+	}
+	explicit_bzero(token, strlen(token));
+	free(token);
+	return 0;
+}
+
+struct netbox *
+netbox_new(struct event_base *base, const struct config *cf, struct store *st, char **cause)
+{
+	struct netbox *nb = xcalloc(1, sizeof(*nb));
+	char *token = NULL, *why = NULL;
+
+	nb->base = base;
+	nb->cf = cf;
+	nb->nc = &cf->netbox;
+	nb->st = st;
+	if (nb->nc->url == NULL)
+		return nb;
+	if (config_read_secret(nb->nc->token_file, &token, &why) == -1) {
+		*cause = xasprintf("[netbox] token_file: %s", why);
+		free(why);
+		free(nb);
+		return NULL;
+	}
+	/* NetBox 4.5's v2 tokens ("nbt_...") are bearer tokens; older ones use "Token". */
+	nb->auth = xasprintf("Authorization: %s %s",
+	                     strncmp(token, "nbt_", 4) == 0 ? "Bearer" : "Token", token);
+	explicit_bzero(token, strlen(token));
+	free(token);
+	nb->multi = curl_multi_init();
+	nb->curl_timer = evtimer_new(base, netbox_curl_timer_cb, nb);
+	nb->timer = evtimer_new(base, netbox_timer_cb, nb);
+	nb->kick = evtimer_new(base, netbox_kick_cb, nb);
+	curl_multi_setopt(nb->multi, CURLMOPT_SOCKETFUNCTION, netbox_sock_cb);
+	curl_multi_setopt(nb->multi, CURLMOPT_SOCKETDATA, nb);
+	curl_multi_setopt(nb->multi, CURLMOPT_TIMERFUNCTION, netbox_multi_timer_cb);
+	curl_multi_setopt(nb->multi, CURLMOPT_TIMERDATA, nb);
+	/* The first run waits for the start-up polls; then every interval. */
+	if (nb->nc->interval > 0)
+		netbox_schedule(nb, nb->nc->interval < NETBOX_FIRST_DELAY ? nb->nc->interval
+		                                                          : NETBOX_FIRST_DELAY);
+	log_info("netbox: %s, %s", nb->nc->url,
+	         nb->nc->interval > 0 ? "periodic sync" : "sync only when asked");
+	return nb;
+}
+
+void
+netbox_free(struct netbox *nb)
+{
+	if (nb == NULL)
+		return;
+	if (nb->run != NULL) {
+		/* Its requests belong to the socket server, which frees them unanswered. */
+		nb->run->nwaiters = 0;
+		netbox_run_free(nb->run);
+	}
+	free(nb->queued);
+	if (nb->multi != NULL)
+		curl_multi_cleanup(nb->multi);
+	if (nb->curl_timer != NULL)
+		event_free(nb->curl_timer);
+	if (nb->timer != NULL)
+		event_free(nb->timer);
+	if (nb->kick != NULL)
+		event_free(nb->kick);
+	if (nb->auth != NULL) {
+		explicit_bzero(nb->auth, strlen(nb->auth));
+		free(nb->auth);
+	}
+	free(nb);
+}
+
+/* ---- the ops ---- */
+
+void
+netbox_op_sync(struct netbox *nb, struct ctl_req *req)
+{
+	char *cause = NULL;
+	int dry = 0;
+
+	if (proto_arg_bool(req->args, "dry_run", &dry, &cause) == -1) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
+		free(cause);
+		return;
+	}
+	if (nb->nc->url == NULL) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
+		              "no NetBox configured: set url and token_file in [netbox] of %s",
+		              nb->cf->path);
+		return;
+	}
+	log_info("netbox: %s requested by uid %u", dry ? "dry run" : "sync", (unsigned)req->uid);
+	nb->queued = xrealloc(nb->queued, (nb->nqueued + 1) * sizeof(*nb->queued));
+	nb->queued[nb->nqueued++] = (struct netbox_waiter){req, dry};
+	if (nb->run == NULL)
+		netbox_run_start(nb, dry);
+}
+
+void
+netbox_op_export(struct netbox *nb, struct ctl_req *req)
+{
+	const struct config *cf = nb->cf;
+	const char *tailnet = NULL, *ats = NULL, *ws = NULL;
+	int64_t window = nb->nc->deprecated_window;
+	tstime_t at = TSTIME_NONE;
+	json_t *res, *rows, *tns;
+	char *cause = NULL;
+
+	if (proto_arg_string(req->args, "tailnet", &tailnet, &cause) == -1 ||
+	    proto_arg_string(req->args, "at", &ats, &cause) == -1 ||
+	    proto_arg_string(req->args, "window", &ws, &cause) == -1 ||
+	    (ats != NULL && tstime_parse(ats, tstime_now(), &at, &cause) == -1) ||
+	    (ws != NULL && tstime_parse_duration(ws, &window, &cause) == -1)) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
+		free(cause);
+		return;
+	}
+	if (tailnet != NULL && config_tailnet_find(cf, tailnet) == NULL) {
+		ctl_reply_err(req, PROTO_E_NOT_FOUND, "no tailnet \"%s\" in %s", tailnet, cf->path);
+		return;
+	}
+	rows = json_array();
+	tns = json_array();
+	for (size_t i = 0; i < cf->ntailnets; i++) {
+		const char *name = cf->tailnets[i].name, *vrf = config_netbox_vrf(cf, name);
+		struct ipam_map m;
+		json_t *one = NULL;
+
+		if (tailnet != NULL && strcmp(tailnet, name) != 0)
+			continue;
+		if (hist_addresses(nb->st, name, at, window, &one, &cause) != HIST_OK) {
+			ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause ? cause : "failed");
+			free(cause);
+			json_decref(rows);
+			json_decref(tns);
+			return;
+		}
+		netbox_map(nb->nc, vrf, &m);
+		ipam_rows(one, &m, rows);
+		json_array_append_new(tns, json_pack("{s:s, s:s?, s:O}", "tailnet", name, "vrf",
+		                                     vrf, "at", json_object_get(one, "at")));
+		json_decref(one);
+	}
+	res = json_pack("{s:o, s:I, s:{s:s, s:s?, s:s, s:s, s:s}, s:o, s:o}", "at",
+	                at == TSTIME_NONE ? json_null() : netbox_time_json(at), "window_s",
+	                (json_int_t)(window / TSTIME_SEC), "map", "owner_tag", nb->nc->owner_tag,
+	                "tag_prefix", nb->nc->tag_prefix, "cf_node_id", nb->nc->cf_node_id,
+	                "cf_tailnet", nb->nc->cf_tailnet, "cf_last_seen", nb->nc->cf_last_seen,
+	                "tailnets", tns, "rows", rows);
+	ctl_reply(req, res);
+}
