@@ -419,7 +419,8 @@ ctl_client_run(struct ctl_client *c)
 	}
 	c->running = 1;
 	out = bufferevent_get_output(c->bev);
-	while (c->req == NULL && !c->closing) {
+	/* A request that turned the connection into a stream ends the serving of requests. */
+	while (c->req == NULL && c->stream == NULL && !c->closing) {
 		if (evbuffer_get_length(out) > CTL_OUT_HIGH)
 			break; /* ctl_write_cb comes back once it is sent */
 		if (n++ == CTL_LINES_PER_TURN) {
@@ -433,6 +434,14 @@ ctl_client_run(struct ctl_client *c)
 		}
 	}
 	c->running = 0;
+	if (c->stream != NULL) {
+		/* Whatever followed the follow request is ignored; reading stays on to see EOF. */
+		struct evbuffer *in = bufferevent_get_input(c->bev);
+
+		evbuffer_drain(in, evbuffer_get_length(in));
+		bufferevent_enable(c->bev, EV_READ);
+		return;
+	}
 
 	/* One request at a time: the next is not even read while one is pending or its reply is
 	 * still being sent, so that the read timeout measures idleness alone (the write timeout
@@ -746,7 +755,8 @@ ctl_stream_start(struct ctl_req *req, json_t *result, ctl_stream_fn drained, ctl
 	size_t len = 0;
 	char *line;
 
-	if (c->dead) {
+	if (c->dead || c->stream != NULL) {
+		/* Gone, or a stream already (cannot happen: a stream serves no request). */
 		json_decref(result);
 		ctl_req_finish(req, NULL, 0);
 		return NULL;

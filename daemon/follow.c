@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 
 #include "events.h"
@@ -13,27 +14,33 @@
 /* A follower reads more of the log only while less than this waits to be sent to it. */
 #define FOLLOW_HIGH (256 * 1024)
 #define FOLLOW_BATCH 512
+/* At most this many events are looked at per loop turn, matching or not: a rare filter on a
+ * long log must not stall the loop. */
+#define FOLLOW_SCAN_TURN 8192
 
 struct follower {
 	struct follow *fw;
 	struct ctl_stream *st;
-	uint64_t cursor; /* the last event looked at */
+	struct event *more; /* continues a long scan on the next loop turn */
+	uint64_t cursor;    /* the last event looked at */
 	char *types;
 	char *tailnet;
 	TAILQ_ENTRY(follower) entry;
 };
 
 struct follow {
+	struct event_base *base;
 	struct store *st;
 	TAILQ_HEAD(, follower) list;
 	size_t n;
 };
 
 struct follow *
-follow_new(struct store *st)
+follow_new(struct event_base *base, struct store *st)
 {
 	struct follow *fw = xcalloc(1, sizeof(*fw));
 
+	fw->base = base;
 	fw->st = st;
 	TAILQ_INIT(&fw->list);
 	return fw;
@@ -44,6 +51,7 @@ follow_remove(struct follower *fl)
 {
 	TAILQ_REMOVE(&fl->fw->list, fl, entry);
 	fl->fw->n--;
+	event_free(fl->more);
 	free(fl->types);
 	free(fl->tailnet);
 	free(fl);
@@ -103,6 +111,7 @@ static int
 follow_pump(struct follower *fl)
 {
 	struct follow_batch b = {.fl = fl};
+	size_t examined = 0;
 	char *cause = NULL;
 
 	do {
@@ -117,12 +126,23 @@ follow_pump(struct follower *fl)
 			follow_remove(fl);
 			return -1;
 		}
-	} while (b.seen == FOLLOW_BATCH && ctl_stream_queued(fl->st) <= FOLLOW_HIGH);
+		examined += b.seen;
+	} while (b.seen == FOLLOW_BATCH && ctl_stream_queued(fl->st) <= FOLLOW_HIGH &&
+	         examined < FOLLOW_SCAN_TURN);
+	if (b.seen == FOLLOW_BATCH && examined >= FOLLOW_SCAN_TURN &&
+	    ctl_stream_queued(fl->st) <= FOLLOW_HIGH)
+		event_active(fl->more, EV_TIMEOUT, 0);
 	return 0;
 }
 
 static void
 follow_drained_cb(void *arg)
+{
+	follow_pump(arg);
+}
+
+static void
+follow_more_cb(evutil_socket_t fd, short what, void *arg)
 {
 	follow_pump(arg);
 }
@@ -141,6 +161,7 @@ follow_start(struct follow *fw, struct ctl_req *req, uint64_t since, const char 
 	json_t *result = json_pack("{s:b, s:I}", "following", 1, "since", (json_int_t)since);
 
 	fl->fw = fw;
+	fl->more = evtimer_new(fw->base, follow_more_cb, fl);
 	fl->cursor = since;
 	fl->types = types != NULL ? xstrdup(types) : NULL;
 	fl->tailnet = tailnet != NULL ? xstrdup(tailnet) : NULL;

@@ -4,12 +4,14 @@
 
 #include <stdint.h>
 
+#include <event2/event.h>
+
 #include "ctl.h"
 #include "store.h"
 
 struct follow;
 
-struct follow *follow_new(struct store *st);
+struct follow *follow_new(struct event_base *base, struct store *st);
 /* Ends every stream (their connections close once flushed). */
 void follow_free(struct follow *fw);
 /* Answers REQ and streams every event after SINCE that matches TYPES (space-separated globs,

@@ -142,6 +142,8 @@ main(int argc, char **argv)
 	}
 	log_setverbose(verbose || d.cf->verbose);
 	signal(SIGPIPE, SIG_IGN);
+	/* Hooks are reaped by waitid: an inherited SIG_IGN would reap them behind our back. */
+	signal(SIGCHLD, SIG_DFL);
 	listen_fd = notify_listen_fd();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatalx("cannot initialise libcurl");
@@ -150,7 +152,7 @@ main(int argc, char **argv)
 	d.started = tstime_now();
 	if (store_open(d.cf->state_dir, d.cf->map_size_max, &d.st, &cause) == -1)
 		fatalx("%s", cause);
-	d.fw = follow_new(d.st);
+	d.fw = follow_new(d.base, d.st);
 	if ((d.hk = hooks_new(d.base, d.cf, d.st, &cause)) == NULL)
 		fatalx("%s", cause);
 	if ((d.ctl = ctl_new(d.base, d.cf, listen_fd, ops_dispatch, &d, &cause)) == NULL)

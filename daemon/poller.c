@@ -385,7 +385,7 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	}
 	/* Retry-After can be negative on this libcurl for a date in the past: clamp it. */
 	if (retry > 0)
-		retry_after = retry * TSTIME_SEC > POLLER_RETRY_AFTER_MAX ? POLLER_RETRY_AFTER_MAX
+		retry_after = retry > POLLER_RETRY_AFTER_MAX / TSTIME_SEC ? POLLER_RETRY_AFTER_MAX
 		                                                          : retry * TSTIME_SEC;
 	if (ep->too_big || code == CURLE_FILESIZE_EXCEEDED)
 		error = xasprintf("answer larger than max_response (%zu bytes): ignored",
@@ -595,7 +595,9 @@ poller_oauth_done(struct poller_oauth *o, CURLcode code)
 			    xstrdup("OAuth token request: the answer has no usable access_token "
 			            "and expires_in");
 		else {
-			int64_t lifetime = (int64_t)life * TSTIME_SEC;
+			/* Tokens live an hour; a broken answer must not overflow or defer renewal.
+			 */
+			int64_t lifetime = (int64_t)(life > 86400 ? 86400 : life) * TSTIME_SEC;
 			int64_t margin =
 			    lifetime / 4 < 300 * TSTIME_SEC ? lifetime / 4 : 300 * TSTIME_SEC;
 
@@ -794,6 +796,8 @@ poller_poll_now(struct poller *pl, const char *tailnet, poller_done_fn done, voi
 	g->results = json_array();
 	g->done = done;
 	g->arg = arg;
+	/* This loop holds a reference: a fetch that ends at once must not free g under it. */
+	g->pending = 1;
 	for (size_t i = 0; i < pl->ntn; i++) {
 		struct poller_endpoint *ep = &pl->tn[i].ep;
 
@@ -807,7 +811,7 @@ poller_poll_now(struct poller *pl, const char *tailnet, poller_done_fn done, voi
 			poller_fetch_start(ep);
 		}
 	}
-	if (g->pending == 0) {
+	if (--g->pending == 0) {
 		done(g->results, arg);
 		json_decref(g->results);
 		free(g);

@@ -104,6 +104,16 @@ hist_state_at(const struct hist_bounds *b, tstime_t t, tstime_t last_ok)
 	return HIST_NO;
 }
 
+/* As hist_state_at, knowing whether polls cover T: across a gap in polling even what was there
+ * at both ends is only a maybe (it may have gone and come back). */
+static enum hist_state
+hist_state_cov(const struct hist_bounds *b, tstime_t t, tstime_t last_ok, int covered)
+{
+	enum hist_state s = hist_state_at(b, t, last_ok);
+
+	return s == HIST_HELD && !covered ? HIST_MAYBE : s;
+}
+
 static json_t *
 hist_time_json(tstime_t t)
 {
@@ -553,7 +563,9 @@ hist_close_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr 
 		return -1;
 	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
 	     rc = store_cursor_step(cur, 1, &key, &val)) {
-		if (key.len <= prefix.len + 8 || val.len < HIST_BOUNDS_LEN)
+		/* A damaged key (no NUL at its end) is passed over, never read past. */
+		if (key.len <= prefix.len + 8 || val.len < HIST_BOUNDS_LEN ||
+		    ((const char *)key.data)[key.len - 1] != '\0')
 			continue;
 		if (strcmp((const char *)key.data + prefix.len + 8, id) != 0)
 			continue;
@@ -619,7 +631,13 @@ hist_index_names(struct store_txn *txn, const char *tailnet, const struct norm_d
 			hist_key_name(&k, tailnet, names[i]);
 			store_key_i64(&k, from_hi);
 			store_key_str(&k, nd->id);
-			rc = store_put(txn, STORE_NAME, &k, "", 0, cause);
+			/* A name too long for a key is not findable by name; the poll still counts.
+			 */
+			if (k.bad)
+				log_warnx("%s: device %s: a name of %zu bytes is too long to index",
+				          tailnet, nd->id, strlen(names[i]));
+			else
+				rc = store_put(txn, STORE_NAME, &k, "", 0, cause);
 		}
 	}
 	for (size_t i = 0; i < n; i++)
@@ -1171,6 +1189,8 @@ hist_version_at(struct store_txn *txn, const char *tailnet, const char *id, tsti
 	}
 	/* The first version starting after T; the one before it is in force at T. */
 	rc = store_cursor_seek(cur, &k, &prefix, &key, &val);
+	if (rc == 0 && key.len < prefix.len + 8)
+		rc = 1; /* damaged */
 	if (rc == 0) {
 		if (store_get_i64((const uint8_t *)key.data + prefix.len) > t &&
 		    store_cursor_step(cur, -1, &key, &val) != 0)
@@ -1235,7 +1255,7 @@ hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime
 	json_t *res, *holders, *intervals = NULL;
 	enum hist_state best = HIST_NO;
 	char abuf[ADDR_STRLEN], *reason = NULL;
-	int rc;
+	int rc, covered;
 
 	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
 		return HIST_ERR;
@@ -1249,8 +1269,10 @@ hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime
 	holders = json_array();
 	if (history)
 		intervals = json_array();
+	covered = at != TSTIME_NONE && hist_covered(txn, tailnet, HIST_EP_DEVICES, at, &reason);
 	hist_key_addr(&prefix, tailnet, a);
 	if (store_cursor_open(txn, STORE_ADDR, &cur, cause) == -1) {
+		free(reason);
 		json_decref(res);
 		json_decref(holders);
 		json_decref(intervals);
@@ -1268,7 +1290,7 @@ hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime
 		    ((const char *)key.data)[key.len - 1] != '\0')
 			continue;
 		hist_bounds_get(val.data, &b);
-		s = at == TSTIME_NONE ? HIST_NO : hist_state_at(&b, at, ep.last_ok);
+		s = at == TSTIME_NONE ? HIST_NO : hist_state_cov(&b, at, ep.last_ok, covered);
 		if (s != HIST_NO) {
 			json_array_append_new(holders, hist_holder_json(txn, tailnet, id, &b, at,
 			                                                hist_state_names[s]));
@@ -1295,12 +1317,15 @@ hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime
 		json_object_set_new(res, "answer", json_string("held"));
 	} else if (best == HIST_MAYBE) {
 		json_object_set_new(res, "answer", json_string("maybe"));
-		json_object_set_new(res, "reason",
-		                    json_string("the address changed hands between two polls"));
+		json_object_set_new(
+		    res, "reason",
+		    json_string(!covered && reason != NULL
+		                    ? reason
+		                    : "the address may have changed hands between two polls"));
 	} else if (at == TSTIME_NONE) {
 		json_object_set_new(res, "answer", json_string("unknown"));
 		json_object_set_new(res, "reason", json_string("no successful poll yet"));
-	} else if (hist_covered(txn, tailnet, HIST_EP_DEVICES, at, &reason)) {
+	} else if (covered) {
 		json_object_set_new(res, "answer", json_string("none"));
 		json_object_set_new(res, "reason",
 		                    json_string("no device held it; polls cover that time"));
@@ -1439,7 +1464,7 @@ hist_changed_fields(json_t *prev, json_t *dev)
 }
 
 static json_t *
-hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime_t at,
+hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime_t at, int covered,
               tstime_t last_ok, json_t **at_version)
 {
 	struct store_cursor *cur;
@@ -1469,7 +1494,7 @@ hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime
 		v = json_object();
 		hist_bounds_json(v, &b);
 		if (at != TSTIME_NONE) {
-			enum hist_state s = hist_state_at(&b, at, last_ok);
+			enum hist_state s = hist_state_cov(&b, at, last_ok, covered);
 
 			json_object_set_new(v, "state", json_string(hist_state_names[s]));
 			if (s != HIST_NO && at_version != NULL &&
@@ -1503,7 +1528,7 @@ hist_device_get(struct store *st, const char *tailnet, const char *query, tstime
 	const char *matched = "id";
 	char *id = NULL;
 	json_t *res, *versions, *atv = NULL;
-	int rc;
+	int rc, covered = 1;
 
 	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
 		return HIST_ERR;
@@ -1558,7 +1583,13 @@ hist_device_get(struct store *st, const char *tailnet, const char *query, tstime
 		return HIST_ERR;
 	}
 	json_object_set_new(res, "deleted", json_boolean(rc == 1));
-	versions = hist_versions(txn, tailnet, id, at, ep.last_ok, &atv);
+	if (at != TSTIME_NONE) {
+		char *reason = NULL;
+
+		covered = hist_covered(txn, tailnet, HIST_EP_DEVICES, at, &reason);
+		free(reason);
+	}
+	versions = hist_versions(txn, tailnet, id, at, covered, ep.last_ok, &atv);
 	if (at != TSTIME_NONE) {
 		hist_set_time(res, "at", at);
 		json_object_set_new(res, "current", atv ? atv : json_null());
@@ -1599,7 +1630,7 @@ hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out
 	struct sbuf sb;
 	char *reason = NULL;
 	size_t n = 0;
-	int rc;
+	int rc, covered = 1;
 
 	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
 		return HIST_ERR;
@@ -1619,7 +1650,8 @@ hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out
 	}
 	if (at == TSTIME_NONE && ep.last_ok == TSTIME_NONE) {
 		sbuf_adds(&sb, ",\"coverage\":\"unknown\",\"reason\":\"no successful poll yet\"");
-	} else if (at != TSTIME_NONE && !hist_covered(txn, tailnet, HIST_EP_DEVICES, at, &reason)) {
+	} else if (at != TSTIME_NONE &&
+	           !(covered = hist_covered(txn, tailnet, HIST_EP_DEVICES, at, &reason))) {
 		sbuf_adds(&sb, ",\"coverage\":\"unknown\",\"reason\":");
 		sbuf_add_json_string(&sb, reason ? reason : "not covered by polls");
 	} else
@@ -1635,6 +1667,9 @@ hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out
 		size_t dlen, vlen = 0;
 		enum hist_state s = HIST_HELD;
 
+		if (key.len <= prefix.len || memchr(id, '\0', key.len - prefix.len) == NULL)
+			continue;
+
 		if (at == TSTIME_NONE) {
 			struct hist_cur cr;
 
@@ -1649,7 +1684,7 @@ hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out
 			if (val.len < HIST_BOUNDS_LEN)
 				continue;
 			hist_bounds_get(v, &b);
-			if ((s = hist_state_at(&b, at, ep.last_ok)) == HIST_NO)
+			if ((s = hist_state_cov(&b, at, ep.last_ok, covered)) == HIST_NO)
 				continue;
 			dev = (const char *)v + HIST_BOUNDS_LEN;
 			dlen = val.len - HIST_BOUNDS_LEN;
@@ -1731,12 +1766,18 @@ hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t windo
 		struct hist_bounds b;
 		char id[NORM_MAX_ID + 1];
 	} best = {0};
-	int rc;
+	int rc, covered = 1;
 
 	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
 		return HIST_ERR;
 	if (at == TSTIME_NONE)
 		at = ep.last_ok;
+	if (at != TSTIME_NONE) {
+		char *reason = NULL;
+
+		covered = hist_covered(txn, tailnet, HIST_EP_DEVICES, at, &reason);
+		free(reason);
+	}
 	res = json_object();
 	rows = json_array();
 	json_object_set_new(res, "tailnet", json_string(tailnet));
@@ -1776,7 +1817,7 @@ hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t windo
 		if (rc != 0)
 			break;
 		hist_bounds_get(val.data, &b);
-		s = hist_state_at(&b, at, ep.last_ok);
+		s = hist_state_cov(&b, at, ep.last_ok, covered);
 		/* Released recently enough to be retired by a sync, not forgotten. */
 		if (s == HIST_NO &&
 		    !(b.to_hi != TSTIME_NONE && b.to_lo <= at && at - b.to_lo <= window))

@@ -1489,6 +1489,27 @@ START_TEST(test_poll_failed)
 }
 END_TEST
 
+/* A hostname too long for the name index is not findable by name, but the poll is recorded
+ * whole: one hostile or odd device must not stop the tailnet's history. */
+START_TEST(test_long_hostname)
+{
+	json_t *a = mkdev(1), *b = mkdev(2);
+	char host[701];
+	struct hist_poll_result res;
+
+	memset(host, 'x', sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	json_object_set_new(a, "hostname", json_string(host));
+	res = apply(P(0), a, END);
+	ck_assert(res.time == P(0));
+	res = apply(P(1), a, b, END);
+	ck_assert_uint_eq(res.created, 1);
+	ck_assert_str_eq(ipans(v4(2), P(1)), "held n2CNTRL:held");
+	ck_assert_str_eq(ipans(v4(1), P(1)), "held n1CNTRL:held");
+	decref_all(a, b, END);
+}
+END_TEST
+
 /* ---- coverage and gaps ---- */
 
 START_TEST(test_gap)
@@ -1510,8 +1531,12 @@ START_TEST(test_gap)
 	ck_assert_str_eq(ipans(v4(9), t2), "none ");
 	ck_assert_str_eq(ipans(v4(9), t1), "none ");
 	ck_assert_str_eq(ipans(v4(9), MID(t2, t3)), "none ");
-	/* Seen at both ends of the gap and unchanged: held; gone at the far end: maybe. */
-	ck_assert_str_eq(ipans(v4(1), t1 + 30 * MIN), "held n1CNTRL:held");
+	/* Inside a gap nothing is certain, even what was there at both ends (it may have gone and
+	 * come back): maybe, with the gap as the reason; gone at the far end: maybe too. */
+	ck_assert_str_eq(ipans(v4(1), t1 + 30 * MIN), "maybe n1CNTRL:maybe");
+	r = ipat(v4(1), t1 + 30 * MIN, 0);
+	ck_assert_msg(strstr(jstr(r, "reason"), "gap") != NULL, "%s", jstr(r, "reason"));
+	json_decref(r);
 	ck_assert_str_eq(ipans(v4(3), t1 + 30 * MIN), "maybe n3CNTRL:maybe");
 	ck_assert_str_eq(ipans(v4(3), t2), "none ");
 
@@ -1519,7 +1544,7 @@ START_TEST(test_gap)
 	ck_assert_str_eq(jstr(l, "coverage"), "unknown");
 	ck_assert_ptr_nonnull(strstr(jstr(l, "reason"), "gap"));
 	ck_assert_str_eq(summary(json_object_get(l, "devices")),
-	                 "n1CNTRL:held,n2CNTRL:held,n3CNTRL:maybe");
+	                 "n1CNTRL:maybe,n2CNTRL:maybe,n3CNTRL:maybe");
 	json_decref(l);
 	l = devlist(T0 + 30 * MIN);
 	ck_assert_str_eq(jstr(l, "coverage"), "covered");
@@ -1993,6 +2018,7 @@ hist_suite(void)
 	tcase_add_test(tc, test_time_monotonic_after_failure);
 	tcase_add_test(tc, test_poll_failed);
 	tcase_add_test(tc, test_gap);
+	tcase_add_test(tc, test_long_hostname);
 
 	TC("queries");
 	tcase_add_test(tc, test_device_get_names);
