@@ -14,9 +14,9 @@
 #define STORE_MAP_START (64u << 20)
 
 static const char *const store_db_names[STORE__NDB] = {
-    [STORE_META] = "meta",   [STORE_CUR] = "cur",     [STORE_VER] = "ver",
-    [STORE_ADDR] = "addr",   [STORE_NAME] = "name",   [STORE_BLOB] = "blob",
-    [STORE_EVENT] = "event", [STORE_COVER] = "cover", [STORE_HOOKPOS] = "hookpos",
+    [STORE_META] = "meta",     [STORE_CUR] = "cur",     [STORE_VER] = "ver",
+    [STORE_ADDR] = "addr",     [STORE_NAME] = "name",   [STORE_BLOB] = "blob",
+    [STORE_EVENT] = "event",   [STORE_COVER] = "cover", [STORE_HOOKPOS] = "hookpos",
     [STORE_EVTIME] = "evtime", [STORE_MARK] = "mark",
 };
 

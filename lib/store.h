@@ -20,7 +20,7 @@ enum store_db {
 	STORE_COVER,   /* tailnet, endpoint, poll time -> coverage row */
 	STORE_HOOKPOS, /* hook name -> cursor */
 	STORE_EVTIME,  /* event time, seq -> nothing: finds events by time */
-	STORE_MARK,    /* tailnet, kind, id, what -> when: one-shot facts (an expiry warning fired) */
+	STORE_MARK, /* tailnet, kind, id, what -> when: one-shot facts (an expiry warning fired) */
 	STORE__NDB
 };
 
