@@ -87,4 +87,8 @@ say "tsinvctl device db-renamed --history"
 ctl device db-renamed --history
 say "tsinvctl ip $ip --at 2000-01-01T00:00:00Z   (before tsinv watched: honest)"
 ctl ip "$ip" --at 2000-01-01T00:00:00Z
+say "tsinvctl events   (every change, as hooks and followers get them)"
+ctl events
+say "tsinvctl export --format netbox-csv   (for NetBox's IP-address import)"
+ctl export --format netbox-csv
 printf '\n(demo files were in %s; removed)\n' "$run"
