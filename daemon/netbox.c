@@ -7,6 +7,7 @@
 
 #include "hist.h"
 #include "ipam.h"
+#include "curlev.h"
 #include "log.h"
 #include "netbox.h"
 #include "proto.h"
@@ -80,9 +81,9 @@ struct netbox {
 	const struct config *cf;
 	const struct config_netbox *nc;
 	struct store *st;
-	char *auth; /* "Authorization: Token ...": wiped on free */
-	CURLM *multi;
-	struct event *curl_timer;
+	char *auth;          /* "Authorization: Token ...": wiped on free */
+	struct curlev *cv;   /* its own multi and connection cache, on the same loop */
+	CURLM *multi;        /* cv's */
 	struct event *timer; /* the next periodic run */
 	struct event *kick;  /* starts a queued run from the loop, not from a callback */
 	struct netbox_run *run;
@@ -91,79 +92,6 @@ struct netbox {
 };
 
 static void netbox_run_finish(struct netbox_run *run);
-static void netbox_check_multi(struct netbox *nb);
-
-/* ---- curl multi on libevent (the poller's recipe, with its own multi) ---- */
-
-struct netbox_sock {
-	struct event *ev;
-};
-
-static void
-netbox_sock_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct netbox *nb = arg;
-	int running, flags = 0;
-
-	if (what & EV_READ)
-		flags |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(nb->multi, fd, flags, &running);
-	netbox_check_multi(nb);
-}
-
-static int
-netbox_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct netbox *nb = userp;
-	struct netbox_sock *ns = socketp;
-	short kind = EV_PERSIST;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (ns != NULL) {
-			event_free(ns->ev);
-			free(ns);
-		}
-		curl_multi_assign(nb->multi, s, NULL);
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		kind |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		kind |= EV_WRITE;
-	if (ns == NULL) {
-		ns = xcalloc(1, sizeof(*ns));
-		curl_multi_assign(nb->multi, s, ns);
-	} else
-		event_free(ns->ev);
-	ns->ev = event_new(nb->base, s, kind, netbox_sock_event_cb, nb);
-	event_add(ns->ev, NULL);
-	return 0;
-}
-
-static void
-netbox_curl_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct netbox *nb = arg;
-	int running;
-
-	curl_multi_socket_action(nb->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	netbox_check_multi(nb);
-}
-
-static int
-netbox_multi_timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct netbox *nb = userp;
-	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-
-	if (timeout_ms < 0)
-		evtimer_del(nb->curl_timer);
-	else
-		evtimer_add(nb->curl_timer, &tv);
-	return 0;
-}
 
 static size_t
 netbox_body_cb(char *data, size_t size, size_t n, void *arg)
@@ -414,18 +342,12 @@ netbox_http_done(struct netbox_run *run, CURLcode code)
 }
 
 static void
-netbox_check_multi(struct netbox *nb)
+netbox_xfer_done_cb(CURL *easy, CURLcode result, void *arg)
 {
 	struct netbox_run *run;
-	CURLMsg *m;
-	int left;
 
-	while ((m = curl_multi_info_read(nb->multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&run);
-		netbox_http_done(run, m->data.result);
-	}
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&run);
+	netbox_http_done(run, result);
 }
 
 /* ---- lists, all pages ---- */
@@ -1304,14 +1226,10 @@ netbox_new(struct event_base *base, const struct config *cf, struct store *st, c
 	                     strncmp(token, "nbt_", 4) == 0 ? "Bearer" : "Token", token);
 	explicit_bzero(token, strlen(token));
 	free(token);
-	nb->multi = curl_multi_init();
-	nb->curl_timer = evtimer_new(base, netbox_curl_timer_cb, nb);
+	nb->cv = curlev_new(base, netbox_xfer_done_cb, nb);
+	nb->multi = curlev_multi(nb->cv);
 	nb->timer = evtimer_new(base, netbox_timer_cb, nb);
 	nb->kick = evtimer_new(base, netbox_kick_cb, nb);
-	curl_multi_setopt(nb->multi, CURLMOPT_SOCKETFUNCTION, netbox_sock_cb);
-	curl_multi_setopt(nb->multi, CURLMOPT_SOCKETDATA, nb);
-	curl_multi_setopt(nb->multi, CURLMOPT_TIMERFUNCTION, netbox_multi_timer_cb);
-	curl_multi_setopt(nb->multi, CURLMOPT_TIMERDATA, nb);
 	/* The first run waits for the start-up polls; then every interval. */
 	if (nb->nc->interval > 0)
 		netbox_schedule(nb, nb->nc->interval < NETBOX_FIRST_DELAY ? nb->nc->interval
@@ -1332,10 +1250,7 @@ netbox_free(struct netbox *nb)
 		netbox_run_free(nb->run);
 	}
 	free(nb->queued);
-	if (nb->multi != NULL)
-		curl_multi_cleanup(nb->multi);
-	if (nb->curl_timer != NULL)
-		event_free(nb->curl_timer);
+	curlev_free(nb->cv);
 	if (nb->timer != NULL)
 		event_free(nb->timer);
 	if (nb->kick != NULL)

@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 
+#include "curlev.h"
 #include "hist.h"
 #include "log.h"
 #include "notify.h"
@@ -80,8 +81,8 @@ struct poller {
 	struct event_base *base;
 	const struct config *cf;
 	struct store *st;
-	CURLM *multi;
-	struct event *curl_timer;
+	struct curlev *cv;
+	CURLM *multi; /* cv's */
 	poller_commit_fn committed;
 	void *committed_arg;
 	struct poller_tailnet *tn;
@@ -122,83 +123,6 @@ poller_jitter(int64_t interval)
 	if (spread <= 0)
 		return interval;
 	return interval - spread + (int64_t)(poller_random() % (uint64_t)(2 * spread + 1));
-}
-
-/* ---- curl multi on libevent ---- */
-
-struct poller_sock {
-	struct event *ev;
-	struct poller *pl;
-};
-
-static void poller_check_multi(struct poller *pl);
-
-static void
-poller_sock_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct poller *pl = arg;
-	int running, flags = 0;
-
-	if (what & EV_READ)
-		flags |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(pl->multi, fd, flags, &running);
-	poller_check_multi(pl);
-}
-
-static int
-poller_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct poller *pl = userp;
-	struct poller_sock *ps = socketp;
-	short kind = EV_PERSIST;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (ps != NULL) {
-			event_free(ps->ev);
-			free(ps);
-		}
-		curl_multi_assign(pl->multi, s, NULL);
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		kind |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		kind |= EV_WRITE;
-	if (ps == NULL) {
-		ps = xcalloc(1, sizeof(*ps));
-		ps->pl = pl;
-		curl_multi_assign(pl->multi, s, ps);
-	} else
-		event_free(ps->ev);
-	ps->ev = event_new(pl->base, s, kind, poller_sock_event_cb, pl);
-	event_add(ps->ev, NULL);
-	return 0;
-}
-
-static void
-poller_curl_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct poller *pl = arg;
-	int running;
-
-	curl_multi_socket_action(pl->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	poller_check_multi(pl);
-}
-
-/* curl asks for one timer; it is re-armed here and fires from the loop, never from inside. */
-static int
-poller_multi_timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct poller *pl = userp;
-	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-
-	if (timeout_ms < 0)
-		evtimer_del(pl->curl_timer);
-	else
-		evtimer_add(pl->curl_timer, &tv);
-	return 0;
 }
 
 static size_t
@@ -419,22 +343,17 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 
 static void poller_oauth_done(struct poller_oauth *o, CURLcode code);
 
+/* A finished transfer: an endpoint's fetch or a tailnet's token request. */
 static void
-poller_check_multi(struct poller *pl)
+poller_xfer_done_cb(CURL *easy, CURLcode result, void *arg)
 {
 	enum poller_xfer *x;
-	CURLMsg *m;
-	int left;
 
-	while ((m = curl_multi_info_read(pl->multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-		if (*x == POLLER_XFER_TOKEN)
-			poller_oauth_done((struct poller_oauth *)x, m->data.result);
-		else
-			poller_fetch_done((struct poller_endpoint *)x, m->data.result);
-	}
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+	if (*x == POLLER_XFER_TOKEN)
+		poller_oauth_done((struct poller_oauth *)x, result);
+	else
+		poller_fetch_done((struct poller_endpoint *)x, result);
 }
 
 static void
@@ -714,12 +633,8 @@ poller_new(struct event_base *base, const struct config *cf, struct store *st,
 	pl->base = base;
 	pl->cf = cf;
 	pl->st = st;
-	pl->multi = curl_multi_init();
-	pl->curl_timer = evtimer_new(base, poller_curl_timer_cb, pl);
-	curl_multi_setopt(pl->multi, CURLMOPT_SOCKETFUNCTION, poller_sock_cb);
-	curl_multi_setopt(pl->multi, CURLMOPT_SOCKETDATA, pl);
-	curl_multi_setopt(pl->multi, CURLMOPT_TIMERFUNCTION, poller_multi_timer_cb);
-	curl_multi_setopt(pl->multi, CURLMOPT_TIMERDATA, pl);
+	pl->cv = curlev_new(base, poller_xfer_done_cb, pl);
+	pl->multi = curlev_multi(pl->cv);
 	pl->tn = xcalloc(cf->ntailnets, sizeof(*pl->tn));
 	for (i = 0; i < cf->ntailnets; i++) {
 		struct poller_tailnet *tn = &pl->tn[i];
@@ -783,8 +698,7 @@ poller_free(struct poller *pl)
 		poller_oauth_free(pl, pl->tn[pl->ntn].oauth);
 	}
 	free(pl->tn);
-	curl_multi_cleanup(pl->multi);
-	event_free(pl->curl_timer);
+	curlev_free(pl->cv);
 	free(pl);
 }
 
