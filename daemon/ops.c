@@ -45,29 +45,41 @@ ops_time_json(tstime_t t)
 	return json_string(buf);
 }
 
+/* The tailnet a request names, checked to be configured, or NULL when it names none. -1 after
+ * an error reply. */
+static int
+ops_tailnet_arg(struct tsinvd *d, struct ctl_req *req, const char **name)
+{
+	char *cause = NULL;
+
+	*name = NULL;
+	if (proto_arg_string(req->args, "tailnet", name, &cause) == -1) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	if (*name != NULL && config_tailnet_find(d->cf, *name) == NULL) {
+		ctl_reply_err(req, PROTO_E_NOT_FOUND, "no tailnet \"%s\" in %s", *name,
+		              d->cf->path);
+		return -1;
+	}
+	return 0;
+}
+
 /* The tailnet a request names, or the only one. NULL after an error reply. */
 static const char *
 ops_tailnet(struct tsinvd *d, struct ctl_req *req)
 {
-	const char *name = NULL;
-	char *cause = NULL;
+	const char *name;
 
-	if (proto_arg_string(req->args, "tailnet", &name, &cause) == -1) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
-		free(cause);
+	if (ops_tailnet_arg(d, req, &name) == -1)
 		return NULL;
-	}
 	if (name == NULL) {
 		if (d->cf->ntailnets == 1)
 			return d->cf->tailnets[0].name;
 		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
 		              "this daemon keeps %zu tailnets: name one (--tailnet NAME)",
 		              d->cf->ntailnets);
-		return NULL;
-	}
-	if (config_tailnet_find(d->cf, name) == NULL) {
-		ctl_reply_err(req, PROTO_E_NOT_FOUND, "no tailnet \"%s\" in %s", name, d->cf->path);
-		return NULL;
 	}
 	return name;
 }
@@ -214,18 +226,10 @@ ops_poll_done(json_t *results, void *arg)
 static void
 ops_poll(struct tsinvd *d, struct ctl_req *req)
 {
-	const char *name = NULL;
-	char *cause = NULL;
+	const char *name;
 
-	if (proto_arg_string(req->args, "tailnet", &name, &cause) == -1) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
-		free(cause);
+	if (ops_tailnet_arg(d, req, &name) == -1)
 		return;
-	}
-	if (name != NULL && config_tailnet_find(d->cf, name) == NULL) {
-		ctl_reply_err(req, PROTO_E_NOT_FOUND, "no tailnet \"%s\" in %s", name, d->cf->path);
-		return;
-	}
 	log_info("poll requested by uid %u", (unsigned)req->uid);
 	poller_poll_now(d->pl, name, ops_poll_done, req);
 }
@@ -311,40 +315,26 @@ ops_event_filter(struct tsinvd *d, struct ctl_req *req, uint64_t *since, const c
 	char *cause = NULL;
 	tstime_t t;
 
-	*types = *tailnet = NULL;
-	if (proto_arg_string(req->args, "type", types, &cause) == -1 ||
-	    proto_arg_string(req->args, "tailnet", tailnet, &cause) == -1) {
+	*types = NULL;
+	if (proto_arg_string(req->args, "type", types, &cause) == -1) {
 		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
 		free(cause);
 		return -1;
 	}
-	if (*tailnet != NULL && config_tailnet_find(d->cf, *tailnet) == NULL) {
-		ctl_reply_err(req, PROTO_E_NOT_FOUND, "no tailnet \"%s\" in %s", *tailnet,
-		              d->cf->path);
+	if (ops_tailnet_arg(d, req, tailnet) == -1)
 		return -1;
-	}
 	/* A glob that names no event type is a typo, not a filter that matches nothing. */
 	if (*types != NULL) {
-		char buf[128];
 		const char *p = *types;
+		char buf[128];
+		int rc;
 
-		while (*p != '\0') {
-			size_t n, i;
-			int known = 0;
-
-			p += strspn(p, " \t");
-			n = strcspn(p, " \t");
-			if (n == 0)
-				break;
-			if (n >= sizeof(buf)) {
+		while ((rc = event_glob_next(&p, buf, sizeof(buf))) != 0) {
+			if (rc == -1) {
 				ctl_reply_err(req, PROTO_E_BAD_REQUEST, "type: a glob is too long");
 				return -1;
 			}
-			memcpy(buf, p, n);
-			buf[n] = '\0';
-			for (i = 0; i < event_ntypes && !known; i++)
-				known = event_match(buf, event_types[i].name);
-			if (!known) {
+			if (!event_glob_known(buf)) {
 				ctl_reply_err(
 				    req, PROTO_E_BAD_REQUEST,
 				    "type: \"%s\" matches no event type (see tsinvctl events "
@@ -352,7 +342,6 @@ ops_event_filter(struct tsinvd *d, struct ctl_req *req, uint64_t *since, const c
 				    buf);
 				return -1;
 			}
-			p += n;
 		}
 	}
 	if (s == NULL) {

@@ -396,22 +396,15 @@ config_globs(struct config_parse *ps, const struct config_key *k, const char *va
 {
 	char glob[CONFIG_GLOBMAX + 1];
 	const char *p = value;
-	size_t n, i;
-	int bad = 0;
+	int bad = 0, rc;
 
-	while (*(p += strspn(p, " \t")) != '\0') {
-		n = strcspn(p, " \t");
-		if (n > CONFIG_GLOBMAX) {
+	while ((rc = event_glob_next(&p, glob, sizeof(glob))) != 0) {
+		if (rc == -1) {
 			config_err(ps, ps->line, "%s: a glob longer than %d characters", k->name,
 			           CONFIG_GLOBMAX);
 			return -1;
 		}
-		memcpy(glob, p, n);
-		glob[n] = '\0';
-		p += n;
-		for (i = 0; i < event_ntypes && !event_match(glob, event_types[i].name); i++)
-			;
-		if (i == event_ntypes) {
+		if (!event_glob_known(glob)) {
 			config_err(ps, ps->line, "%s: \"%s\" matches no event type", k->name, glob);
 			bad = 1;
 		}

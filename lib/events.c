@@ -65,26 +65,45 @@ event_match(const char *glob, const char *type)
 }
 
 int
+event_glob_next(const char **p, char *buf, size_t size)
+{
+	size_t n;
+
+	*p += strspn(*p, " \t");
+	if ((n = strcspn(*p, " \t")) == 0)
+		return 0;
+	if (n >= size) {
+		*p += n;
+		return -1;
+	}
+	memcpy(buf, *p, n);
+	buf[n] = '\0';
+	*p += n;
+	return 1;
+}
+
+int
+event_glob_known(const char *glob)
+{
+	for (size_t i = 0; i < event_ntypes; i++)
+		if (event_match(glob, event_types[i].name))
+			return 1;
+	return 0;
+}
+
+int
 event_match_list(const char *globs, const char *type)
 {
 	char buf[256];
 	const char *p = globs;
+	int rc;
 
 	if (globs == NULL || *globs == '\0')
 		return event_match("*", type);
-	while (*p != '\0') {
-		size_t n;
-
-		p += strspn(p, " \t");
-		n = strcspn(p, " \t");
-		if (n > 0 && n < sizeof(buf)) {
-			memcpy(buf, p, n);
-			buf[n] = '\0';
-			if (event_match(buf, type))
-				return 1;
-		}
-		p += n;
-	}
+	/* A glob too long for the buffer matches nothing (config and ops refuse them). */
+	while ((rc = event_glob_next(&p, buf, sizeof(buf))) != 0)
+		if (rc == 1 && event_match(buf, type))
+			return 1;
 	return 0;
 }
 

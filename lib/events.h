@@ -26,6 +26,11 @@ const struct event_type *event_type_find(const char *name);
 int event_match(const char *glob, const char *type);
 /* Does TYPE match any of the space-separated GLOBS? NULL or "" matches every type that is on. */
 int event_match_list(const char *globs, const char *type);
+/* The next glob of a space-separated list at *P, copied into BUF: 1, 0 at the end, or -1 when
+ * it does not fit in SIZE bytes (then skipped). Advances *P. */
+int event_glob_next(const char **p, char *buf, size_t size);
+/* Does GLOB match at least one event type? (A glob that matches none is a typo.) */
+int event_glob_known(const char *glob);
 
 /* An event about to be recorded. The JSON members are borrowed. */
 struct event_rec {
