@@ -51,7 +51,11 @@ enum config_kind {
 	CONFIG_SLUG,     /* char *, a NetBox slug: A-Z a-z 0-9 _ - */
 	CONFIG_CFNAME,   /* char *, a NetBox custom field name: a-z 0-9 _ */
 	CONFIG_VRF,      /* struct config_vrf[], "TAILNET:VRF NAME"; the key may repeat */
+	CONFIG_ENDPOINTS, /* unsigned, a bit per name of config_endpoint_names */
 };
+
+const char *const config_endpoint_names[] = {"devices", "keys",     "users",    "policy",
+                                             "dns",     "settings", "webhooks", NULL};
 
 struct config_key {
 	const char *name;
@@ -89,6 +93,7 @@ static const struct config_key config_tailnet_keys[] = {
     {CONFIG_T(mass_delete_percent), CONFIG_INT, 1, 100},
     {CONFIG_T(key_expiry_warn), CONFIG_WARN, TSTIME_SEC, CONFIG_DURMAX},
     {CONFIG_T(presence_events), CONFIG_BOOL, 0, 1},
+    {CONFIG_T(endpoints), CONFIG_ENDPOINTS, 0, 0},
 };
 #define CONFIG_H(name) #name, offsetof(struct config_hook, name)
 static const struct config_key config_hook_keys[] = {
@@ -243,6 +248,7 @@ config_tailnet_new(struct config_parse *ps, const char *name)
 	tn->request_timeout = 60 * TSTIME_SEC;
 	tn->max_response = (size_t)64 << 20;
 	tn->mass_delete_percent = 50;
+	tn->endpoints = CONFIG_ENDPOINTS_ALL;
 	/* Node-key expiry warnings, as tsinv has always given them. */
 	tn->key_expiry_warn = (struct config_warn){
 	    {14 * 86400 * TSTIME_SEC, 7 * 86400 * TSTIME_SEC, 86400 * TSTIME_SEC}, 3};
@@ -465,6 +471,43 @@ config_warn(struct config_parse *ps, const struct config_key *k, const char *val
 	return 0;
 }
 
+/* "devices keys users ...": the endpoints to poll, at least one, each known. */
+static void
+config_endpoints(struct config_parse *ps, const struct config_key *k, const char *value,
+                 unsigned *out)
+{
+	const char *p = value;
+	unsigned set = 0;
+	size_t n, i;
+
+	for (;;) {
+		p += strspn(p, " \t");
+		if ((n = strcspn(p, " \t")) == 0)
+			break;
+		for (i = 0; config_endpoint_names[i] != NULL; i++)
+			if (strlen(config_endpoint_names[i]) == n &&
+			    strncmp(config_endpoint_names[i], p, n) == 0)
+				break;
+		if (config_endpoint_names[i] == NULL) {
+			config_err(ps, ps->line,
+			           "%s: \"%.*s\" is not one of devices keys users policy dns "
+			           "settings webhooks",
+			           k->name, (int)n, p);
+			return;
+		}
+		set |= 1u << i;
+		p += n;
+	}
+	if (set == 0) {
+		config_err(ps, ps->line,
+		           "%s: name at least one of devices keys users policy dns "
+		           "settings webhooks",
+		           k->name);
+		return;
+	}
+	*out = set;
+}
+
 /* "TAILNET:VRF NAME": one more mapping; the tailnet is checked once the file is read. 0 or -1. */
 static int
 config_vrf(struct config_parse *ps, const char *value)
@@ -624,6 +667,9 @@ config_set(struct config_parse *ps, const struct config_key *k, void *base, cons
 	case CONFIG_WARN:
 		if (config_warn(ps, k, value, (struct config_warn *)(void *)p) != 0)
 			return;
+		return;
+	case CONFIG_ENDPOINTS:
+		config_endpoints(ps, k, value, (unsigned *)(void *)p);
 		return;
 	case CONFIG_LOGLEVEL:
 		if (strcmp(value, "info") != 0 && strcmp(value, "debug") != 0) {

@@ -42,6 +42,33 @@ const struct event_type event_types[] = {
      "a device lost its connection to the control plane "
      "(presence: off by default)",
      1},
+    {"key.created", "key", "an auth key, API token, OAuth client or federated identity appeared",
+     0},
+    {"key.revoked", "key",
+     "a key was revoked (seen by fetching it once more after it left the list)", 0},
+    {"key.expired", "key", "a key expired and left the list", 0},
+    {"key.deleted", "key",
+     "a key left the list and the API no longer knows it (no revocation or expiry seen)", 0},
+    {"key.updated", "key", "any other recorded field of a key changed (description, scopes, ...)",
+     0},
+    {"key.expiring", "key",
+     "an active key expires within a threshold (as device.key.expiring); once per key and "
+     "threshold",
+     0},
+    {"user.created", "user", "a user joined the tailnet (members and shared users)", 0},
+    {"user.deleted", "user", "a user left the tailnet's users list", 0},
+    {"user.role.changed", "user", "a user's role changed", 0},
+    {"user.status.changed", "user",
+     "a user was suspended, restored, approved or needs approval (not active <-> idle)", 0},
+    {"user.updated", "user",
+     "any other recorded field of a user changed (login, display name, ...)", 0},
+    {"policy.changed", "policy", "the policy file (ACL) changed: a new revision", 0},
+    {"dns.changed", "dns", "nameservers, MagicDNS, search paths or split DNS changed", 0},
+    {"settings.changed", "settings",
+     "a tailnet setting changed (device approval, key duration, ...)", 0},
+    {"webhook.created", "webhook", "a webhook endpoint was added", 0},
+    {"webhook.deleted", "webhook", "a webhook endpoint was removed (alerting may be gone)", 0},
+    {"webhook.updated", "webhook", "a webhook's URL, subscriptions or provider changed", 0},
 };
 const size_t event_ntypes = sizeof(event_types) / sizeof(event_types[0]);
 

@@ -5,35 +5,20 @@
 #include <strings.h>
 
 #include "events.h"
-#include "hist.h"
+#include "hist-int.h"
 #include "log.h"
 #include "norm.h"
 #include "sbuf.h"
 
-#define HIST_KIND_DEVICE 'd'
 #define HIST_EP_DEVICES "devices"
-
-/* The start of a version (or address interval) is exact: it came from the API's own time. */
-#define HIST_F_EXACT_FROM 0x1
-
-/* A version's or an address interval's bounds, as stored (4 x i64 big-endian, then u32 flags). */
-struct hist_bounds {
-	tstime_t from_lo, from_hi, to_lo, to_hi;
-	uint32_t flags;
-};
-#define HIST_BOUNDS_LEN 36
-
-/* The fixed head of a "cur" value: from_lo, from_hi of the open version, flags, stable length. */
-#define HIST_CUR_HEAD 24
 
 /* A coverage row: the previous successful poll, duration, whether the span to it is covered. */
 #define HIST_COVER_LEN 24
 #define HIST_COVER_SPAN_OK 0x1
 
-enum hist_state { HIST_NO, HIST_HELD, HIST_MAYBE };
-static const char *const hist_state_names[] = {"none", "held", "maybe"};
+const char *const hist_state_names[] = {"none", "held", "maybe"};
 
-static void
+void
 hist_bounds_put(uint8_t *p, const struct hist_bounds *b)
 {
 	store_put_i64(p, b->from_lo);
@@ -46,7 +31,7 @@ hist_bounds_put(uint8_t *p, const struct hist_bounds *b)
 	p[35] = (uint8_t)b->flags;
 }
 
-static void
+void
 hist_bounds_get(const uint8_t *p, struct hist_bounds *b)
 {
 	b->from_lo = store_get_i64(p);
@@ -56,15 +41,7 @@ hist_bounds_get(const uint8_t *p, struct hist_bounds *b)
 	b->flags = (uint32_t)p[32] << 24 | (uint32_t)p[33] << 16 | (uint32_t)p[34] << 8 | p[35];
 }
 
-/* A "cur" value taken apart: the open version's bounds, its stable and volatile JSON. */
-struct hist_cur {
-	struct hist_bounds b;
-	const char *stable, *vol;
-	size_t stable_len, vol_len;
-};
-
-/* 0, or -1 when the value is damaged. */
-static int
+int
 hist_cur_decode(const struct store_val *val, struct hist_cur *c)
 {
 	const uint8_t *v = val->data;
@@ -106,7 +83,7 @@ hist_state_at(const struct hist_bounds *b, tstime_t t, tstime_t last_ok)
 
 /* As hist_state_at, knowing whether polls cover T: across a gap in polling even what was there
  * at both ends is only a maybe (it may have gone and come back). */
-static enum hist_state
+enum hist_state
 hist_state_cov(const struct hist_bounds *b, tstime_t t, tstime_t last_ok, int covered)
 {
 	enum hist_state s = hist_state_at(b, t, last_ok);
@@ -114,7 +91,7 @@ hist_state_cov(const struct hist_bounds *b, tstime_t t, tstime_t last_ok, int co
 	return s == HIST_HELD && !covered ? HIST_MAYBE : s;
 }
 
-static json_t *
+json_t *
 hist_time_json(tstime_t t)
 {
 	char buf[TSTIME_STRLEN];
@@ -125,7 +102,7 @@ hist_time_json(tstime_t t)
 	return json_string(buf);
 }
 
-static void
+void
 hist_sbuf_time(struct sbuf *sb, tstime_t t)
 {
 	char buf[TSTIME_STRLEN];
@@ -138,7 +115,7 @@ hist_sbuf_time(struct sbuf *sb, tstime_t t)
 	sbuf_addf(sb, "\"%s\"", buf);
 }
 
-static void
+void
 hist_bounds_json(json_t *obj, const struct hist_bounds *b)
 {
 	json_object_set_new(obj, "from_lo", hist_time_json(b->from_lo));
@@ -166,14 +143,20 @@ hist_bounds_sbuf(struct sbuf *sb, const struct hist_bounds *b)
 
 /* ---- keys ---- */
 
-static void
-hist_key_entity(struct store_key *k, const char *tailnet, const char *id)
+void
+hist_key_kind(struct store_key *k, const char *tailnet, uint8_t kind, const char *id)
 {
 	store_key_init(k);
 	store_key_str(k, tailnet);
-	store_key_u8(k, HIST_KIND_DEVICE);
+	store_key_u8(k, kind);
 	if (id != NULL)
 		store_key_str(k, id);
+}
+
+static void
+hist_key_entity(struct store_key *k, const char *tailnet, const char *id)
+{
+	hist_key_kind(k, tailnet, HIST_KIND_DEVICE, id);
 }
 
 static void
@@ -223,7 +206,7 @@ hist_json_time(json_t *obj, const char *key)
 	return json_is_integer(v) ? (tstime_t)json_integer_value(v) : TSTIME_NONE;
 }
 
-static int
+int
 hist_ep_read(struct store_txn *txn, const char *tailnet, const char *endpoint,
              struct hist_endpoint *ep, char **cause)
 {
@@ -258,7 +241,7 @@ hist_ep_read(struct store_txn *txn, const char *tailnet, const char *endpoint,
 	return 0;
 }
 
-static int
+int
 hist_ep_write(struct store_txn *txn, const char *tailnet, const char *endpoint,
               const struct hist_endpoint *ep, char **cause)
 {
@@ -465,20 +448,33 @@ hist_classify(struct store_txn *txn, struct hist_apply *a, uint64_t *ncur, char 
 	return 0;
 }
 
+uint8_t *
+hist_cur_encode(const struct hist_bounds *b, const char *stable, size_t stable_len, const char *vol,
+                size_t vol_len, size_t *len)
+{
+	uint8_t *v;
+
+	*len = HIST_CUR_HEAD + stable_len + vol_len;
+	v = xmalloc(*len);
+	store_put_i64(v, b->from_lo);
+	store_put_i64(v + 8, b->from_hi);
+	store_put_u64(v + 16, (uint64_t)b->flags << 32 | stable_len);
+	memcpy(v + HIST_CUR_HEAD, stable, stable_len);
+	if (vol_len > 0)
+		memcpy(v + HIST_CUR_HEAD + stable_len, vol, vol_len);
+	return v;
+}
+
 static int
 hist_put_cur(struct store_txn *txn, const char *tailnet, const struct norm_device *nd,
              tstime_t from_lo, tstime_t from_hi, uint32_t flags, char **cause)
 {
-	size_t len = HIST_CUR_HEAD + nd->stable_len + nd->vol_len;
-	uint8_t *v = xmalloc(len);
+	struct hist_bounds b = {from_lo, from_hi, TSTIME_NONE, TSTIME_NONE, flags};
+	size_t len;
+	uint8_t *v = hist_cur_encode(&b, nd->stable, nd->stable_len, nd->vol, nd->vol_len, &len);
 	struct store_key k;
 	int rc;
 
-	store_put_i64(v, from_lo);
-	store_put_i64(v + 8, from_hi);
-	store_put_u64(v + 16, (uint64_t)flags << 32 | nd->stable_len);
-	memcpy(v + HIST_CUR_HEAD, nd->stable, nd->stable_len);
-	memcpy(v + HIST_CUR_HEAD + nd->stable_len, nd->vol, nd->vol_len);
 	hist_key_entity(&k, tailnet, nd->id);
 	rc = store_put(txn, STORE_CUR, &k, v, len, cause);
 	free(v);
@@ -712,7 +708,7 @@ hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_chang
 	return 0;
 }
 
-static int
+int
 hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
                tstime_t prev, int span_ok, uint64_t count, char **cause)
 {
@@ -728,8 +724,6 @@ hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint,
 }
 
 /* ---- events ---- */
-
-static json_t *hist_changed_fields(json_t *prev, json_t *dev);
 
 /* Fields that make an event of their own when they change; the rest make device.updated. */
 static const struct {
@@ -1127,7 +1121,7 @@ out:
 /* ---- queries ---- */
 
 /* Is T covered by polls of ENDPOINT? If not, *reason (malloc'd) says why. */
-static int
+int
 hist_covered(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
              char **reason)
 {
@@ -1444,7 +1438,7 @@ hist_find_name(struct store_txn *txn, const char *tailnet, const char *name)
 }
 
 /* Top-level keys whose values differ between two versions. */
-static json_t *
+json_t *
 hist_changed_fields(json_t *prev, json_t *dev)
 {
 	json_t *changed = json_array(), *v;

@@ -361,6 +361,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(tn->key_expiry_warn.v[1], 7 * 86400 * SEC);
 	ck_assert_int_eq(tn->key_expiry_warn.v[2], 86400 * SEC);
 	ck_assert_int_eq(tn->presence_events, 0);
+	ck_assert_uint_eq(tn->endpoints, CONFIG_ENDPOINTS_ALL);
 	ck_assert_ptr_eq(config_tailnet_find(cf, "prod"), tn);
 	ck_assert_ptr_null(config_tailnet_find(cf, "Prod"));
 	ck_assert_ptr_null(config_tailnet_find(cf, ""));
@@ -392,6 +393,34 @@ START_TEST(test_expiry_presence)
 	           "%F:3: key_expiry_warn: at most 8 durations");
 	load_fails("[tailnet a]\napi_key_file = k\npresence_events = maybe\n",
 	           "%F:3: presence_events: \"maybe\" is not yes or no");
+}
+END_TEST
+
+START_TEST(test_endpoints)
+{
+	struct config *cf =
+	    load_ok("[tailnet a]\napi_key_file = k\nendpoints = policy devices\t keys\n"
+	            "[tailnet b]\napi_key_file = k\nendpoints = webhooks\n");
+	size_t i;
+
+	/* A bit per name, in the order of config_endpoint_names. */
+	for (i = 0; config_endpoint_names[i] != NULL; i++)
+		;
+	ck_assert_uint_eq(i, 7);
+	ck_assert_str_eq(config_endpoint_names[0], "devices");
+	ck_assert_str_eq(config_endpoint_names[1], "keys");
+	ck_assert_str_eq(config_endpoint_names[3], "policy");
+	ck_assert_str_eq(config_endpoint_names[6], "webhooks");
+	ck_assert_uint_eq(CONFIG_ENDPOINTS_ALL, (1u << i) - 1);
+	ck_assert_uint_eq(cf->tailnets[0].endpoints, 1u << 0 | 1u << 1 | 1u << 3);
+	ck_assert_uint_eq(cf->tailnets[1].endpoints, 1u << 6);
+	config_free(cf);
+	load_fails("[tailnet a]\napi_key_file = k\nendpoints = devices acl\n",
+	           "%F:3: endpoints: \"acl\" is not one of devices keys users policy dns settings "
+	           "webhooks");
+	load_fails("[tailnet a]\napi_key_file = k\nendpoints = devicesx\n",
+	           "%F:3: endpoints: \"devicesx\" is not one of devices keys users policy dns "
+	           "settings webhooks");
 }
 END_TEST
 
@@ -1098,6 +1127,7 @@ config_suite(void)
 	tcase_add_test(tc, test_long_line);
 	tcase_add_test(tc, test_nul_byte);
 	tcase_add_test(tc, test_too_many_errors);
+	tcase_add_test(tc, test_endpoints);
 	tcase_add_test(tc, test_unreadable);
 	suite_add_tcase(s, tc);
 

@@ -1,0 +1,84 @@
+/* entity.h: the history of everything but devices: keys, users, webhooks, the policy file, DNS
+ * and tailnet settings. Same versions, bounds, coverage and events as devices (hist.h). */
+#ifndef TSINV_ENTITY_H
+#define TSINV_ENTITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "hist.h"
+#include "store.h"
+#include "tstime.h"
+
+/* The endpoints (coverage and status names) of each part. */
+#define ENTITY_EP_KEYS "keys"
+#define ENTITY_EP_USERS "users"
+#define ENTITY_EP_WEBHOOKS "webhooks"
+#define ENTITY_EP_POLICY "policy"
+#define ENTITY_EP_DNS "dns"
+#define ENTITY_EP_SETTINGS "settings"
+
+/* The largest policy file kept (the API's own limit is lower). */
+#define ENTITY_POLICY_MAX ((size_t)16 << 20)
+
+/*
+ * Applying answers. Each runs in one write transaction; an answer that does not check out
+ * changes nothing (-1 and *cause). The first successful poll of an endpoint records no events.
+ */
+
+/* Keys: which ids to GET one by one after the list (BODY, {"keys":[...]}): those the list gives
+ * without details and that are not known yet, and those recorded active that left the list (to
+ * record why: revoked, expired). *ids is a new array of strings. */
+int entity_keys_plan(struct store *st, const char *tailnet, json_t *body, json_t **ids,
+                     char **cause);
+/* Keys: the list (BODY), the per-key answers (FETCHED, Key objects) and the ids the API answered
+ * 404 for (GONE). A key that leaves the list is kept for good, with its final state. */
+int entity_keys_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                      json_t *fetched, json_t *gone, const struct hist_policy *pol,
+                      struct hist_poll_result *res, char **cause);
+/* Users ({"users":[...]}, type=all): lastSeen, currentlyConnected, deviceCount and the
+ * active/idle status are kept as current state only. */
+int entity_users_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                       const struct hist_policy *pol, struct hist_poll_result *res, char **cause);
+/* Webhooks ({"webhooks":[...]}); a secret, if any, is never stored. */
+int entity_webhooks_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                          const struct hist_policy *pol, struct hist_poll_result *res,
+                          char **cause);
+/* The policy file: TEXT exactly as fetched (it must be HuJSON), and its ETag (NULL: none). */
+int entity_policy_apply(struct store *st, const char *tailnet, tstime_t t, const char *text,
+                        size_t len, const char *etag, const struct hist_policy *pol,
+                        struct hist_poll_result *res, char **cause);
+/* DNS from the four answers of dns/nameservers, dns/preferences, dns/searchpaths and
+ * dns/split-dns. */
+int entity_dns_apply(struct store *st, const char *tailnet, tstime_t t, json_t *nameservers,
+                     json_t *preferences, json_t *searchpaths, json_t *splitdns,
+                     const struct hist_policy *pol, struct hist_poll_result *res, char **cause);
+/* Tailnet settings (the settings object). */
+int entity_settings_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                          const struct hist_policy *pol, struct hist_poll_result *res,
+                          char **cause);
+
+/*
+ * Queries. AT = TSTIME_NONE means now (the last successful poll). Results are new references,
+ * shaped as the socket ops users.list, keys.list, webhooks.list, dns.get, settings.get,
+ * policy.log and policy.get answer them (see doc/tsinvctl.1). HIST_OK, HIST_NOTFOUND or
+ * HIST_ERR with *cause.
+ */
+int entity_users_list(struct store *st, const char *tailnet, tstime_t at, json_t **out,
+                      char **cause);
+/* EXPIRING >= 0 (us): only active keys that expire by the time answered + EXPIRING. */
+int entity_keys_list(struct store *st, const char *tailnet, tstime_t at, int64_t expiring,
+                     json_t **out, char **cause);
+int entity_webhooks_list(struct store *st, const char *tailnet, tstime_t at, json_t **out,
+                         char **cause);
+int entity_dns_get(struct store *st, const char *tailnet, tstime_t at, int history, json_t **out,
+                   char **cause);
+int entity_settings_get(struct store *st, const char *tailnet, tstime_t at, int history,
+                        json_t **out, char **cause);
+int entity_policy_log(struct store *st, const char *tailnet, json_t **out, char **cause);
+/* REV: NULL, a revision number ("3") or a SHA-256 prefix of at least 6 hex digits. */
+int entity_policy_get(struct store *st, const char *tailnet, const char *rev, tstime_t at,
+                      json_t **out, char **cause);
+
+#endif

@@ -1,0 +1,78 @@
+/* hist-int.h: the history model's shared parts, for hist.c (devices) and entity.c (the rest). */
+#ifndef TSINV_HIST_INT_H
+#define TSINV_HIST_INT_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "hist.h"
+#include "sbuf.h"
+#include "store.h"
+#include "tstime.h"
+
+/* The kind byte in every cur, ver and mark key, after the tailnet. */
+#define HIST_KIND_DEVICE 'd'
+#define HIST_KIND_KEY 'k'
+#define HIST_KIND_USER 'u'
+#define HIST_KIND_WEBHOOK 'w'
+#define HIST_KIND_POLICY 'p'
+#define HIST_KIND_DNS 'n'
+#define HIST_KIND_SETTINGS 's'
+
+/* The start of a version (or address interval) is exact: it came from the API's own time. */
+#define HIST_F_EXACT_FROM 0x1
+
+/* A version's or an address interval's bounds, as stored (4 x i64 big-endian, then u32 flags). */
+struct hist_bounds {
+	tstime_t from_lo, from_hi, to_lo, to_hi;
+	uint32_t flags;
+};
+#define HIST_BOUNDS_LEN 36
+
+/* The fixed head of a "cur" value: from_lo, from_hi of the open version, flags, stable length. */
+#define HIST_CUR_HEAD 24
+
+enum hist_state { HIST_NO, HIST_HELD, HIST_MAYBE };
+extern const char *const hist_state_names[];
+
+/* A "cur" value taken apart: the open version's bounds, its stable and volatile JSON. */
+struct hist_cur {
+	struct hist_bounds b;
+	const char *stable, *vol;
+	size_t stable_len, vol_len;
+};
+
+void hist_bounds_put(uint8_t *p, const struct hist_bounds *b);
+void hist_bounds_get(const uint8_t *p, struct hist_bounds *b);
+/* 0, or -1 when the value is damaged. */
+int hist_cur_decode(const struct store_val *val, struct hist_cur *c);
+/* A cur value: the open version's start, its stable and volatile JSON. malloc'd, *len set. */
+uint8_t *hist_cur_encode(const struct hist_bounds *b, const char *stable, size_t stable_len,
+                         const char *vol, size_t vol_len, size_t *len);
+
+/* Where a version stands at T, given the last successful poll of its endpoint and whether polls
+ * cover T (across a gap even what was there at both ends is only a maybe). */
+enum hist_state hist_state_cov(const struct hist_bounds *b, tstime_t t, tstime_t last_ok,
+                               int covered);
+
+json_t *hist_time_json(tstime_t t);
+void hist_sbuf_time(struct sbuf *sb, tstime_t t);
+void hist_bounds_json(json_t *obj, const struct hist_bounds *b);
+
+/* tailnet, kind[, id]: the prefix of an entity's cur and ver keys (ID NULL: of the kind). */
+void hist_key_kind(struct store_key *k, const char *tailnet, uint8_t kind, const char *id);
+
+int hist_ep_read(struct store_txn *txn, const char *tailnet, const char *endpoint,
+                 struct hist_endpoint *ep, char **cause);
+int hist_ep_write(struct store_txn *txn, const char *tailnet, const char *endpoint,
+                  const struct hist_endpoint *ep, char **cause);
+/* A coverage row for a successful poll at T; PREV is the one before it. */
+int hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
+                   tstime_t prev, int span_ok, uint64_t count, char **cause);
+/* Is T covered by polls of ENDPOINT? If not, *reason (malloc'd) says why. */
+int hist_covered(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
+                 char **reason);
+/* The fields whose values differ between two objects (either may be NULL), sorted. */
+json_t *hist_changed_fields(json_t *prev, json_t *cur);
+
+#endif
