@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "entity.h"
 #include "events.h"
 #include "hist.h"
 #include "log.h"
@@ -184,6 +185,8 @@ ops_status(struct tsinvd *d, struct ctl_req *req)
 			struct hist_endpoint ep;
 			json_t *j;
 
+			if (!(d->cf->tailnets[i].endpoints & 1u << (e - poller_endpoints)))
+				continue;
 			if (hist_endpoint_get(d->st, name, *e, &ep, &cause) == -1) {
 				ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause);
 				free(cause);
@@ -491,4 +494,131 @@ static void
 ops_netbox_sync(struct tsinvd *d, struct ctl_req *req)
 {
 	netbox_op_sync(d->nb, req);
+}
+
+/* ---- keys, users, webhooks, policy, DNS, settings ---- */
+
+typedef int (*ops_list_fn)(struct store *, const char *, tstime_t, json_t **, char **);
+typedef int (*ops_doc_fn)(struct store *, const char *, tstime_t, int, json_t **, char **);
+
+static void
+ops_list(struct tsinvd *d, struct ctl_req *req, ops_list_fn fn)
+{
+	const char *tailnet = ops_tailnet(d, req);
+	char *cause = NULL;
+	json_t *res = NULL;
+	int rc;
+	tstime_t at;
+
+	if (tailnet == NULL || ops_at(req, &at) == -1)
+		return;
+	rc = fn(d->st, tailnet, at, &res, &cause);
+	ops_answer(req, rc, res, cause);
+}
+
+static void
+ops_doc(struct tsinvd *d, struct ctl_req *req, ops_doc_fn fn)
+{
+	const char *tailnet = ops_tailnet(d, req);
+	char *cause = NULL;
+	json_t *res = NULL;
+	int rc;
+	int history;
+	tstime_t at;
+
+	if (tailnet == NULL || ops_at(req, &at) == -1 || ops_flag(req, "history", &history) == -1)
+		return;
+	rc = fn(d->st, tailnet, at, history, &res, &cause);
+	ops_answer(req, rc, res, cause);
+}
+
+static void
+ops_users_list(struct tsinvd *d, struct ctl_req *req)
+{
+	ops_list(d, req, entity_users_list);
+}
+
+static void
+ops_webhooks_list(struct tsinvd *d, struct ctl_req *req)
+{
+	ops_list(d, req, entity_webhooks_list);
+}
+
+static void
+ops_dns_get(struct tsinvd *d, struct ctl_req *req)
+{
+	ops_doc(d, req, entity_dns_get);
+}
+
+static void
+ops_settings_get(struct tsinvd *d, struct ctl_req *req)
+{
+	ops_doc(d, req, entity_settings_get);
+}
+
+static void
+ops_keys_list(struct tsinvd *d, struct ctl_req *req)
+{
+	const char *tailnet = ops_tailnet(d, req), *w = NULL;
+	int64_t expiring = -1;
+	char *cause = NULL;
+	json_t *res = NULL;
+	int rc;
+	tstime_t at;
+
+	if (tailnet == NULL || ops_at(req, &at) == -1)
+		return;
+	if (proto_arg_string(req->args, "expiring", &w, &cause) == -1 ||
+	    (w != NULL && tstime_parse_duration(w, &expiring, &cause) == -1)) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "expiring: %s", cause);
+		free(cause);
+		return;
+	}
+	rc = entity_keys_list(d->st, tailnet, at, expiring, &res, &cause);
+	ops_answer(req, rc, res, cause);
+}
+
+static void
+ops_policy_log(struct tsinvd *d, struct ctl_req *req)
+{
+	const char *tailnet = ops_tailnet(d, req);
+	char *cause = NULL;
+	json_t *res = NULL;
+	int rc;
+
+	if (tailnet == NULL)
+		return;
+	rc = entity_policy_log(d->st, tailnet, &res, &cause);
+	ops_answer(req, rc, res, cause);
+}
+
+static void
+ops_policy_get(struct tsinvd *d, struct ctl_req *req)
+{
+	const char *tailnet = ops_tailnet(d, req);
+	json_t *rev = json_object_get(req->args, "rev"), *res = NULL;
+	int rc;
+	char *cause = NULL, num[32];
+	const char *r = NULL;
+	tstime_t at;
+
+	if (tailnet == NULL || ops_at(req, &at) == -1)
+		return;
+	/* A revision by number ("rev":3 or "3") or by a prefix of its hash. */
+	if (json_is_integer(rev)) {
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(rev));
+		r = num;
+	} else if (json_is_string(rev))
+		r = json_string_value(rev);
+	else if (rev != NULL && !json_is_null(rev)) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
+		              "rev: a revision number or a sha256 prefix is needed");
+		return;
+	}
+	if (r != NULL && at != TSTIME_NONE) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "give rev or at, not both");
+		return;
+	}
+	rc = entity_policy_get(d->st, tailnet, r, at, &res, &cause);
+	ops_answer(req, rc, res, cause);
 }

@@ -3,11 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 
 #include <curl/curl.h>
 
 #include "curlev.h"
+#include "entity.h"
 #include "hist.h"
 #include "log.h"
 #include "notify.h"
@@ -17,8 +19,6 @@
 #define POLLER_BACKOFF_MIN (5 * TSTIME_SEC)
 #define POLLER_RETRY_AFTER_MAX (3600 * TSTIME_SEC)
 #define POLLER_ERRMSG_MAX 200
-
-const char *const poller_endpoints[] = {"devices", NULL};
 
 struct poller_group {
 	int pending;
@@ -37,11 +37,33 @@ struct poller_tailnet;
 /* What a curl handle's CURLINFO_PRIVATE points to: the first member of its owner. */
 enum poller_xfer { POLLER_XFER_ENDPOINT, POLLER_XFER_TOKEN };
 
+struct poller_endpoint;
+
+/* What one endpoint polls: its requests and how their answers are recorded. */
+struct poller_kind {
+	const char *name;     /* one of config_endpoint_names, in that order */
+	const char *paths[5]; /* the requests of one poll, after /api/v2/tailnet/{t}/ */
+	int text;             /* the answer is the policy file's text, not JSON */
+	/* After the listed requests: queues more (the keys to fetch one by one). */
+	int (*more)(struct poller_endpoint *ep, char **cause);
+	int (*apply)(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
+	             struct hist_poll_result *res, char **cause);
+};
+
 struct poller_endpoint {
 	enum poller_xfer xfer;
 	struct poller_tailnet *tn;
 	const char *name;
-	char *url;
+	const struct poller_kind *kind;
+	char *base; /* .../api/v2/tailnet/{t}/ */
+	/* One poll: the answers so far, in request order; extra requests (keys by id). */
+	size_t step;
+	json_t *answers;
+	json_t *extra; /* ids still to fetch, or NULL before the plan */
+	size_t extra_i;
+	json_t *fetched, *gone;
+	char *etag;           /* of the policy file's answer */
+	struct sbuf text;     /* the policy file's answer */
 	struct event *timer;  /* the next scheduled poll */
 	struct event *finish; /* delivers a fetch that could not even start */
 	tstime_t next;
@@ -54,6 +76,7 @@ struct poller_endpoint {
 	unsigned failures;
 	int awaiting_token; /* waits for an OAuth access token before it can start */
 	int auth_retried;   /* a 401 with an OAuth token renews the token once */
+	unsigned token_gen; /* the OAuth token the request went out with */
 	struct poller_waiters cur, next_waiters;
 };
 
@@ -67,14 +90,17 @@ struct poller_oauth {
 	struct sbuf body;
 	char errbuf[CURL_ERROR_SIZE];
 	tstime_t renew_at; /* TSTIME_NONE: no usable token */
+	unsigned gen;      /* counts tokens: a 401 on an older one needs no new one */
 };
 
 struct poller_tailnet {
 	struct poller *pl;
 	const struct config_tailnet *cf;
-	struct curl_slist *headers; /* holds the secret: wiped on free */
-	struct poller_oauth *oauth; /* NULL with an API access token */
-	struct poller_endpoint ep;
+	struct curl_slist *headers;      /* hold the secret: wiped on free */
+	struct curl_slist *headers_text; /* the same, asking for the policy file's HuJSON text */
+	struct poller_oauth *oauth;      /* NULL with an API access token */
+	struct poller_endpoint *eps;
+	size_t neps;
 };
 
 struct poller {
@@ -90,6 +116,8 @@ struct poller {
 };
 
 static void poller_fetch_start(struct poller_endpoint *ep);
+static void poller_request_start(struct poller_endpoint *ep);
+static void poller_poll_reset(struct poller_endpoint *ep);
 static void poller_oauth_start(struct poller_oauth *o);
 static void poller_wipe_headers(struct curl_slist *h);
 static void poller_easy_setup(CURL *e, const struct config_tailnet *cf, void *owner, char *errbuf,
@@ -253,10 +281,11 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 		         "%zu events",
 		         tn->cf->name, ep->name, res->held ? "held" : "ok", res->seen, res->created,
 		         res->changed, res->deleted, res->events);
-		notify_status("%s/%s: %s, %zu devices", tn->cf->name, ep->name,
+		notify_status("%s/%s: %s, %zu seen", tn->cf->name, ep->name,
 		              res->held ? "held" : "ok", res->seen);
 	}
 	ep->auth_retried = 0;
+	poller_poll_reset(ep);
 	tstime_format(t, tbuf, sizeof(tbuf));
 	json_object_set_new(result, "tailnet", json_string(tn->cf->name));
 	json_object_set_new(result, "endpoint", json_string(ep->name));
@@ -273,6 +302,181 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 		poller_schedule(ep, delay);
 }
 
+/* ---- what each endpoint asks and records ---- */
+
+static int
+poller_apply_devices(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
+                     struct hist_poll_result *res, char **cause)
+{
+	return hist_devices_apply(ep->tn->pl->st, ep->tn->cf->name, t,
+	                          json_array_get(ep->answers, 0), pol, res, cause);
+}
+
+static int
+poller_plan_keys(struct poller_endpoint *ep, char **cause)
+{
+	return entity_keys_plan(ep->tn->pl->st, ep->tn->cf->name, json_array_get(ep->answers, 0),
+	                        &ep->extra, cause);
+}
+
+static int
+poller_apply_keys(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
+                  struct hist_poll_result *res, char **cause)
+{
+	return entity_keys_apply(ep->tn->pl->st, ep->tn->cf->name, t,
+	                         json_array_get(ep->answers, 0), ep->fetched, ep->gone, pol, res,
+	                         cause);
+}
+
+static int
+poller_apply_users(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
+                   struct hist_poll_result *res, char **cause)
+{
+	return entity_users_apply(ep->tn->pl->st, ep->tn->cf->name, t,
+	                          json_array_get(ep->answers, 0), pol, res, cause);
+}
+
+static int
+poller_apply_policy(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
+                    struct hist_poll_result *res, char **cause)
+{
+	return entity_policy_apply(ep->tn->pl->st, ep->tn->cf->name, t,
+	                           ep->text.p ? ep->text.p : "", ep->text.len, ep->etag, pol, res,
+	                           cause);
+}
+
+static int
+poller_apply_dns(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
+                 struct hist_poll_result *res, char **cause)
+{
+	json_t *a = ep->answers;
+
+	return entity_dns_apply(ep->tn->pl->st, ep->tn->cf->name, t, json_array_get(a, 0),
+	                        json_array_get(a, 1), json_array_get(a, 2), json_array_get(a, 3),
+	                        pol, res, cause);
+}
+
+static int
+poller_apply_settings(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
+                      struct hist_poll_result *res, char **cause)
+{
+	return entity_settings_apply(ep->tn->pl->st, ep->tn->cf->name, t,
+	                             json_array_get(ep->answers, 0), pol, res, cause);
+}
+
+static int
+poller_apply_webhooks(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
+                      struct hist_poll_result *res, char **cause)
+{
+	return entity_webhooks_apply(ep->tn->pl->st, ep->tn->cf->name, t,
+	                             json_array_get(ep->answers, 0), pol, res, cause);
+}
+
+/* In the order of config_endpoint_names. */
+static const struct poller_kind poller_kinds[] = {
+    {"devices", {"devices?fields=all"}, 0, NULL, poller_apply_devices},
+    {"keys", {"keys?all=true"}, 0, poller_plan_keys, poller_apply_keys},
+    {"users", {"users?type=all"}, 0, NULL, poller_apply_users},
+    {"policy", {"acl"}, 1, NULL, poller_apply_policy},
+    {"dns",
+     {"dns/nameservers", "dns/preferences", "dns/searchpaths", "dns/split-dns"},
+     0,
+     NULL,
+     poller_apply_dns},
+    {"settings", {"settings"}, 0, NULL, poller_apply_settings},
+    {"webhooks", {"webhooks"}, 0, NULL, poller_apply_webhooks},
+};
+#define POLLER_NKINDS (sizeof(poller_kinds) / sizeof(poller_kinds[0]))
+
+const char *const *const poller_endpoints = config_endpoint_names;
+
+static size_t
+poller_npaths(const struct poller_kind *k)
+{
+	size_t n = 0;
+
+	while (n < sizeof(k->paths) / sizeof(k->paths[0]) && k->paths[n] != NULL)
+		n++;
+	return n;
+}
+
+/* The request of the current step: the path (for messages) and the whole URL (malloc'd). */
+static char *
+poller_step_url(struct poller_endpoint *ep, char **path)
+{
+	const struct poller_kind *k = ep->kind;
+	size_t n = poller_npaths(k);
+	char *esc, *url;
+	CURL *e;
+
+	if (ep->step < n) {
+		*path = xstrdup(k->paths[ep->step]);
+		return xasprintf("%s%s", ep->base, k->paths[ep->step]);
+	}
+	e = curl_easy_init();
+	esc = e ? curl_easy_escape(e, json_string_value(json_array_get(ep->extra, ep->extra_i)), 0)
+	        : NULL;
+	*path = xasprintf("keys/%s", esc ? esc : "");
+	url = xasprintf("%s%s", ep->base, *path);
+	curl_free(esc);
+	curl_easy_cleanup(e);
+	return url;
+}
+
+static void
+poller_poll_reset(struct poller_endpoint *ep)
+{
+	json_decref(ep->answers);
+	json_decref(ep->extra);
+	json_decref(ep->fetched);
+	json_decref(ep->gone);
+	ep->answers = ep->extra = ep->fetched = ep->gone = NULL;
+	ep->step = ep->extra_i = 0;
+	free(ep->etag);
+	ep->etag = NULL;
+	sbuf_free(&ep->text);
+}
+
+/* Takes one 200 answer (or a 404 of a key fetched by id). 1 when more requests follow, 0 when
+ * the poll has every answer, -1 with *error. */
+static int
+poller_take(struct poller_endpoint *ep, long status, char **error)
+{
+	const struct poller_kind *k = ep->kind;
+	size_t n = poller_npaths(k);
+	json_error_t jerr;
+	json_t *body = NULL;
+	char *cause = NULL;
+
+	if (ep->step >= n && status == 404) {
+		/* A key the API no longer knows: what we recorded last is all there is. */
+		json_array_append(ep->gone, json_array_get(ep->extra, ep->extra_i));
+	} else if (k->text && ep->step < n) {
+		ep->text = ep->body;
+		sbuf_init(&ep->body);
+	} else if ((body = json_loadb(ep->body.p ? ep->body.p : "", ep->body.len,
+	                              JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		*error = xasprintf("the answer is not valid JSON (line %d, column %d: %s)",
+		                   jerr.line, jerr.column, jerr.text);
+		return -1;
+	} else if (ep->step < n)
+		json_array_append_new(ep->answers, body);
+	else
+		json_array_append_new(ep->fetched, body);
+	if (ep->step >= n)
+		ep->extra_i++;
+	else
+		ep->step++;
+	if (ep->step == n && k->more != NULL && ep->extra == NULL) {
+		if (k->more(ep, &cause) == -1) {
+			*error = xasprintf("answer not recorded: %s", cause);
+			free(cause);
+			return -1;
+		}
+	}
+	return ep->step < n || ep->extra_i < json_array_size(ep->extra);
+}
+
 static void
 poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 {
@@ -284,9 +488,8 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	long status = 0;
 	curl_off_t retry = 0;
 	int64_t retry_after = 0;
-	char *error = NULL, *cause = NULL, *msg;
-	json_error_t jerr;
-	json_t *body;
+	char *error = NULL, *cause = NULL, *msg, *path = NULL, *url;
+	int more = 0;
 
 	/* The tailnet's own thresholds (config defaults are 14d 7d 1d). */
 	for (size_t w = 0; w < tn->cf->key_expiry_warn.n && w < HIST_MAX_WARN; w++)
@@ -302,9 +505,11 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 		log_info("tailnet %s: %s: access token refused: renewing it", tn->cf->name,
 		         ep->name);
 		ep->auth_retried = 1;
-		tn->oauth->renew_at = TSTIME_NONE;
+		/* Several endpoints may be refused the same token: it is renewed once. */
+		if (ep->token_gen == tn->oauth->gen)
+			tn->oauth->renew_at = TSTIME_NONE;
 		sbuf_free(&ep->body);
-		poller_fetch_start(ep);
+		poller_request_start(ep);
 		return;
 	}
 	/* Retry-After can be negative on this libcurl for a date in the past: clamp it. */
@@ -316,25 +521,34 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 		                  tn->cf->max_response);
 	else if (code != CURLE_OK)
 		error = xasprintf("%s", ep->errbuf[0] ? ep->errbuf : curl_easy_strerror(code));
-	else if (status != 200) {
+	else if (status != 200 && !(status == 404 && ep->step >= poller_npaths(ep->kind))) {
 		msg = poller_api_message(&ep->body);
 		error = xasprintf("HTTP %ld (%s)%s%s", status, poller_status_hint(status),
 		                  *msg ? ": " : "", msg);
 		free(msg);
-	} else if ((body = json_loadb(ep->body.p ? ep->body.p : "", ep->body.len,
-	                              JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-		error = xasprintf("the answer is not valid JSON (line %d, column %d: %s)",
-		                  jerr.line, jerr.column, jerr.text);
-	} else {
-		if (hist_devices_apply(tn->pl->st, tn->cf->name, t, body, &pol, &res, &cause) ==
-		    -1) {
+	} else
+		more = poller_take(ep, status, &error);
+	sbuf_free(&ep->body);
+	ep->auth_retried = 0;
+	if (more == 1) {
+		poller_request_start(ep);
+		return;
+	}
+	if (error == NULL) {
+		if (ep->kind->apply(ep, t, &pol, &res, &cause) == -1) {
 			error = xasprintf("answer not recorded: %s", cause);
 			free(cause);
 		} else if (res.events > 0 && tn->pl->committed != NULL)
 			tn->pl->committed(tn->pl->committed_arg);
-		json_decref(body);
+	} else if (ep->kind != &poller_kinds[0]) {
+		/* Which of an endpoint's requests failed. */
+		url = poller_step_url(ep, &path);
+		msg = xasprintf("%.*s: %s", (int)strcspn(path, "?"), path, error);
+		free(error);
+		free(url);
+		free(path);
+		error = msg;
 	}
-	sbuf_free(&ep->body);
 	/* A large tailnet's answer is parsed into many small blocks that glibc would keep: give
 	 * them back, so that the daemon's size between polls is its real working set. */
 	malloc_trim(0);
@@ -366,21 +580,52 @@ poller_finish_cb(evutil_socket_t fd, short what, void *arg)
 	poller_finish(ep, error, 0, NULL, tstime_now());
 }
 
+/* Keeps the policy file's ETag: the API's revision id, stored with the text. */
+static size_t
+poller_header_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct poller_endpoint *ep = arg;
+	size_t len = n, skip;
+
+	if (len > 5 && strncasecmp(data, "ETag:", 5) == 0) {
+		data += 5;
+		len -= 5;
+		skip = strspn(data, " \t");
+		data += skip;
+		len -= skip < len ? skip : len;
+		while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == '\n' ||
+		                   data[len - 1] == ' ' || data[len - 1] == '\t'))
+			len--;
+		free(ep->etag);
+		ep->etag = NULL;
+		/* Printable and short, or not kept: it is shown to users and stored. */
+		if (len > 0 && len <= 256) {
+			ep->etag = xasprintf("%.*s", (int)len, data);
+			for (char *p = ep->etag; *p; p++)
+				if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e) {
+					free(ep->etag);
+					ep->etag = NULL;
+					break;
+				}
+		}
+	}
+	return n;
+}
+
+/* Starts the request of the current step of a poll. */
 static void
-poller_fetch_start(struct poller_endpoint *ep)
+poller_request_start(struct poller_endpoint *ep)
 {
 	struct poller_tailnet *tn = ep->tn;
 	const struct config_tailnet *cf = tn->cf;
+	char *url, *path;
 	CURL *e;
 
-	evtimer_del(ep->timer);
-	ep->next = TSTIME_NONE;
 	ep->too_big = 0;
 	ep->errbuf[0] = '\0';
 	sbuf_init(&ep->body);
-	ep->started = tstime_now();
 	if (tn->oauth != NULL &&
-	    (tn->oauth->renew_at == TSTIME_NONE || ep->started >= tn->oauth->renew_at)) {
+	    (tn->oauth->renew_at == TSTIME_NONE || tstime_now() >= tn->oauth->renew_at)) {
 		ep->awaiting_token = 1;
 		poller_oauth_start(tn->oauth);
 		return;
@@ -390,9 +635,19 @@ poller_fetch_start(struct poller_endpoint *ep)
 		event_active(ep->finish, EV_TIMEOUT, 0);
 		return;
 	}
-	curl_easy_setopt(e, CURLOPT_URL, ep->url);
+	if (tn->oauth != NULL)
+		ep->token_gen = tn->oauth->gen;
+	url = poller_step_url(ep, &path);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	free(url);
+	free(path);
 	poller_easy_setup(e, cf, ep, ep->errbuf, poller_write_cb);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, tn->headers);
+	if (ep->kind->text && ep->step < poller_npaths(ep->kind)) {
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, tn->headers_text);
+		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, poller_header_cb);
+		curl_easy_setopt(e, CURLOPT_HEADERDATA, ep);
+	} else
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, tn->headers);
 	ep->easy = e;
 	if (curl_multi_add_handle(tn->pl->multi, e) != CURLM_OK) {
 		curl_easy_cleanup(e);
@@ -400,6 +655,20 @@ poller_fetch_start(struct poller_endpoint *ep)
 		ep->start_error = xstrdup("cannot start a transfer");
 		event_active(ep->finish, EV_TIMEOUT, 0);
 	}
+}
+
+/* Starts a poll: its first request. */
+static void
+poller_fetch_start(struct poller_endpoint *ep)
+{
+	evtimer_del(ep->timer);
+	ep->next = TSTIME_NONE;
+	ep->started = tstime_now();
+	poller_poll_reset(ep);
+	ep->answers = json_array();
+	ep->fetched = json_array();
+	ep->gone = json_array();
+	poller_request_start(ep);
 }
 
 /* ---- OAuth client credentials ---- */
@@ -410,8 +679,12 @@ poller_set_bearer(struct poller_tailnet *tn, const char *token)
 	char *hdr = xasprintf("Authorization: Bearer %s", token);
 
 	poller_wipe_headers(tn->headers);
+	poller_wipe_headers(tn->headers_text);
 	tn->headers = curl_slist_append(NULL, hdr);
 	tn->headers = curl_slist_append(tn->headers, "Accept: application/json");
+	/* The policy file as written, comments and all: not the API's JSON rendering. */
+	tn->headers_text = curl_slist_append(NULL, hdr);
+	tn->headers_text = curl_slist_append(tn->headers_text, "Accept: application/hujson");
 	explicit_bzero(hdr, strlen(hdr));
 	free(hdr);
 }
@@ -482,7 +755,6 @@ static void
 poller_oauth_done(struct poller_oauth *o, CURLcode code)
 {
 	struct poller_tailnet *tn = o->tn;
-	struct poller_endpoint *ep = &tn->ep;
 	long status = 0;
 	json_t *j = NULL;
 	const char *token;
@@ -522,6 +794,7 @@ poller_oauth_done(struct poller_oauth *o, CURLcode code)
 
 			/* Renewed ahead of its end, so that no poll runs on a dying token. */
 			o->renew_at = tstime_now() + lifetime - margin;
+			o->gen++;
 			poller_set_bearer(tn, token);
 			log_info("tailnet %s: new OAuth access token, valid %llds", tn->cf->name,
 			         (long long)life);
@@ -534,15 +807,19 @@ poller_oauth_done(struct poller_oauth *o, CURLcode code)
 		json_decref(j);
 	}
 	sbuf_free(&o->body);
-	if (!ep->awaiting_token) {
-		free(error);
-		return;
+	/* Every endpoint of the tailnet that waited for it goes on, or fails with it. */
+	for (size_t i = 0; i < tn->neps; i++) {
+		struct poller_endpoint *ep = &tn->eps[i];
+
+		if (!ep->awaiting_token)
+			continue;
+		ep->awaiting_token = 0;
+		if (error != NULL)
+			poller_finish(ep, xstrdup(error), 0, NULL, tstime_now());
+		else
+			poller_request_start(ep);
 	}
-	ep->awaiting_token = 0;
-	if (error != NULL)
-		poller_finish(ep, error, 0, NULL, tstime_now());
-	else
-		poller_fetch_start(ep);
+	free(error);
 }
 
 static void
@@ -553,14 +830,14 @@ poller_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- life cycle ---- */
 
+/* The tailnet's part of every URL: .../api/v2/tailnet/{t}/ */
 static char *
-poller_url(const struct config_tailnet *cf, const char *endpoint)
+poller_base(const struct config_tailnet *cf)
 {
 	CURL *e = curl_easy_init();
 	char *seg = e ? curl_easy_escape(e, cf->tailnet, 0) : NULL, *url;
 
-	url =
-	    xasprintf("%s/api/v2/tailnet/%s/%s?fields=all", cf->api_url, seg ? seg : "-", endpoint);
+	url = xasprintf("%s/api/v2/tailnet/%s/", cf->api_url, seg ? seg : "-");
 	curl_free(seg);
 	curl_easy_cleanup(e);
 	return url;
@@ -651,15 +928,22 @@ poller_new(struct event_base *base, const struct config *cf, struct store *st,
 		} else if (poller_oauth_new(tn, cause) == -1)
 			goto fail;
 		pl->ntn++;
+		tn->eps = xcalloc(POLLER_NKINDS, sizeof(*tn->eps));
+		for (size_t k = 0; k < POLLER_NKINDS; k++) {
+			struct poller_endpoint *ep = &tn->eps[tn->neps];
 
-		struct poller_endpoint *ep = &tn->ep;
-		ep->xfer = POLLER_XFER_ENDPOINT;
-		ep->tn = tn;
-		ep->name = poller_endpoints[0];
-		ep->url = poller_url(tn->cf, ep->name);
-		ep->timer = evtimer_new(base, poller_timer_cb, ep);
-		ep->finish = evtimer_new(base, poller_finish_cb, ep);
-		poller_schedule(ep, 0);
+			if (!(tn->cf->endpoints & 1u << k))
+				continue;
+			tn->neps++;
+			ep->xfer = POLLER_XFER_ENDPOINT;
+			ep->tn = tn;
+			ep->kind = &poller_kinds[k];
+			ep->name = poller_kinds[k].name;
+			ep->base = poller_base(tn->cf);
+			ep->timer = evtimer_new(base, poller_timer_cb, ep);
+			ep->finish = evtimer_new(base, poller_finish_cb, ep);
+			poller_schedule(ep, 0);
+		}
 	}
 	return pl;
 fail:
@@ -673,28 +957,34 @@ poller_free(struct poller *pl)
 	if (pl == NULL)
 		return;
 	for (size_t i = 0; i < pl->ntn; i++) {
-		struct poller_endpoint *ep = &pl->tn[i].ep;
+		for (size_t j = 0; j < pl->tn[i].neps; j++) {
+			struct poller_endpoint *ep = &pl->tn[i].eps[j];
 
-		if (ep->easy != NULL) {
-			curl_multi_remove_handle(pl->multi, ep->easy);
-			curl_easy_cleanup(ep->easy);
-			sbuf_free(&ep->body);
+			if (ep->easy != NULL) {
+				curl_multi_remove_handle(pl->multi, ep->easy);
+				curl_easy_cleanup(ep->easy);
+				sbuf_free(&ep->body);
+			}
+			/* Pending "poll" requests are answered by the socket server's shutdown. */
+			poller_waiters_drop(&ep->cur);
+			poller_waiters_drop(&ep->next_waiters);
+			poller_poll_reset(ep);
+			free(ep->start_error);
+			free(ep->base);
+			if (ep->timer)
+				event_free(ep->timer);
+			if (ep->finish)
+				event_free(ep->finish);
 		}
-		/* Pending "poll" requests are answered by the socket server's shutdown. */
-		poller_waiters_drop(&ep->cur);
-		poller_waiters_drop(&ep->next_waiters);
-		free(ep->start_error);
-		free(ep->url);
-		if (ep->timer)
-			event_free(ep->timer);
-		if (ep->finish)
-			event_free(ep->finish);
+		free(pl->tn[i].eps);
 		poller_wipe_headers(pl->tn[i].headers);
+		poller_wipe_headers(pl->tn[i].headers_text);
 		poller_oauth_free(pl, pl->tn[i].oauth);
 	}
 	/* The tailnet whose set-up failed half-way. */
 	if (pl->tn != NULL && pl->ntn < pl->cf->ntailnets) {
 		poller_wipe_headers(pl->tn[pl->ntn].headers);
+		poller_wipe_headers(pl->tn[pl->ntn].headers_text);
 		poller_oauth_free(pl, pl->tn[pl->ntn].oauth);
 	}
 	free(pl->tn);
@@ -713,16 +1003,18 @@ poller_poll_now(struct poller *pl, const char *tailnet, poller_done_fn done, voi
 	/* This loop holds a reference: a fetch that ends at once must not free g under it. */
 	g->pending = 1;
 	for (size_t i = 0; i < pl->ntn; i++) {
-		struct poller_endpoint *ep = &pl->tn[i].ep;
-
 		if (tailnet != NULL && strcmp(tailnet, pl->tn[i].cf->name) != 0)
 			continue;
-		g->pending++;
-		if (ep->easy != NULL || ep->start_error != NULL || ep->awaiting_token) {
-			poller_waiters_add(&ep->next_waiters, g);
-		} else {
-			poller_waiters_add(&ep->cur, g);
-			poller_fetch_start(ep);
+		for (size_t j = 0; j < pl->tn[i].neps; j++) {
+			struct poller_endpoint *ep = &pl->tn[i].eps[j];
+
+			g->pending++;
+			if (ep->easy != NULL || ep->start_error != NULL || ep->awaiting_token) {
+				poller_waiters_add(&ep->next_waiters, g);
+			} else {
+				poller_waiters_add(&ep->cur, g);
+				poller_fetch_start(ep);
+			}
 		}
 	}
 	if (--g->pending == 0) {
@@ -736,8 +1028,9 @@ tstime_t
 poller_next(struct poller *pl, const char *tailnet, const char *endpoint)
 {
 	for (size_t i = 0; i < pl->ntn; i++)
-		if (strcmp(pl->tn[i].cf->name, tailnet) == 0 &&
-		    strcmp(pl->tn[i].ep.name, endpoint) == 0)
-			return pl->tn[i].ep.next;
+		for (size_t j = 0; j < pl->tn[i].neps; j++)
+			if (strcmp(pl->tn[i].cf->name, tailnet) == 0 &&
+			    strcmp(pl->tn[i].eps[j].name, endpoint) == 0)
+				return pl->tn[i].eps[j].next;
 	return TSTIME_NONE;
 }

@@ -27,10 +27,12 @@ void poller_free(struct poller *pl);
  * not reused: the answer must postdate the request. DONE runs later, from the loop. */
 void poller_poll_now(struct poller *pl, const char *tailnet, poller_done_fn done, void *arg);
 
-/* When the next scheduled poll of an endpoint is due (TSTIME_NONE if one is running). */
+/* When the next scheduled poll of an endpoint is due (TSTIME_NONE if one is running or the
+ * endpoint is not polled). */
 tstime_t poller_next(struct poller *pl, const char *tailnet, const char *endpoint);
 
-/* The endpoints polled for each tailnet, NULL-terminated. */
-extern const char *const poller_endpoints[];
+/* The endpoints a tailnet can poll, NULL-terminated (config_endpoint_names); each tailnet's
+ * "endpoints" option says which it does. */
+extern const char *const *const poller_endpoints;
 
 #endif

@@ -21,3 +21,17 @@ PROTO_OP(ipam_export, "ipam.export", 0, "[tailnet] [at] [window]",
          "addresses held at a time (and released before it) as IPAM rows, with the NetBox mapping")
 PROTO_OP(netbox_sync, "netbox.sync", PROTO_F_WRITE, "[dry_run]",
          "sync the addresses into NetBox now (dry_run: only plan); the plan, counts and errors")
+PROTO_OP(users_list, "users.list", 0, "[tailnet] [at]",
+         "users of the tailnet now or at a time: login, name, role, status, type")
+PROTO_OP(keys_list, "keys.list", 0, "[tailnet] [at] [expiring]",
+         "auth keys, API tokens, OAuth clients and federated identities, gone ones included")
+PROTO_OP(webhooks_list, "webhooks.list", 0, "[tailnet] [at]",
+         "the tailnet's webhook endpoints now or at a time")
+PROTO_OP(dns_get, "dns.get", 0, "[tailnet] [at] [history]",
+         "DNS: nameservers, MagicDNS, search paths, split DNS; with history, every version")
+PROTO_OP(settings_get, "settings.get", 0, "[tailnet] [at] [history]",
+         "tailnet settings now or at a time; with history, every version")
+PROTO_OP(policy_log, "policy.log", 0, "[tailnet]",
+         "policy file revisions with their time bounds, hashes and ETags")
+PROTO_OP(policy_get, "policy.get", 0, "[tailnet] [rev] [at]",
+         "one policy file revision's exact text, by number, hash prefix or time")

@@ -10,9 +10,10 @@
 /*
  * PATH is ".", or a chain of steps: ".key", "[N]" (negative counts from the end), "[]" (every
  * element of an array or value of an object), "[KEY=VALUE]" (the elements of an array whose
- * member KEY is the string VALUE, or whose compact JSON is VALUE). An optional "|length" suffix
- * prints the length of each result instead. Strings print raw, everything else as compact JSON.
- * Exit 0 when every step found something, 1 when some step found nothing, 2 on bad input.
+ * member KEY is the string VALUE, or whose compact JSON is VALUE; "[K1=V1&K2=V2]" wants both;
+ * "[a.b=V]" looks into a). An optional "|length" suffix prints the length of each result instead.
+ * Strings print raw, everything else as compact JSON. Exit 0 when every step found something, 1
+ * when some step found nothing, 2 on bad input.
  */
 
 #define TJQ_MAX_STEPS 64
@@ -43,6 +44,7 @@ static void
 tjq_usage(void)
 {
 	fprintf(stderr, "usage: tjq [-S] PATH [FILE]\n"
+	                "       tjq -e [FILE]   (the bytes of FILE as one JSON string)\n"
 	                "  PATH: . | .key | [N] | [] | [KEY=VALUE], chained; optional |length\n");
 	exit(2);
 }
@@ -181,20 +183,58 @@ tjq_print(struct tjq *q, json_t *v)
 
 /* Does array element V match [KEY=VALUE]? */
 static int
-tjq_selects(const struct tjq_step *st, json_t *v)
+tjq_selects_one(json_t *v, const char *key, const char *value)
 {
-	json_t *m = json_object_get(v, st->key);
+	json_t *m = v;
 	char *s;
 	int same;
+
+	/* KEY may name a nested member: "entity.id". */
+	for (const char *p = key; m != NULL && *p != '\0';) {
+		size_t n = strcspn(p, ".");
+		char *part = tjq_strndup(p, n);
+
+		m = json_object_get(m, part);
+		free(part);
+		p += n;
+		if (*p == '.')
+			p++;
+	}
 
 	if (m == NULL)
 		return 0;
 	if (json_is_string(m))
-		return strcmp(json_string_value(m), st->value) == 0;
+		return strcmp(json_string_value(m), value) == 0;
 	s = json_dumps(m, JSON_COMPACT | JSON_ENCODE_ANY);
-	same = s != NULL && strcmp(s, st->value) == 0;
+	same = s != NULL && strcmp(s, value) == 0;
 	free(s);
 	return same;
+}
+
+/* KEY=VALUE, or KEY=VALUE&KEY2=VALUE2...: every pair must match. */
+static int
+tjq_selects(const struct tjq_step *st, json_t *v)
+{
+	char *rest = tjq_strndup(st->value, strlen(st->value)), *amp, *key = st->key, *value;
+	char *copy = rest;
+	int ok = 1;
+
+	for (value = rest; ok && value != NULL; value = rest) {
+		char *eq;
+
+		if ((amp = strchr(value, '&')) != NULL && (eq = strchr(amp + 1, '=')) != NULL) {
+			*amp = '\0';
+			*eq = '\0';
+			ok = tjq_selects_one(v, key, value);
+			key = amp + 1;
+			rest = eq + 1;
+		} else {
+			ok = tjq_selects_one(v, key, value);
+			rest = NULL;
+		}
+	}
+	free(copy);
+	return ok;
 }
 
 static void
@@ -256,6 +296,44 @@ tjq_eval(struct tjq *q, json_t *v, size_t i)
 	}
 }
 
+/* Prints the bytes of FILE (NULL: stdin) as one JSON string: a test sends a file's exact text
+ * in a JSON request with it. */
+static int
+tjq_encode(const char *name)
+{
+	FILE *f = name != NULL ? fopen(name, "rb") : stdin;
+	char *buf = NULL, *out;
+	size_t len = 0, n;
+	json_t *s;
+	char chunk[65536];
+
+	if (f == NULL) {
+		fprintf(stderr, "tjq: %s: %s\n", name, strerror(errno));
+		return 2;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		buf = realloc(buf, len + n);
+		if (buf == NULL)
+			abort();
+		memcpy(buf + len, chunk, n);
+		len += n;
+	}
+	if (f != stdin)
+		fclose(f);
+	s = json_stringn(buf ? buf : "", len);
+	free(buf);
+	if (s == NULL) {
+		fprintf(stderr, "tjq: %s: not valid UTF-8 (or holds a NUL)\n",
+		        name ? name : "<stdin>");
+		return 2;
+	}
+	out = json_dumps(s, JSON_ENCODE_ANY);
+	json_decref(s);
+	fputs(out, stdout);
+	free(out);
+	return fflush(stdout) == 0 ? 0 : 2;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -265,18 +343,22 @@ main(int argc, char **argv)
 	FILE *f = stdin;
 	const char *name = "<stdin>";
 	size_t i;
-	int c;
+	int c, encode = 0;
 
 	memset(&q, 0, sizeof(q));
 	q.flags = JSON_COMPACT | JSON_ENCODE_ANY;
-	while ((c = getopt(argc, argv, "S")) != -1) {
+	while ((c = getopt(argc, argv, "Se")) != -1) {
 		if (c == 'S')
 			q.flags |= JSON_SORT_KEYS;
+		else if (c == 'e')
+			encode = 1;
 		else
 			tjq_usage();
 	}
 	argc -= optind;
 	argv += optind;
+	if (encode)
+		return tjq_encode(argc > 0 ? argv[0] : NULL);
 	if (argc < 1 || argc > 2)
 		tjq_usage();
 	tjq_parse_path(&q, argv[0]);

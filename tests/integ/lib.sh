@@ -84,6 +84,13 @@ assert_line() {
 	fi
 }
 
+# assert_line_match REGEX TEXT MSG: one of TEXT's lines matches the extended REGEX whole.
+assert_line_match() {
+	if ! grep -qxE -e "$1" <<<"$2"; then
+		fail "${3:-missing line}"$'\n'"  expected a line matching: $1"$'\n'"  got: $2"
+	fi
+}
+
 assert_no_line() {
 	if grep -qxF -e "$1" <<<"$2"; then
 		fail "${3:-unexpected line}"$'\n'"  expected no line: $1"$'\n'"  got: $2"
@@ -386,6 +393,26 @@ poll_now() {
 		fail "poll exited $rc with result \"$result\": $out"
 	fi
 	jget '.polls[endpoint=devices].time' "$out"
+}
+
+# all_polled: every endpoint of tailnet "test" has finished its first poll.
+all_polled() {
+	local r
+	r=$(jctl status | "$TJQ" '.tailnets[name=test].endpoints[].result') || return 1
+	[ -n "$r" ] && ! grep -qx never <<<"$r"
+}
+
+# poll_all [ENDPOINT]: polls; fails unless every endpoint's result is ok; prints the poll time of
+# ENDPOINT (default devices). The whole answer stays in $T/last.poll.
+poll_all() {
+	local out rc=0 results
+	out=$(jctl poll) || rc=$?
+	printf '%s\n' "$out" >"$T/last.poll"
+	results=$("$TJQ" '.polls[].result' <<<"$out" 2>/dev/null | sort -u) || results=
+	if [ "$rc" != 0 ] || [ "$results" != ok ]; then
+		fail "poll exited $rc with results \"$results\": $out"
+	fi
+	jget ".polls[endpoint=${1:-devices}].time" "$out"
 }
 
 # poll_changes: the number of changes the last poll_now reported.
