@@ -18,12 +18,15 @@
 
 #include "addr.h"
 #include "events.h"
+#include "hujson.h"
 #include "ipam.h"
 #include "log.h"
+#include "policy.h"
 #include "proto.h"
 #include "sbuf.h"
 #include "table.h"
 #include "tstime.h"
+#include "udiff.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -39,6 +42,9 @@
 #define TSINVCTL_NEXTRA 6 /* most options a command adds to the global ones */
 #define TSINVCTL_FOLLOW_MAX_LINE ((size_t)16 << 20) /* one event of a follow stream */
 #define TSINVCTL_LIMIT_MAX 10000                    /* the daemon's cap on events.list */
+#define TSINVCTL_SHORTHASH 12                       /* hex digits of a hash shown in tables */
+#define TSINVCTL_REV_MIN_HEX 6                      /* the shortest hash prefix the daemon takes */
+#define TSINVCTL_DIFF_CONTEXT 3                     /* lines of context, as diff -u */
 
 enum {
 	TSINVCTL_EXIT_OK = 0,
@@ -63,6 +69,7 @@ enum {
 	TSINVCTL_OPT_FORMAT,
 	TSINVCTL_OPT_WINDOW,
 	TSINVCTL_OPT_DRY_RUN,
+	TSINVCTL_OPT_EXPIRING,
 };
 
 /* The global options; they may come before or after the command. */
@@ -75,8 +82,9 @@ static struct {
 
 /* What a command was given on its command line, checked. */
 struct tsinvctl_args {
-	const char *arg; /* the positional argument, or NULL */
-	const char *at;  /* normalised RFC 3339, or NULL for now */
+	const char *arg;  /* the positional argument, or NULL */
+	const char *arg2; /* the second one, for a command with TSINVCTL_F_ARG2 */
+	const char *at;   /* normalised RFC 3339, or NULL for now */
 	char atbuf[TSTIME_STRLEN];
 	int history;
 	json_t *since; /* --since: a JSON integer (SEQ) or string (RFC 3339), a new reference */
@@ -86,19 +94,22 @@ struct tsinvctl_args {
 	const char *format; /* --format of export, NULL for the default */
 	const char *window; /* --window DURATION of export, checked */
 	int dry_run;
+	const char *expiring; /* --expiring DURATION of keys, checked */
 };
 
 struct tsinvctl_cmd;
 typedef int (*tsinvctl_cmd_fn)(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a);
 typedef int (*tsinvctl_show_fn)(json_t *result, const struct tsinvctl_args *a);
 
-#define TSINVCTL_F_AT 0x1      /* takes --at TIME */
-#define TSINVCTL_F_OPTARG 0x2  /* the positional argument may be left out */
-#define TSINVCTL_F_TAILNET 0x4 /* the op takes args.tailnet */
-#define TSINVCTL_F_SLOW 0x8    /* default timeout TSINVCTL_SLOW_TIMEOUT */
-#define TSINVCTL_F_EVENTS 0x10 /* takes --since, --type, --limit and --follow */
-#define TSINVCTL_F_EXPORT 0x20 /* takes --format and --window */
-#define TSINVCTL_F_DRYRUN 0x40 /* takes --dry-run */
+#define TSINVCTL_F_AT 0x1         /* takes --at TIME */
+#define TSINVCTL_F_OPTARG 0x2     /* the positional argument may be left out */
+#define TSINVCTL_F_TAILNET 0x4    /* the op takes args.tailnet */
+#define TSINVCTL_F_SLOW 0x8       /* default timeout TSINVCTL_SLOW_TIMEOUT */
+#define TSINVCTL_F_EVENTS 0x10    /* takes --since, --type, --limit and --follow */
+#define TSINVCTL_F_EXPORT 0x20    /* takes --format and --window */
+#define TSINVCTL_F_DRYRUN 0x40    /* takes --dry-run */
+#define TSINVCTL_F_ARG2 0x80      /* takes a second positional argument, named by arg's last word */
+#define TSINVCTL_F_EXPIRING 0x100 /* takes --expiring DURATION */
 
 struct tsinvctl_cmd {
 	const char *name;
@@ -108,6 +119,8 @@ struct tsinvctl_cmd {
 	int flags;           /* TSINVCTL_F_* */
 	const char *history; /* help for --history, NULL when the command has none */
 	const char *help;    /* NULL: the op's help, the same text "hello" gives */
+	/* The sub-commands ("acl groups", ...), ended by a NULL name; then fn is NULL. */
+	const struct tsinvctl_cmd *subs;
 };
 
 static int tsinvctl_status(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
@@ -115,6 +128,16 @@ static int tsinvctl_poll(const struct tsinvctl_cmd *, const struct tsinvctl_args
 static int tsinvctl_devices(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
 static int tsinvctl_device(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
 static int tsinvctl_ip(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_users(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_keys(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_webhooks(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_dns(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_settings(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_acl_groups(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_acl_rules(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_acl_log(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_acl_show(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
+static int tsinvctl_acl_diff(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
 static int tsinvctl_events(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
 static int tsinvctl_hooks(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
 static int tsinvctl_ops(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
@@ -122,30 +145,66 @@ static int tsinvctl_export(const struct tsinvctl_cmd *, const struct tsinvctl_ar
 static int tsinvctl_netbox(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
 static int tsinvctl_help(const struct tsinvctl_cmd *, const struct tsinvctl_args *);
 
+/* The policy file's sub-commands, named in full so that usage and hints read as typed. */
+static const struct tsinvctl_cmd tsinvctl_acl_cmds[] = {
+    {"acl groups", tsinvctl_acl_groups, PROTO_OP_policy_get, NULL,
+     TSINVCTL_F_AT | TSINVCTL_F_TAILNET, NULL,
+     "the policy file's groups and their members, one row per member", NULL},
+    {"acl rules", tsinvctl_acl_rules, PROTO_OP_policy_get, NULL, TSINVCTL_F_AT | TSINVCTL_F_TAILNET,
+     NULL, "every rule of acls, grants and ssh, and whether the network is micro-segmented", NULL},
+    {"acl log", tsinvctl_acl_log, PROTO_OP_policy_log, NULL, TSINVCTL_F_TAILNET, NULL, NULL, NULL},
+    {"acl show", tsinvctl_acl_show, PROTO_OP_policy_get, "REV",
+     TSINVCTL_F_AT | TSINVCTL_F_TAILNET | TSINVCTL_F_OPTARG, NULL,
+     "a revision's text exactly as fetched: the current one, REV, or the one in force at TIME",
+     NULL},
+    {"acl diff", tsinvctl_acl_diff, PROTO_OP_policy_get, "REV1 REV2",
+     TSINVCTL_F_TAILNET | TSINVCTL_F_ARG2, NULL,
+     "what changed from revision REV1 to REV2, as a unified diff (diff -u)", NULL},
+    {NULL, NULL, -1, NULL, 0, NULL, NULL, NULL},
+};
+
 static const struct tsinvctl_cmd tsinvctl_cmds[] = {
-    {"status", tsinvctl_status, PROTO_OP_status, NULL, 0, NULL, NULL},
-    {"poll", tsinvctl_poll, PROTO_OP_poll, NULL, TSINVCTL_F_TAILNET | TSINVCTL_F_SLOW, NULL, NULL},
+    {"status", tsinvctl_status, PROTO_OP_status, NULL, 0, NULL, NULL, NULL},
+    {"poll", tsinvctl_poll, PROTO_OP_poll, NULL, TSINVCTL_F_TAILNET | TSINVCTL_F_SLOW, NULL, NULL,
+     NULL},
     {"devices", tsinvctl_devices, PROTO_OP_devices_list, NULL, TSINVCTL_F_AT | TSINVCTL_F_TAILNET,
-     NULL, NULL},
+     NULL, NULL, NULL},
     {"device", tsinvctl_device, PROTO_OP_device_get, "ID|NAME|IP",
      TSINVCTL_F_AT | TSINVCTL_F_TAILNET, "also list every version and the fields that changed",
-     NULL},
+     NULL, NULL},
     {"ip", tsinvctl_ip, PROTO_OP_ip_at, "ADDR", TSINVCTL_F_AT | TSINVCTL_F_TAILNET,
-     "also list every device that held the address, and when", NULL},
+     "also list every device that held the address, and when", NULL, NULL},
+    {"users", tsinvctl_users, PROTO_OP_users_list, NULL, TSINVCTL_F_AT | TSINVCTL_F_TAILNET, NULL,
+     NULL, NULL},
+    {"keys", tsinvctl_keys, PROTO_OP_keys_list, NULL,
+     TSINVCTL_F_AT | TSINVCTL_F_TAILNET | TSINVCTL_F_EXPIRING, NULL, NULL, NULL},
+    {"webhooks", tsinvctl_webhooks, PROTO_OP_webhooks_list, NULL,
+     TSINVCTL_F_AT | TSINVCTL_F_TAILNET, NULL, NULL, NULL},
+    {"dns", tsinvctl_dns, PROTO_OP_dns_get, NULL, TSINVCTL_F_AT | TSINVCTL_F_TAILNET,
+     "also print every version, oldest first, with its time bounds", NULL, NULL},
+    {"settings", tsinvctl_settings, PROTO_OP_settings_get, NULL, TSINVCTL_F_AT | TSINVCTL_F_TAILNET,
+     "also print every version, oldest first, with its time bounds", NULL, NULL},
+    {"acl", NULL, -1, "SUBCOMMAND [ARGS]", 0, NULL,
+     "the tailnet policy file: its groups, rules, revisions, text, and the changes between "
+     "revisions",
+     tsinvctl_acl_cmds},
     {"events", tsinvctl_events, PROTO_OP_events_list, NULL, TSINVCTL_F_TAILNET | TSINVCTL_F_EVENTS,
-     NULL, "recorded change events, oldest first; with --follow, new ones as they happen"},
-    {"hooks", tsinvctl_hooks, PROTO_OP_hooks, NULL, 0, NULL, NULL},
+     NULL, "recorded change events, oldest first; with --follow, new ones as they happen", NULL},
+    {"hooks", tsinvctl_hooks, PROTO_OP_hooks, NULL, 0, NULL, NULL, NULL},
     {"export", tsinvctl_export, PROTO_OP_ipam_export, NULL,
      TSINVCTL_F_AT | TSINVCTL_F_TAILNET | TSINVCTL_F_EXPORT, NULL,
      "every address held (and those released in the window before) as NetBox's import CSV or "
-     "JSON, or tsinv's own CSV or JSON; all tailnets unless --tailnet"},
+     "JSON, or tsinv's own CSV or JSON; all tailnets unless --tailnet",
+     NULL},
     {"netbox", tsinvctl_netbox, PROTO_OP_netbox_sync, "sync", TSINVCTL_F_DRYRUN | TSINVCTL_F_SLOW,
      NULL,
      "sync the addresses into NetBox now and print what was done; with --dry-run only the "
-     "plan"},
+     "plan",
+     NULL},
     {"ops", tsinvctl_ops, PROTO_OP_hello, NULL, 0, NULL,
-     "the operations the daemon knows, from its hello"},
-    {"help", tsinvctl_help, -1, "COMMAND", TSINVCTL_F_OPTARG, NULL, "this help, or a command's"},
+     "the operations the daemon knows, from its hello", NULL},
+    {"help", tsinvctl_help, -1, "COMMAND [SUBCOMMAND]", TSINVCTL_F_OPTARG | TSINVCTL_F_ARG2, NULL,
+     "this help, or a command's", NULL},
 };
 #define TSINVCTL_NCMDS (sizeof tsinvctl_cmds / sizeof tsinvctl_cmds[0])
 
@@ -164,6 +223,31 @@ tsinvctl_find(const char *name)
 		if (strcmp(tsinvctl_cmds[i].name, name) == 0)
 			return &tsinvctl_cmds[i];
 	return NULL;
+}
+
+/* The sub-command of PARENT called NAME ("groups" of "acl"), or NULL. */
+static const struct tsinvctl_cmd *
+tsinvctl_find_sub(const struct tsinvctl_cmd *parent, const char *name)
+{
+	const struct tsinvctl_cmd *sub;
+
+	for (sub = parent->subs; sub->name != NULL; sub++)
+		if (strcmp(strrchr(sub->name, ' ') + 1, name) == 0)
+			return sub;
+	return NULL;
+}
+
+/* "groups, rules, log, show, diff" (malloc'd). */
+static char *
+tsinvctl_sub_names(const struct tsinvctl_cmd *parent)
+{
+	const struct tsinvctl_cmd *sub;
+	struct sbuf sb = {0};
+
+	for (sub = parent->subs; sub->name != NULL; sub++)
+		sbuf_addf(&sb, "%s%s", sub == parent->subs ? "" : ", ",
+		          strrchr(sub->name, ' ') + 1);
+	return sbuf_steal(&sb);
 }
 
 static const char *
@@ -185,6 +269,8 @@ tsinvctl_usage(const struct tsinvctl_cmd *cmd)
 		sbuf_adds(&sb, " [--at TIME]");
 	if (cmd->history != NULL)
 		sbuf_adds(&sb, " [--history]");
+	if (cmd->flags & TSINVCTL_F_EXPIRING)
+		sbuf_adds(&sb, " [--expiring DUR]");
 	if (cmd->flags & TSINVCTL_F_EVENTS)
 		sbuf_adds(&sb, " [--since SEQ|TIME] [--type GLOB]... [--limit N] [--follow]");
 	if (cmd->flags & TSINVCTL_F_EXPORT)
@@ -194,10 +280,26 @@ tsinvctl_usage(const struct tsinvctl_cmd *cmd)
 	return sbuf_steal(&sb);
 }
 
+/* "  usage\n      help\n" of CMD, or of each of its sub-commands. */
+static void
+tsinvctl_print_cmd_list(const struct tsinvctl_cmd *cmd, FILE *f)
+{
+	const struct tsinvctl_cmd *sub;
+	char *usage;
+
+	if (cmd->subs != NULL) {
+		for (sub = cmd->subs; sub->name != NULL; sub++)
+			tsinvctl_print_cmd_list(sub, f);
+		return;
+	}
+	usage = tsinvctl_usage(cmd);
+	fprintf(f, "  %s\n      %s\n", usage, tsinvctl_cmd_help(cmd));
+	free(usage);
+}
+
 static void
 tsinvctl_print_help(FILE *f)
 {
-	char *usage;
 	size_t i;
 
 	fputs("usage: tsinvctl [OPTIONS] COMMAND [ARGS]\n"
@@ -216,18 +318,18 @@ tsinvctl_print_help(FILE *f)
 	      "\n"
 	      "commands:\n",
 	      f);
-	for (i = 0; i < TSINVCTL_NCMDS; i++) {
-		usage = tsinvctl_usage(&tsinvctl_cmds[i]);
-		fprintf(f, "  %s\n      %s\n", usage, tsinvctl_cmd_help(&tsinvctl_cmds[i]));
-		free(usage);
-	}
+	for (i = 0; i < TSINVCTL_NCMDS; i++)
+		tsinvctl_print_cmd_list(&tsinvctl_cmds[i], f);
 	fputs("\n"
 	      "TIME is RFC 3339 (2026-11-20T14:05:00Z), 'now', or a time ago: 90m, -3d, 1h30m.\n"
-	      "DUR is a duration: 90s, 5m, 1h30m; a bare number is seconds.\n"
+	      "DUR is a duration: 90s, 5m, 1h30m, 7d; a bare number is seconds.\n"
+	      "REV is a policy revision: its number (1 is the first recorded) or a prefix of at\n"
+	      "least 6 hex digits of its SHA-256, as 'tsinvctl acl log' lists them.\n"
 	      "\n"
 	      "exit status: 0 ok; 1 the daemon answered an error, or a poll failed; 2 usage\n"
-	      "error; 3 the daemon cannot be reached; 4 not found (unknown device or address).\n"
-	      "'ip' exits 0 whatever the answer: held, maybe, none and unknown are all answers.\n",
+	      "error; 3 the daemon cannot be reached; 4 not found (unknown device, address or\n"
+	      "policy revision). 'ip' exits 0 whatever the answer: held, maybe, none and\n"
+	      "unknown are all answers; 'acl diff' exits 0 whether or not the revisions differ.\n",
 	      f);
 }
 
@@ -260,6 +362,20 @@ tsinvctl_print_event_types(FILE *f)
 		        event_types[i].trigger);
 }
 
+/* Whether CMD, or one of its sub-commands, takes a policy revision. */
+static int
+tsinvctl_takes_rev(const struct tsinvctl_cmd *cmd)
+{
+	const struct tsinvctl_cmd *sub;
+
+	if (cmd->arg != NULL && strstr(cmd->arg, "REV") != NULL)
+		return 1;
+	for (sub = cmd->subs; sub != NULL && sub->name != NULL; sub++)
+		if (tsinvctl_takes_rev(sub))
+			return 1;
+	return 0;
+}
+
 static void
 tsinvctl_print_cmd_help(const struct tsinvctl_cmd *cmd, FILE *f)
 {
@@ -267,10 +383,27 @@ tsinvctl_print_cmd_help(const struct tsinvctl_cmd *cmd, FILE *f)
 
 	fprintf(f, "usage: tsinvctl [OPTIONS] %s\n\n%s\n\n", usage, tsinvctl_cmd_help(cmd));
 	free(usage);
+	if (cmd->subs != NULL) {
+		fputs("sub-commands:\n", f);
+		tsinvctl_print_cmd_list(cmd, f);
+		fprintf(f, "\n'tsinvctl %s SUBCOMMAND --help' for a sub-command's options.\n\n",
+		        cmd->name);
+	}
+	if (tsinvctl_takes_rev(cmd))
+		fprintf(f,
+		        "REV is a policy revision: its number (1 is the first recorded) or a "
+		        "prefix of\nat least %d hex digits of its SHA-256, as 'tsinvctl acl log' "
+		        "lists them.\n\n",
+		        TSINVCTL_REV_MIN_HEX);
 	if (cmd->flags & TSINVCTL_F_AT)
 		fputs("  --at TIME    as things were at TIME instead of now\n", f);
 	if (cmd->history != NULL)
 		fprintf(f, "  --history    %s\n", cmd->history);
+	if (cmd->flags & TSINVCTL_F_EXPIRING)
+		fputs("  --expiring DUR\n"
+		      "               only active keys that expire within DUR of the last poll "
+		      "(7d, 36h)\n",
+		      f);
 	if (cmd->flags & TSINVCTL_F_EVENTS)
 		tsinvctl_print_events_help(f);
 	if (cmd->flags & TSINVCTL_F_EXPORT)
@@ -313,6 +446,26 @@ tsinvctl_usage_error(const struct tsinvctl_cmd *cmd, const char *fmt, ...)
 	else
 		fputs("try 'tsinvctl --help'\n", stderr);
 	return TSINVCTL_EXIT_USAGE;
+}
+
+/* Checks the DURATION of option NAME (POSITIVE: more than 0); 0, or the usage exit code after
+ * saying what is wrong. */
+static int
+tsinvctl_duration_opt(const struct tsinvctl_cmd *cmd, const char *name, const char *arg,
+                      int positive)
+{
+	char *cause = NULL;
+	int64_t us;
+
+	if (tstime_parse_duration(arg, &us, &cause) != 0) {
+		tsinvctl_usage_error(cmd, "%s: bad DURATION \"%s\": %s", name, arg, cause);
+		free(cause);
+		return TSINVCTL_EXIT_USAGE;
+	}
+	if (positive && us <= 0)
+		return tsinvctl_usage_error(cmd, "%s: bad DURATION \"%s\": must be more than 0",
+		                            name, arg);
+	return 0;
 }
 
 /* Handles one global option; 0, or an exit code. */
@@ -366,7 +519,8 @@ static void
 tsinvctl_longopts(struct option *out, const struct option *extra, size_t nextra)
 {
 	memcpy(out, tsinvctl_global_longopts, sizeof tsinvctl_global_longopts);
-	memcpy(out + TSINVCTL_NGLOBAL, extra, nextra * sizeof *extra);
+	if (nextra > 0)
+		memcpy(out + TSINVCTL_NGLOBAL, extra, nextra * sizeof *extra);
 	memset(out + TSINVCTL_NGLOBAL + nextra, 0, sizeof *out);
 }
 
@@ -455,6 +609,9 @@ tsinvctl_parse_cmd(const struct tsinvctl_cmd *cmd, int argc, char **argv, struct
 	}
 	if (cmd->flags & TSINVCTL_F_DRYRUN)
 		extra[n++] = (struct option){"dry-run", no_argument, NULL, TSINVCTL_OPT_DRY_RUN};
+	if (cmd->flags & TSINVCTL_F_EXPIRING)
+		extra[n++] =
+		    (struct option){"expiring", required_argument, NULL, TSINVCTL_OPT_EXPIRING};
 	tsinvctl_longopts(longopts, extra, n);
 
 	memset(a, 0, sizeof *a);
@@ -480,19 +637,18 @@ tsinvctl_parse_cmd(const struct tsinvctl_cmd *cmd, int argc, char **argv, struct
 		case TSINVCTL_OPT_FORMAT:
 			a->format = optarg;
 			break;
-		case TSINVCTL_OPT_WINDOW: {
-			int64_t us;
-
-			if (tstime_parse_duration(optarg, &us, &cause) != 0) {
-				tsinvctl_usage_error(cmd, "bad DUR \"%s\": %s", optarg, cause);
-				free(cause);
+		case TSINVCTL_OPT_WINDOW:
+			if (tsinvctl_duration_opt(cmd, "--window", optarg, 0) != 0)
 				return TSINVCTL_EXIT_USAGE;
-			}
 			a->window = optarg;
 			break;
-		}
 		case TSINVCTL_OPT_DRY_RUN:
 			a->dry_run = 1;
+			break;
+		case TSINVCTL_OPT_EXPIRING:
+			if (tsinvctl_duration_opt(cmd, "--expiring", optarg, 1) != 0)
+				return TSINVCTL_EXIT_USAGE;
+			a->expiring = optarg;
 			break;
 		case TSINVCTL_OPT_SINCE:
 		case TSINVCTL_OPT_TYPE:
@@ -508,15 +664,58 @@ tsinvctl_parse_cmd(const struct tsinvctl_cmd *cmd, int argc, char **argv, struct
 	}
 	if (optind < argc && cmd->arg != NULL)
 		a->arg = argv[optind++];
+	if (optind < argc && (cmd->flags & TSINVCTL_F_ARG2))
+		a->arg2 = argv[optind++];
 	if (optind < argc)
 		return tsinvctl_usage_error(cmd, "%s: unexpected argument '%s'", cmd->name,
 		                            argv[optind]);
 	if (a->arg == NULL && cmd->arg != NULL && !(cmd->flags & TSINVCTL_F_OPTARG))
 		return tsinvctl_usage_error(cmd, "%s: missing %s", cmd->name, cmd->arg);
+	if (a->arg2 == NULL && (cmd->flags & TSINVCTL_F_ARG2) && !(cmd->flags & TSINVCTL_F_OPTARG))
+		return tsinvctl_usage_error(cmd, "%s: missing %s", cmd->name,
+		                            strrchr(cmd->arg, ' ') + 1);
 	if (a->follow && a->limit > 0)
 		return tsinvctl_usage_error(cmd, "%s: --limit and --follow do not go together",
 		                            cmd->name);
 	return 0;
+}
+
+/* For a command with sub-commands ("acl"): takes the global options that come before the
+ * sub-command, then *CMD becomes the sub-command and *SKIP the number of words before it.
+ * Returns 0, -1 after printing the command's help, or an exit code. */
+static int
+tsinvctl_parse_sub(const struct tsinvctl_cmd **cmd, int argc, char **argv, int *skip)
+{
+	const struct tsinvctl_cmd *parent = *cmd, *sub = NULL;
+	struct option longopts[TSINVCTL_NGLOBAL + 1];
+	char *names;
+	int c, rc = 0;
+
+	tsinvctl_longopts(longopts, NULL, 0);
+	argv[0] = tsinvctl_progname;
+	optind = 0;
+	/* "+": stop at the sub-command, whose own options come after it. */
+	while ((c = getopt_long(argc, argv, "+s:h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			tsinvctl_print_cmd_help(parent, stdout);
+			return -1;
+		}
+		if ((rc = tsinvctl_global_opt(parent, c, optarg)) != 0)
+			return rc;
+	}
+	names = tsinvctl_sub_names(parent);
+	if (optind == argc)
+		rc = tsinvctl_usage_error(parent, "%s: missing SUBCOMMAND (%s)", parent->name,
+		                          names);
+	else if ((sub = tsinvctl_find_sub(parent, argv[optind])) == NULL)
+		rc = tsinvctl_usage_error(parent, "%s: unknown sub-command '%s' (%s)", parent->name,
+		                          argv[optind], names);
+	else {
+		*cmd = sub;
+		*skip = optind;
+	}
+	free(names);
+	return rc;
 }
 
 static int64_t
@@ -716,7 +915,8 @@ tsinvctl_reply(const char *line, size_t len, json_t **result)
 	char *ccode, *cmsg;
 	int rc;
 
-	if ((root = json_loadb(line, len, 0, &jerr)) == NULL)
+	/* NUL is allowed: a policy text is printed byte for byte, whatever it holds. */
+	if ((root = json_loadb(line, len, JSON_ALLOW_NUL, &jerr)) == NULL)
 		return tsinvctl_bad_reply(jerr.text);
 	rc = TSINVCTL_EXIT_ERROR;
 	id = json_object_get(root, "id");
@@ -805,13 +1005,12 @@ tsinvctl_arg_str(const struct tsinvctl_cmd *cmd, json_t *args, const char *key, 
 	return 0;
 }
 
-/* Runs CMD with ARGS (stolen) plus the common arguments, then shows the result: as JSON with
- * --json, else through SHOW. VERDICT, when set, turns a successful result into an exit code. */
+/* Runs CMD with ARGS (stolen, NULL for none) plus the common arguments: 0 and *RESULT (a new
+ * reference), or an exit code after printing why. */
 static int
-tsinvctl_query(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a, json_t *args,
-               tsinvctl_show_fn show, int (*verdict)(json_t *))
+tsinvctl_fetch(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a, json_t *args,
+               json_t **result)
 {
-	json_t *result;
 	int rc;
 
 	if (args == NULL)
@@ -825,12 +1024,30 @@ tsinvctl_query(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a, js
 		json_object_set_new(args, "at", json_string(a->at));
 	if (a->history)
 		json_object_set_new(args, "history", json_true());
-	if ((rc = tsinvctl_call(cmd, args, &result)) != 0)
+	return tsinvctl_call(cmd, args, result);
+}
+
+static void
+tsinvctl_print_json(json_t *v)
+{
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	fputc('\n', stdout);
+}
+
+/* Runs CMD with ARGS (stolen) plus the common arguments, then shows the result: as JSON with
+ * --json, else through SHOW. VERDICT, when set, turns a successful result into an exit code. */
+static int
+tsinvctl_query(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a, json_t *args,
+               tsinvctl_show_fn show, int (*verdict)(json_t *))
+{
+	json_t *result;
+	int rc;
+
+	if ((rc = tsinvctl_fetch(cmd, a, args, &result)) != 0)
 		return rc;
-	if (opts.json) {
-		json_dumpf(result, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
-		fputc('\n', stdout);
-	} else
+	if (opts.json)
+		tsinvctl_print_json(result);
+	else
 		rc = show(result, a);
 	if (rc == 0 && verdict != NULL)
 		rc = verdict(result);
@@ -1434,6 +1651,869 @@ tsinvctl_ip(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
 		return tsinvctl_usage_error(cmd, "bad address \"%s\"", a->arg);
 	addr_format(&addr, buf, sizeof buf);
 	return tsinvctl_query(cmd, a, json_pack("{s:s}", "ip", buf), tsinvctl_ip_show, NULL);
+}
+
+/* ---- users, keys, webhooks: lists of versioned records ---- */
+
+/* The text of a JSON value for a cell (malloc'd): a string as it is, anything else but null as
+ * compact JSON; NULL for null or nothing. */
+static char *
+tsinvctl_cell_json(json_t *v)
+{
+	if (v == NULL || json_is_null(v))
+		return NULL;
+	if (json_is_string(v))
+		return xstrdup(json_string_value(v));
+	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* The elements of array V joined by ",", or V itself when it is not an array (malloc'd, or
+ * NULL when there is nothing to show). */
+static char *
+tsinvctl_cell_list(json_t *v)
+{
+	struct sbuf sb = {0};
+	json_t *e;
+	size_t i;
+	char *s;
+
+	if (!json_is_array(v))
+		return tsinvctl_cell_json(v);
+	json_array_foreach(v, i, e)
+	{
+		if ((s = tsinvctl_cell_json(e)) == NULL)
+			continue;
+		sbuf_addf(&sb, "%s%s", sb.len > 0 ? "," : "", s);
+		free(s);
+	}
+	if (sb.len == 0) {
+		sbuf_free(&sb);
+		return NULL;
+	}
+	return sbuf_steal(&sb);
+}
+
+/* S with a "?" when it may not have held at the time asked about (malloc'd). */
+static char *
+tsinvctl_marked(const char *s, int maybe)
+{
+	return xasprintf("%s%s", s != NULL && *s != '\0' ? s : "-", maybe ? "?" : "");
+}
+
+/* The date of an RFC 3339 time, "-" for none or Go's zero time. Always into BUF (>= 11). */
+static const char *
+tsinvctl_date(const char *t, char *buf, size_t len)
+{
+	if (t == NULL || strlen(t) < 10 || strncmp(t, "0001-01-01", 10) == 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.10s", t);
+	return buf;
+}
+
+/* Why the daemon cannot tell, cleaned for the terminal (malloc'd). */
+static char *
+tsinvctl_reason(json_t *res)
+{
+	const char *reason = tsinvctl_str(res, "reason");
+
+	return table_clean(reason != NULL ? reason : "no reason given");
+}
+
+/* One entry of a listing and the strings it is sorted by. */
+struct tsinvctl_listrow {
+	const char *k1, *k2;
+	json_t *entry;
+};
+
+static int
+tsinvctl_listrow_cmp(const void *va, const void *vb)
+{
+	const struct tsinvctl_listrow *a = va, *b = vb;
+	int c = strcmp(a->k1, b->k1);
+
+	return c != 0 ? c : strcmp(a->k2, b->k2);
+}
+
+/* The object entries of RES's array LIST sorted by the members K1, then K2, of their object
+ * INNER: an array (malloc'd) of *N rows whose entries are borrowed from RES. */
+static struct tsinvctl_listrow *
+tsinvctl_list_sorted(json_t *res, const char *list, const char *inner, const char *k1,
+                     const char *k2, size_t *n)
+{
+	json_t *arr = json_object_get(res, list), *e, *o;
+	struct tsinvctl_listrow *rows = xcalloc(json_array_size(arr) + 1, sizeof *rows);
+	const char *s;
+	size_t i;
+
+	*n = 0;
+	json_array_foreach(arr, i, e)
+	{
+		if (!json_is_object(e))
+			continue;
+		o = json_object_get(e, inner);
+		rows[*n].k1 = (s = tsinvctl_str(o, k1)) != NULL ? s : "";
+		rows[*n].k2 = (s = tsinvctl_str(o, k2)) != NULL ? s : "";
+		rows[(*n)++].entry = e;
+	}
+	qsort(rows, *n, sizeof *rows, tsinvctl_listrow_cmp);
+	return rows;
+}
+
+/* Prints the table, or NONE when it is empty, or why the daemon cannot tell; then the notes
+ * that "maybe" rows and an unknown coverage call for. */
+static void
+tsinvctl_list_print(json_t *res, struct table *t, const char *none, size_t nmaybe)
+{
+	int unknown = tsinvctl_is(res, "coverage", "unknown");
+	char *reason = tsinvctl_reason(res);
+
+	if (table_nrows(t) > 0)
+		table_print(t, stdout);
+	else if (unknown)
+		printf("unknown: %s\n", reason);
+	else
+		puts(none);
+	if (table_nrows(t) > 0 && unknown)
+		printf("\nunknown: %s; the list may be incomplete\n", reason);
+	if (nmaybe > 0)
+		puts("\n? = may have been present (the change happened between two polls)");
+	free(reason);
+}
+
+static int
+tsinvctl_users_show(json_t *res, const struct tsinvctl_args *a)
+{
+	static const char *const hdr[] = {"LOGIN", "NAME", "ROLE", "STATUS", "DEVICES", "TYPE"};
+	struct table *t = table_new(6, hdr);
+	struct tsinvctl_listrow *rows;
+	size_t i, n, nmaybe = 0;
+
+	rows = tsinvctl_list_sorted(res, "users", "user", "loginName", "id", &n);
+	for (i = 0; i < n; i++) {
+		json_t *u = json_object_get(rows[i].entry, "user");
+		json_t *vol = json_object_get(rows[i].entry, "volatile");
+		const char *login = tsinvctl_str(u, "loginName"),
+		           *status = tsinvctl_str(u, "status");
+		int maybe = tsinvctl_is(rows[i].entry, "state", "maybe");
+		char devices[24] = "-", *first;
+		double v;
+
+		/* The recorded status holds idle as active; the live one tells them apart. */
+		if (tsinvctl_str(vol, "status") != NULL)
+			status = tsinvctl_str(vol, "status");
+		if (tsinvctl_num(vol, "deviceCount", &v) == 0)
+			snprintf(devices, sizeof devices, "%.0f", v);
+		if (login == NULL || *login == '\0')
+			login = tsinvctl_str(u, "id");
+		first = tsinvctl_marked(login, maybe);
+		nmaybe += maybe;
+		table_add_row(t, first, tsinvctl_str(u, "displayName"), tsinvctl_str(u, "role"),
+		              status, devices, tsinvctl_str(u, "type"));
+		free(first);
+	}
+	free(rows);
+	tsinvctl_list_print(res, t, "no users", nmaybe);
+	table_free(t);
+	return 0;
+}
+
+static int
+tsinvctl_users(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	return tsinvctl_query(cmd, a, NULL, tsinvctl_users_show, NULL);
+}
+
+/* "reusable,preauthorized,tags=tag:ci+tag:x": what an auth key lets a device do, the true flags
+ * only; an OAuth client's own tags when it has no device capabilities (malloc'd, or NULL). */
+static char *
+tsinvctl_key_caps(json_t *key)
+{
+	static const char *const flags[] = {"reusable", "ephemeral", "preauthorized"};
+	json_t *create = json_object_get(
+	    json_object_get(json_object_get(key, "capabilities"), "devices"), "create");
+	struct sbuf sb = {0};
+	char *tags;
+	size_t i;
+
+	for (i = 0; i < sizeof flags / sizeof flags[0]; i++)
+		if (json_is_true(json_object_get(create, flags[i])))
+			sbuf_addf(&sb, "%s%s", sb.len > 0 ? "," : "", flags[i]);
+	tags = tsinvctl_join(json_object_get(create, "tags"), "+");
+	if (tags == NULL)
+		tags = tsinvctl_join(json_object_get(key, "tags"), "+");
+	if (tags != NULL)
+		sbuf_addf(&sb, "%stags=%s", sb.len > 0 ? "," : "", tags);
+	free(tags);
+	if (sb.len == 0) {
+		sbuf_free(&sb);
+		return NULL;
+	}
+	return sbuf_steal(&sb);
+}
+
+static int
+tsinvctl_keys_show(json_t *res, const struct tsinvctl_args *a)
+{
+	static const char *const hdr[] = {"ID",          "TYPE",         "CREATOR",
+	                                  "DESCRIPTION", "CREATED",      "EXPIRES",
+	                                  "STATE",       "CAPABILITIES", "SCOPES"};
+	struct table *t = table_new(9, hdr);
+	const char *within = tsinvctl_str(res, "expiring_within");
+	struct tsinvctl_listrow *rows;
+	size_t i, n, nmaybe = 0;
+	char *none;
+
+	rows = tsinvctl_list_sorted(res, "keys", "key", "created", "id", &n);
+	for (i = 0; i < n; i++) {
+		json_t *e = rows[i].entry, *k = json_object_get(e, "key");
+		const char *id = tsinvctl_str(k, "id"), *creator = tsinvctl_str(e, "creator");
+		int maybe = tsinvctl_is(e, "state", "maybe");
+		char created[TSINVCTL_TIMELEN], expires[TSINVCTL_TIMELEN], *first, *caps, *scopes;
+
+		if (id == NULL)
+			id = tsinvctl_str(e, "id");
+		/* The creator's login when the users history knows it, else the bare user id. */
+		if (creator == NULL || *creator == '\0')
+			creator = tsinvctl_str(k, "userId");
+		first = tsinvctl_marked(id, maybe);
+		caps = tsinvctl_key_caps(k);
+		scopes = tsinvctl_join(json_object_get(k, "scopes"), ",");
+		nmaybe += maybe;
+		table_add_row(t, first, tsinvctl_str(k, "keyType"), creator,
+		              tsinvctl_str(k, "description"),
+		              tsinvctl_date(tsinvctl_str(k, "created"), created, sizeof created),
+		              tsinvctl_date(tsinvctl_str(k, "expires"), expires, sizeof expires),
+		              tsinvctl_str(k, "state"), caps, scopes);
+		free(first);
+		free(caps);
+		free(scopes);
+	}
+	free(rows);
+	if (within == NULL)
+		within = a->expiring;
+	none = within != NULL ? xasprintf("no active key expires within %s", within)
+	                      : xstrdup("no keys");
+	tsinvctl_list_print(res, t, none, nmaybe);
+	free(none);
+	table_free(t);
+	return 0;
+}
+
+static int
+tsinvctl_keys(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	json_t *args = json_object();
+
+	if (a->expiring != NULL)
+		json_object_set_new(args, "expiring", json_string(a->expiring));
+	return tsinvctl_query(cmd, a, args, tsinvctl_keys_show, NULL);
+}
+
+static int
+tsinvctl_webhooks_show(json_t *res, const struct tsinvctl_args *a)
+{
+	static const char *const hdr[] = {"ID", "URL", "PROVIDER", "CREATOR", "SUBSCRIPTIONS"};
+	struct table *t = table_new(5, hdr);
+	struct tsinvctl_listrow *rows;
+	size_t i, n, nmaybe = 0;
+
+	rows = tsinvctl_list_sorted(res, "webhooks", "webhook", "endpointUrl", "endpointId", &n);
+	for (i = 0; i < n; i++) {
+		json_t *e = rows[i].entry, *w = json_object_get(e, "webhook");
+		const char *id = tsinvctl_str(w, "endpointId");
+		int maybe = tsinvctl_is(e, "state", "maybe");
+		char *first, *subs;
+
+		if (id == NULL)
+			id = tsinvctl_str(e, "id");
+		first = tsinvctl_marked(id, maybe);
+		subs = tsinvctl_join(json_object_get(w, "subscriptions"), ",");
+		nmaybe += maybe;
+		table_add_row(t, first, tsinvctl_str(w, "endpointUrl"),
+		              tsinvctl_str(w, "providerType"), tsinvctl_str(w, "creatorLoginName"),
+		              subs);
+		free(first);
+		free(subs);
+	}
+	free(rows);
+	tsinvctl_list_print(res, t, "no webhooks", nmaybe);
+	table_free(t);
+	return 0;
+}
+
+static int
+tsinvctl_webhooks(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	return tsinvctl_query(cmd, a, NULL, tsinvctl_webhooks_show, NULL);
+}
+
+/* ---- dns, settings: one versioned object per tailnet ---- */
+
+/* "since:" and "until:" rows from the bounds of O. */
+static void
+tsinvctl_since_until(struct table *t, json_t *o)
+{
+	char buf[2 * TSINVCTL_TIMELEN + 8];
+
+	table_add_row(t, "since:",
+	              tsinvctl_window(tsinvctl_str(o, "from_lo"), tsinvctl_str(o, "from_hi"), NULL,
+	                              buf, sizeof buf));
+	table_add_row(t, "until:",
+	              tsinvctl_window(tsinvctl_str(o, "to_lo"), tsinvctl_str(o, "to_hi"), "now",
+	                              buf, sizeof buf));
+}
+
+/* "8.8.8.8, 1.1.1.1": the strings of ARR, or the "address" of its objects (malloc'd, or NULL). */
+static char *
+tsinvctl_resolvers(json_t *arr)
+{
+	struct sbuf sb = {0};
+	const char *s;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(arr, i, v)
+	{
+		s = json_is_string(v) ? json_string_value(v) : tsinvctl_str(v, "address");
+		if (s != NULL)
+			sbuf_addf(&sb, "%s%s", sb.len > 0 ? ", " : "", s);
+	}
+	if (sb.len == 0) {
+		sbuf_free(&sb);
+		return NULL;
+	}
+	return sbuf_steal(&sb);
+}
+
+static void
+tsinvctl_dns_block(struct table *t, json_t *dns)
+{
+	json_t *split = json_object_get(dns, "splitDNS"), *v;
+	const char *domain;
+	char *s, *line;
+
+	s = tsinvctl_resolvers(json_object_get(dns, "nameservers"));
+	table_add_row(t, "nameservers:", s);
+	free(s);
+	table_add_row(t, "magicDNS:", tsinvctl_yesno(dns, "magicDNS"));
+	tsinvctl_kv_list(t, "searchPaths:", json_object_get(dns, "searchPaths"));
+	if (json_object_size(split) == 0)
+		table_add_row(t, "splitDNS:", NULL);
+	json_object_foreach(split, domain, v)
+	{
+		s = tsinvctl_resolvers(v);
+		line = xasprintf("%s: %s", domain, s != NULL ? s : "(no resolvers)");
+		table_add_row(t, "splitDNS:", line);
+		free(line);
+		free(s);
+	}
+}
+
+static void
+tsinvctl_settings_block(struct table *t, json_t *settings)
+{
+	const char *name;
+	char *key, *val;
+	json_t *v;
+
+	json_object_foreach(settings, name, v)
+	{
+		/* The API withholds what the credential has no scope for. */
+		val = json_is_null(v) ? xstrdup("(withheld)") : tsinvctl_cell_json(v);
+		key = xasprintf("%s:", name);
+		table_add_row(t, key, val);
+		free(key);
+		free(val);
+	}
+}
+
+typedef void (*tsinvctl_block_fn)(struct table *t, json_t *obj);
+
+/* dns and settings: the version in force now or at --at, its time bounds, and with --history
+ * every version, oldest first. MEMBER names the object in the result and in each version. */
+static void
+tsinvctl_config_show(json_t *res, const struct tsinvctl_args *a, const char *member,
+                     const char *what, tsinvctl_block_fn block)
+{
+	json_t *obj = json_object_get(res, member), *versions = json_object_get(res, "versions");
+	char when[TSINVCTL_TIMELEN], n[48], *reason, *note;
+	struct table *t;
+	json_t *v;
+	size_t i;
+
+	if (json_is_object(obj)) {
+		t = table_new(2, NULL);
+		if (tsinvctl_is(res, "state", "maybe") && a->at != NULL) {
+			note = xasprintf("maybe (it changed between two polls around %s)",
+			                 tsinvctl_time(a->at, when, sizeof when));
+			table_add_row(t, "state:", note);
+			free(note);
+		}
+		block(t, obj);
+		tsinvctl_since_until(t, res);
+		table_print(t, stdout);
+		table_free(t);
+	} else if (tsinvctl_is(res, "coverage", "unknown")) {
+		reason = tsinvctl_reason(res);
+		printf("unknown: %s\n", reason);
+		free(reason);
+	} else
+		printf("no %s recorded%s\n", what, a->at != NULL ? " at that time" : "");
+	if (!json_is_array(versions))
+		return;
+	json_array_foreach(versions, i, v)
+	{
+		t = table_new(2, NULL);
+		snprintf(n, sizeof n, "%zu of %zu", i + 1, json_array_size(versions));
+		table_add_row(t, "version:", n);
+		block(t, json_object_get(v, member));
+		tsinvctl_since_until(t, v);
+		fputc('\n', stdout);
+		table_print(t, stdout);
+		table_free(t);
+	}
+}
+
+static int
+tsinvctl_dns_show(json_t *res, const struct tsinvctl_args *a)
+{
+	tsinvctl_config_show(res, a, "dns", "DNS configuration", tsinvctl_dns_block);
+	return 0;
+}
+
+static int
+tsinvctl_dns(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	return tsinvctl_query(cmd, a, NULL, tsinvctl_dns_show, NULL);
+}
+
+static int
+tsinvctl_settings_show(json_t *res, const struct tsinvctl_args *a)
+{
+	tsinvctl_config_show(res, a, "settings", "settings", tsinvctl_settings_block);
+	return 0;
+}
+
+static int
+tsinvctl_settings(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	return tsinvctl_query(cmd, a, NULL, tsinvctl_settings_show, NULL);
+}
+
+/* ---- acl: the policy file ---- */
+
+/* Checks REV, a revision number or a SHA-256 prefix, and puts it lower-cased into BUF (at least
+ * 65 bytes); 0 or the usage exit code. */
+static int
+tsinvctl_rev(const struct tsinvctl_cmd *cmd, const char *rev, char *buf, size_t len)
+{
+	size_t n = strlen(rev), i;
+	int number = n > 0 && n <= 18 && strspn(rev, "0123456789") == n && strspn(rev, "0") < n;
+	int prefix =
+	    n >= TSINVCTL_REV_MIN_HEX && n <= 64 && strspn(rev, "0123456789abcdefABCDEF") == n;
+
+	if (!number && !prefix)
+		return tsinvctl_usage_error(
+		    cmd,
+		    "%s: bad REV \"%s\": a revision number (1, 2, ...) or at "
+		    "least %d hex digits of its SHA-256",
+		    cmd->name, rev, TSINVCTL_REV_MIN_HEX);
+	for (i = 0; i < n && i + 1 < len; i++)
+		buf[i] = (char)(rev[i] >= 'A' && rev[i] <= 'F' ? rev[i] - 'A' + 'a' : rev[i]);
+	buf[i] = '\0';
+	return 0;
+}
+
+/* policy.get of revision REV (checked), or of --at, or the current one: 0 and *RESULT, a new
+ * reference with a "text" string, or an exit code after saying why. */
+static int
+tsinvctl_policy_get(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a, const char *rev,
+                    json_t **result)
+{
+	json_t *args = json_object();
+	int rc;
+
+	if (rev != NULL)
+		json_object_set_new(args, "rev", json_string(rev));
+	if ((rc = tsinvctl_fetch(cmd, a, args, result)) != 0)
+		return rc;
+	if (!json_is_string(json_object_get(*result, "text"))) {
+		json_decref(*result);
+		*result = NULL;
+		return tsinvctl_bad_reply("the policy revision has no text");
+	}
+	return 0;
+}
+
+/* "policy rev 3 (sha256 abcd1234ef56, 2026-11-25T16:00:00Z)": the revision and when a poll
+ * first saw it. Always into BUF. */
+static const char *
+tsinvctl_policy_label(json_t *res, char *buf, size_t len)
+{
+	const char *sha = tsinvctl_str(res, "sha256");
+	char when[TSINVCTL_TIMELEN];
+	double rev;
+
+	if (tsinvctl_num(res, "rev", &rev) != 0 || !(rev >= 0 && rev < 1e15))
+		rev = 0;
+	tsinvctl_time(tsinvctl_str(res, "from_hi"), when, sizeof when);
+	snprintf(buf, len, "policy rev %.0f (sha256 %.*s, %s)", rev, TSINVCTL_SHORTHASH,
+	         sha != NULL ? sha : "?", when);
+	return buf;
+}
+
+/* The policy text of RES parsed: a new reference to an object, or NULL after saying why. */
+static json_t *
+tsinvctl_policy_parse(json_t *res)
+{
+	json_t *text = json_object_get(res, "text"), *policy;
+	struct hujson_error err;
+	char label[128], *msg;
+
+	tsinvctl_policy_label(res, label, sizeof label);
+	policy = hujson_parse(json_string_value(text), json_string_length(text), &err);
+	if (policy == NULL) {
+		msg = table_clean(err.message);
+		fprintf(stderr, "tsinvctl: %s: line %d, column %d: %s\n", label, err.line,
+		        err.column, msg);
+		free(msg);
+	} else if (!json_is_object(policy)) {
+		fprintf(stderr, "tsinvctl: %s: not a JSON object\n", label);
+		json_decref(policy);
+		policy = NULL;
+	}
+	return policy;
+}
+
+/* Sets KEY of O to RES's member KEY, or to null. */
+static void
+tsinvctl_copy_member(json_t *o, json_t *res, const char *key)
+{
+	json_t *v = json_object_get(res, key);
+
+	json_object_set_new(o, key, v != NULL ? json_incref(v) : json_null());
+}
+
+/* {"tailnet","rev","sha256","at"} of the revision RES, and "state" when the daemon gave one:
+ * the head of acl groups and acl rules as JSON (a new reference). */
+static json_t *
+tsinvctl_policy_head(json_t *res, const struct tsinvctl_args *a)
+{
+	json_t *o = json_object();
+
+	tsinvctl_copy_member(o, res, "tailnet");
+	tsinvctl_copy_member(o, res, "rev");
+	tsinvctl_copy_member(o, res, "sha256");
+	json_object_set_new(o, "at", a->at != NULL ? json_string(a->at) : json_null());
+	if (json_object_get(res, "state") != NULL)
+		tsinvctl_copy_member(o, res, "state");
+	return o;
+}
+
+/* The revision read, after a table made from it; says so when it may not have been the one in
+ * force at --at. */
+static void
+tsinvctl_policy_footer(json_t *res, const struct tsinvctl_args *a)
+{
+	char label[128], when[TSINVCTL_TIMELEN];
+
+	printf("\n%s", tsinvctl_policy_label(res, label, sizeof label));
+	if (tsinvctl_is(res, "state", "maybe") && a->at != NULL)
+		printf(": maybe in force at %s (it changed between two polls around then)",
+		       tsinvctl_time(a->at, when, sizeof when));
+	fputc('\n', stdout);
+}
+
+static void
+tsinvctl_acl_groups_show(json_t *res, json_t *policy, const struct tsinvctl_args *a)
+{
+	static const char *const hdr[] = {"TAILNET", "GROUP", "MEMBER"};
+	struct table *t = table_new(3, hdr);
+	json_t *rows = policy_groups(policy), *r;
+	size_t i;
+	char *member;
+
+	if (opts.json) {
+		json_t *o = tsinvctl_policy_head(res, a);
+
+		json_object_set(o, "groups", rows);
+		tsinvctl_print_json(o);
+		json_decref(o);
+	} else {
+		json_array_foreach(rows, i, r)
+		{
+			member = tsinvctl_cell_json(json_object_get(r, "member"));
+			table_add_row(t, tsinvctl_str(res, "tailnet"), tsinvctl_str(r, "group"),
+			              member);
+			free(member);
+		}
+		if (table_nrows(t) > 0)
+			table_print(t, stdout);
+		else
+			puts("no groups");
+		tsinvctl_policy_footer(res, a);
+	}
+	json_decref(rows);
+	table_free(t);
+}
+
+/* PROTO/IP of a grant: its ip list, then "app:NAME" for each application capability. */
+static char *
+tsinvctl_grant_ip(json_t *rule)
+{
+	char *ip = tsinvctl_cell_list(json_object_get(rule, "ip"));
+	struct sbuf sb = {0};
+	const char *name;
+	json_t *v;
+
+	if (ip != NULL)
+		sbuf_adds(&sb, ip);
+	free(ip);
+	json_object_foreach(json_object_get(rule, "app"), name, v)
+	{
+		sbuf_addf(&sb, "%sapp:%s", sb.len > 0 ? "," : "", name);
+	}
+	if (sb.len == 0) {
+		sbuf_free(&sb);
+		return NULL;
+	}
+	return sbuf_steal(&sb);
+}
+
+static void
+tsinvctl_acl_rule_row(struct table *t, json_t *r)
+{
+	const char *section = tsinvctl_str(r, "section");
+	char *where, *src, *dst, *ip, *users, *check;
+	double index = 0;
+
+	if (tsinvctl_num(r, "index", &index) != 0 || !(index >= 0 && index < 1e15))
+		index = 0;
+	where = xasprintf("%s[%.0f]", section != NULL ? section : "?", index);
+	if (json_object_get(r, "invalid") != NULL) {
+		table_add_row(t, where, "(not an object)", NULL, NULL, NULL, NULL, NULL);
+		free(where);
+		return;
+	}
+	src = tsinvctl_cell_list(json_object_get(r, "src"));
+	dst = tsinvctl_cell_list(json_object_get(r, "dst"));
+	if (section != NULL && strcmp(section, "grants") == 0)
+		ip = tsinvctl_grant_ip(r);
+	else
+		ip = tsinvctl_cell_list(json_object_get(r, "proto"));
+	users = tsinvctl_cell_list(json_object_get(r, "users"));
+	check = tsinvctl_cell_json(json_object_get(r, "checkPeriod"));
+	table_add_row(t, where, tsinvctl_str(r, "action"), src, dst, ip, users, check);
+	free(where);
+	free(src);
+	free(dst);
+	free(ip);
+	free(users);
+	free(check);
+}
+
+static void
+tsinvctl_acl_rules_show(json_t *res, json_t *policy, const struct tsinvctl_args *a)
+{
+	static const char *const hdr[] = {"SECTION",  "ACTION", "SRC",  "DST",
+	                                  "PROTO/IP", "USERS",  "CHECK"};
+	struct table *t = table_new(7, hdr);
+	json_t *rows = policy_rules(policy), *sum = policy_summary(policy), *r, *why;
+	size_t i;
+	char *s;
+
+	if (opts.json) {
+		json_t *o = tsinvctl_policy_head(res, a);
+
+		json_object_set(o, "rules", rows);
+		json_object_set(o, "summary", sum);
+		tsinvctl_print_json(o);
+		json_decref(o);
+	} else {
+		json_array_foreach(rows, i, r) tsinvctl_acl_rule_row(t, r);
+		if (table_nrows(t) > 0)
+			table_print(t, stdout);
+		else
+			puts("no rules: nothing is allowed");
+		tsinvctl_policy_footer(res, a);
+		printf("micro-segmented: %s\n",
+		       json_is_true(json_object_get(sum, "micro_segmented")) ? "yes" : "no");
+		json_array_foreach(json_object_get(sum, "reasons"), i, why)
+		{
+			s = table_clean(json_is_string(why) ? json_string_value(why) : "?");
+			printf("  %s\n", s);
+			free(s);
+		}
+	}
+	json_decref(rows);
+	json_decref(sum);
+	table_free(t);
+}
+
+typedef void (*tsinvctl_policy_show_fn)(json_t *res, json_t *policy, const struct tsinvctl_args *a);
+
+/* acl groups and acl rules: the revision in force now or at --at, parsed and shown by SHOW. */
+static int
+tsinvctl_acl_parsed(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a,
+                    tsinvctl_policy_show_fn show)
+{
+	json_t *res, *policy;
+	int rc;
+
+	if ((rc = tsinvctl_policy_get(cmd, a, NULL, &res)) != 0)
+		return rc;
+	if ((policy = tsinvctl_policy_parse(res)) == NULL) {
+		json_decref(res);
+		return TSINVCTL_EXIT_ERROR;
+	}
+	show(res, policy, a);
+	json_decref(policy);
+	json_decref(res);
+	return 0;
+}
+
+static int
+tsinvctl_acl_groups(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	return tsinvctl_acl_parsed(cmd, a, tsinvctl_acl_groups_show);
+}
+
+static int
+tsinvctl_acl_rules(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	return tsinvctl_acl_parsed(cmd, a, tsinvctl_acl_rules_show);
+}
+
+static int
+tsinvctl_acl_log_show(json_t *res, const struct tsinvctl_args *a)
+{
+	static const char *const hdr[] = {"REV", "FROM", "TO", "SHA256", "ETAG", "SIZE"};
+	struct table *t = table_new(6, hdr);
+	char from[2 * TSINVCTL_TIMELEN + 8], to[2 * TSINVCTL_TIMELEN + 8], rev[32], size[32];
+	char sha[TSINVCTL_SHORTHASH + 1], etag[TSINVCTL_SHORTHASH + 1];
+	const char *e;
+	int ncurrent = 0;
+	json_t *r;
+	size_t i;
+	double v;
+
+	json_array_foreach(json_object_get(res, "revisions"), i, r)
+	{
+		int current = json_is_true(json_object_get(r, "current"));
+
+		snprintf(rev, sizeof rev, "?%s", current ? "*" : "");
+		if (tsinvctl_num(r, "rev", &v) == 0)
+			snprintf(rev, sizeof rev, "%.0f%s", v, current ? "*" : "");
+		ncurrent += current;
+		tsinvctl_bounds(r, from, to, sizeof from);
+		snprintf(sha, sizeof sha, "%s",
+		         tsinvctl_str(r, "sha256") != NULL ? tsinvctl_str(r, "sha256") : "");
+		/* Tailscale's ETags are hex digests too: shortened alike; any other shown whole. */
+		e = tsinvctl_str(r, "etag");
+		if (e != NULL && strspn(e, "0123456789abcdefABCDEF") == strlen(e)) {
+			snprintf(etag, sizeof etag, "%s", e);
+			e = etag;
+		}
+		snprintf(size, sizeof size, "-");
+		if (tsinvctl_num(r, "size", &v) == 0)
+			snprintf(size, sizeof size, "%.0f", v);
+		table_add_row(t, rev, from, to, sha, e, size);
+	}
+	if (table_nrows(t) > 0)
+		table_print(t, stdout);
+	else
+		puts("no policy revisions recorded");
+	if (ncurrent > 0)
+		puts("\n* = the current revision");
+	table_free(t);
+	return 0;
+}
+
+static int
+tsinvctl_acl_log(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	return tsinvctl_query(cmd, a, NULL, tsinvctl_acl_log_show, NULL);
+}
+
+static int
+tsinvctl_acl_show(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	char rev[65];
+	json_t *res, *text;
+	int rc;
+
+	if (a->arg != NULL && a->at != NULL)
+		return tsinvctl_usage_error(cmd, "%s: REV and --at do not go together", cmd->name);
+	if (a->arg != NULL && (rc = tsinvctl_rev(cmd, a->arg, rev, sizeof rev)) != 0)
+		return rc;
+	if ((rc = tsinvctl_policy_get(cmd, a, a->arg != NULL ? rev : NULL, &res)) != 0)
+		return rc;
+	if (opts.json)
+		tsinvctl_print_json(res);
+	else {
+		/* Byte for byte, comments and all, so that it can be saved and compared. */
+		text = json_object_get(res, "text");
+		fwrite(json_string_value(text), 1, json_string_length(text), stdout);
+	}
+	json_decref(res);
+	return 0;
+}
+
+/* A revision as the JSON of acl diff shows it: all but its text (a new reference). */
+static json_t *
+tsinvctl_policy_meta(json_t *res)
+{
+	json_t *o = json_copy(res);
+
+	json_object_del(o, "text");
+	return o;
+}
+
+static int
+tsinvctl_acl_diff(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
+{
+	char rev1[65], rev2[65], label1[128], label2[128], *out, *cause;
+	json_t *r1, *r2, *t1, *t2, *o;
+	int rc;
+
+	if ((rc = tsinvctl_rev(cmd, a->arg, rev1, sizeof rev1)) != 0 ||
+	    (rc = tsinvctl_rev(cmd, a->arg2, rev2, sizeof rev2)) != 0)
+		return rc;
+	if ((rc = tsinvctl_policy_get(cmd, a, rev1, &r1)) != 0)
+		return rc;
+	if ((rc = tsinvctl_policy_get(cmd, a, rev2, &r2)) != 0) {
+		json_decref(r1);
+		return rc;
+	}
+	t1 = json_object_get(r1, "text");
+	t2 = json_object_get(r2, "text");
+	tsinvctl_policy_label(r1, label1, sizeof label1);
+	tsinvctl_policy_label(r2, label2, sizeof label2);
+	if (udiff(json_string_value(t1), json_string_length(t1), json_string_value(t2),
+	          json_string_length(t2), label1, label2, TSINVCTL_DIFF_CONTEXT, &out,
+	          &cause) != 0) {
+		fprintf(stderr, "tsinvctl: %s: %s\n", cmd->name, cause);
+		free(cause);
+		rc = TSINVCTL_EXIT_ERROR;
+	} else if (opts.json) {
+		o = json_pack("{s:O?, s:o, s:o, s:s}", "tailnet", json_object_get(r2, "tailnet"),
+		              "from", tsinvctl_policy_meta(r1), "to", tsinvctl_policy_meta(r2),
+		              "diff", out);
+		if (o == NULL)
+			rc = tsinvctl_bad_reply("the diff is not valid UTF-8");
+		else
+			tsinvctl_print_json(o);
+		json_decref(o);
+		free(out);
+	} else {
+		/* Like diff(1): nothing at all when the two are the same. */
+		fputs(out, stdout);
+		free(out);
+	}
+	json_decref(r1);
+	json_decref(r2);
+	return rc;
 }
 
 /* One event as the cells of a row: SEQ TIME TAILNET TYPE ENTITY CHANGE. */
@@ -2045,8 +3125,7 @@ tsinvctl_export(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
 	if ((rc = tsinvctl_call(cmd, args, &result)) != 0)
 		return rc;
 	if (opts.json) {
-		json_dumpf(result, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
-		fputc('\n', stdout);
+		tsinvctl_print_json(result);
 		json_decref(result);
 		return 0;
 	}
@@ -2163,6 +3242,11 @@ tsinvctl_help(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
 	}
 	if ((other = tsinvctl_find(a->arg)) == NULL)
 		return tsinvctl_usage_error(NULL, "unknown command '%s'", a->arg);
+	if (a->arg2 != NULL && other->subs == NULL)
+		return tsinvctl_usage_error(cmd, "help: '%s' has no sub-commands", a->arg);
+	if (a->arg2 != NULL && (other = tsinvctl_find_sub(other, a->arg2)) == NULL)
+		return tsinvctl_usage_error(cmd, "help: unknown sub-command '%s %s'", a->arg,
+		                            a->arg2);
 	tsinvctl_print_cmd_help(other, stdout);
 	return 0;
 }
@@ -2175,9 +3259,10 @@ main(int argc, char **argv)
 	const struct tsinvctl_cmd *cmd;
 	struct tsinvctl_args a;
 	const char *env;
-	int c, rc;
+	int c, rc, first, skip = 0;
 
 	log_init("tsinvctl", 0);
+	memset(&a, 0, sizeof a);
 	tsinvctl_longopts(longopts, &version, 1);
 	env = getenv("TSINV_SOCKET");
 	opts.socket = env != NULL && *env != '\0' ? env : TSINVCTL_SOCKET;
@@ -2200,7 +3285,14 @@ main(int argc, char **argv)
 		return tsinvctl_usage_error(NULL, "no command");
 	if ((cmd = tsinvctl_find(argv[optind])) == NULL)
 		return tsinvctl_usage_error(NULL, "unknown command '%s'", argv[optind]);
-	rc = tsinvctl_parse_cmd(cmd, argc - optind, argv + optind, &a);
+	rc = 0;
+	/* getopt's optind is reused below: the command's position is kept apart. */
+	first = optind;
+	if (cmd->subs != NULL &&
+	    (rc = tsinvctl_parse_sub(&cmd, argc - first, argv + first, &skip)) == 0)
+		first += skip;
+	if (rc == 0)
+		rc = tsinvctl_parse_cmd(cmd, argc - first, argv + first, &a);
 	if (rc == 0)
 		rc = cmd->fn(cmd, &a);
 	else if (rc == -1)
