@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 "$b/tests/sim/tssim" --port 0 --port-file "$run/sim.port" --token tskey-api-demo \
-	--scenario "$top/tests/sim/scenarios/small.json" 2>"$run/sim.log" &
+	--scenario "$top/tests/sim/scenarios/full.json" 2>"$run/sim.log" &
 spid=$!
 i=0
 until [ -s "$run/sim.port" ]; do
@@ -48,8 +48,13 @@ dpid=$!
 ctl() { "$b/client/tsinvctl" -s "$run/tsinvd.sock" "$@"; }
 sim() { "$b/tests/sim/tssim" ctl "$url" "$1" >/dev/null; }
 i=0
-until ctl --json status 2>/dev/null | "$b/tests/tjq" '.tailnets[0].endpoints[0].result' 2>/dev/null |
-	grep -qv never; do
+# Up when every endpoint (devices, keys, users, policy, dns, settings, webhooks) has polled once.
+polled() {
+	local r
+	r=$(ctl --json status 2>/dev/null | "$b/tests/tjq" '.tailnets[0].endpoints[].result' 2>/dev/null) &&
+		[ -n "$r" ] && ! printf "%s\n" "$r" | grep -qx never
+}
+until polled; do
 	i=$((i + 1)); [ $i -lt 1000 ] || { echo "tsinvd did not come up:" >&2; cat "$run/tsinvd.log" >&2; exit 1; }
 	sleep 0.01
 done
@@ -62,7 +67,9 @@ ctl devices
 first=$(ctl --json devices | "$b/tests/tjq" '.devices[0].nodeId')
 name=$(ctl --json device "$first" | "$b/tests/tjq" '.current.device.hostname')
 ip=$(ctl --json device "$first" | "$b/tests/tjq" '.current.device.addresses[0]')
-t1=$(ctl --json status | "$b/tests/tjq" '.tailnets[0].endpoints[0].last_ok')
+t1=$(ctl --json status | "$b/tests/tjq" '.tailnets[0].endpoints[name=devices].last_ok')
+tk=$(ctl --json status | "$b/tests/tjq" '.tailnets[0].endpoints[name=keys].last_ok')
+tp=$(ctl --json status | "$b/tests/tjq" '.tailnets[0].endpoints[name=policy].last_ok')
 
 # Two seconds, so that the changes below stand apart from the first poll in the timelines.
 sleep 2
@@ -72,6 +79,10 @@ sim "{\"op\":\"add\",\"tailnet\":\"-\",\"device\":{\"hostname\":\"intruder\",\"n
 second=$(ctl --json devices | "$b/tests/tjq" '.devices[1].nodeId')
 say "... and another device is renamed and tagged"
 sim "{\"op\":\"set\",\"tailnet\":\"-\",\"nodeId\":\"$second\",\"fields\":{\"name\":\"db-renamed.tail1234.ts.net\",\"hostname\":\"db-renamed\",\"tags\":[\"tag:db\"]}}"
+say "... carol's API token is revoked, the policy file changes, DNS gets a new nameserver"
+sim '{"op":"key_revoke","tailnet":"-","id":"kC3apDy8NfCNTRL"}'
+sim '{"op":"acl_set","tailnet":"-","hujson":"// Locked down after the audit.\n{\n\t\"groups\": {\"group:eng\": [\"alice@example.com\"]},\n\t\"acls\": [\n\t\t{\"action\": \"accept\", \"src\": [\"group:eng\"], \"dst\": [\"tag:prod:22\"]},\n\t],\n}\n"}'
+sim '{"op":"dns_set","tailnet":"-","nameservers":["1.1.1.1","8.8.8.8"]}'
 say "tsinvctl poll"
 ctl poll
 
@@ -87,6 +98,22 @@ say "tsinvctl device db-renamed --history"
 ctl device db-renamed --history
 say "tsinvctl ip $ip --at 2000-01-01T00:00:00Z   (before tsinv watched: honest)"
 ctl ip "$ip" --at 2000-01-01T00:00:00Z
+say "tsinvctl users   (who uses the tailnet, shared users included)"
+ctl users
+say "tsinvctl keys   (who made which key, when it expires; the revoked one stays listed)"
+ctl keys
+say "tsinvctl keys --at $tk   (before the revocation)"
+ctl keys --at "$tk"
+say "tsinvctl acl log"
+ctl acl log
+say "tsinvctl acl diff 1 2"
+ctl acl diff 1 2
+say "tsinvctl acl groups --at $tp"
+ctl acl groups --at "$tp"
+say "tsinvctl acl rules --at $tp   (acls, grants and ssh; is the network micro-segmented?)"
+ctl acl rules --at "$tp"
+say "tsinvctl dns --history"
+ctl dns --history
 say "tsinvctl events   (every change, as hooks and followers get them)"
 ctl events
 say "tsinvctl export --format netbox-csv   (for NetBox's IP-address import)"
