@@ -549,8 +549,10 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 		free(path);
 		error = msg;
 	}
-	/* A large tailnet's answer is parsed into many small blocks that glibc would keep: give
-	 * them back, so that the daemon's size between polls is its real working set. */
+	/* A large tailnet's answer is parsed into many small blocks that glibc would keep: free
+	 * the answers and give the blocks back, so that the daemon's size between polls is its
+	 * real working set. */
+	poller_poll_reset(ep);
 	malloc_trim(0);
 	poller_finish(ep, error, retry_after, &res, t);
 }
