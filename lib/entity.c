@@ -16,6 +16,7 @@
 
 #define ENTITY_ID_MAX 128
 #define ENTITY_HASH_LEN 32
+#define ENTITY_REV_HEX_MIN 6 /* the shortest hash prefix that names a revision */
 /* Times before this are the API's zero time ("0001-01-01T00:00:00Z"): no time at all. */
 #define ENTITY_TIME_MIN ((tstime_t)86400 * TSTIME_SEC)
 
@@ -883,6 +884,7 @@ entity_keys_plan(struct store *st, const char *tailnet, json_t *body, json_t **i
 		if (id == NULL) {
 			json_decref(listed);
 			json_decref(*ids);
+			*ids = NULL;
 			store_read_end(txn);
 			return -1;
 		}
@@ -900,6 +902,7 @@ entity_keys_plan(struct store *st, const char *tailnet, json_t *body, json_t **i
 	if (store_cursor_open(txn, STORE_CUR, &cur, cause) == -1) {
 		json_decref(listed);
 		json_decref(*ids);
+		*ids = NULL;
 		store_read_end(txn);
 		return -1;
 	}
@@ -986,16 +989,12 @@ entity_keys_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bod
 		 * stays as recorded, but it is in the answer, for the counts and the expiry
 		 * warnings. */
 		if (!entity_key_detailed(v)) {
-			struct hist_cur cr;
-			json_t *known = entity_cur_get(txn, tailnet, HIST_KIND_KEY, id, &cr);
+			json_t *known = entity_cur_get(txn, tailnet, HIST_KIND_KEY, id, NULL);
 
+			/* Its state moves on with time even when its details do not (an expiry
+			 * passed while the API still lists it). */
 			if (known != NULL && !entity_fetched(fetched, id)) {
-				items[n].id = xstrdup(id);
-				items[n].stable = xmalloc(cr.stable_len + 1);
-				memcpy(items[n].stable, cr.stable, cr.stable_len);
-				items[n].stable[cr.stable_len] = '\0';
-				items[n].stable_len = cr.stable_len;
-				items[n].vol = xstrdup("");
+				entity_key_item(&items[n], id, known, entity_key_state(known, t));
 				items[n].order = n;
 				n++;
 			}
@@ -1093,8 +1092,9 @@ entity_webhooks_apply(struct store *st, const char *tailnet, tstime_t t, json_t 
 	struct entity_item *items;
 	size_t i, n = 0;
 
-	/* No webhooks at all may come as null. */
-	if (json_is_null(list) || (json_is_object(body) && list == NULL))
+	/* No webhooks at all may come as null; no member at all is a broken answer (an error
+	 * message with a 200?), never "every webhook is gone". */
+	if (json_is_null(list))
 		list = NULL;
 	else if (!json_is_array(list)) {
 		*cause = xasprintf("the answer has no \"webhooks\" list");
@@ -1139,6 +1139,27 @@ entity_hex(const uint8_t *p, size_t n, char *out)
 {
 	for (size_t i = 0; i < n; i++)
 		snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+/* If the current revision's text has the hash HEX, replaces *DOC with its record. */
+static int
+entity_policy_same(struct store *st, const char *tailnet, const char *hex, json_t **doc,
+                   char **cause)
+{
+	struct store_txn *txn;
+	json_t *cur;
+
+	if (store_read_begin(st, &txn, cause) == -1)
+		return -1;
+	cur = entity_cur_get(txn, tailnet, HIST_KIND_POLICY, entity_policy.name, NULL);
+	store_read_end(txn);
+	if (cur != NULL &&
+	    strcmp(json_string_value(json_object_get(cur, "sha256")) ?: "", hex) == 0) {
+		json_decref(*doc);
+		*doc = cur;
+	} else
+		json_decref(cur);
+	return 0;
 }
 
 int
@@ -1186,6 +1207,12 @@ entity_policy_apply(struct store *st, const char *tailnet, tstime_t t, const cha
 		json_object_set_new(doc, "etag", json_stringn(etag, n) ?: json_null());
 	} else
 		json_object_set_new(doc, "etag", json_null());
+	/* A revision is its text: the same text under another ETag (or none) is no change, and
+	 * keeps the ETag it was first seen with. */
+	if (entity_policy_same(st, tailnet, hex, &doc, cause) == -1) {
+		json_decref(doc);
+		return -1;
+	}
 	rc = entity_apply_one(st, &entity_policy, tailnet, t, doc, &a, pol, res, cause);
 	json_decref(doc);
 	return rc;
@@ -1456,7 +1483,7 @@ entity_keys_list(struct store *st, const char *tailnet, tstime_t at, int64_t exp
 
 		if (expiring >= 0 &&
 		    (state == NULL || strcmp(state, "active") != 0 || exp == TSTIME_NONE ||
-		     as_of == TSTIME_NONE || exp > as_of + expiring))
+		     as_of == TSTIME_NONE || exp - as_of > expiring))
 			continue;
 		json_object_set_new(row, "creator",
 		                    uid != NULL && *uid != '\0'
@@ -1642,19 +1669,37 @@ entity_rev_find(json_t *revs, const char *rev)
 	if (digits == n && n > 0 && n < 10) {
 		long num = strtol(rev, NULL, 10);
 
-		return num >= 1 && (size_t)num <= json_array_size(revs) ? (ssize_t)num - 1 : -1;
+		if (num >= 1 && (size_t)num <= json_array_size(revs))
+			return (ssize_t)num - 1;
+		/* "123456" may also be the start of a hash. */
+		if (n < ENTITY_REV_HEX_MIN)
+			return -1;
 	}
 	json_array_foreach(revs, i, r)
 	{
 		const char *h = json_string_value(json_object_get(r, "sha256"));
 
-		if (h != NULL && strncasecmp(h, rev, n) == 0) {
-			if (found >= 0)
-				return -2;
-			found = (ssize_t)i;
-		}
+		if (h == NULL || strncasecmp(h, rev, n) != 0)
+			continue;
+		/* A text that came back is the same text: its latest revision. Only prefixes of
+		 * different texts are ambiguous. */
+		if (found >= 0 &&
+		    strcmp(h, json_string_value(json_object_get(json_array_get(revs, (size_t)found),
+		                                                "sha256"))) != 0)
+			return -2;
+		found = (ssize_t)i;
 	}
 	return found;
+}
+
+int
+entity_rev_ok(const char *rev)
+{
+	size_t n = strlen(rev);
+
+	if (n == 0 || n > 2 * ENTITY_HASH_LEN || strspn(rev, "0123456789abcdefABCDEF") != n)
+		return 0;
+	return strspn(rev, "0123456789") == n || n >= ENTITY_REV_HEX_MIN;
 }
 
 int
@@ -1668,9 +1713,7 @@ entity_policy_get(struct store *st, const char *tailnet, const char *rev, tstime
 	size_t n;
 	int rc = HIST_OK;
 
-	if (rev != NULL &&
-	    (strlen(rev) == 0 || strspn(rev, "0123456789abcdefABCDEF") != strlen(rev) ||
-	     (strspn(rev, "0123456789") != strlen(rev) && strlen(rev) < 6) || strlen(rev) > 64)) {
+	if (rev != NULL && !entity_rev_ok(rev)) {
 		*cause =
 		    xasprintf("revision \"%s\": give its number or at least 6 hex digits of its "
 		              "sha256",

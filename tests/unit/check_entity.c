@@ -1544,9 +1544,13 @@ START_TEST(test_webhooks_null)
 	ck_assert_str_eq(S(out, "coverage"), "covered");
 	json_decref(out);
 	json_decref(b);
-	b = J("{}");
-	res = HOOKS(H(2), b);
-	CK_COUNTS(res, 0, 0, 0, 0);
+	/* No member at all is a broken answer (a 200 with an error message), never "no webhooks
+	 * any more". */
+	b = J("{'message':'try later'}");
+	ck_assert_int_eq(entity_webhooks_apply(st, TN, H(2), b, &pol, &res, &cause), -1);
+	ck_assert_str_eq(cause, "the answer has no \"webhooks\" list");
+	free(cause);
+	cause = NULL;
 	json_decref(b);
 
 	b = J("[]");
@@ -1834,6 +1838,44 @@ START_TEST(test_policy_etag)
 	out = policy_log("a.example");
 	ck_assert_uint_eq(json_array_size(json_object_get(out, "revisions")), 1);
 	json_decref(out);
+	/* A revision is its text: another ETag, or none, on the same text is no change, and the
+	 * revision keeps the ETag it was first seen with. */
+	json_decref(TAKE(POLICY("a.example", H(3), policy2, "\"ffff\""), ""));
+	json_decref(TAKE(POLICY("a.example", H(4), policy2, NULL), ""));
+	out = policy_log("a.example");
+	ck_assert_uint_eq(json_array_size(json_object_get(out, "revisions")), 1);
+	r = json_array_get(json_object_get(out, "revisions"), 0);
+	ck_assert_str_eq(S(r, "etag"), "0123abcd");
+	json_decref(out);
+}
+END_TEST
+
+/* A hash whose first digits are all decimal is still found by them, though "123456" also
+ * reads as a revision number. */
+START_TEST(test_policy_digit_prefix)
+{
+	char text[64], hex[65], prefix[8];
+	json_t *out;
+	int n;
+
+	for (n = 0; n < 100000; n++) {
+		snprintf(text, sizeof(text), "{\"n\": %d}\n", n);
+		sha256_hex(text, strlen(text), hex);
+		if (strspn(hex, "0123456789") >= 6)
+			break;
+	}
+	ck_assert_int_lt(n, 100000);
+	json_decref(TAKE(POLICY("digits.example", H(1), text, NULL), ""));
+	snprintf(prefix, sizeof(prefix), "%.6s", hex);
+	out = POLICY_GET("digits.example", prefix, TSTIME_NONE);
+	ck_assert_str_eq(S(out, "sha256"), hex);
+	ck_assert_str_eq(S(out, "text"), text);
+	json_decref(out);
+	ck_assert(entity_rev_ok(prefix));
+	ck_assert(entity_rev_ok("3"));
+	ck_assert(!entity_rev_ok("abc12"));
+	ck_assert(!entity_rev_ok("xyz"));
+	ck_assert(!entity_rev_ok(""));
 }
 END_TEST
 
@@ -2169,6 +2211,7 @@ entity_suite(void)
 	tcase_add_test(tc, test_policy_invalid);
 	tcase_add_test(tc, test_policy_bad_rev);
 	tcase_add_test(tc, test_policy_etag);
+	tcase_add_test(tc, test_policy_digit_prefix);
 
 	TC("dns");
 	tcase_add_test(tc, test_dns);
