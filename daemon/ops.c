@@ -501,8 +501,41 @@ ops_netbox_sync(struct tsinvd *d, struct ctl_req *req)
 typedef int (*ops_list_fn)(struct store *, const char *, tstime_t, json_t **, char **);
 typedef int (*ops_doc_fn)(struct store *, const char *, tstime_t, int, json_t **, char **);
 
+/* Answers, saying so when TAILNET does not poll ENDPOINT: what it shows (or lacks) is then
+ * history from before, not "nothing yet". */
 static void
-ops_list(struct tsinvd *d, struct ctl_req *req, ops_list_fn fn)
+ops_answer_ep(struct tsinvd *d, struct ctl_req *req, const char *tailnet, const char *endpoint,
+              int rc, json_t *res, char *cause)
+{
+	const struct config_tailnet *tn = config_tailnet_find(d->cf, tailnet);
+	char *note = NULL;
+	size_t i;
+
+	for (i = 0; poller_endpoints[i] != NULL; i++)
+		if (strcmp(poller_endpoints[i], endpoint) == 0)
+			break;
+	if (tn != NULL && poller_endpoints[i] != NULL && !(tn->endpoints & 1u << i))
+		note =
+		    xasprintf("tailnet %s does not poll %s (its endpoints option leaves it out): "
+		              "only what was recorded before",
+		              tailnet, endpoint);
+	if (note != NULL && rc == HIST_OK) {
+		json_object_set_new(res, "note", json_string(note));
+		if (strcmp(json_string_value(json_object_get(res, "coverage")) ?: "", "unknown") ==
+		    0)
+			json_object_set_new(res, "reason", json_string(note));
+	} else if (note != NULL && cause != NULL) {
+		char *both = xasprintf("%s; %s", cause, note);
+
+		free(cause);
+		cause = both;
+	}
+	free(note);
+	ops_answer(req, rc, res, cause);
+}
+
+static void
+ops_list(struct tsinvd *d, struct ctl_req *req, const char *endpoint, ops_list_fn fn)
 {
 	const char *tailnet = ops_tailnet(d, req);
 	char *cause = NULL;
@@ -513,11 +546,11 @@ ops_list(struct tsinvd *d, struct ctl_req *req, ops_list_fn fn)
 	if (tailnet == NULL || ops_at(req, &at) == -1)
 		return;
 	rc = fn(d->st, tailnet, at, &res, &cause);
-	ops_answer(req, rc, res, cause);
+	ops_answer_ep(d, req, tailnet, endpoint, rc, res, cause);
 }
 
 static void
-ops_doc(struct tsinvd *d, struct ctl_req *req, ops_doc_fn fn)
+ops_doc(struct tsinvd *d, struct ctl_req *req, const char *endpoint, ops_doc_fn fn)
 {
 	const char *tailnet = ops_tailnet(d, req);
 	char *cause = NULL;
@@ -529,31 +562,31 @@ ops_doc(struct tsinvd *d, struct ctl_req *req, ops_doc_fn fn)
 	if (tailnet == NULL || ops_at(req, &at) == -1 || ops_flag(req, "history", &history) == -1)
 		return;
 	rc = fn(d->st, tailnet, at, history, &res, &cause);
-	ops_answer(req, rc, res, cause);
+	ops_answer_ep(d, req, tailnet, endpoint, rc, res, cause);
 }
 
 static void
 ops_users_list(struct tsinvd *d, struct ctl_req *req)
 {
-	ops_list(d, req, entity_users_list);
+	ops_list(d, req, ENTITY_EP_USERS, entity_users_list);
 }
 
 static void
 ops_webhooks_list(struct tsinvd *d, struct ctl_req *req)
 {
-	ops_list(d, req, entity_webhooks_list);
+	ops_list(d, req, ENTITY_EP_WEBHOOKS, entity_webhooks_list);
 }
 
 static void
 ops_dns_get(struct tsinvd *d, struct ctl_req *req)
 {
-	ops_doc(d, req, entity_dns_get);
+	ops_doc(d, req, ENTITY_EP_DNS, entity_dns_get);
 }
 
 static void
 ops_settings_get(struct tsinvd *d, struct ctl_req *req)
 {
-	ops_doc(d, req, entity_settings_get);
+	ops_doc(d, req, ENTITY_EP_SETTINGS, entity_settings_get);
 }
 
 static void
@@ -575,7 +608,7 @@ ops_keys_list(struct tsinvd *d, struct ctl_req *req)
 		return;
 	}
 	rc = entity_keys_list(d->st, tailnet, at, expiring, &res, &cause);
-	ops_answer(req, rc, res, cause);
+	ops_answer_ep(d, req, tailnet, ENTITY_EP_KEYS, rc, res, cause);
 }
 
 static void
@@ -589,7 +622,7 @@ ops_policy_log(struct tsinvd *d, struct ctl_req *req)
 	if (tailnet == NULL)
 		return;
 	rc = entity_policy_log(d->st, tailnet, &res, &cause);
-	ops_answer(req, rc, res, cause);
+	ops_answer_ep(d, req, tailnet, ENTITY_EP_POLICY, rc, res, cause);
 }
 
 static void
@@ -615,10 +648,18 @@ ops_policy_get(struct tsinvd *d, struct ctl_req *req)
 		              "rev: a revision number or a sha256 prefix is needed");
 		return;
 	}
+	if (r != NULL && !entity_rev_ok(r)) {
+		ctl_reply_err(
+		    req, PROTO_E_BAD_REQUEST,
+		    "rev: \"%s\" is neither a revision number nor at least 6 hex digits of "
+		    "a sha256",
+		    r);
+		return;
+	}
 	if (r != NULL && at != TSTIME_NONE) {
 		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "give rev or at, not both");
 		return;
 	}
 	rc = entity_policy_get(d->st, tailnet, r, at, &res, &cause);
-	ops_answer(req, rc, res, cause);
+	ops_answer_ep(d, req, tailnet, ENTITY_EP_POLICY, rc, res, cause);
 }

@@ -63,6 +63,7 @@ struct poller_endpoint {
 	size_t extra_i;
 	json_t *fetched, *gone;
 	char *etag;           /* of the policy file's answer */
+	char *path;           /* of the request in flight, or the last one: for messages */
 	struct sbuf text;     /* the policy file's answer */
 	struct event *timer;  /* the next scheduled poll */
 	struct event *finish; /* delivers a fetch that could not even start */
@@ -96,8 +97,12 @@ struct poller_oauth {
 struct poller_tailnet {
 	struct poller *pl;
 	const struct config_tailnet *cf;
-	struct curl_slist *headers;      /* hold the secret: wiped on free */
-	struct curl_slist *headers_text; /* the same, asking for the policy file's HuJSON text */
+	/* The API token or OAuth access token: wiped on free. Each transfer gets a copy (curl's
+	 * CURLOPT_XOAUTH2_BEARER), so that a renewed token never pulls memory from under a
+	 * transfer in flight. */
+	char *bearer;
+	struct curl_slist *headers;      /* Accept: application/json */
+	struct curl_slist *headers_text; /* Accept: the policy file's HuJSON text */
 	struct poller_oauth *oauth;      /* NULL with an API access token */
 	struct poller_endpoint *eps;
 	size_t neps;
@@ -119,7 +124,6 @@ static void poller_fetch_start(struct poller_endpoint *ep);
 static void poller_request_start(struct poller_endpoint *ep);
 static void poller_poll_reset(struct poller_endpoint *ep);
 static void poller_oauth_start(struct poller_oauth *o);
-static void poller_wipe_headers(struct curl_slist *h);
 static void poller_easy_setup(CURL *e, const struct config_tailnet *cf, void *owner, char *errbuf,
                               curl_write_callback write_cb);
 
@@ -434,6 +438,8 @@ poller_poll_reset(struct poller_endpoint *ep)
 	ep->step = ep->extra_i = 0;
 	free(ep->etag);
 	ep->etag = NULL;
+	free(ep->path);
+	ep->path = NULL;
 	sbuf_free(&ep->text);
 }
 
@@ -488,7 +494,7 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	long status = 0;
 	curl_off_t retry = 0;
 	int64_t retry_after = 0;
-	char *error = NULL, *cause = NULL, *msg, *path = NULL, *url;
+	char *error = NULL, *cause = NULL, *msg;
 	int more = 0;
 
 	/* The tailnet's own thresholds (config defaults are 14d 7d 1d). */
@@ -540,13 +546,10 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 			free(cause);
 		} else if (res.events > 0 && tn->pl->committed != NULL)
 			tn->pl->committed(tn->pl->committed_arg);
-	} else if (ep->kind != &poller_kinds[0]) {
+	} else if (ep->kind != &poller_kinds[0] && ep->path != NULL) {
 		/* Which of an endpoint's requests failed. */
-		url = poller_step_url(ep, &path);
-		msg = xasprintf("%.*s: %s", (int)strcspn(path, "?"), path, error);
+		msg = xasprintf("%.*s: %s", (int)strcspn(ep->path, "?"), ep->path, error);
 		free(error);
-		free(url);
-		free(path);
 		error = msg;
 	}
 	/* A large tailnet's answer is parsed into many small blocks that glibc would keep: free
@@ -642,8 +645,11 @@ poller_request_start(struct poller_endpoint *ep)
 	url = poller_step_url(ep, &path);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	free(url);
-	free(path);
+	free(ep->path);
+	ep->path = path;
 	poller_easy_setup(e, cf, ep, ep->errbuf, poller_write_cb);
+	curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+	curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, tn->bearer);
 	if (ep->kind->text && ep->step < poller_npaths(ep->kind)) {
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, tn->headers_text);
 		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, poller_header_cb);
@@ -678,17 +684,11 @@ poller_fetch_start(struct poller_endpoint *ep)
 static void
 poller_set_bearer(struct poller_tailnet *tn, const char *token)
 {
-	char *hdr = xasprintf("Authorization: Bearer %s", token);
-
-	poller_wipe_headers(tn->headers);
-	poller_wipe_headers(tn->headers_text);
-	tn->headers = curl_slist_append(NULL, hdr);
-	tn->headers = curl_slist_append(tn->headers, "Accept: application/json");
-	/* The policy file as written, comments and all: not the API's JSON rendering. */
-	tn->headers_text = curl_slist_append(NULL, hdr);
-	tn->headers_text = curl_slist_append(tn->headers_text, "Accept: application/hujson");
-	explicit_bzero(hdr, strlen(hdr));
-	free(hdr);
+	if (tn->bearer != NULL) {
+		explicit_bzero(tn->bearer, strlen(tn->bearer));
+		free(tn->bearer);
+	}
+	tn->bearer = xstrdup(token);
 }
 
 /* Sets the common options of every transfer: protocols, TLS, timeouts, the size cap. */
@@ -845,12 +845,18 @@ poller_base(const struct config_tailnet *cf)
 	return url;
 }
 
+/* The tailnet's token (wiped) and header lists. */
 static void
-poller_wipe_headers(struct curl_slist *h)
+poller_tailnet_free_auth(struct poller_tailnet *tn)
 {
-	for (struct curl_slist *p = h; p != NULL; p = p->next)
-		explicit_bzero(p->data, strlen(p->data));
-	curl_slist_free_all(h);
+	if (tn->bearer != NULL) {
+		explicit_bzero(tn->bearer, strlen(tn->bearer));
+		free(tn->bearer);
+		tn->bearer = NULL;
+	}
+	curl_slist_free_all(tn->headers);
+	curl_slist_free_all(tn->headers_text);
+	tn->headers = tn->headers_text = NULL;
 }
 
 static int
@@ -921,6 +927,9 @@ poller_new(struct event_base *base, const struct config *cf, struct store *st,
 
 		tn->pl = pl;
 		tn->cf = &cf->tailnets[i];
+		tn->headers = curl_slist_append(NULL, "Accept: application/json");
+		/* The policy file as written, comments and all: not the API's JSON rendering. */
+		tn->headers_text = curl_slist_append(NULL, "Accept: application/hujson");
 		if (tn->cf->api_key_file != NULL) {
 			if (config_read_secret(tn->cf->api_key_file, &key, cause) == -1)
 				goto fail;
@@ -979,14 +988,12 @@ poller_free(struct poller *pl)
 				event_free(ep->finish);
 		}
 		free(pl->tn[i].eps);
-		poller_wipe_headers(pl->tn[i].headers);
-		poller_wipe_headers(pl->tn[i].headers_text);
+		poller_tailnet_free_auth(&pl->tn[i]);
 		poller_oauth_free(pl, pl->tn[i].oauth);
 	}
 	/* The tailnet whose set-up failed half-way. */
 	if (pl->tn != NULL && pl->ntn < pl->cf->ntailnets) {
-		poller_wipe_headers(pl->tn[pl->ntn].headers);
-		poller_wipe_headers(pl->tn[pl->ntn].headers_text);
+		poller_tailnet_free_auth(&pl->tn[pl->ntn]);
 		poller_oauth_free(pl, pl->tn[pl->ntn].oauth);
 	}
 	free(pl->tn);
