@@ -117,6 +117,8 @@ struct tssim_fault {
 	bool invalid;
 	size_t oversize;
 	bool chunked; /* oversize without a Content-Length: only the client's own count stops it */
+	char *path;   /* NULL: any request of the endpoint; else only paths ending with it */
+	char *body;   /* NULL; else a 200 with exactly this body: an answer of the wrong shape */
 };
 
 /* An OAuth access token handed out by the token endpoint. */
@@ -2292,6 +2294,12 @@ tssim_api_answer(struct tssim_call *c)
 		tssim_send_message(sim, c->req, f->status, f->message, f->retry_after);
 		return;
 	}
+	if (f->body != NULL) {
+		body = tssim_blob_new(xstrdup(f->body), strlen(f->body));
+		tssim_send_blob(sim, c->req, body);
+		tssim_blob_unref(body);
+		return;
+	}
 	status = c->route->fn(sim, c, &body, &msg);
 	if (status != 200)
 		tssim_send_message(sim, c->req, status, msg, -1);
@@ -2311,22 +2319,32 @@ tssim_fault_clear(struct tssim_fault *f)
 {
 	free(f->tailnet);
 	free(f->message);
+	free(f->path);
+	free(f->body);
 	memset(f, 0, sizeof *f);
 	f->retry_after = -1;
 }
 
-/* Copies the endpoint's fault into out if it applies to this request, and counts it down. */
+/* Copies the endpoint's fault into out if it applies to this request (its tailnet, its PATH),
+ * and counts it down. */
 static void
-tssim_fault_take(struct tssim *sim, enum tssim_ep ep, const char *tailnet, struct tssim_fault *out)
+tssim_fault_take(struct tssim *sim, enum tssim_ep ep, const char *tailnet, const char *path,
+                 struct tssim_fault *out)
 {
 	struct tssim_fault *f = &sim->faults[ep];
+	size_t plen = path != NULL ? strlen(path) : 0;
 
 	if (f->count == 0)
 		return;
 	if (f->tailnet != NULL && tailnet != NULL && strcmp(f->tailnet, tailnet) != 0)
 		return;
+	if (f->path != NULL &&
+	    (plen < strlen(f->path) || strcmp(path + plen - strlen(f->path), f->path) != 0))
+		return;
 	*out = *f;
 	out->tailnet = NULL;
+	out->path = NULL;
+	out->body = f->body != NULL ? xstrdup(f->body) : NULL;
 	out->message = f->message != NULL ? xstrdup(f->message) : NULL;
 	if (f->count > 0 && --f->count == 0)
 		tssim_fault_clear(f);
@@ -2674,7 +2692,7 @@ tssim_api(struct tssim *sim, struct evhttp_request *req, const struct tssim_rout
 		c->fields_all = fields != NULL && strcmp(fields, "all") == 0;
 	}
 	tssim_fault_take(sim, route->ep, route->tailnet_arg >= 0 ? args[route->tailnet_arg] : NULL,
-	                 &c->fault);
+	                 evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req)), &c->fault);
 	if (c->fault.delay_ms > 0) {
 		/* Held on a timer, never by blocking: other requests go on meanwhile. */
 		c->timer = evtimer_new(sim->base, tssim_delay_cb, c);
@@ -3144,6 +3162,10 @@ tssim_fault_json(const struct tssim_fault *f, int ep)
 		json_object_set_new(o, "oversize", json_integer((json_int_t)f->oversize));
 	if (f->chunked)
 		json_object_set_new(o, "chunked", json_true());
+	if (f->path != NULL)
+		json_object_set_new(o, "path", json_string(f->path));
+	if (f->body != NULL)
+		json_object_set_new(o, "body", json_string(f->body));
 	return o;
 }
 
@@ -3152,11 +3174,15 @@ tssim_op_fault(struct tssim *sim, json_t *args, char **cause)
 {
 	struct tssim_fault f;
 	long long status, retry, delay, oversize, count;
-	const char *tailnet = NULL, *message = NULL;
+	const char *tailnet = NULL, *message = NULL, *path = NULL, *body = NULL;
 	int ep;
 
 	memset(&f, 0, sizeof f);
 	if (tssim_arg_endpoint(args, true, &ep, cause) != 0 ||
+	    (json_object_get(args, "path") != NULL &&
+	     tssim_arg_str(args, "path", NULL, &path, cause) != 0) ||
+	    (json_object_get(args, "body") != NULL &&
+	     tssim_arg_str(args, "body", NULL, &body, cause) != 0) ||
 	    (json_object_get(args, "tailnet") != NULL &&
 	     tssim_arg_str(args, "tailnet", NULL, &tailnet, cause) != 0) ||
 	    (json_object_get(args, "message") != NULL &&
@@ -3178,8 +3204,10 @@ tssim_op_fault(struct tssim *sim, json_t *args, char **cause)
 		*cause = xstrdup("\"count\" must be -1 or at least 1");
 		return NULL;
 	}
-	if (status == 0 && delay == 0 && oversize == 0 && !f.truncate && !f.invalid) {
-		*cause = xstrdup("a fault needs status, delay_ms, truncate, invalid or oversize");
+	if (status == 0 && delay == 0 && oversize == 0 && !f.truncate && !f.invalid &&
+	    body == NULL) {
+		*cause =
+		    xstrdup("a fault needs status, delay_ms, truncate, invalid, oversize or body");
 		return NULL;
 	}
 	f.count = (int)count;
@@ -3189,6 +3217,8 @@ tssim_op_fault(struct tssim *sim, json_t *args, char **cause)
 	f.oversize = (size_t)oversize;
 	f.tailnet = tailnet != NULL ? xstrdup(tailnet) : NULL;
 	f.message = message != NULL ? xstrdup(message) : NULL;
+	f.path = path != NULL && *path != '\0' ? xstrdup(path) : NULL;
+	f.body = body != NULL ? xstrdup(body) : NULL;
 	tssim_fault_clear(&sim->faults[ep]);
 	sim->faults[ep] = f;
 	return tssim_result("fault", tssim_fault_json(&f, ep));
