@@ -1760,6 +1760,17 @@ tsinvctl_list_sorted(json_t *res, const char *list, const char *inner, const cha
 	return rows;
 }
 
+/* The daemon's note on an answer (an endpoint it no longer polls), unless the reason for an
+ * unknown coverage said it already. */
+static void
+tsinvctl_note(json_t *res, int unknown)
+{
+	const char *note = tsinvctl_str(res, "note");
+
+	if (note != NULL && !unknown)
+		printf("\nnote: %s\n", note);
+}
+
 /* Prints the table, or NONE when it is empty, or why the daemon cannot tell; then the notes
  * that "maybe" rows and an unknown coverage call for. */
 static void
@@ -1778,6 +1789,7 @@ tsinvctl_list_print(json_t *res, struct table *t, const char *none, size_t nmayb
 		printf("\nunknown: %s; the list may be incomplete\n", reason);
 	if (nmaybe > 0)
 		puts("\n? = may have been present (the change happened between two polls)");
+	tsinvctl_note(res, unknown);
 	free(reason);
 }
 
@@ -2060,6 +2072,7 @@ tsinvctl_config_show(json_t *res, const struct tsinvctl_args *a, const char *mem
 		free(reason);
 	} else
 		printf("no %s recorded%s\n", what, a->at != NULL ? " at that time" : "");
+	tsinvctl_note(res, tsinvctl_is(res, "coverage", "unknown"));
 	if (!json_is_array(versions))
 		return;
 	json_array_foreach(versions, i, v)
