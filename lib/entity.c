@@ -28,10 +28,8 @@ struct entity_item {
 	size_t order; /* position in the answer: the first of duplicates wins */
 };
 
-enum entity_action { ENTITY_NEW, ENTITY_CHANGE, ENTITY_VOL, ENTITY_GONE };
-
 struct entity_change {
-	enum entity_action action;
+	enum hist_action action;
 	struct entity_item *it; /* the new state (NULL for GONE) */
 	char *id;
 	struct hist_bounds cur; /* the open version's bounds (CHANGE, VOL, GONE) */
@@ -234,7 +232,7 @@ entity_changes_free(struct entity_apply *a)
 }
 
 static struct entity_change *
-entity_change_add(struct entity_apply *a, enum entity_action act, const char *id,
+entity_change_add(struct entity_apply *a, enum hist_action act, const char *id,
                   struct entity_item *it)
 {
 	struct entity_change *c;
@@ -248,72 +246,37 @@ entity_change_add(struct entity_apply *a, enum entity_action act, const char *id
 	return c;
 }
 
+static void
+entity_view(size_t i, void *arg, struct hist_item_view *out)
+{
+	const struct entity_item *it = &((struct entity_apply *)arg)->items[i];
+
+	*out = (struct hist_item_view){it->id, it->stable, it->vol, it->stable_len, it->vol_len};
+}
+
+static void
+entity_change(enum hist_action act, const char *id, size_t i, const struct hist_cur *cr, void *arg)
+{
+	struct entity_apply *a = arg;
+	struct entity_change *c;
+
+	/* Missing from the answer is not gone for keys: the record stays as it is. */
+	if (act == HIST_A_GONE && a->k->keep_missing)
+		return;
+	c = entity_change_add(a, act, id, act == HIST_A_GONE ? NULL : &a->items[i]);
+	if (cr == NULL)
+		return;
+	c->cur = cr->b;
+	if (act != HIST_A_VOL)
+		c->old_stable = hist_cur_stable_dup(cr);
+}
+
 /* Merges the sorted answer with the sorted current records into a list of changes. */
 static int
 entity_classify(struct store_txn *txn, struct entity_apply *a, uint64_t *ncur, char **cause)
 {
-	struct store_cursor *cur;
-	struct store_key prefix;
-	struct store_val key, val;
-	size_t i = 0, plen;
-	int rc;
-
-	hist_key_kind(&prefix, a->tailnet, a->k->kind, NULL);
-	plen = prefix.len;
-	if (store_cursor_open(txn, STORE_CUR, &cur, cause) == -1)
-		return -1;
-	*ncur = 0;
-	rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val);
-	for (;;) {
-		const char *curid = NULL;
-		struct entity_change *c = NULL;
-		struct hist_cur cr;
-		int cmp;
-
-		if (rc == 0) {
-			curid = (const char *)key.data + plen;
-			if (key.len <= plen || ((const char *)key.data)[key.len - 1] != '\0' ||
-			    hist_cur_decode(&val, &cr) == -1) {
-				store_cursor_close(cur);
-				*cause =
-				    xasprintf("store: a damaged current %s record", a->k->name);
-				return -1;
-			}
-		}
-		if (curid == NULL && i == a->nitems)
-			break;
-		cmp = curid == NULL ? 1 : i == a->nitems ? -1 : strcmp(curid, a->items[i].id);
-		if (cmp > 0) {
-			entity_change_add(a, ENTITY_NEW, a->items[i].id, &a->items[i]);
-			i++;
-			continue;
-		}
-		(*ncur)++;
-		if (cmp < 0) {
-			if (!a->k->keep_missing)
-				c = entity_change_add(a, ENTITY_GONE, curid, NULL);
-		} else {
-			struct entity_item *it = &a->items[i++];
-
-			if (cr.stable_len != it->stable_len ||
-			    memcmp(cr.stable, it->stable, cr.stable_len) != 0)
-				c = entity_change_add(a, ENTITY_CHANGE, curid, it);
-			else if (cr.vol_len != it->vol_len ||
-			         memcmp(cr.vol, it->vol, cr.vol_len) != 0)
-				c = entity_change_add(a, ENTITY_VOL, curid, it);
-		}
-		if (c != NULL) {
-			c->cur = cr.b;
-			if (c->action != ENTITY_VOL) {
-				c->old_stable = xmalloc(cr.stable_len + 1);
-				memcpy(c->old_stable, cr.stable, cr.stable_len);
-				c->old_stable[cr.stable_len] = '\0';
-			}
-		}
-		rc = store_cursor_step(cur, 1, &key, &val);
-	}
-	store_cursor_close(cur);
-	return 0;
+	return hist_merge(txn, a->tailnet, a->k->kind, a->nitems, entity_view, entity_change, a,
+	                  ncur, cause);
 }
 
 static int
@@ -332,53 +295,6 @@ entity_put_cur(struct store_txn *txn, struct entity_apply *a, const struct entit
 }
 
 static int
-entity_open_version(struct store_txn *txn, struct entity_apply *a, const struct entity_item *it,
-                    const struct hist_bounds *b, char **cause)
-{
-	size_t len = HIST_BOUNDS_LEN + it->stable_len;
-	uint8_t *v = xmalloc(len);
-	struct store_key k;
-	int rc;
-
-	hist_bounds_put(v, b);
-	memcpy(v + HIST_BOUNDS_LEN, it->stable, it->stable_len);
-	hist_key_kind(&k, a->tailnet, a->k->kind, it->id);
-	store_key_i64(&k, b->from_hi);
-	rc = store_put(txn, STORE_VER, &k, v, len, cause);
-	free(v);
-	return rc;
-}
-
-static int
-entity_close_version(struct store_txn *txn, struct entity_apply *a, const char *id,
-                     tstime_t from_hi, tstime_t to_lo, char **cause)
-{
-	struct store_key k;
-	struct store_val val;
-	struct hist_bounds b;
-	uint8_t *v;
-	int rc;
-
-	hist_key_kind(&k, a->tailnet, a->k->kind, id);
-	store_key_i64(&k, from_hi);
-	if ((rc = store_get(txn, STORE_VER, &k, &val, cause)) != 0 || val.len < HIST_BOUNDS_LEN) {
-		if (rc != -1)
-			*cause =
-			    xasprintf("store: %s %s has no usable open version", a->k->name, id);
-		return -1;
-	}
-	v = xmalloc(val.len);
-	memcpy(v, val.data, val.len);
-	hist_bounds_get(v, &b);
-	b.to_lo = to_lo;
-	b.to_hi = a->t;
-	hist_bounds_put(v, &b);
-	rc = store_put(txn, STORE_VER, &k, v, val.len, cause);
-	free(v);
-	return rc;
-}
-
-static int
 entity_apply_change(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
                     tstime_t last_ok, char **cause)
 {
@@ -386,20 +302,22 @@ entity_apply_change(struct store_txn *txn, struct entity_apply *a, struct entity
 	struct store_key k;
 
 	switch (c->action) {
-	case ENTITY_VOL:
+	case HIST_A_VOL:
 		a->res->vol_updates++;
 		return entity_put_cur(txn, a, c->it, &c->cur, cause);
-	case ENTITY_NEW:
+	case HIST_A_NEW:
 		a->res->created++;
 		break;
-	case ENTITY_CHANGE:
+	case HIST_A_CHANGE:
 		a->res->changed++;
-		if (entity_close_version(txn, a, c->id, c->cur.from_hi, last_ok, cause) == -1)
+		if (hist_version_close(txn, a->tailnet, a->k->kind, c->id, c->cur.from_hi, last_ok,
+		                       a->t, cause) == -1)
 			return -1;
 		break;
-	case ENTITY_GONE:
+	case HIST_A_GONE:
 		a->res->deleted++;
-		if (entity_close_version(txn, a, c->id, c->cur.from_hi, last_ok, cause) == -1)
+		if (hist_version_close(txn, a->tailnet, a->k->kind, c->id, c->cur.from_hi, last_ok,
+		                       a->t, cause) == -1)
 			return -1;
 		hist_key_kind(&k, a->tailnet, a->k->kind, c->id);
 		return store_del(txn, STORE_CUR, &k, cause) == -1 ? -1 : 0;
@@ -410,7 +328,8 @@ entity_apply_change(struct store_txn *txn, struct entity_apply *a, struct entity
 		if (store_put(txn, STORE_BLOB, &k, a->blob, a->blob_len, cause) == -1)
 			return -1;
 	}
-	if (entity_open_version(txn, a, c->it, &b, cause) == -1)
+	if (hist_version_open(txn, a->tailnet, a->k->kind, c->it->id, &b, c->it->stable,
+	                      c->it->stable_len, cause) == -1)
 		return -1;
 	return entity_put_cur(txn, a, c->it, &b, cause);
 }
@@ -436,7 +355,7 @@ entity_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	if (entity_classify(txn, a, &ncur, cause) == -1)
 		goto out;
 	for (i = 0; i < a->nch; i++)
-		gone += a->ch[i].action == ENTITY_GONE;
+		gone += a->ch[i].action == HIST_A_GONE;
 	ep.last_poll = a->t;
 	free(ep.error);
 	ep.error = NULL;
@@ -456,7 +375,7 @@ entity_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	for (i = 0; i < a->nch; i++) {
 		if (entity_apply_change(txn, a, &a->ch[i], ep.last_ok, cause) == -1)
 			goto out;
-		if (!baseline && a->ch[i].action != ENTITY_VOL &&
+		if (!baseline && a->ch[i].action != HIST_A_VOL &&
 		    a->k->events(txn, a, &a->ch[i], cause) == -1)
 			goto out;
 	}
@@ -577,7 +496,7 @@ entity_whole_events(struct store_txn *txn, struct entity_apply *a, struct entity
 	const char *label = a->k->label;
 	char type[64];
 
-	if (c->action == ENTITY_NEW) {
+	if (c->action == HIST_A_NEW) {
 		snprintf(type, sizeof(type), "%s.created", a->k->name);
 		return entity_emit(txn, a, type, c->id,
 		                   label ? json_string_value(json_object_get(new, label)) : NULL,
@@ -621,7 +540,7 @@ entity_doc_events(struct store_txn *txn, struct entity_apply *a, struct entity_c
 	int rc, singleton = a->k->list == NULL;
 	char type[64];
 
-	if (c->action != ENTITY_CHANGE) {
+	if (c->action != HIST_A_CHANGE) {
 		/* A singleton is new only at its endpoint's first poll, which records no event. */
 		rc = singleton ? 0 : entity_whole_events(txn, a, c, old, new, cause);
 	} else {
@@ -654,7 +573,7 @@ entity_user_events(struct store_txn *txn, struct entity_apply *a, struct entity_
 	json_t *new = c->it ? json_loads(c->it->stable, 0, NULL) : NULL, *changed;
 	int rc;
 
-	if (c->action != ENTITY_CHANGE) {
+	if (c->action != HIST_A_CHANGE) {
 		rc = entity_whole_events(txn, a, c, old, new, cause);
 	} else {
 		changed = hist_changed_fields(old, new);
@@ -695,7 +614,7 @@ entity_key_events(struct store_txn *txn, struct entity_apply *a, struct entity_c
 	const char *type = NULL;
 	int rc;
 
-	if (c->action != ENTITY_CHANGE) {
+	if (c->action != HIST_A_CHANGE) {
 		rc = entity_whole_events(txn, a, c, old, new, cause);
 		goto out;
 	}

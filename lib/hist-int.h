@@ -50,6 +50,34 @@ int hist_cur_decode(const struct store_val *val, struct hist_cur *c);
 uint8_t *hist_cur_encode(const struct hist_bounds *b, const char *stable, size_t stable_len,
                          const char *vol, size_t vol_len, size_t *len);
 
+/* What an answer does to one entity's current record. */
+enum hist_action { HIST_A_NEW, HIST_A_CHANGE, HIST_A_VOL, HIST_A_GONE };
+
+/* One entity of an answer as the merge sees it. */
+struct hist_item_view {
+	const char *id, *stable, *vol;
+	size_t stable_len, vol_len;
+};
+typedef void (*hist_item_fn)(size_t i, void *arg, struct hist_item_view *out);
+/* One change: I is the answer's index (not for GONE), CUR the current record (not for NEW). */
+typedef void (*hist_change_fn)(enum hist_action act, const char *id, size_t i,
+                               const struct hist_cur *cur, void *arg);
+
+/* Walks the current records of TAILNET's KIND and the N entities of an answer (sorted by id,
+ * each seen through ITEM) side by side, and calls CHANGE for each entity that is new, gone, or
+ * whose stable or volatile part differs. *ncur counts the current records. 0, or -1. */
+int hist_merge(struct store_txn *txn, const char *tailnet, uint8_t kind, size_t n,
+               hist_item_fn item, hist_change_fn change, void *arg, uint64_t *ncur, char **cause);
+/* A new version of entity ID starting at B->from_hi, and the closing of the one that started at
+ * FROM_HI. 0, or -1 with *cause. */
+int hist_version_open(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                      const struct hist_bounds *b, const char *stable, size_t stable_len,
+                      char **cause);
+int hist_version_close(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                       tstime_t from_hi, tstime_t to_lo, tstime_t to_hi, char **cause);
+/* A current record's stable JSON as a NUL-terminated copy. */
+char *hist_cur_stable_dup(const struct hist_cur *c);
+
 /* Where a version stands at T, given the last successful poll of its endpoint and whether polls
  * cover T (across a gap even what was there at both ends is only a maybe). */
 enum hist_state hist_state_cov(const struct hist_bounds *b, tstime_t t, tstime_t last_ok,

@@ -160,13 +160,6 @@ hist_key_entity(struct store_key *k, const char *tailnet, const char *id)
 }
 
 static void
-hist_key_ver(struct store_key *k, const char *tailnet, const char *id, tstime_t from_hi)
-{
-	hist_key_entity(k, tailnet, id);
-	store_key_i64(k, from_hi);
-}
-
-static void
 hist_key_addr(struct store_key *k, const char *tailnet, const struct tsaddr *a)
 {
 	store_key_init(k);
@@ -326,8 +319,6 @@ hist_poll_failed(struct store *st, const char *tailnet, const char *endpoint, ts
 
 /* ---- applying a devices answer ---- */
 
-enum hist_action { HIST_A_NEW, HIST_A_CHANGE, HIST_A_VOL, HIST_A_GONE };
-
 struct hist_change {
 	enum hist_action action;
 	struct norm_device *nd; /* the new state (NULL for GONE) */
@@ -372,17 +363,18 @@ hist_change_add(struct hist_apply *a, enum hist_action act, const char *id, stru
 	return c;
 }
 
-/* Merges the sorted answer with the sorted current records into a list of changes. */
-static int
-hist_classify(struct store_txn *txn, struct hist_apply *a, uint64_t *ncur, char **cause)
+int
+hist_merge(struct store_txn *txn, const char *tailnet, uint8_t kind, size_t n, hist_item_fn item,
+           hist_change_fn change, void *arg, uint64_t *ncur, char **cause)
 {
 	struct store_cursor *cur;
 	struct store_key prefix;
 	struct store_val key, val;
+	struct hist_item_view v = {0};
 	size_t i = 0, plen;
 	int rc;
 
-	hist_key_entity(&prefix, a->tailnet, NULL);
+	hist_key_kind(&prefix, tailnet, kind, NULL);
 	plen = prefix.len;
 	if (store_cursor_open(txn, STORE_CUR, &cur, cause) == -1)
 		return -1;
@@ -402,50 +394,74 @@ hist_classify(struct store_txn *txn, struct hist_apply *a, uint64_t *ncur, char 
 				return -1;
 			}
 		}
-		if (curid == NULL && i == a->ndevs)
+		if (curid == NULL && i == n)
 			break;
-		if (curid == NULL)
-			cmp = 1;
-		else if (i == a->ndevs)
-			cmp = -1;
-		else
-			cmp = strcmp(curid, a->devs[i].id);
+		if (i < n)
+			item(i, arg, &v);
+		cmp = curid == NULL ? 1 : i == n ? -1 : strcmp(curid, v.id);
 		if (cmp > 0) {
-			hist_change_add(a, HIST_A_NEW, a->devs[i].id, &a->devs[i]);
+			change(HIST_A_NEW, v.id, i, NULL, arg);
 			i++;
 			continue;
 		}
-		struct hist_change *c = NULL;
-
 		(*ncur)++;
-		if (cmp < 0) {
-			c = hist_change_add(a, HIST_A_GONE, curid, NULL);
-		} else {
-			struct norm_device *nd = &a->devs[i++];
-
-			if (cr.stable_len != nd->stable_len ||
-			    memcmp(cr.stable, nd->stable, cr.stable_len) != 0)
-				c = hist_change_add(a, HIST_A_CHANGE, curid, nd);
-			else if (cr.vol_len != nd->vol_len ||
-			         memcmp(cr.vol, nd->vol, cr.vol_len) != 0)
-				c = hist_change_add(a, HIST_A_VOL, curid, nd);
-		}
-		if (c != NULL) {
-			c->cur = cr.b;
-			/* The volatile part is our own compact, sorted dump: a substring test is
-			 * exact. */
-			c->old_online = memmem(cr.vol, cr.vol_len, "\"connectedToControl\":true",
-			                       strlen("\"connectedToControl\":true")) != NULL;
-			if (c->action != HIST_A_VOL) {
-				c->old_stable = xmalloc(cr.stable_len + 1);
-				memcpy(c->old_stable, cr.stable, cr.stable_len);
-				c->old_stable[cr.stable_len] = '\0';
-			}
-		}
+		if (cmp < 0)
+			change(HIST_A_GONE, curid, 0, &cr, arg);
+		else if (cr.stable_len != v.stable_len ||
+		         memcmp(cr.stable, v.stable, cr.stable_len) != 0)
+			change(HIST_A_CHANGE, curid, i++, &cr, arg);
+		else if (cr.vol_len != v.vol_len || memcmp(cr.vol, v.vol, cr.vol_len) != 0)
+			change(HIST_A_VOL, curid, i++, &cr, arg);
+		else
+			i++;
 		rc = store_cursor_step(cur, 1, &key, &val);
 	}
 	store_cursor_close(cur);
 	return 0;
+}
+
+char *
+hist_cur_stable_dup(const struct hist_cur *c)
+{
+	char *s = xmalloc(c->stable_len + 1);
+
+	memcpy(s, c->stable, c->stable_len);
+	s[c->stable_len] = '\0';
+	return s;
+}
+
+static void
+hist_dev_view(size_t i, void *arg, struct hist_item_view *out)
+{
+	const struct norm_device *nd = &((struct hist_apply *)arg)->devs[i];
+
+	*out = (struct hist_item_view){nd->id, nd->stable, nd->vol, nd->stable_len, nd->vol_len};
+}
+
+static void
+hist_dev_change(enum hist_action act, const char *id, size_t i, const struct hist_cur *cr,
+                void *arg)
+{
+	struct hist_apply *a = arg;
+	struct hist_change *c =
+	    hist_change_add(a, act, id, act == HIST_A_GONE ? NULL : &a->devs[i]);
+
+	if (cr == NULL)
+		return;
+	c->cur = cr->b;
+	/* The volatile part is our own compact, sorted dump: a substring test is exact. */
+	c->old_online = memmem(cr->vol, cr->vol_len, "\"connectedToControl\":true",
+	                       strlen("\"connectedToControl\":true")) != NULL;
+	if (act != HIST_A_VOL)
+		c->old_stable = hist_cur_stable_dup(cr);
+}
+
+/* Merges the sorted answer with the sorted current records into a list of changes. */
+static int
+hist_classify(struct store_txn *txn, struct hist_apply *a, uint64_t *ncur, char **cause)
+{
+	return hist_merge(txn, a->tailnet, HIST_KIND_DEVICE, a->ndevs, hist_dev_view,
+	                  hist_dev_change, a, ncur, cause);
 }
 
 uint8_t *
@@ -481,26 +497,27 @@ hist_put_cur(struct store_txn *txn, const char *tailnet, const struct norm_devic
 	return rc;
 }
 
-static int
-hist_open_version(struct store_txn *txn, const char *tailnet, const struct norm_device *nd,
-                  const struct hist_bounds *b, char **cause)
+int
+hist_version_open(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                  const struct hist_bounds *b, const char *stable, size_t stable_len, char **cause)
 {
-	size_t len = HIST_BOUNDS_LEN + nd->stable_len;
+	size_t len = HIST_BOUNDS_LEN + stable_len;
 	uint8_t *v = xmalloc(len);
 	struct store_key k;
 	int rc;
 
 	hist_bounds_put(v, b);
-	memcpy(v + HIST_BOUNDS_LEN, nd->stable, nd->stable_len);
-	hist_key_ver(&k, tailnet, nd->id, b->from_hi);
+	memcpy(v + HIST_BOUNDS_LEN, stable, stable_len);
+	hist_key_kind(&k, tailnet, kind, id);
+	store_key_i64(&k, b->from_hi);
 	rc = store_put(txn, STORE_VER, &k, v, len, cause);
 	free(v);
 	return rc;
 }
 
-static int
-hist_close_version(struct store_txn *txn, const char *tailnet, const char *id, tstime_t from_hi,
-                   tstime_t to_lo, tstime_t to_hi, char **cause)
+int
+hist_version_close(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                   tstime_t from_hi, tstime_t to_lo, tstime_t to_hi, char **cause)
 {
 	struct store_key k;
 	struct store_val val;
@@ -508,10 +525,11 @@ hist_close_version(struct store_txn *txn, const char *tailnet, const char *id, t
 	uint8_t *v;
 	int rc;
 
-	hist_key_ver(&k, tailnet, id, from_hi);
+	hist_key_kind(&k, tailnet, kind, id);
+	store_key_i64(&k, from_hi);
 	if ((rc = store_get(txn, STORE_VER, &k, &val, cause)) != 0) {
 		if (rc == 1)
-			*cause = xasprintf("store: device %s has no open version", id);
+			*cause = xasprintf("store: %s has no open version", id);
 		return -1;
 	}
 	if (val.len < HIST_BOUNDS_LEN) {
@@ -527,6 +545,21 @@ hist_close_version(struct store_txn *txn, const char *tailnet, const char *id, t
 	rc = store_put(txn, STORE_VER, &k, v, val.len, cause);
 	free(v);
 	return rc;
+}
+
+static int
+hist_open_version(struct store_txn *txn, const char *tailnet, const struct norm_device *nd,
+                  const struct hist_bounds *b, char **cause)
+{
+	return hist_version_open(txn, tailnet, HIST_KIND_DEVICE, nd->id, b, nd->stable,
+	                         nd->stable_len, cause);
+}
+
+static int
+hist_close_version(struct store_txn *txn, const char *tailnet, const char *id, tstime_t from_hi,
+                   tstime_t to_lo, tstime_t to_hi, char **cause)
+{
+	return hist_version_close(txn, tailnet, HIST_KIND_DEVICE, id, from_hi, to_lo, to_hi, cause);
 }
 
 static int
