@@ -341,33 +341,23 @@ entity_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	struct hist_endpoint ep;
 	uint64_t ncur = 0;
 	size_t gone = 0, i;
-	int rc = -1, baseline;
+	int rc = -1, baseline, hold;
 
 	entity_changes_free(a);
 	memset(a->res, 0, sizeof(*a->res));
-	if (hist_ep_read(txn, a->tailnet, a->k->endpoint, &ep, cause) == -1)
+	if (hist_poll_begin(txn, a->tailnet, a->k->endpoint, &a->t, &ep, cause) == -1)
 		return -1;
-	/* Poll times are strictly increasing: they are keys, and bounds compare them. */
-	if (ep.last_poll != TSTIME_NONE && a->t <= ep.last_poll)
-		a->t = ep.last_poll + 1;
 	a->res->time = a->t;
 	a->res->seen = a->nitems;
 	if (entity_classify(txn, a, &ncur, cause) == -1)
 		goto out;
 	for (i = 0; i < a->nch; i++)
 		gone += a->ch[i].action == HIST_A_GONE;
-	ep.last_poll = a->t;
-	free(ep.error);
-	ep.error = NULL;
-	if (a->k->mass_guard && gone > 0 &&
-	    gone * 100 > (uint64_t)a->pol->mass_delete_percent * ncur && !ep.pending_mass) {
-		ep.pending_mass = 1;
-		strcpy(ep.result, "held");
-		ep.error = xasprintf("%zu of %llu %s disappeared at once: held until the next poll "
-		                     "confirms it",
-		                     gone, (unsigned long long)ncur, a->k->list);
-		a->res->held = 1;
-		rc = hist_ep_write(txn, a->tailnet, a->k->endpoint, &ep, cause);
+	/* Held: the endpoint's state is written and committed, nothing else. */
+	if (a->k->mass_guard &&
+	    (hold = hist_poll_hold(txn, a->tailnet, a->k->endpoint, a->k->list, &ep, gone, ncur,
+	                           a->pol, a->res, cause)) != 0) {
+		rc = hold == 1 ? 0 : -1;
 		goto out;
 	}
 	/* The first poll of an endpoint is what was there: no events. */
@@ -381,16 +371,7 @@ entity_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	}
 	if (a->k->after != NULL && a->k->after(txn, a, baseline, cause) == -1)
 		goto out;
-	if (hist_put_cover(txn, a->tailnet, a->k->endpoint, a->t, ep.last_ok,
-	                   ep.last_ok != TSTIME_NONE && a->t - ep.last_ok <= a->pol->max_gap,
-	                   a->nitems, cause) == -1)
-		goto out;
-	ep.pending_mass = 0;
-	ep.last_ok = a->t;
-	strcpy(ep.result, "ok");
-	ep.failures = 0;
-	ep.entities = a->nitems;
-	rc = hist_ep_write(txn, a->tailnet, a->k->endpoint, &ep, cause);
+	rc = hist_poll_end(txn, a->tailnet, a->k->endpoint, &ep, a->t, a->nitems, a->pol, cause);
 out:
 	hist_endpoint_free(&ep);
 	return rc;

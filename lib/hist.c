@@ -1019,6 +1019,55 @@ hist_expiry_events(struct store_txn *txn, struct hist_apply *a, int baseline, si
 	return 0;
 }
 
+int
+hist_poll_begin(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t *t,
+                struct hist_endpoint *ep, char **cause)
+{
+	if (hist_ep_read(txn, tailnet, endpoint, ep, cause) == -1)
+		return -1;
+	/* Poll times are strictly increasing: they are keys, and bounds compare them. */
+	if (ep->last_poll != TSTIME_NONE && *t <= ep->last_poll)
+		*t = ep->last_poll + 1;
+	ep->last_poll = *t;
+	free(ep->error);
+	ep->error = NULL;
+	return 0;
+}
+
+int
+hist_poll_hold(struct store_txn *txn, const char *tailnet, const char *endpoint, const char *what,
+               struct hist_endpoint *ep, size_t gone, uint64_t ncur, const struct hist_policy *pol,
+               struct hist_poll_result *res, char **cause)
+{
+	if (gone == 0 || gone * 100 <= (uint64_t)pol->mass_delete_percent * ncur ||
+	    ep->pending_mass)
+		return 0;
+	ep->pending_mass = 1;
+	strcpy(ep->result, "held");
+	ep->error = xasprintf("%zu of %llu %s disappeared at once: held until the next poll "
+	                      "confirms it",
+	                      gone, (unsigned long long)ncur, what);
+	res->held = 1;
+	return hist_ep_write(txn, tailnet, endpoint, ep, cause) == -1 ? -1 : 1;
+}
+
+int
+hist_poll_end(struct store_txn *txn, const char *tailnet, const char *endpoint,
+              struct hist_endpoint *ep, tstime_t t, size_t count, const struct hist_policy *pol,
+              char **cause)
+{
+	if (hist_put_cover(txn, tailnet, endpoint, t, ep->last_ok,
+	                   ep->last_ok != TSTIME_NONE && t - ep->last_ok <= pol->max_gap, count,
+	                   cause) == -1)
+		return -1;
+	ep->pending_mass = 0;
+	ep->last_ok = t;
+	strcpy(ep->result, "ok");
+	ep->failures = 0;
+	ep->entities = count;
+	return hist_ep_write(txn, tailnet, endpoint, ep, cause);
+}
+
 static int
 hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 {
@@ -1026,33 +1075,22 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	struct hist_endpoint ep;
 	uint64_t ncur = 0;
 	size_t gone = 0, expiring = 0, expired = 0, i;
-	int rc = -1, baseline;
+	int rc = -1, baseline, hold;
 
 	hist_changes_free(a);
 	memset(a->res, 0, sizeof(*a->res));
-	if (hist_ep_read(txn, a->tailnet, HIST_EP_DEVICES, &ep, cause) == -1)
+	if (hist_poll_begin(txn, a->tailnet, HIST_EP_DEVICES, &a->t, &ep, cause) == -1)
 		return -1;
-	/* Poll times are strictly increasing: they are keys, and bounds compare them. */
-	if (ep.last_poll != TSTIME_NONE && a->t <= ep.last_poll)
-		a->t = ep.last_poll + 1;
 	a->res->time = a->t;
 	a->res->seen = a->ndevs;
 	if (hist_classify(txn, a, &ncur, cause) == -1)
 		goto out;
 	for (i = 0; i < a->nch; i++)
 		gone += a->ch[i].action == HIST_A_GONE;
-	ep.last_poll = a->t;
-	free(ep.error);
-	ep.error = NULL;
-	if (gone > 0 && gone * 100 > (uint64_t)a->pol->mass_delete_percent * ncur &&
-	    !ep.pending_mass) {
-		ep.pending_mass = 1;
-		strcpy(ep.result, "held");
-		ep.error = xasprintf("%zu of %llu devices disappeared at once: held until the next "
-		                     "poll confirms it",
-		                     gone, (unsigned long long)ncur);
-		a->res->held = 1;
-		rc = hist_ep_write(txn, a->tailnet, HIST_EP_DEVICES, &ep, cause);
+	/* Held: the endpoint's state is written and committed, nothing else. */
+	if ((hold = hist_poll_hold(txn, a->tailnet, HIST_EP_DEVICES, "devices", &ep, gone, ncur,
+	                           a->pol, a->res, cause)) != 0) {
+		rc = hold == 1 ? 0 : -1;
 		goto out;
 	}
 	baseline = ep.last_ok == TSTIME_NONE;
@@ -1077,16 +1115,7 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 		if (erc == -1)
 			goto out;
 	}
-	if (hist_put_cover(txn, a->tailnet, HIST_EP_DEVICES, a->t, ep.last_ok,
-	                   ep.last_ok != TSTIME_NONE && a->t - ep.last_ok <= a->pol->max_gap,
-	                   a->ndevs, cause) == -1)
-		goto out;
-	ep.pending_mass = 0;
-	ep.last_ok = a->t;
-	strcpy(ep.result, "ok");
-	ep.failures = 0;
-	ep.entities = a->ndevs;
-	rc = hist_ep_write(txn, a->tailnet, HIST_EP_DEVICES, &ep, cause);
+	rc = hist_poll_end(txn, a->tailnet, HIST_EP_DEVICES, &ep, a->t, a->ndevs, a->pol, cause);
 out:
 	hist_endpoint_free(&ep);
 	return rc;
