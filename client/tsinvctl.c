@@ -304,8 +304,9 @@ tsinvctl_print_help(FILE *f)
 
 	fputs("usage: tsinvctl [OPTIONS] COMMAND [ARGS]\n"
 	      "\n"
-	      "Asks tsinvd, the Tailscale inventory daemon, who held an address or what a device\n"
-	      "looked like, now or at any time in the past.\n"
+	      "Asks tsinvd, the Tailscale inventory daemon, who held an address, what a device\n"
+	      "looked like, which keys existed and who made them, who used the tailnet, what the\n"
+	      "policy file said: now or at any time in the past.\n"
 	      "\n"
 	      "options (before or after the command):\n"
 	      "  -s, --socket PATH    the daemon's socket (default $TSINV_SOCKET, else\n"
