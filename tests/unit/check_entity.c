@@ -1,6 +1,5 @@
 /* check_entity.c: unit tests for the history of keys, users, webhooks, policy, DNS and settings. */
 #include <check.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "entity.h"
+#include "fixture.h"
 #include "events.h"
 #include "hist.h"
 #include "store.h"
@@ -33,41 +33,17 @@
 static const char *const TN = "example.com";
 static struct hist_policy pol;
 
-static char check_entity_root[64];
-static char dir[128];
+static const char *dir;
 static struct store *st;
 static uint64_t seen; /* the last event seq a test has taken */
 
 /* ---- fixtures ---- */
 
-static int
-check_entity_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void
-check_entity_root_setup(void)
-{
-	snprintf(check_entity_root, sizeof(check_entity_root), "/tmp/check_entity.XXXXXX");
-	if (mkdtemp(check_entity_root) == NULL)
-		abort();
-}
-
-static void
-check_entity_root_teardown(void)
-{
-	nftw(check_entity_root, check_entity_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void
 check_entity_setup(void)
 {
-	char *cause = NULL;
-
-	snprintf(dir, sizeof(dir), "%s/s.XXXXXX", check_entity_root);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_msg(store_open(dir, 64 << 20, &st, &cause) == 0, "store_open: %s", cause);
+	dir = fixture_dir_new();
+	st = fixture_store_open(dir, 64 << 20);
 	memset(&pol, 0, sizeof(pol));
 	pol.mass_delete_percent = 50;
 	pol.max_gap = 30 * DAY; /* polls days apart still cover the time between them */
@@ -80,60 +56,14 @@ check_entity_teardown(void)
 {
 	store_close(st);
 	st = NULL;
-	nftw(dir, check_entity_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_dir_remove(dir);
 }
 
-/* ---- text helpers: rotating static buffers, so several can sit in one assert ---- */
+/* ---- text helpers (fixture.c: rotating buffers, so several can sit in one assert) ---- */
 
-static char *
-check_entity_buf(void)
-{
-	static char bufs[16][4096];
-	static int next;
-
-	next = (next + 1) % 16;
-	bufs[next][0] = '\0';
-	return bufs[next];
-}
-
-static const char *
-ts(tstime_t t)
-{
-	char *b = check_entity_buf();
-
-	tstime_format(t, b, TSTIME_STRLEN);
-	return b;
-}
-
-/* JSON text written with single quotes (readable in C), parsed: a new reference. */
-static json_t *
-J(const char *fmt, ...)
-{
-	char *text = check_entity_buf();
-	json_error_t err;
-	json_t *j;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, 4096, fmt, ap);
-	va_end(ap);
-	for (char *p = text; *p != '\0'; p++)
-		if (*p == '\'')
-			*p = '"';
-	j = json_loads(text, 0, &err);
-	ck_assert_msg(j != NULL, "bad test JSON: %s: %s", err.text, text);
-	return j;
-}
-
-static const char *
-dump(json_t *j)
-{
-	char *b = check_entity_buf(), *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-
-	snprintf(b, 4096, "%s", s ? s : "(null)");
-	free(s);
-	return b;
-}
+#define ts fixture_ts
+#define J fixture_json
+#define dump fixture_dump
 
 static const char *
 S(json_t *obj, const char *member)
@@ -155,7 +85,7 @@ check_json(json_t *got, json_t *want, int line)
 static const char *
 ids_of(json_t *out, const char *member)
 {
-	char *b = check_entity_buf();
+	char *b = fixture_buf();
 	json_t *row;
 	size_t i;
 
@@ -383,7 +313,7 @@ keys_poll(const char *tn, tstime_t t, json_t *body, json_t *fetched, json_t *gon
 static const char *
 plan(json_t *body, int line)
 {
-	char *b = check_entity_buf(), *cause = NULL;
+	char *b = fixture_buf(), *cause = NULL;
 	json_t *ids = NULL, *v;
 	size_t i;
 
@@ -630,7 +560,7 @@ take(void)
 static const char *
 summary(json_t *evs)
 {
-	char *b = check_entity_buf();
+	char *b = fixture_buf();
 	json_t *ev;
 	size_t i;
 
@@ -2179,7 +2109,7 @@ entity_suite(void)
 
 #define TC(name)                                                                                   \
 	tc = tcase_create(name);                                                                   \
-	tcase_add_unchecked_fixture(tc, check_entity_root_setup, check_entity_root_teardown);      \
+	tcase_add_unchecked_fixture(tc, fixture_root_setup, fixture_root_teardown);                \
 	tcase_add_checked_fixture(tc, check_entity_setup, check_entity_teardown);                  \
 	suite_add_tcase(s, tc)
 

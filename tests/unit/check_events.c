@@ -1,61 +1,36 @@
 /* check_events.c: unit tests for the event types table, type globs and the event log in the store.
  */
 #include <check.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 
 #include "events.h"
+#include "fixture.h"
 #include "store.h"
 #include "tstime.h"
 
 #define MIB ((size_t)1 << 20)
 #define T0 ((tstime_t)1700000000 * TSTIME_SEC)
 
-static char check_events_root[64];
-static char dir[128];
+static const char *dir;
 static struct store *st;
 
 /* ---- fixtures: a fresh store per test below a per-tcase directory ---- */
 
-static int
-check_events_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void
-check_events_root_setup(void)
-{
-	snprintf(check_events_root, sizeof(check_events_root), "/tmp/check_events.XXXXXX");
-	if (mkdtemp(check_events_root) == NULL)
-		abort();
-}
-
-static void
-check_events_root_teardown(void)
-{
-	nftw(check_events_root, check_events_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void
 check_events_open(void)
 {
-	char *cause = NULL;
-
-	ck_assert_msg(store_open(dir, 64 * MIB, &st, &cause) == 0, "store_open: %s", cause);
+	st = fixture_store_open(dir, 64 * MIB);
 }
 
 static void
 check_events_setup(void)
 {
-	snprintf(dir, sizeof(dir), "%s/s.XXXXXX", check_events_root);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	dir = fixture_dir_new();
 	check_events_open();
 }
 
@@ -64,7 +39,7 @@ check_events_teardown(void)
 {
 	store_close(st);
 	st = NULL;
-	nftw(dir, check_events_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_dir_remove(dir);
 }
 
 /* ---- the types table ---- */
@@ -653,7 +628,7 @@ events_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("log");
-	tcase_add_unchecked_fixture(tc, check_events_root_setup, check_events_root_teardown);
+	tcase_add_unchecked_fixture(tc, fixture_root_setup, fixture_root_teardown);
 	tcase_add_checked_fixture(tc, check_events_setup, check_events_teardown);
 	tcase_add_test(tc, test_empty_log);
 	tcase_add_test(tc, test_append_json);

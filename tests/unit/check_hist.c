@@ -1,16 +1,15 @@
 /* check_hist.c: unit tests for the history model: versions, bounds, address intervals, queries. */
 #include <check.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 
 #include "addr.h"
+#include "fixture.h"
 #include "hist.h"
 #include "store.h"
 #include "tstime.h"
@@ -26,45 +25,21 @@
 static const char *const TN = "example.com";
 static const struct hist_policy pol = {.mass_delete_percent = 50, .max_gap = HOUR};
 
-static char check_hist_root[64];
-static char dir[128];
+static const char *dir;
 static struct store *st;
 
 /* ---- fixtures ---- */
 
-static int
-check_hist_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void
-check_hist_root_setup(void)
-{
-	snprintf(check_hist_root, sizeof(check_hist_root), "/tmp/check_hist.XXXXXX");
-	if (mkdtemp(check_hist_root) == NULL)
-		abort();
-}
-
-static void
-check_hist_root_teardown(void)
-{
-	nftw(check_hist_root, check_hist_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void
 check_hist_open(size_t map_max)
 {
-	char *cause = NULL;
-
-	ck_assert_msg(store_open(dir, map_max, &st, &cause) == 0, "store_open: %s", cause);
+	st = fixture_store_open(dir, map_max);
 }
 
 static void
 check_hist_setup(void)
 {
-	snprintf(dir, sizeof(dir), "%s/s.XXXXXX", check_hist_root);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	dir = fixture_dir_new();
 	check_hist_open(256 << 20);
 }
 
@@ -73,7 +48,7 @@ check_hist_teardown(void)
 {
 	store_close(st);
 	st = NULL;
-	nftw(dir, check_hist_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_dir_remove(dir);
 }
 
 static void
@@ -84,32 +59,14 @@ check_hist_reopen(void)
 	check_hist_open(256 << 20);
 }
 
-/* ---- small text helpers: rotating static buffers, so several can sit in one assert ---- */
+/* ---- small text helpers (fixture.c: rotating buffers, so several can sit in one assert) ---- */
 
-static char *
-check_hist_buf(void)
-{
-	static char bufs[16][4096];
-	static int next;
-
-	next = (next + 1) % 16;
-	bufs[next][0] = '\0';
-	return bufs[next];
-}
-
-static const char *
-ts(tstime_t t)
-{
-	char *b = check_hist_buf();
-
-	tstime_format(t, b, TSTIME_STRLEN);
-	return b;
-}
+#define ts fixture_ts
 
 static const char *
 nid(int n)
 {
-	char *b = check_hist_buf();
+	char *b = fixture_buf();
 
 	snprintf(b, 64, "n%dCNTRL", n);
 	return b;
@@ -118,7 +75,7 @@ nid(int n)
 static const char *
 v4(int n)
 {
-	char *b = check_hist_buf();
+	char *b = fixture_buf();
 
 	snprintf(b, 64, "100.64.%d.%d", n >> 8, n & 255);
 	return b;
@@ -127,7 +84,7 @@ v4(int n)
 static const char *
 v6(int n)
 {
-	char *b = check_hist_buf();
+	char *b = fixture_buf();
 
 	snprintf(b, 64, "fd7a:115c:a1e0::%x", n);
 	return b;
@@ -143,7 +100,7 @@ jstr(json_t *o, const char *key)
 static const char *
 summary(json_t *arr)
 {
-	char *b = check_hist_buf();
+	char *b = fixture_buf();
 	json_t *v;
 	size_t i;
 
@@ -166,7 +123,7 @@ changed_of(json_t *ver)
 {
 	json_t *c = json_object_get(ver, "changed"), *v;
 	const char *names[64];
-	char *b = check_hist_buf();
+	char *b = fixture_buf();
 	size_t i, n = 0;
 
 	ck_assert(json_is_array(c));
@@ -327,7 +284,7 @@ static const char *
 ipans(const char *ip, tstime_t at)
 {
 	json_t *r = ipat(ip, at, 0);
-	char *b = check_hist_buf();
+	char *b = fixture_buf();
 
 	snprintf(b, 4096, "%s %s", jstr(r, "answer"), summary(json_object_get(r, "holders")));
 	json_decref(r);
@@ -351,7 +308,7 @@ static const char *
 devfind(const char *q, tstime_t at)
 {
 	json_t *out = NULL;
-	char *cause = NULL, *b = check_hist_buf();
+	char *cause = NULL, *b = fixture_buf();
 	int rc = hist_device_get(st, TN, q, at, 0, &out, &cause);
 
 	if (rc == HIST_NOTFOUND) {
@@ -414,7 +371,7 @@ static const char *
 listsum(tstime_t at)
 {
 	json_t *j = devlist(at);
-	char *b = check_hist_buf();
+	char *b = fixture_buf();
 
 	snprintf(b, 4096, "%s", summary(json_object_get(j, "devices")));
 	json_decref(j);
@@ -1979,7 +1936,7 @@ hist_suite(void)
 
 #define TC(name)                                                                                   \
 	tc = tcase_create(name);                                                                   \
-	tcase_add_unchecked_fixture(tc, check_hist_root_setup, check_hist_root_teardown);          \
+	tcase_add_unchecked_fixture(tc, fixture_root_setup, fixture_root_teardown);                \
 	tcase_add_checked_fixture(tc, check_hist_setup, check_hist_teardown);                      \
 	suite_add_tcase(s, tc)
 #define N(a) (int)(sizeof(a) / sizeof((a)[0]))

@@ -1,16 +1,15 @@
 /* check_hist_events.c: unit tests for the events a poll records: baseline, changes, key expiry. */
 #include <check.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 
 #include "events.h"
+#include "fixture.h"
 #include "hist.h"
 #include "store.h"
 #include "tstime.h"
@@ -26,47 +25,22 @@
 static const char *const TN = "example.com";
 static struct hist_policy pol;
 
-static char check_hist_events_root[64];
-static char dir[128];
+static const char *dir;
 static struct store *st;
 static uint64_t seen; /* the last event seq a test has taken */
 
 /* ---- fixtures ---- */
 
-static int
-check_hist_events_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void
-check_hist_events_root_setup(void)
-{
-	snprintf(check_hist_events_root, sizeof(check_hist_events_root),
-	         "/tmp/check_hist_events.XXXXXX");
-	if (mkdtemp(check_hist_events_root) == NULL)
-		abort();
-}
-
-static void
-check_hist_events_root_teardown(void)
-{
-	nftw(check_hist_events_root, check_hist_events_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void
 check_hist_events_open(void)
 {
-	char *cause = NULL;
-
-	ck_assert_msg(store_open(dir, 64 << 20, &st, &cause) == 0, "store_open: %s", cause);
+	st = fixture_store_open(dir, 64 << 20);
 }
 
 static void
 check_hist_events_setup(void)
 {
-	snprintf(dir, sizeof(dir), "%s/s.XXXXXX", check_hist_events_root);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	dir = fixture_dir_new();
 	check_hist_events_open();
 	memset(&pol, 0, sizeof(pol));
 	pol.mass_delete_percent = 50;
@@ -80,7 +54,7 @@ check_hist_events_teardown(void)
 {
 	store_close(st);
 	st = NULL;
-	nftw(dir, check_hist_events_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_dir_remove(dir);
 }
 
 /* A daemon restart: the store closed and opened again. */
@@ -92,32 +66,16 @@ reopen(void)
 	check_hist_events_open();
 }
 
-/* ---- text helpers: rotating static buffers, so several can sit in one assert ---- */
+/* ---- text helpers (fixture.c: rotating buffers, so several can sit in one assert) ---- */
 
-static char *
-check_hist_events_buf(void)
-{
-	static char bufs[16][4096];
-	static int next;
-
-	next = (next + 1) % 16;
-	bufs[next][0] = '\0';
-	return bufs[next];
-}
-
-static const char *
-ts(tstime_t t)
-{
-	char *b = check_hist_events_buf();
-
-	tstime_format(t, b, TSTIME_STRLEN);
-	return b;
-}
+#define ts fixture_ts
+#define J fixture_json
+#define dump fixture_dump
 
 static const char *
 nid(int n)
 {
-	char *b = check_hist_events_buf();
+	char *b = fixture_buf();
 
 	snprintf(b, 64, "n%dCNTRL", n);
 	return b;
@@ -126,7 +84,7 @@ nid(int n)
 static const char *
 dname(int n)
 {
-	char *b = check_hist_events_buf();
+	char *b = fixture_buf();
 
 	snprintf(b, 64, "h%d.tail1234.ts.net", n);
 	return b;
@@ -135,7 +93,7 @@ dname(int n)
 static const char *
 v4(int n)
 {
-	char *b = check_hist_events_buf();
+	char *b = fixture_buf();
 
 	snprintf(b, 64, "100.64.%d.%d", n >> 8, n & 255);
 	return b;
@@ -144,39 +102,9 @@ v4(int n)
 static const char *
 v6(int n)
 {
-	char *b = check_hist_events_buf();
+	char *b = fixture_buf();
 
 	snprintf(b, 64, "fd7a:115c:a1e0::%x", n);
-	return b;
-}
-
-/* JSON text written with single quotes (readable in C), parsed: a new reference. */
-static json_t *
-J(const char *fmt, ...)
-{
-	char *text = check_hist_events_buf();
-	json_error_t err;
-	json_t *j;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, 4096, fmt, ap);
-	va_end(ap);
-	for (char *p = text; *p != '\0'; p++)
-		if (*p == '\'')
-			*p = '"';
-	j = json_loads(text, 0, &err);
-	ck_assert_msg(j != NULL, "bad test JSON: %s: %s", err.text, text);
-	return j;
-}
-
-static const char *
-dump(json_t *j)
-{
-	char *b = check_hist_events_buf(), *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-
-	snprintf(b, 4096, "%s", s ? s : "(null)");
-	free(s);
 	return b;
 }
 
@@ -326,7 +254,7 @@ take(void)
 static const char *
 summary(json_t *evs)
 {
-	char *b = check_hist_events_buf();
+	char *b = fixture_buf();
 	json_t *ev;
 	size_t i;
 
@@ -1175,8 +1103,7 @@ hist_events_suite(void)
 
 #define TC(name)                                                                                   \
 	tc = tcase_create(name);                                                                   \
-	tcase_add_unchecked_fixture(tc, check_hist_events_root_setup,                              \
-	                            check_hist_events_root_teardown);                              \
+	tcase_add_unchecked_fixture(tc, fixture_root_setup, fixture_root_teardown);                \
 	tcase_add_checked_fixture(tc, check_hist_events_setup, check_hist_events_teardown);        \
 	suite_add_tcase(s, tc)
 

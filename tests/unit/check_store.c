@@ -1,7 +1,6 @@
 /* check_store.c: unit tests for the LMDB wrapper: keys, cursors, writes, map growth, schema. */
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,52 +9,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "store.h"
 
 #define MIB ((size_t)1 << 20)
 
 /* Every tcase gets one parent directory (made and removed in the parent process, so that it
  * goes away even when a forked test fails); each test makes its own store below it. */
-static char check_store_root[64];
-static char dir[128];
+static const char *dir;
 static struct store *st;
-
-static int
-check_store_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void
-check_store_root_setup(void)
-{
-	snprintf(check_store_root, sizeof(check_store_root), "/tmp/check_store.XXXXXX");
-	if (mkdtemp(check_store_root) == NULL)
-		abort();
-}
-
-static void
-check_store_root_teardown(void)
-{
-	nftw(check_store_root, check_store_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static struct store *
-check_store_open(const char *path, size_t map_max)
-{
-	struct store *s = NULL;
-	char *cause = NULL;
-
-	ck_assert_msg(store_open(path, map_max, &s, &cause) == 0, "store_open %s: %s", path, cause);
-	return s;
-}
 
 static void
 check_store_setup(void)
 {
-	snprintf(dir, sizeof(dir), "%s/s.XXXXXX", check_store_root);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	st = check_store_open(dir, 256 * MIB);
+	dir = fixture_dir_new();
+	st = fixture_store_open(dir, 256 * MIB);
 }
 
 static void
@@ -63,7 +31,7 @@ check_store_teardown(void)
 {
 	store_close(st);
 	st = NULL;
-	nftw(dir, check_store_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_dir_remove(dir);
 }
 
 /* ---- a generic write: a list of puts (and deletes) into one db ---- */
@@ -172,7 +140,7 @@ START_TEST(test_reopen_keeps_data)
 	ck_assert_str_eq(store_path(st), dir);
 
 	store_close(st);
-	st = check_store_open(dir, 256 * MIB);
+	st = fixture_store_open(dir, 256 * MIB);
 	v = check_store_get_str(STORE_CUR, "cur-key");
 	ck_assert_str_eq(v, "cur-value");
 	free(v);
@@ -203,7 +171,7 @@ START_TEST(test_open_creates_dir)
 
 	snprintf(sub, sizeof(sub), "%s/new", dir);
 	ck_assert_int_eq(stat(sub, &sb), -1);
-	s2 = check_store_open(sub, 0);
+	s2 = fixture_store_open(sub, 0);
 	ck_assert_int_eq(stat(sub, &sb), 0);
 	ck_assert(S_ISDIR(sb.st_mode));
 	store_close(s2);
@@ -945,7 +913,7 @@ START_TEST(test_map_grows)
 
 	/* After a restart the data is there and the map holds it. */
 	store_close(st);
-	st = check_store_open(dir, 256 * MIB);
+	st = fixture_store_open(dir, 256 * MIB);
 	store_sizes(st, &used, &mapsize);
 	ck_assert_uint_ge(mapsize, used);
 	check_store_big_check(100, MIB, 1);
@@ -962,7 +930,7 @@ START_TEST(test_map_cap)
 	char *cause = NULL, *v;
 
 	store_close(st);
-	st = check_store_open(dir, 64 * MIB);
+	st = fixture_store_open(dir, 64 * MIB);
 	check_store_put_str(STORE_CUR, "before", "kept");
 	ck_assert_int_eq(store_write(st, check_store_big_fn, &b, &cause), -1);
 	ck_assert_ptr_nonnull(cause);
@@ -997,7 +965,7 @@ START_TEST(test_map_grows_twice)
 	char *cause = NULL;
 
 	store_close(st);
-	st = check_store_open(dir, 300 * MIB);
+	st = fixture_store_open(dir, 300 * MIB);
 	ck_assert_msg(store_write(st, check_store_big_fn, &b, &cause) == 0, "%s", cause);
 	ck_assert_int_ge(b.runs, 3);
 	store_sizes(st, &used, &mapsize);
@@ -1066,7 +1034,7 @@ START_TEST(test_meta)
 	ck_assert_int_eq(store_write(st, check_store_meta_fn, kv1, &cause), 0);
 	ck_assert_int_eq(store_write(st, check_store_meta_fn, kv2, &cause), 0);
 	store_close(st);
-	st = check_store_open(dir, 0);
+	st = fixture_store_open(dir, 0);
 	ck_assert_int_eq(store_read_begin(st, &txn, &cause), 0);
 	ck_assert_int_eq(store_meta_get(txn, "ep/t/devices", &v, &cause), 0);
 	ck_assert_str_eq(v, "{\"a\":1}");
@@ -1110,7 +1078,7 @@ store_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("open");
-	tcase_add_unchecked_fixture(tc, check_store_root_setup, check_store_root_teardown);
+	tcase_add_unchecked_fixture(tc, fixture_root_setup, fixture_root_teardown);
 	tcase_add_checked_fixture(tc, check_store_setup, check_store_teardown);
 	tcase_add_test(tc, test_reopen_keeps_data);
 	tcase_add_test(tc, test_open_creates_dir);
@@ -1123,7 +1091,7 @@ store_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("keys");
-	tcase_add_unchecked_fixture(tc, check_store_root_setup, check_store_root_teardown);
+	tcase_add_unchecked_fixture(tc, fixture_root_setup, fixture_root_teardown);
 	tcase_add_checked_fixture(tc, check_store_setup, check_store_teardown);
 	tcase_add_test(tc, test_key_i64_order);
 	tcase_add_test(tc, test_key_i64_db_order);
@@ -1133,7 +1101,7 @@ store_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cursor");
-	tcase_add_unchecked_fixture(tc, check_store_root_setup, check_store_root_teardown);
+	tcase_add_unchecked_fixture(tc, fixture_root_setup, fixture_root_teardown);
 	tcase_add_checked_fixture(tc, check_store_setup, check_store_teardown);
 	tcase_add_loop_test(tc, test_cursor_prefix, 0, sizeof(prefixes) / sizeof(prefixes[0]));
 	tcase_add_test(tc, test_cursor_seek_inside);
@@ -1142,7 +1110,7 @@ store_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("write");
-	tcase_add_unchecked_fixture(tc, check_store_root_setup, check_store_root_teardown);
+	tcase_add_unchecked_fixture(tc, fixture_root_setup, fixture_root_teardown);
 	tcase_add_checked_fixture(tc, check_store_setup, check_store_teardown);
 	tcase_add_test(tc, test_write_commit_abort);
 	tcase_add_test(tc, test_del_missing);
@@ -1151,7 +1119,7 @@ store_suite(void)
 
 	tc = tcase_create("map");
 	tcase_set_timeout(tc, 120);
-	tcase_add_unchecked_fixture(tc, check_store_root_setup, check_store_root_teardown);
+	tcase_add_unchecked_fixture(tc, fixture_root_setup, fixture_root_teardown);
 	tcase_add_checked_fixture(tc, check_store_setup, check_store_teardown);
 	tcase_add_test(tc, test_map_grows);
 	tcase_add_test(tc, test_map_cap);
