@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "addr.h"
+#include "entity.h"
 #include "events.h"
 #include "hujson.h"
 #include "ipam.h"
@@ -43,7 +44,6 @@
 #define TSINVCTL_FOLLOW_MAX_LINE ((size_t)16 << 20) /* one event of a follow stream */
 #define TSINVCTL_LIMIT_MAX 10000                    /* the daemon's cap on events.list */
 #define TSINVCTL_SHORTHASH 12                       /* hex digits of a hash shown in tables */
-#define TSINVCTL_REV_MIN_HEX 6                      /* the shortest hash prefix the daemon takes */
 #define TSINVCTL_DIFF_CONTEXT 3                     /* lines of context, as diff -u */
 
 enum {
@@ -395,7 +395,7 @@ tsinvctl_print_cmd_help(const struct tsinvctl_cmd *cmd, FILE *f)
 		        "REV is a policy revision: its number (1 is the first recorded) or a "
 		        "prefix of\nat least %d hex digits of its SHA-256, as 'tsinvctl acl log' "
 		        "lists them.\n\n",
-		        TSINVCTL_REV_MIN_HEX);
+		        ENTITY_REV_HEX_MIN);
 	if (cmd->flags & TSINVCTL_F_AT)
 		fputs("  --at TIME    as things were at TIME instead of now\n", f);
 	if (cmd->history != NULL)
@@ -2123,16 +2123,14 @@ static int
 tsinvctl_rev(const struct tsinvctl_cmd *cmd, const char *rev, char *buf, size_t len)
 {
 	size_t n = strlen(rev), i;
-	int number = n > 0 && n <= 18 && strspn(rev, "0123456789") == n && strspn(rev, "0") < n;
-	int prefix =
-	    n >= TSINVCTL_REV_MIN_HEX && n <= 64 && strspn(rev, "0123456789abcdefABCDEF") == n;
 
-	if (!number && !prefix)
+	/* The daemon's rule, and no revision 0 (counting starts at 1). */
+	if (!entity_rev_ok(rev) || (n < ENTITY_REV_HEX_MIN && strspn(rev, "0") == n))
 		return tsinvctl_usage_error(
 		    cmd,
 		    "%s: bad REV \"%s\": a revision number (1, 2, ...) or at "
 		    "least %d hex digits of its SHA-256",
-		    cmd->name, rev, TSINVCTL_REV_MIN_HEX);
+		    cmd->name, rev, ENTITY_REV_HEX_MIN);
 	for (i = 0; i < n && i + 1 < len; i++)
 		buf[i] = (char)(rev[i] >= 'A' && rev[i] <= 'F' ? rev[i] - 'A' + 'a' : rev[i]);
 	buf[i] = '\0';

@@ -16,7 +16,6 @@
 
 #define ENTITY_ID_MAX 128
 #define ENTITY_HASH_LEN 32
-#define ENTITY_REV_HEX_MIN 6 /* the shortest hash prefix that names a revision */
 /* Times before this are the API's zero time ("0001-01-01T00:00:00Z"): no time at all. */
 #define ENTITY_TIME_MIN ((tstime_t)86400 * TSTIME_SEC)
 
