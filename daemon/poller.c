@@ -410,21 +410,17 @@ poller_step_url(struct poller_endpoint *ep, char **path)
 {
 	const struct poller_kind *k = ep->kind;
 	size_t n = poller_npaths(k);
-	char *esc, *url;
-	CURL *e;
+	char *esc;
 
 	if (ep->step < n) {
 		*path = xstrdup(k->paths[ep->step]);
 		return xasprintf("%s%s", ep->base, k->paths[ep->step]);
 	}
-	e = curl_easy_init();
-	esc = e ? curl_easy_escape(e, json_string_value(json_array_get(ep->extra, ep->extra_i)), 0)
-	        : NULL;
+	/* curl escapes without a handle since 7.82. */
+	esc = curl_easy_escape(NULL, json_string_value(json_array_get(ep->extra, ep->extra_i)), 0);
 	*path = xasprintf("keys/%s", esc ? esc : "");
-	url = xasprintf("%s%s", ep->base, *path);
 	curl_free(esc);
-	curl_easy_cleanup(e);
-	return url;
+	return xasprintf("%s%s", ep->base, *path);
 }
 
 static void
@@ -836,12 +832,10 @@ poller_timer_cb(evutil_socket_t fd, short what, void *arg)
 static char *
 poller_base(const struct config_tailnet *cf)
 {
-	CURL *e = curl_easy_init();
-	char *seg = e ? curl_easy_escape(e, cf->tailnet, 0) : NULL, *url;
+	char *seg = curl_easy_escape(NULL, cf->tailnet, 0), *url;
 
 	url = xasprintf("%s/api/v2/tailnet/%s/", cf->api_url, seg ? seg : "-");
 	curl_free(seg);
-	curl_easy_cleanup(e);
 	return url;
 }
 
