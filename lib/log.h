@@ -19,12 +19,7 @@ void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
 void fatal(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 
-/* A malloc'd printf: the "char **cause" convention of the whole code base. Never NULL. */
-char *xasprintf(const char *fmt, ...) LOG_PRINTF(1, 2);
-char *xvasprintf(const char *fmt, va_list ap) LOG_PRINTF(1, 0);
-void *xmalloc(size_t n);
-void *xcalloc(size_t n, size_t size);
-void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);
+/* The allocators are used wherever logging is; their home is xmalloc.h. */
+#include "xmalloc.h"
 
 #endif
