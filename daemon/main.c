@@ -1,9 +1,13 @@
 /* main.c: tsinvd's entry point: options, configuration, and wiring the modules to one loop. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -81,6 +85,46 @@ main_check_secrets(const struct config *cf)
 	return bad ? -1 : 0;
 }
 
+/* One daemon per store: an exclusive lock on STATE_DIR/tsinvd.lock, held until exit (the fd is
+ * kept open on purpose), holding our pid for the message of the next one. 0, or -1 and *cause. */
+static int
+main_lock(const char *dir, char **cause)
+{
+	char path[4096], pid[32] = "";
+	ssize_t n;
+	int fd;
+
+	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
+		*cause = xasprintf("state_dir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if ((size_t)snprintf(path, sizeof path, "%s/tsinvd.lock", dir) >= sizeof path) {
+		*cause = xasprintf("state_dir %s: too long a path", dir);
+		return -1;
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) == -1) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		int err = errno;
+
+		if ((n = pread(fd, pid, sizeof pid - 1, 0)) > 0)
+			pid[strcspn(pid, "\n")] = '\0';
+		close(fd);
+		if (err == EWOULDBLOCK)
+			*cause = xasprintf("another tsinvd%s%s%s uses the store in %s (locked: %s)",
+			                   *pid ? " (pid " : "", pid, *pid ? ")" : "", dir, path);
+		else
+			*cause = xasprintf("%s: cannot lock: %s", path, strerror(err));
+		return -1;
+	}
+	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, pid, (size_t)n, 0) != n)
+		log_warn("%s: cannot write our pid", path);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -150,6 +194,8 @@ main(int argc, char **argv)
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	d.started = tstime_now();
+	if (main_lock(d.cf->state_dir, &cause) == -1)
+		fatalx("%s", cause);
 	if (store_open(d.cf->state_dir, d.cf->map_size_max, &d.st, &cause) == -1)
 		fatalx("%s", cause);
 	d.fw = follow_new(d.base, d.st);
