@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <lmdb.h>
 
@@ -12,6 +13,8 @@
 #include "store.h"
 
 #define STORE_MAP_START (64u << 20)
+/* Below this much free space, a commit that failed with EIO is taken for a full disk. */
+#define STORE_LOW_SPACE (4u << 20)
 
 static const char *const store_db_names[STORE__NDB] = {
     [STORE_META] = "meta",     [STORE_CUR] = "cur",     [STORE_VER] = "ver",
@@ -127,6 +130,24 @@ store_err(const char *what, int rc)
 	return xasprintf("store: %s: %s", what, mdb_strerror(rc));
 }
 
+/* A failed commit's cause. A full file system shows through LMDB as EIO as often as ENOSPC (a
+ * short write), so the free space decides what the operator is told. */
+static char *
+store_commit_err(struct store *st, int rc)
+{
+	struct statvfs vfs;
+	unsigned long long avail;
+
+	if ((rc == EIO || rc == ENOSPC || rc == EFBIG) && statvfs(st->dir, &vfs) == 0) {
+		avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+		if (rc == ENOSPC || avail < STORE_LOW_SPACE)
+			return xasprintf("store: commit: no space left on the device of %s (%llu KiB "
+			                 "free)",
+			                 st->dir, avail >> 10);
+	}
+	return store_err("commit", rc);
+}
+
 static int
 store_init_meta(struct store *st, char **cause)
 {
@@ -225,10 +246,12 @@ store_open(const char *dir, size_t map_max, struct store **out, char **cause)
 	}
 	st = xcalloc(1, sizeof(*st));
 	st->dir = xstrdup(dir);
-	st->map_max = map_max < STORE_MAP_START ? STORE_MAP_START : map_max;
+	/* map_size_max is honoured down to the configuration's minimum: a small cap starts small. */
+	st->map_max = map_max;
 	if ((rc = mdb_env_create(&st->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(st->env, STORE__NDB)) != 0 ||
-	    (rc = mdb_env_set_mapsize(st->env, STORE_MAP_START)) != 0) {
+	    (rc = mdb_env_set_mapsize(st->env, map_max < STORE_MAP_START ? map_max
+	                                                                  : STORE_MAP_START)) != 0) {
 		*cause = store_err("create", rc);
 		goto fail;
 	}
@@ -332,7 +355,7 @@ store_write(struct store *st, store_write_fn fn, void *arg, char **cause)
 			if (rc == 0)
 				return 0;
 			if (rc != MDB_MAP_FULL) {
-				*cause = store_err("commit", rc);
+				*cause = store_commit_err(st, rc);
 				return -1;
 			}
 		} else
