@@ -141,9 +141,10 @@ store_commit_err(struct store *st, int rc)
 	if ((rc == EIO || rc == ENOSPC || rc == EFBIG) && statvfs(st->dir, &vfs) == 0) {
 		avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
 		if (rc == ENOSPC || avail < STORE_LOW_SPACE)
-			return xasprintf("store: commit: no space left on the device of %s (%llu KiB "
-			                 "free)",
-			                 st->dir, avail >> 10);
+			return xasprintf(
+			    "store: commit: no space left on the device of %s (%llu KiB "
+			    "free)",
+			    st->dir, avail >> 10);
 	}
 	return store_err("commit", rc);
 }
@@ -246,12 +247,13 @@ store_open(const char *dir, size_t map_max, struct store **out, char **cause)
 	}
 	st = xcalloc(1, sizeof(*st));
 	st->dir = xstrdup(dir);
-	/* map_size_max is honoured down to the configuration's minimum: a small cap starts small. */
+	/* map_size_max is honoured down to the configuration's minimum: a small cap starts small.
+	 */
 	st->map_max = map_max;
 	if ((rc = mdb_env_create(&st->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(st->env, STORE__NDB)) != 0 ||
 	    (rc = mdb_env_set_mapsize(st->env, map_max < STORE_MAP_START ? map_max
-	                                                                  : STORE_MAP_START)) != 0) {
+	                                                                 : STORE_MAP_START)) != 0) {
 		*cause = store_err("create", rc);
 		goto fail;
 	}
