@@ -6,7 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA 1
+/* 1: the first; 2: every value ends with a CRC-32C of its key and value (upgraded at open). */
+#define STORE_SCHEMA 2
 #define STORE_KEYMAX 511 /* LMDB's default maximum key size */
 
 enum store_db {
@@ -52,9 +53,13 @@ int64_t store_get_i64(const void *p);
 void store_put_u64(void *p, uint64_t v);
 void store_put_i64(void *p, int64_t v);
 
-/* Opens (creating) the environment in DIR with a map that may grow up to MAP_MAX bytes. Checks
- * the schema version, clears stale readers. 0, or -1 and *cause. */
+/* Opens (creating) the environment in DIR with a map that may grow up to MAP_MAX bytes (0: 64 MiB).
+ * Checks the schema version (an older store is upgraded in place, in one transaction; a newer one
+ * is refused), clears stale readers. 0, or -1 and *cause. */
 int store_open(const char *dir, size_t map_max, struct store **out, char **cause);
+/* Opens an existing store for reading only (a backup, last year's copy): no write, no upgrade;
+ * an older schema is read as it is. */
+int store_open_ro(const char *dir, struct store **out, char **cause);
 void store_close(struct store *st);
 /* Bytes used by the data file, and the current map size. */
 void store_sizes(struct store *st, uint64_t *used, uint64_t *mapsize);
@@ -91,9 +96,24 @@ int store_cursor_seek(struct store_cursor *c, const struct store_key *k,
 /* Positions at the last key that starts with PREFIX: 0 found, 1 none. */
 int store_cursor_last(struct store_cursor *c, const struct store_key *prefix, struct store_val *key,
                       struct store_val *val);
-/* Moves forward (dir 1) or back (dir -1) while keys start with the prefix of the last seek. */
+/* Moves forward (dir 1) or back (dir -1) while keys start with the prefix of the last seek.
+ * The three return -1 at a damaged record (see store_damage). */
 int store_cursor_step(struct store_cursor *c, int dir, struct store_val *key,
                       struct store_val *val);
+
+/* Damaged records that reads met since the store was opened (a checksum that does not match:
+ * the read failed, naming the record), and the first one's description. */
+uint64_t store_damage(struct store *st, const char **first);
+
+/* Walks every record of every db in one read transaction and checks it; FN is told of each
+ * damaged one (WHAT names the db and key, WHY says what is wrong). 0 all sound, 1 damage found,
+ * -1 with *cause when the walk could not run. */
+typedef void (*store_verify_fn)(void *arg, const char *what, const char *why);
+int store_verify(struct store *st, store_verify_fn fn, void *arg, uint64_t *records, char **cause);
+
+/* Writes a consistent, compacted copy of the data file to PATH (created; never overwritten),
+ * while writers go on. Restore: the copy becomes data.mdb of an empty state_dir. */
+int store_backup(struct store *st, const char *path, char **cause);
 
 /* meta helpers: values are NUL-terminated text (JSON). */
 int store_meta_get(struct store_txn *txn, const char *name, char **out, char **cause);

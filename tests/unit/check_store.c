@@ -231,7 +231,7 @@ static const struct {
 	const char *value;
 	const char *have; /* what the cause must say the store has */
 } bad_schemas[] = {
-    {"2", "schema 2"}, {"0", "schema 0"}, {"999", "schema 999"},
+    {"3", "schema 3"}, {"0", "schema 0"}, {"999", "schema 999"},
     {"", "schema"},    {"abc", "schema"}, {"-1", "schema -1"},
 };
 
