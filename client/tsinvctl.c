@@ -42,7 +42,7 @@
 #define TSINVCTL_TIMELEN 64
 #define TSINVCTL_NEXTRA 6 /* most options a command adds to the global ones */
 #define TSINVCTL_FOLLOW_MAX_LINE ((size_t)16 << 20) /* one event of a follow stream */
-#define TSINVCTL_LIMIT_MAX 10000                    /* the daemon's cap on events.list */
+#define TSINVCTL_LIMIT_MAX PROTO_LIMIT_MAX
 #define TSINVCTL_SHORTHASH 12                       /* hex digits of a hash shown in tables */
 #define TSINVCTL_DIFF_CONTEXT 3                     /* lines of context, as diff -u */
 

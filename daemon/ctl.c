@@ -334,6 +334,13 @@ ctl_client_request(struct ctl_client *c, const char *line, size_t len)
 		return;
 	}
 	log_debug("client uid=%u pid=%d: %s", (unsigned)c->uid, (int)c->pid, proto_ops[op].name);
+	/* One check of the args against the op's spec, so that no handler sees a stray member. */
+	if (proto_check_args(&proto_ops[op], preq.args, &cause) != 0) {
+		ctl_client_error(c, preq.id, PROTO_E_BAD_REQUEST, cause);
+		free(cause);
+		proto_request_free(&preq);
+		return;
+	}
 
 	req = xcalloc(1, sizeof *req);
 	req->client = c;
