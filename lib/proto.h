@@ -69,6 +69,7 @@ int proto_op_find(const char *name);
 #define PROTO_E_TOO_LARGE "too_large"
 #define PROTO_E_BUSY "busy"
 #define PROTO_E_DENIED "denied"
+#define PROTO_E_FORBIDDEN "forbidden" /* a write op from a client outside admin_group */
 #define PROTO_E_INTERNAL "internal"
 
 struct proto_request {
