@@ -116,6 +116,7 @@ void cmd_print_help(const struct cmd_entry *cmd, FILE *f);
 /* main.c */
 int tsinvctl_usage_error(const struct cmd_entry *cmd, const char *fmt, ...) LOG_PRINTF(2, 3);
 void tsinvctl_print_help(FILE *f);
+void tsinvctl_global_words(struct sbuf *sb, const char *sep, int valued);
 
 /* The commands, each in its cmd-<group>.c. */
 extern const struct cmd_entry cmd_status_entry, cmd_poll_entry, cmd_hooks_entry, cmd_ops_entry;

@@ -7,10 +7,6 @@
 
 #include "client.h"
 
-/* The global options, as main.c takes them. */
-static const char cmd_completion_globals[] = "--socket --json --tailnet --timeout --help";
-static const char cmd_completion_valued[] = "-s | --socket | --tailnet | --timeout";
-
 /* Appends the words that may follow CMD: its options, and the values of a positional argument
  * that is spelt out in lower case ("sync", "bash|zsh"). */
 static void
@@ -31,7 +27,7 @@ cmd_completion_words(const struct cmd_entry *cmd, struct sbuf *sb)
 		cmd_option_name(&cmd_options[i], name, sizeof name);
 		sbuf_addf(sb, "--%s ", name);
 	}
-	sbuf_adds(sb, cmd_completion_globals);
+	tsinvctl_global_words(sb, " ", 0);
 }
 
 /* One case of the script: the words after the command CMD (and its arguments so far). */
@@ -46,7 +42,8 @@ cmd_completion_case(const struct cmd_entry *cmd, struct sbuf *sb)
 		sbuf_addf(sb, "\t\"%s\") words=\"", cmd->name);
 		for (sub = cmd->subs; *sub != NULL; sub++)
 			sbuf_addf(sb, "%s ", strrchr((*sub)->name, ' ') + 1);
-		sbuf_addf(sb, "%s\" ;;\n", cmd_completion_globals);
+		tsinvctl_global_words(sb, " ", 0);
+		sbuf_adds(sb, "\" ;;\n");
 		return;
 	}
 	sbuf_addf(sb, "\t\"%s\" | \"%s \"*) words=\"", cmd->name, cmd->name);
@@ -80,7 +77,9 @@ cmd_completion_values(struct sbuf *sb)
 		cmd_options[i].values(sb);
 		sbuf_adds(sb, "\" -- \"$cur\"))\n\t\treturn\n\t\t;;\n");
 	}
-	sbuf_adds(sb, "\t--tailnet | --timeout");
+	/* The other values are free text (-s and --socket matched above already). */
+	sbuf_adds(sb, "\t");
+	tsinvctl_global_words(sb, " | ", 1);
 	for (i = 0; i < cmd_noptions; i++) {
 		if (cmd_options[i].values != NULL || !strchr(cmd_option_cli(&cmd_options[i]), ' '))
 			continue;
@@ -110,7 +109,8 @@ cmd_completion_bash(void)
 	               "\tfor ((i = 1; i < COMP_CWORD; i++)); do\n"
 	               "\t\tw=${COMP_WORDS[i]}\n"
 	               "\t\tcase $w in\n");
-	sbuf_addf(&sb, "\t\t%s", cmd_completion_valued);
+	sbuf_adds(&sb, "\t\t");
+	tsinvctl_global_words(&sb, " | ", 1);
 	for (i = 0; i < cmd_noptions; i++) {
 		if (!strchr(cmd_option_cli(&cmd_options[i]), ' '))
 			continue;
@@ -126,7 +126,8 @@ cmd_completion_bash(void)
 	sbuf_adds(&sb, "\tcase $cmd in\n\t\"\") words=\"");
 	for (c = cmd_table; *c != NULL; c++)
 		sbuf_addf(&sb, "%s ", (*c)->name);
-	sbuf_addf(&sb, "%s --version\" ;;\n", cmd_completion_globals);
+	tsinvctl_global_words(&sb, " ", 0);
+	sbuf_adds(&sb, " --version\" ;;\n");
 	for (c = cmd_table; *c != NULL; c++)
 		cmd_completion_case(*c, &sb);
 	sbuf_adds(&sb, "\t*) words=\"\" ;;\n"

@@ -147,6 +147,24 @@ static const struct option tsinvctl_global_longopts[] = {
 };
 #define TSINVCTL_NGLOBAL (sizeof tsinvctl_global_longopts / sizeof tsinvctl_global_longopts[0])
 
+/* The global options' long names into SB, separated by SEP: all, or only those that take a value
+ * (with their short form); for the completion script. */
+void
+tsinvctl_global_words(struct sbuf *sb, const char *sep, int valued)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < TSINVCTL_NGLOBAL; i++) {
+		const struct option *o = &tsinvctl_global_longopts[i];
+
+		if (valued && o->has_arg == no_argument)
+			continue;
+		if (valued && o->val < 256)
+			sbuf_addf(sb, "%s-%c", n++ > 0 ? sep : "", o->val);
+		sbuf_addf(sb, "%s--%s", n++ > 0 ? sep : "", o->name);
+	}
+}
+
 /* The global options plus EXTRA, NULL-terminated, into OUT (TSINVCTL_NGLOBAL + NEXTRA + 1
  * entries). */
 static void
