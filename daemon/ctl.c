@@ -35,6 +35,10 @@
 #define CTL_IN_MAX (PROTO_MAX_LINE + 2)
 #define CTL_ACCEPT_PAUSE 1 /* seconds without accept() after EMFILE or ENFILE */
 #define CTL_DIR_MODE 0750
+#define CTL_PEER_GROUPS 64 /* supplementary groups read at once; more take a second call */
+/* Refused connections are logged once per uid, then counted and summed up each minute. */
+#define CTL_REFUSED_SLOTS 32
+#define CTL_REFUSED_PERIOD 60 /* seconds */
 
 struct ctl_client {
 	struct ctl *ctl;
@@ -42,6 +46,7 @@ struct ctl_client {
 	struct event *more;      /* serves further buffered lines on the next loop turn */
 	uid_t uid;
 	pid_t pid;
+	int may_write;             /* may run PROTO_F_WRITE ops (admin_group) */
 	struct ctl_req *req;       /* the request with the handler, if any */
 	int running;               /* inside ctl_client_run: a reply then only clears req */
 	int eof;                   /* the peer sends nothing more */
@@ -73,6 +78,15 @@ struct ctl {
 	TAILQ_HEAD(, ctl_client) clients;
 	size_t nclients;
 	TAILQ_HEAD(, ctl_client) dead; /* gone, each waiting for its request's reply */
+	char *admin_group;             /* NULL: every client may write */
+	gid_t admin_gid;
+	struct ctl_refused {
+		uid_t uid;
+		unsigned long count; /* refused since the last line about this uid */
+	} refused[CTL_REFUSED_SLOTS];
+	size_t nrefused;            /* uids refused within the current period */
+	unsigned long refused_more; /* refusals of further uids when the slots are full */
+	struct event *refused_timer;
 };
 
 static void ctl_client_run(struct ctl_client *);
@@ -334,6 +348,25 @@ ctl_client_request(struct ctl_client *c, const char *line, size_t len)
 		return;
 	}
 	log_debug("client uid=%u pid=%d: %s", (unsigned)c->uid, (int)c->pid, proto_ops[op].name);
+	if ((proto_ops[op].flags & PROTO_F_WRITE) && !c->may_write) {
+		log_debug("client uid=%u pid=%d: %s forbidden", (unsigned)c->uid, (int)c->pid,
+		          proto_ops[op].name);
+		cause =
+		    xasprintf("%s changes the store: only root, the daemon's user and members of "
+		              "group %s (admin_group) may run it, and uid %u is none of them",
+		              proto_ops[op].name, c->ctl->admin_group, (unsigned)c->uid);
+		ctl_client_error(c, preq.id, PROTO_E_FORBIDDEN, cause);
+		free(cause);
+		proto_request_free(&preq);
+		return;
+	}
+	/* One check of the args against the op's spec, so that no handler sees a stray member. */
+	if (proto_check_args(&proto_ops[op], preq.args, &cause) != 0) {
+		ctl_client_error(c, preq.id, PROTO_E_BAD_REQUEST, cause);
+		free(cause);
+		proto_request_free(&preq);
+		return;
+	}
 
 	req = xcalloc(1, sizeof *req);
 	req->client = c;
@@ -513,6 +546,96 @@ ctl_count_uid(const struct ctl *ctl, uid_t uid)
 	return n;
 }
 
+/* Whether the peer may run write ops: no admin_group, root, our own uid, or a member by its
+ * primary or supplementary groups as the kernel saw them at connect. */
+static int
+ctl_may_write(const struct ctl *ctl, evutil_socket_t fd, const struct ucred *cred)
+{
+	gid_t buf[CTL_PEER_GROUPS], *groups = buf;
+	socklen_t len = sizeof buf;
+	size_t i;
+	int ok = 0;
+
+	if (ctl->admin_group == NULL || cred->uid == 0 || cred->uid == geteuid() ||
+	    cred->gid == ctl->admin_gid)
+		return 1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0) {
+		if (errno != ERANGE) {
+			log_warn("getsockopt(SO_PEERGROUPS)");
+			return 0;
+		}
+		groups = xmalloc(len);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0) {
+			log_warn("getsockopt(SO_PEERGROUPS)");
+			free(groups);
+			return 0;
+		}
+	}
+	for (i = 0; i < len / sizeof *groups; i++)
+		if (groups[i] == ctl->admin_gid)
+			ok = 1;
+	if (groups != buf)
+		free(groups);
+	return ok;
+}
+
+/* A connection refused for too many connections: the first of a uid in a period is logged, the
+ * rest are counted and summed up by ctl_refused_cb (a flood made 2,800 lines in 8 s). */
+static void
+ctl_refused(struct ctl *ctl, const struct ucred *cred)
+{
+	struct timeval tv = {CTL_REFUSED_PERIOD, 0};
+	size_t i;
+
+	for (i = 0; i < ctl->nrefused; i++)
+		if (ctl->refused[i].uid == cred->uid) {
+			ctl->refused[i].count++;
+			return;
+		}
+	if (ctl->nrefused == CTL_REFUSED_SLOTS) {
+		ctl->refused_more++;
+		return;
+	}
+	ctl->refused[ctl->nrefused++] = (struct ctl_refused){.uid = cred->uid};
+	log_warnx("client uid=%u pid=%d refused: too many connections (more from uid %u are "
+	          "counted for %d s)",
+	          (unsigned)cred->uid, (int)cred->pid, (unsigned)cred->uid, CTL_REFUSED_PERIOD);
+	if (!evtimer_pending(ctl->refused_timer, NULL))
+		evtimer_add(ctl->refused_timer, &tv);
+}
+
+/* Each period: one line per uid still being refused, with its count; a uid refused no more is
+ * forgotten, so that its next refusal is logged at once. */
+static void
+ctl_refused_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct ctl *ctl = arg;
+	struct timeval tv = {CTL_REFUSED_PERIOD, 0};
+	size_t i = 0;
+
+	while (i < ctl->nrefused) {
+		struct ctl_refused *r = &ctl->refused[i];
+
+		if (r->count == 0) {
+			*r = ctl->refused[--ctl->nrefused];
+			continue;
+		}
+		log_warnx("client uid=%u: %lu more connections refused in %d s: too many "
+		          "connections",
+		          (unsigned)r->uid, r->count, CTL_REFUSED_PERIOD);
+		r->count = 0;
+		i++;
+	}
+	if (ctl->refused_more > 0) {
+		log_warnx(
+		    "%lu more connections of other uids refused in %d s: too many connections",
+		    ctl->refused_more, CTL_REFUSED_PERIOD);
+		ctl->refused_more = 0;
+	}
+	if (ctl->nrefused > 0)
+		evtimer_add(ctl->refused_timer, &tv);
+}
+
 static void
 ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
               void *arg)
@@ -532,8 +655,7 @@ ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	if (ctl->nclients >= (size_t)ctl->max_clients ||
 	    ctl_count_uid(ctl, cred.uid) >= (size_t)ctl->max_per_uid) {
-		log_warnx("client uid=%u pid=%d refused: too many connections", (unsigned)cred.uid,
-		          (int)cred.pid);
+		ctl_refused(ctl, &cred);
 		/* A fresh socket's buffer takes one short line; if not, the close says enough. */
 		line = proto_reply_err(NULL, PROTO_E_BUSY, "too many connections", &len);
 		if (line != NULL)
@@ -553,6 +675,7 @@ ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	c->bev = bev;
 	c->uid = cred.uid;
 	c->pid = cred.pid;
+	c->may_write = ctl_may_write(ctl, fd, &cred);
 	if ((c->more = event_new(ctl->base, -1, 0, ctl_more_cb, c)) == NULL)
 		fatalx("ctl: event_new failed");
 	bufferevent_setcb(bev, ctl_read_cb, ctl_write_cb, ctl_event_cb, c);
@@ -613,17 +736,32 @@ ctl_new(struct event_base *base, const struct config *cf, int listen_fd, ctl_dis
 	}
 	TAILQ_INIT(&ctl->clients);
 	TAILQ_INIT(&ctl->dead);
+	if (cf->admin_group != NULL) {
+		struct group *gr;
+
+		errno = 0;
+		if ((gr = getgrnam(cf->admin_group)) == NULL) {
+			*cause = xasprintf("admin_group %s: %s", cf->admin_group,
+			                   errno != 0 ? strerror(errno) : "no such group");
+			free(ctl);
+			return NULL;
+		}
+		ctl->admin_gid = gr->gr_gid;
+		ctl->admin_group = xstrdup(cf->admin_group);
+	}
 
 	if (listen_fd >= 0) {
 		fd = listen_fd;
 		backlog = 0; /* systemd listens already */
 		if (evutil_make_socket_nonblocking(fd) != 0) {
 			*cause = xasprintf("listening socket %d: cannot make it non-blocking", fd);
+			free(ctl->admin_group);
 			free(ctl);
 			return NULL;
 		}
 	} else {
 		if ((fd = ctl_bind(ctl, cf, cause)) == -1) {
+			free(ctl->admin_group);
 			free(ctl);
 			return NULL;
 		}
@@ -640,11 +778,13 @@ ctl_new(struct event_base *base, const struct config *cf, int listen_fd, ctl_dis
 			close(fd);
 		}
 		free(ctl->path);
+		free(ctl->admin_group);
 		free(ctl);
 		return NULL;
 	}
 	evconnlistener_set_error_cb(ctl->listener, ctl_accept_error_cb);
-	if ((ctl->resume = evtimer_new(base, ctl_resume_cb, ctl)) == NULL)
+	if ((ctl->resume = evtimer_new(base, ctl_resume_cb, ctl)) == NULL ||
+	    (ctl->refused_timer = evtimer_new(base, ctl_refused_cb, ctl)) == NULL)
 		fatalx("ctl: evtimer_new failed");
 	if (ctl->path != NULL)
 		log_info("listening on %s", ctl->path);
@@ -671,6 +811,8 @@ ctl_free(struct ctl *ctl)
 	}
 	evconnlistener_free(ctl->listener);
 	event_free(ctl->resume);
+	event_free(ctl->refused_timer);
+	free(ctl->admin_group);
 	/* Only our own file: a daemon started since may have replaced it. */
 	if (ctl->path != NULL && lstat(ctl->path, &st) == 0 && st.st_dev == ctl->dev &&
 	    st.st_ino == ctl->ino && unlink(ctl->path) != 0)

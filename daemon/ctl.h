@@ -29,8 +29,10 @@ typedef void (*ctl_dispatch_fn)(struct ctl_req *req, void *arg);
 
 /* Listens on LISTEN_FD when it is >= 0 (socket activation), else creates cf->socket itself (its
  * directory 0750 if missing, socket mode cf->socket_mode, group cf->socket_group), replacing a
- * stale socket file but refusing to steal one a live daemon answers on. NULL and *cause on error.
- */
+ * stale socket file but refusing to steal one a live daemon answers on. With cf->admin_group,
+ * PROTO_F_WRITE ops are refused ("forbidden") to clients that are not root, the daemon's user or
+ * in the group. Connections over the limits are refused, and logged once per uid and minute.
+ * NULL and *cause on error. */
 struct ctl *ctl_new(struct event_base *base, const struct config *cf, int listen_fd,
                     ctl_dispatch_fn fn, void *arg, char **cause);
 /* Closes every client and the listener; removes the socket file if ctl created it. Requests

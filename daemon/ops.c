@@ -14,13 +14,13 @@
 
 typedef void (*ops_handler)(struct tsinvd *d, struct ctl_req *req);
 
-#define PROTO_OP(sym, name, flags, args, help)                                                     \
+#define PROTO_OP(sym, name, flags, args, need, help)                                               \
 	static void ops_##sym(struct tsinvd *, struct ctl_req *);
 #include "proto-ops.h"
 #undef PROTO_OP
 
 static const ops_handler ops_handlers[PROTO_OP__COUNT] = {
-#define PROTO_OP(sym, name, flags, args, help) [PROTO_OP_##sym] = ops_##sym,
+#define PROTO_OP(sym, name, flags, args, need, help) [PROTO_OP_##sym] = ops_##sym,
 #include "proto-ops.h"
 #undef PROTO_OP
 };
@@ -46,19 +46,29 @@ ops_time_json(tstime_t t)
 	return json_string(buf);
 }
 
+/* The helpers below read args that ctl checked against the op's spec (proto_check_args) before
+ * dispatch: a member is absent or of its declared type. */
+
+/* A string argument, or NULL when absent. */
+static const char *
+ops_str(struct ctl_req *req, const char *key)
+{
+	return json_string_value(json_object_get(req->args, key));
+}
+
+/* A boolean argument: 0 when absent. */
+static int
+ops_flag(struct ctl_req *req, const char *key)
+{
+	return json_is_true(json_object_get(req->args, key));
+}
+
 /* The tailnet a request names, checked to be configured, or NULL when it names none. -1 after
  * an error reply. */
 static int
 ops_tailnet_arg(struct tsinvd *d, struct ctl_req *req, const char **name)
 {
-	char *cause = NULL;
-
-	*name = NULL;
-	if (proto_arg_string(req->args, "tailnet", name, &cause) == -1) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
-		free(cause);
-		return -1;
-	}
+	*name = ops_str(req, "tailnet");
 	if (*name != NULL && config_tailnet_find(d->cf, *name) == NULL) {
 		ctl_reply_err(req, PROTO_E_NOT_FOUND, "no tailnet \"%s\" in %s", *name,
 		              d->cf->path);
@@ -89,12 +99,11 @@ ops_tailnet(struct tsinvd *d, struct ctl_req *req)
 static int
 ops_at(struct ctl_req *req, tstime_t *at)
 {
-	const char *s = NULL;
+	const char *s = ops_str(req, "at");
 	char *cause = NULL;
 
 	*at = TSTIME_NONE;
-	if (proto_arg_string(req->args, "at", &s, &cause) == -1 ||
-	    (s != NULL && tstime_parse(s, tstime_now(), at, &cause) == -1)) {
+	if (s != NULL && tstime_parse(s, tstime_now(), at, &cause) == -1) {
 		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "at: %s", cause);
 		free(cause);
 		return -1;
@@ -102,36 +111,19 @@ ops_at(struct ctl_req *req, tstime_t *at)
 	return 0;
 }
 
+/* A duration argument into *OUT, left alone when absent; -1 after an error reply. */
 static int
-ops_flag(struct ctl_req *req, const char *key, int *out)
+ops_duration(struct ctl_req *req, const char *key, int64_t *out)
 {
+	const char *s = ops_str(req, key);
 	char *cause = NULL;
 
-	*out = 0;
-	if (proto_arg_bool(req->args, key, out, &cause) == -1) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
+	if (s != NULL && tstime_parse_duration(s, out, &cause) == -1) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s: %s", key, cause);
 		free(cause);
 		return -1;
 	}
 	return 0;
-}
-
-/* A string argument the op cannot do without; -1 after an error reply. */
-static int
-ops_required(struct ctl_req *req, const char *key, const char *what, const char **out)
-{
-	char *cause = NULL;
-	int rc;
-
-	*out = NULL;
-	if ((rc = proto_arg_string(req->args, key, out, &cause)) == 1)
-		return 0;
-	if (rc == 0)
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s: %s is needed", key, what);
-	else
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
-	free(cause);
-	return -1;
 }
 
 static void
@@ -150,11 +142,15 @@ ops_hello(struct tsinvd *d, struct ctl_req *req)
 {
 	json_t *res = json_object(), *ops = json_array();
 
-	for (int i = 0; i < PROTO_OP__COUNT; i++)
-		json_array_append_new(ops, json_pack("{s:s, s:s, s:s, s:b}", "name",
-		                                     proto_ops[i].name, "args", proto_ops[i].args,
-		                                     "help", proto_ops[i].help, "write",
-		                                     (proto_ops[i].flags & PROTO_F_WRITE) != 0));
+	for (int i = 0; i < PROTO_OP__COUNT; i++) {
+		char *args = proto_op_args_text(&proto_ops[i]);
+
+		json_array_append_new(ops,
+		                      json_pack("{s:s, s:s, s:s, s:b}", "name", proto_ops[i].name,
+		                                "args", args, "help", proto_ops[i].help, "write",
+		                                (proto_ops[i].flags & PROTO_F_WRITE) != 0));
+		free(args);
+	}
 	json_object_set_new(res, "protocol", json_integer(PROTO_VERSION));
 	json_object_set_new(res, "version", json_string(PACKAGE_VERSION));
 	json_object_set_new(res, "ops", ops);
@@ -258,40 +254,36 @@ ops_devices_list(struct tsinvd *d, struct ctl_req *req)
 static void
 ops_device_get(struct tsinvd *d, struct ctl_req *req)
 {
-	const char *tailnet = ops_tailnet(d, req), *query = NULL;
+	const char *tailnet = ops_tailnet(d, req), *query = ops_str(req, "query");
 	char *cause = NULL;
 	json_t *res = NULL;
-	int history, rc;
+	int rc;
 	tstime_t at;
 
-	if (tailnet == NULL || ops_at(req, &at) == -1 || ops_flag(req, "history", &history) == -1)
+	if (tailnet == NULL || ops_at(req, &at) == -1)
 		return;
-	if (ops_required(req, "query", "a node id, name or address", &query) == -1)
-		return;
-	rc = hist_device_get(d->st, tailnet, query, at, history, &res, &cause);
+	rc = hist_device_get(d->st, tailnet, query, at, ops_flag(req, "history"), &res, &cause);
 	ops_answer(req, rc, res, cause);
 }
 
 static void
 ops_ip_at(struct tsinvd *d, struct ctl_req *req)
 {
-	const char *tailnet = ops_tailnet(d, req), *ip = NULL;
+	const char *tailnet = ops_tailnet(d, req), *ip = ops_str(req, "ip");
 	struct tsaddr addr;
 	char *cause = NULL;
 	json_t *res = NULL;
-	int history, rc;
+	int rc;
 	tstime_t at;
 
-	if (tailnet == NULL || ops_at(req, &at) == -1 || ops_flag(req, "history", &history) == -1)
-		return;
-	if (ops_required(req, "ip", "an address", &ip) == -1)
+	if (tailnet == NULL || ops_at(req, &at) == -1)
 		return;
 	if (addr_parse(ip, &addr) == -1) {
 		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
 		              "ip: \"%.64s\" is not an IPv4 or IPv6 address", ip);
 		return;
 	}
-	rc = hist_ip_at(d->st, tailnet, &addr, at, history, &res, &cause);
+	rc = hist_ip_at(d->st, tailnet, &addr, at, ops_flag(req, "history"), &res, &cause);
 	ops_answer(req, rc, res, cause);
 }
 
@@ -305,7 +297,6 @@ ops_committed(void *arg)
 }
 
 #define OPS_EVENTS_LIMIT 1000
-#define OPS_EVENTS_MAX 10000
 #define OPS_EVENTS_SCAN 100000 /* events looked at by one events.list, matching or not */
 
 /* The filters of events.list and events.follow: since (a seq or a TIME), type globs, tailnet.
@@ -318,12 +309,7 @@ ops_event_filter(struct tsinvd *d, struct ctl_req *req, uint64_t *since, const c
 	char *cause = NULL;
 	tstime_t t;
 
-	*types = NULL;
-	if (proto_arg_string(req->args, "type", types, &cause) == -1) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
-		free(cause);
-		return -1;
-	}
+	*types = ops_str(req, "type");
 	if (ops_tailnet_arg(d, req, tailnet) == -1)
 		return -1;
 	/* A glob that names no event type is a typo, not a filter that matches nothing. */
@@ -353,14 +339,12 @@ ops_event_filter(struct tsinvd *d, struct ctl_req *req, uint64_t *since, const c
 			goto internal;
 		return 0;
 	}
-	if (json_is_integer(s) && json_integer_value(s) >= 0) {
+	if (json_is_integer(s)) {
 		*since = (uint64_t)json_integer_value(s);
 		return 0;
 	}
-	if (!json_is_string(s) ||
-	    tstime_parse(json_string_value(s), tstime_now(), &t, &cause) == -1) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "since: %s",
-		              cause ? cause : "a sequence number or a time is needed");
+	if (tstime_parse(json_string_value(s), tstime_now(), &t, &cause) == -1) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "since: %s", cause);
 		free(cause);
 		return -1;
 	}
@@ -412,15 +396,8 @@ ops_events_list(struct tsinvd *d, struct ctl_req *req)
 
 	if (ops_event_filter(d, req, &since, &e.types, &e.tailnet, 0) == -1)
 		return;
-	if (lim != NULL) {
-		if (!json_is_integer(lim) || json_integer_value(lim) < 1 ||
-		    json_integer_value(lim) > OPS_EVENTS_MAX) {
-			ctl_reply_err(req, PROTO_E_BAD_REQUEST, "limit: a number from 1 to %d",
-			              OPS_EVENTS_MAX);
-			return;
-		}
+	if (lim != NULL)
 		e.limit = (size_t)json_integer_value(lim);
-	}
 	e.last = since;
 	sbuf_init(&e.sb);
 	sbuf_adds(&e.sb, "{\"events\":[");
@@ -465,20 +442,14 @@ ops_hooks(struct tsinvd *d, struct ctl_req *req)
 static void
 ops_addresses_list(struct tsinvd *d, struct ctl_req *req)
 {
-	const char *tailnet = ops_tailnet(d, req), *w = NULL;
+	const char *tailnet = ops_tailnet(d, req);
 	int64_t window = OPS_RELEASED_WINDOW;
 	char *cause = NULL;
 	json_t *res = NULL;
 	tstime_t at;
 
-	if (tailnet == NULL || ops_at(req, &at) == -1)
+	if (tailnet == NULL || ops_at(req, &at) == -1 || ops_duration(req, "window", &window) == -1)
 		return;
-	if (proto_arg_string(req->args, "window", &w, &cause) == -1 ||
-	    (w != NULL && tstime_parse_duration(w, &window, &cause) == -1)) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "window: %s", cause);
-		free(cause);
-		return;
-	}
 	int rc = hist_addresses(d->st, tailnet, at, window, &res, &cause);
 
 	ops_answer(req, rc, res, cause);
@@ -556,12 +527,11 @@ ops_doc(struct tsinvd *d, struct ctl_req *req, const char *endpoint, ops_doc_fn 
 	char *cause = NULL;
 	json_t *res = NULL;
 	int rc;
-	int history;
 	tstime_t at;
 
-	if (tailnet == NULL || ops_at(req, &at) == -1 || ops_flag(req, "history", &history) == -1)
+	if (tailnet == NULL || ops_at(req, &at) == -1)
 		return;
-	rc = fn(d->st, tailnet, at, history, &res, &cause);
+	rc = fn(d->st, tailnet, at, ops_flag(req, "history"), &res, &cause);
 	ops_answer_ep(d, req, tailnet, endpoint, rc, res, cause);
 }
 
@@ -592,21 +562,16 @@ ops_settings_get(struct tsinvd *d, struct ctl_req *req)
 static void
 ops_keys_list(struct tsinvd *d, struct ctl_req *req)
 {
-	const char *tailnet = ops_tailnet(d, req), *w = NULL;
+	const char *tailnet = ops_tailnet(d, req);
 	int64_t expiring = -1;
 	char *cause = NULL;
 	json_t *res = NULL;
 	int rc;
 	tstime_t at;
 
-	if (tailnet == NULL || ops_at(req, &at) == -1)
+	if (tailnet == NULL || ops_at(req, &at) == -1 ||
+	    ops_duration(req, "expiring", &expiring) == -1)
 		return;
-	if (proto_arg_string(req->args, "expiring", &w, &cause) == -1 ||
-	    (w != NULL && tstime_parse_duration(w, &expiring, &cause) == -1)) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "expiring: %s", cause);
-		free(cause);
-		return;
-	}
 	rc = entity_keys_list(d->st, tailnet, at, expiring, &res, &cause);
 	ops_answer_ep(d, req, tailnet, ENTITY_EP_KEYS, rc, res, cause);
 }
@@ -643,11 +608,6 @@ ops_policy_get(struct tsinvd *d, struct ctl_req *req)
 		r = num;
 	} else if (json_is_string(rev))
 		r = json_string_value(rev);
-	else if (rev != NULL && !json_is_null(rev)) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
-		              "rev: a revision number or a sha256 prefix is needed");
-		return;
-	}
 	if (r != NULL && !entity_rev_ok(r)) {
 		ctl_reply_err(
 		    req, PROTO_E_BAD_REQUEST,

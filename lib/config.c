@@ -71,6 +71,7 @@ static const struct config_key config_daemon_keys[] = {
     {CONFIG_D(socket), CONFIG_SOCKPATH, 0, 0},
     {CONFIG_D(socket_mode), CONFIG_MODE, 0, 0},
     {CONFIG_D(socket_group), CONFIG_WORD, 0, 0},
+    {CONFIG_D(admin_group), CONFIG_WORD, 0, 0},
     {CONFIG_D(map_size_max), CONFIG_SIZE, 1 << 20, 0},
     {CONFIG_D(max_clients), CONFIG_INT, 1, 65536},
     {CONFIG_D(max_clients_per_uid), CONFIG_INT, 1, 65536},
@@ -1041,6 +1042,7 @@ config_free(struct config *cf)
 	free(cf->state_dir);
 	free(cf->socket);
 	free(cf->socket_group);
+	free(cf->admin_group);
 	free(cf);
 }
 

@@ -9,8 +9,16 @@
 #include "proto.h"
 #include "sbuf.h"
 
+const struct proto_arg proto_args[PROTO_ARG__COUNT] = {
+#define PROTO_ARG(sym, t, n, c, h)                                                                 \
+	[PROTO_ARG_##sym] = {.name = #sym, .type = t, .need = n, .cli = c, .help = h},
+#include "proto-args.h"
+#undef PROTO_ARG
+};
+
 const struct proto_op proto_ops[PROTO_OP__COUNT] = {
-#define PROTO_OP(sym, name, flags, args, help) [PROTO_OP_##sym] = {name, flags, args, help},
+#define PROTO_OP(sym, n, f, a, nd, h)                                                              \
+	[PROTO_OP_##sym] = {.name = n, .flags = f, .args = a, .need = nd, .help = h},
 #include "proto-ops.h"
 #undef PROTO_OP
 };
@@ -248,4 +256,92 @@ proto_arg_bool(json_t *args, const char *key, int *out, char **cause)
 	}
 	*out = json_is_true(v);
 	return 1;
+}
+
+/* The index of the argument called NAME, or -1. */
+static int
+proto_arg_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < PROTO_ARG__COUNT; i++)
+		if (strcmp(proto_args[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Whether V has the type of argument A. */
+static int
+proto_arg_typed(const struct proto_arg *a, json_t *v)
+{
+	switch (a->type) {
+	case PROTO_T_STRING:
+		return json_is_string(v);
+	case PROTO_T_BOOL:
+		return json_is_boolean(v);
+	case PROTO_T_SEQ:
+		return (json_is_integer(v) && json_integer_value(v) >= 0) || json_is_string(v);
+	case PROTO_T_REV:
+		return json_is_integer(v) || json_is_string(v) || json_is_null(v);
+	case PROTO_T_COUNT:
+		return json_is_integer(v) && json_integer_value(v) >= 1 &&
+		       json_integer_value(v) <= PROTO_LIMIT_MAX;
+	}
+	return 0;
+}
+
+int
+proto_check_args(const struct proto_op *op, json_t *args, char **cause)
+{
+	const struct proto_arg *a;
+	const char *key;
+	char *echo;
+	json_t *v;
+	int i;
+
+	json_object_foreach(args, key, v)
+	{
+		if ((i = proto_arg_find(key)) == -1 || !(op->args & 1u << i)) {
+			echo = proto_echo(key);
+			*cause = xasprintf("args: unknown member \"%s\" for %s", echo, op->name);
+			free(echo);
+			return -1;
+		}
+		a = &proto_args[i];
+		if (proto_arg_typed(a, v))
+			continue;
+		/* The messages of the old per-handler checks, which clients may know. */
+		if (a->type == PROTO_T_STRING)
+			*cause = xasprintf("\"%s\" must be a string", a->name);
+		else if (a->type == PROTO_T_BOOL)
+			*cause = xasprintf("\"%s\" must be true or false", a->name);
+		else
+			*cause = xasprintf("%s: %s", a->name, a->need);
+		return -1;
+	}
+	for (i = 0; i < PROTO_ARG__COUNT; i++) {
+		v = json_object_get(args, proto_args[i].name);
+		if ((op->need & 1u << i) && (v == NULL || json_is_null(v))) {
+			*cause = xasprintf("%s: %s", proto_args[i].name, proto_args[i].need);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+char *
+proto_op_args_text(const struct proto_op *op)
+{
+	struct sbuf sb;
+	int i;
+
+	sbuf_init(&sb);
+	sbuf_adds(&sb, "");
+	for (i = 0; i < PROTO_ARG__COUNT; i++) {
+		if (!(op->args & 1u << i))
+			continue;
+		sbuf_addf(&sb, (op->need & 1u << i) ? "%s%s" : "%s[%s]", sb.len > 0 ? " " : "",
+		          proto_args[i].name);
+	}
+	return sbuf_steal(&sb);
 }

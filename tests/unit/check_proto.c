@@ -14,7 +14,7 @@ START_TEST(test_op_table)
 	ck_assert_int_eq(PROTO_OP__COUNT, sizeof proto_ops / sizeof proto_ops[0]);
 	for (i = 0; i < PROTO_OP__COUNT; i++) {
 		ck_assert_ptr_nonnull(proto_ops[i].name);
-		ck_assert_ptr_nonnull(proto_ops[i].args);
+		ck_assert_int_eq(proto_ops[i].need & ~proto_ops[i].args, 0);
 		ck_assert_ptr_nonnull(proto_ops[i].help);
 		ck_assert(*proto_ops[i].help != '\0');
 		ck_assert_int_eq(proto_op_find(proto_ops[i].name), (int)i);
@@ -438,6 +438,91 @@ START_TEST(test_sbuf_json_fuzz)
 }
 END_TEST
 
+/* check_spec OP ARGS: the cause of proto_check_args (malloc'd), or NULL when ARGS passes. */
+static char *
+check_spec(int op, const char *args)
+{
+	json_t *j = json_loads(args, 0, NULL);
+	char *cause = NULL;
+
+	ck_assert_ptr_nonnull(j);
+	if (proto_check_args(&proto_ops[op], j, &cause) == 0)
+		ck_assert_ptr_null(cause);
+	else
+		ck_assert_ptr_nonnull(cause);
+	json_decref(j);
+	return cause;
+}
+
+static void
+check_spec_err(int op, const char *args, const char *want)
+{
+	char *cause = check_spec(op, args);
+
+	ck_assert_msg(cause != NULL, "%s %s passed", proto_ops[op].name, args);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+}
+
+START_TEST(test_arg_spec)
+{
+	char *t;
+
+	ck_assert_ptr_null(check_spec(PROTO_OP_status, "{}"));
+	ck_assert_ptr_null(
+	    check_spec(PROTO_OP_ip_at, "{\"ip\":\"1.2.3.4\",\"at\":\"now\",\"history\":false}"));
+	ck_assert_ptr_null(check_spec(PROTO_OP_events_list, "{\"since\":0,\"limit\":10000}"));
+	ck_assert_ptr_null(
+	    check_spec(PROTO_OP_events_list, "{\"since\":\"3d\",\"type\":\"device.*\"}"));
+	ck_assert_ptr_null(check_spec(PROTO_OP_policy_get, "{\"rev\":3}"));
+	ck_assert_ptr_null(check_spec(PROTO_OP_policy_get, "{\"rev\":null}"));
+
+	check_spec_err(PROTO_OP_status, "{\"tailnet\":\"a\"}",
+	               "args: unknown member \"tailnet\" for status");
+	check_spec_err(PROTO_OP_ip_at, "{\"ip\":\"1.2.3.4\",\"query\":\"x\"}",
+	               "args: unknown member \"query\" for ip.at");
+	check_spec_err(PROTO_OP_ip_at, "{\"ip\":\"1.2.3.4\",\"bogus\":1}",
+	               "args: unknown member \"bogus\" for ip.at");
+	check_spec_err(PROTO_OP_ip_at, "{}", "ip: an address is needed");
+	check_spec_err(PROTO_OP_ip_at, "{\"ip\":5}", "\"ip\" must be a string");
+	check_spec_err(PROTO_OP_ip_at, "{\"ip\":null}", "\"ip\" must be a string");
+	check_spec_err(PROTO_OP_device_get, "{\"query\":\"x\",\"history\":\"yes\"}",
+	               "\"history\" must be true or false");
+	check_spec_err(PROTO_OP_device_get, "{}", "query: a node id, name or address is needed");
+	check_spec_err(PROTO_OP_events_list, "{\"limit\":0}", "limit: a number from 1 to 10000");
+	check_spec_err(PROTO_OP_events_list, "{\"limit\":10001}",
+	               "limit: a number from 1 to 10000");
+	check_spec_err(PROTO_OP_events_list, "{\"limit\":\"5\"}",
+	               "limit: a number from 1 to 10000");
+	check_spec_err(PROTO_OP_events_list, "{\"since\":-1}",
+	               "since: a sequence number or a time is needed");
+	check_spec_err(PROTO_OP_policy_get, "{\"rev\":[1]}",
+	               "rev: a revision number or a sha256 prefix is needed");
+	check_spec_err(PROTO_OP_netbox_sync, "{\"dry_run\":1}",
+	               "\"dry_run\" must be true or false");
+
+	/* hello's args column, as it was when it was written by hand. */
+	t = proto_op_args_text(&proto_ops[PROTO_OP_device_get]);
+	ck_assert_str_eq(t, "query [tailnet] [at] [history]");
+	free(t);
+	t = proto_op_args_text(&proto_ops[PROTO_OP_events_list]);
+	ck_assert_str_eq(t, "[since] [type] [tailnet] [limit]");
+	free(t);
+	t = proto_op_args_text(&proto_ops[PROTO_OP_policy_get]);
+	ck_assert_str_eq(t, "[tailnet] [rev] [at]");
+	free(t);
+	t = proto_op_args_text(&proto_ops[PROTO_OP_hello]);
+	ck_assert_str_eq(t, "");
+	free(t);
+	/* Every arg has a form for tsinvctl; the write ops are the two the issue names. */
+	for (int i = 0; i < PROTO_ARG__COUNT; i++)
+		ck_assert_ptr_nonnull(proto_args[i].cli);
+	for (int i = 0; i < PROTO_OP__COUNT; i++)
+		ck_assert_int_eq((proto_ops[i].flags & PROTO_F_WRITE) != 0,
+		                 i == PROTO_OP_poll || i == PROTO_OP_netbox_sync);
+}
+END_TEST
+
 static Suite *
 proto_suite(void)
 {
@@ -450,6 +535,7 @@ proto_suite(void)
 	tcase_add_loop_test(tc, test_parse_bad, 0, sizeof bad_requests / sizeof bad_requests[0]);
 	tcase_add_test(tc, test_parse_limits);
 	tcase_add_test(tc, test_args);
+	tcase_add_test(tc, test_arg_spec);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reply");

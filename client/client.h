@@ -1,0 +1,212 @@
+/* client.h: what tsinvctl's files share: the command entry, the options, exit codes, and the
+ * connection and display helpers the commands are made of. */
+#ifndef TSINV_CLIENT_H
+#define TSINV_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <jansson.h>
+
+#include "log.h"
+#include "proto.h"
+#include "sbuf.h"
+#include "table.h"
+#include "tstime.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define TSINVCTL_SOCKET "/run/tsinv/tsinvd.sock"
+#define TSINVCTL_TIMEOUT (30 * TSTIME_SEC)
+#define TSINVCTL_SLOW_TIMEOUT (300 * TSTIME_SEC) /* a poll waits for every endpoint's API call */
+#define TSINVCTL_MAX_TIMEOUT (366 * 86400 * TSTIME_SEC)
+#define TSINVCTL_REQ_ID 1
+#define TSINVCTL_TIMELEN 64
+
+enum {
+	TSINVCTL_EXIT_OK = 0,
+	TSINVCTL_EXIT_ERROR = 1,       /* an error reply, a failed poll, a reply we cannot read */
+	TSINVCTL_EXIT_USAGE = 2,       /* bad option, TIME or address */
+	TSINVCTL_EXIT_UNREACHABLE = 3, /* no daemon, refused, timed out, hung up */
+	TSINVCTL_EXIT_NOT_FOUND = 4,   /* error code not_found */
+};
+
+/* The global options; they may come before or after the command. */
+struct client_opts {
+	const char *socket;
+	int json;
+	const char *tailnet;
+	int64_t timeout; /* us; 0 = the command's default */
+};
+extern struct client_opts client_opts;
+
+/* What a command was given on its command line, checked. */
+struct cmd_args {
+	const char *arg;  /* the positional argument, or NULL */
+	const char *arg2; /* the second one, for a command with CMD_F_ARG2 */
+	const char *at;   /* normalised RFC 3339, or NULL for now */
+	char atbuf[TSTIME_STRLEN];
+	int history;
+	json_t *since; /* --since: a JSON integer (SEQ) or string (RFC 3339), a new reference */
+	char *types;   /* --type globs joined by spaces (malloc'd), or NULL */
+	int limit;     /* --limit, 0 for the daemon's default */
+	int follow;
+	const char *format; /* --format of export, NULL for the default */
+	const char *window; /* --window DURATION of export, checked */
+	int dry_run;
+	const char *expiring; /* --expiring DURATION of keys, checked */
+};
+
+#define CMD_F_OPTARG 0x1  /* the positional argument may be left out */
+#define CMD_F_ARG2 0x2    /* takes a second positional argument, named by arg's last word */
+#define CMD_F_SLOW 0x4    /* default timeout TSINVCTL_SLOW_TIMEOUT */
+#define CMD_F_FOLLOW 0x8  /* takes --follow */
+#define CMD_F_FORMAT 0x10 /* takes --format */
+
+struct cmd_entry;
+typedef int (*cmd_exec_fn)(const struct cmd_entry *cmd, const struct cmd_args *a);
+
+/* One command, as tmux's cmd_entry: its options, usage and completion come from the op's
+ * argument spec (proto-args.h) less HIDE, plus the client's own options in FLAGS. */
+struct cmd_entry {
+	const char *name;    /* "ip", or "acl groups" for a sub-command */
+	int op;              /* PROTO_OP_*, or -1 for the client's own commands */
+	unsigned hide;       /* PROTO_A() bits of the op's spec this command does not offer */
+	const char *arg;     /* the positional argument's name; NULL: the spec's, if any */
+	int flags;           /* CMD_F_* */
+	const char *history; /* help for --history; NULL: the spec's */
+	const char *help;    /* NULL: the op's help, the same text "hello" gives */
+	cmd_exec_fn exec;    /* NULL for a command made of sub-commands */
+	const struct cmd_entry *const *subs; /* the sub-commands, NULL-terminated */
+};
+
+/* cmd.c: the command table and what is derived from it. */
+extern const struct cmd_entry *const cmd_table[];
+/* A client option: an argument of the spec, or the client's own (arg -1, FLAG). */
+struct cmd_option {
+	int arg;          /* PROTO_ARG_*, or -1 */
+	int flag;         /* CMD_F_* of the client's own option */
+	int many;         /* may be repeated */
+	const char *cli;  /* "--format FORMAT" when arg is -1 */
+	const char *help; /* when arg is -1 */
+	/* Appends the words the option's value may be, space-separated (completion). */
+	void (*values)(struct sbuf *sb);
+};
+extern const struct cmd_option cmd_options[];
+extern const size_t cmd_noptions;
+#define CMD_OPTION_NAME_MAX 32 /* "dry-run" */
+#define CMD_OPT_BASE 512       /* getopt's value of cmd_options[i] is CMD_OPT_BASE + i */
+
+const struct cmd_entry *cmd_find(const char *name);
+const struct cmd_entry *cmd_find_sub(const struct cmd_entry *parent, const char *name);
+char *cmd_sub_names(const struct cmd_entry *parent);
+const char *cmd_help_text(const struct cmd_entry *cmd);
+unsigned cmd_spec(const struct cmd_entry *cmd);
+const char *cmd_arg_name(const struct cmd_entry *cmd);
+int cmd_takes(const struct cmd_entry *cmd, const struct cmd_option *o);
+const char *cmd_option_cli(const struct cmd_option *o);
+size_t cmd_option_name(const struct cmd_option *o, char *buf, size_t len);
+const char *cmd_option_help(const struct cmd_entry *cmd, const struct cmd_option *o);
+char *cmd_usage(const struct cmd_entry *cmd);
+void cmd_print_list(const struct cmd_entry *cmd, FILE *f);
+void cmd_print_help(const struct cmd_entry *cmd, FILE *f);
+
+/* main.c */
+int tsinvctl_usage_error(const struct cmd_entry *cmd, const char *fmt, ...) LOG_PRINTF(2, 3);
+void tsinvctl_print_help(FILE *f);
+void tsinvctl_global_words(struct sbuf *sb, const char *sep, int valued);
+
+/* The commands, each in its cmd-<group>.c. */
+extern const struct cmd_entry cmd_status_entry, cmd_poll_entry, cmd_hooks_entry, cmd_ops_entry;
+extern const struct cmd_entry cmd_devices_entry, cmd_device_entry, cmd_ip_entry;
+extern const struct cmd_entry cmd_users_entry, cmd_keys_entry, cmd_webhooks_entry, cmd_dns_entry,
+    cmd_settings_entry;
+extern const struct cmd_entry cmd_acl_entry, cmd_events_entry, cmd_export_entry, cmd_netbox_entry,
+    cmd_help_entry, cmd_completion_entry;
+void cmd_events_type_words(struct sbuf *sb);
+void cmd_events_print_types(FILE *f);
+void cmd_export_format_words(struct sbuf *sb);
+
+/* conn.c */
+/* Shows a successful result as a table; returns an exit code. */
+typedef int (*conn_show_fn)(json_t *result, const struct cmd_args *a);
+/* A follow reconnecting every second says so once, not at each failed connect. */
+extern int conn_reconnecting;
+int64_t conn_mono(void);
+int conn_connect(int64_t timeout, int *fdp);
+int conn_timed_out(int64_t timeout);
+int conn_send(int fd, const char *buf, size_t len, int64_t deadline, int64_t timeout);
+int conn_bad_reply(const char *why);
+/* Checks a reply line. On success *RESULT is a new reference; an error reply is printed. */
+int conn_reply(const char *line, size_t len, json_t **result);
+/* Sends CMD's op with ARGS (stolen) and reads the answer: 0 and *RESULT (a new reference), or
+ * an exit code after printing why. */
+int conn_call(const struct cmd_entry *cmd, json_t *args, json_t **result);
+/* Adds KEY: S to ARGS; argv may hold anything, but JSON strings must be UTF-8. */
+int conn_arg_str(const struct cmd_entry *cmd, json_t *args, const char *key, const char *s);
+/* Runs CMD with ARGS (stolen, NULL for none) plus the common arguments: 0 and *RESULT (a new
+ * reference), or an exit code after printing why. */
+int conn_fetch(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args,
+               json_t **result);
+/* Runs CMD with ARGS (stolen) plus the common arguments, then shows the result: as JSON with
+ * --json, else through SHOW. VERDICT, when set, turns a successful result into an exit code. */
+int conn_query(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args,
+               conn_show_fn show, int (*verdict)(json_t *));
+
+/* show.c */
+/* One entry of a listing and the strings it is sorted by. */
+struct show_listrow {
+	const char *k1, *k2;
+	json_t *entry;
+};
+const char *show_duration(int64_t us, char *buf, size_t len);
+/* A duration in seconds as the daemon sent it; out-of-range values must not reach the cast. */
+const char *show_seconds(double v, char *buf, size_t len);
+void show_print_json(json_t *v);
+/* Accessors that accept whatever the daemon sent: a missing or mistyped field is "absent". */
+const char *show_str(json_t *o, const char *key);
+int show_num(json_t *o, const char *key, double *out);
+int show_is(json_t *o, const char *key, const char *value);
+/* "yes", "no", or NULL (shown as "-") when absent. */
+const char *show_yesno(json_t *o, const char *key);
+/* The strings of array ARR joined by SEP (malloc'd), or NULL when there are none. */
+char *show_join(json_t *arr, const char *sep);
+/* T as given, to the second: "2026-11-20T14:05:00.25Z" -> "2026-11-20T14:05:00Z"; "-" if none.
+ * Always into BUF, which it returns. */
+const char *show_time(const char *t, char *buf, size_t len);
+/* A time window into BUF: "lo .. hi", just "hi" when lo is absent or the same second, OPEN when
+ * there is no hi (an interval still running). */
+const char *show_window(const char *lo, const char *hi, const char *open, char *buf, size_t len);
+/* The FROM and TO windows of an object carrying the four bounds. */
+void show_bounds(json_t *o, char *from, char *to, size_t len);
+/* The short name (malloc'd): the first label of the MagicDNS name, else the hostname, else the
+ * node id. O is a device or anything with the same three fields. */
+char *show_shortname(json_t *o);
+/* Adds "KEY: joined array" to a key-value table. */
+void show_kv_list(struct table *t, const char *key, json_t *arr);
+/* The text of a JSON value for a cell (malloc'd): a string as it is, anything else but null as
+ * compact JSON; NULL for null or nothing. */
+char *show_cell_json(json_t *v);
+/* The elements of array V joined by ",", or V itself when it is not an array (malloc'd, or
+ * NULL when there is nothing to show). */
+char *show_cell_list(json_t *v);
+/* S with a "?" when it may not have held at the time asked about (malloc'd). */
+char *show_marked(const char *s, int maybe);
+/* The date of an RFC 3339 time, "-" for none or Go's zero time. Always into BUF (>= 11). */
+const char *show_date(const char *t, char *buf, size_t len);
+/* Why the daemon cannot tell, cleaned for the terminal (malloc'd). */
+char *show_reason(json_t *res);
+/* The object entries of RES's array LIST sorted by the members K1, then K2, of their object
+ * INNER: an array (malloc'd) of *N rows whose entries are borrowed from RES. */
+struct show_listrow *show_list_sorted(json_t *res, const char *list, const char *inner,
+                                      const char *k1, const char *k2, size_t *n);
+/* The daemon's note on an answer (an endpoint it no longer polls), unless the reason for an
+ * unknown coverage said it already. */
+void show_note(json_t *res, int unknown);
+/* Prints the table, or NONE when it is empty, or why the daemon cannot tell; then the notes
+ * that "maybe" rows and an unknown coverage call for. */
+void show_list_print(json_t *res, struct table *t, const char *none, size_t nmaybe);
+
+#endif

@@ -1,0 +1,356 @@
+/* cmd-tailnet.c: users, keys, webhooks, dns and settings: the rest of a tailnet's records. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+static int
+cmd_tailnet_users_show(json_t *res, const struct cmd_args *a)
+{
+	static const char *const hdr[] = {"LOGIN", "NAME", "ROLE", "STATUS", "DEVICES", "TYPE"};
+	struct table *t = table_new(6, hdr);
+	struct show_listrow *rows;
+	size_t i, n, nmaybe = 0;
+
+	rows = show_list_sorted(res, "users", "user", "loginName", "id", &n);
+	for (i = 0; i < n; i++) {
+		json_t *u = json_object_get(rows[i].entry, "user");
+		json_t *vol = json_object_get(rows[i].entry, "volatile");
+		const char *login = show_str(u, "loginName"), *status = show_str(u, "status");
+		int maybe = show_is(rows[i].entry, "state", "maybe");
+		char devices[24] = "-", *first;
+		double v;
+
+		/* The recorded status holds idle as active; the live one tells them apart. */
+		if (show_str(vol, "status") != NULL)
+			status = show_str(vol, "status");
+		if (show_num(vol, "deviceCount", &v) == 0)
+			snprintf(devices, sizeof devices, "%.0f", v);
+		if (login == NULL || *login == '\0')
+			login = show_str(u, "id");
+		first = show_marked(login, maybe);
+		nmaybe += maybe;
+		table_add_row(t, first, show_str(u, "displayName"), show_str(u, "role"), status,
+		              devices, show_str(u, "type"));
+		free(first);
+	}
+	free(rows);
+	show_list_print(res, t, "no users", nmaybe);
+	table_free(t);
+	return 0;
+}
+
+static int
+cmd_tailnet_users(const struct cmd_entry *cmd, const struct cmd_args *a)
+{
+	return conn_query(cmd, a, NULL, cmd_tailnet_users_show, NULL);
+}
+
+/* "reusable,preauthorized,tags=tag:ci+tag:x": what an auth key lets a device do, the true flags
+ * only; an OAuth client's own tags when it has no device capabilities (malloc'd, or NULL). */
+static char *
+cmd_tailnet_key_caps(json_t *key)
+{
+	static const char *const flags[] = {"reusable", "ephemeral", "preauthorized"};
+	json_t *create = json_object_get(
+	    json_object_get(json_object_get(key, "capabilities"), "devices"), "create");
+	struct sbuf sb = {0};
+	char *tags;
+	size_t i;
+
+	for (i = 0; i < sizeof flags / sizeof flags[0]; i++)
+		if (json_is_true(json_object_get(create, flags[i])))
+			sbuf_addf(&sb, "%s%s", sb.len > 0 ? "," : "", flags[i]);
+	tags = show_join(json_object_get(create, "tags"), "+");
+	if (tags == NULL)
+		tags = show_join(json_object_get(key, "tags"), "+");
+	if (tags != NULL)
+		sbuf_addf(&sb, "%stags=%s", sb.len > 0 ? "," : "", tags);
+	free(tags);
+	if (sb.len == 0) {
+		sbuf_free(&sb);
+		return NULL;
+	}
+	return sbuf_steal(&sb);
+}
+
+static int
+cmd_tailnet_keys_show(json_t *res, const struct cmd_args *a)
+{
+	static const char *const hdr[] = {"ID",          "TYPE",         "CREATOR",
+	                                  "DESCRIPTION", "CREATED",      "EXPIRES",
+	                                  "STATE",       "CAPABILITIES", "SCOPES"};
+	struct table *t = table_new(9, hdr);
+	const char *within = show_str(res, "expiring_within");
+	struct show_listrow *rows;
+	size_t i, n, nmaybe = 0;
+	char *none;
+
+	rows = show_list_sorted(res, "keys", "key", "created", "id", &n);
+	for (i = 0; i < n; i++) {
+		json_t *e = rows[i].entry, *k = json_object_get(e, "key");
+		const char *id = show_str(k, "id"), *creator = show_str(e, "creator");
+		int maybe = show_is(e, "state", "maybe");
+		char created[TSINVCTL_TIMELEN], expires[TSINVCTL_TIMELEN], *first, *caps, *scopes;
+
+		if (id == NULL)
+			id = show_str(e, "id");
+		/* The creator's login when the users history knows it, else the bare user id. */
+		if (creator == NULL || *creator == '\0')
+			creator = show_str(k, "userId");
+		first = show_marked(id, maybe);
+		caps = cmd_tailnet_key_caps(k);
+		scopes = show_join(json_object_get(k, "scopes"), ",");
+		nmaybe += maybe;
+		table_add_row(t, first, show_str(k, "keyType"), creator, show_str(k, "description"),
+		              show_date(show_str(k, "created"), created, sizeof created),
+		              show_date(show_str(k, "expires"), expires, sizeof expires),
+		              show_str(k, "state"), caps, scopes);
+		free(first);
+		free(caps);
+		free(scopes);
+	}
+	free(rows);
+	if (within == NULL)
+		within = a->expiring;
+	none = within != NULL ? xasprintf("no active key expires within %s", within)
+	                      : xstrdup("no keys");
+	show_list_print(res, t, none, nmaybe);
+	free(none);
+	table_free(t);
+	return 0;
+}
+
+static int
+cmd_tailnet_keys(const struct cmd_entry *cmd, const struct cmd_args *a)
+{
+	json_t *args = json_object();
+
+	if (a->expiring != NULL)
+		json_object_set_new(args, "expiring", json_string(a->expiring));
+	return conn_query(cmd, a, args, cmd_tailnet_keys_show, NULL);
+}
+
+static int
+cmd_tailnet_webhooks_show(json_t *res, const struct cmd_args *a)
+{
+	static const char *const hdr[] = {"ID", "URL", "PROVIDER", "CREATOR", "SUBSCRIPTIONS"};
+	struct table *t = table_new(5, hdr);
+	struct show_listrow *rows;
+	size_t i, n, nmaybe = 0;
+
+	rows = show_list_sorted(res, "webhooks", "webhook", "endpointUrl", "endpointId", &n);
+	for (i = 0; i < n; i++) {
+		json_t *e = rows[i].entry, *w = json_object_get(e, "webhook");
+		const char *id = show_str(w, "endpointId");
+		int maybe = show_is(e, "state", "maybe");
+		char *first, *subs;
+
+		if (id == NULL)
+			id = show_str(e, "id");
+		first = show_marked(id, maybe);
+		subs = show_join(json_object_get(w, "subscriptions"), ",");
+		nmaybe += maybe;
+		table_add_row(t, first, show_str(w, "endpointUrl"), show_str(w, "providerType"),
+		              show_str(w, "creatorLoginName"), subs);
+		free(first);
+		free(subs);
+	}
+	free(rows);
+	show_list_print(res, t, "no webhooks", nmaybe);
+	table_free(t);
+	return 0;
+}
+
+static int
+cmd_tailnet_webhooks(const struct cmd_entry *cmd, const struct cmd_args *a)
+{
+	return conn_query(cmd, a, NULL, cmd_tailnet_webhooks_show, NULL);
+}
+
+/* ---- dns, settings: one versioned object per tailnet ---- */
+
+/* "since:" and "until:" rows from the bounds of O. */
+static void
+cmd_tailnet_since_until(struct table *t, json_t *o)
+{
+	char buf[2 * TSINVCTL_TIMELEN + 8];
+
+	table_add_row(
+	    t, "since:",
+	    show_window(show_str(o, "from_lo"), show_str(o, "from_hi"), NULL, buf, sizeof buf));
+	table_add_row(
+	    t, "until:",
+	    show_window(show_str(o, "to_lo"), show_str(o, "to_hi"), "now", buf, sizeof buf));
+}
+
+/* "8.8.8.8, 1.1.1.1": the strings of ARR, or the "address" of its objects (malloc'd, or NULL). */
+static char *
+cmd_tailnet_resolvers(json_t *arr)
+{
+	struct sbuf sb = {0};
+	const char *s;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(arr, i, v)
+	{
+		s = json_is_string(v) ? json_string_value(v) : show_str(v, "address");
+		if (s != NULL)
+			sbuf_addf(&sb, "%s%s", sb.len > 0 ? ", " : "", s);
+	}
+	if (sb.len == 0) {
+		sbuf_free(&sb);
+		return NULL;
+	}
+	return sbuf_steal(&sb);
+}
+
+static void
+cmd_tailnet_dns_block(struct table *t, json_t *dns)
+{
+	json_t *split = json_object_get(dns, "splitDNS"), *v;
+	const char *domain;
+	char *s, *line;
+
+	s = cmd_tailnet_resolvers(json_object_get(dns, "nameservers"));
+	table_add_row(t, "nameservers:", s);
+	free(s);
+	table_add_row(t, "magicDNS:", show_yesno(dns, "magicDNS"));
+	show_kv_list(t, "searchPaths:", json_object_get(dns, "searchPaths"));
+	if (json_object_size(split) == 0)
+		table_add_row(t, "splitDNS:", NULL);
+	json_object_foreach(split, domain, v)
+	{
+		s = cmd_tailnet_resolvers(v);
+		line = xasprintf("%s: %s", domain, s != NULL ? s : "(no resolvers)");
+		table_add_row(t, "splitDNS:", line);
+		free(line);
+		free(s);
+	}
+}
+
+static void
+cmd_tailnet_settings_block(struct table *t, json_t *settings)
+{
+	const char *name;
+	char *key, *val;
+	json_t *v;
+
+	json_object_foreach(settings, name, v)
+	{
+		/* The API withholds what the credential has no scope for. */
+		val = json_is_null(v) ? xstrdup("(withheld)") : show_cell_json(v);
+		key = xasprintf("%s:", name);
+		table_add_row(t, key, val);
+		free(key);
+		free(val);
+	}
+}
+
+typedef void (*cmd_tailnet_block_fn)(struct table *t, json_t *obj);
+
+/* dns and settings: the version in force now or at --at, its time bounds, and with --history
+ * every version, oldest first. MEMBER names the object in the result and in each version. */
+static void
+cmd_tailnet_config_show(json_t *res, const struct cmd_args *a, const char *member, const char *what,
+                        cmd_tailnet_block_fn block)
+{
+	json_t *obj = json_object_get(res, member), *versions = json_object_get(res, "versions");
+	char when[TSINVCTL_TIMELEN], n[48], *reason, *note;
+	struct table *t;
+	json_t *v;
+	size_t i;
+
+	if (json_is_object(obj)) {
+		t = table_new(2, NULL);
+		if (show_is(res, "state", "maybe") && a->at != NULL) {
+			note = xasprintf("maybe (it changed between two polls around %s)",
+			                 show_time(a->at, when, sizeof when));
+			table_add_row(t, "state:", note);
+			free(note);
+		}
+		block(t, obj);
+		cmd_tailnet_since_until(t, res);
+		table_print(t, stdout);
+		table_free(t);
+	} else if (show_is(res, "coverage", "unknown")) {
+		reason = show_reason(res);
+		printf("unknown: %s\n", reason);
+		free(reason);
+	} else
+		printf("no %s recorded%s\n", what, a->at != NULL ? " at that time" : "");
+	show_note(res, show_is(res, "coverage", "unknown"));
+	if (!json_is_array(versions))
+		return;
+	json_array_foreach(versions, i, v)
+	{
+		t = table_new(2, NULL);
+		snprintf(n, sizeof n, "%zu of %zu", i + 1, json_array_size(versions));
+		table_add_row(t, "version:", n);
+		block(t, json_object_get(v, member));
+		cmd_tailnet_since_until(t, v);
+		fputc('\n', stdout);
+		table_print(t, stdout);
+		table_free(t);
+	}
+}
+
+static int
+cmd_tailnet_dns_show(json_t *res, const struct cmd_args *a)
+{
+	cmd_tailnet_config_show(res, a, "dns", "DNS configuration", cmd_tailnet_dns_block);
+	return 0;
+}
+
+static int
+cmd_tailnet_dns(const struct cmd_entry *cmd, const struct cmd_args *a)
+{
+	return conn_query(cmd, a, NULL, cmd_tailnet_dns_show, NULL);
+}
+
+static int
+cmd_tailnet_settings_show(json_t *res, const struct cmd_args *a)
+{
+	cmd_tailnet_config_show(res, a, "settings", "settings", cmd_tailnet_settings_block);
+	return 0;
+}
+
+static int
+cmd_tailnet_settings(const struct cmd_entry *cmd, const struct cmd_args *a)
+{
+	return conn_query(cmd, a, NULL, cmd_tailnet_settings_show, NULL);
+}
+
+const struct cmd_entry cmd_users_entry = {
+    .name = "users",
+    .op = PROTO_OP_users_list,
+    .exec = cmd_tailnet_users,
+};
+
+const struct cmd_entry cmd_keys_entry = {
+    .name = "keys",
+    .op = PROTO_OP_keys_list,
+    .exec = cmd_tailnet_keys,
+};
+
+const struct cmd_entry cmd_webhooks_entry = {
+    .name = "webhooks",
+    .op = PROTO_OP_webhooks_list,
+    .exec = cmd_tailnet_webhooks,
+};
+
+const struct cmd_entry cmd_dns_entry = {
+    .name = "dns",
+    .op = PROTO_OP_dns_get,
+    .history = "also print every version, oldest first, with its time bounds",
+    .exec = cmd_tailnet_dns,
+};
+
+const struct cmd_entry cmd_settings_entry = {
+    .name = "settings",
+    .op = PROTO_OP_settings_get,
+    .history = "also print every version, oldest first, with its time bounds",
+    .exec = cmd_tailnet_settings,
+};
