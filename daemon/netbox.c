@@ -8,6 +8,7 @@
 #include "hist.h"
 #include "ipam.h"
 #include "curlev.h"
+#include "http.h"
 #include "log.h"
 #include "netbox.h"
 #include "proto.h"
@@ -59,9 +60,7 @@ struct netbox_run {
 	struct curl_slist *hdrs;
 	char *what; /* "GET /api/extras/tags/": errors name the request by it */
 	char *url, *req_body;
-	struct sbuf body;
-	int too_big;
-	char errbuf[CURL_ERROR_SIZE];
+	struct http_rx rx;
 	netbox_http_fn done;
 
 	/* A list being read page by page. */
@@ -81,6 +80,7 @@ struct netbox {
 	const struct config *cf;
 	const struct config_netbox *nc;
 	struct store *st;
+	struct http_limits lim;
 	char *auth;          /* "Authorization: Token ...": wiped on free */
 	struct curlev *cv;   /* its own multi and connection cache, on the same loop */
 	CURLM *multi;        /* cv's */
@@ -92,19 +92,6 @@ struct netbox {
 };
 
 static void netbox_run_finish(struct netbox_run *run);
-
-static size_t
-netbox_body_cb(char *data, size_t size, size_t n, void *arg)
-{
-	struct netbox_run *run = arg;
-
-	if (run->body.len + n > run->nb->nc->max_response) {
-		run->too_big = 1;
-		return 0;
-	}
-	sbuf_add(&run->body, data, n);
-	return n;
-}
 
 /* ---- errors as people read them ---- */
 
@@ -247,7 +234,7 @@ netbox_http_free(struct netbox_run *run)
 	free(run->url);
 	free(run->req_body);
 	run->url = run->req_body = NULL;
-	sbuf_free(&run->body);
+	http_rx_free(&run->rx);
 }
 
 /* METHOD PATH (with its query) of NetBox, with BODY (borrowed) as JSON; DONE gets the status
@@ -258,41 +245,19 @@ netbox_http(struct netbox_run *run, const char *method, const char *path, json_t
             netbox_http_fn done)
 {
 	struct netbox *nb = run->nb;
-	const struct config_netbox *nc = nb->nc;
 	CURL *e;
 
 	run->done = done;
 	free(run->what);
 	run->what = xasprintf("%s %.*s", method, (int)strcspn(path, "?"), path);
-	run->too_big = 0;
-	run->errbuf[0] = '\0';
-	sbuf_init(&run->body);
-	run->url = xasprintf("%s%s", nc->url, path);
-	if ((e = curl_easy_init()) == NULL) {
+	run->url = xasprintf("%s%s", nb->lim.url, path);
+	if ((e = http_easy(&nb->lim, run->url, run, &run->rx)) == NULL) {
 		netbox_http_free(run);
 		netbox_fail(run, xstrdup("cannot start a transfer"));
 		return;
 	}
 	run->hdrs = curl_slist_append(NULL, nb->auth);
 	run->hdrs = curl_slist_append(run->hdrs, "Accept: application/json");
-	curl_easy_setopt(e, CURLOPT_URL, run->url);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, run);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, netbox_body_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, run);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, run->errbuf);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	/* config_url_allowed() let plain http through only for a loopback host. */
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR,
-	                 strncmp(nc->url, "https:", 6) == 0 ? "https" : "http");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(nc->connect_timeout / 1000));
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(nc->request_timeout / 1000));
-	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)nc->max_response);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "tsinvd/" PACKAGE_VERSION);
 	if (strcmp(method, "GET") != 0)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
 	if (body != NULL) {
@@ -319,16 +284,9 @@ netbox_http_done(struct netbox_run *run, CURLcode code)
 	char *error = NULL;
 
 	curl_easy_getinfo(run->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (run->too_big || code == CURLE_FILESIZE_EXCEEDED)
-		error = xasprintf("answer larger than max_response (%zu bytes)",
-		                  run->nb->nc->max_response);
-	else if (code == CURLE_OPERATION_TIMEDOUT)
-		error = xasprintf("no answer within request_timeout (%s)",
-		                  run->errbuf[0] ? run->errbuf : curl_easy_strerror(code));
-	else if (code != CURLE_OK)
-		error = xstrdup(run->errbuf[0] ? run->errbuf : curl_easy_strerror(code));
-	else if (run->body.len > 0)
-		body = json_loadb(run->body.p, run->body.len, 0, NULL);
+	error = http_error(&run->nb->lim, code, &run->rx);
+	if (error == NULL && run->rx.body.len > 0)
+		body = json_loadb(run->rx.body.p, run->rx.body.len, 0, NULL);
 	if (error == NULL && body == NULL && status != 204 && status < 300)
 		error = xasprintf("HTTP %ld: the answer is not JSON", status);
 	netbox_http_free(run);
@@ -1213,6 +1171,10 @@ netbox_new(struct event_base *base, const struct config *cf, struct store *st, c
 	nb->cf = cf;
 	nb->nc = &cf->netbox;
 	nb->st = st;
+	nb->lim = (struct http_limits){.url = nb->nc->url,
+	                               .connect_timeout = nb->nc->connect_timeout,
+	                               .request_timeout = nb->nc->request_timeout,
+	                               .max_response = nb->nc->max_response};
 	if (nb->nc->url == NULL)
 		return nb;
 	if (config_read_secret(nb->nc->token_file, &token, &why) == -1) {
