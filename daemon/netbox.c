@@ -7,6 +7,7 @@
 
 #include "hist.h"
 #include "ipam.h"
+#include "nbplan.h"
 #include "curlev.h"
 #include "http.h"
 #include "log.h"
@@ -15,11 +16,10 @@
 #include "sbuf.h"
 #include "tstime.h"
 
-#define NETBOX_PAGE 1000         /* asked per page; NetBox caps it at its MAX_PAGE_SIZE */
-#define NETBOX_MAX_PAGES 100000  /* a "next" that never ends is a broken server */
-#define NETBOX_ERRMSG_MAX 400    /* one error in a log line or an answer */
-#define NETBOX_MAX_ERRORS 50     /* item errors kept per run */
-#define NETBOX_CHANGELOG_MAX 200 /* NetBox's limit on changelog_message */
+#define NETBOX_PAGE 1000        /* asked per page; NetBox caps it at its MAX_PAGE_SIZE */
+#define NETBOX_MAX_PAGES 100000 /* a "next" that never ends is a broken server */
+#define NETBOX_ERRMSG_MAX 400   /* one error in a log line or an answer */
+#define NETBOX_MAX_ERRORS 50    /* item errors kept per run */
 #define NETBOX_FIRST_DELAY (60 * TSTIME_SEC)
 
 static const char netbox_ip_path[] = "/api/ipam/ip-addresses/";
@@ -569,104 +569,6 @@ netbox_step_owned(struct netbox_run *run)
 
 /* ---- the plan ---- */
 
-/* "node\naddress\nvrf id": the match key; the address in one spelling. */
-static char *
-netbox_key(const char *node, const char *address, json_int_t vrf)
-{
-	char host[64];
-	int plen;
-
-	if (address == NULL || ipam_addr_key(address, host, sizeof(host), &plen) == -1)
-		snprintf(host, sizeof(host), "?%.60s", address ? address : "");
-	return xasprintf("%s\n%s\n%lld", node ? node : "", host, (long long)vrf);
-}
-
-static json_int_t
-netbox_record_vrf(json_t *rec)
-{
-	json_t *vrf = json_object_get(rec, "vrf");
-
-	return json_is_object(vrf) ? json_integer_value(json_object_get(vrf, "id"))
-	                           : json_integer_value(vrf);
-}
-
-static const char *
-netbox_record_cf(json_t *rec, const char *name)
-{
-	return json_string_value(json_object_get(json_object_get(rec, "custom_fields"), name));
-}
-
-static void
-netbox_changelog(json_t *obj, const char *action, const char *address, const char *tailnet,
-                 const char *node)
-{
-	char *msg = xasprintf("tsinvd: %s %s (tailnet %s, node %s)", action, address,
-	                      tailnet ? tailnet : "?", node ? node : "?");
-
-	if (strlen(msg) > NETBOX_CHANGELOG_MAX)
-		msg[NETBOX_CHANGELOG_MAX] = '\0';
-	json_object_set_new(obj, "changelog_message", json_string(msg));
-	free(msg);
-}
-
-static void
-netbox_plan_add(struct netbox_run *run, const char *action, json_t *obj, const char *vrf,
-                const char *tailnet, const char *node, json_t *id, json_t *patch)
-{
-	json_t *p = json_pack("{s:s, s:O, s:s?, s:s?, s:s?}", "action", action, "address",
-	                      json_object_get(obj, "address"), "vrf", vrf, "tailnet", tailnet,
-	                      "node_id", node);
-	const char *k;
-	json_t *v;
-
-	if (id != NULL)
-		json_object_set(p, "id", id);
-	if (patch != NULL) {
-		json_t *fields = json_array();
-
-		json_object_foreach(patch, k, v)
-		{
-			if (strcmp(k, "custom_fields") == 0) {
-				const char *ck;
-				json_t *cv;
-
-				json_object_foreach(v, ck, cv)
-				{
-					json_array_append_new(fields, json_sprintf("cf_%s", ck));
-				}
-			} else if (strcmp(k, "id") != 0 && strcmp(k, "changelog_message") != 0 &&
-			           k[0] != '_')
-				json_array_append_new(fields, json_string(k));
-		}
-		json_object_set_new(p, "fields", fields);
-	}
-	json_array_append_new(run->plan, p);
-}
-
-/* Each slug the writes name that NetBox does not have yet. */
-static void
-netbox_plan_tags(struct netbox_run *run, json_t *tags)
-{
-	json_t *t, *n;
-	size_t i, j;
-
-	json_array_foreach(tags, i, t)
-	{
-		const char *slug = json_string_value(json_object_get(t, "slug"));
-		int dup = 0;
-
-		if (slug == NULL || json_object_get(run->tag_ids, slug) != NULL)
-			continue;
-		json_array_foreach(run->new_tags, j, n) dup |=
-		    strcmp(json_string_value(json_object_get(n, "slug")), slug) == 0;
-		if (!dup)
-			json_array_append_new(run->new_tags,
-			                      json_pack("{s:s, s:s, s:s}", "name", slug, "slug",
-			                                slug, "changelog_message",
-			                                "tsinvd: a tag of Tailscale addresses"));
-	}
-}
-
 static int
 netbox_tailnet_ok(struct netbox_run *run, const char *name)
 {
@@ -682,183 +584,128 @@ netbox_tailnet_ok(struct netbox_run *run, const char *name)
 	return 0;
 }
 
-/* An update of REC towards OBJ, or NULL when nothing differs. */
-static json_t *
-netbox_patch(struct netbox_run *run, json_t *rec, json_t *obj)
+/* One entry of the plan as the answer shows it: what, where, and which fields a PATCH
+ * sets. */
+static void
+netbox_plan_add(struct netbox_run *run, const struct nbplan_step *s, const struct ipam_map *m)
 {
-	const struct config_netbox *nc = run->nb->nc;
-	struct ipam_map m;
-	json_t *patch;
+	int create = s->action == NBPLAN_CREATE;
+	json_t *obj = s->want != NULL ? s->want->obj : s->rec->rec;
+	json_t *p = json_pack(
+	    "{s:s, s:O, s:s?, s:s?, s:s?}", "action", nbplan_action_name(s->action), "address",
+	    json_object_get(obj, "address"), "vrf", s->want ? s->want->vrf : s->rec->vrf_name,
+	    "tailnet", s->want ? s->want->tailnet : s->rec->tailnet, "node_id",
+	    json_string_value(
+	        json_object_get(json_object_get(obj, "custom_fields"), m->cf_node_id)));
+	json_t *fields, *v;
+	const char *k;
 
-	netbox_map(nc, NULL, &m);
-	if ((patch = ipam_netbox_diff(rec, obj, &m, nc->last_seen_slack)) == NULL)
-		return NULL;
-	json_object_set(patch, "id", json_object_get(rec, "id"));
-	return patch;
+	if (!create) {
+		json_object_set_new(p, "id", json_integer(s->rec->id));
+		fields = json_array();
+		json_object_foreach(s->body, k, v)
+		{
+			if (strcmp(k, "custom_fields") == 0) {
+				const char *ck;
+				json_t *cv;
+
+				json_object_foreach(v, ck, cv)
+				{
+					json_array_append_new(fields, json_sprintf("cf_%s", ck));
+				}
+			} else if (strcmp(k, "id") != 0 && strcmp(k, "changelog_message") != 0)
+				json_array_append_new(fields, json_string(k));
+		}
+		json_object_set_new(p, "fields", fields);
+	}
+	json_array_append_new(run->plan, p);
 }
 
-/* What a PATCH of a record holding NODE does for a want of node WANT. */
-static const char *
-netbox_action(const char *node, const char *want, json_t *patch, int deprecated)
+/* Each write as its queue takes it, with our notes "_action" and "_address" (not sent). */
+static void
+netbox_plan_queue(struct netbox_run *run, const struct nbplan_step *s)
 {
-	if (strcmp(node ? node : "", want ? want : "") != 0)
-		return "reassign";
-	if (deprecated && json_object_get(patch, "status") != NULL)
-		return "deprecate";
-	return "update";
+	json_t *item = json_copy(s->body);
+
+	if (s->action == NBPLAN_CREATE) {
+		json_array_append_new(run->creates, item);
+		return;
+	}
+	json_object_set_new(item, "_action", json_string(nbplan_action_name(s->action)));
+	json_object_set_new(item, "_address", json_string(s->rec->address ? s->rec->address : ""));
+	json_array_append_new(run->updates, item);
 }
 
 static void
 netbox_step_plan(struct netbox_run *run)
 {
-	const struct config_netbox *nc = run->nb->nc;
-	size_t nowned = json_array_size(run->owned), i;
-	json_t *bykey = json_object(), *byaddr = json_object(), *wanted = json_object();
-	char *used = xcalloc(nowned ? nowned : 1, 1);
-	json_t *rec, *w;
+	size_t nrecs = json_array_size(run->owned), nwants = 0, nheld = 0, ntags = 0, i;
+	struct nbplan_rec *recs = xcalloc(nrecs ? nrecs : 1, sizeof(*recs));
+	struct nbplan_want *wants = xcalloc(json_array_size(run->wants) + 1, sizeof(*wants));
+	const char **held = xcalloc(json_array_size(run->tailnets) + 1, sizeof(*held));
+	const char **tags = xcalloc(json_object_size(run->tag_ids) + 1, sizeof(*tags));
+	struct nbplan plan;
+	struct nbplan_in in;
+	struct ipam_map m;
+	const char *k;
+	json_t *w, *tn, *v;
 
-	/* Index NetBox's records by match key, and by address and VRF. */
-	json_array_foreach(run->owned, i, rec)
-	{
-		json_int_t vrf = netbox_record_vrf(rec);
-		const char *addr = json_string_value(json_object_get(rec, "address"));
-		char *key = netbox_key(netbox_record_cf(rec, nc->cf_node_id), addr, vrf);
-		char *akey = netbox_key(NULL, addr, vrf);
-		json_t *list = json_object_get(byaddr, akey);
-
-		if (json_object_get(bykey, key) == NULL)
-			json_object_set_new(bykey, key, json_integer((json_int_t)i));
-		if (list == NULL) {
-			list = json_array();
-			json_object_set_new(byaddr, akey, list);
-		}
-		json_array_append_new(list, json_integer((json_int_t)i));
-		free(key);
-		free(akey);
+	netbox_map(run->nb->nc, NULL, &m);
+	for (i = 0; i < nrecs; i++) {
+		recs[i].rec = json_array_get(run->owned, i);
+		nbplan_rec_init(&recs[i], &m);
 	}
-	/* Resolve VRFs, drop the wants of skipped tailnets, and note every wanted key. */
+	/* The wants of tailnets left out of this run are dropped; the others get their VRF's
+	 * id. */
 	json_array_foreach(run->wants, i, w)
 	{
-		json_t *obj = json_object_get(w, "obj");
 		const char *vrf = json_string_value(json_object_get(w, "vrf"));
-		const char *tn = json_string_value(json_object_get(w, "tailnet"));
 		json_int_t vid = vrf ? json_integer_value(json_object_get(run->vrf_ids, vrf)) : 0;
-		char *key;
+		json_t *obj = json_object_get(w, "obj");
 
-		if (!netbox_tailnet_ok(run, tn)) {
-			json_object_set_new(w, "skip", json_true());
+		if (!netbox_tailnet_ok(run, json_string_value(json_object_get(w, "tailnet"))))
 			continue;
-		}
 		json_object_set_new(obj, "vrf", vid > 0 ? json_integer(vid) : json_null());
-		json_object_set_new(w, "vrf_id", json_integer(vid));
-		key = netbox_key(netbox_record_cf(obj, nc->cf_node_id),
-		                 json_string_value(json_object_get(obj, "address")), vid);
-		json_object_set_new(wanted, key, json_true());
-		free(key);
+		wants[nwants++] = (struct nbplan_want){
+		    .obj = obj,
+		    .tailnet = json_string_value(json_object_get(w, "tailnet")),
+		    .vrf = vrf,
+		    .vrf_id = vid,
+		};
 	}
-	json_array_foreach(run->wants, i, w)
+	json_array_foreach(run->tailnets, i, tn)
 	{
-		json_t *obj = json_object_get(w, "obj"), *idx, *patch, *x;
-		const char *vrf = json_string_value(json_object_get(w, "vrf"));
-		const char *tn = json_string_value(json_object_get(w, "tailnet"));
-		const char *addr = json_string_value(json_object_get(obj, "address"));
-		const char *node = netbox_record_cf(obj, nc->cf_node_id);
-		json_int_t vid = json_integer_value(json_object_get(w, "vrf_id"));
-		int deprecated =
-		    strcmp(json_string_value(json_object_get(obj, "status")), "deprecated") == 0;
-		char *key, *akey;
-		size_t j;
-
-		if (json_is_true(json_object_get(w, "skip")))
-			continue;
-		key = netbox_key(node, addr, vid);
-		akey = netbox_key(NULL, addr, vid);
-		idx = json_object_get(bykey, key);
-		rec = NULL;
-		if (idx != NULL && !used[json_integer_value(idx)])
-			rec = json_array_get(run->owned, (size_t)json_integer_value(idx));
-		/* An address that passed to another node: its record, if no one wants it as it
-		 * is, follows the address (NetBox would refuse a second one in the VRF). */
-		if (rec == NULL && !deprecated) {
-			json_array_foreach(json_object_get(byaddr, akey), j, x)
-			{
-				json_t *r =
-				    json_array_get(run->owned, (size_t)json_integer_value(x));
-				char *rkey;
-
-				if (used[json_integer_value(x)])
-					continue;
-				rkey = netbox_key(netbox_record_cf(r, nc->cf_node_id), addr, vid);
-				if (json_object_get(wanted, rkey) == NULL)
-					rec = r;
-				free(rkey);
-				if (rec != NULL) {
-					idx = x;
-					break;
-				}
-			}
-		}
-		if (rec != NULL) {
-			const char *action;
-
-			used[json_integer_value(idx)] = 1;
-			if ((patch = netbox_patch(run, rec, obj)) == NULL) {
-				run->unchanged++;
-			} else {
-				action = netbox_action(netbox_record_cf(rec, nc->cf_node_id), node,
-				                       patch, deprecated);
-				netbox_changelog(patch, action, addr, tn, node);
-				json_object_set_new(patch, "_action", json_string(action));
-				json_object_set_new(patch, "_address", json_string(addr));
-				netbox_plan_add(run, action, obj, vrf, tn, node,
-				                json_object_get(rec, "id"), patch);
-				netbox_plan_tags(run, json_object_get(patch, "tags"));
-				json_array_append_new(run->updates, patch);
-			}
-		} else if (!deprecated) {
-			json_t *c = json_deep_copy(obj);
-
-			netbox_changelog(c, "create", addr, tn, node);
-			netbox_plan_add(run, "create", obj, vrf, tn, node, NULL, NULL);
-			netbox_plan_tags(run, json_object_get(c, "tags"));
-			json_array_append_new(run->creates, c);
-		}
-		free(key);
-		free(akey);
+		if (strcmp(json_string_value(json_object_get(tn, "state")), "ok") != 0)
+			held[nheld++] = json_string_value(json_object_get(tn, "tailnet"));
 	}
-	/* What is ours and no longer wanted is retired, never deleted; records of a tailnet left
-	 * out of this run stay as they are. */
-	json_array_foreach(run->owned, i, rec)
-	{
-		const char *tn = netbox_record_cf(rec, nc->cf_tailnet);
-		json_t *st = json_object_get(rec, "status"), *patch;
-		const char *status =
-		    json_string_value(json_is_object(st) ? json_object_get(st, "value") : st);
-
-		if (used[i] || (tn != NULL && config_tailnet_find(run->nb->cf, tn) != NULL &&
-		                !netbox_tailnet_ok(run, tn)))
-			continue;
-		if (status != NULL && strcmp(status, "deprecated") == 0) {
-			run->unchanged++;
-			continue;
-		}
-		patch = json_pack("{s:O?, s:s, s:s, s:O?}", "id", json_object_get(rec, "id"),
-		                  "status", "deprecated", "_action", "deprecate", "_address",
-		                  json_object_get(rec, "address"));
-		netbox_changelog(patch, "deprecate",
-		                 json_string_value(json_object_get(rec, "address")), tn,
-		                 netbox_record_cf(rec, nc->cf_node_id));
-		netbox_plan_add(
-		    run, "deprecate", rec,
-		    json_string_value(json_object_get(json_object_get(rec, "vrf"), "name")), tn,
-		    netbox_record_cf(rec, nc->cf_node_id), json_object_get(rec, "id"), patch);
-		json_array_append_new(run->updates, patch);
+	json_object_foreach(run->tag_ids, k, v) tags[ntags++] = k;
+	in = (struct nbplan_in){.m = &m,
+	                        .slack = run->nb->nc->last_seen_slack,
+	                        .recs = recs,
+	                        .nrecs = nrecs,
+	                        .wants = wants,
+	                        .nwants = nwants,
+	                        .held = held,
+	                        .nheld = nheld,
+	                        .tags = tags,
+	                        .ntags = ntags};
+	nbplan_make(&in, &plan);
+	for (i = 0; i < plan.nsteps; i++) {
+		netbox_plan_add(run, &plan.steps[i], &m);
+		netbox_plan_queue(run, &plan.steps[i]);
 	}
-	run->tags_planned = json_array_size(run->new_tags);
-	free(used);
-	json_decref(bykey);
-	json_decref(byaddr);
-	json_decref(wanted);
+	for (i = 0; i < plan.nnew_tags; i++)
+		json_array_append_new(run->new_tags,
+		                      json_pack("{s:s, s:s, s:s}", "name", plan.new_tags[i], "slug",
+		                                plan.new_tags[i], "changelog_message",
+		                                "tsinvd: a tag of Tailscale addresses"));
+	run->unchanged += plan.unchanged;
+	run->tags_planned = plan.nnew_tags;
+	nbplan_free(&plan);
+	free(recs);
+	free(wants);
+	free(held);
+	free(tags);
 	if (run->dry) {
 		netbox_run_finish(run);
 		return;
