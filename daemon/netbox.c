@@ -374,7 +374,7 @@ netbox_escape(const char *s)
 
 /* ---- what tsinv wants ---- */
 
-static void
+void
 netbox_map(const struct config_netbox *nc, const char *vrf, struct ipam_map *m)
 {
 	*m = (struct ipam_map){.vrf = vrf,
@@ -1071,82 +1071,14 @@ netbox_free(struct netbox *nb)
 	free(nb);
 }
 
-/* ---- the ops ---- */
+/* ---- a request ---- */
 
 void
-netbox_op_sync(struct netbox *nb, struct ctl_req *req)
+netbox_request(struct netbox *nb, struct ctl_req *req, int dry)
 {
-	char *cause = NULL;
-	int dry = 0;
-
-	if (proto_arg_bool(req->args, "dry_run", &dry, &cause) == -1) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
-		free(cause);
-		return;
-	}
-	if (nb->nc->url == NULL) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
-		              "no NetBox configured: set url and token_file in [netbox] of %s",
-		              nb->cf->path);
-		return;
-	}
 	log_info("netbox: %s requested by uid %u", dry ? "dry run" : "sync", (unsigned)req->uid);
 	nb->queued = xrealloc(nb->queued, (nb->nqueued + 1) * sizeof(*nb->queued));
 	nb->queued[nb->nqueued++] = (struct netbox_waiter){req, dry};
 	if (nb->run == NULL)
 		netbox_run_start(nb, dry);
-}
-
-void
-netbox_op_export(struct netbox *nb, struct ctl_req *req)
-{
-	const struct config *cf = nb->cf;
-	const char *tailnet = NULL, *ats = NULL, *ws = NULL;
-	int64_t window = nb->nc->deprecated_window;
-	tstime_t at = TSTIME_NONE;
-	json_t *res, *rows, *tns;
-	char *cause = NULL;
-
-	if (proto_arg_string(req->args, "tailnet", &tailnet, &cause) == -1 ||
-	    proto_arg_string(req->args, "at", &ats, &cause) == -1 ||
-	    proto_arg_string(req->args, "window", &ws, &cause) == -1 ||
-	    (ats != NULL && tstime_parse(ats, tstime_now(), &at, &cause) == -1) ||
-	    (ws != NULL && tstime_parse_duration(ws, &window, &cause) == -1)) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
-		free(cause);
-		return;
-	}
-	if (tailnet != NULL && config_tailnet_find(cf, tailnet) == NULL) {
-		ctl_reply_err(req, PROTO_E_NOT_FOUND, "no tailnet \"%s\" in %s", tailnet, cf->path);
-		return;
-	}
-	rows = json_array();
-	tns = json_array();
-	for (size_t i = 0; i < cf->ntailnets; i++) {
-		const char *name = cf->tailnets[i].name, *vrf = config_netbox_vrf(cf, name);
-		struct ipam_map m;
-		json_t *one = NULL;
-
-		if (tailnet != NULL && strcmp(tailnet, name) != 0)
-			continue;
-		if (hist_addresses(nb->st, name, at, window, &one, &cause) != HIST_OK) {
-			ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause ? cause : "failed");
-			free(cause);
-			json_decref(rows);
-			json_decref(tns);
-			return;
-		}
-		netbox_map(nb->nc, vrf, &m);
-		ipam_rows(one, &m, rows);
-		json_array_append_new(tns, json_pack("{s:s, s:s?, s:O}", "tailnet", name, "vrf",
-		                                     vrf, "at", json_object_get(one, "at")));
-		json_decref(one);
-	}
-	res = json_pack("{s:o, s:I, s:{s:s, s:s?, s:s, s:s, s:s}, s:o, s:o}", "at",
-	                at == TSTIME_NONE ? json_null() : netbox_time_json(at), "window_s",
-	                (json_int_t)(window / TSTIME_SEC), "map", "owner_tag", nb->nc->owner_tag,
-	                "tag_prefix", nb->nc->tag_prefix, "cf_node_id", nb->nc->cf_node_id,
-	                "cf_tailnet", nb->nc->cf_tailnet, "cf_last_seen", nb->nc->cf_last_seen,
-	                "tailnets", tns, "rows", rows);
-	ctl_reply(req, res);
 }
