@@ -1,5 +1,6 @@
 /* http.c: one set-up for every transfer (poller, OAuth, NetBox), so their limits cannot drift. */
 #include <string.h>
+#include <strings.h>
 
 #include "http.h"
 #include "log.h"
@@ -21,6 +22,30 @@ http_write_cb(char *data, size_t size, size_t n, void *arg)
 	return n;
 }
 
+static size_t
+http_header_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct http_rx *rx = arg;
+	size_t klen = strlen(rx->keep_header), len = n;
+
+	if (len > klen + 1 && strncasecmp(data, rx->keep_header, klen) == 0 && data[klen] == ':') {
+		data += klen + 1;
+		len -= klen + 1;
+		while (len > 0 && (*data == ' ' || *data == '\t')) {
+			data++;
+			len--;
+		}
+		while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == '\n' ||
+		                   data[len - 1] == ' ' || data[len - 1] == '\t'))
+			len--;
+		if (len < sizeof(rx->header)) {
+			memcpy(rx->header, data, len);
+			rx->header[len] = '\0';
+		}
+	}
+	return n;
+}
+
 CURL *
 http_easy(const struct http_limits *lim, const char *url, void *owner, struct http_rx *rx)
 {
@@ -30,8 +55,13 @@ http_easy(const struct http_limits *lim, const char *url, void *owner, struct ht
 	rx->max = lim->max_response;
 	rx->too_big = 0;
 	rx->errbuf[0] = '\0';
+	rx->header[0] = '\0';
 	if ((e = curl_easy_init()) == NULL)
 		return NULL;
+	if (rx->keep_header != NULL) {
+		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_header_cb);
+		curl_easy_setopt(e, CURLOPT_HEADERDATA, rx);
+	}
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, owner);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_cb);

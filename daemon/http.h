@@ -24,6 +24,10 @@ struct http_rx {
 	size_t max; /* the cap; set by http_easy from the limits, callers may lower it */
 	int too_big;
 	char errbuf[CURL_ERROR_SIZE];
+	/* Set by the caller, kept across transfers: a response header whose value is kept in
+	 * header ("" when absent or too long), or NULL. */
+	const char *keep_header;
+	char header[64];
 };
 
 /* A new easy handle for URL with every shared option set (protocols, no redirects, TLS 1.2+

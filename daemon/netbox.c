@@ -21,6 +21,7 @@
 #define NETBOX_ERRMSG_MAX 400   /* one error in a log line or an answer */
 #define NETBOX_MAX_ERRORS 50    /* item errors kept per run */
 #define NETBOX_FIRST_DELAY (60 * TSTIME_SEC)
+#define NETBOX_MAX_REREADS 3 /* an offset-paged list that changed while read is read again */
 
 static const char netbox_ip_path[] = "/api/ipam/ip-addresses/";
 
@@ -45,6 +46,8 @@ struct netbox_run {
 	json_t *tailnets; /* [{"tailnet","vrf","as_of","state","reason"}] */
 	json_t *wants;    /* [{"tailnet","vrf","obj"}]: the records tsinv wants */
 	json_t *tag_ids;  /* {"slug": id}: the tags NetBox has */
+	json_t *tags;     /* the tags NetBox has, as it gave them */
+	int api_version;  /* NetBox's API-Version header as major * 100 + minor; 0 unknown */
 	json_t *vrf_ids;  /* {"name": id} */
 	json_t *owned;    /* the records carrying the owner tag, as NetBox gave them */
 	json_t *plan;     /* [{"action","address","vrf","tailnet","node_id","id","fields"}] */
@@ -64,15 +67,18 @@ struct netbox_run {
 	netbox_http_fn done;
 
 	/* A list being read page by page. */
-	char *list_path;
+	char *list_path, *list_query;
 	json_t *acc;
-	size_t pages;
+	size_t pages, rereads;
+	json_int_t list_count; /* the first page's count; -1 in cursor paging (no count) */
+	int list_moved;        /* a later page counted otherwise */
 	netbox_step_fn list_done;
 
 	/* The writes: which list, where in it, one by one after a 400. */
 	json_t *queue; /* updates or creates */
 	size_t pos, batch_n;
 	int single;
+	int tags_single; /* tags one by one after a 400 */
 };
 
 struct netbox {
@@ -109,17 +115,25 @@ netbox_clean(const char *s)
 	return out;
 }
 
-/* NetBox's field errors {"field": ["msg", ...]} as "field: msg; field: msg". */
+/* NetBox's errors as "field: msg; field: msg": DRF's lists of messages, and the nested objects
+ * of custom fields ({"custom_fields": {"name": "msg"}}, extras/api/customfields.py) as
+ * "custom_fields: name: msg". */
 static void
 netbox_field_errors(struct sbuf *sb, json_t *err)
 {
 	const char *k;
-	json_t *v, *m;
+	json_t *v;
 	size_t i, n = 0;
 
 	if (json_is_string(err)) {
 		sbuf_adds(sb, json_string_value(err));
 		return;
+	}
+	json_array_foreach(err, i, v)
+	{
+		if (i > 0)
+			sbuf_adds(sb, " ");
+		netbox_field_errors(sb, v);
 	}
 	json_object_foreach(err, k, v)
 	{
@@ -127,17 +141,7 @@ netbox_field_errors(struct sbuf *sb, json_t *err)
 			sbuf_adds(sb, "; ");
 		if (strcmp(k, "non_field_errors") != 0 && strcmp(k, "detail") != 0)
 			sbuf_addf(sb, "%s: ", k);
-		if (json_is_string(v))
-			sbuf_adds(sb, json_string_value(v));
-		json_array_foreach(v, i, m)
-		{
-			if (i > 0)
-				sbuf_adds(sb, " ");
-			if (json_is_string(m))
-				sbuf_adds(sb, json_string_value(m));
-			else
-				netbox_field_errors(sb, m);
-		}
+		netbox_field_errors(sb, v);
 	}
 }
 
@@ -276,6 +280,18 @@ netbox_http(struct netbox_run *run, const char *method, const char *path, json_t
 	}
 }
 
+/* NetBox names its API version ("4.6") in every answer (netbox/middleware.py): what it takes
+ * (add_tags and remove_tags from 4.6) follows from it. */
+static void
+netbox_api_version(struct netbox_run *run)
+{
+	unsigned major, minor;
+
+	if (run->rx.header[0] != '\0' && sscanf(run->rx.header, "%u.%u", &major, &minor) == 2 &&
+	    major < 1000 && minor < 100)
+		run->api_version = (int)(major * 100 + minor);
+}
+
 static void
 netbox_http_done(struct netbox_run *run, CURLcode code)
 {
@@ -284,6 +300,7 @@ netbox_http_done(struct netbox_run *run, CURLcode code)
 	char *error = NULL;
 
 	curl_easy_getinfo(run->easy, CURLINFO_RESPONSE_CODE, &status);
+	netbox_api_version(run);
 	error = http_error(&run->nb->lim, code, &run->rx);
 	if (error == NULL && run->rx.body.len > 0)
 		body = json_loadb(run->rx.body.p, run->rx.body.len, 0, NULL);
@@ -312,10 +329,52 @@ netbox_xfer_done_cb(CURL *easy, CURLcode result, void *arg)
 
 static void netbox_list_page(struct netbox_run *run, const char *query);
 
+static int
+netbox_id_cmp(const void *a, const void *b)
+{
+	json_int_t x = *(const json_int_t *)a, y = *(const json_int_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Offset paging (NetBox before 4.6) skips or repeats records when others write meanwhile: a
+ * list read so holds exactly its count of records, no id twice, and no page counted
+ * otherwise. */
+static int
+netbox_list_whole(struct netbox_run *run)
+{
+	size_t n = json_array_size(run->acc), i;
+	json_int_t *ids;
+	int ok = !run->list_moved && (json_int_t)n == run->list_count;
+
+	if (!ok || n == 0)
+		return ok;
+	ids = xcalloc(n, sizeof(*ids));
+	for (i = 0; i < n; i++)
+		ids[i] = json_integer_value(json_object_get(json_array_get(run->acc, i), "id"));
+	qsort(ids, n, sizeof(*ids), netbox_id_cmp);
+	for (i = 1; i < n && ok; i++)
+		ok = ids[i] != ids[i - 1];
+	free(ids);
+	return ok;
+}
+
+/* Starts reading the list (again) from its first page. */
+static void
+netbox_list_begin(struct netbox_run *run)
+{
+	json_decref(run->acc);
+	run->acc = json_array();
+	run->pages = 0;
+	run->list_moved = 0;
+	netbox_list_page(run, run->list_query);
+}
+
 static void
 netbox_list_cb(struct netbox_run *run, long status, json_t *body)
 {
 	json_t *results = json_object_get(body, "results"), *r;
+	json_t *count = json_object_get(body, "count");
 	const char *next = json_string_value(json_object_get(body, "next"));
 	size_t i;
 
@@ -324,6 +383,13 @@ netbox_list_cb(struct netbox_run *run, long status, json_t *body)
 		                               : netbox_http_error(status, body));
 		return;
 	}
+	/* NetBox 4.6 answers start= with cursor paging, by id and without a count; older
+	 * versions ignore it and page by offset. */
+	if (run->pages == 0)
+		run->list_count = json_is_integer(count) ? json_integer_value(count) : -1;
+	else if (run->list_count >= 0 &&
+	         (!json_is_integer(count) || json_integer_value(count) != run->list_count))
+		run->list_moved = 1;
 	json_array_foreach(results, i, r) json_array_append(run->acc, r);
 	/* Only the query of "next" is used: behind a proxy NetBox may name itself with another
 	 * scheme or host, and the token must go nowhere but the configured url. */
@@ -333,6 +399,18 @@ netbox_list_cb(struct netbox_run *run, long status, json_t *body)
 			return;
 		}
 		netbox_list_page(run, strchr(next, '?') + 1);
+		return;
+	}
+	if (run->list_count >= 0 && !netbox_list_whole(run)) {
+		if (++run->rereads > NETBOX_MAX_REREADS) {
+			netbox_fail(run,
+			            xstrdup("the list kept changing while it was read by offset "
+			                    "(NetBox before 4.6 has no cursor paging): the next "
+			                    "run reads it again"));
+			return;
+		}
+		log_info("netbox: %s changed while it was read: reading it again", run->what);
+		netbox_list_begin(run);
 		return;
 	}
 	run->list_done(run);
@@ -351,16 +429,13 @@ netbox_list_page(struct netbox_run *run, const char *query)
 static void
 netbox_list(struct netbox_run *run, const char *path, const char *query, netbox_step_fn done)
 {
-	char *q = xasprintf("limit=%d%s%s", NETBOX_PAGE, *query ? "&" : "", query);
-
 	free(run->list_path);
+	free(run->list_query);
 	run->list_path = xstrdup(path);
-	json_decref(run->acc);
-	run->acc = json_array();
-	run->pages = 0;
+	run->list_query = xasprintf("start=0&limit=%d%s%s", NETBOX_PAGE, *query ? "&" : "", query);
+	run->rereads = 0;
 	run->list_done = done;
-	netbox_list_page(run, q);
-	free(q);
+	netbox_list_begin(run);
 }
 
 static char *
@@ -469,6 +544,8 @@ netbox_step_tags_done(struct netbox_run *run)
 		if (slug != NULL && json_is_integer(json_object_get(t, "id")))
 			json_object_set(run->tag_ids, slug, json_object_get(t, "id"));
 	}
+	json_decref(run->tags);
+	run->tags = json_incref(run->acc);
 	netbox_step_vrfs(run);
 }
 
@@ -599,6 +676,7 @@ netbox_plan_add(struct netbox_run *run, const struct nbplan_step *s, const struc
 	        json_object_get(json_object_get(obj, "custom_fields"), m->cf_node_id)));
 	json_t *fields, *v;
 	const char *k;
+	int tags_listed = 0;
 
 	if (!create) {
 		json_object_set_new(p, "id", json_integer(s->rec->id));
@@ -613,6 +691,9 @@ netbox_plan_add(struct netbox_run *run, const struct nbplan_step *s, const struc
 				{
 					json_array_append_new(fields, json_sprintf("cf_%s", ck));
 				}
+			} else if (strcmp(k, "add_tags") == 0 || strcmp(k, "remove_tags") == 0) {
+				if (!json_object_get(s->body, "tags") && !tags_listed++)
+					json_array_append_new(fields, json_string("tags"));
 			} else if (strcmp(k, "id") != 0 && strcmp(k, "changelog_message") != 0)
 				json_array_append_new(fields, json_string(k));
 		}
@@ -643,12 +724,11 @@ netbox_step_plan(struct netbox_run *run)
 	struct nbplan_rec *recs = xcalloc(nrecs ? nrecs : 1, sizeof(*recs));
 	struct nbplan_want *wants = xcalloc(json_array_size(run->wants) + 1, sizeof(*wants));
 	const char **held = xcalloc(json_array_size(run->tailnets) + 1, sizeof(*held));
-	const char **tags = xcalloc(json_object_size(run->tag_ids) + 1, sizeof(*tags));
+	struct nbplan_tag *tags = xcalloc(json_array_size(run->tags) + 1, sizeof(*tags));
 	struct nbplan plan;
 	struct nbplan_in in;
 	struct ipam_map m;
-	const char *k;
-	json_t *w, *tn, *v;
+	json_t *w, *tn, *t;
 
 	netbox_map(run->nb->nc, NULL, &m);
 	for (i = 0; i < nrecs; i++) {
@@ -678,7 +758,14 @@ netbox_step_plan(struct netbox_run *run)
 		if (strcmp(json_string_value(json_object_get(tn, "state")), "ok") != 0)
 			held[nheld++] = json_string_value(json_object_get(tn, "tailnet"));
 	}
-	json_object_foreach(run->tag_ids, k, v) tags[ntags++] = k;
+	json_array_foreach(run->tags, i, t)
+	{
+		tags[ntags++] = (struct nbplan_tag){
+		    .slug = json_string_value(json_object_get(t, "slug")),
+		    .name = json_string_value(json_object_get(t, "name")),
+		    .description = json_string_value(json_object_get(t, "description")),
+		};
+	}
 	in = (struct nbplan_in){.m = &m,
 	                        .slack = run->nb->nc->last_seen_slack,
 	                        .recs = recs,
@@ -688,7 +775,8 @@ netbox_step_plan(struct netbox_run *run)
 	                        .held = held,
 	                        .nheld = nheld,
 	                        .tags = tags,
-	                        .ntags = ntags};
+	                        .ntags = ntags,
+	                        .tag_ops = run->api_version >= 406};
 	nbplan_make(&in, &plan);
 	for (i = 0; i < plan.nsteps; i++) {
 		netbox_plan_add(run, &plan.steps[i], &m);
@@ -696,8 +784,9 @@ netbox_step_plan(struct netbox_run *run)
 	}
 	for (i = 0; i < plan.nnew_tags; i++)
 		json_array_append_new(run->new_tags,
-		                      json_pack("{s:s, s:s, s:s}", "name", plan.new_tags[i], "slug",
-		                                plan.new_tags[i], "changelog_message",
+		                      json_pack("{s:s, s:s, s:s, s:s}", "name", plan.new_tags[i],
+		                                "slug", plan.new_tags[i], "description",
+		                                NBPLAN_TAG_DESCRIPTION, "changelog_message",
 		                                "tsinvd: a tag of Tailscale addresses"));
 	run->unchanged += plan.unchanged;
 	run->tags_planned = plan.nnew_tags;
@@ -719,24 +808,84 @@ netbox_step_plan(struct netbox_run *run)
 
 static void netbox_write_cb(struct netbox_run *run, long status, json_t *body);
 
+/* Tags go in one bulk create; after a 400 (NetBox's all or nothing), one by one, so that a
+ * tag NetBox refuses (its name taken meanwhile) is reported and the others made: the writes
+ * that name it are then refused, each with NetBox's reason, and the rest go on. */
 static void
 netbox_tags_cb(struct netbox_run *run, long status, json_t *body)
 {
-	if (status != 201) {
+	size_t n = run->tags_single ? 1 : json_array_size(run->new_tags);
+
+	if (status == 201) {
+		run->tags_created += n;
+	} else if (status == 400 && n > 1) {
+		run->tags_single = 1;
+		netbox_write_next(run);
+		return;
+	} else if (status == 400) {
+		char *e = netbox_http_error(status, body);
+
+		netbox_error(
+		    run, "create tag %s: %s",
+		    json_string_value(json_object_get(json_array_get(run->new_tags, 0), "slug")),
+		    e);
+		free(e);
+	} else {
 		netbox_fail(run, netbox_http_error(status, body));
 		return;
 	}
-	run->tags_created = json_array_size(run->new_tags);
-	json_array_clear(run->new_tags);
+	for (size_t i = 0; i < n; i++)
+		json_array_remove(run->new_tags, 0);
 	netbox_write_next(run);
 }
 
+/* A PATCH of a record deleted meanwhile is skipped by NetBox without an error
+ * (netbox/api/viewsets/mixins.py): only what its answer holds was updated. */
+static int
+netbox_answered(json_t *body, json_t *item)
+{
+	json_int_t id = json_integer_value(json_object_get(item, "id"));
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(body, i, r)
+	{
+		if (json_integer_value(json_object_get(r, "id")) == id)
+			return 1;
+	}
+	return 0;
+}
+
+/* "deprecate 100.64.0.1/32 #12": a write, as errors name it. */
+static char *
+netbox_item_name(json_t *item)
+{
+	const char *action = json_string_value(json_object_get(item, "_action"));
+	const char *addr = json_string_value(json_object_get(item, "address"));
+	char id[32] = "";
+
+	if (json_is_integer(json_object_get(item, "id")))
+		snprintf(id, sizeof(id), " #%lld",
+		         (long long)json_integer_value(json_object_get(item, "id")));
+	if (addr == NULL)
+		addr = json_string_value(json_object_get(item, "_address"));
+	return xasprintf("%s %s%s", action ? action : "create", addr ? addr : "record", id);
+}
+
 static void
-netbox_count(struct netbox_run *run, json_t *item)
+netbox_count(struct netbox_run *run, json_t *item, json_t *body)
 {
 	const char *action = json_string_value(json_object_get(item, "_action"));
 
-	if (action == NULL)
+	if (action != NULL && !netbox_answered(body, item)) {
+		char *what = netbox_item_name(item);
+
+		netbox_error(run,
+		             "%s: NetBox no longer has this record (deleted meanwhile?); the "
+		             "next run plans afresh",
+		             what);
+		free(what);
+	} else if (action == NULL)
 		run->created++;
 	else if (strcmp(action, "deprecate") == 0)
 		run->deprecated++;
@@ -753,7 +902,11 @@ netbox_write_next(struct netbox_run *run)
 	int create;
 
 	if (json_array_size(run->new_tags) > 0) {
-		netbox_http(run, "POST", "/api/extras/tags/", run->new_tags, netbox_tags_cb);
+		json_t *tags = run->tags_single ? json_pack("[O]", json_array_get(run->new_tags, 0))
+		                                : json_incref(run->new_tags);
+
+		netbox_http(run, "POST", "/api/extras/tags/", tags, netbox_tags_cb);
+		json_decref(tags);
 		return;
 	}
 	if (run->queue == NULL) {
@@ -803,7 +956,7 @@ netbox_write_cb(struct netbox_run *run, long status, json_t *body)
 
 	if (status == (create ? 201 : 200)) {
 		for (i = 0; i < run->batch_n; i++)
-			netbox_count(run, json_array_get(run->queue, run->pos + i));
+			netbox_count(run, json_array_get(run->queue, run->pos + i), body);
 		run->pos += run->batch_n;
 		/* One by one until the end of the batch that failed, then batches again. */
 		if (run->single > 0)
@@ -818,22 +971,12 @@ netbox_write_cb(struct netbox_run *run, long status, json_t *body)
 		return;
 	}
 	if (status == 400) {
-		json_t *item = json_array_get(run->queue, run->pos);
 		char *e = netbox_http_error(status, body);
-		const char *action = json_string_value(json_object_get(item, "_action"));
+		char *what = netbox_item_name(json_array_get(run->queue, run->pos));
 
-		char id[32] = "";
-
-		if (json_is_integer(json_object_get(item, "id")))
-			snprintf(id, sizeof(id), " #%lld",
-			         (long long)json_integer_value(json_object_get(item, "id")));
-		const char *addr = json_string_value(json_object_get(item, "address"));
-
-		if (addr == NULL)
-			addr = json_string_value(json_object_get(item, "_address"));
-		netbox_error(run, "%s %s%s: %s", action ? action : "create", addr ? addr : "record",
-		             id, e);
+		netbox_error(run, "%s: %s", what, e);
 		free(e);
+		free(what);
 		run->pos++;
 		if (run->single > 0)
 			run->single--;
@@ -855,6 +998,7 @@ netbox_run_free(struct netbox_run *run)
 	json_decref(run->tailnets);
 	json_decref(run->wants);
 	json_decref(run->tag_ids);
+	json_decref(run->tags);
 	json_decref(run->vrf_ids);
 	json_decref(run->owned);
 	json_decref(run->plan);
@@ -864,6 +1008,7 @@ netbox_run_free(struct netbox_run *run)
 	json_decref(run->errors);
 	json_decref(run->acc);
 	free(run->list_path);
+	free(run->list_query);
 	free(run->waiters);
 	free(run);
 }
@@ -937,6 +1082,7 @@ netbox_run_start(struct netbox *nb, int dry)
 	run->nb = nb;
 	run->dry = dry;
 	run->started = tstime_now();
+	run->rx.keep_header = "API-Version";
 	run->tailnets = json_array();
 	run->wants = json_array();
 	run->tag_ids = json_object();

@@ -111,20 +111,35 @@ ipam_tag_slug(const char *tag, const char *prefix, char *buf, size_t len)
 	return useful ? 0 : -1;
 }
 
+/* NetBox's DNSValidator (ipam/validators.py): ^([0-9A-Za-z_-]+|\*)(\.[0-9A-Za-z_-]+)*\.?$ */
 int
 ipam_dns_name_ok(const char *s)
 {
-	if (s == NULL || *s == '\0')
+	size_t label = 0;
+
+	if (s == NULL || *s == '\0' || strlen(s) > IPAM_DNS_NAME_MAX)
 		return 0;
-	for (; *s != '\0'; s++)
-		if (!(isalnum((unsigned char)*s) || strchr("_-.*", *s) != NULL) ||
-		    (unsigned char)*s >= 0x80)
+	if (s[0] == '*' && (s[1] == '\0' || s[1] == '.')) {
+		s++;
+		label = 1;
+	}
+	for (; *s != '\0'; s++) {
+		if (*s == '.') {
+			/* An empty label, or a trailing dot after nothing. */
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= 'A' && *s <= 'Z') || *s == '_' || *s == '-'))
 			return 0;
+		label++;
+	}
 	return 1;
 }
 
-/* Cuts S to at most MAX characters (UTF-8 code points, as NetBox counts), in place. */
-static void
+void
 ipam_cut_chars(char *s, size_t max)
 {
 	size_t chars = 0;
@@ -278,6 +293,9 @@ ipam_netbox_object(json_t *row, const struct ipam_map *m)
 	n = strlen(dns);
 	if (n > 1 && dns[n - 1] == '.')
 		dns[n - 1] = '\0';
+	/* NetBox stores it in lower case (IPAddress.clean); compared so, it settles. */
+	for (char *p = dns; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
 	json_object_set_new(o, "dns_name", json_string(ipam_dns_name_ok(dns) ? dns : ""));
 	free(dns);
 	desc = ipam_description(row);

@@ -111,8 +111,7 @@ nbplan_changelog(const char *action, const char *address, const char *tailnet, c
 	                      tailnet ? tailnet : "?", node ? node : "?");
 	json_t *j;
 
-	if (strlen(msg) > NBPLAN_CHANGELOG_MAX)
-		msg[NBPLAN_CHANGELOG_MAX] = '\0';
+	ipam_cut_chars(msg, NBPLAN_CHANGELOG_MAX);
 	j = json_string(msg);
 	free(msg);
 	return j;
@@ -127,6 +126,46 @@ nbplan_has(const char *const *list, size_t n, const char *s)
 	return 0;
 }
 
+static const struct nbplan_tag *
+nbplan_tag_by(const struct nbplan_in *in, const char *slug, int by_name)
+{
+	for (size_t i = 0; i < in->ntags; i++) {
+		const char *v = by_name ? in->tags[i].name : in->tags[i].slug;
+
+		if (v != NULL && strcmp(v, slug) == 0)
+			return &in->tags[i];
+	}
+	return NULL;
+}
+
+int
+nbplan_tag_managed(const struct nbplan_in *in, const char *slug)
+{
+	const struct nbplan_tag *t = nbplan_tag_by(in, slug, 0);
+	const char *prefix = in->m->tag_prefix, *owner = in->m->owner_tag;
+
+	if (owner != NULL && strcmp(slug, owner) == 0)
+		return 1;
+	if (prefix != NULL && *prefix != '\0' && strncmp(slug, prefix, strlen(prefix)) == 0)
+		return 1;
+	return t != NULL && t->description != NULL &&
+	       strcmp(t->description, NBPLAN_TAG_DESCRIPTION) == 0;
+}
+
+/* The slug NetBox knows for a wanted SLUG: its own, or that of the tag named so (a tag made
+ * by hand, whose name NetBox would not give a second tag); else SLUG, to be created. */
+static const char *
+nbplan_tag_resolve(const struct nbplan_in *in, const char *slug)
+{
+	const struct nbplan_tag *t;
+
+	if (nbplan_tag_by(in, slug, 0) != NULL)
+		return slug;
+	if ((t = nbplan_tag_by(in, slug, 1)) != NULL && t->slug != NULL)
+		return t->slug;
+	return slug;
+}
+
 /* Notes each slug TAGS name that NetBox lacks and no earlier step named. */
 static void
 nbplan_tags(struct nbplan_ctx *c, json_t *tags)
@@ -139,7 +178,7 @@ nbplan_tags(struct nbplan_ctx *c, json_t *tags)
 	{
 		const char *slug = json_string_value(json_object_get(t, "slug"));
 
-		if (slug == NULL || nbplan_has(c->in->tags, c->in->ntags, slug) ||
+		if (slug == NULL || nbplan_tag_by(c->in, slug, 0) != NULL ||
 		    nbplan_has((const char *const *)out->new_tags, out->nnew_tags, slug))
 			continue;
 		out->new_tags = xrealloc(out->new_tags, (out->nnew_tags + 1) * sizeof(char *));
@@ -160,6 +199,7 @@ nbplan_add(struct nbplan_ctx *c, enum nbplan_action action, const struct nbplan_
 	json_object_set_new(body, "changelog_message",
 	                    nbplan_changelog(nbplan_names[action], addr, tn, node));
 	nbplan_tags(c, json_object_get(body, "tags"));
+	nbplan_tags(c, json_object_get(body, "add_tags"));
 	if (out->nsteps == c->cap) {
 		c->cap = c->cap ? 2 * c->cap : 16;
 		out->steps = xrealloc(out->steps, c->cap * sizeof(*out->steps));
@@ -239,6 +279,84 @@ nbplan_match(struct nbplan_ctx *c, const struct nbplan_want *w, int deprecated)
 	return &in->recs[rec];
 }
 
+static int
+nbplan_slug_in(json_t *tags, const char *slug)
+{
+	json_t *t;
+	size_t i;
+
+	json_array_foreach(tags, i, t)
+	{
+		const char *s = json_string_value(json_object_get(t, "slug"));
+
+		if (s != NULL && strcmp(s, slug) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* WANT's object with each tag as NetBox knows it (new reference). */
+static json_t *
+nbplan_resolved(const struct nbplan_in *in, json_t *want)
+{
+	json_t *obj = json_deep_copy(want), *tags = json_array(), *t;
+	size_t i;
+
+	json_array_foreach(json_object_get(want, "tags"), i, t)
+	{
+		const char *s = json_string_value(json_object_get(t, "slug"));
+
+		if (s == NULL)
+			continue;
+		s = nbplan_tag_resolve(in, s);
+		if (!nbplan_slug_in(tags, s))
+			json_array_append_new(tags, json_pack("{s:s}", "slug", s));
+	}
+	json_object_set_new(obj, "tags", tags);
+	return obj;
+}
+
+/* Sets in PATCH the tag change from HAVE's tags to WANT's: what is missing added, what tsinv
+ * manages and no longer wants removed, the rest kept. */
+static void
+nbplan_tag_patch(struct nbplan_ctx *c, json_t *have, json_t *want, json_t *patch)
+{
+	json_t *ht = json_object_get(have, "tags"), *wt = json_object_get(want, "tags");
+	json_t *add = json_array(), *remove = json_array(), *keep = json_array(), *t;
+	size_t i;
+
+	json_array_foreach(wt, i, t)
+	{
+		const char *s = json_string_value(json_object_get(t, "slug"));
+
+		if (s != NULL && !nbplan_slug_in(ht, s))
+			json_array_append_new(add, json_pack("{s:s}", "slug", s));
+	}
+	json_array_foreach(ht, i, t)
+	{
+		const char *s = json_string_value(json_object_get(t, "slug"));
+
+		if (s == NULL)
+			continue;
+		if (!nbplan_slug_in(wt, s) && nbplan_tag_managed(c->in, s))
+			json_array_append_new(remove, json_pack("{s:s}", "slug", s));
+		else
+			json_array_append_new(keep, json_pack("{s:s}", "slug", s));
+	}
+	if (json_array_size(add) + json_array_size(remove) > 0 && c->in->tag_ops) {
+		if (json_array_size(add) > 0)
+			json_object_set(patch, "add_tags", add);
+		if (json_array_size(remove) > 0)
+			json_object_set(patch, "remove_tags", remove);
+	} else if (json_array_size(add) + json_array_size(remove) > 0) {
+		json_array_extend(keep, add);
+		json_object_set(patch, "tags", keep);
+	}
+	json_decref(add);
+	json_decref(remove);
+	json_decref(keep);
+}
+
 /* Plans one want: an update of its record, or a create. */
 static void
 nbplan_want(struct nbplan_ctx *c, const struct nbplan_want *w)
@@ -249,15 +367,25 @@ nbplan_want(struct nbplan_ctx *c, const struct nbplan_want *w)
 	int deprecated = status != NULL && strcmp(status, "deprecated") == 0;
 	const struct nbplan_rec *r = nbplan_match(c, w, deprecated);
 	enum nbplan_action action = NBPLAN_UPDATE;
-	json_t *patch;
+	json_t *patch, *obj = nbplan_resolved(in, w->obj);
 
 	if (r == NULL) {
 		/* A released address NetBox never held is not worth a record. */
 		if (!deprecated)
-			nbplan_add(c, NBPLAN_CREATE, w, NULL, json_deep_copy(w->obj));
+			nbplan_add(c, NBPLAN_CREATE, w, NULL, obj);
+		else
+			json_decref(obj);
 		return;
 	}
-	if ((patch = ipam_netbox_diff(r->rec, w->obj, in->m, in->slack)) == NULL) {
+	patch = ipam_netbox_diff(r->rec, obj, in->m, in->slack);
+	if (patch != NULL) {
+		/* The diff compares whole tag sets; tsinv merges them. */
+		json_object_del(patch, "tags");
+		nbplan_tag_patch(c, r->rec, obj, patch);
+	}
+	json_decref(obj);
+	if (patch == NULL || json_object_size(patch) == 0) {
+		json_decref(patch);
 		c->out->unchanged++;
 		return;
 	}

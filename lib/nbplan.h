@@ -18,6 +18,14 @@ struct nbplan_rec {
 	const char *address, *vrf_name, *node_id, *tailnet, *status;
 };
 
+/* A tag NetBox has (strings borrowed). */
+struct nbplan_tag {
+	const char *slug, *name, *description;
+};
+
+/* The description of the tags tsinv creates: it marks them as tsinv's to remove. */
+#define NBPLAN_TAG_DESCRIPTION "Tailscale tag, managed by tsinvd"
+
 /* A record tsinv wants. */
 struct nbplan_want {
 	json_t *obj;         /* as ipam_netbox_object made it, "vrf" the id or null (borrowed) */
@@ -38,9 +46,12 @@ struct nbplan_in {
 	 * retired. A record of a tailnet no longer configured is retired. */
 	const char *const *held;
 	size_t nheld;
-	/* The tag slugs NetBox has. */
-	const char *const *tags;
+	/* The tags NetBox has. */
+	const struct nbplan_tag *tags;
 	size_t ntags;
+	/* The server takes add_tags and remove_tags (NetBox 4.6+); else a PATCH sends the whole
+	 * tag set, the tags tsinv does not manage included. */
+	int tag_ops;
 };
 
 #define NBPLAN_ACTIONS(X)                                                                          \
@@ -72,6 +83,10 @@ struct nbplan {
 	size_t nnew_tags;
 };
 
+/* Which tags on a record of ours tsinv may remove: the owner tag, those under a non-empty
+ * tag_prefix, and those it created (NBPLAN_TAG_DESCRIPTION). Tags people add are kept. */
+int nbplan_tag_managed(const struct nbplan_in *in, const char *slug);
+
 #define NBPLAN_CHANGELOG_MAX 200 /* characters: NetBox's limit on changelog_message */
 
 /* Reads R->rec's id, address, VRF, custom fields and status into R. */
@@ -79,13 +94,17 @@ void nbplan_rec_init(struct nbplan_rec *r, const struct ipam_map *m);
 
 /* Plans the writes that make NetBox hold IN's wants: a record matches a want by node id,
  * address and VRF; an address that passed to another node takes the record no one wants as
- * it is; a record no longer wanted is deprecated, never deleted. Fills OUT (zeroed first). */
+ * it is; a record no longer wanted is deprecated, never deleted. A wanted tag is NetBox's tag
+ * of that slug, else its tag of that name (names are unique too), else a new tag. Tags are
+ * merged: tsinv adds what it wants and removes only what it manages. Fills OUT (zeroed
+ * first). */
 void nbplan_make(const struct nbplan_in *in, struct nbplan *out);
 void nbplan_free(struct nbplan *p);
 
 const char *nbplan_action_name(enum nbplan_action a);
 
-/* "tsinvd: ACTION ADDRESS (tailnet T, node N)", cut to NetBox's 200 characters. */
+/* "tsinvd: ACTION ADDRESS (tailnet T, node N)", cut to NetBox's 200 characters (not bytes:
+ * a UTF-8 sequence is never split). */
 json_t *nbplan_changelog(const char *action, const char *address, const char *tailnet,
                          const char *node);
 

@@ -196,6 +196,11 @@ START_TEST(test_netbox_object_edges)
 	json_object_set_new(row, "user", json_string("someone@example.com"));
 	o = ipam_netbox_object(row, &m);
 	ck_assert_str_eq(json_string_value(json_object_get(o, "dns_name")), "host.tail1.ts.net");
+	json_decref(o);
+	/* In lower case, as NetBox stores it: compared so, a mixed-case name settles. */
+	json_object_set_new(row, "name", json_string("Web-1.Tail1.ts.net"));
+	o = ipam_netbox_object(row, &m);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "dns_name")), "web-1.tail1.ts.net");
 	{
 		const char *d = json_string_value(json_object_get(o, "description"));
 		size_t chars = 0;
@@ -234,6 +239,16 @@ START_TEST(test_dns_name)
 	ck_assert(!ipam_dns_name_ok(""));
 	ck_assert(!ipam_dns_name_ok("a b"));
 	ck_assert(!ipam_dns_name_ok("caf\xc3\xa9"));
+	/* NetBox's validator: labels are never empty, '*' only as the whole first label. */
+	ck_assert(ipam_dns_name_ok("*"));
+	ck_assert(ipam_dns_name_ok("host.example.com."));
+	ck_assert(!ipam_dns_name_ok("a..b"));
+	ck_assert(!ipam_dns_name_ok(".x"));
+	ck_assert(!ipam_dns_name_ok("a*b"));
+	ck_assert(!ipam_dns_name_ok("*x.example.com"));
+	ck_assert(!ipam_dns_name_ok("a.*.b"));
+	ck_assert(!ipam_dns_name_ok("."));
+	ck_assert(!ipam_dns_name_ok("a.."));
 }
 END_TEST
 

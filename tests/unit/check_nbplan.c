@@ -43,8 +43,9 @@ struct fixture {
 	size_t nrecs, nwants;
 	const char *held[2];
 	size_t nheld;
-	const char *tags[2];
+	struct nbplan_tag tags[4];
 	size_t ntags;
+	int tag_ops;
 	struct nbplan plan;
 };
 
@@ -74,7 +75,8 @@ fx_plan(struct fixture *fx)
 	                       .held = fx->held,
 	                       .nheld = fx->nheld,
 	                       .tags = fx->tags,
-	                       .ntags = fx->ntags};
+	                       .ntags = fx->ntags,
+	                       .tag_ops = fx->tag_ops};
 
 	nbplan_make(&in, &fx->plan);
 }
@@ -88,6 +90,22 @@ fx_free(struct fixture *fx)
 	for (size_t i = 0; i < fx->nwants; i++)
 		json_decref(fx->wants[i].obj);
 }
+
+static char *
+dump(json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+#define ck_assert_json(v, expect)                                                                  \
+	do {                                                                                       \
+		char *s_ = dump(v);                                                                \
+		ck_assert_str_eq(s_, expect);                                                      \
+		free(s_);                                                                          \
+	} while (0)
 
 static const char *
 body_str(const struct nbplan_step *s, const char *key)
@@ -112,7 +130,7 @@ END_TEST
 
 START_TEST(test_create_unchanged_update)
 {
-	struct fixture fx = {.tags = {"tsinv"}, .ntags = 1};
+	struct fixture fx = {.tags = {{.slug = "tsinv", .name = "tsinv"}}, .ntags = 1};
 
 	fx_rec(&fx, rec_obj(1, "100.64.0.1/32", "nA", "corp", "active", "a"));
 	fx_rec(&fx, rec_obj(2, "100.64.0.2/32", "nB", "corp", "active", "b"));
@@ -186,7 +204,8 @@ END_TEST
 
 START_TEST(test_held_tailnet_and_released)
 {
-	struct fixture fx = {.held = {"lab"}, .nheld = 1, .tags = {"tsinv"}, .ntags = 1};
+	struct fixture fx = {
+	    .held = {"lab"}, .nheld = 1, .tags = {{.slug = "tsinv", .name = "tsinv"}}, .ntags = 1};
 
 	/* A record of a tailnet left out of the run stays; one of a tailnet no longer
 	 * configured is retired; a released address NetBox never held gets no record. */
@@ -205,7 +224,7 @@ END_TEST
 
 START_TEST(test_address_spelling)
 {
-	struct fixture fx = {.tags = {"tsinv"}, .ntags = 1};
+	struct fixture fx = {.tags = {{.slug = "tsinv", .name = "tsinv"}}, .ntags = 1};
 
 	/* NetBox may spell an IPv6 address its own way: the match does not care. */
 	fx_rec(&fx, rec_obj(1, "fd7a:115c:a1e0:0::1/128", "nA", "corp", "active", "a"));
@@ -214,6 +233,112 @@ START_TEST(test_address_spelling)
 	ck_assert_uint_eq(fx.plan.nsteps, 0);
 	ck_assert_uint_eq(fx.plan.unchanged, 1);
 	fx_free(&fx);
+}
+END_TEST
+
+/* A record whose tags are TAGS (a JSON list of slugs). */
+static json_t *
+rec_tags(const char *tags)
+{
+	json_t *r = rec_obj(1, "100.64.0.1/32", "nA", "corp", "active", "a"), *list = json_array();
+	json_t *slugs = json_loads(tags, 0, NULL), *t;
+	size_t i;
+
+	json_array_foreach(slugs, i, t) json_array_append_new(list, json_pack("{s:O}", "slug", t));
+	json_decref(slugs);
+	json_object_set_new(r, "tags", list);
+	return r;
+}
+
+START_TEST(test_tags_merged)
+{
+	struct fixture fx = {
+	    .tags = {{.slug = "tsinv", .name = "tsinv"},
+	             {.slug = "rack-4", .name = "rack-4"},
+	             {.slug = "old", .name = "old", .description = NBPLAN_TAG_DESCRIPTION}},
+	    .ntags = 3};
+	json_t *want = want_obj("100.64.0.1/32", "nA", "active", "a");
+
+	/* Wanted: tsinv and web. Held: tsinv, a person's rack-4 and tsinv's stale "old". */
+	json_array_append_new(json_object_get(want, "tags"), json_pack("{s:s}", "slug", "web"));
+	fx_rec(&fx, rec_tags("[\"tsinv\", \"rack-4\", \"old\"]"));
+	fx_want(&fx, want);
+	fx_plan(&fx);
+	ck_assert_uint_eq(fx.plan.nsteps, 1);
+	/* Without add_tags, the whole set: the person's tag kept, tsinv's stale one gone. */
+	ck_assert_json(json_object_get(fx.plan.steps[0].body, "tags"),
+	               "[{\"slug\":\"tsinv\"},{\"slug\":\"rack-4\"},{\"slug\":\"web\"}]");
+	ck_assert_uint_eq(fx.plan.nnew_tags, 1);
+	ck_assert_str_eq(fx.plan.new_tags[0], "web");
+	nbplan_free(&fx.plan);
+
+	/* NetBox 4.6: only the change. */
+	fx.tag_ops = 1;
+	fx_plan(&fx);
+	ck_assert_uint_eq(fx.plan.nsteps, 1);
+	ck_assert_ptr_null(json_object_get(fx.plan.steps[0].body, "tags"));
+	ck_assert_json(json_object_get(fx.plan.steps[0].body, "add_tags"), "[{\"slug\":\"web\"}]");
+	ck_assert_json(json_object_get(fx.plan.steps[0].body, "remove_tags"),
+	               "[{\"slug\":\"old\"}]");
+	ck_assert_uint_eq(fx.plan.nnew_tags, 1);
+	fx_free(&fx);
+}
+END_TEST
+
+START_TEST(test_tags_foreign_only)
+{
+	struct fixture fx = {
+	    .tags = {{.slug = "tsinv", .name = "tsinv"}, {.slug = "rack-4", .name = "rack-4"}},
+	    .ntags = 2};
+
+	/* A tag people added is no difference: nothing to write, at every run. */
+	fx_rec(&fx, rec_tags("[\"tsinv\", \"rack-4\"]"));
+	fx_want(&fx, want_obj("100.64.0.1/32", "nA", "active", "a"));
+	fx_plan(&fx);
+	ck_assert_uint_eq(fx.plan.nsteps, 0);
+	ck_assert_uint_eq(fx.plan.unchanged, 1);
+	fx_free(&fx);
+}
+END_TEST
+
+START_TEST(test_tag_found_by_name)
+{
+	struct fixture fx = {
+	    .tags = {{.slug = "tsinv", .name = "tsinv"}, {.slug = "production", .name = "prod"}},
+	    .ntags = 2};
+	json_t *want = want_obj("100.64.0.2/32", "nB", "active", "b");
+
+	/* NetBox has a tag named "prod" (slug "production"): it is used, none is created,
+	 * whose name NetBox would refuse. */
+	json_array_append_new(json_object_get(want, "tags"), json_pack("{s:s}", "slug", "prod"));
+	fx_want(&fx, want);
+	fx_plan(&fx);
+	ck_assert_uint_eq(fx.plan.nsteps, 1);
+	ck_assert_uint_eq(fx.plan.nnew_tags, 0);
+	ck_assert_json(json_object_get(fx.plan.steps[0].body, "tags"),
+	               "[{\"slug\":\"tsinv\"},{\"slug\":\"production\"}]");
+	fx_free(&fx);
+}
+END_TEST
+
+START_TEST(test_changelog_chars)
+{
+	char node[300] = "n";
+	json_t *j;
+	const char *m;
+	size_t chars = 0;
+
+	/* 150 two-byte characters: the cut at 200 characters falls inside none of them. */
+	for (size_t i = 0; i < 150; i++)
+		strcat(node, "\xc3\xa9");
+	j = nbplan_changelog("create", "100.64.0.1/32", "corp", node);
+	ck_assert_ptr_nonnull(j);
+	m = json_string_value(j);
+	for (const char *p = m; *p; p++)
+		chars += ((unsigned char)*p & 0xc0) != 0x80;
+	ck_assert_uint_eq(chars, NBPLAN_CHANGELOG_MAX);
+	ck_assert_uint_gt(strlen(m), NBPLAN_CHANGELOG_MAX);
+	json_decref(j);
 }
 END_TEST
 
@@ -239,6 +364,10 @@ main(void)
 	tcase_add_test(tc, test_wanted_record_not_taken);
 	tcase_add_test(tc, test_held_tailnet_and_released);
 	tcase_add_test(tc, test_address_spelling);
+	tcase_add_test(tc, test_tags_merged);
+	tcase_add_test(tc, test_tags_foreign_only);
+	tcase_add_test(tc, test_tag_found_by_name);
+	tcase_add_test(tc, test_changelog_chars);
 	tcase_add_test(tc, test_action_names);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
