@@ -25,9 +25,13 @@
 
 static const char netbox_ip_path[] = "/api/ipam/ip-addresses/";
 
+/* What a run is for: a sync, a dry run, or NetBox's ids for exports (no plan, no write). */
+enum netbox_kind { NETBOX_SYNC, NETBOX_DRY, NETBOX_IDS };
+
 struct netbox_waiter {
 	struct ctl_req *req;
-	int dry;
+	int dry;        /* an enum netbox_kind */
+	json_t *export; /* NETBOX_IDS: the export answer, owned until sent */
 };
 
 struct netbox_run;
@@ -717,6 +721,8 @@ netbox_plan_queue(struct netbox_run *run, const struct nbplan_step *s)
 	json_array_append_new(run->updates, item);
 }
 
+static void netbox_ids_answer(struct netbox_run *run);
+
 static void
 netbox_step_plan(struct netbox_run *run)
 {
@@ -730,6 +736,14 @@ netbox_step_plan(struct netbox_run *run)
 	struct ipam_map m;
 	json_t *w, *tn, *t;
 
+	if (run->dry == NETBOX_IDS) {
+		free(recs);
+		free(wants);
+		free(held);
+		free(tags);
+		netbox_ids_answer(run);
+		return;
+	}
 	netbox_map(run->nb->nc, NULL, &m);
 	for (i = 0; i < nrecs; i++) {
 		recs[i].rec = json_array_get(run->owned, i);
@@ -1049,7 +1063,9 @@ netbox_run_finish(struct netbox_run *run)
 	                (json_int_t)run->deprecated, "unchanged", (json_int_t)run->unchanged,
 	                "tags_created", (json_int_t)run->tags_created, "writes",
 	                (json_int_t)run->writes, "errors", run->errors);
-	if (run->dry)
+	if (run->dry == NETBOX_IDS)
+		log_debug("netbox: ids read");
+	else if (run->dry)
 		log_info(
 		    "netbox: dry run: would create %zu, update %zu, deprecate %zu; %zu unchanged; "
 		    "%zu errors",
@@ -1061,8 +1077,17 @@ netbox_run_finish(struct netbox_run *run)
 		    "%zu tags created, %zu writes, %zu errors",
 		    run->failed ? "stopped" : "done", run->created, run->updated, run->deprecated,
 		    run->unchanged, run->tags_created, run->writes, json_array_size(run->errors));
-	for (i = 0; i < run->nwaiters; i++)
-		ctl_reply(run->waiters[i].req, json_incref(res));
+	for (i = 0; i < run->nwaiters; i++) {
+		struct netbox_waiter *w = &run->waiters[i];
+
+		/* An export waits for ids that a failed run could not read. */
+		if (w->dry == NETBOX_IDS)
+			ctl_reply_err(w->req, PROTO_E_INTERNAL, "NetBox: %s",
+			              json_string_value(json_array_get(run->errors, 0)));
+		else
+			ctl_reply(w->req, json_incref(res));
+		json_decref(w->export);
+	}
 	json_decref(res);
 	nb->run = NULL;
 	netbox_run_free(run);
@@ -1201,9 +1226,13 @@ netbox_free(struct netbox *nb)
 		return;
 	if (nb->run != NULL) {
 		/* Its requests belong to the socket server, which frees them unanswered. */
+		for (size_t i = 0; i < nb->run->nwaiters; i++)
+			json_decref(nb->run->waiters[i].export);
 		nb->run->nwaiters = 0;
 		netbox_run_free(nb->run);
 	}
+	for (size_t i = 0; i < nb->nqueued; i++)
+		json_decref(nb->queued[i].export);
 	free(nb->queued);
 	curlev_free(nb->cv);
 	if (nb->timer != NULL)
@@ -1217,6 +1246,98 @@ netbox_free(struct netbox *nb)
 	free(nb);
 }
 
+/* ---- ids for an export ---- */
+
+/* The record of ours holding ROW's address in VRF: the node's own, else any. NULL for none. */
+static const struct nbplan_rec *
+netbox_ids_find(const struct nbplan_rec *recs, size_t n, json_t *row, int64_t vrf)
+{
+	const char *node = json_string_value(json_object_get(row, "node_id"));
+	const char *addr = json_string_value(json_object_get(row, "address"));
+	const struct nbplan_rec *any = NULL;
+	char want[64], have[64];
+	int plen;
+
+	if (addr == NULL || ipam_addr_key(addr, want, sizeof(want), &plen) == -1)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (recs[i].vrf_id != vrf || recs[i].address == NULL ||
+		    ipam_addr_key(recs[i].address, have, sizeof(have), &plen) == -1 ||
+		    strcmp(want, have) != 0)
+			continue;
+		if (node != NULL && recs[i].node_id != NULL && strcmp(node, recs[i].node_id) == 0)
+			return &recs[i];
+		if (any == NULL)
+			any = &recs[i];
+	}
+	return any;
+}
+
+/* Each export row that NetBox holds gets "netbox_id" and "netbox_tags" (the slugs the record
+ * should carry: the row's and those people added), so that an import updates and retires. */
+static void
+netbox_ids_answer(struct netbox_run *run)
+{
+	size_t nrecs = json_array_size(run->owned), ntags = 0, i, j;
+	struct nbplan_rec *recs = xcalloc(nrecs ? nrecs : 1, sizeof(*recs));
+	struct nbplan_tag *tags = xcalloc(json_array_size(run->tags) + 1, sizeof(*tags));
+	struct nbplan_in in = {0};
+	struct ipam_map m;
+	json_t *t, *row;
+
+	json_array_foreach(run->tags, i, t)
+	{
+		tags[ntags++] = (struct nbplan_tag){
+		    .slug = json_string_value(json_object_get(t, "slug")),
+		    .name = json_string_value(json_object_get(t, "name")),
+		    .description = json_string_value(json_object_get(t, "description")),
+		};
+	}
+	in = (struct nbplan_in){.m = &m, .tags = tags, .ntags = ntags};
+	netbox_map(run->nb->nc, NULL, &m);
+	for (i = 0; i < nrecs; i++) {
+		recs[i].rec = json_array_get(run->owned, i);
+		nbplan_rec_init(&recs[i], &m);
+	}
+	for (i = 0; i < run->nwaiters; i++) {
+		struct netbox_waiter *w = &run->waiters[i];
+
+		json_array_foreach(json_object_get(w->export, "rows"), j, row)
+		{
+			const char *vrf = json_string_value(json_object_get(row, "vrf"));
+			json_int_t vid =
+			    vrf && *vrf ? json_integer_value(json_object_get(run->vrf_ids, vrf))
+			                : 0;
+			const struct nbplan_rec *r;
+			json_t *obj;
+
+			netbox_map(run->nb->nc, vrf, &m);
+			if ((r = netbox_ids_find(recs, nrecs, row, vid)) == NULL)
+				continue;
+			obj = ipam_netbox_object(row, &m);
+			json_object_set_new(row, "netbox_id", json_integer(r->id));
+			json_object_set_new(row, "netbox_tags", nbplan_tag_set(&in, r->rec, obj));
+			json_decref(obj);
+		}
+		ctl_reply(w->req, w->export);
+		w->export = NULL;
+	}
+	log_info("netbox: ids read for %zu export(s)", run->nwaiters);
+	run->nwaiters = 0;
+	free(recs);
+	free(tags);
+	netbox_run_finish(run);
+}
+
+void
+netbox_export_ids(struct netbox *nb, struct ctl_req *req, json_t *res)
+{
+	nb->queued = xrealloc(nb->queued, (nb->nqueued + 1) * sizeof(*nb->queued));
+	nb->queued[nb->nqueued++] = (struct netbox_waiter){req, NETBOX_IDS, res};
+	if (nb->run == NULL)
+		netbox_run_start(nb, NETBOX_IDS);
+}
+
 /* ---- a request ---- */
 
 void
@@ -1224,7 +1345,7 @@ netbox_request(struct netbox *nb, struct ctl_req *req, int dry)
 {
 	log_info("netbox: %s requested by uid %u", dry ? "dry run" : "sync", (unsigned)req->uid);
 	nb->queued = xrealloc(nb->queued, (nb->nqueued + 1) * sizeof(*nb->queued));
-	nb->queued[nb->nqueued++] = (struct netbox_waiter){req, dry};
+	nb->queued[nb->nqueued++] = (struct netbox_waiter){req, dry, NULL};
 	if (nb->run == NULL)
 		netbox_run_start(nb, dry);
 }

@@ -26,6 +26,10 @@ int netbox_check(const struct config *cf, char **cause);
  * counts and errors. [netbox] must have a url. */
 void netbox_request(struct netbox *nb, struct ctl_req *req, int dry);
 
+/* Reads NetBox's ids of the rows of RES, an ipam.export answer (stolen): each row NetBox holds
+ * gets "netbox_id" and "netbox_tags"; then answers REQ with RES. [netbox] must have a url. */
+void netbox_export_ids(struct netbox *nb, struct ctl_req *req, json_t *res);
+
 /* How the [netbox] section maps a tailnet's addresses (in VRF, borrowed) to records. */
 void netbox_map(const struct config_netbox *nc, const char *vrf, struct ipam_map *m);
 

@@ -484,7 +484,7 @@ ops_addresses_list(struct tsinvd *d, struct ctl_req *req)
 	ops_answer(req, rc, res, cause);
 }
 
-/* {tailnet, at, window}: every address of one tailnet (or of all) held at AT, and those
+/* {tailnet, at, window, netbox_ids}: every address of one tailnet (or of all) held at AT, and those
  * released in WINDOW before it (default deprecated_window), as plain rows, with the mapping
  * the client needs to write NetBox's formats. */
 static void
@@ -496,8 +496,10 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 	tstime_t at = TSTIME_NONE;
 	json_t *res, *rows, *tns;
 	char *cause = NULL;
+	int ids = 0;
 
 	if (proto_arg_string(req->args, "tailnet", &tailnet, &cause) == -1 ||
+	    proto_arg_bool(req->args, "netbox_ids", &ids, &cause) == -1 ||
 	    proto_arg_string(req->args, "at", &ats, &cause) == -1 ||
 	    proto_arg_string(req->args, "window", &ws, &cause) == -1 ||
 	    (ats != NULL && tstime_parse(ats, tstime_now(), &at, &cause) == -1) ||
@@ -508,6 +510,12 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 	}
 	if (tailnet != NULL && config_tailnet_find(d->cf, tailnet) == NULL) {
 		ctl_reply_err(req, PROTO_E_NOT_FOUND, "no tailnet \"%s\" in %s", tailnet,
+		              d->cf->path);
+		return;
+	}
+	if (ids && nc->url == NULL) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
+		              "NetBox's ids need NetBox: set url and token_file in [netbox] of %s",
 		              d->cf->path);
 		return;
 	}
@@ -538,7 +546,11 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 	                "owner_tag", nc->owner_tag, "tag_prefix", nc->tag_prefix, "cf_node_id",
 	                nc->cf_node_id, "cf_tailnet", nc->cf_tailnet, "cf_last_seen",
 	                nc->cf_last_seen, "tailnets", tns, "rows", rows);
-	ctl_reply(req, res);
+	/* With NetBox's ids the rows can update and retire records on import. */
+	if (ids)
+		netbox_export_ids(d->nb, req, res);
+	else
+		ctl_reply(req, res);
 }
 
 /* {dry_run}: a NetBox sync now, or after the run in flight. */

@@ -303,6 +303,13 @@ ipam_netbox_object(json_t *row, const struct ipam_map *m)
 	free(desc);
 	json_array_foreach(slugs, i, s) json_array_append_new(tags, json_pack("{s:O}", "slug", s));
 	json_decref(slugs);
+	/* The record NetBox holds (an export with NetBox's ids): its id, and its tag set. */
+	if (json_is_integer(json_object_get(row, "netbox_id")))
+		json_object_set(o, "id", json_object_get(row, "netbox_id"));
+	if (json_is_array(json_object_get(row, "netbox_tags"))) {
+		json_decref(tags);
+		tags = json_deep_copy(json_object_get(row, "netbox_tags"));
+	}
 	json_object_set_new(o, "tags", tags);
 	cf = json_object();
 	json_object_set_new(cf, m->cf_node_id, json_string(ipam_str(row, "node_id")));
@@ -496,7 +503,13 @@ ipam_write_netbox_csv(json_t *objs, const struct ipam_map *m, struct sbuf *sb)
 	const char *cfs[3] = {m->cf_node_id, m->cf_tailnet, m->cf_last_seen};
 	json_t *o;
 	size_t i;
+	int ids = 0;
 
+	/* NetBox's bulk import updates a row with an id and creates one without
+	 * (netbox/views/generic/bulk_views.py). */
+	json_array_foreach(objs, i, o) ids |= json_object_get(o, "id") != NULL;
+	if (ids)
+		sbuf_adds(sb, "id,");
 	sbuf_adds(sb, "address,vrf,status,dns_name,description,tags");
 	for (size_t c = 0; c < 3; c++)
 		sbuf_addf(sb, ",cf_%s", cfs[c]);
@@ -505,6 +518,12 @@ ipam_write_netbox_csv(json_t *objs, const struct ipam_map *m, struct sbuf *sb)
 	{
 		json_t *cf = json_object_get(o, "custom_fields");
 
+		if (ids) {
+			if (json_is_integer(json_object_get(o, "id")))
+				sbuf_addf(sb, "%lld",
+				          (long long)json_integer_value(json_object_get(o, "id")));
+			sbuf_addc(sb, ',');
+		}
 		ipam_csv_value(sb, json_object_get(o, "address"), NULL);
 		sbuf_addc(sb, ',');
 		ipam_csv_value(sb, json_object_get(json_object_get(o, "vrf"), "name"), NULL);

@@ -39,7 +39,8 @@ int ipam_tag_slug(const char *tag, const char *prefix, char *buf, size_t len);
 int ipam_dns_name_ok(const char *s);
 
 /* A plain row as the object NetBox's REST API takes for a create (new reference), in the row's
- * VRF (M's vrf is not used):
+ * VRF (M's vrf is not used); a row of an export with NetBox's ids gives its "netbox_id" as "id"
+ * and its "netbox_tags" as the tags:
  * {"address":"100.64.0.1/32","vrf":{"name":..}|null,"status","dns_name","description",
  *  "tags":[{"slug":..}],"custom_fields":{node id, tailnet, last seen}}. */
 json_t *ipam_netbox_object(json_t *row, const struct ipam_map *m);
@@ -56,7 +57,8 @@ void ipam_cut_chars(char *s, size_t max);
 /* The plain rows as CSV with a header line; RFC 4180 quoting, LF line ends. */
 void ipam_write_csv(json_t *rows, struct sbuf *sb);
 /* NetBox objects as the CSV NetBox's IP-address bulk import takes: address,vrf,status,dns_name,
- * description,tags,cf_<node id>,cf_<tailnet>,cf_<last seen>. */
+ * description,tags,cf_<node id>,cf_<tailnet>,cf_<last seen>; led by an id column when any object
+ * has an "id" (empty for the others): NetBox updates the rows with one and creates the rest. */
 void ipam_write_netbox_csv(json_t *objs, const struct ipam_map *m, struct sbuf *sb);
 /* Any JSON value, indented, with a final newline. */
 void ipam_write_json(json_t *v, struct sbuf *sb);

@@ -357,6 +357,25 @@ nbplan_tag_patch(struct nbplan_ctx *c, json_t *have, json_t *want, json_t *patch
 	json_decref(keep);
 }
 
+json_t *
+nbplan_tag_set(const struct nbplan_in *in, json_t *have, json_t *want)
+{
+	json_t *obj = nbplan_resolved(in, want), *out = json_array(), *t;
+	json_t *wt = json_object_get(obj, "tags");
+	size_t i;
+
+	json_array_foreach(wt, i, t) json_array_append(out, t);
+	json_array_foreach(json_object_get(have, "tags"), i, t)
+	{
+		const char *s = json_string_value(json_object_get(t, "slug"));
+
+		if (s != NULL && !nbplan_slug_in(wt, s) && !nbplan_tag_managed(in, s))
+			json_array_append_new(out, json_pack("{s:s}", "slug", s));
+	}
+	json_decref(obj);
+	return out;
+}
+
 /* Plans one want: an update of its record, or a create. */
 static void
 nbplan_want(struct nbplan_ctx *c, const struct nbplan_want *w)

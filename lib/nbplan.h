@@ -89,6 +89,11 @@ int nbplan_tag_managed(const struct nbplan_in *in, const char *slug);
 
 #define NBPLAN_CHANGELOG_MAX 200 /* characters: NetBox's limit on changelog_message */
 
+/* The tags a record of ours should carry, as [{"slug"}] (new reference): WANT's (an object as
+ * ipam_netbox_object makes it), and those on HAVE that tsinv does not manage. Only IN's m and
+ * tags are read. */
+json_t *nbplan_tag_set(const struct nbplan_in *in, json_t *have, json_t *want);
+
 /* Reads R->rec's id, address, VRF, custom fields and status into R. */
 void nbplan_rec_init(struct nbplan_rec *r, const struct ipam_map *m);
 
