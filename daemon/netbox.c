@@ -8,6 +8,7 @@
 #include "hist.h"
 #include "ipam.h"
 #include "nbplan.h"
+#include "nbreply.h"
 #include "curlev.h"
 #include "http.h"
 #include "log.h"
@@ -103,100 +104,7 @@ struct netbox {
 
 static void netbox_run_finish(struct netbox_run *run);
 
-/* ---- errors as people read them ---- */
-
-/* S cut to a length and stripped of control characters, for a log line (malloc'd). */
-static char *
-netbox_clean(const char *s)
-{
-	char *out = xstrdup(s != NULL ? s : "");
-
-	if (strlen(out) > NETBOX_ERRMSG_MAX)
-		out[NETBOX_ERRMSG_MAX] = '\0';
-	for (char *p = out; *p; p++)
-		if ((unsigned char)*p < 0x20)
-			*p = ' ';
-	return out;
-}
-
-/* NetBox's errors as "field: msg; field: msg": DRF's lists of messages, and the nested objects
- * of custom fields ({"custom_fields": {"name": "msg"}}, extras/api/customfields.py) as
- * "custom_fields: name: msg". */
-static void
-netbox_field_errors(struct sbuf *sb, json_t *err)
-{
-	const char *k;
-	json_t *v;
-	size_t i, n = 0;
-
-	if (json_is_string(err)) {
-		sbuf_adds(sb, json_string_value(err));
-		return;
-	}
-	json_array_foreach(err, i, v)
-	{
-		if (i > 0)
-			sbuf_adds(sb, " ");
-		netbox_field_errors(sb, v);
-	}
-	json_object_foreach(err, k, v)
-	{
-		if (n++ > 0)
-			sbuf_adds(sb, "; ");
-		if (strcmp(k, "non_field_errors") != 0 && strcmp(k, "detail") != 0)
-			sbuf_addf(sb, "%s: ", k);
-		netbox_field_errors(sb, v);
-	}
-}
-
-static const struct {
-	long lo, hi;
-	const char *hint;
-} netbox_hints[] = {
-    {400, 400, "NetBox refused the data"},
-    {401, 403, "the token was refused, or may not do this"},
-    {404, 404, "not found: is url NetBox's base URL?"},
-    {405, 405, "method not allowed: is url NetBox's base URL?"},
-    {429, 429, "rate limited"},
-    {500, 599, "NetBox server error"},
-};
-
-/* "HTTP 400 (NetBox refused the data): address: Duplicate ..." (malloc'd). */
-static char *
-netbox_http_error(long status, json_t *body)
-{
-	struct sbuf sb = {0};
-	const char *hint = "unexpected answer";
-	json_t *item;
-	size_t i;
-	char *msg, *out;
-
-	for (i = 0; i < sizeof(netbox_hints) / sizeof(netbox_hints[0]); i++)
-		if (status >= netbox_hints[i].lo && status <= netbox_hints[i].hi)
-			hint = netbox_hints[i].hint;
-	sbuf_adds(&sb, "");
-	if (json_is_array(body)) {
-		/* A bulk create's errors, one object per item: only the items that failed. */
-		json_array_foreach(body, i, item)
-		{
-			if (json_object_size(item) == 0)
-				continue;
-			if (sb.len > 0)
-				sbuf_adds(&sb, "; ");
-			if (json_array_size(body) > 1)
-				sbuf_addf(&sb, "item %zu: ", i + 1);
-			netbox_field_errors(&sb, item);
-		}
-	} else if (json_is_string(json_object_get(body, "error")))
-		sbuf_adds(&sb, json_string_value(json_object_get(body, "error")));
-	else if (json_is_object(body))
-		netbox_field_errors(&sb, body);
-	msg = netbox_clean(sb.p);
-	sbuf_free(&sb);
-	out = xasprintf("HTTP %ld (%s)%s%s", status, hint, *msg ? ": " : "", msg);
-	free(msg);
-	return out;
-}
+/* ---- errors ---- */
 
 static void netbox_error(struct netbox_run *run, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -384,7 +292,7 @@ netbox_list_cb(struct netbox_run *run, long status, json_t *body)
 
 	if (status != 200 || !json_is_array(results)) {
 		netbox_fail(run, status == 200 ? xstrdup("not a NetBox list (no \"results\")")
-		                               : netbox_http_error(status, body));
+		                               : nbreply_error(status, body));
 		return;
 	}
 	/* NetBox 4.6 answers start= with cursor paging, by id and without a count; older
@@ -723,6 +631,26 @@ netbox_plan_queue(struct netbox_run *run, const struct nbplan_step *s)
 
 static void netbox_ids_answer(struct netbox_run *run);
 
+/* The tags NetBox has, for the planner (strings borrowed from run->tags; free the array). */
+static struct nbplan_tag *
+netbox_plan_tags(struct netbox_run *run, size_t *n)
+{
+	struct nbplan_tag *tags = xcalloc(json_array_size(run->tags) + 1, sizeof(*tags));
+	json_t *t;
+	size_t i;
+
+	*n = 0;
+	json_array_foreach(run->tags, i, t)
+	{
+		tags[(*n)++] = (struct nbplan_tag){
+		    .slug = json_string_value(json_object_get(t, "slug")),
+		    .name = json_string_value(json_object_get(t, "name")),
+		    .description = json_string_value(json_object_get(t, "description")),
+		};
+	}
+	return tags;
+}
+
 static void
 netbox_step_plan(struct netbox_run *run)
 {
@@ -730,17 +658,16 @@ netbox_step_plan(struct netbox_run *run)
 	struct nbplan_rec *recs = xcalloc(nrecs ? nrecs : 1, sizeof(*recs));
 	struct nbplan_want *wants = xcalloc(json_array_size(run->wants) + 1, sizeof(*wants));
 	const char **held = xcalloc(json_array_size(run->tailnets) + 1, sizeof(*held));
-	struct nbplan_tag *tags = xcalloc(json_array_size(run->tags) + 1, sizeof(*tags));
+	struct nbplan_tag *tags;
 	struct nbplan plan;
 	struct nbplan_in in;
 	struct ipam_map m;
-	json_t *w, *tn, *t;
+	json_t *w, *tn;
 
 	if (run->dry == NETBOX_IDS) {
 		free(recs);
 		free(wants);
 		free(held);
-		free(tags);
 		netbox_ids_answer(run);
 		return;
 	}
@@ -772,14 +699,7 @@ netbox_step_plan(struct netbox_run *run)
 		if (strcmp(json_string_value(json_object_get(tn, "state")), "ok") != 0)
 			held[nheld++] = json_string_value(json_object_get(tn, "tailnet"));
 	}
-	json_array_foreach(run->tags, i, t)
-	{
-		tags[ntags++] = (struct nbplan_tag){
-		    .slug = json_string_value(json_object_get(t, "slug")),
-		    .name = json_string_value(json_object_get(t, "name")),
-		    .description = json_string_value(json_object_get(t, "description")),
-		};
-	}
+	tags = netbox_plan_tags(run, &ntags);
 	in = (struct nbplan_in){.m = &m,
 	                        .slack = run->nb->nc->last_seen_slack,
 	                        .recs = recs,
@@ -837,7 +757,7 @@ netbox_tags_cb(struct netbox_run *run, long status, json_t *body)
 		netbox_write_next(run);
 		return;
 	} else if (status == 400) {
-		char *e = netbox_http_error(status, body);
+		char *e = nbreply_error(status, body);
 
 		netbox_error(
 		    run, "create tag %s: %s",
@@ -845,7 +765,7 @@ netbox_tags_cb(struct netbox_run *run, long status, json_t *body)
 		    e);
 		free(e);
 	} else {
-		netbox_fail(run, netbox_http_error(status, body));
+		netbox_fail(run, nbreply_error(status, body));
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -985,7 +905,7 @@ netbox_write_cb(struct netbox_run *run, long status, json_t *body)
 		return;
 	}
 	if (status == 400) {
-		char *e = netbox_http_error(status, body);
+		char *e = nbreply_error(status, body);
 		char *what = netbox_item_name(json_array_get(run->queue, run->pos));
 
 		netbox_error(run, "%s: %s", what, e);
@@ -997,7 +917,7 @@ netbox_write_cb(struct netbox_run *run, long status, json_t *body)
 		netbox_write_next(run);
 		return;
 	}
-	netbox_fail(run, netbox_http_error(status, body));
+	netbox_fail(run, nbreply_error(status, body));
 }
 
 /* ---- a run's life ---- */
@@ -1081,10 +1001,12 @@ netbox_run_finish(struct netbox_run *run)
 		struct netbox_waiter *w = &run->waiters[i];
 
 		/* An export waits for ids that a failed run could not read. */
-		if (w->dry == NETBOX_IDS)
+		if (w->dry == NETBOX_IDS) {
+			const char *e = json_string_value(json_array_get(run->errors, 0));
+
 			ctl_reply_err(w->req, PROTO_E_INTERNAL, "NetBox: %s",
-			              json_string_value(json_array_get(run->errors, 0)));
-		else
+			              e != NULL ? e : "the run failed");
+		} else
 			ctl_reply(w->req, json_incref(res));
 		json_decref(w->export);
 	}
@@ -1248,51 +1170,18 @@ netbox_free(struct netbox *nb)
 
 /* ---- ids for an export ---- */
 
-/* The record of ours holding ROW's address in VRF: the node's own, else any. NULL for none. */
-static const struct nbplan_rec *
-netbox_ids_find(const struct nbplan_rec *recs, size_t n, json_t *row, int64_t vrf)
-{
-	const char *node = json_string_value(json_object_get(row, "node_id"));
-	const char *addr = json_string_value(json_object_get(row, "address"));
-	const struct nbplan_rec *any = NULL;
-	char want[64], have[64];
-	int plen;
-
-	if (addr == NULL || ipam_addr_key(addr, want, sizeof(want), &plen) == -1)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (recs[i].vrf_id != vrf || recs[i].address == NULL ||
-		    ipam_addr_key(recs[i].address, have, sizeof(have), &plen) == -1 ||
-		    strcmp(want, have) != 0)
-			continue;
-		if (node != NULL && recs[i].node_id != NULL && strcmp(node, recs[i].node_id) == 0)
-			return &recs[i];
-		if (any == NULL)
-			any = &recs[i];
-	}
-	return any;
-}
-
 /* Each export row that NetBox holds gets "netbox_id" and "netbox_tags" (the slugs the record
  * should carry: the row's and those people added), so that an import updates and retires. */
 static void
 netbox_ids_answer(struct netbox_run *run)
 {
-	size_t nrecs = json_array_size(run->owned), ntags = 0, i, j;
+	size_t nrecs = json_array_size(run->owned), ntags, i, j;
 	struct nbplan_rec *recs = xcalloc(nrecs ? nrecs : 1, sizeof(*recs));
-	struct nbplan_tag *tags = xcalloc(json_array_size(run->tags) + 1, sizeof(*tags));
+	struct nbplan_tag *tags = netbox_plan_tags(run, &ntags);
 	struct nbplan_in in = {0};
 	struct ipam_map m;
-	json_t *t, *row;
+	json_t *row;
 
-	json_array_foreach(run->tags, i, t)
-	{
-		tags[ntags++] = (struct nbplan_tag){
-		    .slug = json_string_value(json_object_get(t, "slug")),
-		    .name = json_string_value(json_object_get(t, "name")),
-		    .description = json_string_value(json_object_get(t, "description")),
-		};
-	}
 	in = (struct nbplan_in){.m = &m, .tags = tags, .ntags = ntags};
 	netbox_map(run->nb->nc, NULL, &m);
 	for (i = 0; i < nrecs; i++) {
@@ -1312,7 +1201,9 @@ netbox_ids_answer(struct netbox_run *run)
 			json_t *obj;
 
 			netbox_map(run->nb->nc, vrf, &m);
-			if ((r = netbox_ids_find(recs, nrecs, row, vid)) == NULL)
+			if ((r = nbplan_find(
+			         recs, nrecs, json_string_value(json_object_get(row, "node_id")),
+			         json_string_value(json_object_get(row, "address")), vid)) == NULL)
 				continue;
 			obj = ipam_netbox_object(row, &m);
 			json_object_set_new(row, "netbox_id", json_integer(r->id));

@@ -81,7 +81,7 @@ nbplan_key_cmp(const void *a, const void *b)
 
 /* The first entry of KEYS (sorted) with KEY, or N. */
 static size_t
-nbplan_find(const struct nbplan_key *keys, size_t n, const char *key)
+nbplan_key_find(const struct nbplan_key *keys, size_t n, const char *key)
 {
 	size_t lo = 0, hi = n;
 
@@ -245,7 +245,7 @@ nbplan_match(struct nbplan_ctx *c, const struct nbplan_want *w, int deprecated)
 	const struct nbplan_in *in = c->in;
 	const char *addr = json_string_value(json_object_get(w->obj, "address"));
 	char *key = nbplan_key(nbplan_cf(w->obj, in->m->cf_node_id), addr, w->vrf_id);
-	size_t k = nbplan_find(c->bykey, in->nrecs, key), rec = in->nrecs;
+	size_t k = nbplan_key_find(c->bykey, in->nrecs, key), rec = in->nrecs;
 
 	free(key);
 	if (k < in->nrecs && !c->used[c->bykey[k].i])
@@ -255,7 +255,7 @@ nbplan_match(struct nbplan_ctx *c, const struct nbplan_want *w, int deprecated)
 	if (rec == in->nrecs && !deprecated) {
 		char *akey = nbplan_key(NULL, addr, w->vrf_id);
 
-		for (k = nbplan_find(c->byaddr, in->nrecs, akey);
+		for (k = nbplan_key_find(c->byaddr, in->nrecs, akey);
 		     k < in->nrecs && strcmp(c->byaddr[k].key, akey) == 0; k++) {
 			const struct nbplan_rec *r = &in->recs[c->byaddr[k].i];
 			char *rkey;
@@ -264,7 +264,7 @@ nbplan_match(struct nbplan_ctx *c, const struct nbplan_want *w, int deprecated)
 			if (c->used[c->byaddr[k].i])
 				continue;
 			rkey = nbplan_key(r->node_id, addr, w->vrf_id);
-			taken = nbplan_find(c->wanted, c->nwanted, rkey) < c->nwanted;
+			taken = nbplan_key_find(c->wanted, c->nwanted, rkey) < c->nwanted;
 			free(rkey);
 			if (!taken) {
 				rec = c->byaddr[k].i;
@@ -374,6 +374,29 @@ nbplan_tag_set(const struct nbplan_in *in, json_t *have, json_t *want)
 	}
 	json_decref(obj);
 	return out;
+}
+
+const struct nbplan_rec *
+nbplan_find(const struct nbplan_rec *recs, size_t n, const char *node, const char *address,
+            int64_t vrf)
+{
+	const struct nbplan_rec *any = NULL;
+	char want[64], have[64];
+	int plen;
+
+	if (address == NULL || ipam_addr_key(address, want, sizeof(want), &plen) == -1)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (recs[i].vrf_id != vrf || recs[i].address == NULL ||
+		    ipam_addr_key(recs[i].address, have, sizeof(have), &plen) == -1 ||
+		    strcmp(want, have) != 0)
+			continue;
+		if (node != NULL && recs[i].node_id != NULL && strcmp(node, recs[i].node_id) == 0)
+			return &recs[i];
+		if (any == NULL)
+			any = &recs[i];
+	}
+	return any;
 }
 
 /* Plans one want: an update of its record, or a create. */

@@ -94,6 +94,11 @@ int nbplan_tag_managed(const struct nbplan_in *in, const char *slug);
  * tags are read. */
 json_t *nbplan_tag_set(const struct nbplan_in *in, json_t *have, json_t *want);
 
+/* The record among RECS holding ADDRESS in VRF (0: the global table): NODE's own, else any
+ * other's. NULL for none. */
+const struct nbplan_rec *nbplan_find(const struct nbplan_rec *recs, size_t n, const char *node,
+                                     const char *address, int64_t vrf);
+
 /* Reads R->rec's id, address, VRF, custom fields and status into R. */
 void nbplan_rec_init(struct nbplan_rec *r, const struct ipam_map *m);
 
