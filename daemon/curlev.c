@@ -23,18 +23,32 @@ curlev_check(struct curlev *cv)
 			cv->done(m->easy_handle, m->data.result, cv->arg);
 }
 
+/* curl_multi_socket_action's result: a failure is curl's own (out of memory, a bad handle)
+ * and ends no transfer by itself, so it is logged and the loop goes on. */
+static void
+curlev_action(struct curlev *cv, curl_socket_t s, int flags)
+{
+	CURLMcode rc;
+	int running;
+
+	if ((rc = curl_multi_socket_action(cv->multi, s, flags, &running)) != CURLM_OK)
+		log_warnx("curl: socket action on %s: %s",
+		          s == CURL_SOCKET_TIMEOUT ? "the timer" : "a socket",
+		          curl_multi_strerror(rc));
+	curlev_check(cv);
+}
+
 static void
 curlev_sock_event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct curlev *cv = arg;
-	int running, flags = 0;
+	int flags = 0;
 
 	if (what & EV_READ)
 		flags |= CURL_CSELECT_IN;
 	if (what & EV_WRITE)
 		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(cv->multi, fd, flags, &running);
-	curlev_check(cv);
+	curlev_action(cv, fd, flags);
 }
 
 /* curl says which socket to watch for what; socketp is that socket's event, or NULL. */
@@ -64,11 +78,7 @@ curlev_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp
 static void
 curlev_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct curlev *cv = arg;
-	int running;
-
-	curl_multi_socket_action(cv->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	curlev_check(cv);
+	curlev_action(arg, CURL_SOCKET_TIMEOUT, 0);
 }
 
 /* curl asks for one timer; it is re-armed here and fires from the loop, never from inside. */

@@ -191,6 +191,9 @@ main(int argc, char **argv)
 	listen_fd = notify_listen_fd();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatalx("cannot initialise libcurl");
+	/* libevent's own warnings would go to stderr without our priority prefix. */
+	_Static_assert(EVENT_LOG_DEBUG == 0 && EVENT_LOG_ERR == 3, "log_libevent_cb's severities");
+	event_set_log_callback(log_libevent_cb);
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	d.started = tstime_now();

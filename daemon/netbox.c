@@ -7,25 +7,32 @@
 
 #include "hist.h"
 #include "ipam.h"
+#include "nbplan.h"
+#include "nbreply.h"
 #include "curlev.h"
+#include "http.h"
 #include "log.h"
 #include "netbox.h"
 #include "proto.h"
 #include "sbuf.h"
 #include "tstime.h"
 
-#define NETBOX_PAGE 1000         /* asked per page; NetBox caps it at its MAX_PAGE_SIZE */
-#define NETBOX_MAX_PAGES 100000  /* a "next" that never ends is a broken server */
-#define NETBOX_ERRMSG_MAX 400    /* one error in a log line or an answer */
-#define NETBOX_MAX_ERRORS 50     /* item errors kept per run */
-#define NETBOX_CHANGELOG_MAX 200 /* NetBox's limit on changelog_message */
+#define NETBOX_PAGE 1000        /* asked per page; NetBox caps it at its MAX_PAGE_SIZE */
+#define NETBOX_MAX_PAGES 100000 /* a "next" that never ends is a broken server */
+#define NETBOX_ERRMSG_MAX 400   /* one error in a log line or an answer */
+#define NETBOX_MAX_ERRORS 50    /* item errors kept per run */
 #define NETBOX_FIRST_DELAY (60 * TSTIME_SEC)
+#define NETBOX_MAX_REREADS 3 /* an offset-paged list that changed while read is read again */
 
 static const char netbox_ip_path[] = "/api/ipam/ip-addresses/";
 
+/* What a run is for: a sync, a dry run, or NetBox's ids for exports (no plan, no write). */
+enum netbox_kind { NETBOX_SYNC, NETBOX_DRY, NETBOX_IDS };
+
 struct netbox_waiter {
 	struct ctl_req *req;
-	int dry;
+	int dry;        /* an enum netbox_kind */
+	json_t *export; /* NETBOX_IDS: the export answer, owned until sent */
 };
 
 struct netbox_run;
@@ -44,6 +51,8 @@ struct netbox_run {
 	json_t *tailnets; /* [{"tailnet","vrf","as_of","state","reason"}] */
 	json_t *wants;    /* [{"tailnet","vrf","obj"}]: the records tsinv wants */
 	json_t *tag_ids;  /* {"slug": id}: the tags NetBox has */
+	json_t *tags;     /* the tags NetBox has, as it gave them */
+	int api_version;  /* NetBox's API-Version header as major * 100 + minor; 0 unknown */
 	json_t *vrf_ids;  /* {"name": id} */
 	json_t *owned;    /* the records carrying the owner tag, as NetBox gave them */
 	json_t *plan;     /* [{"action","address","vrf","tailnet","node_id","id","fields"}] */
@@ -59,21 +68,22 @@ struct netbox_run {
 	struct curl_slist *hdrs;
 	char *what; /* "GET /api/extras/tags/": errors name the request by it */
 	char *url, *req_body;
-	struct sbuf body;
-	int too_big;
-	char errbuf[CURL_ERROR_SIZE];
+	struct http_rx rx;
 	netbox_http_fn done;
 
 	/* A list being read page by page. */
-	char *list_path;
+	char *list_path, *list_query;
 	json_t *acc;
-	size_t pages;
+	size_t pages, rereads;
+	json_int_t list_count; /* the first page's count; -1 in cursor paging (no count) */
+	int list_moved;        /* a later page counted otherwise */
 	netbox_step_fn list_done;
 
 	/* The writes: which list, where in it, one by one after a 400. */
 	json_t *queue; /* updates or creates */
 	size_t pos, batch_n;
 	int single;
+	int tags_single; /* tags one by one after a 400 */
 };
 
 struct netbox {
@@ -81,6 +91,7 @@ struct netbox {
 	const struct config *cf;
 	const struct config_netbox *nc;
 	struct store *st;
+	struct http_limits lim;
 	char *auth;          /* "Authorization: Token ...": wiped on free */
 	struct curlev *cv;   /* its own multi and connection cache, on the same loop */
 	CURLM *multi;        /* cv's */
@@ -93,115 +104,7 @@ struct netbox {
 
 static void netbox_run_finish(struct netbox_run *run);
 
-static size_t
-netbox_body_cb(char *data, size_t size, size_t n, void *arg)
-{
-	struct netbox_run *run = arg;
-
-	if (run->body.len + n > run->nb->nc->max_response) {
-		run->too_big = 1;
-		return 0;
-	}
-	sbuf_add(&run->body, data, n);
-	return n;
-}
-
-/* ---- errors as people read them ---- */
-
-/* S cut to a length and stripped of control characters, for a log line (malloc'd). */
-static char *
-netbox_clean(const char *s)
-{
-	char *out = xstrdup(s != NULL ? s : "");
-
-	if (strlen(out) > NETBOX_ERRMSG_MAX)
-		out[NETBOX_ERRMSG_MAX] = '\0';
-	for (char *p = out; *p; p++)
-		if ((unsigned char)*p < 0x20)
-			*p = ' ';
-	return out;
-}
-
-/* NetBox's field errors {"field": ["msg", ...]} as "field: msg; field: msg". */
-static void
-netbox_field_errors(struct sbuf *sb, json_t *err)
-{
-	const char *k;
-	json_t *v, *m;
-	size_t i, n = 0;
-
-	if (json_is_string(err)) {
-		sbuf_adds(sb, json_string_value(err));
-		return;
-	}
-	json_object_foreach(err, k, v)
-	{
-		if (n++ > 0)
-			sbuf_adds(sb, "; ");
-		if (strcmp(k, "non_field_errors") != 0 && strcmp(k, "detail") != 0)
-			sbuf_addf(sb, "%s: ", k);
-		if (json_is_string(v))
-			sbuf_adds(sb, json_string_value(v));
-		json_array_foreach(v, i, m)
-		{
-			if (i > 0)
-				sbuf_adds(sb, " ");
-			if (json_is_string(m))
-				sbuf_adds(sb, json_string_value(m));
-			else
-				netbox_field_errors(sb, m);
-		}
-	}
-}
-
-static const struct {
-	long lo, hi;
-	const char *hint;
-} netbox_hints[] = {
-    {400, 400, "NetBox refused the data"},
-    {401, 403, "the token was refused, or may not do this"},
-    {404, 404, "not found: is url NetBox's base URL?"},
-    {405, 405, "method not allowed: is url NetBox's base URL?"},
-    {429, 429, "rate limited"},
-    {500, 599, "NetBox server error"},
-};
-
-/* "HTTP 400 (NetBox refused the data): address: Duplicate ..." (malloc'd). */
-static char *
-netbox_http_error(long status, json_t *body)
-{
-	struct sbuf sb = {0};
-	const char *hint = "unexpected answer";
-	json_t *item;
-	size_t i;
-	char *msg, *out;
-
-	for (i = 0; i < sizeof(netbox_hints) / sizeof(netbox_hints[0]); i++)
-		if (status >= netbox_hints[i].lo && status <= netbox_hints[i].hi)
-			hint = netbox_hints[i].hint;
-	sbuf_adds(&sb, "");
-	if (json_is_array(body)) {
-		/* A bulk create's errors, one object per item: only the items that failed. */
-		json_array_foreach(body, i, item)
-		{
-			if (json_object_size(item) == 0)
-				continue;
-			if (sb.len > 0)
-				sbuf_adds(&sb, "; ");
-			if (json_array_size(body) > 1)
-				sbuf_addf(&sb, "item %zu: ", i + 1);
-			netbox_field_errors(&sb, item);
-		}
-	} else if (json_is_string(json_object_get(body, "error")))
-		sbuf_adds(&sb, json_string_value(json_object_get(body, "error")));
-	else if (json_is_object(body))
-		netbox_field_errors(&sb, body);
-	msg = netbox_clean(sb.p);
-	sbuf_free(&sb);
-	out = xasprintf("HTTP %ld (%s)%s%s", status, hint, *msg ? ": " : "", msg);
-	free(msg);
-	return out;
-}
+/* ---- errors ---- */
 
 static void netbox_error(struct netbox_run *run, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -247,7 +150,7 @@ netbox_http_free(struct netbox_run *run)
 	free(run->url);
 	free(run->req_body);
 	run->url = run->req_body = NULL;
-	sbuf_free(&run->body);
+	http_rx_free(&run->rx);
 }
 
 /* METHOD PATH (with its query) of NetBox, with BODY (borrowed) as JSON; DONE gets the status
@@ -258,41 +161,19 @@ netbox_http(struct netbox_run *run, const char *method, const char *path, json_t
             netbox_http_fn done)
 {
 	struct netbox *nb = run->nb;
-	const struct config_netbox *nc = nb->nc;
 	CURL *e;
 
 	run->done = done;
 	free(run->what);
 	run->what = xasprintf("%s %.*s", method, (int)strcspn(path, "?"), path);
-	run->too_big = 0;
-	run->errbuf[0] = '\0';
-	sbuf_init(&run->body);
-	run->url = xasprintf("%s%s", nc->url, path);
-	if ((e = curl_easy_init()) == NULL) {
+	run->url = xasprintf("%s%s", nb->lim.url, path);
+	if ((e = http_easy(&nb->lim, run->url, run, &run->rx)) == NULL) {
 		netbox_http_free(run);
 		netbox_fail(run, xstrdup("cannot start a transfer"));
 		return;
 	}
 	run->hdrs = curl_slist_append(NULL, nb->auth);
 	run->hdrs = curl_slist_append(run->hdrs, "Accept: application/json");
-	curl_easy_setopt(e, CURLOPT_URL, run->url);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, run);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, netbox_body_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, run);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, run->errbuf);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	/* config_url_allowed() let plain http through only for a loopback host. */
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR,
-	                 strncmp(nc->url, "https:", 6) == 0 ? "https" : "http");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(nc->connect_timeout / 1000));
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(nc->request_timeout / 1000));
-	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)nc->max_response);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "tsinvd/" PACKAGE_VERSION);
 	if (strcmp(method, "GET") != 0)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
 	if (body != NULL) {
@@ -311,6 +192,18 @@ netbox_http(struct netbox_run *run, const char *method, const char *path, json_t
 	}
 }
 
+/* NetBox names its API version ("4.6") in every answer (netbox/middleware.py): what it takes
+ * (add_tags and remove_tags from 4.6) follows from it. */
+static void
+netbox_api_version(struct netbox_run *run)
+{
+	unsigned major, minor;
+
+	if (run->rx.header[0] != '\0' && sscanf(run->rx.header, "%u.%u", &major, &minor) == 2 &&
+	    major < 1000 && minor < 100)
+		run->api_version = (int)(major * 100 + minor);
+}
+
 static void
 netbox_http_done(struct netbox_run *run, CURLcode code)
 {
@@ -319,16 +212,10 @@ netbox_http_done(struct netbox_run *run, CURLcode code)
 	char *error = NULL;
 
 	curl_easy_getinfo(run->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (run->too_big || code == CURLE_FILESIZE_EXCEEDED)
-		error = xasprintf("answer larger than max_response (%zu bytes)",
-		                  run->nb->nc->max_response);
-	else if (code == CURLE_OPERATION_TIMEDOUT)
-		error = xasprintf("no answer within request_timeout (%s)",
-		                  run->errbuf[0] ? run->errbuf : curl_easy_strerror(code));
-	else if (code != CURLE_OK)
-		error = xstrdup(run->errbuf[0] ? run->errbuf : curl_easy_strerror(code));
-	else if (run->body.len > 0)
-		body = json_loadb(run->body.p, run->body.len, 0, NULL);
+	netbox_api_version(run);
+	error = http_error(&run->nb->lim, code, &run->rx);
+	if (error == NULL && run->rx.body.len > 0)
+		body = json_loadb(run->rx.body.p, run->rx.body.len, 0, NULL);
 	if (error == NULL && body == NULL && status != 204 && status < 300)
 		error = xasprintf("HTTP %ld: the answer is not JSON", status);
 	netbox_http_free(run);
@@ -354,18 +241,67 @@ netbox_xfer_done_cb(CURL *easy, CURLcode result, void *arg)
 
 static void netbox_list_page(struct netbox_run *run, const char *query);
 
+static int
+netbox_id_cmp(const void *a, const void *b)
+{
+	json_int_t x = *(const json_int_t *)a, y = *(const json_int_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Offset paging (NetBox before 4.6) skips or repeats records when others write meanwhile: a
+ * list read so holds exactly its count of records, no id twice, and no page counted
+ * otherwise. */
+static int
+netbox_list_whole(struct netbox_run *run)
+{
+	size_t n = json_array_size(run->acc), i;
+	json_int_t *ids;
+	int ok = !run->list_moved && (json_int_t)n == run->list_count;
+
+	if (!ok || n == 0)
+		return ok;
+	ids = xcalloc(n, sizeof(*ids));
+	for (i = 0; i < n; i++)
+		ids[i] = json_integer_value(json_object_get(json_array_get(run->acc, i), "id"));
+	qsort(ids, n, sizeof(*ids), netbox_id_cmp);
+	for (i = 1; i < n && ok; i++)
+		ok = ids[i] != ids[i - 1];
+	free(ids);
+	return ok;
+}
+
+/* Starts reading the list (again) from its first page. */
+static void
+netbox_list_begin(struct netbox_run *run)
+{
+	json_decref(run->acc);
+	run->acc = json_array();
+	run->pages = 0;
+	run->list_moved = 0;
+	netbox_list_page(run, run->list_query);
+}
+
 static void
 netbox_list_cb(struct netbox_run *run, long status, json_t *body)
 {
 	json_t *results = json_object_get(body, "results"), *r;
+	json_t *count = json_object_get(body, "count");
 	const char *next = json_string_value(json_object_get(body, "next"));
 	size_t i;
 
 	if (status != 200 || !json_is_array(results)) {
 		netbox_fail(run, status == 200 ? xstrdup("not a NetBox list (no \"results\")")
-		                               : netbox_http_error(status, body));
+		                               : nbreply_error(status, body));
 		return;
 	}
+	/* NetBox 4.6 answers start= with cursor paging, by id and without a count; older
+	 * versions ignore it and page by offset. */
+	if (run->pages == 0)
+		run->list_count = json_is_integer(count) ? json_integer_value(count) : -1;
+	else if (run->list_count >= 0 &&
+	         (!json_is_integer(count) || json_integer_value(count) != run->list_count))
+		run->list_moved = 1;
 	json_array_foreach(results, i, r) json_array_append(run->acc, r);
 	/* Only the query of "next" is used: behind a proxy NetBox may name itself with another
 	 * scheme or host, and the token must go nowhere but the configured url. */
@@ -375,6 +311,18 @@ netbox_list_cb(struct netbox_run *run, long status, json_t *body)
 			return;
 		}
 		netbox_list_page(run, strchr(next, '?') + 1);
+		return;
+	}
+	if (run->list_count >= 0 && !netbox_list_whole(run)) {
+		if (++run->rereads > NETBOX_MAX_REREADS) {
+			netbox_fail(run,
+			            xstrdup("the list kept changing while it was read by offset "
+			                    "(NetBox before 4.6 has no cursor paging): the next "
+			                    "run reads it again"));
+			return;
+		}
+		log_info("netbox: %s changed while it was read: reading it again", run->what);
+		netbox_list_begin(run);
 		return;
 	}
 	run->list_done(run);
@@ -393,16 +341,13 @@ netbox_list_page(struct netbox_run *run, const char *query)
 static void
 netbox_list(struct netbox_run *run, const char *path, const char *query, netbox_step_fn done)
 {
-	char *q = xasprintf("limit=%d%s%s", NETBOX_PAGE, *query ? "&" : "", query);
-
 	free(run->list_path);
+	free(run->list_query);
 	run->list_path = xstrdup(path);
-	json_decref(run->acc);
-	run->acc = json_array();
-	run->pages = 0;
+	run->list_query = xasprintf("start=0&limit=%d%s%s", NETBOX_PAGE, *query ? "&" : "", query);
+	run->rereads = 0;
 	run->list_done = done;
-	netbox_list_page(run, q);
-	free(q);
+	netbox_list_begin(run);
 }
 
 static char *
@@ -416,7 +361,7 @@ netbox_escape(const char *s)
 
 /* ---- what tsinv wants ---- */
 
-static void
+void
 netbox_map(const struct config_netbox *nc, const char *vrf, struct ipam_map *m)
 {
 	*m = (struct ipam_map){.vrf = vrf,
@@ -511,6 +456,8 @@ netbox_step_tags_done(struct netbox_run *run)
 		if (slug != NULL && json_is_integer(json_object_get(t, "id")))
 			json_object_set(run->tag_ids, slug, json_object_get(t, "id"));
 	}
+	json_decref(run->tags);
+	run->tags = json_incref(run->acc);
 	netbox_step_vrfs(run);
 }
 
@@ -611,104 +558,6 @@ netbox_step_owned(struct netbox_run *run)
 
 /* ---- the plan ---- */
 
-/* "node\naddress\nvrf id": the match key; the address in one spelling. */
-static char *
-netbox_key(const char *node, const char *address, json_int_t vrf)
-{
-	char host[64];
-	int plen;
-
-	if (address == NULL || ipam_addr_key(address, host, sizeof(host), &plen) == -1)
-		snprintf(host, sizeof(host), "?%.60s", address ? address : "");
-	return xasprintf("%s\n%s\n%lld", node ? node : "", host, (long long)vrf);
-}
-
-static json_int_t
-netbox_record_vrf(json_t *rec)
-{
-	json_t *vrf = json_object_get(rec, "vrf");
-
-	return json_is_object(vrf) ? json_integer_value(json_object_get(vrf, "id"))
-	                           : json_integer_value(vrf);
-}
-
-static const char *
-netbox_record_cf(json_t *rec, const char *name)
-{
-	return json_string_value(json_object_get(json_object_get(rec, "custom_fields"), name));
-}
-
-static void
-netbox_changelog(json_t *obj, const char *action, const char *address, const char *tailnet,
-                 const char *node)
-{
-	char *msg = xasprintf("tsinvd: %s %s (tailnet %s, node %s)", action, address,
-	                      tailnet ? tailnet : "?", node ? node : "?");
-
-	if (strlen(msg) > NETBOX_CHANGELOG_MAX)
-		msg[NETBOX_CHANGELOG_MAX] = '\0';
-	json_object_set_new(obj, "changelog_message", json_string(msg));
-	free(msg);
-}
-
-static void
-netbox_plan_add(struct netbox_run *run, const char *action, json_t *obj, const char *vrf,
-                const char *tailnet, const char *node, json_t *id, json_t *patch)
-{
-	json_t *p = json_pack("{s:s, s:O, s:s?, s:s?, s:s?}", "action", action, "address",
-	                      json_object_get(obj, "address"), "vrf", vrf, "tailnet", tailnet,
-	                      "node_id", node);
-	const char *k;
-	json_t *v;
-
-	if (id != NULL)
-		json_object_set(p, "id", id);
-	if (patch != NULL) {
-		json_t *fields = json_array();
-
-		json_object_foreach(patch, k, v)
-		{
-			if (strcmp(k, "custom_fields") == 0) {
-				const char *ck;
-				json_t *cv;
-
-				json_object_foreach(v, ck, cv)
-				{
-					json_array_append_new(fields, json_sprintf("cf_%s", ck));
-				}
-			} else if (strcmp(k, "id") != 0 && strcmp(k, "changelog_message") != 0 &&
-			           k[0] != '_')
-				json_array_append_new(fields, json_string(k));
-		}
-		json_object_set_new(p, "fields", fields);
-	}
-	json_array_append_new(run->plan, p);
-}
-
-/* Each slug the writes name that NetBox does not have yet. */
-static void
-netbox_plan_tags(struct netbox_run *run, json_t *tags)
-{
-	json_t *t, *n;
-	size_t i, j;
-
-	json_array_foreach(tags, i, t)
-	{
-		const char *slug = json_string_value(json_object_get(t, "slug"));
-		int dup = 0;
-
-		if (slug == NULL || json_object_get(run->tag_ids, slug) != NULL)
-			continue;
-		json_array_foreach(run->new_tags, j, n) dup |=
-		    strcmp(json_string_value(json_object_get(n, "slug")), slug) == 0;
-		if (!dup)
-			json_array_append_new(run->new_tags,
-			                      json_pack("{s:s, s:s, s:s}", "name", slug, "slug",
-			                                slug, "changelog_message",
-			                                "tsinvd: a tag of Tailscale addresses"));
-	}
-}
-
 static int
 netbox_tailnet_ok(struct netbox_run *run, const char *name)
 {
@@ -724,183 +573,162 @@ netbox_tailnet_ok(struct netbox_run *run, const char *name)
 	return 0;
 }
 
-/* An update of REC towards OBJ, or NULL when nothing differs. */
-static json_t *
-netbox_patch(struct netbox_run *run, json_t *rec, json_t *obj)
+/* One entry of the plan as the answer shows it: what, where, and which fields a PATCH
+ * sets. */
+static void
+netbox_plan_add(struct netbox_run *run, const struct nbplan_step *s, const struct ipam_map *m)
 {
-	const struct config_netbox *nc = run->nb->nc;
-	struct ipam_map m;
-	json_t *patch;
+	int create = s->action == NBPLAN_CREATE;
+	json_t *obj = s->want != NULL ? s->want->obj : s->rec->rec;
+	json_t *p = json_pack(
+	    "{s:s, s:O, s:s?, s:s?, s:s?}", "action", nbplan_action_name(s->action), "address",
+	    json_object_get(obj, "address"), "vrf", s->want ? s->want->vrf : s->rec->vrf_name,
+	    "tailnet", s->want ? s->want->tailnet : s->rec->tailnet, "node_id",
+	    json_string_value(
+	        json_object_get(json_object_get(obj, "custom_fields"), m->cf_node_id)));
+	json_t *fields, *v;
+	const char *k;
+	int tags_listed = 0;
 
-	netbox_map(nc, NULL, &m);
-	if ((patch = ipam_netbox_diff(rec, obj, &m, nc->last_seen_slack)) == NULL)
-		return NULL;
-	json_object_set(patch, "id", json_object_get(rec, "id"));
-	return patch;
+	if (!create) {
+		json_object_set_new(p, "id", json_integer(s->rec->id));
+		fields = json_array();
+		json_object_foreach(s->body, k, v)
+		{
+			if (strcmp(k, "custom_fields") == 0) {
+				const char *ck;
+				json_t *cv;
+
+				json_object_foreach(v, ck, cv)
+				{
+					json_array_append_new(fields, json_sprintf("cf_%s", ck));
+				}
+			} else if (strcmp(k, "add_tags") == 0 || strcmp(k, "remove_tags") == 0) {
+				if (!json_object_get(s->body, "tags") && !tags_listed++)
+					json_array_append_new(fields, json_string("tags"));
+			} else if (strcmp(k, "id") != 0 && strcmp(k, "changelog_message") != 0)
+				json_array_append_new(fields, json_string(k));
+		}
+		json_object_set_new(p, "fields", fields);
+	}
+	json_array_append_new(run->plan, p);
 }
 
-/* What a PATCH of a record holding NODE does for a want of node WANT. */
-static const char *
-netbox_action(const char *node, const char *want, json_t *patch, int deprecated)
+/* Each write as its queue takes it, with our notes "_action" and "_address" (not sent). */
+static void
+netbox_plan_queue(struct netbox_run *run, const struct nbplan_step *s)
 {
-	if (strcmp(node ? node : "", want ? want : "") != 0)
-		return "reassign";
-	if (deprecated && json_object_get(patch, "status") != NULL)
-		return "deprecate";
-	return "update";
+	json_t *item = json_copy(s->body);
+
+	if (s->action == NBPLAN_CREATE) {
+		json_array_append_new(run->creates, item);
+		return;
+	}
+	json_object_set_new(item, "_action", json_string(nbplan_action_name(s->action)));
+	json_object_set_new(item, "_address", json_string(s->rec->address ? s->rec->address : ""));
+	json_array_append_new(run->updates, item);
+}
+
+static void netbox_ids_answer(struct netbox_run *run);
+
+/* The tags NetBox has, for the planner (strings borrowed from run->tags; free the array). */
+static struct nbplan_tag *
+netbox_plan_tags(struct netbox_run *run, size_t *n)
+{
+	struct nbplan_tag *tags = xcalloc(json_array_size(run->tags) + 1, sizeof(*tags));
+	json_t *t;
+	size_t i;
+
+	*n = 0;
+	json_array_foreach(run->tags, i, t)
+	{
+		tags[(*n)++] = (struct nbplan_tag){
+		    .slug = json_string_value(json_object_get(t, "slug")),
+		    .name = json_string_value(json_object_get(t, "name")),
+		    .description = json_string_value(json_object_get(t, "description")),
+		};
+	}
+	return tags;
 }
 
 static void
 netbox_step_plan(struct netbox_run *run)
 {
-	const struct config_netbox *nc = run->nb->nc;
-	size_t nowned = json_array_size(run->owned), i;
-	json_t *bykey = json_object(), *byaddr = json_object(), *wanted = json_object();
-	char *used = xcalloc(nowned ? nowned : 1, 1);
-	json_t *rec, *w;
+	size_t nrecs = json_array_size(run->owned), nwants = 0, nheld = 0, ntags = 0, i;
+	struct nbplan_rec *recs = xcalloc(nrecs ? nrecs : 1, sizeof(*recs));
+	struct nbplan_want *wants = xcalloc(json_array_size(run->wants) + 1, sizeof(*wants));
+	const char **held = xcalloc(json_array_size(run->tailnets) + 1, sizeof(*held));
+	struct nbplan_tag *tags;
+	struct nbplan plan;
+	struct nbplan_in in;
+	struct ipam_map m;
+	json_t *w, *tn;
 
-	/* Index NetBox's records by match key, and by address and VRF. */
-	json_array_foreach(run->owned, i, rec)
-	{
-		json_int_t vrf = netbox_record_vrf(rec);
-		const char *addr = json_string_value(json_object_get(rec, "address"));
-		char *key = netbox_key(netbox_record_cf(rec, nc->cf_node_id), addr, vrf);
-		char *akey = netbox_key(NULL, addr, vrf);
-		json_t *list = json_object_get(byaddr, akey);
-
-		if (json_object_get(bykey, key) == NULL)
-			json_object_set_new(bykey, key, json_integer((json_int_t)i));
-		if (list == NULL) {
-			list = json_array();
-			json_object_set_new(byaddr, akey, list);
-		}
-		json_array_append_new(list, json_integer((json_int_t)i));
-		free(key);
-		free(akey);
+	if (run->dry == NETBOX_IDS) {
+		free(recs);
+		free(wants);
+		free(held);
+		netbox_ids_answer(run);
+		return;
 	}
-	/* Resolve VRFs, drop the wants of skipped tailnets, and note every wanted key. */
+	netbox_map(run->nb->nc, NULL, &m);
+	for (i = 0; i < nrecs; i++) {
+		recs[i].rec = json_array_get(run->owned, i);
+		nbplan_rec_init(&recs[i], &m);
+	}
+	/* The wants of tailnets left out of this run are dropped; the others get their VRF's
+	 * id. */
 	json_array_foreach(run->wants, i, w)
 	{
-		json_t *obj = json_object_get(w, "obj");
 		const char *vrf = json_string_value(json_object_get(w, "vrf"));
-		const char *tn = json_string_value(json_object_get(w, "tailnet"));
 		json_int_t vid = vrf ? json_integer_value(json_object_get(run->vrf_ids, vrf)) : 0;
-		char *key;
+		json_t *obj = json_object_get(w, "obj");
 
-		if (!netbox_tailnet_ok(run, tn)) {
-			json_object_set_new(w, "skip", json_true());
+		if (!netbox_tailnet_ok(run, json_string_value(json_object_get(w, "tailnet"))))
 			continue;
-		}
 		json_object_set_new(obj, "vrf", vid > 0 ? json_integer(vid) : json_null());
-		json_object_set_new(w, "vrf_id", json_integer(vid));
-		key = netbox_key(netbox_record_cf(obj, nc->cf_node_id),
-		                 json_string_value(json_object_get(obj, "address")), vid);
-		json_object_set_new(wanted, key, json_true());
-		free(key);
+		wants[nwants++] = (struct nbplan_want){
+		    .obj = obj,
+		    .tailnet = json_string_value(json_object_get(w, "tailnet")),
+		    .vrf = vrf,
+		    .vrf_id = vid,
+		};
 	}
-	json_array_foreach(run->wants, i, w)
+	json_array_foreach(run->tailnets, i, tn)
 	{
-		json_t *obj = json_object_get(w, "obj"), *idx, *patch, *x;
-		const char *vrf = json_string_value(json_object_get(w, "vrf"));
-		const char *tn = json_string_value(json_object_get(w, "tailnet"));
-		const char *addr = json_string_value(json_object_get(obj, "address"));
-		const char *node = netbox_record_cf(obj, nc->cf_node_id);
-		json_int_t vid = json_integer_value(json_object_get(w, "vrf_id"));
-		int deprecated =
-		    strcmp(json_string_value(json_object_get(obj, "status")), "deprecated") == 0;
-		char *key, *akey;
-		size_t j;
-
-		if (json_is_true(json_object_get(w, "skip")))
-			continue;
-		key = netbox_key(node, addr, vid);
-		akey = netbox_key(NULL, addr, vid);
-		idx = json_object_get(bykey, key);
-		rec = NULL;
-		if (idx != NULL && !used[json_integer_value(idx)])
-			rec = json_array_get(run->owned, (size_t)json_integer_value(idx));
-		/* An address that passed to another node: its record, if no one wants it as it
-		 * is, follows the address (NetBox would refuse a second one in the VRF). */
-		if (rec == NULL && !deprecated) {
-			json_array_foreach(json_object_get(byaddr, akey), j, x)
-			{
-				json_t *r =
-				    json_array_get(run->owned, (size_t)json_integer_value(x));
-				char *rkey;
-
-				if (used[json_integer_value(x)])
-					continue;
-				rkey = netbox_key(netbox_record_cf(r, nc->cf_node_id), addr, vid);
-				if (json_object_get(wanted, rkey) == NULL)
-					rec = r;
-				free(rkey);
-				if (rec != NULL) {
-					idx = x;
-					break;
-				}
-			}
-		}
-		if (rec != NULL) {
-			const char *action;
-
-			used[json_integer_value(idx)] = 1;
-			if ((patch = netbox_patch(run, rec, obj)) == NULL) {
-				run->unchanged++;
-			} else {
-				action = netbox_action(netbox_record_cf(rec, nc->cf_node_id), node,
-				                       patch, deprecated);
-				netbox_changelog(patch, action, addr, tn, node);
-				json_object_set_new(patch, "_action", json_string(action));
-				json_object_set_new(patch, "_address", json_string(addr));
-				netbox_plan_add(run, action, obj, vrf, tn, node,
-				                json_object_get(rec, "id"), patch);
-				netbox_plan_tags(run, json_object_get(patch, "tags"));
-				json_array_append_new(run->updates, patch);
-			}
-		} else if (!deprecated) {
-			json_t *c = json_deep_copy(obj);
-
-			netbox_changelog(c, "create", addr, tn, node);
-			netbox_plan_add(run, "create", obj, vrf, tn, node, NULL, NULL);
-			netbox_plan_tags(run, json_object_get(c, "tags"));
-			json_array_append_new(run->creates, c);
-		}
-		free(key);
-		free(akey);
+		if (strcmp(json_string_value(json_object_get(tn, "state")), "ok") != 0)
+			held[nheld++] = json_string_value(json_object_get(tn, "tailnet"));
 	}
-	/* What is ours and no longer wanted is retired, never deleted; records of a tailnet left
-	 * out of this run stay as they are. */
-	json_array_foreach(run->owned, i, rec)
-	{
-		const char *tn = netbox_record_cf(rec, nc->cf_tailnet);
-		json_t *st = json_object_get(rec, "status"), *patch;
-		const char *status =
-		    json_string_value(json_is_object(st) ? json_object_get(st, "value") : st);
-
-		if (used[i] || (tn != NULL && config_tailnet_find(run->nb->cf, tn) != NULL &&
-		                !netbox_tailnet_ok(run, tn)))
-			continue;
-		if (status != NULL && strcmp(status, "deprecated") == 0) {
-			run->unchanged++;
-			continue;
-		}
-		patch = json_pack("{s:O?, s:s, s:s, s:O?}", "id", json_object_get(rec, "id"),
-		                  "status", "deprecated", "_action", "deprecate", "_address",
-		                  json_object_get(rec, "address"));
-		netbox_changelog(patch, "deprecate",
-		                 json_string_value(json_object_get(rec, "address")), tn,
-		                 netbox_record_cf(rec, nc->cf_node_id));
-		netbox_plan_add(
-		    run, "deprecate", rec,
-		    json_string_value(json_object_get(json_object_get(rec, "vrf"), "name")), tn,
-		    netbox_record_cf(rec, nc->cf_node_id), json_object_get(rec, "id"), patch);
-		json_array_append_new(run->updates, patch);
+	tags = netbox_plan_tags(run, &ntags);
+	in = (struct nbplan_in){.m = &m,
+	                        .slack = run->nb->nc->last_seen_slack,
+	                        .recs = recs,
+	                        .nrecs = nrecs,
+	                        .wants = wants,
+	                        .nwants = nwants,
+	                        .held = held,
+	                        .nheld = nheld,
+	                        .tags = tags,
+	                        .ntags = ntags,
+	                        .tag_ops = run->api_version >= 406};
+	nbplan_make(&in, &plan);
+	for (i = 0; i < plan.nsteps; i++) {
+		netbox_plan_add(run, &plan.steps[i], &m);
+		netbox_plan_queue(run, &plan.steps[i]);
 	}
-	run->tags_planned = json_array_size(run->new_tags);
-	free(used);
-	json_decref(bykey);
-	json_decref(byaddr);
-	json_decref(wanted);
+	for (i = 0; i < plan.nnew_tags; i++)
+		json_array_append_new(run->new_tags,
+		                      json_pack("{s:s, s:s, s:s, s:s}", "name", plan.new_tags[i],
+		                                "slug", plan.new_tags[i], "description",
+		                                NBPLAN_TAG_DESCRIPTION, "changelog_message",
+		                                "tsinvd: a tag of Tailscale addresses"));
+	run->unchanged += plan.unchanged;
+	run->tags_planned = plan.nnew_tags;
+	nbplan_free(&plan);
+	free(recs);
+	free(wants);
+	free(held);
+	free(tags);
 	if (run->dry) {
 		netbox_run_finish(run);
 		return;
@@ -914,24 +742,84 @@ netbox_step_plan(struct netbox_run *run)
 
 static void netbox_write_cb(struct netbox_run *run, long status, json_t *body);
 
+/* Tags go in one bulk create; after a 400 (NetBox's all or nothing), one by one, so that a
+ * tag NetBox refuses (its name taken meanwhile) is reported and the others made: the writes
+ * that name it are then refused, each with NetBox's reason, and the rest go on. */
 static void
 netbox_tags_cb(struct netbox_run *run, long status, json_t *body)
 {
-	if (status != 201) {
-		netbox_fail(run, netbox_http_error(status, body));
+	size_t n = run->tags_single ? 1 : json_array_size(run->new_tags);
+
+	if (status == 201) {
+		run->tags_created += n;
+	} else if (status == 400 && n > 1) {
+		run->tags_single = 1;
+		netbox_write_next(run);
+		return;
+	} else if (status == 400) {
+		char *e = nbreply_error(status, body);
+
+		netbox_error(
+		    run, "create tag %s: %s",
+		    json_string_value(json_object_get(json_array_get(run->new_tags, 0), "slug")),
+		    e);
+		free(e);
+	} else {
+		netbox_fail(run, nbreply_error(status, body));
 		return;
 	}
-	run->tags_created = json_array_size(run->new_tags);
-	json_array_clear(run->new_tags);
+	for (size_t i = 0; i < n; i++)
+		json_array_remove(run->new_tags, 0);
 	netbox_write_next(run);
 }
 
+/* A PATCH of a record deleted meanwhile is skipped by NetBox without an error
+ * (netbox/api/viewsets/mixins.py): only what its answer holds was updated. */
+static int
+netbox_answered(json_t *body, json_t *item)
+{
+	json_int_t id = json_integer_value(json_object_get(item, "id"));
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(body, i, r)
+	{
+		if (json_integer_value(json_object_get(r, "id")) == id)
+			return 1;
+	}
+	return 0;
+}
+
+/* "deprecate 100.64.0.1/32 #12": a write, as errors name it. */
+static char *
+netbox_item_name(json_t *item)
+{
+	const char *action = json_string_value(json_object_get(item, "_action"));
+	const char *addr = json_string_value(json_object_get(item, "address"));
+	char id[32] = "";
+
+	if (json_is_integer(json_object_get(item, "id")))
+		snprintf(id, sizeof(id), " #%lld",
+		         (long long)json_integer_value(json_object_get(item, "id")));
+	if (addr == NULL)
+		addr = json_string_value(json_object_get(item, "_address"));
+	return xasprintf("%s %s%s", action ? action : "create", addr ? addr : "record", id);
+}
+
 static void
-netbox_count(struct netbox_run *run, json_t *item)
+netbox_count(struct netbox_run *run, json_t *item, json_t *body)
 {
 	const char *action = json_string_value(json_object_get(item, "_action"));
 
-	if (action == NULL)
+	if (action != NULL && !netbox_answered(body, item)) {
+		char *what = netbox_item_name(item);
+
+		netbox_error(run,
+		             "%s: NetBox no longer has this record (deleted meanwhile?); the "
+		             "next run plans afresh",
+		             what);
+		free(what);
+	} else if (action == NULL)
 		run->created++;
 	else if (strcmp(action, "deprecate") == 0)
 		run->deprecated++;
@@ -948,7 +836,11 @@ netbox_write_next(struct netbox_run *run)
 	int create;
 
 	if (json_array_size(run->new_tags) > 0) {
-		netbox_http(run, "POST", "/api/extras/tags/", run->new_tags, netbox_tags_cb);
+		json_t *tags = run->tags_single ? json_pack("[O]", json_array_get(run->new_tags, 0))
+		                                : json_incref(run->new_tags);
+
+		netbox_http(run, "POST", "/api/extras/tags/", tags, netbox_tags_cb);
+		json_decref(tags);
 		return;
 	}
 	if (run->queue == NULL) {
@@ -998,7 +890,7 @@ netbox_write_cb(struct netbox_run *run, long status, json_t *body)
 
 	if (status == (create ? 201 : 200)) {
 		for (i = 0; i < run->batch_n; i++)
-			netbox_count(run, json_array_get(run->queue, run->pos + i));
+			netbox_count(run, json_array_get(run->queue, run->pos + i), body);
 		run->pos += run->batch_n;
 		/* One by one until the end of the batch that failed, then batches again. */
 		if (run->single > 0)
@@ -1013,29 +905,19 @@ netbox_write_cb(struct netbox_run *run, long status, json_t *body)
 		return;
 	}
 	if (status == 400) {
-		json_t *item = json_array_get(run->queue, run->pos);
-		char *e = netbox_http_error(status, body);
-		const char *action = json_string_value(json_object_get(item, "_action"));
+		char *e = nbreply_error(status, body);
+		char *what = netbox_item_name(json_array_get(run->queue, run->pos));
 
-		char id[32] = "";
-
-		if (json_is_integer(json_object_get(item, "id")))
-			snprintf(id, sizeof(id), " #%lld",
-			         (long long)json_integer_value(json_object_get(item, "id")));
-		const char *addr = json_string_value(json_object_get(item, "address"));
-
-		if (addr == NULL)
-			addr = json_string_value(json_object_get(item, "_address"));
-		netbox_error(run, "%s %s%s: %s", action ? action : "create", addr ? addr : "record",
-		             id, e);
+		netbox_error(run, "%s: %s", what, e);
 		free(e);
+		free(what);
 		run->pos++;
 		if (run->single > 0)
 			run->single--;
 		netbox_write_next(run);
 		return;
 	}
-	netbox_fail(run, netbox_http_error(status, body));
+	netbox_fail(run, nbreply_error(status, body));
 }
 
 /* ---- a run's life ---- */
@@ -1050,6 +932,7 @@ netbox_run_free(struct netbox_run *run)
 	json_decref(run->tailnets);
 	json_decref(run->wants);
 	json_decref(run->tag_ids);
+	json_decref(run->tags);
 	json_decref(run->vrf_ids);
 	json_decref(run->owned);
 	json_decref(run->plan);
@@ -1059,6 +942,7 @@ netbox_run_free(struct netbox_run *run)
 	json_decref(run->errors);
 	json_decref(run->acc);
 	free(run->list_path);
+	free(run->list_query);
 	free(run->waiters);
 	free(run);
 }
@@ -1099,7 +983,9 @@ netbox_run_finish(struct netbox_run *run)
 	                (json_int_t)run->deprecated, "unchanged", (json_int_t)run->unchanged,
 	                "tags_created", (json_int_t)run->tags_created, "writes",
 	                (json_int_t)run->writes, "errors", run->errors);
-	if (run->dry)
+	if (run->dry == NETBOX_IDS)
+		log_debug("netbox: ids read");
+	else if (run->dry)
 		log_info(
 		    "netbox: dry run: would create %zu, update %zu, deprecate %zu; %zu unchanged; "
 		    "%zu errors",
@@ -1111,8 +997,19 @@ netbox_run_finish(struct netbox_run *run)
 		    "%zu tags created, %zu writes, %zu errors",
 		    run->failed ? "stopped" : "done", run->created, run->updated, run->deprecated,
 		    run->unchanged, run->tags_created, run->writes, json_array_size(run->errors));
-	for (i = 0; i < run->nwaiters; i++)
-		ctl_reply(run->waiters[i].req, json_incref(res));
+	for (i = 0; i < run->nwaiters; i++) {
+		struct netbox_waiter *w = &run->waiters[i];
+
+		/* An export waits for ids that a failed run could not read. */
+		if (w->dry == NETBOX_IDS) {
+			const char *e = json_string_value(json_array_get(run->errors, 0));
+
+			ctl_reply_err(w->req, PROTO_E_INTERNAL, "NetBox: %s",
+			              e != NULL ? e : "the run failed");
+		} else
+			ctl_reply(w->req, json_incref(res));
+		json_decref(w->export);
+	}
 	json_decref(res);
 	nb->run = NULL;
 	netbox_run_free(run);
@@ -1132,6 +1029,7 @@ netbox_run_start(struct netbox *nb, int dry)
 	run->nb = nb;
 	run->dry = dry;
 	run->started = tstime_now();
+	run->rx.keep_header = "API-Version";
 	run->tailnets = json_array();
 	run->wants = json_array();
 	run->tag_ids = json_object();
@@ -1213,6 +1111,10 @@ netbox_new(struct event_base *base, const struct config *cf, struct store *st, c
 	nb->cf = cf;
 	nb->nc = &cf->netbox;
 	nb->st = st;
+	nb->lim = (struct http_limits){.url = nb->nc->url,
+	                               .connect_timeout = nb->nc->connect_timeout,
+	                               .request_timeout = nb->nc->request_timeout,
+	                               .max_response = nb->nc->max_response};
 	if (nb->nc->url == NULL)
 		return nb;
 	if (config_read_secret(nb->nc->token_file, &token, &why) == -1) {
@@ -1246,9 +1148,13 @@ netbox_free(struct netbox *nb)
 		return;
 	if (nb->run != NULL) {
 		/* Its requests belong to the socket server, which frees them unanswered. */
+		for (size_t i = 0; i < nb->run->nwaiters; i++)
+			json_decref(nb->run->waiters[i].export);
 		nb->run->nwaiters = 0;
 		netbox_run_free(nb->run);
 	}
+	for (size_t i = 0; i < nb->nqueued; i++)
+		json_decref(nb->queued[i].export);
 	free(nb->queued);
 	curlev_free(nb->cv);
 	if (nb->timer != NULL)
@@ -1262,82 +1168,75 @@ netbox_free(struct netbox *nb)
 	free(nb);
 }
 
-/* ---- the ops ---- */
+/* ---- ids for an export ---- */
 
-void
-netbox_op_sync(struct netbox *nb, struct ctl_req *req)
+/* Each export row that NetBox holds gets "netbox_id" and "netbox_tags" (the slugs the record
+ * should carry: the row's and those people added), so that an import updates and retires. */
+static void
+netbox_ids_answer(struct netbox_run *run)
 {
-	char *cause = NULL;
-	int dry = 0;
+	size_t nrecs = json_array_size(run->owned), ntags, i, j;
+	struct nbplan_rec *recs = xcalloc(nrecs ? nrecs : 1, sizeof(*recs));
+	struct nbplan_tag *tags = netbox_plan_tags(run, &ntags);
+	struct nbplan_in in = {0};
+	struct ipam_map m;
+	json_t *row;
 
-	if (proto_arg_bool(req->args, "dry_run", &dry, &cause) == -1) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
-		free(cause);
-		return;
+	in = (struct nbplan_in){.m = &m, .tags = tags, .ntags = ntags};
+	netbox_map(run->nb->nc, NULL, &m);
+	for (i = 0; i < nrecs; i++) {
+		recs[i].rec = json_array_get(run->owned, i);
+		nbplan_rec_init(&recs[i], &m);
 	}
-	if (nb->nc->url == NULL) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
-		              "no NetBox configured: set url and token_file in [netbox] of %s",
-		              nb->cf->path);
-		return;
+	for (i = 0; i < run->nwaiters; i++) {
+		struct netbox_waiter *w = &run->waiters[i];
+
+		json_array_foreach(json_object_get(w->export, "rows"), j, row)
+		{
+			const char *vrf = json_string_value(json_object_get(row, "vrf"));
+			json_int_t vid =
+			    vrf && *vrf ? json_integer_value(json_object_get(run->vrf_ids, vrf))
+			                : 0;
+			const struct nbplan_rec *r;
+			json_t *obj;
+
+			netbox_map(run->nb->nc, vrf, &m);
+			if ((r = nbplan_find(
+			         recs, nrecs, json_string_value(json_object_get(row, "node_id")),
+			         json_string_value(json_object_get(row, "address")), vid)) == NULL)
+				continue;
+			obj = ipam_netbox_object(row, &m);
+			json_object_set_new(row, "netbox_id", json_integer(r->id));
+			json_object_set_new(row, "netbox_tags", nbplan_tag_set(&in, r->rec, obj));
+			json_decref(obj);
+		}
+		ctl_reply(w->req, w->export);
+		w->export = NULL;
 	}
-	log_info("netbox: %s requested by uid %u", dry ? "dry run" : "sync", (unsigned)req->uid);
-	nb->queued = xrealloc(nb->queued, (nb->nqueued + 1) * sizeof(*nb->queued));
-	nb->queued[nb->nqueued++] = (struct netbox_waiter){req, dry};
-	if (nb->run == NULL)
-		netbox_run_start(nb, dry);
+	log_info("netbox: ids read for %zu export(s)", run->nwaiters);
+	run->nwaiters = 0;
+	free(recs);
+	free(tags);
+	netbox_run_finish(run);
 }
 
 void
-netbox_op_export(struct netbox *nb, struct ctl_req *req)
+netbox_export_ids(struct netbox *nb, struct ctl_req *req, json_t *res)
 {
-	const struct config *cf = nb->cf;
-	const char *tailnet = NULL, *ats = NULL, *ws = NULL;
-	int64_t window = nb->nc->deprecated_window;
-	tstime_t at = TSTIME_NONE;
-	json_t *res, *rows, *tns;
-	char *cause = NULL;
+	nb->queued = xrealloc(nb->queued, (nb->nqueued + 1) * sizeof(*nb->queued));
+	nb->queued[nb->nqueued++] = (struct netbox_waiter){req, NETBOX_IDS, res};
+	if (nb->run == NULL)
+		netbox_run_start(nb, NETBOX_IDS);
+}
 
-	if (proto_arg_string(req->args, "tailnet", &tailnet, &cause) == -1 ||
-	    proto_arg_string(req->args, "at", &ats, &cause) == -1 ||
-	    proto_arg_string(req->args, "window", &ws, &cause) == -1 ||
-	    (ats != NULL && tstime_parse(ats, tstime_now(), &at, &cause) == -1) ||
-	    (ws != NULL && tstime_parse_duration(ws, &window, &cause) == -1)) {
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
-		free(cause);
-		return;
-	}
-	if (tailnet != NULL && config_tailnet_find(cf, tailnet) == NULL) {
-		ctl_reply_err(req, PROTO_E_NOT_FOUND, "no tailnet \"%s\" in %s", tailnet, cf->path);
-		return;
-	}
-	rows = json_array();
-	tns = json_array();
-	for (size_t i = 0; i < cf->ntailnets; i++) {
-		const char *name = cf->tailnets[i].name, *vrf = config_netbox_vrf(cf, name);
-		struct ipam_map m;
-		json_t *one = NULL;
+/* ---- a request ---- */
 
-		if (tailnet != NULL && strcmp(tailnet, name) != 0)
-			continue;
-		if (hist_addresses(nb->st, name, at, window, &one, &cause) != HIST_OK) {
-			ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause ? cause : "failed");
-			free(cause);
-			json_decref(rows);
-			json_decref(tns);
-			return;
-		}
-		netbox_map(nb->nc, vrf, &m);
-		ipam_rows(one, &m, rows);
-		json_array_append_new(tns, json_pack("{s:s, s:s?, s:O}", "tailnet", name, "vrf",
-		                                     vrf, "at", json_object_get(one, "at")));
-		json_decref(one);
-	}
-	res = json_pack("{s:o, s:I, s:{s:s, s:s?, s:s, s:s, s:s}, s:o, s:o}", "at",
-	                at == TSTIME_NONE ? json_null() : netbox_time_json(at), "window_s",
-	                (json_int_t)(window / TSTIME_SEC), "map", "owner_tag", nb->nc->owner_tag,
-	                "tag_prefix", nb->nc->tag_prefix, "cf_node_id", nb->nc->cf_node_id,
-	                "cf_tailnet", nb->nc->cf_tailnet, "cf_last_seen", nb->nc->cf_last_seen,
-	                "tailnets", tns, "rows", rows);
-	ctl_reply(req, res);
+void
+netbox_request(struct netbox *nb, struct ctl_req *req, int dry)
+{
+	log_info("netbox: %s requested by uid %u", dry ? "dry run" : "sync", (unsigned)req->uid);
+	nb->queued = xrealloc(nb->queued, (nb->nqueued + 1) * sizeof(*nb->queued));
+	nb->queued[nb->nqueued++] = (struct netbox_waiter){req, dry, NULL};
+	if (nb->run == NULL)
+		netbox_run_start(nb, dry);
 }

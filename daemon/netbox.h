@@ -1,10 +1,11 @@
-/* netbox.h: the IPAM export op and the NetBox sync: periodic and on demand, over the REST API. */
+/* netbox.h: the NetBox sync: periodic and on demand, over the REST API. */
 #ifndef TSINV_NETBOX_H
 #define TSINV_NETBOX_H
 
 #include <event2/event.h>
 
 #include "config.h"
+#include "ipam.h"
 #include "ctl.h"
 #include "store.h"
 
@@ -21,13 +22,15 @@ void netbox_free(struct netbox *nb);
 /* For "tsinvd -n": the token file can be read. 0, or -1 and *cause (never the token). */
 int netbox_check(const struct config *cf, char **cause);
 
-/* "netbox.sync" {dry_run}: runs the sync now (or after the run in flight) and answers with its
- * plan, counts and errors. */
-void netbox_op_sync(struct netbox *nb, struct ctl_req *req);
+/* Runs a sync (DRY: a dry run) now, or after the run in flight, and answers REQ with its plan,
+ * counts and errors. [netbox] must have a url. */
+void netbox_request(struct netbox *nb, struct ctl_req *req, int dry);
 
-/* "ipam.export" {tailnet, at, window}: every address of one tailnet (or of all) held at AT, and
- * those released in WINDOW before it (default deprecated_window), as plain rows, with the
- * mapping the client needs to write NetBox's formats. */
-void netbox_op_export(struct netbox *nb, struct ctl_req *req);
+/* Reads NetBox's ids of the rows of RES, an ipam.export answer (stolen): each row NetBox holds
+ * gets "netbox_id" and "netbox_tags"; then answers REQ with RES. [netbox] must have a url. */
+void netbox_export_ids(struct netbox *nb, struct ctl_req *req, json_t *res);
+
+/* How the [netbox] section maps a tailnet's addresses (in VRF, borrowed) to records. */
+void netbox_map(const struct config_netbox *nc, const char *vrf, struct ipam_map *m);
 
 #endif

@@ -455,16 +455,94 @@ ops_addresses_list(struct tsinvd *d, struct ctl_req *req)
 	ops_answer(req, rc, res, cause);
 }
 
+/* {tailnet, at, window, netbox_ids}: every address of one tailnet (or of all) held at AT, and those
+ * released in WINDOW before it (default deprecated_window), as plain rows, with the mapping
+ * the client needs to write NetBox's formats. */
 static void
 ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 {
-	netbox_op_export(d->nb, req);
+	const struct config_netbox *nc = &d->cf->netbox;
+	const char *tailnet = NULL, *ats = NULL, *ws = NULL;
+	int64_t window = nc->deprecated_window;
+	tstime_t at = TSTIME_NONE;
+	json_t *res, *rows, *tns;
+	char *cause = NULL;
+	int ids = 0;
+
+	if (proto_arg_string(req->args, "tailnet", &tailnet, &cause) == -1 ||
+	    proto_arg_bool(req->args, "netbox_ids", &ids, &cause) == -1 ||
+	    proto_arg_string(req->args, "at", &ats, &cause) == -1 ||
+	    proto_arg_string(req->args, "window", &ws, &cause) == -1 ||
+	    (ats != NULL && tstime_parse(ats, tstime_now(), &at, &cause) == -1) ||
+	    (ws != NULL && tstime_parse_duration(ws, &window, &cause) == -1)) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
+		free(cause);
+		return;
+	}
+	if (tailnet != NULL && config_tailnet_find(d->cf, tailnet) == NULL) {
+		ctl_reply_err(req, PROTO_E_NOT_FOUND, "no tailnet \"%s\" in %s", tailnet,
+		              d->cf->path);
+		return;
+	}
+	if (ids && nc->url == NULL) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
+		              "NetBox's ids need NetBox: set url and token_file in [netbox] of %s",
+		              d->cf->path);
+		return;
+	}
+	rows = json_array();
+	tns = json_array();
+	for (size_t i = 0; i < d->cf->ntailnets; i++) {
+		const char *name = d->cf->tailnets[i].name, *vrf = config_netbox_vrf(d->cf, name);
+		struct ipam_map m;
+		json_t *one = NULL;
+
+		if (tailnet != NULL && strcmp(tailnet, name) != 0)
+			continue;
+		if (hist_addresses(d->st, name, at, window, &one, &cause) != HIST_OK) {
+			ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause ? cause : "failed");
+			free(cause);
+			json_decref(rows);
+			json_decref(tns);
+			return;
+		}
+		netbox_map(nc, vrf, &m);
+		ipam_rows(one, &m, rows);
+		json_array_append_new(tns, json_pack("{s:s, s:s?, s:O}", "tailnet", name, "vrf",
+		                                     vrf, "at", json_object_get(one, "at")));
+		json_decref(one);
+	}
+	res = json_pack("{s:o, s:I, s:{s:s, s:s?, s:s, s:s, s:s}, s:o, s:o}", "at",
+	                ops_time_json(at), "window_s", (json_int_t)(window / TSTIME_SEC), "map",
+	                "owner_tag", nc->owner_tag, "tag_prefix", nc->tag_prefix, "cf_node_id",
+	                nc->cf_node_id, "cf_tailnet", nc->cf_tailnet, "cf_last_seen",
+	                nc->cf_last_seen, "tailnets", tns, "rows", rows);
+	/* With NetBox's ids the rows can update and retire records on import. */
+	if (ids)
+		netbox_export_ids(d->nb, req, res);
+	else
+		ctl_reply(req, res);
 }
 
+/* {dry_run}: a NetBox sync now, or after the run in flight. */
 static void
 ops_netbox_sync(struct tsinvd *d, struct ctl_req *req)
 {
-	netbox_op_sync(d->nb, req);
+	char *cause = NULL;
+	int dry = 0;
+
+	if (proto_arg_bool(req->args, "dry_run", &dry, &cause) == -1) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
+		free(cause);
+		return;
+	}
+	if (d->cf->netbox.url == NULL) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
+		              "no NetBox configured: set url and token_file in [netbox] of %s",
+		              d->cf->path);
+		return;
+	}
+	netbox_request(d->nb, req, dry);
 }
 
 /* ---- keys, users, webhooks, policy, DNS, settings ---- */

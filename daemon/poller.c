@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "curlev.h"
+#include "http.h"
 #include "entity.h"
 #include "hist.h"
 #include "log.h"
@@ -70,9 +71,7 @@ struct poller_endpoint {
 	tstime_t next;
 	CURL *easy; /* in flight, or NULL */
 	tstime_t started;
-	struct sbuf body;
-	int too_big;
-	char errbuf[CURL_ERROR_SIZE];
+	struct http_rx rx;
 	char *start_error;
 	unsigned failures;
 	int awaiting_token; /* waits for an OAuth access token before it can start */
@@ -88,8 +87,7 @@ struct poller_oauth {
 	char *form; /* client_id=..&client_secret=..: holds the secret, wiped on free */
 	char *url;
 	CURL *easy; /* a token request in flight */
-	struct sbuf body;
-	char errbuf[CURL_ERROR_SIZE];
+	struct http_rx rx;
 	tstime_t renew_at; /* TSTIME_NONE: no usable token */
 	unsigned gen;      /* counts tokens: a 401 on an older one needs no new one */
 };
@@ -97,6 +95,7 @@ struct poller_oauth {
 struct poller_tailnet {
 	struct poller *pl;
 	const struct config_tailnet *cf;
+	struct http_limits lim; /* of every transfer to the API, the token requests too */
 	/* The API token or OAuth access token: wiped on free. Each transfer gets a copy (curl's
 	 * CURLOPT_XOAUTH2_BEARER), so that a renewed token never pulls memory from under a
 	 * transfer in flight. */
@@ -124,8 +123,6 @@ static void poller_fetch_start(struct poller_endpoint *ep);
 static void poller_request_start(struct poller_endpoint *ep);
 static void poller_poll_reset(struct poller_endpoint *ep);
 static void poller_oauth_start(struct poller_oauth *o);
-static void poller_easy_setup(CURL *e, const struct config_tailnet *cf, void *owner, char *errbuf,
-                              curl_write_callback write_cb);
 
 static unsigned
 poller_random(void)
@@ -155,20 +152,6 @@ poller_jitter(int64_t interval)
 	if (spread <= 0)
 		return interval;
 	return interval - spread + (int64_t)(poller_random() % (uint64_t)(2 * spread + 1));
-}
-
-static size_t
-poller_write_cb(char *data, size_t size, size_t n, void *arg)
-{
-	struct poller_endpoint *ep = arg;
-
-	/* Debian's libcurl does not cap chunked or compressed bodies: the cap is ours. */
-	if (ep->body.len + n > ep->tn->cf->max_response) {
-		ep->too_big = 1;
-		return 0;
-	}
-	sbuf_add(&ep->body, data, n);
-	return n;
 }
 
 /* ---- results ---- */
@@ -454,9 +437,9 @@ poller_take(struct poller_endpoint *ep, long status, char **error)
 		/* A key the API no longer knows: what we recorded last is all there is. */
 		json_array_append(ep->gone, json_array_get(ep->extra, ep->extra_i));
 	} else if (k->text && ep->step < n) {
-		ep->text = ep->body;
-		sbuf_init(&ep->body);
-	} else if ((body = json_loadb(ep->body.p ? ep->body.p : "", ep->body.len,
+		ep->text = ep->rx.body;
+		sbuf_init(&ep->rx.body);
+	} else if ((body = json_loadb(ep->rx.body.p ? ep->rx.body.p : "", ep->rx.body.len,
 	                              JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
 		*error = xasprintf("the answer is not valid JSON (line %d, column %d: %s)",
 		                   jerr.line, jerr.column, jerr.text);
@@ -510,7 +493,7 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 		/* Several endpoints may be refused the same token: it is renewed once. */
 		if (ep->token_gen == tn->oauth->gen)
 			tn->oauth->renew_at = TSTIME_NONE;
-		sbuf_free(&ep->body);
+		http_rx_free(&ep->rx);
 		poller_request_start(ep);
 		return;
 	}
@@ -518,19 +501,16 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	if (retry > 0)
 		retry_after = retry > POLLER_RETRY_AFTER_MAX / TSTIME_SEC ? POLLER_RETRY_AFTER_MAX
 		                                                          : retry * TSTIME_SEC;
-	if (ep->too_big || code == CURLE_FILESIZE_EXCEEDED)
-		error = xasprintf("answer larger than max_response (%zu bytes): ignored",
-		                  tn->cf->max_response);
-	else if (code != CURLE_OK)
-		error = xasprintf("%s", ep->errbuf[0] ? ep->errbuf : curl_easy_strerror(code));
-	else if (status != 200 && !(status == 404 && ep->step >= poller_npaths(ep->kind))) {
-		msg = poller_api_message(&ep->body);
+	error = http_error(&tn->lim, code, &ep->rx);
+	if (error == NULL && status != 200 &&
+	    !(status == 404 && ep->step >= poller_npaths(ep->kind))) {
+		msg = poller_api_message(&ep->rx.body);
 		error = xasprintf("HTTP %ld (%s)%s%s", status, poller_status_hint(status),
 		                  *msg ? ": " : "", msg);
 		free(msg);
-	} else
+	} else if (error == NULL)
 		more = poller_take(ep, status, &error);
-	sbuf_free(&ep->body);
+	http_rx_free(&ep->rx);
 	ep->auth_retried = 0;
 	if (more == 1) {
 		poller_request_start(ep);
@@ -618,32 +598,27 @@ static void
 poller_request_start(struct poller_endpoint *ep)
 {
 	struct poller_tailnet *tn = ep->tn;
-	const struct config_tailnet *cf = tn->cf;
 	char *url, *path;
 	CURL *e;
 
-	ep->too_big = 0;
-	ep->errbuf[0] = '\0';
-	sbuf_init(&ep->body);
 	if (tn->oauth != NULL &&
 	    (tn->oauth->renew_at == TSTIME_NONE || tstime_now() >= tn->oauth->renew_at)) {
 		ep->awaiting_token = 1;
 		poller_oauth_start(tn->oauth);
 		return;
 	}
-	if ((e = curl_easy_init()) == NULL) {
+	url = poller_step_url(ep, &path);
+	free(ep->path);
+	ep->path = path;
+	e = http_easy(&tn->lim, url, ep, &ep->rx);
+	free(url);
+	if (e == NULL) {
 		ep->start_error = xstrdup("cannot start a transfer");
 		event_active(ep->finish, EV_TIMEOUT, 0);
 		return;
 	}
 	if (tn->oauth != NULL)
 		ep->token_gen = tn->oauth->gen;
-	url = poller_step_url(ep, &path);
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	free(url);
-	free(ep->path);
-	ep->path = path;
-	poller_easy_setup(e, cf, ep, ep->errbuf, poller_write_cb);
 	curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
 	curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, tn->bearer);
 	if (ep->kind->text && ep->step < poller_npaths(ep->kind)) {
@@ -687,42 +662,8 @@ poller_set_bearer(struct poller_tailnet *tn, const char *token)
 	tn->bearer = xstrdup(token);
 }
 
-/* Sets the common options of every transfer: protocols, TLS, timeouts, the size cap. */
-static void
-poller_easy_setup(CURL *e, const struct config_tailnet *cf, void *owner, char *errbuf,
-                  curl_write_callback write_cb)
-{
-	curl_easy_setopt(e, CURLOPT_PRIVATE, owner);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, owner);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	/* config_url_allowed() let plain http through only for a loopback host. */
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR,
-	                 strncmp(cf->api_url, "https:", 6) == 0 ? "https" : "http");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(cf->connect_timeout / 1000));
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(cf->request_timeout / 1000));
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 30L);
-	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cf->max_response);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "tsinvd/" PACKAGE_VERSION);
-}
-
-static size_t
-poller_oauth_write_cb(char *data, size_t size, size_t n, void *arg)
-{
-	struct poller_oauth *o = arg;
-
-	if (o->body.len + n > 64 * 1024)
-		return 0;
-	sbuf_add(&o->body, data, n);
-	return n;
-}
+/* A token answer is a few hundred bytes: anything near this is not one. */
+#define POLLER_OAUTH_MAX (64 * 1024)
 
 static void
 poller_oauth_start(struct poller_oauth *o)
@@ -731,20 +672,18 @@ poller_oauth_start(struct poller_oauth *o)
 
 	if (o->easy != NULL)
 		return;
-	o->errbuf[0] = '\0';
-	sbuf_init(&o->body);
-	if ((e = curl_easy_init()) == NULL) {
+	if ((e = http_easy(&o->tn->lim, o->url, o, &o->rx)) == NULL) {
 		poller_oauth_done(o, CURLE_OUT_OF_MEMORY);
 		return;
 	}
-	poller_easy_setup(e, o->tn->cf, o, o->errbuf, poller_oauth_write_cb);
-	curl_easy_setopt(e, CURLOPT_URL, o->url);
+	if (o->rx.max > POLLER_OAUTH_MAX)
+		o->rx.max = POLLER_OAUTH_MAX;
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, o->form);
 	o->easy = e;
 	if (curl_multi_add_handle(o->tn->pl->multi, e) != CURLM_OK) {
 		curl_easy_cleanup(e);
 		o->easy = NULL;
-		o->errbuf[0] = '\0';
+		o->rx.errbuf[0] = '\0';
 		poller_oauth_done(o, CURLE_FAILED_INIT);
 	}
 }
@@ -765,18 +704,18 @@ poller_oauth_done(struct poller_oauth *o, CURLcode code)
 		curl_easy_cleanup(o->easy);
 		o->easy = NULL;
 	}
-	if (code != CURLE_OK)
-		error = xasprintf("OAuth token request failed: %s",
-		                  o->errbuf[0] ? o->errbuf : curl_easy_strerror(code));
-	else if (status != 200) {
-		msg = poller_api_message(&o->body);
+	if ((msg = http_error(&tn->lim, code, &o->rx)) != NULL) {
+		error = xasprintf("OAuth token request failed: %s", msg);
+		free(msg);
+	} else if (status != 200) {
+		msg = poller_api_message(&o->rx.body);
 		error = xasprintf("OAuth token request: HTTP %ld (%s)%s%s", status,
 		                  status == 401 || status == 400 ? "client id or secret refused"
 		                                                 : poller_status_hint(status),
 		                  *msg ? ": " : "", msg);
 		free(msg);
 	} else {
-		j = json_loadb(o->body.p ? o->body.p : "", o->body.len, 0, NULL);
+		j = json_loadb(o->rx.body.p ? o->rx.body.p : "", o->rx.body.len, 0, NULL);
 		token = json_string_value(json_object_get(j, "access_token"));
 		life = json_integer_value(json_object_get(j, "expires_in"));
 		if (token == NULL || *token == '\0' || strpbrk(token, "\r\n") != NULL || life <= 0)
@@ -800,11 +739,11 @@ poller_oauth_done(struct poller_oauth *o, CURLcode code)
 	}
 	if (j != NULL) {
 		/* The token was copied into the header; wipe the answer that carried it. */
-		if (o->body.p != NULL)
-			explicit_bzero(o->body.p, o->body.len);
+		if (o->rx.body.p != NULL)
+			explicit_bzero(o->rx.body.p, o->rx.body.len);
 		json_decref(j);
 	}
-	sbuf_free(&o->body);
+	http_rx_free(&o->rx);
 	/* Every endpoint of the tailnet that waited for it goes on, or fails with it. */
 	for (size_t i = 0; i < tn->neps; i++) {
 		struct poller_endpoint *ep = &tn->eps[i];
@@ -889,7 +828,7 @@ poller_oauth_free(struct poller *pl, struct poller_oauth *o)
 	if (o->easy != NULL) {
 		curl_multi_remove_handle(pl->multi, o->easy);
 		curl_easy_cleanup(o->easy);
-		sbuf_free(&o->body);
+		http_rx_free(&o->rx);
 	}
 	if (o->form != NULL) {
 		explicit_bzero(o->form, strlen(o->form));
@@ -921,6 +860,10 @@ poller_new(struct event_base *base, const struct config *cf, struct store *st,
 
 		tn->pl = pl;
 		tn->cf = &cf->tailnets[i];
+		tn->lim = (struct http_limits){.url = tn->cf->api_url,
+		                               .connect_timeout = tn->cf->connect_timeout,
+		                               .request_timeout = tn->cf->request_timeout,
+		                               .max_response = tn->cf->max_response};
 		tn->headers = curl_slist_append(NULL, "Accept: application/json");
 		/* The policy file as written, comments and all: not the API's JSON rendering. */
 		tn->headers_text = curl_slist_append(NULL, "Accept: application/hujson");
@@ -968,7 +911,7 @@ poller_free(struct poller *pl)
 			if (ep->easy != NULL) {
 				curl_multi_remove_handle(pl->multi, ep->easy);
 				curl_easy_cleanup(ep->easy);
-				sbuf_free(&ep->body);
+				http_rx_free(&ep->rx);
 			}
 			/* Pending "poll" requests are answered by the socket server's shutdown. */
 			poller_waiters_drop(&ep->cur);

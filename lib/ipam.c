@@ -111,20 +111,35 @@ ipam_tag_slug(const char *tag, const char *prefix, char *buf, size_t len)
 	return useful ? 0 : -1;
 }
 
+/* NetBox's DNSValidator (ipam/validators.py): ^([0-9A-Za-z_-]+|\*)(\.[0-9A-Za-z_-]+)*\.?$ */
 int
 ipam_dns_name_ok(const char *s)
 {
-	if (s == NULL || *s == '\0')
+	size_t label = 0;
+
+	if (s == NULL || *s == '\0' || strlen(s) > IPAM_DNS_NAME_MAX)
 		return 0;
-	for (; *s != '\0'; s++)
-		if (!(isalnum((unsigned char)*s) || strchr("_-.*", *s) != NULL) ||
-		    (unsigned char)*s >= 0x80)
+	if (s[0] == '*' && (s[1] == '\0' || s[1] == '.')) {
+		s++;
+		label = 1;
+	}
+	for (; *s != '\0'; s++) {
+		if (*s == '.') {
+			/* An empty label, or a trailing dot after nothing. */
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= 'A' && *s <= 'Z') || *s == '_' || *s == '-'))
 			return 0;
+		label++;
+	}
 	return 1;
 }
 
-/* Cuts S to at most MAX characters (UTF-8 code points, as NetBox counts), in place. */
-static void
+void
 ipam_cut_chars(char *s, size_t max)
 {
 	size_t chars = 0;
@@ -278,6 +293,9 @@ ipam_netbox_object(json_t *row, const struct ipam_map *m)
 	n = strlen(dns);
 	if (n > 1 && dns[n - 1] == '.')
 		dns[n - 1] = '\0';
+	/* NetBox stores it in lower case (IPAddress.clean); compared so, it settles. */
+	for (char *p = dns; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
 	json_object_set_new(o, "dns_name", json_string(ipam_dns_name_ok(dns) ? dns : ""));
 	free(dns);
 	desc = ipam_description(row);
@@ -285,6 +303,13 @@ ipam_netbox_object(json_t *row, const struct ipam_map *m)
 	free(desc);
 	json_array_foreach(slugs, i, s) json_array_append_new(tags, json_pack("{s:O}", "slug", s));
 	json_decref(slugs);
+	/* The record NetBox holds (an export with NetBox's ids): its id, and its tag set. */
+	if (json_is_integer(json_object_get(row, "netbox_id")))
+		json_object_set(o, "id", json_object_get(row, "netbox_id"));
+	if (json_is_array(json_object_get(row, "netbox_tags"))) {
+		json_decref(tags);
+		tags = json_deep_copy(json_object_get(row, "netbox_tags"));
+	}
 	json_object_set_new(o, "tags", tags);
 	cf = json_object();
 	json_object_set_new(cf, m->cf_node_id, json_string(ipam_str(row, "node_id")));
@@ -478,7 +503,13 @@ ipam_write_netbox_csv(json_t *objs, const struct ipam_map *m, struct sbuf *sb)
 	const char *cfs[3] = {m->cf_node_id, m->cf_tailnet, m->cf_last_seen};
 	json_t *o;
 	size_t i;
+	int ids = 0;
 
+	/* NetBox's bulk import updates a row with an id and creates one without
+	 * (netbox/views/generic/bulk_views.py). */
+	json_array_foreach(objs, i, o) ids |= json_object_get(o, "id") != NULL;
+	if (ids)
+		sbuf_adds(sb, "id,");
 	sbuf_adds(sb, "address,vrf,status,dns_name,description,tags");
 	for (size_t c = 0; c < 3; c++)
 		sbuf_addf(sb, ",cf_%s", cfs[c]);
@@ -487,6 +518,12 @@ ipam_write_netbox_csv(json_t *objs, const struct ipam_map *m, struct sbuf *sb)
 	{
 		json_t *cf = json_object_get(o, "custom_fields");
 
+		if (ids) {
+			if (json_is_integer(json_object_get(o, "id")))
+				sbuf_addf(sb, "%lld",
+				          (long long)json_integer_value(json_object_get(o, "id")));
+			sbuf_addc(sb, ',');
+		}
 		ipam_csv_value(sb, json_object_get(o, "address"), NULL);
 		sbuf_addc(sb, ',');
 		ipam_csv_value(sb, json_object_get(json_object_get(o, "vrf"), "name"), NULL);

@@ -19,6 +19,7 @@ struct ipam_map {
 
 #define IPAM_DESCRIPTION_MAX 200 /* characters, NetBox's limit */
 #define IPAM_SLUG_MAX 100
+#define IPAM_DNS_NAME_MAX 255 /* NetBox's dns_name column */
 
 /* Appends to ROWS one plain row per address of an addresses.list answer RES (borrowed):
  * {"address","family","status","tailnet","vrf","node_id","name","hostname","user","tags",
@@ -32,11 +33,14 @@ void ipam_rows(json_t *res, const struct ipam_map *m, json_t *rows);
  * anything but [a-z0-9_-] turned into '-'. 0, or -1 when nothing usable is left. */
 int ipam_tag_slug(const char *tag, const char *prefix, char *buf, size_t len);
 
-/* Is S a name NetBox takes as dns_name (letters, digits, '_', '-', '.', '*')? */
+/* Is S a name NetBox takes as dns_name: dot-separated non-empty labels of letters, digits, '_'
+ * and '-', the first of which may be a lone '*', an optional final dot, at most 255
+ * characters (NetBox's DNSValidator)? */
 int ipam_dns_name_ok(const char *s);
 
 /* A plain row as the object NetBox's REST API takes for a create (new reference), in the row's
- * VRF (M's vrf is not used):
+ * VRF (M's vrf is not used); a row of an export with NetBox's ids gives its "netbox_id" as "id"
+ * and its "netbox_tags" as the tags:
  * {"address":"100.64.0.1/32","vrf":{"name":..}|null,"status","dns_name","description",
  *  "tags":[{"slug":..}],"custom_fields":{node id, tailnet, last seen}}. */
 json_t *ipam_netbox_object(json_t *row, const struct ipam_map *m);
@@ -47,10 +51,14 @@ json_t *ipam_netbox_object(json_t *row, const struct ipam_map *m);
  * difference, so that a sync does not rewrite every record at each poll. */
 json_t *ipam_netbox_diff(json_t *have, json_t *want, const struct ipam_map *m, int64_t slack);
 
+/* Cuts S to at most MAX characters (UTF-8 code points, as NetBox counts), in place. */
+void ipam_cut_chars(char *s, size_t max);
+
 /* The plain rows as CSV with a header line; RFC 4180 quoting, LF line ends. */
 void ipam_write_csv(json_t *rows, struct sbuf *sb);
 /* NetBox objects as the CSV NetBox's IP-address bulk import takes: address,vrf,status,dns_name,
- * description,tags,cf_<node id>,cf_<tailnet>,cf_<last seen>. */
+ * description,tags,cf_<node id>,cf_<tailnet>,cf_<last seen>; led by an id column when any object
+ * has an "id" (empty for the others): NetBox updates the rows with one and creates the rest. */
 void ipam_write_netbox_csv(json_t *objs, const struct ipam_map *m, struct sbuf *sb);
 /* Any JSON value, indented, with a final newline. */
 void ipam_write_json(json_t *v, struct sbuf *sb);

@@ -110,6 +110,28 @@ LOG_FN(log_notice, LOG_P_NOTICE, 0)
 LOG_FN(log_info, LOG_P_INFO, 0)
 LOG_FN(log_debug, LOG_P_DEBUG, 0)
 
+static void log_pri(int pri, const char *fmt, ...) LOG_PRINTF(2, 3);
+
+static void
+log_pri(int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vlog(pri, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* Mapped here, not in the daemon, so that every line comes out of log_vlog. */
+void
+log_libevent_cb(int severity, const char *msg)
+{
+	static const int pri[] = {LOG_P_DEBUG, LOG_P_INFO, LOG_P_WARNING, LOG_P_ERR};
+
+	log_pri(severity < 0 || severity > 3 ? LOG_P_ERR : pri[severity], "libevent: %s",
+	        msg != NULL ? msg : "");
+}
+
 void
 fatal(const char *fmt, ...)
 {

@@ -19,6 +19,11 @@ void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
 void fatal(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 
+/* For libevent's event_set_log_callback: its messages as ours, prefixed "libevent: ".
+ * SEVERITY is libevent's: 0 debug, 1 message, 2 warning, 3 error (EVENT_LOG_DEBUG ..
+ * EVENT_LOG_ERR); an error is logged, not fatal: libevent decides what happens next. */
+void log_libevent_cb(int severity, const char *msg);
+
 /* The allocators are used wherever logging is; their home is xmalloc.h. */
 #include "xmalloc.h"
 

@@ -1,4 +1,6 @@
-/* netboxsim.c: a NetBox stand-in for the tests: the REST API's IP addresses, VRFs and tags. */
+/* netboxsim.c: a NetBox stand-in for the tests: the REST API's IP addresses, VRFs and tags.
+ * Each behaviour follows NetBox's own source (v4.6.8; files named in the comments), not tsinv's
+ * reading of it. */
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +50,7 @@ struct netboxsim_fault {
 	int skip;
 	int status;
 	long delay_ms;
+	bool hold; /* held until the "release" control op */
 	bool writes_only;
 };
 
@@ -68,6 +72,10 @@ struct netboxsim {
 	char *self; /* http://127.0.0.1:PORT, or --next-base: the host "next" links name */
 	bool quiet, global_unique;
 	long page_size, max_page_size;
+	int api_version;        /* --api-version as major * 100 + minor: 406 by default */
+	char api_version_s[16]; /* as the API-Version header says it */
+	json_int_t churn_id;    /* a record someone deletes before the next page after the first */
+	json_t *last_write;     /* the body of the last write request, for the tests */
 	json_t *vrfs, *tags, *cfs, *ips, *changelog;
 	json_int_t next_ip, next_vrf, next_tag, next_change;
 	unsigned long requests, reads, writes, applied, serial;
@@ -215,6 +223,9 @@ netboxsim_send(struct netboxsim *s, struct evhttp_request *req, int status, json
 	}
 	netboxsim_request_id(s, rid, sizeof(rid));
 	evhttp_add_header(h, "X-Request-ID", rid);
+	/* netbox/middleware.py: every API answer names the REST API's version. */
+	if (uri != NULL && strncmp(uri, "/api/", 5) == 0)
+		evhttp_add_header(h, "API-Version", s->api_version_s);
 	if (!s->quiet)
 		log_info("%s %.200s -> %d, %zu bytes",
 		         netboxsim_method(evhttp_request_get_command(req)), uri, status,
@@ -251,10 +262,11 @@ netboxsim_tag_view(struct netboxsim *s, json_t *t)
 {
 	json_int_t id = json_integer_value(json_object_get(t, "id"));
 
-	return json_pack("{s:I, s:o, s:O, s:O, s:O, s:O}", "id", id, "url",
+	return json_pack("{s:I, s:o, s:O, s:O, s:O, s:O, s:O}", "id", id, "url",
 	                 json_sprintf("%s/api/extras/tags/%lld/", s->self, (long long)id),
 	                 "display", json_object_get(t, "name"), "name", json_object_get(t, "name"),
-	                 "slug", json_object_get(t, "slug"), "color", json_object_get(t, "color"));
+	                 "slug", json_object_get(t, "slug"), "color", json_object_get(t, "color"),
+	                 "description", json_object_get(t, "description"));
 }
 
 static json_t *
@@ -374,12 +386,22 @@ netboxsim_related(json_t *list, json_t *given, const char *field, const char *co
 static const char *const netboxsim_vrf_attrs[] = {"name", "rd"};
 static const char *const netboxsim_tag_attrs[] = {"name", "slug"};
 
+/* ipam/validators.py DNSValidator: ^([0-9A-Za-z_-]+|\*)(\.[0-9A-Za-z_-]+)*\.?$ (blank allowed) */
 static int
 netboxsim_dns_ok(const char *s)
 {
+	static const char label[] =
+	    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-";
+	size_t n;
+
 	if (*s == '\0')
 		return 1;
-	return ipam_dns_name_ok(s);
+	n = s[0] == '*' ? 1 : strspn(s, label);
+	if (n == 0)
+		return 0;
+	for (s += n; *s == '.' && (n = strspn(s + 1, label)) > 0; s += n + 1)
+		;
+	return strcmp(s, "") == 0 || strcmp(s, ".") == 0;
 }
 
 static size_t
@@ -414,9 +436,99 @@ netboxsim_string_field(json_t *rec, json_t *data, const char *field, size_t max,
 		netboxsim_err(err, field,
 		              "Only alphanumeric characters, asterisks, hyphens, periods, and "
 		              "underscores are allowed in DNS names");
-	else
+	else if (strcmp(field, "dns_name") == 0) {
+		/* ipam/models/ip.py IPAddress.clean(): "Force dns_name to lowercase". */
+		char *low = xstrdup(json_string_value(v));
+
+		for (char *p = low; *p != '\0'; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		json_object_set_new(rec, field, json_string(low));
+		free(low);
+	} else
 		json_object_set(rec, field, v);
 	json_decref(v);
+}
+
+/* A list of tags (by id, or a dict of name and/or slug) as their ids (new reference). */
+static json_t *
+netboxsim_tag_ids(struct netboxsim *s, json_t *v, const char *field, json_t *err)
+{
+	json_t *ids = json_array(), *t, *o;
+	size_t i;
+
+	if (!json_is_array(v))
+		netboxsim_err(err, field, "Expected a list of items but got type \"%s\".",
+		              json_is_object(v) ? "dict" : "str");
+	json_array_foreach(v, i, t)
+	{
+		if ((o = netboxsim_related(s->tags, t, field, netboxsim_tag_attrs,
+		                           NETBOXSIM_NELEM(netboxsim_tag_attrs), err)) != NULL)
+			json_array_append(ids, json_object_get(o, "id"));
+	}
+	return ids;
+}
+
+static bool
+netboxsim_has_id(json_t *ids, json_t *id)
+{
+	json_t *x;
+	size_t i;
+
+	json_array_foreach(ids, i, x) if (json_equal(x, id)) return true;
+	return false;
+}
+
+/* netbox/api/serializers/features.py TaggableModelSerializer: "tags" sets the whole set;
+ * from 4.6, "add_tags" and "remove_tags" change it, never with "tags", remove_tags never on a
+ * create, no tag in both. Before 4.6 the two are unknown fields, ignored as DRF ignores them. */
+static void
+netboxsim_ip_tags(struct netboxsim *s, json_t *rec, json_t *data, bool create, json_t *err)
+{
+	json_t *tags = json_object_get(data, "tags"), *add = NULL, *rm = NULL, *ids, *x;
+	size_t i;
+
+	if (s->api_version >= 406) {
+		add = json_object_get(data, "add_tags");
+		rm = json_object_get(data, "remove_tags");
+	}
+	if (json_array_size(tags) > 0 && (json_array_size(add) > 0 || json_array_size(rm) > 0)) {
+		netboxsim_err(err, "tags",
+		              "Cannot specify \"tags\" together with \"add_tags\" or "
+		              "\"remove_tags\".");
+		return;
+	}
+	if (create && json_array_size(rm) > 0) {
+		netboxsim_err(err, "remove_tags",
+		              "Cannot use \"remove_tags\" when creating a new object.");
+		return;
+	}
+	if (tags != NULL) {
+		json_object_set_new(rec, "tags", netboxsim_tag_ids(s, tags, "tags", err));
+		return;
+	}
+	ids = json_copy(json_object_get(rec, "tags"));
+	if (add != NULL) {
+		json_t *a = netboxsim_tag_ids(s, add, "add_tags", err);
+
+		json_array_foreach(a, i, x) if (!netboxsim_has_id(ids, x))
+		    json_array_append(ids, x);
+		json_decref(a);
+	}
+	if (rm != NULL) {
+		json_t *r = netboxsim_tag_ids(s, rm, "remove_tags", err), *keep = json_array();
+
+		json_array_foreach(r, i, x) if (add != NULL && netboxsim_has_id(add, x))
+		    netboxsim_err(
+		        err, "remove_tags",
+		        "Tags may not be present in both \"add_tags\" and \"remove_tags\"");
+		json_array_foreach(ids, i, x) if (!netboxsim_has_id(r, x))
+		    json_array_append(keep, x);
+		json_decref(ids);
+		ids = keep;
+		json_decref(r);
+	}
+	json_object_set_new(rec, "tags", ids);
 }
 
 /* Applies DATA (a create, or a partial update) to REC, reporting problems into ERR. */
@@ -425,7 +537,6 @@ netboxsim_ip_apply(struct netboxsim *s, json_t *rec, json_t *data, bool create, 
 {
 	json_t *v, *o;
 	const char *k;
-	size_t i;
 
 	if ((v = json_object_get(data, "address")) != NULL) {
 		char buf[64];
@@ -471,27 +582,18 @@ netboxsim_ip_apply(struct netboxsim *s, json_t *rec, json_t *data, bool create, 
 	    (!json_is_string(v) || netboxsim_chars(json_string_value(v)) > 200))
 		netboxsim_err(err, "changelog_message",
 		              "Ensure this field has no more than 200 characters.");
-	if ((v = json_object_get(data, "tags")) != NULL) {
-		json_t *ids = json_array(), *t;
-
-		if (!json_is_array(v))
-			netboxsim_err(err, "tags", "Expected a list of items but got type \"%s\".",
-			              json_is_object(v) ? "dict" : "str");
-		json_array_foreach(v, i, t)
-		{
-			if ((o = netboxsim_related(s->tags, t, "tags", netboxsim_tag_attrs,
-			                           NETBOXSIM_NELEM(netboxsim_tag_attrs), err)) !=
-			    NULL)
-				json_array_append(ids, json_object_get(o, "id"));
-		}
-		json_object_set_new(rec, "tags", ids);
-	}
+	netboxsim_ip_tags(s, rec, data, create, err);
 	if ((v = json_object_get(data, "custom_fields")) != NULL) {
 		/* An update merges into the stored data, as NetBox does. */
 		json_t *cf = json_deep_copy(json_object_get(rec, "custom_fields"));
+		json_t *unknown = json_object();
 
 		if (!json_is_object(v))
-			netboxsim_err(err, "custom_fields", "Invalid data. Expected a dictionary.");
+			netboxsim_err(err, "custom_fields",
+			              "Invalid data format. Custom field data must be passed as a "
+			              "dictionary mapping field names to their values.");
+		/* extras/api/customfields.py CustomFieldsDataField.to_internal_value(): unknown
+		 * names are refused as one nested object, {"custom_fields": {name: msg}}. */
 		json_object_foreach(v, k, o)
 		{
 			size_t j;
@@ -501,8 +603,28 @@ netboxsim_ip_apply(struct netboxsim *s, json_t *rec, json_t *data, bool create, 
 			json_array_foreach(s->cfs, j, name) known |=
 			    strcmp(json_string_value(name), k) == 0;
 			if (!known)
-				netboxsim_err(err, "custom_fields",
-				              "Unknown field name '%s' in custom field data.", k);
+				json_object_set_new(
+				    unknown, k,
+				    json_sprintf(
+				        "Custom field '%s' does not exist for this object type.",
+				        k));
+		}
+		if (json_object_size(unknown) > 0 &&
+		    json_object_get(err, "custom_fields") == NULL) {
+			json_object_set_new(err, "custom_fields", unknown);
+			unknown = NULL;
+		}
+		json_decref(unknown);
+		json_object_foreach(v, k, o)
+		{
+			size_t j;
+			json_t *name;
+			bool known = false;
+
+			json_array_foreach(s->cfs, j, name) known |=
+			    strcmp(json_string_value(name), k) == 0;
+			if (!known)
+				continue;
 			else if (!json_is_string(o) && !json_is_null(o))
 				netboxsim_err(err, "custom_fields", "Value must be a string.");
 			else
@@ -924,6 +1046,87 @@ netboxsim_page_link(struct netboxsim *s, const char *path, struct evkeyvalq *q, 
 	}
 }
 
+/* netbox/api/pagination.py (4.6): start= pages by id from START, ordered by id, without a
+ * count; not with offset= nor ordering=; "next" starts after the last id of a full page. */
+static void
+netboxsim_cursor(struct netboxsim *s, struct evhttp_request *req, const char *path,
+                 struct evkeyvalq *q, json_t *list, netboxsim_filter_fn filter,
+                 json_t *(*view)(struct netboxsim *, json_t *), long limit)
+{
+	const char *st = evhttp_find_header(q, "start");
+	json_t *err = json_object(), *res, *results, *o, *pick = json_array();
+	json_int_t start = 0, last = 0;
+	char *end;
+	size_t i;
+
+	errno = 0;
+	start = strtoll(st, &end, 10);
+	if (*st == '\0' || *end != '\0' || errno != 0 || start < 0) {
+		json_t *e = json_pack("[s]", "Invalid 'start' parameter: must be a non-negative "
+		                             "integer.");
+
+		netboxsim_send(s, req, 400, e);
+		json_decref(e);
+		goto out;
+	}
+	if (evhttp_find_header(q, "offset") != NULL || evhttp_find_header(q, "ordering") != NULL) {
+		json_t *e = json_pack("[s]", evhttp_find_header(q, "offset") != NULL
+		                                 ? "'start' and 'offset' are mutually exclusive."
+		                                 : "Ordering cannot be specified in conjunction "
+		                                   "with cursor-based pagination.");
+
+		netboxsim_send(s, req, 400, e);
+		json_decref(e);
+		goto out;
+	}
+	/* The stored lists are in id order already. */
+	json_array_foreach(list, i, o)
+	{
+		if (json_integer_value(json_object_get(o, "id")) >= start && filter(s, o, q, err) &&
+		    (long)json_array_size(pick) < limit)
+			json_array_append(pick, o);
+	}
+	if (json_object_size(err) > 0) {
+		netboxsim_send(s, req, 400, err);
+		goto out;
+	}
+	results = json_array();
+	json_array_foreach(pick, i, o)
+	{
+		json_array_append_new(results, view(s, o));
+		last = json_integer_value(json_object_get(o, "id"));
+	}
+	res = json_pack("{s:n, s:n, s:n, s:o}", "count", "next", "previous", "results", results);
+	if ((long)json_array_size(pick) == limit) {
+		struct evkeyval *kv;
+		char *link = xasprintf("%s%s?start=%lld&limit=%ld", s->self, path,
+		                       (long long)(last + 1), limit),
+		     *tmp;
+
+		TAILQ_FOREACH(kv, q, next)
+		{
+			char *k, *v;
+
+			if (strcmp(kv->key, "limit") == 0 || strcmp(kv->key, "start") == 0)
+				continue;
+			k = evhttp_encode_uri(kv->key);
+			v = evhttp_encode_uri(kv->value);
+			tmp = xasprintf("%s&%s=%s", link, k, v);
+			free(k);
+			free(v);
+			free(link);
+			link = tmp;
+		}
+		json_object_set_new(res, "next", json_string(link));
+		free(link);
+	}
+	netboxsim_send(s, req, 200, res);
+	json_decref(res);
+out:
+	json_decref(err);
+	json_decref(pick);
+}
+
 static void
 netboxsim_list(struct netboxsim *s, struct evhttp_request *req, const char *path, json_t *list,
                netboxsim_filter_fn filter, json_t *(*view)(struct netboxsim *, json_t *))
@@ -953,6 +1156,22 @@ netboxsim_list(struct netboxsim *s, struct evhttp_request *req, const char *path
 
 		if (netboxsim_parse_id(os, &v) == 0)
 			offset = (long)v;
+	}
+	/* Someone deletes a record between two pages (offset paging then skips one). */
+	if ((offset > 0 || (evhttp_find_header(&q, "start") != NULL &&
+	                    strcmp(evhttp_find_header(&q, "start"), "0") != 0)) &&
+	    s->churn_id != 0 && list == s->ips) {
+		json_array_foreach(s->ips, i, o) if (json_integer_value(json_object_get(o, "id")) ==
+		                                     s->churn_id)
+		{
+			json_array_remove(s->ips, i);
+			break;
+		}
+		s->churn_id = 0;
+	}
+	if (s->api_version >= 406 && evhttp_find_header(&q, "start") != NULL) {
+		netboxsim_cursor(s, req, path, &q, list, filter, view, limit);
+		goto out;
 	}
 	json_array_foreach(list, i, o) if (filter(s, o, &q, err)) json_array_append(matched, o);
 	if (json_object_size(err) > 0) {
@@ -1024,8 +1243,11 @@ netboxsim_tag_add(struct netboxsim *s, json_t *data, json_t *err)
 		netboxsim_err(err, "slug", "tag with this slug already exists.");
 	if (json_object_size(err) > 0)
 		return NULL;
-	t = json_pack("{s:I, s:s, s:s, s:s}", "id", ++s->next_tag, "name", name, "slug", slug,
-	              "color", color ? color : "9e9e9e");
+	t = json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", ++s->next_tag, "name", name, "slug", slug,
+	              "color", color ? color : "9e9e9e", "description",
+	              json_is_string(json_object_get(data, "description"))
+	                  ? json_string_value(json_object_get(data, "description"))
+	                  : "");
 	json_array_append_new(s->tags, t);
 	return t;
 }
@@ -1074,28 +1296,46 @@ netboxsim_simple_create(struct netboxsim *s, struct evhttp_request *req, json_t 
 
 /* ---- the API ---- */
 
-/* NetBox's token authentication: "Authorization: Token <key>"; anything else is 403. Returns
- * 0 when the request may go on (after a reply otherwise). */
+/* netbox/api/authentication.py: "Token" or "Bearer" (either case); the token's version is
+ * inferred from its prefix: "nbt_<key>.<plaintext>" is v2, anything else v1. A refusal is a
+ * 403 naming the version. Returns 0 when the request may go on (after a reply otherwise). */
 static int
 netboxsim_auth(struct netboxsim *s, struct evhttp_request *req)
 {
 	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
 	bool write = netboxsim_is_write(evhttp_request_get_command(req));
+	const char *tok;
+	char msg[64];
+	int version;
 
-	if (h == NULL) {
+	if (h == NULL || (strncasecmp(h, "Token ", 6) != 0 && strncasecmp(h, "Bearer ", 7) != 0)) {
 		netboxsim_detail(s, req, 403, "Authentication credentials were not provided.");
 		return -1;
 	}
-	if (strncmp(h, "Token ", 6) == 0 && strcmp(h + 6, s->token) == 0)
+	tok = h + (strncasecmp(h, "Token ", 6) == 0 ? 6 : 7);
+	if (*tok == '\0' || strchr(tok, ' ') != NULL) {
+		netboxsim_detail(s, req, 403,
+		                 "Invalid authorization header: Must be in the form \"Bearer "
+		                 "<key>.<token>\" or \"Token <token>\"");
+		return -1;
+	}
+	version = strncmp(tok, "nbt_", 4) == 0 ? 2 : 1;
+	if (version == 2 && strchr(tok + 4, '.') == NULL) {
+		netboxsim_detail(s, req, 403,
+		                 "Invalid authorization header: Could not parse key from v2 token. "
+		                 "Did you mean to use 'Token' instead of 'Bearer'?");
+		return -1;
+	}
+	if (strcmp(tok, s->token) == 0)
 		return 0;
-	if (s->ro_token != NULL && strncmp(h, "Token ", 6) == 0 &&
-	    strcmp(h + 6, s->ro_token) == 0) {
+	if (s->ro_token != NULL && strcmp(tok, s->ro_token) == 0) {
 		if (!write)
 			return 0;
 		netboxsim_detail(s, req, 403, "You do not have permission to perform this action.");
 		return -1;
 	}
-	netboxsim_detail(s, req, 403, "Invalid token");
+	snprintf(msg, sizeof(msg), "Invalid v%d token", version);
+	netboxsim_detail(s, req, 403, msg);
 	return -1;
 }
 
@@ -1170,6 +1410,10 @@ netboxsim_api(struct netboxsim *s, struct evhttp_request *req)
 	if (cmd == EVHTTP_REQ_DELETE)
 		body = netboxsim_body(req, &cause);
 	free(cause);
+	if (body != NULL && netboxsim_is_write(cmd)) {
+		json_decref(s->last_write);
+		s->last_write = json_incref(body);
+	}
 	if ((r = netboxsim_route(path, "/api/ipam/ip-addresses", &id)) != 0) {
 		if (cmd == EVHTTP_REQ_GET && r == 1)
 			netboxsim_list(s, req, "/api/ipam/ip-addresses/", s->ips,
@@ -1208,7 +1452,8 @@ netboxsim_api(struct netboxsim *s, struct evhttp_request *req)
 		else
 			netboxsim_detail(s, req, 405, "Method not allowed.");
 	} else if (strcmp(path, "/api/status/") == 0 && cmd == EVHTTP_REQ_GET) {
-		json_t *st = json_pack("{s:s, s:s}", "netbox-version", "4.4.0-netboxsim",
+		json_t *st = json_pack("{s:o, s:s}", "netbox-version",
+		                       json_sprintf("%s.0-netboxsim", s->api_version_s),
 		                       "python-version", "3.12.0");
 
 		netboxsim_send(s, req, 200, st);
@@ -1269,8 +1514,9 @@ netboxsim_api_request(struct netboxsim *s, struct evhttp_request *req)
 			json_decref(doc);
 			return;
 		}
-		if (f.delay_ms > 0) {
-			/* Held on a timer, never by blocking; served (and applied) afterwards. */
+		if (f.delay_ms > 0 || f.hold) {
+			/* Held on a timer (or until released), never by blocking; served (and
+			 * applied) afterwards. */
 			struct netboxsim_call *c = xcalloc(1, sizeof(*c));
 			struct timeval tv = {.tv_sec = f.delay_ms / 1000,
 			                     .tv_usec = f.delay_ms % 1000 * 1000};
@@ -1279,7 +1525,8 @@ netboxsim_api_request(struct netboxsim *s, struct evhttp_request *req)
 			c->req = req;
 			c->timer = evtimer_new(s->base, netboxsim_delay_cb, c);
 			TAILQ_INSERT_TAIL(&s->pending, c, entry);
-			evtimer_add(c->timer, &tv);
+			if (!f.hold)
+				evtimer_add(c->timer, &tv);
 			return;
 		}
 	}
@@ -1301,11 +1548,11 @@ netboxsim_state(struct netboxsim *s)
 	json_int_t pending = 0;
 
 	TAILQ_FOREACH(c, &s->pending, entry) pending++;
-	return json_pack("{s:o, s:o, s:o, s:O, s:{s:I, s:I, s:I, s:I, s:I}}", "ip_addresses", ips,
-	                 "vrfs", vrfs, "tags", tags, "changelog", s->changelog, "counters",
-	                 "requests", (json_int_t)s->requests, "reads", (json_int_t)s->reads,
-	                 "writes", (json_int_t)s->writes, "applied", (json_int_t)s->applied,
-	                 "pending", pending);
+	return json_pack("{s:o, s:o, s:o, s:O, s:O?, s:{s:I, s:I, s:I, s:I, s:I}}", "ip_addresses",
+	                 ips, "vrfs", vrfs, "tags", tags, "changelog", s->changelog, "last_write",
+	                 s->last_write, "counters", "requests", (json_int_t)s->requests, "reads",
+	                 (json_int_t)s->reads, "writes", (json_int_t)s->writes, "applied",
+	                 (json_int_t)s->applied, "pending", pending);
 }
 
 static json_t *
@@ -1326,12 +1573,41 @@ netboxsim_control_op(struct netboxsim *s, json_t *args, char **cause)
 		    .skip = (int)json_integer_value(json_object_get(args, "skip")),
 		    .status = (int)json_integer_value(json_object_get(args, "status")),
 		    .delay_ms = (long)json_integer_value(json_object_get(args, "delay_ms")),
+		    .hold = json_is_true(json_object_get(args, "hold")),
 		    .writes_only = json_is_true(json_object_get(args, "writes_only")),
 		};
-		if ((s->fault.status == 0) == (s->fault.delay_ms == 0))
-			*cause = xstrdup("fault: status or delay_ms, one of them");
+		if ((s->fault.status != 0) + (s->fault.delay_ms != 0) + s->fault.hold != 1)
+			*cause = xstrdup("fault: status, delay_ms or hold, one of them");
 		else
 			res = json_object();
+	} else if (strcmp(op, "release") == 0) {
+		/* Serves the held requests now, from the loop. */
+		struct netboxsim_call *c;
+		struct timeval now = {0, 0};
+
+		TAILQ_FOREACH(c, &s->pending, entry) evtimer_add(c->timer, &now);
+		res = json_object();
+	} else if (strcmp(op, "delete") == 0) {
+		/* Someone deletes a record. */
+		json_int_t id = json_integer_value(json_object_get(args, "id"));
+		json_t *o;
+		size_t i;
+
+		json_array_foreach(s->ips, i,
+		                   o) if (json_integer_value(json_object_get(o, "id")) == id)
+		{
+			netboxsim_log_change(s, s->changelog, "delete", o, NULL);
+			json_array_remove(s->ips, i);
+			res = json_object();
+			break;
+		}
+		if (res == NULL)
+			*cause = xasprintf("delete: no record %lld", (long long)id);
+	} else if (strcmp(op, "churn") == 0) {
+		/* Someone deletes record ID while the next list is read: before its second
+		 * page. */
+		s->churn_id = json_integer_value(json_object_get(args, "id"));
+		res = json_object();
 	} else if (strcmp(op, "token") == 0) {
 		/* Rotates the tokens: what a client had is refused from now on. */
 		const char *t = json_string_value(json_object_get(args, "token"));
@@ -1514,7 +1790,7 @@ netboxsim_usage(FILE *f)
 	        "                 [--read-only-token T] [--page-size N] [--max-page-size N]\n"
 	        "                 [--next-base URL]\n"
 	        "                 [--vrf NAME]... [--tag SLUG]... [--custom-field NAME]...\n"
-	        "                 [--no-global-unique] [--quiet]\n"
+	        "                 [--no-global-unique] [--api-version MAJOR.MINOR] [--quiet]\n"
 	        "       netboxsim ctl URL JSON\n\n"
 	        "A NetBox stand-in: /api/ipam/ip-addresses/, /api/ipam/vrfs/, /api/extras/tags/\n"
 	        "with token auth, filters, limit/offset pagination, bulk writes and NetBox's\n"
@@ -1522,8 +1798,13 @@ netboxsim_usage(FILE *f)
 	        "Custom fields default to tailscale_node_id, tailnet and last_seen.\n"
 	        "Control: POST /_sim/control {\"op\": ...}:\n"
 	        "  state                        every record, VRF, tag, change and counter\n"
-	        "  fault {status|delay_ms, count?, skip?, writes_only?}\n"
+	        "  fault {status|delay_ms|hold, count?, skip?, writes_only?}\n"
 	        "                               fail (or hold) the next API requests\n"
+	        "  release                      serve the requests held by a hold fault\n"
+	        "  delete {id}                  someone deletes a record\n"
+	        "  churn {id}                   ... while the next list is read, before page 2\n"
+	        "--api-version (default 4.6): below 4.6, no add_tags/remove_tags and no start=\n"
+	        "cursor paging, as those NetBox versions.\n"
 	        "  clear                        no more faults\n"
 	        "  token {token, read_only_token?}  new tokens: the old ones are refused\n"
 	        "  vrf {name, enforce_unique?}, tag {name, slug}   add one\n"
@@ -1546,6 +1827,7 @@ main(int argc, char **argv)
 	    {"tag", required_argument, NULL, 'T'},
 	    {"custom-field", required_argument, NULL, 'c'},
 	    {"no-global-unique", no_argument, NULL, 'G'},
+	    {"api-version", required_argument, NULL, 'A'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -1569,6 +1851,7 @@ main(int argc, char **argv)
 	s.page_size = NETBOXSIM_PAGE_SIZE;
 	s.max_page_size = NETBOXSIM_MAX_PAGE_SIZE;
 	s.global_unique = true;
+	s.api_version = 406;
 	s.vrfs = json_array();
 	s.tags = json_array();
 	s.cfs = json_array();
@@ -1620,6 +1903,15 @@ main(int argc, char **argv)
 		case 'G':
 			s.global_unique = false;
 			break;
+		case 'A': {
+			unsigned major, minor;
+
+			if (sscanf(optarg, "%u.%u", &major, &minor) != 2 || major > 99 ||
+			    minor > 99)
+				fatalx("--api-version: MAJOR.MINOR, as 4.6");
+			s.api_version = (int)(major * 100 + minor);
+			break;
+		}
 		case 'q':
 			s.quiet = true;
 			break;
@@ -1632,6 +1924,8 @@ main(int argc, char **argv)
 		}
 	}
 	json_decref(err);
+	snprintf(s.api_version_s, sizeof(s.api_version_s), "%d.%d", s.api_version / 100,
+	         s.api_version % 100);
 	if (json_array_size(s.cfs) == 0) {
 		json_array_append_new(s.cfs, json_string("tailscale_node_id"));
 		json_array_append_new(s.cfs, json_string("tailnet"));
@@ -1680,6 +1974,7 @@ main(int argc, char **argv)
 	json_decref(s.cfs);
 	json_decref(s.ips);
 	json_decref(s.changelog);
+	json_decref(s.last_write);
 	free(s.token);
 	free(s.ro_token);
 	free(s.self);

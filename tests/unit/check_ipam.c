@@ -196,6 +196,11 @@ START_TEST(test_netbox_object_edges)
 	json_object_set_new(row, "user", json_string("someone@example.com"));
 	o = ipam_netbox_object(row, &m);
 	ck_assert_str_eq(json_string_value(json_object_get(o, "dns_name")), "host.tail1.ts.net");
+	json_decref(o);
+	/* In lower case, as NetBox stores it: compared so, a mixed-case name settles. */
+	json_object_set_new(row, "name", json_string("Web-1.Tail1.ts.net"));
+	o = ipam_netbox_object(row, &m);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "dns_name")), "web-1.tail1.ts.net");
 	{
 		const char *d = json_string_value(json_object_get(o, "description"));
 		size_t chars = 0;
@@ -234,6 +239,16 @@ START_TEST(test_dns_name)
 	ck_assert(!ipam_dns_name_ok(""));
 	ck_assert(!ipam_dns_name_ok("a b"));
 	ck_assert(!ipam_dns_name_ok("caf\xc3\xa9"));
+	/* NetBox's validator: labels are never empty, '*' only as the whole first label. */
+	ck_assert(ipam_dns_name_ok("*"));
+	ck_assert(ipam_dns_name_ok("host.example.com."));
+	ck_assert(!ipam_dns_name_ok("a..b"));
+	ck_assert(!ipam_dns_name_ok(".x"));
+	ck_assert(!ipam_dns_name_ok("a*b"));
+	ck_assert(!ipam_dns_name_ok("*x.example.com"));
+	ck_assert(!ipam_dns_name_ok("a.*.b"));
+	ck_assert(!ipam_dns_name_ok("."));
+	ck_assert(!ipam_dns_name_ok("a.."));
 }
 END_TEST
 
@@ -278,6 +293,36 @@ START_TEST(test_write_netbox_csv)
 	          "\"Bob's \"\"Mac\"\", new\nline (b@example.com)\",tsinv,nB,corp,"
 	          "2026-11-20T14:05:00+00:00\n"
 	          "100.64.0.3/32,ts-corp,deprecated,gone.tail1.ts.net,gone (c@example.com),"
+	          "\"tsinv,ci\",nC,corp,2026-11-19T10:00:00+00:00\n");
+	sbuf_free(&sb);
+	json_decref(objs);
+	json_decref(rows);
+}
+END_TEST
+
+START_TEST(test_write_netbox_csv_ids)
+{
+	json_t *rows = rows_of(answer, &map), *objs;
+	struct sbuf sb = {0};
+
+	/* Rows NetBox holds carry its id and the record's tags (a person's rack-4 kept): the
+	 * import updates them; a row without an id is created. */
+	json_object_set_new(json_array_get(rows, 0), "netbox_id", json_integer(17));
+	json_object_set_new(json_array_get(rows, 0), "netbox_tags",
+	                    json_pack("[{s:s},{s:s}]", "slug", "tsinv", "slug", "rack-4"));
+	json_object_set_new(json_array_get(rows, 2), "netbox_id", json_integer(9));
+	objs = objects_of(rows, &map);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(objs, 0), "id")), 17);
+	ipam_write_netbox_csv(objs, &map, &sb);
+	ck_assert_str_eq(
+	    sb.p, "id,address,vrf,status,dns_name,description,tags,cf_tailscale_node_id,cf_tailnet,"
+	          "cf_last_seen\n"
+	          "17,100.64.0.1/32,ts-corp,active,alpha.tail1.ts.net,alpha (a@example.com),"
+	          "\"tsinv,rack-4\",nA,corp,2026-11-20T13:00:00+00:00\n"
+	          ",fd7a:115c:a1e0::2/128,ts-corp,active,bob-mbp.tail1.ts.net,"
+	          "\"Bob's \"\"Mac\"\", new\nline (b@example.com)\",tsinv,nB,corp,"
+	          "2026-11-20T14:05:00+00:00\n"
+	          "9,100.64.0.3/32,ts-corp,deprecated,gone.tail1.ts.net,gone (c@example.com),"
 	          "\"tsinv,ci\",nC,corp,2026-11-19T10:00:00+00:00\n");
 	sbuf_free(&sb);
 	json_decref(objs);
@@ -460,6 +505,7 @@ main(void)
 	tcase_add_test(tc, test_dns_name);
 	tcase_add_test(tc, test_csv_field);
 	tcase_add_test(tc, test_write_netbox_csv);
+	tcase_add_test(tc, test_write_netbox_csv_ids);
 	tcase_add_test(tc, test_write_netbox_csv_names);
 	tcase_add_test(tc, test_write_csv);
 	tcase_add_test(tc, test_write_json);
