@@ -56,6 +56,7 @@ struct cmd_args {
 	const char *format; /* --format of export, NULL for the default */
 	const char *window; /* --window DURATION of export, checked */
 	int dry_run;
+	int netbox_ids;       /* --netbox-ids of export */
 	const char *expiring; /* --expiring DURATION of keys, checked */
 };
 

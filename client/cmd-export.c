@@ -90,6 +90,8 @@ cmd_export_exec(const struct cmd_entry *cmd, const struct cmd_args *a)
 		json_object_set_new(args, "at", json_string(a->at));
 	if (a->window != NULL)
 		json_object_set_new(args, "window", json_string(a->window));
+	if (a->netbox_ids)
+		json_object_set_new(args, "netbox_ids", json_true());
 	if ((rc = conn_call(cmd, args, &result)) != 0)
 		return rc;
 	if (client_opts.json) {

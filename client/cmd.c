@@ -55,6 +55,7 @@ const struct cmd_option cmd_options[] = {
              "or json: every column",
      .values = cmd_export_format_words},
     {.arg = PROTO_ARG_window},
+    {.arg = PROTO_ARG_netbox_ids},
     {.arg = PROTO_ARG_dry_run},
 };
 const size_t cmd_noptions = sizeof cmd_options / sizeof cmd_options[0];

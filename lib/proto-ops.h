@@ -43,7 +43,7 @@ PROTO_OP(addresses_list, "addresses.list", 0,
          0,
          "every address held at a time, and those released in a window before it (IPAM export)")
 PROTO_OP(ipam_export, "ipam.export", 0,
-         PROTO_A(tailnet) | PROTO_A(at) | PROTO_A(window),
+         PROTO_A(tailnet) | PROTO_A(at) | PROTO_A(window) | PROTO_A(netbox_ids),
          0,
          "addresses held at a time (and released before it) as IPAM rows, with the NetBox mapping")
 PROTO_OP(netbox_sync, "netbox.sync", PROTO_F_WRITE,
