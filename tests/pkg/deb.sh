@@ -95,6 +95,16 @@ dpkg-deb -e "$deb" ctrl
 check "example hooks stay executable" test -x x/usr/share/doc/tsinv/examples/hooks/mail.sh
 check "the packaged tsinvd runs and knows its version" \
 	test "$(x/usr/sbin/tsinvd --version 2>&1)" = "tsinvd $version"
+# The shipped configuration is complete but for the API key, which the unit loads as a credential.
+mkdir -p creds
+printf 'tskey-api-test\n' >creds/api-key
+check "the packaged tsinvd -n accepts the packaged configuration with a key" \
+	env CREDENTIALS_DIRECTORY="$out/creds" x/usr/sbin/tsinvd -n -c x/etc/tsinv/tsinvd.conf
+without_key() {
+	! env -u CREDENTIALS_DIRECTORY x/usr/sbin/tsinvd -n -c x/etc/tsinv/tsinvd.conf \
+		2>no-key.err && grep -q 'api_key_file: cannot open api-key' no-key.err
+}
+check "the packaged tsinvd -n names the missing key" without_key
 check "the unit starts the packaged tsinvd with the packaged configuration" \
 	grep -qx 'ExecStart=/usr/sbin/tsinvd -c /etc/tsinv/tsinvd.conf' \
 	x/lib/systemd/system/tsinvd.service
