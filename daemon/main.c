@@ -22,21 +22,77 @@
 
 #define MAIN_DEFAULT_CONF SYSCONFDIR "/tsinv/tsinvd.conf"
 
+/* tsinvd's options: one row each, for getopt_long and for the help. */
+static const struct main_option {
+	const char *name;
+	int ch;
+	const char *arg; /* NULL: the option takes none */
+	const char *help;
+} main_options[] = {
+    {.name = "config",
+     .ch = 'c',
+     .arg = "FILE",
+     .help = "configuration file (default " MAIN_DEFAULT_CONF ")"},
+    {.name = "check",
+     .ch = 'n',
+     .help = "check the configuration and the files it names, then exit"},
+    {.name = "verbose", .ch = 'v', .help = "log debug messages too"},
+    {.name = "version", .ch = 'V', .help = "print the version and exit"},
+    {.name = "help", .ch = 'h', .help = "print this help and exit"},
+};
+#define MAIN_NOPTIONS (sizeof main_options / sizeof main_options[0])
+
 static void
 main_usage(FILE *f)
 {
+	char left[32];
+
 	fprintf(f,
 	        "usage: tsinvd [-n] [-v] [-c FILE]\n"
 	        "\n"
 	        "Keeps the history of Tailscale tailnets: polls the API, records every change in\n"
 	        "an LMDB store and answers queries on a Unix socket (see tsinvctl(1)).\n"
-	        "\n"
-	        "  -c FILE   configuration file (default %s)\n"
-	        "  -n        check the configuration and the secrets it names, then exit\n"
-	        "  -v        log debug messages too\n"
-	        "  -V        print the version and exit\n"
-	        "  -h        this help\n",
-	        MAIN_DEFAULT_CONF);
+	        "\n");
+	for (size_t i = 0; i < MAIN_NOPTIONS; i++) {
+		const struct main_option *o = &main_options[i];
+
+		snprintf(left, sizeof left, "-%c, --%s%s%s", o->ch, o->name, o->arg ? " " : "",
+		         o->arg ? o->arg : "");
+		fprintf(f, "  %-20s %s\n", left, o->help);
+	}
+}
+
+/* Builds getopt_long's tables from main_options and returns the next option, as getopt does. */
+static int
+main_getopt(int argc, char **argv)
+{
+	static struct option longopts[MAIN_NOPTIONS + 1];
+	static char shortopts[2 * MAIN_NOPTIONS + 1];
+	size_t i, n = 0;
+
+	if (shortopts[0] == '\0') {
+		for (i = 0; i < MAIN_NOPTIONS; i++) {
+			longopts[i].name = main_options[i].name;
+			longopts[i].has_arg = main_options[i].arg ? required_argument : no_argument;
+			longopts[i].val = main_options[i].ch;
+			shortopts[n++] = (char)main_options[i].ch;
+			if (main_options[i].arg != NULL)
+				shortopts[n++] = ':';
+		}
+	}
+	return getopt_long(argc, argv, shortopts, longopts, NULL);
+}
+
+/* Prints TEXT (a list of lines, malloc'd or NULL) on stderr and frees it. */
+static void
+main_print(char *text)
+{
+	if (text == NULL)
+		return;
+	fputs(text, stderr);
+	if (text[0] != '\0' && text[strlen(text) - 1] != '\n')
+		fputc('\n', stderr);
+	free(text);
 }
 
 static void
@@ -52,37 +108,6 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
 	log_notice("signal %d: stopping", (int)sig);
 	notify_stopping();
 	event_base_loopbreak(d->base);
-}
-
-/* Checks that every secret the configuration names can be read; never prints one. */
-static int
-main_check_secrets(const struct config *cf)
-{
-	char *cause = NULL;
-	int bad = 0;
-
-	for (size_t i = 0; i < cf->ntailnets; i++) {
-		const struct config_tailnet *tn = &cf->tailnets[i];
-		const char *file =
-		    tn->api_key_file ? tn->api_key_file : tn->oauth_client_secret_file;
-		char *secret = NULL;
-
-		if (config_read_secret(file, &secret, &cause) == -1) {
-			fprintf(stderr, "%s:%d: [tailnet %s]: %s\n", cf->path, tn->line, tn->name,
-			        cause);
-			free(cause);
-			bad = 1;
-			continue;
-		}
-		explicit_bzero(secret, strlen(secret));
-		free(secret);
-	}
-	if (netbox_check(cf, &cause) == -1) {
-		fprintf(stderr, "%s:%d: %s\n", cf->path, cf->netbox.line, cause);
-		free(cause);
-		bad = 1;
-	}
-	return bad ? -1 : 0;
 }
 
 /* One daemon per store: an exclusive lock on STATE_DIR/tsinvd.lock, held until exit (the fd is
@@ -132,11 +157,11 @@ main(int argc, char **argv)
 	struct tsinvd d = {0};
 	struct event *sigs[3];
 	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
-	char *errors = NULL, *cause = NULL;
+	char *errors = NULL, *warnings = NULL, *cause = NULL;
 	int ch, check = 0, verbose = 0, listen_fd;
 
 	log_init("tsinvd", 0);
-	while ((ch = getopt(argc, argv, "c:nvVh")) != -1) {
+	while ((ch = main_getopt(argc, argv)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -163,23 +188,12 @@ main(int argc, char **argv)
 		main_usage(stderr);
 		return 2;
 	}
-	if ((d.cf = config_load(path, &errors)) == NULL) {
-		fputs(errors, stderr);
-		if (errors[0] != '\0' && errors[strlen(errors) - 1] != '\n')
-			fputc('\n', stderr);
-		free(errors);
+	/* Every problem at once: the file's own, then the secrets, state_dir and hooks it names. */
+	d.cf = config_load_checked(path, &errors, &warnings);
+	main_print(errors);
+	main_print(warnings);
+	if (d.cf == NULL)
 		return 1;
-	}
-	if (main_check_secrets(d.cf) == -1) {
-		config_free(d.cf);
-		return 1;
-	}
-	if (config_check_hooks(d.cf, &errors) == -1) {
-		fprintf(stderr, "%s\n", errors);
-		free(errors);
-		config_free(d.cf);
-		return 1;
-	}
 	if (check) {
 		config_free(d.cf);
 		return 0;

@@ -1,5 +1,6 @@
 /* config.c: the INI configuration (inih): every key checked, every error with file:line. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -78,6 +79,7 @@ static const struct config_key config_daemon_keys[] = {
     {CONFIG_D(client_timeout), CONFIG_DURATION, TSTIME_SEC / 10, CONFIG_DURMAX},
     {"log_level", offsetof(struct config, verbose), CONFIG_LOGLEVEL, 0, 0},
     {CONFIG_D(hook_concurrency), CONFIG_INT, 1, 64},
+    {CONFIG_D(strict_permissions), CONFIG_BOOL, 0, 1},
 };
 
 #define CONFIG_T(name) #name, offsetof(struct config_tailnet, name)
@@ -164,6 +166,8 @@ struct config_parse {
 	struct config_err *errs;
 	size_t nerrs;
 	int toomany;
+	int state_dir_line; /* where state_dir was set, 0 for the default, -1 for a bad value */
+	struct sbuf warns;  /* "FILE:LINE: warning: ..." lines */
 };
 
 static void config_err(struct config_parse *ps, int line, const char *fmt, ...)
@@ -691,13 +695,91 @@ config_set(struct config_parse *ps, const struct config_key *k, void *base, cons
 	*(char **)(void *)p = s;
 }
 
+/* The edit distance of A and B, ignoring case; anything over CONFIG_NAMEMAX is "far". */
+static size_t
+config_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[CONFIG_NAMEMAX + 1], i, j, diag, up;
+
+	if (la > CONFIG_NAMEMAX || lb > CONFIG_NAMEMAX)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			up = row[j];
+			row[j] = diag + (tolower((unsigned char)a[i - 1]) !=
+			                 tolower((unsigned char)b[j - 1]));
+			if (up + 1 < row[j])
+				row[j] = up + 1;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* An unknown key: names the nearest key of the section ("did you mean log_level?"), one it is
+ * the start of ("api_key" for api_key_file), or the section where it belongs. */
+static void
+config_unknown_key(struct config_parse *ps, const struct config_key *keys, size_t n,
+                   const char *name)
+{
+	static const struct {
+		const struct config_key *keys;
+		size_t n;
+		const char *sec;
+	} sections[] = {
+	    {config_daemon_keys, CONFIG_NKEYS(config_daemon_keys), "[daemon]"},
+	    {config_tailnet_keys, CONFIG_NKEYS(config_tailnet_keys), "[tailnet NAME]"},
+	    {config_hook_keys, CONFIG_NKEYS(config_hook_keys), "[hook NAME]"},
+	    {config_netbox_keys, CONFIG_NKEYS(config_netbox_keys), "[netbox]"},
+	};
+	const char *best = NULL;
+	size_t i, k, d, bestd = SIZE_MAX, len = strlen(name);
+
+	for (i = 0; i < n; i++) {
+		if ((d = config_distance(name, keys[i].name)) < bestd) {
+			bestd = d;
+			best = keys[i].name;
+		}
+	}
+	if (bestd > 2 || 2 * bestd >= len) {
+		best = NULL;
+		for (i = 0; i < n && best == NULL && len >= 4; i++)
+			if (strncasecmp(keys[i].name, name, len) == 0)
+				best = keys[i].name;
+	}
+	if (best != NULL) {
+		config_err(ps, ps->line, "unknown key \"%s\" in %s (did you mean %s?)", name,
+		           ps->secname, best);
+		return;
+	}
+	for (i = 0; i < CONFIG_NKEYS(sections); i++) {
+		if (sections[i].keys == keys)
+			continue;
+		for (k = 0; k < sections[i].n; k++) {
+			if (strcmp(sections[i].keys[k].name, name) == 0) {
+				config_err(ps, ps->line,
+				           "unknown key \"%s\" in %s: it belongs in %s", name,
+				           ps->secname, sections[i].sec);
+				return;
+			}
+		}
+	}
+	config_err(ps, ps->line, "unknown key \"%s\" in %s", name, ps->secname);
+}
+
 static int
 config_handler(void *arg, const char *section, const char *name, const char *value)
 {
 	struct config_parse *ps = arg;
 	const struct config_key *keys;
 	void *base;
-	size_t n, i;
+	size_t n, i, errs;
 
 	(void)section; /* inih never sees a header: config_reader handles them */
 	ps->pending = 0;
@@ -732,7 +814,7 @@ config_handler(void *arg, const char *section, const char *name, const char *val
 	for (i = 0; i < n && strcmp(keys[i].name, name) != 0; i++)
 		;
 	if (i == n) {
-		config_err(ps, ps->line, "unknown key \"%s\" in %s", name, ps->secname);
+		config_unknown_key(ps, keys, n, name);
 		return 1;
 	}
 	if (ps->keylines[i] != 0 && keys[i].kind != CONFIG_VRF) {
@@ -751,7 +833,10 @@ config_handler(void *arg, const char *section, const char *name, const char *val
 		config_err(ps, ps->line, "%s: empty value", name);
 		return 1;
 	}
+	errs = ps->nerrs;
 	config_set(ps, &keys[i], base, value);
+	if (base == ps->cf && keys[i].off == offsetof(struct config, state_dir))
+		ps->state_dir_line = ps->nerrs == errs ? ps->line : -1;
 	return 1;
 }
 
@@ -938,8 +1023,11 @@ config_ini_options(void)
 	ini_initial_alloc = CONFIG_LINEMAX;
 }
 
-struct config *
-config_load(const char *path, char **errors)
+static void config_check_files(struct config_parse *ps);
+
+/* Reads and checks PATH; with FILES, also what it names outside itself. */
+static struct config *
+config_load_flags(const char *path, char **errors, char **warnings, int files)
 {
 	struct config_parse ps;
 	struct config *cf;
@@ -947,6 +1035,8 @@ config_load(const char *path, char **errors)
 	int rc;
 
 	*errors = NULL;
+	if (warnings != NULL)
+		*warnings = NULL;
 	cf = xcalloc(1, sizeof *cf);
 	cf->path = xstrdup(path);
 	cf->state_dir = xstrdup("/var/lib/tsinv");
@@ -986,11 +1076,16 @@ config_load(const char *path, char **errors)
 		if (rc > 0 && ps.nerrs == 0)
 			config_err(&ps, rc, "syntax error");
 		config_check(&ps);
+		if (files)
+			config_check_files(&ps);
 	}
 	fclose(ps.f);
 	free(ps.buf);
 	free(ps.seen);
 	free(ps.hseen);
+	if (warnings != NULL && ps.warns.len > 0)
+		*warnings = sbuf_steal(&ps.warns);
+	sbuf_free(&ps.warns);
 
 	if (ps.nerrs == 0 && !ps.toomany)
 		return cf;
@@ -1000,6 +1095,18 @@ config_load(const char *path, char **errors)
 	free(ps.errs);
 	config_free(cf);
 	return NULL;
+}
+
+struct config *
+config_load(const char *path, char **errors)
+{
+	return config_load_flags(path, errors, NULL, 0);
+}
+
+struct config *
+config_load_checked(const char *path, char **errors, char **warnings)
+{
+	return config_load_flags(path, errors, warnings, 1);
 }
 
 void
@@ -1079,26 +1186,33 @@ config_netbox_vrf(const struct config *cf, const char *tailnet)
 	return NULL;
 }
 
+/* Why EXEC cannot be run as a hook, or NULL. */
+static const char *
+config_exec_problem(const char *exec)
+{
+	struct stat st;
+
+	if (stat(exec, &st) != 0)
+		return strerror(errno);
+	if (!S_ISREG(st.st_mode))
+		return "not a regular file";
+	if (access(exec, X_OK) != 0)
+		return "not executable";
+	return NULL;
+}
+
 int
 config_check_hooks(const struct config *cf, char **errors)
 {
 	const struct config_hook *hk;
 	struct sbuf sb;
-	struct stat st;
 	const char *why;
 	size_t i;
 
 	sbuf_init(&sb);
 	for (i = 0; i < cf->nhooks; i++) {
 		hk = &cf->hooks[i];
-		why = NULL;
-		if (stat(hk->exec, &st) != 0)
-			why = strerror(errno);
-		else if (!S_ISREG(st.st_mode))
-			why = "not a regular file";
-		else if (access(hk->exec, X_OK) != 0)
-			why = "not executable";
-		if (why == NULL)
+		if ((why = config_exec_problem(hk->exec)) == NULL)
 			continue;
 		if (sb.len > 0)
 			sbuf_addc(&sb, '\n');
@@ -1113,8 +1227,10 @@ config_check_hooks(const struct config *cf, char **errors)
 	return -1;
 }
 
-int
-config_read_secret(const char *path, char **out, char **cause)
+/* config_read_secret, and how the file was found: its mode, and whether it came from
+ * $CREDENTIALS_DIRECTORY. */
+static int
+config_secret_read(const char *path, char **out, mode_t *mode, int *credential, char **cause)
 {
 	const char *cdir = getenv("CREDENTIALS_DIRECTORY");
 	char *full = NULL, *buf;
@@ -1152,6 +1268,8 @@ config_read_secret(const char *path, char **out, char **cause)
 		*cause = xasprintf("%s: not a regular file", used);
 		goto fail;
 	}
+	*mode = st.st_mode;
+	*credential = used == full;
 	buf = xmalloc(CONFIG_SECRETMAX + 1);
 	while (len <= CONFIG_SECRETMAX) {
 		n = read(fd, buf + len, CONFIG_SECRETMAX + 1 - len);
@@ -1200,6 +1318,15 @@ fail:
 	close(fd);
 	free(full);
 	return -1;
+}
+
+int
+config_read_secret(const char *path, char **out, char **cause)
+{
+	mode_t mode;
+	int credential;
+
+	return config_secret_read(path, out, &mode, &credential, cause);
 }
 
 int
@@ -1307,4 +1434,128 @@ config_url_allowed(const char *url)
 	}
 	return strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") >=
 	       (size_t)(hend - host);
+}
+
+static void config_warn_add(struct config_parse *ps, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+config_warn_add(struct config_parse *ps, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ps->warns.len > 0)
+		sbuf_addc(&ps->warns, '\n');
+	if (line > 0)
+		sbuf_addf(&ps->warns, "%s:%d: warning: ", ps->cf->path, line);
+	else
+		sbuf_addf(&ps->warns, "%s: warning: ", ps->cf->path);
+	va_start(ap, fmt);
+	sbuf_vaddf(&ps->warns, fmt, ap);
+	va_end(ap);
+}
+
+/* One secret file: it can be read, and by nobody but its owner. systemd's credentials directory
+ * is private to the service, so only a file read directly has its mode checked. */
+static void
+config_check_secret(struct config_parse *ps, int line, const char *what, const char *path)
+{
+	char *secret = NULL, *cause = NULL;
+	const char *who;
+	mode_t mode = 0;
+	int credential = 0;
+
+	if (path == NULL) /* not given, or given badly: reported already */
+		return;
+	if (config_secret_read(path, &secret, &mode, &credential, &cause) == -1) {
+		config_err(ps, line, "%s: %s", what, cause);
+		free(cause);
+		return;
+	}
+	explicit_bzero(secret, strlen(secret));
+	free(secret);
+	if (credential || (mode & (S_IRGRP | S_IROTH)) == 0)
+		return;
+	who = (mode & S_IRGRP) && (mode & S_IROTH) ? "group and others"
+	      : (mode & S_IRGRP)                   ? "group"
+	                                           : "others";
+	if (ps->cf->strict_permissions)
+		config_err(ps, line,
+		           "%s: %s is readable by %s (mode %04o) and strict_permissions = yes: "
+		           "chmod go-rwx it",
+		           what, path, who, (unsigned)(mode & 07777));
+	else
+		config_warn_add(ps, line, "%s: %s is readable by %s (mode %04o): chmod go-rwx it",
+		                what, path, who, (unsigned)(mode & 07777));
+}
+
+/* state_dir must exist, or be creatable: the store makes only its last component. */
+static void
+config_check_state_dir(struct config_parse *ps)
+{
+	const char *dir = ps->cf->state_dir, *why = NULL;
+	char *parent, *slash;
+	struct stat st;
+	int line = ps->state_dir_line;
+
+	if (line < 0) /* a bad value, reported already */
+		return;
+	if (stat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			why = "not a directory";
+		else if (access(dir, R_OK | W_OK | X_OK) != 0)
+			why = strerror(errno);
+		if (why != NULL)
+			config_err(ps, line, "state_dir %s: %s", dir, why);
+		return;
+	}
+	if (errno != ENOENT && errno != ENOTDIR) {
+		config_err(ps, line, "state_dir %s: %s", dir, strerror(errno));
+		return;
+	}
+	parent = xstrdup(dir);
+	for (slash = parent + strlen(parent); slash > parent && slash[-1] == '/'; slash--)
+		slash[-1] = '\0';
+	if ((slash = strrchr(parent, '/')) == parent)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	if (stat(parent, &st) != 0)
+		why = errno == ENOENT ? "does not exist (tsinvd creates only the last directory)"
+		                      : strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "is not a directory";
+	else if (access(parent, W_OK | X_OK) != 0)
+		why = strerror(errno);
+	if (why != NULL)
+		config_err(ps, line, "state_dir %s cannot be created: %s %s", dir, parent, why);
+	free(parent);
+}
+
+static void
+config_check_files(struct config_parse *ps)
+{
+	const struct config *cf = ps->cf;
+	char what[CONFIG_NAMEMAX + 64];
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < cf->ntailnets; i++) {
+		const struct config_tailnet *tn = &cf->tailnets[i];
+
+		snprintf(what, sizeof what, "[tailnet %s] api_key_file", tn->name);
+		config_check_secret(ps, tn->line, what, tn->api_key_file);
+		snprintf(what, sizeof what, "[tailnet %s] oauth_client_secret_file", tn->name);
+		config_check_secret(ps, tn->line, what, tn->oauth_client_secret_file);
+	}
+	if (cf->netbox.url != NULL)
+		config_check_secret(ps, cf->netbox.line, "[netbox] token_file",
+		                    cf->netbox.token_file);
+	config_check_state_dir(ps);
+	for (i = 0; i < cf->nhooks; i++) {
+		const struct config_hook *hk = &cf->hooks[i];
+
+		if (hk->exec != NULL && (why = config_exec_problem(hk->exec)) != NULL)
+			config_err(ps, hk->line, "[hook %s] exec %s: %s", hk->name, hk->exec, why);
+	}
 }

@@ -91,6 +91,7 @@ struct config {
 	int64_t client_timeout;  /* us, default 30s: read and write timeout on the socket */
 	int verbose;             /* log_level = debug */
 	int hook_concurrency;    /* default 4: hook scripts running at once */
+	int strict_permissions;  /* a secret file readable by group or others is an error */
 	struct config_tailnet *tailnets;
 	size_t ntailnets;
 	struct config_hook *hooks;
@@ -101,6 +102,12 @@ struct config {
 /* Reads and checks FILE. On error returns NULL and sets *errors to every problem found, one per
  * line, each "FILE:LINE: reason" (malloc'd). Unknown sections and keys are errors. */
 struct config *config_load(const char *path, char **errors);
+/* config_load, then what the file names outside itself, as "tsinvd -n" and start-up check it:
+ * each secret file can be read (and is not readable by group or others: a warning, an error with
+ * strict_permissions), state_dir exists or can be created, each hook's exec is an executable.
+ * All problems go to *errors in file order; warnings, "FILE:LINE: warning: ..." one per line,
+ * to *warnings (malloc'd, NULL when there are none), even when the load fails. */
+struct config *config_load_checked(const char *path, char **errors, char **warnings);
 void config_free(struct config *cf);
 const struct config_tailnet *config_tailnet_find(const struct config *cf, const char *name);
 const struct config_hook *config_hook_find(const struct config *cf, const char *name);

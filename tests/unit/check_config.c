@@ -96,7 +96,27 @@ static const struct {
     {"[daemon]\nfoo = 1\n[tailnet a]\n" AUTH, "%F:2: unknown key \"foo\" in [daemon]"},
     {"[tailnet a]\n" AUTH "foo = 1\n", "%F:3: unknown key \"foo\" in [tailnet a]"},
     {"[tailnet a]\n" AUTH "Poll_Interval = 1m\n",
-     "%F:3: unknown key \"Poll_Interval\" in [tailnet a]"},
+     "%F:3: unknown key \"Poll_Interval\" in [tailnet a] (did you mean poll_interval?)"},
+    /* The nearest key of the section, one that the key starts, or the section it belongs in. */
+    {"[daemon]\nlog_levl = debug\n[tailnet a]\n" AUTH,
+     "%F:2: unknown key \"log_levl\" in [daemon] (did you mean log_level?)"},
+    {"[daemon]\nloglevel = debug\n[tailnet a]\n" AUTH,
+     "%F:2: unknown key \"loglevel\" in [daemon] (did you mean log_level?)"},
+    {"[tailnet a]\napi_key = /k\n",
+     "%F:1: [tailnet a] " NEEDS "\n"
+     "%F:2: unknown key \"api_key\" in [tailnet a] (did you mean api_key_file?)"},
+    {"[daemon]\npoll_interval = 1m\n[tailnet a]\n" AUTH,
+     "%F:2: unknown key \"poll_interval\" in [daemon]: it belongs in [tailnet NAME]"},
+    {"[tailnet a]\n" AUTH "exec = /bin/true\n",
+     "%F:3: unknown key \"exec\" in [tailnet a]: it belongs in [hook NAME]"},
+    {"[daemon]\nsocket_grou = tsinv\nstrict_permission = yes\n[tailnet a]\n" AUTH,
+     "%F:2: unknown key \"socket_grou\" in [daemon] (did you mean socket_group?)\n"
+     "%F:3: unknown key \"strict_permission\" in [daemon] (did you mean "
+     "strict_permissions?)"},
+    /* Too far from any key for a guess. */
+    {"[daemon]\nlevel = debug\n[tailnet a]\n" AUTH, "%F:2: unknown key \"level\" in [daemon]"},
+    {"[daemon]\nstrict_permissions = maybe\n[tailnet a]\n" AUTH,
+     "%F:2: strict_permissions: \"maybe\" is not yes or no"},
     {"[daemon]\n= 1\n[tailnet a]\n" AUTH, "%F:2: unknown key \"\" in [daemon]"},
     {"[tailnet a]\n" AUTH "poll_interval = 5x\n",
      "%F:3: poll_interval: \"5x\" is not a duration (e.g. 60s, 5m, 1h)"},
@@ -277,7 +297,7 @@ static const struct {
      "%F:2: hook_concurrency: \"65\" is not a number from 1 to 64"},
     {"[tailnet a]\n" AUTH "[hook h]\napi_key_file = /k\n",
      "%F:3: [hook h] needs exec = /path/to/program\n"
-     "%F:4: unknown key \"api_key_file\" in [hook h]"},
+     "%F:4: unknown key \"api_key_file\" in [hook h]: it belongs in [tailnet NAME]"},
     {"[tailnet a]\n" AUTH "[hooks h]\nexec = /x\n", "%F:3: unknown section [hooks h]"},
     /* [netbox] */
     {"[tailnet a]\n" AUTH "[netbox]\n[netbox]\n",
@@ -315,7 +335,7 @@ static const struct {
     {"[tailnet a]\n" AUTH "[netbox]\ninterval = 1h\ninterval = 2h\n",
      "%F:5: duplicate key \"interval\" in [netbox] (first on line 4)"},
     {"[tailnet a]\n" AUTH "[netbox]\napi_key_file = /k\n",
-     "%F:4: unknown key \"api_key_file\" in [netbox]"},
+     "%F:4: unknown key \"api_key_file\" in [netbox]: it belongs in [tailnet NAME]"},
 };
 
 START_TEST(test_bad)
@@ -339,6 +359,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cf->client_timeout, 30 * SEC);
 	ck_assert_int_eq(cf->verbose, 0);
 	ck_assert_int_eq(cf->hook_concurrency, 4);
+	ck_assert_int_eq(cf->strict_permissions, 0);
 	ck_assert_uint_eq(cf->nhooks, 0);
 	ck_assert_ptr_null(cf->hooks);
 	ck_assert_ptr_nonnull(cf->path);
@@ -1098,6 +1119,191 @@ START_TEST(test_read_secret_credentials)
 }
 END_TEST
 
+/* TMPL with each KEY (two characters) replaced by VALUE (malloc'd). */
+static char *
+subst(const char *tmpl, const char *key, const char *value)
+{
+	char *out = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&out, &n);
+
+	for (const char *p = tmpl; *p != '\0';) {
+		if (strncmp(p, key, 2) == 0) {
+			fputs(value, f);
+			p += 2;
+		} else
+			fputc(*p++, f);
+	}
+	fclose(f);
+	return out;
+}
+
+/* Writes TEXT (%D: tmpdir) and loads it with config_load_checked; expects WANT_ERRORS and
+ * WANT_WARNINGS (NULL: none; %F: the file, %D: tmpdir). Returns the config. */
+static struct config *
+checked(const char *text, const char *want_errors, const char *want_warnings)
+{
+	char *body = subst(text, "%D", tmpdir), *path, *errors = NULL, *warnings = NULL;
+	const char *wants[2] = {want_errors, want_warnings};
+	char *gots[2], *w1, *w2;
+	struct config *cf;
+
+	path = write_file(body, strlen(body));
+	cf = config_load_checked(path, &errors, &warnings);
+	gots[0] = errors;
+	gots[1] = warnings;
+	for (int i = 0; i < 2; i++) {
+		if (wants[i] == NULL) {
+			ck_assert_msg(gots[i] == NULL, "config:\n%s\nunexpected:\n%s", body,
+			              gots[i]);
+			continue;
+		}
+		w1 = subst(wants[i], "%F", path);
+		w2 = subst(w1, "%D", tmpdir);
+		ck_assert_msg(gots[i] != NULL && strcmp(gots[i], w2) == 0,
+		              "config:\n%s\ngot:\n%s\nwant:\n%s", body, gots[i], w2);
+		free(w1);
+		free(w2);
+		free(gots[i]);
+	}
+	ck_assert_int_eq(cf == NULL, want_errors != NULL);
+	free(body);
+	free(path);
+	return cf;
+}
+
+/* Every problem at once: the file's own, the secrets it names, state_dir and the hooks. */
+START_TEST(test_checked_all)
+{
+	char *k;
+
+	k = write_secret("ok-key", "tskey\n", 6);
+	ck_assert_int_eq(chmod(k, 0600), 0);
+	free(k);
+	k = write_secret("not-a-dir", "x", 1);
+	free(k);
+	unsetenv("CREDENTIALS_DIRECTORY");
+
+	checked("[daemon]\nstate_dir = %D/not-a-dir/state\nlog_levl = debug\n"
+	        "[tailnet a]\napi_key_file = %D/ok-key\n"
+	        "[tailnet b]\napi_key_file = %D/missing-key\n"
+	        "[tailnet c]\noauth_client_id = kX\noauth_client_secret_file =\n"
+	        "[hook h]\nexec = %D/no-hook\n"
+	        "[netbox]\nurl = https://netbox.example.com\ntoken_file = %D/nb\n"
+	        "vrf = a:A\nvrf = b:B\nvrf = c:C\n",
+	        "%F:2: state_dir %D/not-a-dir/state cannot be created: %D/not-a-dir is not a "
+	        "directory\n"
+	        "%F:3: unknown key \"log_levl\" in [daemon] (did you mean log_level?)\n"
+	        "%F:6: [tailnet b] api_key_file: cannot open %D/missing-key: No such file or "
+	        "directory\n"
+	        "%F:10: oauth_client_secret_file: empty value\n"
+	        "%F:11: [hook h] exec %D/no-hook: No such file or directory\n"
+	        "%F:13: [netbox] token_file: cannot open %D/nb: No such file or directory",
+	        NULL);
+}
+END_TEST
+
+/* state_dir: there and usable, or its parent there to create it in; never created by a check. */
+START_TEST(test_checked_state_dir)
+{
+	static const char *auth = "[tailnet a]\napi_key_file = %D/sd-key\n";
+	char *k, *text;
+	struct config *cf;
+	struct stat st;
+
+	k = write_secret("sd-key", "tskey\n", 6);
+	ck_assert_int_eq(chmod(k, 0400), 0);
+	free(k);
+	unsetenv("CREDENTIALS_DIRECTORY");
+
+	/* Missing, with its parent there: fine, and still missing afterwards. */
+	ck_assert_int_ne(asprintf(&text, "[daemon]\nstate_dir = %%D/new-state/\n%s", auth), -1);
+	cf = checked(text, NULL, NULL);
+	k = subst("%D/new-state/", "%D", tmpdir);
+	ck_assert_str_eq(cf->state_dir, k);
+	config_free(cf);
+	free(text);
+	free(k);
+	k = subst("%D/new-state", "%D", tmpdir);
+	ck_assert_int_eq(stat(k, &st), -1);
+	free(k);
+
+	ck_assert_int_ne(asprintf(&text, "[daemon]\nstate_dir = %%D\n%s", auth), -1);
+	config_free(checked(text, NULL, NULL));
+	free(text);
+
+	ck_assert_int_ne(asprintf(&text, "[daemon]\nstate_dir = %%D/no/such/dir\n%s", auth), -1);
+	checked(text,
+	        "%F:2: state_dir %D/no/such/dir cannot be created: %D/no/such does not exist "
+	        "(tsinvd creates only the last directory)",
+	        NULL);
+	free(text);
+
+	ck_assert_int_ne(asprintf(&text, "[daemon]\nstate_dir = %%D/sd-key\n%s", auth), -1);
+	checked(text, "%F:2: state_dir %D/sd-key: not a directory", NULL);
+	free(text);
+
+	/* A bad value is reported once, not checked as the default. */
+	ck_assert_int_ne(asprintf(&text, "[daemon]\nstate_dir = relative\n%s", auth), -1);
+	checked(text, "%F:2: state_dir: \"relative\" is not an absolute path", NULL);
+	free(text);
+}
+END_TEST
+
+/* A secret readable by group or others: a warning, or an error with strict_permissions. Files
+ * from systemd's credentials directory are not judged by their mode. */
+START_TEST(test_checked_permissions)
+{
+	static const char *text = "[daemon]\nstate_dir = %D\n%S"
+	                          "[tailnet a]\noauth_client_id = kX\n"
+	                          "oauth_client_secret_file = perm-secret\n";
+	char *k, *cdir, *t;
+	struct config *cf;
+
+	k = write_secret("perm-secret", "tskey\n", 6);
+	ck_assert_int_eq(chdir(tmpdir), 0);
+	unsetenv("CREDENTIALS_DIRECTORY");
+
+	ck_assert_int_eq(chmod(k, 0600), 0);
+	t = subst(text, "%S", "");
+	config_free(checked(t, NULL, NULL));
+
+	ck_assert_int_eq(chmod(k, 0640), 0);
+	cf = checked(t, NULL,
+	             "%F:3: warning: [tailnet a] oauth_client_secret_file: perm-secret is "
+	             "readable by group (mode 0640): chmod go-rwx it");
+	ck_assert_int_eq(cf->strict_permissions, 0);
+	config_free(cf);
+	ck_assert_int_eq(chmod(k, 0604), 0);
+	config_free(checked(t, NULL,
+	                    "%F:3: warning: [tailnet a] oauth_client_secret_file: perm-secret is "
+	                    "readable by others (mode 0604): chmod go-rwx it"));
+	free(t);
+
+	ck_assert_int_eq(chmod(k, 0644), 0);
+	t = subst(text, "%S", "strict_permissions = yes\n");
+	checked(t,
+	        "%F:4: [tailnet a] oauth_client_secret_file: perm-secret is readable by group and "
+	        "others (mode 0644) and strict_permissions = yes: chmod go-rwx it",
+	        NULL);
+
+	/* The same name in $CREDENTIALS_DIRECTORY: systemd's copy, whatever its mode. */
+	ck_assert_int_ne(asprintf(&cdir, "%s/perm-creds", tmpdir), -1);
+	ck_assert_int_eq(mkdir(cdir, 0700), 0);
+	free(k);
+	k = write_secret("perm-creds/perm-secret", "tskey\n", 6);
+	ck_assert_int_eq(chmod(k, 0644), 0);
+	setenv("CREDENTIALS_DIRECTORY", cdir, 1);
+	cf = checked(t, NULL, NULL);
+	ck_assert_int_eq(cf->strict_permissions, 1);
+	config_free(cf);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	free(t);
+	free(cdir);
+	free(k);
+}
+END_TEST
+
 static int
 rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -1129,6 +1335,9 @@ config_suite(void)
 	tcase_add_test(tc, test_too_many_errors);
 	tcase_add_test(tc, test_endpoints);
 	tcase_add_test(tc, test_unreadable);
+	tcase_add_test(tc, test_checked_all);
+	tcase_add_test(tc, test_checked_state_dir);
+	tcase_add_test(tc, test_checked_permissions);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("helpers");
