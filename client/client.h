@@ -125,7 +125,7 @@ extern const struct cmd_entry cmd_devices_entry, cmd_device_entry, cmd_ip_entry;
 extern const struct cmd_entry cmd_users_entry, cmd_keys_entry, cmd_webhooks_entry, cmd_dns_entry,
     cmd_settings_entry;
 extern const struct cmd_entry cmd_acl_entry, cmd_events_entry, cmd_export_entry, cmd_netbox_entry,
-    cmd_help_entry, cmd_completion_entry;
+    cmd_help_entry, cmd_completion_entry, cmd_store_entry;
 void cmd_events_type_words(struct sbuf *sb);
 void cmd_events_print_types(FILE *f);
 void cmd_export_format_words(struct sbuf *sb);

@@ -28,6 +28,7 @@ const struct cmd_entry *const cmd_table[] = {
     &cmd_export_entry,
     &cmd_netbox_entry,
     &cmd_ops_entry,
+    &cmd_store_entry,
     &cmd_completion_entry,
     &cmd_help_entry,
     NULL,

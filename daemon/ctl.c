@@ -78,7 +78,9 @@ struct ctl {
 	TAILQ_HEAD(, ctl_client) clients;
 	size_t nclients;
 	TAILQ_HEAD(, ctl_client) dead; /* gone, each waiting for its request's reply */
-	char *admin_group;             /* NULL: every client may write */
+	ctl_guard_fn guard;            /* asked before each successful reply, or NULL */
+	void *guard_arg;
+	char *admin_group; /* NULL: every client may write */
 	gid_t admin_gid;
 	struct ctl_refused {
 		uid_t uid;
@@ -847,11 +849,41 @@ ctl_req_finish(struct ctl_req *req, char *line, size_t len)
 }
 
 void
+ctl_set_guard(struct ctl *ctl, ctl_guard_fn fn, void *arg)
+{
+	ctl->guard = fn;
+	ctl->guard_arg = arg;
+}
+
+/* The guard's error instead of a successful reply: 1 when it was sent. */
+static int
+ctl_guarded(struct ctl_req *req)
+{
+	struct ctl *ctl = req->client->ctl;
+	const char *code = NULL;
+	char *msg = NULL;
+	size_t len = 0;
+	char *line;
+
+	if (req->client->dead || ctl->guard == NULL ||
+	    ctl->guard(req, ctl->guard_arg, &code, &msg) == 0)
+		return 0;
+	line = proto_reply_err(req->id, code, msg, &len);
+	free(msg);
+	ctl_req_finish(req, line, len);
+	return 1;
+}
+
+void
 ctl_reply(struct ctl_req *req, json_t *result)
 {
 	size_t len = 0;
 	char *line = NULL;
 
+	if (ctl_guarded(req)) {
+		json_decref(result);
+		return;
+	}
 	if (req->client->dead)
 		json_decref(result);
 	else
@@ -865,6 +897,8 @@ ctl_reply_raw(struct ctl_req *req, const char *result_json, size_t rlen)
 	size_t len = 0;
 	char *line = NULL;
 
+	if (ctl_guarded(req))
+		return;
 	if (!req->client->dead)
 		line = proto_reply_ok_raw(req->id, result_json, rlen, &len);
 	ctl_req_finish(req, line, len);

@@ -4,6 +4,7 @@
 #define TSINV_CTL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <event2/event.h>
 #include <jansson.h>
@@ -23,6 +24,7 @@ struct ctl_req {
 	json_t *args; /* new reference, always an object */
 	uid_t uid;    /* the peer's uid at connect time */
 	pid_t pid;
+	uint64_t mark; /* the dispatcher's, for the reply guard (ops: damaged reads before it) */
 };
 
 typedef void (*ctl_dispatch_fn)(struct ctl_req *req, void *arg);
@@ -39,6 +41,11 @@ struct ctl *ctl_new(struct event_base *base, const struct config *cf, int listen
  * still pending are freed unanswered: their handlers must drop them without a reply. */
 void ctl_free(struct ctl *ctl);
 size_t ctl_nclients(const struct ctl *ctl);
+
+/* A guard asked before every successful reply: -1 and *code and *msg (malloc'd) turn it into that
+ * error (the daemon fails an answer that met a damaged record, never sends it short). */
+typedef int (*ctl_guard_fn)(struct ctl_req *req, void *arg, const char **code, char **msg);
+void ctl_set_guard(struct ctl *ctl, ctl_guard_fn fn, void *arg);
 
 void ctl_reply(struct ctl_req *req, json_t *result); /* result stolen */
 void ctl_reply_raw(struct ctl_req *req, const char *result_json, size_t len);

@@ -36,6 +36,10 @@ static const struct main_option {
     {.name = "check",
      .ch = 'n',
      .help = "check the configuration and the files it names, then exit"},
+    {.name = "read-only",
+     .ch = 'r',
+     .help = "serve the store in state_dir (a backup, last year's copy) for queries only: "
+             "nothing is polled, written or run"},
     {.name = "verbose", .ch = 'v', .help = "log debug messages too"},
     {.name = "version", .ch = 'V', .help = "print the version and exit"},
     {.name = "help", .ch = 'h', .help = "print this help and exit"},
@@ -158,7 +162,7 @@ main(int argc, char **argv)
 	struct event *sigs[3];
 	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
 	char *errors = NULL, *warnings = NULL, *cause = NULL;
-	int ch, check = 0, verbose = 0, listen_fd;
+	int ch, check = 0, verbose = 0, read_only = 0, listen_fd;
 
 	log_init("tsinvd", 0);
 	while ((ch = main_getopt(argc, argv)) != -1) {
@@ -168,6 +172,9 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			check = 1;
+			break;
+		case 'r':
+			read_only = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -189,11 +196,13 @@ main(int argc, char **argv)
 		return 2;
 	}
 	/* Every problem at once: the file's own, then the secrets, state_dir and hooks it names. */
-	d.cf = config_load_checked(path, &errors, &warnings);
+	d.cf =
+	    read_only ? config_load(path, &errors) : config_load_checked(path, &errors, &warnings);
 	main_print(errors);
 	main_print(warnings);
 	if (d.cf == NULL)
 		return 1;
+	d.cf->read_only |= read_only;
 	if (check) {
 		config_free(d.cf);
 		return 0;
@@ -211,26 +220,33 @@ main(int argc, char **argv)
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	d.started = tstime_now();
-	if (main_lock(d.cf->state_dir, &cause) == -1)
+	/* A read-only daemon may serve a store a writer uses: LMDB lets readers be. */
+	if (!d.cf->read_only && main_lock(d.cf->state_dir, &cause) == -1)
 		fatalx("%s", cause);
-	if (store_open(d.cf->state_dir, d.cf->map_size_max, &d.st, &cause) == -1)
+	if ((d.cf->read_only
+	         ? store_open_ro(d.cf->state_dir, &d.st, &cause)
+	         : store_open(d.cf->state_dir, d.cf->map_size_max, &d.st, &cause)) == -1)
 		fatalx("%s", cause);
 	d.fw = follow_new(d.base, d.st);
-	if ((d.hk = hooks_new(d.base, d.cf, d.st, &cause)) == NULL)
+	/* Read-only: queries only; the poller, the hooks and the NetBox sync all write. */
+	if (!d.cf->read_only && (d.hk = hooks_new(d.base, d.cf, d.st, &cause)) == NULL)
 		fatalx("%s", cause);
 	if ((d.ctl = ctl_new(d.base, d.cf, listen_fd, ops_dispatch, &d, &cause)) == NULL)
 		fatalx("%s", cause);
-	if ((d.pl = poller_new(d.base, d.cf, d.st, ops_committed, &d, &cause)) == NULL)
+	ctl_set_guard(d.ctl, ops_guard, &d);
+	if (!d.cf->read_only &&
+	    (d.pl = poller_new(d.base, d.cf, d.st, ops_committed, &d, &cause)) == NULL)
 		fatalx("%s", cause);
-	if ((d.nb = netbox_new(d.base, d.cf, d.st, &cause)) == NULL)
+	if (!d.cf->read_only && (d.nb = netbox_new(d.base, d.cf, d.st, &cause)) == NULL)
 		fatalx("%s", cause);
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], main_signal_cb, &d);
 		event_add(sigs[i], NULL);
 	}
 	notify_watchdog_start(d.base);
-	log_info("tsinvd %s: %zu tailnet(s), store %s, socket %s", PACKAGE_VERSION, d.cf->ntailnets,
-	         d.cf->state_dir, d.cf->socket);
+	log_info("tsinvd %s: %zu tailnet(s), store %s%s, socket %s", PACKAGE_VERSION,
+	         d.cf->ntailnets, d.cf->state_dir, d.cf->read_only ? " (read-only)" : "",
+	         d.cf->socket);
 	notify_ready();
 	event_base_dispatch(d.base);
 

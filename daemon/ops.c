@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "entity.h"
@@ -32,7 +33,23 @@ ops_dispatch(struct ctl_req *req, void *arg)
 		ctl_reply_err(req, PROTO_E_UNKNOWN_OP, "unknown operation");
 		return;
 	}
+	req->mark = store_damage(((struct tsinvd *)arg)->st, NULL);
 	ops_handlers[req->op](arg, req);
+}
+
+int
+ops_guard(struct ctl_req *req, void *arg, const char **code, char **msg)
+{
+	struct tsinvd *d = arg;
+	const char *first;
+
+	if (store_damage(d->st, &first) == req->mark)
+		return 0;
+	/* A read met a damaged record while this answer was made: it may be short or wrong. */
+	*code = PROTO_E_DAMAGED;
+	*msg = xasprintf("%s; this answer is not given (tsinvctl store verify lists the damage)",
+	                 first != NULL ? first : "the store has a damaged record");
+	return -1;
 }
 
 static json_t *
@@ -171,8 +188,11 @@ ops_status(struct tsinvd *d, struct ctl_req *req)
 	json_object_set_new(res, "started", ops_time_json(d->started));
 	json_object_set_new(res, "uptime_s", json_integer((now - d->started) / TSTIME_SEC));
 	json_object_set_new(res, "store",
-	                    json_pack("{s:s, s:I, s:I}", "path", store_path(d->st), "used_bytes",
-	                              (json_int_t)used, "map_bytes", (json_int_t)map));
+	                    json_pack("{s:s, s:I, s:I, s:i, s:b, s:I}", "path", store_path(d->st),
+	                              "used_bytes", (json_int_t)used, "map_bytes", (json_int_t)map,
+	                              "schema", store_schema(d->st), "read_only",
+	                              store_read_only(d->st), "damaged_reads",
+	                              (json_int_t)store_damage(d->st, NULL)));
 	for (size_t i = 0; i < d->cf->ntailnets; i++) {
 		const char *name = d->cf->tailnets[i].name;
 		json_t *eps = json_array();
@@ -203,7 +223,9 @@ ops_status(struct tsinvd *d, struct ctl_req *req)
 			                        ? json_null()
 			                        : json_integer((now - ep.last_poll) / TSTIME_SEC));
 			json_object_set_new(j, "next_poll",
-			                    ops_time_json(poller_next(d->pl, name, *e)));
+			                    d->pl == NULL
+			                        ? json_null()
+			                        : ops_time_json(poller_next(d->pl, name, *e)));
 			json_object_set_new(j, "entities", json_integer((json_int_t)ep.entities));
 			json_object_set_new(j, "failures", json_integer(ep.failures));
 			json_array_append_new(eps, j);
@@ -222,6 +244,16 @@ ops_poll_done(json_t *results, void *arg)
 	ctl_reply(arg, json_pack("{s:O}", "polls", results));
 }
 
+/* What a read-only daemon answers to an op that would poll or write. */
+static void
+ops_read_only(struct tsinvd *d, struct ctl_req *req)
+{
+	ctl_reply_err(req, PROTO_E_DENIED,
+	              "this tsinvd serves %s read-only (--read-only or read_only = yes): it polls, "
+	              "runs and writes nothing",
+	              d->cf->state_dir);
+}
+
 static void
 ops_poll(struct tsinvd *d, struct ctl_req *req)
 {
@@ -229,6 +261,10 @@ ops_poll(struct tsinvd *d, struct ctl_req *req)
 
 	if (ops_tailnet_arg(d, req, &name) == -1)
 		return;
+	if (d->pl == NULL) {
+		ops_read_only(d, req);
+		return;
+	}
 	log_info("poll requested by uid %u", (unsigned)req->uid);
 	poller_poll_now(d->pl, name, ops_poll_done, req);
 }
@@ -434,7 +470,7 @@ ops_events_follow(struct tsinvd *d, struct ctl_req *req)
 static void
 ops_hooks(struct tsinvd *d, struct ctl_req *req)
 {
-	ctl_reply(req, hooks_status(d->hk));
+	ctl_reply(req, d->hk != NULL ? hooks_status(d->hk) : json_pack("{s:[]}", "hooks"));
 }
 
 #define OPS_RELEASED_WINDOW (7 * 86400 * TSTIME_SEC)
@@ -518,7 +554,10 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 	                nc->cf_node_id, "cf_tailnet", nc->cf_tailnet, "cf_last_seen",
 	                nc->cf_last_seen, "tailnets", tns, "rows", rows);
 	/* With NetBox's ids the rows can update and retire records on import. */
-	if (ids)
+	if (ids && d->nb == NULL) {
+		json_decref(res);
+		ops_read_only(d, req);
+	} else if (ids)
 		netbox_export_ids(d->nb, req, res);
 	else
 		ctl_reply(req, res);
@@ -540,6 +579,10 @@ ops_netbox_sync(struct tsinvd *d, struct ctl_req *req)
 		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
 		              "no NetBox configured: set url and token_file in [netbox] of %s",
 		              d->cf->path);
+		return;
+	}
+	if (d->nb == NULL) {
+		ops_read_only(d, req);
 		return;
 	}
 	netbox_request(d->nb, req, dry);
@@ -700,4 +743,91 @@ ops_policy_get(struct tsinvd *d, struct ctl_req *req)
 	}
 	rc = entity_policy_get(d->st, tailnet, r, at, &res, &cause);
 	ops_answer_ep(d, req, tailnet, ENTITY_EP_POLICY, rc, res, cause);
+}
+
+static void
+ops_store_stat_cb(void *arg, const char *db, uint64_t records, uint64_t bytes)
+{
+	json_array_append_new(arg, json_pack("{s:s, s:I, s:I}", "kind", db, "records",
+	                                     (json_int_t)records, "bytes", (json_int_t)bytes));
+}
+
+static void
+ops_store_info(struct tsinvd *d, struct ctl_req *req)
+{
+	json_t *kinds = json_array();
+	uint64_t used, map, damaged;
+	const char *first = NULL;
+	char *cause = NULL;
+
+	if (store_db_stats(d->st, ops_store_stat_cb, kinds, &cause) == -1) {
+		json_decref(kinds);
+		ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause);
+		free(cause);
+		return;
+	}
+	store_sizes(d->st, &used, &map);
+	damaged = store_damage(d->st, &first);
+	ctl_reply(req,
+	          json_pack("{s:s, s:i, s:b, s:I, s:I, s:o, s:I, s:s?}", "path", store_path(d->st),
+	                    "schema", store_schema(d->st), "read_only", store_read_only(d->st),
+	                    "used_bytes", (json_int_t)used, "map_bytes", (json_int_t)map, "kinds",
+	                    kinds, "damaged_reads", (json_int_t)damaged, "first_damage", first));
+}
+
+static void
+ops_store_verify_cb(void *arg, const char *what, const char *why)
+{
+	json_array_append_new(arg, json_pack("{s:s, s:s}", "record", what, "problem", why));
+}
+
+/* The whole store in one read transaction, on the loop: seconds for a large store (see
+ * tsinvctl(1)); the answer lists what is damaged, and "ok" says whether anything is. */
+static void
+ops_store_verify(struct tsinvd *d, struct ctl_req *req)
+{
+	json_t *damaged = json_array();
+	uint64_t records = 0;
+	tstime_t t0 = tstime_now();
+	char *cause = NULL;
+	int rc;
+
+	if ((rc = store_verify(d->st, ops_store_verify_cb, damaged, &records, &cause)) == -1) {
+		json_decref(damaged);
+		ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause);
+		free(cause);
+		return;
+	}
+	if (rc == 1)
+		log_warnx("store verify: %zu damaged record(s) in %s", json_array_size(damaged),
+		          store_path(d->st));
+	/* Not through the guard: damage is this op's answer, not a reason to withhold it. */
+	req->mark = store_damage(d->st, NULL);
+	ctl_reply(req, json_pack("{s:s, s:b, s:I, s:I, s:o}", "path", store_path(d->st), "ok",
+	                         rc == 0, "records", (json_int_t)records, "ms",
+	                         (json_int_t)((tstime_now() - t0) / 1000), "damaged", damaged));
+}
+
+static void
+ops_store_backup(struct tsinvd *d, struct ctl_req *req)
+{
+	const char *path = json_string_value(json_object_get(req->args, "path"));
+	tstime_t t0 = tstime_now();
+	char *cause = NULL;
+	struct stat sb;
+
+	if (path == NULL || path[0] != '/') {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
+		              "path: an absolute file name on the daemon's host is needed");
+		return;
+	}
+	if (store_backup(d->st, path, &cause) == -1) {
+		ctl_reply_err(req, PROTO_E_DENIED, "%s", cause);
+		free(cause);
+		return;
+	}
+	log_info("store backup written to %s", path);
+	ctl_reply(req, json_pack("{s:s, s:I, s:I}", "path", path, "bytes",
+	                         (json_int_t)(stat(path, &sb) == 0 ? sb.st_size : -1), "ms",
+	                         (json_int_t)((tstime_now() - t0) / 1000)));
 }

@@ -30,5 +30,7 @@ void ops_committed(void *arg);
 
 /* The ctl dispatch function: ARG is the struct tsinvd. */
 void ops_dispatch(struct ctl_req *req, void *arg);
+/* The ctl reply guard: fails an answer during which a read met a damaged record. */
+int ops_guard(struct ctl_req *req, void *arg, const char **code, char **msg);
 
 #endif

@@ -92,6 +92,7 @@ struct config {
 	int verbose;             /* log_level = debug */
 	int hook_concurrency;    /* default 4: hook scripts running at once */
 	int strict_permissions;  /* a secret file readable by group or others is an error */
+	int read_only; /* serve an existing store for queries only: no poll, hook, write */
 	struct config_tailnet *tailnets;
 	size_t ntailnets;
 	struct config_hook *hooks;

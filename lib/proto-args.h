@@ -24,5 +24,7 @@ PROTO_ARG(expiring, PROTO_T_STRING, "a duration", "--expiring DUR",
 PROTO_ARG(netbox_ids, PROTO_T_BOOL, "true or false", "--netbox-ids",
           "read NetBox's ids as a sync does ([netbox] settings) and lead the NetBox CSV with an id "
           "column, so that an import updates and retires rows instead of refusing them")
+PROTO_ARG(path, PROTO_T_STRING, "an absolute file name on the daemon's host is needed", "FILE",
+          NULL)
 PROTO_ARG(dry_run, PROTO_T_BOOL, "true or false", "--dry-run",
           "read NetBox and print the plan; write nothing")

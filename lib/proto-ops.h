@@ -78,3 +78,15 @@ PROTO_OP(policy_get, "policy.get", 0,
          PROTO_A(tailnet) | PROTO_A(rev) | PROTO_A(at),
          0,
          "one policy file revision's exact text, by number, hash prefix or time")
+PROTO_OP(store_info, "store.info", 0,
+         0,
+         0,
+         "the store: schema, size and map, records and bytes per kind, damaged records met")
+PROTO_OP(store_verify, "store.verify", 0,
+         0,
+         0,
+         "walks every record of the store and checks its checksum; the damaged ones")
+PROTO_OP(store_backup, "store.backup", PROTO_F_WRITE,
+         PROTO_A(path),
+         PROTO_A(path),
+         "writes a consistent, compacted copy of the store to a new file on the daemon's host")

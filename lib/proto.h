@@ -71,6 +71,7 @@ int proto_op_find(const char *name);
 #define PROTO_E_DENIED "denied"
 #define PROTO_E_FORBIDDEN "forbidden" /* a write op from a client outside admin_group */
 #define PROTO_E_INTERNAL "internal"
+#define PROTO_E_DAMAGED "damaged" /* the answer met a record whose checksum does not match */
 
 struct proto_request {
 	json_t *root;   /* owned: the parsed line */

@@ -943,3 +943,40 @@ store_backup(struct store *st, const char *path, char **cause)
 	}
 	return 0;
 }
+
+int
+store_db_stats(struct store *st, store_stat_fn fn, void *arg, char **cause)
+{
+	MDB_txn *txn;
+	MDB_stat ms;
+	int rc;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		*cause = store_err("stat", rc);
+		return -1;
+	}
+	for (int i = 0; i < STORE__NDB; i++) {
+		if ((rc = mdb_stat(txn, st->dbi[i], &ms)) != 0) {
+			mdb_txn_abort(txn);
+			*cause = store_err(store_db_names[i], rc);
+			return -1;
+		}
+		fn(arg, store_db_names[i], (uint64_t)ms.ms_entries,
+		   (uint64_t)(ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages) *
+		       ms.ms_psize);
+	}
+	mdb_txn_abort(txn);
+	return 0;
+}
+
+int
+store_schema(struct store *st)
+{
+	return st->crc ? STORE_SCHEMA : 1;
+}
+
+int
+store_read_only(struct store *st)
+{
+	return st->rdonly;
+}

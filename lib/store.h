@@ -115,6 +115,13 @@ int store_verify(struct store *st, store_verify_fn fn, void *arg, uint64_t *reco
  * while writers go on. Restore: the copy becomes data.mdb of an empty state_dir. */
 int store_backup(struct store *st, const char *path, char **cause);
 
+/* FN(ARG, db name, records, bytes in its pages) for each db, in one read transaction. */
+typedef void (*store_stat_fn)(void *arg, const char *db, uint64_t records, uint64_t bytes);
+int store_db_stats(struct store *st, store_stat_fn fn, void *arg, char **cause);
+/* The schema the store is read as (an old one stays old when opened read-only). */
+int store_schema(struct store *st);
+int store_read_only(struct store *st);
+
 /* meta helpers: values are NUL-terminated text (JSON). */
 int store_meta_get(struct store_txn *txn, const char *name, char **out, char **cause);
 int store_meta_put(struct store_txn *txn, const char *name, const char *value, char **cause);

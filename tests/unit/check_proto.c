@@ -514,12 +514,14 @@ START_TEST(test_arg_spec)
 	t = proto_op_args_text(&proto_ops[PROTO_OP_hello]);
 	ck_assert_str_eq(t, "");
 	free(t);
-	/* Every arg has a form for tsinvctl; the write ops are the two the issue names. */
+	/* Every arg has a form for tsinvctl; the write ops are those that call an API, write a
+	 * CMDB or write a file on the daemon's host. */
 	for (int i = 0; i < PROTO_ARG__COUNT; i++)
 		ck_assert_ptr_nonnull(proto_args[i].cli);
 	for (int i = 0; i < PROTO_OP__COUNT; i++)
 		ck_assert_int_eq((proto_ops[i].flags & PROTO_F_WRITE) != 0,
-		                 i == PROTO_OP_poll || i == PROTO_OP_netbox_sync);
+		                 i == PROTO_OP_poll || i == PROTO_OP_netbox_sync ||
+		                     i == PROTO_OP_store_backup);
 }
 END_TEST
 
