@@ -46,6 +46,8 @@ struct entity_kind {
 	int keep_missing;  /* missing from an answer is not gone: the record stays (keys) */
 	int mass_guard;    /* a poll losing more than mass_delete_percent is held once */
 	const char *label; /* the record member that names an entity in events */
+	/* Its events: a record appeared, left, or changed (one "changed"/"updated" event). */
+	enum event_type_id created, deleted, changed;
 	int (*events)(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
 	              char **cause);
 	/* Runs after the changes, with every item of the answer: time-driven events. */
@@ -76,19 +78,64 @@ static int entity_doc_events(struct store_txn *, struct entity_apply *, struct e
                              char **);
 
 static const struct entity_kind entity_keys = {
-    HIST_KIND_KEY,     ENTITY_EP_KEYS,   "key", "keys", 1, 0, "description",
-    entity_key_events, entity_key_expiry};
+    .kind = HIST_KIND_KEY,
+    .endpoint = ENTITY_EP_KEYS,
+    .name = "key",
+    .list = "keys",
+    .keep_missing = 1,
+    .label = "description",
+    .created = EVENT_T_key_created,
+    .deleted = EVENT_T_key_deleted,
+    .changed = EVENT_T_key_updated,
+    .events = entity_key_events,
+    .after = entity_key_expiry,
+};
 static const struct entity_kind entity_users = {
-    HIST_KIND_USER, ENTITY_EP_USERS, "user", "users", 0, 1, "loginName", entity_user_events, NULL};
+    .kind = HIST_KIND_USER,
+    .endpoint = ENTITY_EP_USERS,
+    .name = "user",
+    .list = "users",
+    .mass_guard = 1,
+    .label = "loginName",
+    .created = EVENT_T_user_created,
+    .deleted = EVENT_T_user_deleted,
+    .changed = EVENT_T_user_updated,
+    .events = entity_user_events,
+};
 static const struct entity_kind entity_webhooks = {
-    HIST_KIND_WEBHOOK, ENTITY_EP_WEBHOOKS, "webhook", "webhooks", 0, 1,
-    "endpointUrl",     entity_doc_events,  NULL};
+    .kind = HIST_KIND_WEBHOOK,
+    .endpoint = ENTITY_EP_WEBHOOKS,
+    .name = "webhook",
+    .list = "webhooks",
+    .mass_guard = 1,
+    .label = "endpointUrl",
+    .created = EVENT_T_webhook_created,
+    .deleted = EVENT_T_webhook_deleted,
+    .changed = EVENT_T_webhook_updated,
+    .events = entity_doc_events,
+};
+/* A singleton is new only at its endpoint's first poll and never leaves: it only changes. */
 static const struct entity_kind entity_policy = {
-    HIST_KIND_POLICY, ENTITY_EP_POLICY, "policy", NULL, 0, 0, NULL, entity_doc_events, NULL};
-static const struct entity_kind entity_dns = {HIST_KIND_DNS, ENTITY_EP_DNS,     "dns", NULL, 0, 0,
-                                              NULL,          entity_doc_events, NULL};
+    .kind = HIST_KIND_POLICY,
+    .endpoint = ENTITY_EP_POLICY,
+    .name = "policy",
+    .changed = EVENT_T_policy_changed,
+    .events = entity_doc_events,
+};
+static const struct entity_kind entity_dns = {
+    .kind = HIST_KIND_DNS,
+    .endpoint = ENTITY_EP_DNS,
+    .name = "dns",
+    .changed = EVENT_T_dns_changed,
+    .events = entity_doc_events,
+};
 static const struct entity_kind entity_settings = {
-    HIST_KIND_SETTINGS, ENTITY_EP_SETTINGS, "settings", NULL, 0, 0, NULL, entity_doc_events, NULL};
+    .kind = HIST_KIND_SETTINGS,
+    .endpoint = ENTITY_EP_SETTINGS,
+    .name = "settings",
+    .changed = EVENT_T_settings_changed,
+    .events = entity_doc_events,
+};
 
 /* ---- items ---- */
 
@@ -401,7 +448,7 @@ entity_apply(struct store *st, const struct entity_kind *k, const char *tailnet,
 /* ---- events ---- */
 
 static int
-entity_emit(struct store_txn *txn, struct entity_apply *a, const char *type, const char *id,
+entity_emit(struct store_txn *txn, struct entity_apply *a, enum event_type_id type, const char *id,
             const char *name, json_t *before, json_t *after, json_t *changed, json_t *data,
             char **cause)
 {
@@ -436,7 +483,7 @@ entity_pick(json_t *obj, json_t *changed)
  * those in EXCEPT); nothing when no field is left. */
 static int
 entity_emit_fields(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
-                   const char *type, json_t *old, json_t *new, json_t *changed,
+                   enum event_type_id type, json_t *old, json_t *new, json_t *changed,
                    const char *const *only, const char *const *except, json_t *data, char **cause)
 {
 	json_t *fields = json_array(), *v, *b, *f;
@@ -474,16 +521,12 @@ entity_whole_events(struct store_txn *txn, struct entity_apply *a, struct entity
                     json_t *old, json_t *new, char **cause)
 {
 	const char *label = a->k->label;
-	char type[64];
 
-	if (c->action == HIST_A_NEW) {
-		snprintf(type, sizeof(type), "%s.created", a->k->name);
-		return entity_emit(txn, a, type, c->id,
+	if (c->action == HIST_A_NEW)
+		return entity_emit(txn, a, a->k->created, c->id,
 		                   label ? json_string_value(json_object_get(new, label)) : NULL,
 		                   NULL, new, NULL, NULL, cause);
-	}
-	snprintf(type, sizeof(type), "%s.deleted", a->k->name);
-	return entity_emit(txn, a, type, c->id,
+	return entity_emit(txn, a, a->k->deleted, c->id,
 	                   label ? json_string_value(json_object_get(old, label)) : NULL, old, NULL,
 	                   NULL, NULL, cause);
 }
@@ -518,14 +561,11 @@ entity_doc_events(struct store_txn *txn, struct entity_apply *a, struct entity_c
 	json_t *old = c->old_stable ? json_loads(c->old_stable, 0, NULL) : NULL;
 	json_t *new = c->it ? json_loads(c->it->stable, 0, NULL) : NULL, *changed, *data = NULL;
 	int rc, singleton = a->k->list == NULL;
-	char type[64];
 
 	if (c->action != HIST_A_CHANGE) {
 		/* A singleton is new only at its endpoint's first poll, which records no event. */
 		rc = singleton ? 0 : entity_whole_events(txn, a, c, old, new, cause);
 	} else {
-		snprintf(type, sizeof(type), "%s.%s", a->k->name,
-		         singleton ? "changed" : "updated");
 		changed = hist_changed_fields(old, new);
 		/* Revision numbers, so that a hook can run "tsinvctl acl diff OLD NEW". */
 		if (a->k == &entity_policy) {
@@ -533,8 +573,8 @@ entity_doc_events(struct store_txn *txn, struct entity_apply *a, struct entity_c
 
 			data = json_pack("{s:I, s:I}", "rev_before", n - 1, "rev_after", n);
 		}
-		rc =
-		    entity_emit_fields(txn, a, c, type, old, new, changed, NULL, NULL, data, cause);
+		rc = entity_emit_fields(txn, a, c, a->k->changed, old, new, changed, NULL, NULL,
+		                        data, cause);
 		json_decref(changed);
 	}
 	json_decref(data);
@@ -557,13 +597,13 @@ entity_user_events(struct store_txn *txn, struct entity_apply *a, struct entity_
 		rc = entity_whole_events(txn, a, c, old, new, cause);
 	} else {
 		changed = hist_changed_fields(old, new);
-		rc = entity_emit_fields(txn, a, c, "user.role.changed", old, new, changed, role,
-		                        NULL, NULL, cause);
+		rc = entity_emit_fields(txn, a, c, EVENT_T_user_role_changed, old, new, changed,
+		                        role, NULL, NULL, cause);
 		if (rc == 0)
-			rc = entity_emit_fields(txn, a, c, "user.status.changed", old, new, changed,
-			                        status, NULL, NULL, cause);
+			rc = entity_emit_fields(txn, a, c, EVENT_T_user_status_changed, old, new,
+			                        changed, status, NULL, NULL, cause);
 		if (rc == 0)
-			rc = entity_emit_fields(txn, a, c, "user.updated", old, new, changed, NULL,
+			rc = entity_emit_fields(txn, a, c, a->k->changed, old, new, changed, NULL,
 			                        rest, NULL, cause);
 		json_decref(changed);
 	}
@@ -574,12 +614,13 @@ entity_user_events(struct store_txn *txn, struct entity_apply *a, struct entity_
 
 /* A key's final state makes its own event: revoked, expired, deleted. */
 static const struct {
-	const char *state, *type;
+	const char *state;
+	enum event_type_id type;
 } entity_key_states[] = {
-    {"revoked", "key.revoked"},
-    {"expired", "key.expired"},
-    {"deleted", "key.deleted"},
-    {"invalid", "key.deleted"},
+    {"revoked", EVENT_T_key_revoked},
+    {"expired", EVENT_T_key_expired},
+    {"deleted", EVENT_T_key_deleted},
+    {"invalid", EVENT_T_key_deleted},
 };
 
 static int
@@ -591,7 +632,7 @@ entity_key_events(struct store_txn *txn, struct entity_apply *a, struct entity_c
 	json_t *new = c->it ? json_loads(c->it->stable, 0, NULL) : NULL, *changed;
 	const char *ostate = json_string_value(json_object_get(old, "state"));
 	const char *nstate = json_string_value(json_object_get(new, "state"));
-	const char *type = NULL;
+	enum event_type_id type = EVENT_T__COUNT; /* none */
 	int rc;
 
 	if (c->action != HIST_A_CHANGE) {
@@ -604,7 +645,7 @@ entity_key_events(struct store_txn *txn, struct entity_apply *a, struct entity_c
 		     i++)
 			if (strcmp(nstate, entity_key_states[i].state) == 0)
 				type = entity_key_states[i].type;
-	if (type != NULL) {
+	if (type != EVENT_T__COUNT) {
 		/* The whole key: who made it and what it could do is what a defender asks next. */
 		rc = entity_emit(txn, a, type, c->id,
 		                 json_string_value(json_object_get(new, a->k->label)), old, new,
@@ -613,7 +654,7 @@ entity_key_events(struct store_txn *txn, struct entity_apply *a, struct entity_c
 		/* Back to active (never seen from the API, but possible): say so, state included.
 		 */
 		rc = entity_emit_fields(
-		    txn, a, c, "key.updated", old, new, changed, NULL,
+		    txn, a, c, a->k->changed, old, new, changed, NULL,
 		    ostate != NULL && nstate != NULL && strcmp(ostate, nstate) != 0 ? NULL : rest,
 		    NULL, cause);
 	json_decref(changed);
@@ -678,7 +719,7 @@ entity_key_expiry(struct store_txn *txn, struct entity_apply *a, int baseline, c
 			tstime_format_duration(pol->expiry_warn[tight], dur, sizeof(dur));
 			data = json_pack("{s:s, s:s, s:I}", "expires", expbuf, "threshold", dur,
 			                 "remaining_s", (json_int_t)(left / TSTIME_SEC));
-			rc = entity_emit(txn, a, "key.expiring", a->items[i].id,
+			rc = entity_emit(txn, a, EVENT_T_key_expiring, a->items[i].id,
 			                 json_string_value(json_object_get(key, "description")),
 			                 NULL, NULL, NULL, data, cause);
 			json_decref(data);

@@ -8,67 +8,10 @@
 #include "log.h"
 
 /* Every event tsinv records; the client's help and the documentation list this table. */
-const struct event_type event_types[] = {
-    {"tailnet.baseline", "tailnet",
-     "the first successful poll of a tailnet: one summary, not one "
-     "event per device",
-     0},
-    {"device.created", "device", "a device joined the tailnet", 0},
-    {"device.deleted", "device", "a device left the tailnet (deleted, or expired and removed)", 0},
-    {"device.renamed", "device", "a device's MagicDNS name or hostname changed", 0},
-    {"device.address.added", "device", "a device gained a Tailscale address", 0},
-    {"device.address.removed", "device", "a device lost a Tailscale address", 0},
-    {"device.tags.changed", "device", "a device's tags changed", 0},
-    {"device.owner.changed", "device", "a device's user (owner) changed", 0},
-    {"device.authorized.changed", "device", "a device was authorised or de-authorised", 0},
-    {"device.key.expiry.changed", "device",
-     "a device's node key expiry changed, or key expiry was disabled or enabled", 0},
-    {"device.routes.changed", "device", "a device's advertised or enabled subnet routes changed",
-     0},
-    {"device.updated", "device",
-     "any other recorded field of a device changed (OS, client "
-     "version, node key, ...)",
-     0},
-    {"device.key.expiring", "device",
-     "a device's node key expires within a threshold (14d, 7d, 1d by default); once per key "
-     "and threshold",
-     0},
-    {"device.key.expired", "device", "a device's node key expiry time has passed; once per key", 0},
-    {"device.online", "device",
-     "a device connected to the control plane (presence: off by "
-     "default)",
-     1},
-    {"device.offline", "device",
-     "a device lost its connection to the control plane "
-     "(presence: off by default)",
-     1},
-    {"key.created", "key", "an auth key, API token, OAuth client or federated identity appeared",
-     0},
-    {"key.revoked", "key",
-     "a key was revoked (seen by fetching it once more after it left the list)", 0},
-    {"key.expired", "key", "a key expired and left the list", 0},
-    {"key.deleted", "key",
-     "a key left the list and the API no longer knows it (no revocation or expiry seen)", 0},
-    {"key.updated", "key", "any other recorded field of a key changed (description, scopes, ...)",
-     0},
-    {"key.expiring", "key",
-     "an active key expires within a threshold (as device.key.expiring); once per key and "
-     "threshold",
-     0},
-    {"user.created", "user", "a user joined the tailnet (members and shared users)", 0},
-    {"user.deleted", "user", "a user left the tailnet's users list", 0},
-    {"user.role.changed", "user", "a user's role changed", 0},
-    {"user.status.changed", "user",
-     "a user was suspended, restored, approved or needs approval (not active <-> idle)", 0},
-    {"user.updated", "user",
-     "any other recorded field of a user changed (login, display name, ...)", 0},
-    {"policy.changed", "policy", "the policy file (ACL) changed: a new revision", 0},
-    {"dns.changed", "dns", "nameservers, MagicDNS, search paths or split DNS changed", 0},
-    {"settings.changed", "settings",
-     "a tailnet setting changed (device approval, key duration, ...)", 0},
-    {"webhook.created", "webhook", "a webhook endpoint was added", 0},
-    {"webhook.deleted", "webhook", "a webhook endpoint was removed (alerting may be gone)", 0},
-    {"webhook.updated", "webhook", "a webhook's URL, subscriptions or provider changed", 0},
+const struct event_type event_types[EVENT_T__COUNT] = {
+#define EVENT_TYPE(sym, name, kind, off, trigger) [EVENT_T_##sym] = {name, kind, trigger, off},
+#include "event-types.h"
+#undef EVENT_TYPE
 };
 const size_t event_ntypes = sizeof(event_types) / sizeof(event_types[0]);
 
@@ -167,7 +110,7 @@ event_append(struct store_txn *txn, const struct event_rec *ev, uint64_t *seq, c
 	if (ev->name != NULL)
 		json_object_set_new(entity, "name", json_string(ev->name));
 	j = json_pack("{s:I, s:s, s:s, s:s, s:o}", "seq", (json_int_t)*seq, "time", tbuf, "tailnet",
-	              ev->tailnet, "type", ev->type, "entity", entity);
+	              ev->tailnet, "type", event_types[ev->type].name, "entity", entity);
 	if (ev->before != NULL)
 		json_object_set(j, "before", ev->before);
 	if (ev->after != NULL)

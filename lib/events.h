@@ -16,7 +16,15 @@ struct event_type {
 	int off;             /* off unless a hook or a follower asks for it by name (presence) */
 };
 
-extern const struct event_type event_types[];
+/* The recorders name a type by its symbol: a misspelt one does not compile. */
+enum event_type_id {
+#define EVENT_TYPE(sym, name, kind, off, trigger) EVENT_T_##sym,
+#include "event-types.h"
+#undef EVENT_TYPE
+	EVENT_T__COUNT
+};
+
+extern const struct event_type event_types[EVENT_T__COUNT];
 extern const size_t event_ntypes;
 
 const struct event_type *event_type_find(const char *name);
@@ -36,7 +44,7 @@ int event_glob_known(const char *glob);
 struct event_rec {
 	tstime_t time;
 	const char *tailnet;
-	const char *type;
+	enum event_type_id type;
 	const char *kind, *id, *name;
 	json_t *before, *after; /* NULL: omitted */
 	json_t *changed;        /* NULL: omitted */

@@ -760,15 +760,15 @@ hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint,
 
 /* Fields that make an event of their own when they change; the rest make device.updated. */
 static const struct {
-	const char *type;
+	enum event_type_id type;
 	const char *fields[3];
 } hist_device_groups[] = {
-    {"device.renamed", {"name", "hostname", NULL}},
-    {"device.tags.changed", {"tags", NULL}},
-    {"device.owner.changed", {"user", NULL}},
-    {"device.authorized.changed", {"authorized", NULL}},
-    {"device.key.expiry.changed", {"expires", "keyExpiryDisabled", NULL}},
-    {"device.routes.changed", {"enabledRoutes", "advertisedRoutes", NULL}},
+    {EVENT_T_device_renamed, {"name", "hostname", NULL}},
+    {EVENT_T_device_tags_changed, {"tags", NULL}},
+    {EVENT_T_device_owner_changed, {"user", NULL}},
+    {EVENT_T_device_authorized_changed, {"authorized", NULL}},
+    {EVENT_T_device_key_expiry_changed, {"expires", "keyExpiryDisabled", NULL}},
+    {EVENT_T_device_routes_changed, {"enabledRoutes", "advertisedRoutes", NULL}},
 };
 
 void
@@ -781,7 +781,7 @@ hist_policy_defaults(struct hist_policy *pol)
 }
 
 static int
-hist_emit(struct store_txn *txn, struct hist_apply *a, const char *type, const char *kind,
+hist_emit(struct store_txn *txn, struct hist_apply *a, enum event_type_id type, const char *kind,
           const char *id, const char *name, json_t *before, json_t *after, json_t *changed,
           json_t *data, char **cause)
 {
@@ -828,8 +828,8 @@ hist_in_list(json_t *list, const char *s)
 
 /* One event per address that is in FROM's list and not in TO's. */
 static int
-hist_addr_events(struct store_txn *txn, struct hist_apply *a, const char *type, const char *id,
-                 const char *name, json_t *from, json_t *to, char **cause)
+hist_addr_events(struct store_txn *txn, struct hist_apply *a, enum event_type_id type,
+                 const char *id, const char *name, json_t *from, json_t *to, char **cause)
 {
 	json_t *fl = json_object_get(from, "addresses"), *tl = json_object_get(to, "addresses"), *v;
 	size_t i;
@@ -864,12 +864,12 @@ hist_change_events(struct store_txn *txn, struct hist_apply *a, struct hist_chan
 
 	switch (c->action) {
 	case HIST_A_NEW:
-		rc = hist_emit(txn, a, "device.created", "device", c->id, name, NULL, new, NULL,
-		               NULL, cause);
+		rc = hist_emit(txn, a, EVENT_T_device_created, "device", c->id, name, NULL, new,
+		               NULL, NULL, cause);
 		break;
 	case HIST_A_GONE:
-		rc = hist_emit(txn, a, "device.deleted", "device", c->id, name, old, NULL, NULL,
-		               NULL, cause);
+		rc = hist_emit(txn, a, EVENT_T_device_deleted, "device", c->id, name, old, NULL,
+		               NULL, NULL, cause);
 		break;
 	case HIST_A_VOL:
 		break;
@@ -888,9 +888,9 @@ hist_change_events(struct store_txn *txn, struct hist_apply *a, struct hist_chan
 				json_array_append(rest, v);
 		}
 		if (hist_in_list(changed, "addresses") &&
-		    (hist_addr_events(txn, a, "device.address.added", c->id, name, new, old,
+		    (hist_addr_events(txn, a, EVENT_T_device_address_added, c->id, name, new, old,
 		                      cause) == -1 ||
-		     hist_addr_events(txn, a, "device.address.removed", c->id, name, old, new,
+		     hist_addr_events(txn, a, EVENT_T_device_address_removed, c->id, name, old, new,
 		                      cause) == -1))
 			rc = -1;
 		for (g = 0;
@@ -918,8 +918,8 @@ hist_change_events(struct store_txn *txn, struct hist_apply *a, struct hist_chan
 			json_array_foreach(rest, i, v) fields[i] = json_string_value(v);
 			b = hist_pick(old, rest, fields);
 			f = hist_pick(new, rest, fields);
-			rc = hist_emit(txn, a, "device.updated", "device", c->id, name, b, f, rest,
-			               NULL, cause);
+			rc = hist_emit(txn, a, EVENT_T_device_updated, "device", c->id, name, b, f,
+			               rest, NULL, cause);
 			json_decref(b);
 			json_decref(f);
 			free(fields);
@@ -930,8 +930,9 @@ hist_change_events(struct store_txn *txn, struct hist_apply *a, struct hist_chan
 	if (rc == 0 && a->pol->presence &&
 	    (c->action == HIST_A_VOL || c->action == HIST_A_CHANGE) &&
 	    c->old_online != c->nd->online)
-		rc = hist_emit(txn, a, c->nd->online ? "device.online" : "device.offline", "device",
-		               c->id, name, NULL, NULL, NULL, NULL, cause);
+		rc = hist_emit(txn, a,
+		               c->nd->online ? EVENT_T_device_online : EVENT_T_device_offline,
+		               "device", c->id, name, NULL, NULL, NULL, NULL, cause);
 	json_decref(changed);
 	json_decref(rest);
 	json_decref(old);
@@ -1008,7 +1009,8 @@ hist_expiry_events(struct store_txn *txn, struct hist_apply *a, int baseline, si
 			                 "remaining_s", (json_int_t)(left / TSTIME_SEC));
 		} else
 			data = json_pack("{s:s}", "expires", exp);
-		rc = hist_emit(txn, a, left > 0 ? "device.key.expiring" : "device.key.expired",
+		rc = hist_emit(txn, a,
+		               left > 0 ? EVENT_T_device_key_expiring : EVENT_T_device_key_expired,
 		               "device", nd->id, json_string_value(json_object_get(dev, "name")),
 		               NULL, NULL, NULL, data, cause);
 		json_decref(data);
@@ -1108,8 +1110,8 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 		                         "node_keys_expiring", (json_int_t)expiring,
 		                         "node_keys_expired", (json_int_t)expired);
 
-		int erc = hist_emit(txn, a, "tailnet.baseline", "tailnet", a->tailnet, a->tailnet,
-		                    NULL, NULL, NULL, data, cause);
+		int erc = hist_emit(txn, a, EVENT_T_tailnet_baseline, "tailnet", a->tailnet,
+		                    a->tailnet, NULL, NULL, NULL, data, cause);
 
 		json_decref(data);
 		if (erc == -1)
