@@ -37,15 +37,16 @@ struct entity_change {
 
 struct entity_apply;
 
+/* The endpoint row of an entity kind. */
+#define ENTITY_ROW(k) (&endpoints[(k)->ep])
+
 /* What differs between the parts: their key byte, endpoint, names, and how they make events. */
 struct entity_kind {
-	uint8_t kind;
-	const char *endpoint;
-	const char *name;  /* "key": the events' entity kind, the record's member in answers */
-	const char *list;  /* "keys": the list member in answers */
-	int keep_missing;  /* missing from an answer is not gone: the record stays (keys) */
-	int mass_guard;    /* a poll losing more than mass_delete_percent is held once */
-	const char *label; /* the record member that names an entity in events */
+	enum endpoint_id ep; /* its endpoint's row: name, kind byte, mass guard */
+	const char *name;    /* "key": the events' entity kind, the record's member in answers */
+	const char *list;    /* "keys": the list member in answers */
+	int keep_missing;    /* missing from an answer is not gone: the record stays (keys) */
+	const char *label;   /* the record member that names an entity in events */
 	/* Its events: a record appeared, left, or changed (one "changed"/"updated" event). */
 	enum event_type_id created, deleted, changed;
 	int (*events)(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
@@ -78,8 +79,7 @@ static int entity_doc_events(struct store_txn *, struct entity_apply *, struct e
                              char **);
 
 static const struct entity_kind entity_keys = {
-    .kind = HIST_KIND_KEY,
-    .endpoint = ENTITY_EP_KEYS,
+    .ep = ENDPOINT_keys,
     .name = "key",
     .list = "keys",
     .keep_missing = 1,
@@ -91,11 +91,9 @@ static const struct entity_kind entity_keys = {
     .after = entity_key_expiry,
 };
 static const struct entity_kind entity_users = {
-    .kind = HIST_KIND_USER,
-    .endpoint = ENTITY_EP_USERS,
+    .ep = ENDPOINT_users,
     .name = "user",
     .list = "users",
-    .mass_guard = 1,
     .label = "loginName",
     .created = EVENT_T_user_created,
     .deleted = EVENT_T_user_deleted,
@@ -103,11 +101,9 @@ static const struct entity_kind entity_users = {
     .events = entity_user_events,
 };
 static const struct entity_kind entity_webhooks = {
-    .kind = HIST_KIND_WEBHOOK,
-    .endpoint = ENTITY_EP_WEBHOOKS,
+    .ep = ENDPOINT_webhooks,
     .name = "webhook",
     .list = "webhooks",
-    .mass_guard = 1,
     .label = "endpointUrl",
     .created = EVENT_T_webhook_created,
     .deleted = EVENT_T_webhook_deleted,
@@ -116,22 +112,19 @@ static const struct entity_kind entity_webhooks = {
 };
 /* A singleton is new only at its endpoint's first poll and never leaves: it only changes. */
 static const struct entity_kind entity_policy = {
-    .kind = HIST_KIND_POLICY,
-    .endpoint = ENTITY_EP_POLICY,
+    .ep = ENDPOINT_policy,
     .name = "policy",
     .changed = EVENT_T_policy_changed,
     .events = entity_doc_events,
 };
 static const struct entity_kind entity_dns = {
-    .kind = HIST_KIND_DNS,
-    .endpoint = ENTITY_EP_DNS,
+    .ep = ENDPOINT_dns,
     .name = "dns",
     .changed = EVENT_T_dns_changed,
     .events = entity_doc_events,
 };
 static const struct entity_kind entity_settings = {
-    .kind = HIST_KIND_SETTINGS,
-    .endpoint = ENTITY_EP_SETTINGS,
+    .ep = ENDPOINT_settings,
     .name = "settings",
     .changed = EVENT_T_settings_changed,
     .events = entity_doc_events,
@@ -321,8 +314,8 @@ entity_change(enum hist_action act, const char *id, size_t i, const struct hist_
 static int
 entity_classify(struct store_txn *txn, struct entity_apply *a, uint64_t *ncur, char **cause)
 {
-	return hist_merge(txn, a->tailnet, a->k->kind, a->nitems, entity_view, entity_change, a,
-	                  ncur, cause);
+	return hist_merge(txn, a->tailnet, ENTITY_ROW(a->k)->kind, a->nitems, entity_view,
+	                  entity_change, a, ncur, cause);
 }
 
 static int
@@ -334,7 +327,7 @@ entity_put_cur(struct store_txn *txn, struct entity_apply *a, const struct entit
 	uint8_t *v = hist_cur_encode(b, it->stable, it->stable_len, it->vol, it->vol_len, &len);
 	int rc;
 
-	hist_key_kind(&k, a->tailnet, a->k->kind, it->id);
+	hist_key_kind(&k, a->tailnet, ENTITY_ROW(a->k)->kind, it->id);
 	rc = store_put(txn, STORE_CUR, &k, v, len, cause);
 	free(v);
 	return rc;
@@ -356,16 +349,16 @@ entity_apply_change(struct store_txn *txn, struct entity_apply *a, struct entity
 		break;
 	case HIST_A_CHANGE:
 		a->res->changed++;
-		if (hist_version_close(txn, a->tailnet, a->k->kind, c->id, c->cur.from_hi, last_ok,
-		                       a->t, cause) == -1)
+		if (hist_version_close(txn, a->tailnet, ENTITY_ROW(a->k)->kind, c->id,
+		                       c->cur.from_hi, last_ok, a->t, cause) == -1)
 			return -1;
 		break;
 	case HIST_A_GONE:
 		a->res->deleted++;
-		if (hist_version_close(txn, a->tailnet, a->k->kind, c->id, c->cur.from_hi, last_ok,
-		                       a->t, cause) == -1)
+		if (hist_version_close(txn, a->tailnet, ENTITY_ROW(a->k)->kind, c->id,
+		                       c->cur.from_hi, last_ok, a->t, cause) == -1)
 			return -1;
-		hist_key_kind(&k, a->tailnet, a->k->kind, c->id);
+		hist_key_kind(&k, a->tailnet, ENTITY_ROW(a->k)->kind, c->id);
 		return store_del(txn, STORE_CUR, &k, cause) == -1 ? -1 : 0;
 	}
 	if (a->blob != NULL) {
@@ -374,7 +367,7 @@ entity_apply_change(struct store_txn *txn, struct entity_apply *a, struct entity
 		if (store_put(txn, STORE_BLOB, &k, a->blob, a->blob_len, cause) == -1)
 			return -1;
 	}
-	if (hist_version_open(txn, a->tailnet, a->k->kind, c->it->id, &b, c->it->stable,
+	if (hist_version_open(txn, a->tailnet, ENTITY_ROW(a->k)->kind, c->it->id, &b, c->it->stable,
 	                      c->it->stable_len, cause) == -1)
 		return -1;
 	return entity_put_cur(txn, a, c->it, &b, cause);
@@ -391,7 +384,7 @@ entity_apply_txn(struct store_txn *txn, void *arg, char **cause)
 
 	entity_changes_free(a);
 	memset(a->res, 0, sizeof(*a->res));
-	if (hist_poll_begin(txn, a->tailnet, a->k->endpoint, &a->t, &ep, cause) == -1)
+	if (hist_poll_begin(txn, a->tailnet, ENTITY_ROW(a->k)->name, &a->t, &ep, cause) == -1)
 		return -1;
 	a->res->time = a->t;
 	a->res->seen = a->nitems;
@@ -400,9 +393,9 @@ entity_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	for (i = 0; i < a->nch; i++)
 		gone += a->ch[i].action == HIST_A_GONE;
 	/* Held: the endpoint's state is written and committed, nothing else. */
-	if (a->k->mass_guard &&
-	    (hold = hist_poll_hold(txn, a->tailnet, a->k->endpoint, a->k->list, &ep, gone, ncur,
-	                           a->pol, a->res, cause)) != 0) {
+	if (ENTITY_ROW(a->k)->mass_guard &&
+	    (hold = hist_poll_hold(txn, a->tailnet, ENTITY_ROW(a->k)->name, a->k->list, &ep, gone,
+	                           ncur, a->pol, a->res, cause)) != 0) {
 		rc = hold == 1 ? 0 : -1;
 		goto out;
 	}
@@ -417,7 +410,8 @@ entity_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	}
 	if (a->k->after != NULL && a->k->after(txn, a, baseline, cause) == -1)
 		goto out;
-	rc = hist_poll_end(txn, a->tailnet, a->k->endpoint, &ep, a->t, a->nitems, a->pol, cause);
+	rc = hist_poll_end(txn, a->tailnet, ENTITY_ROW(a->k)->name, &ep, a->t, a->nitems, a->pol,
+	                   cause);
 out:
 	hist_endpoint_free(&ep);
 	return rc;
@@ -541,7 +535,7 @@ entity_count_versions(struct store_txn *txn, struct entity_apply *a, const char 
 	char *cause = NULL;
 	size_t n = 0;
 
-	hist_key_kind(&prefix, a->tailnet, a->k->kind, id);
+	hist_key_kind(&prefix, a->tailnet, ENTITY_ROW(a->k)->kind, id);
 	if (store_cursor_open(txn, STORE_VER, &cur, &cause) == -1) {
 		free(cause);
 		return 0;
@@ -674,7 +668,7 @@ entity_mark(struct store_txn *txn, struct entity_apply *a, const char *id, const
 	uint8_t when[8];
 	int rc;
 
-	hist_key_kind(&k, a->tailnet, a->k->kind, id);
+	hist_key_kind(&k, a->tailnet, ENTITY_ROW(a->k)->kind, id);
 	store_key_str(&k, what);
 	if ((rc = store_get(txn, STORE_MARK, &k, &v, cause)) != 1)
 		return rc == 0 ? 1 : -1;
@@ -831,14 +825,14 @@ entity_keys_plan(struct store *st, const char *tailnet, json_t *body, json_t **i
 		json_object_set_new(listed, id, json_true());
 		if (entity_key_detailed(v))
 			continue;
-		known = entity_cur_get(txn, tailnet, HIST_KIND_KEY, id, NULL);
+		known = entity_cur_get(txn, tailnet, endpoints[ENDPOINT_keys].kind, id, NULL);
 		if (known == NULL ||
 		    strcmp(json_string_value(json_object_get(known, "state")) ?: "", "active") != 0)
 			json_array_append_new(*ids, json_string(id));
 		json_decref(known);
 	}
 	/* Keys recorded active that the list no longer shows: fetched once more to see why. */
-	hist_key_kind(&prefix, tailnet, HIST_KIND_KEY, NULL);
+	hist_key_kind(&prefix, tailnet, endpoints[ENDPOINT_keys].kind, NULL);
 	if (store_cursor_open(txn, STORE_CUR, &cur, cause) == -1) {
 		json_decref(listed);
 		json_decref(*ids);
@@ -909,7 +903,8 @@ entity_keys_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bod
 			store_read_end(txn);
 			goto fail;
 		}
-		if ((key = entity_cur_get(txn, tailnet, HIST_KIND_KEY, id, NULL)) == NULL)
+		if ((key = entity_cur_get(txn, tailnet, endpoints[ENDPOINT_keys].kind, id, NULL)) ==
+		    NULL)
 			key = json_object();
 		json_object_update(key, v);
 		entity_key_item(&items[n], id, key, entity_key_state(key, t));
@@ -929,7 +924,8 @@ entity_keys_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bod
 		 * stays as recorded, but it is in the answer, for the counts and the expiry
 		 * warnings. */
 		if (!entity_key_detailed(v)) {
-			json_t *known = entity_cur_get(txn, tailnet, HIST_KIND_KEY, id, NULL);
+			json_t *known =
+			    entity_cur_get(txn, tailnet, endpoints[ENDPOINT_keys].kind, id, NULL);
 
 			/* Its state moves on with time even when its details do not (an expiry
 			 * passed while the API still lists it). */
@@ -949,7 +945,7 @@ entity_keys_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bod
 	if (json_array_size(gone) > 0) {
 		json_array_foreach(gone, i, v)
 		{
-			json_t *key = entity_cur_get(txn, tailnet, HIST_KIND_KEY,
+			json_t *key = entity_cur_get(txn, tailnet, endpoints[ENDPOINT_keys].kind,
 			                             json_string_value(v) ?: "", NULL);
 			tstime_t exp = entity_time(key, "expires");
 
@@ -1091,7 +1087,8 @@ entity_policy_same(struct store *st, const char *tailnet, const char *hex, json_
 
 	if (store_read_begin(st, &txn, cause) == -1)
 		return -1;
-	cur = entity_cur_get(txn, tailnet, HIST_KIND_POLICY, entity_policy.name, NULL);
+	cur =
+	    entity_cur_get(txn, tailnet, endpoints[ENDPOINT_policy].kind, entity_policy.name, NULL);
 	store_read_end(txn);
 	if (cur != NULL &&
 	    strcmp(json_string_value(json_object_get(cur, "sha256")) ?: "", hex) == 0) {
@@ -1237,6 +1234,68 @@ entity_settings_apply(struct store *st, const char *tailnet, tstime_t t, json_t 
 	return entity_apply_one(st, &entity_settings, tailnet, t, body, &a, pol, res, cause);
 }
 
+/* ---- the endpoint rows' recorders ---- */
+
+int
+entity_keys_plan_answer(struct store *st, const char *tailnet, const struct endpoint_answer *ans,
+                        json_t **ids, char **cause)
+{
+	return entity_keys_plan(st, tailnet, json_array_get(ans->json, 0), ids, cause);
+}
+
+int
+entity_keys_answer(struct store *st, const char *tailnet, tstime_t t,
+                   const struct endpoint_answer *ans, const struct hist_policy *pol,
+                   struct hist_poll_result *res, char **cause)
+{
+	return entity_keys_apply(st, tailnet, t, json_array_get(ans->json, 0), ans->fetched,
+	                         ans->gone, pol, res, cause);
+}
+
+int
+entity_users_answer(struct store *st, const char *tailnet, tstime_t t,
+                    const struct endpoint_answer *ans, const struct hist_policy *pol,
+                    struct hist_poll_result *res, char **cause)
+{
+	return entity_users_apply(st, tailnet, t, json_array_get(ans->json, 0), pol, res, cause);
+}
+
+int
+entity_webhooks_answer(struct store *st, const char *tailnet, tstime_t t,
+                       const struct endpoint_answer *ans, const struct hist_policy *pol,
+                       struct hist_poll_result *res, char **cause)
+{
+	return entity_webhooks_apply(st, tailnet, t, json_array_get(ans->json, 0), pol, res, cause);
+}
+
+int
+entity_policy_answer(struct store *st, const char *tailnet, tstime_t t,
+                     const struct endpoint_answer *ans, const struct hist_policy *pol,
+                     struct hist_poll_result *res, char **cause)
+{
+	return entity_policy_apply(st, tailnet, t, ans->text ? ans->text : "", ans->text_len,
+	                           ans->etag, pol, res, cause);
+}
+
+int
+entity_dns_answer(struct store *st, const char *tailnet, tstime_t t,
+                  const struct endpoint_answer *ans, const struct hist_policy *pol,
+                  struct hist_poll_result *res, char **cause)
+{
+	json_t *a = ans->json;
+
+	return entity_dns_apply(st, tailnet, t, json_array_get(a, 0), json_array_get(a, 1),
+	                        json_array_get(a, 2), json_array_get(a, 3), pol, res, cause);
+}
+
+int
+entity_settings_answer(struct store *st, const char *tailnet, tstime_t t,
+                       const struct endpoint_answer *ans, const struct hist_policy *pol,
+                       struct hist_poll_result *res, char **cause)
+{
+	return entity_settings_apply(st, tailnet, t, json_array_get(ans->json, 0), pol, res, cause);
+}
+
 /* ---- queries ---- */
 
 struct entity_query {
@@ -1257,7 +1316,7 @@ entity_query_begin(struct store *st, const char *tailnet, const struct entity_ki
 	q->covered = 1;
 	if (store_read_begin(st, &q->txn, cause) == -1)
 		return -1;
-	if (hist_ep_read(q->txn, tailnet, k->endpoint, &q->ep, cause) == -1) {
+	if (hist_ep_read(q->txn, tailnet, ENTITY_ROW(k)->name, &q->ep, cause) == -1) {
 		store_read_end(q->txn);
 		return -1;
 	}
@@ -1266,9 +1325,9 @@ entity_query_begin(struct store *st, const char *tailnet, const struct entity_ki
 	json_object_set_new(*res, "at", hist_time_json(at));
 	json_object_set_new(*res, "as_of", hist_time_json(at == TSTIME_NONE ? q->ep.last_ok : at));
 	if (at == TSTIME_NONE && q->ep.last_ok == TSTIME_NONE)
-		reason = xasprintf("no successful poll of %s yet", k->endpoint);
+		reason = xasprintf("no successful poll of %s yet", ENTITY_ROW(k)->name);
 	else if (at != TSTIME_NONE)
-		q->covered = hist_covered(q->txn, tailnet, k->endpoint, at, &reason);
+		q->covered = hist_covered(q->txn, tailnet, ENTITY_ROW(k)->name, at, &reason);
 	json_object_set_new(*res, "coverage", json_string(reason == NULL ? "covered" : "unknown"));
 	if (reason != NULL)
 		json_object_set_new(*res, "reason", json_string(reason));
@@ -1311,7 +1370,7 @@ entity_rows(struct entity_query *q, const char *tailnet, const struct entity_kin
 	char *cause = NULL;
 	int rc, now = q->at == TSTIME_NONE;
 
-	hist_key_kind(&prefix, tailnet, k->kind, NULL);
+	hist_key_kind(&prefix, tailnet, ENTITY_ROW(k)->kind, NULL);
 	if (store_cursor_open(q->txn, now ? STORE_CUR : STORE_VER, &cur, &cause) == -1) {
 		free(cause);
 		return rows;
@@ -1379,11 +1438,12 @@ entity_login(struct store_txn *txn, const char *tailnet, const char *id)
 	struct store_cursor *cur;
 	struct store_key prefix;
 	struct store_val key, val;
-	json_t *user = entity_cur_get(txn, tailnet, HIST_KIND_USER, id, NULL), *login = NULL;
+	json_t *user = entity_cur_get(txn, tailnet, endpoints[ENDPOINT_users].kind, id, NULL),
+	       *login = NULL;
 	char *cause = NULL;
 
 	if (user == NULL) {
-		hist_key_kind(&prefix, tailnet, HIST_KIND_USER, id);
+		hist_key_kind(&prefix, tailnet, endpoints[ENDPOINT_users].kind, id);
 		if (prefix.bad || store_cursor_open(txn, STORE_VER, &cur, &cause) == -1) {
 			free(cause);
 			return NULL;
@@ -1454,7 +1514,7 @@ entity_versions(struct store_txn *txn, const char *tailnet, const struct entity_
 	char *cause = NULL;
 	int rc;
 
-	hist_key_kind(&prefix, tailnet, k->kind, k->name);
+	hist_key_kind(&prefix, tailnet, ENTITY_ROW(k)->kind, k->name);
 	if (store_cursor_open(txn, STORE_VER, &cur, &cause) == -1) {
 		free(cause);
 		return list;

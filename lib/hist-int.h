@@ -10,15 +10,6 @@
 #include "store.h"
 #include "tstime.h"
 
-/* The kind byte in every cur, ver and mark key, after the tailnet. */
-#define HIST_KIND_DEVICE 'd'
-#define HIST_KIND_KEY 'k'
-#define HIST_KIND_USER 'u'
-#define HIST_KIND_WEBHOOK 'w'
-#define HIST_KIND_POLICY 'p'
-#define HIST_KIND_DNS 'n'
-#define HIST_KIND_SETTINGS 's'
-
 /* The start of a version (or address interval) is exact: it came from the API's own time. */
 #define HIST_F_EXACT_FROM 0x1
 

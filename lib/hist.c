@@ -4,13 +4,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "endpoint.h"
 #include "events.h"
 #include "hist-int.h"
 #include "log.h"
 #include "norm.h"
 #include "sbuf.h"
 
-#define HIST_EP_DEVICES "devices"
+/* The devices endpoint's row: its name and the kind byte of its records. */
+#define HIST_DEVICES (&endpoints[ENDPOINT_devices])
 
 /* A coverage row: the previous successful poll, duration, whether the span to it is covered. */
 #define HIST_COVER_LEN 24
@@ -156,7 +158,7 @@ hist_key_kind(struct store_key *k, const char *tailnet, uint8_t kind, const char
 static void
 hist_key_entity(struct store_key *k, const char *tailnet, const char *id)
 {
-	hist_key_kind(k, tailnet, HIST_KIND_DEVICE, id);
+	hist_key_kind(k, tailnet, HIST_DEVICES->kind, id);
 }
 
 static void
@@ -460,7 +462,7 @@ hist_dev_change(enum hist_action act, const char *id, size_t i, const struct his
 static int
 hist_classify(struct store_txn *txn, struct hist_apply *a, uint64_t *ncur, char **cause)
 {
-	return hist_merge(txn, a->tailnet, HIST_KIND_DEVICE, a->ndevs, hist_dev_view,
+	return hist_merge(txn, a->tailnet, HIST_DEVICES->kind, a->ndevs, hist_dev_view,
 	                  hist_dev_change, a, ncur, cause);
 }
 
@@ -551,7 +553,7 @@ static int
 hist_open_version(struct store_txn *txn, const char *tailnet, const struct norm_device *nd,
                   const struct hist_bounds *b, char **cause)
 {
-	return hist_version_open(txn, tailnet, HIST_KIND_DEVICE, nd->id, b, nd->stable,
+	return hist_version_open(txn, tailnet, HIST_DEVICES->kind, nd->id, b, nd->stable,
 	                         nd->stable_len, cause);
 }
 
@@ -559,7 +561,8 @@ static int
 hist_close_version(struct store_txn *txn, const char *tailnet, const char *id, tstime_t from_hi,
                    tstime_t to_lo, tstime_t to_hi, char **cause)
 {
-	return hist_version_close(txn, tailnet, HIST_KIND_DEVICE, id, from_hi, to_lo, to_hi, cause);
+	return hist_version_close(txn, tailnet, HIST_DEVICES->kind, id, from_hi, to_lo, to_hi,
+	                          cause);
 }
 
 static int
@@ -1081,7 +1084,7 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 
 	hist_changes_free(a);
 	memset(a->res, 0, sizeof(*a->res));
-	if (hist_poll_begin(txn, a->tailnet, HIST_EP_DEVICES, &a->t, &ep, cause) == -1)
+	if (hist_poll_begin(txn, a->tailnet, HIST_DEVICES->name, &a->t, &ep, cause) == -1)
 		return -1;
 	a->res->time = a->t;
 	a->res->seen = a->ndevs;
@@ -1090,8 +1093,9 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	for (i = 0; i < a->nch; i++)
 		gone += a->ch[i].action == HIST_A_GONE;
 	/* Held: the endpoint's state is written and committed, nothing else. */
-	if ((hold = hist_poll_hold(txn, a->tailnet, HIST_EP_DEVICES, "devices", &ep, gone, ncur,
-	                           a->pol, a->res, cause)) != 0) {
+	if (HIST_DEVICES->mass_guard &&
+	    (hold = hist_poll_hold(txn, a->tailnet, HIST_DEVICES->name, HIST_DEVICES->name, &ep,
+	                           gone, ncur, a->pol, a->res, cause)) != 0) {
 		rc = hold == 1 ? 0 : -1;
 		goto out;
 	}
@@ -1117,7 +1121,7 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 		if (erc == -1)
 			goto out;
 	}
-	rc = hist_poll_end(txn, a->tailnet, HIST_EP_DEVICES, &ep, a->t, a->ndevs, a->pol, cause);
+	rc = hist_poll_end(txn, a->tailnet, HIST_DEVICES->name, &ep, a->t, a->ndevs, a->pol, cause);
 out:
 	hist_endpoint_free(&ep);
 	return rc;
@@ -1180,6 +1184,14 @@ out:
 		norm_device_free(&a.devs[i]);
 	free(a.devs);
 	return rc;
+}
+
+int
+hist_devices_answer(struct store *st, const char *tailnet, tstime_t t,
+                    const struct endpoint_answer *ans, const struct hist_policy *pol,
+                    struct hist_poll_result *res, char **cause)
+{
+	return hist_devices_apply(st, tailnet, t, json_array_get(ans->json, 0), pol, res, cause);
 }
 
 /* ---- queries ---- */
@@ -1294,7 +1306,7 @@ hist_query_begin(struct store *st, const char *tailnet, struct store_txn **txn,
 {
 	if (store_read_begin(st, txn, cause) == -1)
 		return -1;
-	if (hist_ep_read(*txn, tailnet, HIST_EP_DEVICES, ep, cause) == -1) {
+	if (hist_ep_read(*txn, tailnet, HIST_DEVICES->name, ep, cause) == -1) {
 		store_read_end(*txn);
 		return -1;
 	}
@@ -1327,7 +1339,7 @@ hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime
 	holders = json_array();
 	if (history)
 		intervals = json_array();
-	covered = at != TSTIME_NONE && hist_covered(txn, tailnet, HIST_EP_DEVICES, at, &reason);
+	covered = at != TSTIME_NONE && hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason);
 	hist_key_addr(&prefix, tailnet, a);
 	if (store_cursor_open(txn, STORE_ADDR, &cur, cause) == -1) {
 		free(reason);
@@ -1644,7 +1656,7 @@ hist_device_get(struct store *st, const char *tailnet, const char *query, tstime
 	if (at != TSTIME_NONE) {
 		char *reason = NULL;
 
-		covered = hist_covered(txn, tailnet, HIST_EP_DEVICES, at, &reason);
+		covered = hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason);
 		free(reason);
 	}
 	versions = hist_versions(txn, tailnet, id, at, covered, ep.last_ok, &atv);
@@ -1709,7 +1721,7 @@ hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out
 	if (at == TSTIME_NONE && ep.last_ok == TSTIME_NONE) {
 		sbuf_adds(&sb, ",\"coverage\":\"unknown\",\"reason\":\"no successful poll yet\"");
 	} else if (at != TSTIME_NONE &&
-	           !(covered = hist_covered(txn, tailnet, HIST_EP_DEVICES, at, &reason))) {
+	           !(covered = hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason))) {
 		sbuf_adds(&sb, ",\"coverage\":\"unknown\",\"reason\":");
 		sbuf_add_json_string(&sb, reason ? reason : "not covered by polls");
 	} else
@@ -1833,7 +1845,7 @@ hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t windo
 	if (at != TSTIME_NONE) {
 		char *reason = NULL;
 
-		covered = hist_covered(txn, tailnet, HIST_EP_DEVICES, at, &reason);
+		covered = hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason);
 		free(reason);
 	}
 	res = json_object();
