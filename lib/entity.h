@@ -1,5 +1,6 @@
-/* entity.h: the history of everything but devices: keys, users, webhooks, the policy file, DNS
- * and tailnet settings. Same versions, bounds, coverage and events as devices (hist.h). */
+/* entity.h: the history of everything but devices (entity*.c): keys, users, webhooks, the
+ * policy file, DNS and tailnet settings. Same versions, bounds, coverage and events as devices
+ * (hist.h). */
 #ifndef TSINV_ENTITY_H
 #define TSINV_ENTITY_H
 

@@ -1,4 +1,5 @@
-/* hist.h: the history model: applying a poll's answer to the store, and asking what was when. */
+/* hist.h: the device history (hist*.c): recording a devices answer, endpoint state, and asking
+ * what was when (ip.at, device.get, devices.list, addresses). */
 #ifndef TSINV_HIST_H
 #define TSINV_HIST_H
 
