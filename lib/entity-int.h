@@ -18,7 +18,7 @@
 
 /* One entity of an answer, normalised: stable JSON (versioned) and volatile JSON (now only). */
 struct entity_item {
-	char *id;
+	char id[ENTITY_ID_MAX + 1];
 	char *stable, *vol; /* compact, keys sorted; vol may be "" */
 	size_t stable_len, vol_len;
 	size_t order; /* position in the answer: the first of duplicates wins */

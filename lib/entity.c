@@ -1,5 +1,6 @@
 /* entity.c: what keys, users, webhooks and the singletons share: items, the apply transaction,
  * their events, and the queries' common parts. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,23 +8,24 @@
 #include "entity-int.h"
 #include "events.h"
 #include "log.h"
+#include "norm.h"
+
+/* Frees what one item holds (it is a void * for hist_sort_unique). */
+static void
+entity_item_drop(void *p)
+{
+	struct entity_item *it = p;
+
+	free(it->stable);
+	free(it->vol);
+}
 
 void
 entity_items_free(struct entity_item *items, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(items[i].id);
-		free(items[i].stable);
-		free(items[i].vol);
-	}
+	for (size_t i = 0; i < n; i++)
+		entity_item_drop(&items[i]);
 	free(items);
-}
-
-static int
-entity_cmp_str(const void *a, const void *b)
-{
-	return strcmp(json_string_value(*(json_t *const *)a),
-	              json_string_value(*(json_t *const *)b));
 }
 
 /* Sorts every list of strings in V, at any depth: the API's order of tags, scopes and
@@ -53,7 +55,7 @@ entity_sort_lists(json_t *v)
 	}
 	for (i = 0; i < n; i++)
 		json_incref(e[i]);
-	qsort(e, n, sizeof(*e), entity_cmp_str);
+	qsort(e, n, sizeof(*e), norm_cmp_json_str);
 	json_array_clear(v);
 	for (i = 0; i < n; i++)
 		json_array_append_new(v, e[i]);
@@ -64,7 +66,7 @@ entity_sort_lists(json_t *v)
 void
 entity_item_set(struct entity_item *it, const char *id, json_t *stable, json_t *vol)
 {
-	it->id = xstrdup(id);
+	snprintf(it->id, sizeof(it->id), "%s", id);
 	it->stable = json_dumps(stable, JSON_COMPACT | JSON_SORT_KEYS);
 	it->stable_len = strlen(it->stable);
 	it->vol = vol != NULL ? json_dumps(vol, JSON_COMPACT | JSON_SORT_KEYS) : xstrdup("");
@@ -86,39 +88,6 @@ entity_id(json_t *obj, const char *member, const char *what, size_t i, char **ca
 		return NULL;
 	}
 	return id;
-}
-
-static int
-entity_cmp_item(const void *a, const void *b)
-{
-	const struct entity_item *x = a, *y = b;
-	int c = strcmp(x->id, y->id);
-
-	if (c != 0)
-		return c;
-	return x->order < y->order ? -1 : x->order > y->order;
-}
-
-/* Sorts the items by id and drops duplicates (the first one listed is kept). */
-static void
-entity_items_sort(const char *tailnet, const struct entity_kind *k, struct entity_item *items,
-                  size_t *n)
-{
-	size_t i, kept = 0;
-
-	qsort(items, *n, sizeof(*items), entity_cmp_item);
-	for (i = 0; i < *n; i++) {
-		if (kept > 0 && strcmp(items[i].id, items[kept - 1].id) == 0) {
-			log_warnx("%s: %s %s listed twice; keeping the first", tailnet, k->name,
-			          items[i].id);
-			free(items[i].id);
-			free(items[i].stable);
-			free(items[i].vol);
-			continue;
-		}
-		items[kept++] = items[i];
-	}
-	*n = kept;
 }
 
 tstime_t
@@ -299,7 +268,10 @@ entity_apply(struct store *st, const struct entity_kind *k, const char *tailnet,
 {
 	int rc;
 
-	entity_items_sort(tailnet, k, items, &n);
+	/* Sorted by id; a duplicate (the first one listed is kept) is dropped. */
+	n = hist_sort_unique(items, n, sizeof(*items), offsetof(struct entity_item, id),
+	                     offsetof(struct entity_item, order), tailnet, k->name,
+	                     entity_item_drop);
 	a->k = k;
 	a->tailnet = tailnet;
 	a->t = t;

@@ -1,4 +1,5 @@
 /* hist-devices.c: recording a devices answer: versions, address intervals, names and events. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -589,16 +590,10 @@ out:
 	return rc;
 }
 
-/* By id, then by position in the answer: the first of duplicates sorts first. */
-static int
-hist_cmp_dev(const void *a, const void *b)
+static void
+hist_drop_dev(void *nd)
 {
-	const struct norm_device *x = a, *y = b;
-	int c = strcmp(x->id, y->id);
-
-	if (c != 0)
-		return c;
-	return x->order < y->order ? -1 : x->order > y->order;
+	norm_device_free(nd);
 }
 
 int
@@ -607,7 +602,7 @@ hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bo
 {
 	json_t *list = json_is_object(body) ? json_object_get(body, "devices") : NULL, *dev;
 	struct hist_apply a = {.tailnet = tailnet, .t = t, .pol = pol, .res = res};
-	size_t i, n, kept = 0;
+	size_t i, n;
 	int rc = -1;
 
 	if (!json_is_array(list)) {
@@ -622,23 +617,11 @@ hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bo
 			goto out;
 		a.devs[i].order = i;
 	}
-	qsort(a.devs, n, sizeof(*a.devs), hist_cmp_dev);
 	/* The API never lists a node twice; if it does, the first entry is kept. Moved slots are
 	 * zeroed so that every slot is freed exactly once below. */
-	for (i = 0; i < n; i++) {
-		if (kept > 0 && strcmp(a.devs[i].id, a.devs[kept - 1].id) == 0) {
-			log_warnx("%s: device %s listed twice; keeping the first", tailnet,
-			          a.devs[i].id);
-			norm_device_free(&a.devs[i]);
-			continue;
-		}
-		if (i != kept) {
-			a.devs[kept] = a.devs[i];
-			memset(&a.devs[i], 0, sizeof(a.devs[i]));
-		}
-		kept++;
-	}
-	a.ndevs = kept;
+	a.ndevs =
+	    hist_sort_unique(a.devs, n, sizeof(*a.devs), offsetof(struct norm_device, id),
+	                     offsetof(struct norm_device, order), tailnet, "device", hist_drop_dev);
 	rc = store_write(st, hist_apply_txn, &a, cause);
 out:
 	hist_changes_free(&a);

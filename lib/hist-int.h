@@ -122,6 +122,12 @@ int hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpo
 /* Is T covered by polls of ENDPOINT? If not, *reason (malloc'd) says why. */
 int hist_covered(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
                  char **reason);
+/* Sorts N records of SIZE bytes at BASE by the id at ID_OFF (a char array), the first listed
+ * first (ORDER_OFF: its size_t position in the answer), and drops later duplicates with a
+ * warning naming them WHAT: DROP frees one. Slots left over are zeroed. Returns how many are
+ * kept. */
+size_t hist_sort_unique(void *base, size_t n, size_t size, size_t id_off, size_t order_off,
+                        const char *tailnet, const char *what, void (*drop)(void *));
 /* The fields whose values differ between two objects (either may be NULL), sorted. */
 json_t *hist_changed_fields(json_t *prev, json_t *cur);
 

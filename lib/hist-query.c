@@ -65,12 +65,6 @@ hist_holder_json(struct store_txn *txn, const char *tailnet, const char *id,
 	return h;
 }
 
-static void
-hist_set_time(json_t *obj, const char *key, tstime_t t)
-{
-	json_object_set_new(obj, key, hist_time_json(t));
-}
-
 /* A query's read transaction and the devices endpoint's state. */
 static int
 hist_query_begin(struct store *st, const char *tailnet, struct store_txn **txn,
@@ -107,7 +101,7 @@ hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime
 	res = json_object();
 	json_object_set_new(res, "ip", json_string(abuf));
 	json_object_set_new(res, "tailnet", json_string(tailnet));
-	hist_set_time(res, "at", at);
+	json_object_set_new(res, "at", hist_time_json(at));
 	holders = json_array();
 	if (history)
 		intervals = json_array();
@@ -413,7 +407,7 @@ hist_device_get(struct store *st, const char *tailnet, const char *query, tstime
 	}
 	versions = hist_versions(txn, tailnet, id, at, covered, ep.last_ok, &atv);
 	if (at != TSTIME_NONE) {
-		hist_set_time(res, "at", at);
+		json_object_set_new(res, "at", hist_time_json(at));
 		json_object_set_new(res, "current", atv ? atv : json_null());
 	} else if (rc == 0 && hist_cur_decode(&val, &cr) == 0) {
 		json_t *c = json_object();
@@ -603,7 +597,7 @@ hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t windo
 	res = json_object();
 	rows = json_array();
 	json_object_set_new(res, "tailnet", json_string(tailnet));
-	hist_set_time(res, "at", at);
+	json_object_set_new(res, "at", hist_time_json(at));
 	json_object_set_new(res, "window_s", json_integer(window / TSTIME_SEC));
 	if (store_cursor_open(txn, STORE_ADDR, &cur, cause) == -1) {
 		json_decref(res);

@@ -457,6 +457,54 @@ hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint,
 	return store_put(txn, STORE_COVER, &k, v, sizeof(v), cause);
 }
 
+/* Where a record's id (a char array) and its position in the answer (a size_t) sit. */
+struct hist_sort_spec {
+	size_t id_off, order_off;
+};
+
+/* By id, then by position in the answer: the first of duplicates sorts first. */
+static int
+hist_cmp_id(const void *a, const void *b, void *arg)
+{
+	const struct hist_sort_spec *sp = arg;
+	int c = strcmp((const char *)a + sp->id_off, (const char *)b + sp->id_off);
+	size_t x, y;
+
+	if (c != 0)
+		return c;
+	memcpy(&x, (const char *)a + sp->order_off, sizeof(x));
+	memcpy(&y, (const char *)b + sp->order_off, sizeof(y));
+	return x < y ? -1 : x > y;
+}
+
+size_t
+hist_sort_unique(void *base, size_t n, size_t size, size_t id_off, size_t order_off,
+                 const char *tailnet, const char *what, void (*drop)(void *))
+{
+	struct hist_sort_spec sp = {id_off, order_off};
+	char *p = base;
+	size_t i, kept = 0;
+
+	qsort_r(base, n, size, hist_cmp_id, &sp);
+	for (i = 0; i < n; i++) {
+		char *r = p + i * size;
+
+		if (kept > 0 && strcmp(r + id_off, p + (kept - 1) * size + id_off) == 0) {
+			log_warnx("%s: %s %s listed twice; keeping the first", tailnet, what,
+			          r + id_off);
+			drop(r);
+			memset(r, 0, size);
+			continue;
+		}
+		if (i != kept) {
+			memcpy(p + kept * size, r, size);
+			memset(r, 0, size);
+		}
+		kept++;
+	}
+	return kept;
+}
+
 void
 hist_policy_defaults(struct hist_policy *pol)
 {
