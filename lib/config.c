@@ -17,7 +17,7 @@
 #include <ini.h>
 
 #include "config.h"
-#include "events.h"
+#include "event-type.h"
 #include "log.h"
 #include "sbuf.h"
 #include "tstime.h"

@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 #include "entity.h"
-#include "events.h"
+#include "event-type.h"
 #include "hist-int.h"
 
 #define ENTITY_ID_MAX 128

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "entity-int.h"
-#include "events.h"
+#include "event-log.h"
 #include "log.h"
 #include "norm.h"
 

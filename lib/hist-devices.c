@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "events.h"
+#include "event-log.h"
 #include "hist-int.h"
 #include "log.h"
 #include "norm.h"

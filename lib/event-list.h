@@ -1,4 +1,4 @@
-/* event-types.h: the one table of event types, expanded by the types table (help, globs) and by
+/* event-list.h: the one list of event types, expanded by the types table (help, globs) and by
  * the enum the recorders pass. EVENT_TYPE(symbol, "name", "entity kind", off, "what fires it");
  * OFF: recorded only when a hook or a follower names it (presence). */
 EVENT_TYPE(tailnet_baseline, "tailnet.baseline", "tailnet", 0,
