@@ -23,9 +23,11 @@ struct hist_poll_result;
 /* One poll's answers as the poller collected them; everything is borrowed. */
 struct endpoint_answer {
 	json_t *json; /* the JSON answers of the row's paths, in order */
+	/* A text row: the one answer's bytes, and its ETag (NULL: none). */
 	const char *text, *etag;
-	size_t text_len;        /* a text row: the one answer's bytes and its ETag */
-	json_t *fetched, *gone; /* after a plan: the extra answers, and the ids the API denied */
+	size_t text_len;
+	/* After a plan: the extra answers, and the ids the API answered 404 for. */
+	json_t *fetched, *gone;
 };
 
 /* Records a poll's answer seen at T in one write transaction; an answer that does not check

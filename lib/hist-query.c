@@ -331,6 +331,29 @@ hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime
 	return list;
 }
 
+/* The device address A finds at AT: its holder then, else its most recent holder (malloc'd),
+ * or NULL. */
+static char *
+hist_find_addr(struct store *st, const char *tailnet, const struct tsaddr *a, tstime_t at)
+{
+	json_t *ipres = NULL, *h;
+	char *id = NULL, *cause = NULL;
+
+	if (hist_ip_at(st, tailnet, a, at, 1, &ipres, &cause) == HIST_OK) {
+		h = json_array_get(json_object_get(ipres, "holders"), 0);
+		if (h == NULL) {
+			json_t *iv = json_object_get(ipres, "intervals");
+
+			h = json_array_get(iv, json_array_size(iv) - 1);
+		}
+		if (h != NULL)
+			id = xstrdup(json_string_value(json_object_get(h, "nodeId")));
+	}
+	free(cause);
+	json_decref(ipres);
+	return id;
+}
+
 int
 hist_device_get(struct store *st, const char *tailnet, const char *query, tstime_t at, int history,
                 json_t **out, char **cause)
@@ -351,24 +374,10 @@ hist_device_get(struct store *st, const char *tailnet, const char *query, tstime
 	if (strlen(query) <= NORM_MAX_ID && hist_device_known(txn, tailnet, query)) {
 		id = xstrdup(query);
 	} else if (addr_parse(query, &addr) == 0) {
-		json_t *ipres = NULL, *h;
-		char *ic = NULL;
-
+		/* hist_ip_at opens its own read transaction. */
 		store_read_end(txn);
 		txn = NULL;
-		if (hist_ip_at(st, tailnet, &addr, at, 1, &ipres, &ic) == HIST_OK) {
-			/* The holder at that time, else the address's most recent holder. */
-			h = json_array_get(json_object_get(ipres, "holders"), 0);
-			if (h == NULL) {
-				json_t *iv = json_object_get(ipres, "intervals");
-
-				h = json_array_get(iv, json_array_size(iv) - 1);
-			}
-			if (h != NULL)
-				id = xstrdup(json_string_value(json_object_get(h, "nodeId")));
-		}
-		free(ic);
-		json_decref(ipres);
+		id = hist_find_addr(st, tailnet, &addr, at);
 		matched = "ip";
 		if (store_read_begin(st, &txn, cause) == -1) {
 			free(id);
