@@ -659,25 +659,25 @@ ops_doc(struct tsinvd *d, struct ctl_req *req, const char *endpoint, ops_doc_fn 
 static void
 ops_users_list(struct tsinvd *d, struct ctl_req *req)
 {
-	ops_list(d, req, ENTITY_EP_USERS, entity_users_list);
+	ops_list(d, req, endpoints[ENDPOINT_users].name, entity_users_list);
 }
 
 static void
 ops_webhooks_list(struct tsinvd *d, struct ctl_req *req)
 {
-	ops_list(d, req, ENTITY_EP_WEBHOOKS, entity_webhooks_list);
+	ops_list(d, req, endpoints[ENDPOINT_webhooks].name, entity_webhooks_list);
 }
 
 static void
 ops_dns_get(struct tsinvd *d, struct ctl_req *req)
 {
-	ops_doc(d, req, ENTITY_EP_DNS, entity_dns_get);
+	ops_doc(d, req, endpoints[ENDPOINT_dns].name, entity_dns_get);
 }
 
 static void
 ops_settings_get(struct tsinvd *d, struct ctl_req *req)
 {
-	ops_doc(d, req, ENTITY_EP_SETTINGS, entity_settings_get);
+	ops_doc(d, req, endpoints[ENDPOINT_settings].name, entity_settings_get);
 }
 
 static void
@@ -694,7 +694,7 @@ ops_keys_list(struct tsinvd *d, struct ctl_req *req)
 	    ops_duration(req, "expiring", &expiring) == -1)
 		return;
 	rc = entity_keys_list(d->st, tailnet, at, expiring, &res, &cause);
-	ops_answer_ep(d, req, tailnet, ENTITY_EP_KEYS, rc, res, cause);
+	ops_answer_ep(d, req, tailnet, endpoints[ENDPOINT_keys].name, rc, res, cause);
 }
 
 static void
@@ -708,7 +708,7 @@ ops_policy_log(struct tsinvd *d, struct ctl_req *req)
 	if (tailnet == NULL)
 		return;
 	rc = entity_policy_log(d->st, tailnet, &res, &cause);
-	ops_answer_ep(d, req, tailnet, ENTITY_EP_POLICY, rc, res, cause);
+	ops_answer_ep(d, req, tailnet, endpoints[ENDPOINT_policy].name, rc, res, cause);
 }
 
 static void
@@ -742,7 +742,7 @@ ops_policy_get(struct tsinvd *d, struct ctl_req *req)
 		return;
 	}
 	rc = entity_policy_get(d->st, tailnet, r, at, &res, &cause);
-	ops_answer_ep(d, req, tailnet, ENTITY_EP_POLICY, rc, res, cause);
+	ops_answer_ep(d, req, tailnet, endpoints[ENDPOINT_policy].name, rc, res, cause);
 }
 
 static void

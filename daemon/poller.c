@@ -9,8 +9,9 @@
 #include <curl/curl.h>
 
 #include "curlev.h"
-#include "http.h"
+#include "endpoint.h"
 #include "entity.h"
+#include "http.h"
 #include "hist.h"
 #include "log.h"
 #include "notify.h"
@@ -40,22 +41,11 @@ enum poller_xfer { POLLER_XFER_ENDPOINT, POLLER_XFER_TOKEN };
 
 struct poller_endpoint;
 
-/* What one endpoint polls: its requests and how their answers are recorded. */
-struct poller_kind {
-	const char *name;     /* one of config_endpoint_names, in that order */
-	const char *paths[5]; /* the requests of one poll, after /api/v2/tailnet/{t}/ */
-	int text;             /* the answer is the policy file's text, not JSON */
-	/* After the listed requests: queues more (the keys to fetch one by one). */
-	int (*more)(struct poller_endpoint *ep, char **cause);
-	int (*apply)(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
-	             struct hist_poll_result *res, char **cause);
-};
-
 struct poller_endpoint {
 	enum poller_xfer xfer;
 	struct poller_tailnet *tn;
 	const char *name;
-	const struct poller_kind *kind;
+	const struct endpoint *kind;
 	char *base; /* .../api/v2/tailnet/{t}/ */
 	/* One poll: the answers so far, in request order; extra requests (keys by id). */
 	size_t step;
@@ -291,107 +281,31 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 
 /* ---- what each endpoint asks and records ---- */
 
-static int
-poller_apply_devices(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
-                     struct hist_poll_result *res, char **cause)
+/* The answers of the poll so far, as the endpoint's plan and apply functions take them. */
+static void
+poller_answer(const struct poller_endpoint *ep, struct endpoint_answer *ans)
 {
-	return hist_devices_apply(ep->tn->pl->st, ep->tn->cf->name, t,
-	                          json_array_get(ep->answers, 0), pol, res, cause);
+	*ans = (struct endpoint_answer){.json = ep->answers,
+	                                .text = ep->text.p ? ep->text.p : "",
+	                                .text_len = ep->text.len,
+	                                .etag = ep->etag,
+	                                .fetched = ep->fetched,
+	                                .gone = ep->gone};
 }
-
-static int
-poller_plan_keys(struct poller_endpoint *ep, char **cause)
-{
-	return entity_keys_plan(ep->tn->pl->st, ep->tn->cf->name, json_array_get(ep->answers, 0),
-	                        &ep->extra, cause);
-}
-
-static int
-poller_apply_keys(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
-                  struct hist_poll_result *res, char **cause)
-{
-	return entity_keys_apply(ep->tn->pl->st, ep->tn->cf->name, t,
-	                         json_array_get(ep->answers, 0), ep->fetched, ep->gone, pol, res,
-	                         cause);
-}
-
-static int
-poller_apply_users(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
-                   struct hist_poll_result *res, char **cause)
-{
-	return entity_users_apply(ep->tn->pl->st, ep->tn->cf->name, t,
-	                          json_array_get(ep->answers, 0), pol, res, cause);
-}
-
-static int
-poller_apply_policy(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
-                    struct hist_poll_result *res, char **cause)
-{
-	return entity_policy_apply(ep->tn->pl->st, ep->tn->cf->name, t,
-	                           ep->text.p ? ep->text.p : "", ep->text.len, ep->etag, pol, res,
-	                           cause);
-}
-
-static int
-poller_apply_dns(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
-                 struct hist_poll_result *res, char **cause)
-{
-	json_t *a = ep->answers;
-
-	return entity_dns_apply(ep->tn->pl->st, ep->tn->cf->name, t, json_array_get(a, 0),
-	                        json_array_get(a, 1), json_array_get(a, 2), json_array_get(a, 3),
-	                        pol, res, cause);
-}
-
-static int
-poller_apply_settings(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
-                      struct hist_poll_result *res, char **cause)
-{
-	return entity_settings_apply(ep->tn->pl->st, ep->tn->cf->name, t,
-	                             json_array_get(ep->answers, 0), pol, res, cause);
-}
-
-static int
-poller_apply_webhooks(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
-                      struct hist_poll_result *res, char **cause)
-{
-	return entity_webhooks_apply(ep->tn->pl->st, ep->tn->cf->name, t,
-	                             json_array_get(ep->answers, 0), pol, res, cause);
-}
-
-/* In the order of config_endpoint_names. */
-static const struct poller_kind poller_kinds[] = {
-    {"devices", {"devices?fields=all"}, 0, NULL, poller_apply_devices},
-    {"keys", {"keys?all=true"}, 0, poller_plan_keys, poller_apply_keys},
-    {"users", {"users?type=all"}, 0, NULL, poller_apply_users},
-    {"policy", {"acl"}, 1, NULL, poller_apply_policy},
-    {"dns",
-     {"dns/nameservers", "dns/preferences", "dns/searchpaths", "dns/split-dns"},
-     0,
-     NULL,
-     poller_apply_dns},
-    {"settings", {"settings"}, 0, NULL, poller_apply_settings},
-    {"webhooks", {"webhooks"}, 0, NULL, poller_apply_webhooks},
-};
-#define POLLER_NKINDS (sizeof(poller_kinds) / sizeof(poller_kinds[0]))
 
 const char *const *const poller_endpoints = config_endpoint_names;
 
 static size_t
-poller_npaths(const struct poller_kind *k)
+poller_npaths(const struct endpoint *k)
 {
-	size_t n = 0;
-
-	while (n < sizeof(k->paths) / sizeof(k->paths[0]) && k->paths[n] != NULL)
-		n++;
-	return n;
+	return endpoint_npaths(k);
 }
 
 /* The request of the current step: the path (for messages) and the whole URL (malloc'd). */
 static char *
 poller_step_url(struct poller_endpoint *ep, char **path)
 {
-	const struct poller_kind *k = ep->kind;
+	const struct endpoint *k = ep->kind;
 	size_t n = poller_npaths(k);
 	char *esc;
 
@@ -401,7 +315,7 @@ poller_step_url(struct poller_endpoint *ep, char **path)
 	}
 	/* curl escapes without a handle since 7.82. */
 	esc = curl_easy_escape(NULL, json_string_value(json_array_get(ep->extra, ep->extra_i)), 0);
-	*path = xasprintf("keys/%s", esc ? esc : "");
+	*path = xasprintf("%s/%s", k->plan_path, esc ? esc : "");
 	curl_free(esc);
 	return xasprintf("%s%s", ep->base, *path);
 }
@@ -427,7 +341,7 @@ poller_poll_reset(struct poller_endpoint *ep)
 static int
 poller_take(struct poller_endpoint *ep, long status, char **error)
 {
-	const struct poller_kind *k = ep->kind;
+	const struct endpoint *k = ep->kind;
 	size_t n = poller_npaths(k);
 	json_error_t jerr;
 	json_t *body = NULL;
@@ -452,8 +366,11 @@ poller_take(struct poller_endpoint *ep, long status, char **error)
 		ep->extra_i++;
 	else
 		ep->step++;
-	if (ep->step == n && k->more != NULL && ep->extra == NULL) {
-		if (k->more(ep, &cause) == -1) {
+	if (ep->step == n && k->plan != NULL && ep->extra == NULL) {
+		struct endpoint_answer ans;
+
+		poller_answer(ep, &ans);
+		if (k->plan(ep->tn->pl->st, ep->tn->cf->name, &ans, &ep->extra, &cause) == -1) {
 			*error = xasprintf("answer not recorded: %s", cause);
 			free(cause);
 			return -1;
@@ -517,12 +434,15 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 		return;
 	}
 	if (error == NULL) {
-		if (ep->kind->apply(ep, t, &pol, &res, &cause) == -1) {
+		struct endpoint_answer ans;
+
+		poller_answer(ep, &ans);
+		if (ep->kind->apply(tn->pl->st, tn->cf->name, t, &ans, &pol, &res, &cause) == -1) {
 			error = xasprintf("answer not recorded: %s", cause);
 			free(cause);
 		} else if (res.events > 0 && tn->pl->committed != NULL)
 			tn->pl->committed(tn->pl->committed_arg);
-	} else if (ep->kind != &poller_kinds[0] && ep->path != NULL) {
+	} else if (ep->kind != &endpoints[ENDPOINT_devices] && ep->path != NULL) {
 		/* Which of an endpoint's requests failed. */
 		msg = xasprintf("%.*s: %s", (int)strcspn(ep->path, "?"), ep->path, error);
 		free(error);
@@ -876,8 +796,8 @@ poller_new(struct event_base *base, const struct config *cf, struct store *st,
 		} else if (poller_oauth_new(tn, cause) == -1)
 			goto fail;
 		pl->ntn++;
-		tn->eps = xcalloc(POLLER_NKINDS, sizeof(*tn->eps));
-		for (size_t k = 0; k < POLLER_NKINDS; k++) {
+		tn->eps = xcalloc(ENDPOINT__COUNT, sizeof(*tn->eps));
+		for (size_t k = 0; k < ENDPOINT__COUNT; k++) {
 			struct poller_endpoint *ep = &tn->eps[tn->neps];
 
 			if (!(tn->cf->endpoints & 1u << k))
@@ -885,8 +805,8 @@ poller_new(struct event_base *base, const struct config *cf, struct store *st,
 			tn->neps++;
 			ep->xfer = POLLER_XFER_ENDPOINT;
 			ep->tn = tn;
-			ep->kind = &poller_kinds[k];
-			ep->name = poller_kinds[k].name;
+			ep->kind = &endpoints[k];
+			ep->name = endpoints[k].name;
 			ep->base = poller_base(tn->cf);
 			ep->timer = evtimer_new(base, poller_timer_cb, ep);
 			ep->finish = evtimer_new(base, poller_finish_cb, ep);

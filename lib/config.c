@@ -18,7 +18,7 @@
 #include <ini.h>
 
 #include "config.h"
-#include "events.h"
+#include "event-type.h"
 #include "log.h"
 #include "sbuf.h"
 #include "tstime.h"
@@ -55,8 +55,11 @@ enum config_kind {
 	CONFIG_ENDPOINTS, /* unsigned, a bit per name of config_endpoint_names */
 };
 
-const char *const config_endpoint_names[] = {"devices", "keys",     "users",    "policy",
-                                             "dns",     "settings", "webhooks", NULL};
+const char *const config_endpoint_names[] = {
+#define ENDPOINT(sym, name) name,
+#include "endpoint-list.h"
+#undef ENDPOINT
+    NULL};
 
 struct config_key {
 	const char *name;
@@ -477,6 +480,13 @@ config_warn(struct config_parse *ps, const struct config_key *k, const char *val
 	return 0;
 }
 
+/* " devices keys users ...": every name, for messages. */
+static const char config_endpoint_list[] =
+#define ENDPOINT(sym, name) " " name
+#include "endpoint-list.h"
+#undef ENDPOINT
+    ;
+
 /* "devices keys users ...": the endpoints to poll, at least one, each known. */
 static void
 config_endpoints(struct config_parse *ps, const struct config_key *k, const char *value,
@@ -495,20 +505,16 @@ config_endpoints(struct config_parse *ps, const struct config_key *k, const char
 			    strncmp(config_endpoint_names[i], p, n) == 0)
 				break;
 		if (config_endpoint_names[i] == NULL) {
-			config_err(ps, ps->line,
-			           "%s: \"%.*s\" is not one of devices keys users policy dns "
-			           "settings webhooks",
-			           k->name, (int)n, p);
+			config_err(ps, ps->line, "%s: \"%.*s\" is not one of%s", k->name, (int)n, p,
+			           config_endpoint_list);
 			return;
 		}
 		set |= 1u << i;
 		p += n;
 	}
 	if (set == 0) {
-		config_err(ps, ps->line,
-		           "%s: name at least one of devices keys users policy dns "
-		           "settings webhooks",
-		           k->name);
+		config_err(ps, ps->line, "%s: name at least one of%s", k->name,
+		           config_endpoint_list);
 		return;
 	}
 	*out = set;

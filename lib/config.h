@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "endpoint.h"
+
 #define CONFIG_WARN_MAX 8
 
 /* Warning thresholds, largest first. */
@@ -32,10 +34,10 @@ struct config_tailnet {
 	unsigned endpoints;                 /* bit i: poll config_endpoint_names[i]; default all */
 };
 
-/* The endpoints a tailnet may poll, NULL-terminated: devices keys users policy dns settings
- * webhooks. */
+/* The endpoints a tailnet may poll, NULL-terminated, in the order of enum endpoint_id: devices
+ * keys users policy dns settings webhooks. */
 extern const char *const config_endpoint_names[];
-#define CONFIG_ENDPOINTS_ALL 0x7fu
+#define CONFIG_ENDPOINTS_ALL ((1u << ENDPOINT__COUNT) - 1)
 
 /* "[hook NAME]": a script run once per matching event, in order, until it exits 0. */
 struct config_hook {

@@ -1,118 +1,36 @@
-/* entity.c: keys, users, webhooks, the policy file, DNS and settings: versions, events, queries. */
-#include <ctype.h>
+/* entity.c: what keys, users, webhooks and the singletons share: items, the apply transaction,
+ * their events, and the queries' common parts. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/types.h>
 
-#include <openssl/evp.h>
-
-#include "entity.h"
-#include "events.h"
-#include "hist-int.h"
-#include "hujson.h"
+#include "entity-int.h"
+#include "event-log.h"
 #include "log.h"
+#include "norm.h"
 
-#define ENTITY_ID_MAX 128
-#define ENTITY_HASH_LEN 32
-/* Times before this are the API's zero time ("0001-01-01T00:00:00Z"): no time at all. */
-#define ENTITY_TIME_MIN ((tstime_t)86400 * TSTIME_SEC)
-
-/* One entity of an answer, normalised: stable JSON (versioned) and volatile JSON (now only). */
-struct entity_item {
-	char *id;
-	char *stable, *vol; /* compact, keys sorted; vol may be "" */
-	size_t stable_len, vol_len;
-	size_t order; /* position in the answer: the first of duplicates wins */
-};
-
-struct entity_change {
-	enum hist_action action;
-	struct entity_item *it; /* the new state (NULL for GONE) */
-	char *id;
-	struct hist_bounds cur; /* the open version's bounds (CHANGE, VOL, GONE) */
-	char *old_stable;       /* CHANGE, GONE */
-};
-
-struct entity_apply;
-
-/* What differs between the parts: their key byte, endpoint, names, and how they make events. */
-struct entity_kind {
-	uint8_t kind;
-	const char *endpoint;
-	const char *name;  /* "key": the events' entity kind, the record's member in answers */
-	const char *list;  /* "keys": the list member in answers */
-	int keep_missing;  /* missing from an answer is not gone: the record stays (keys) */
-	int mass_guard;    /* a poll losing more than mass_delete_percent is held once */
-	const char *label; /* the record member that names an entity in events */
-	int (*events)(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
-	              char **cause);
-	/* Runs after the changes, with every item of the answer: time-driven events. */
-	int (*after)(struct store_txn *txn, struct entity_apply *a, int baseline, char **cause);
-};
-
-struct entity_apply {
-	const struct entity_kind *k;
-	const char *tailnet;
-	tstime_t t;
-	const struct hist_policy *pol;
-	struct entity_item *items; /* sorted by id */
-	size_t nitems;
-	struct hist_poll_result *res;
-	struct entity_change *ch;
-	size_t nch;
-	const char *blob; /* the policy text, stored under its hash when a version uses it */
-	size_t blob_len;
-	uint8_t hash[ENTITY_HASH_LEN];
-};
-
-static int entity_key_events(struct store_txn *, struct entity_apply *, struct entity_change *,
-                             char **);
-static int entity_key_expiry(struct store_txn *, struct entity_apply *, int, char **);
-static int entity_user_events(struct store_txn *, struct entity_apply *, struct entity_change *,
-                              char **);
-static int entity_doc_events(struct store_txn *, struct entity_apply *, struct entity_change *,
-                             char **);
-
-static const struct entity_kind entity_keys = {
-    HIST_KIND_KEY,     ENTITY_EP_KEYS,   "key", "keys", 1, 0, "description",
-    entity_key_events, entity_key_expiry};
-static const struct entity_kind entity_users = {
-    HIST_KIND_USER, ENTITY_EP_USERS, "user", "users", 0, 1, "loginName", entity_user_events, NULL};
-static const struct entity_kind entity_webhooks = {
-    HIST_KIND_WEBHOOK, ENTITY_EP_WEBHOOKS, "webhook", "webhooks", 0, 1,
-    "endpointUrl",     entity_doc_events,  NULL};
-static const struct entity_kind entity_policy = {
-    HIST_KIND_POLICY, ENTITY_EP_POLICY, "policy", NULL, 0, 0, NULL, entity_doc_events, NULL};
-static const struct entity_kind entity_dns = {HIST_KIND_DNS, ENTITY_EP_DNS,     "dns", NULL, 0, 0,
-                                              NULL,          entity_doc_events, NULL};
-static const struct entity_kind entity_settings = {
-    HIST_KIND_SETTINGS, ENTITY_EP_SETTINGS, "settings", NULL, 0, 0, NULL, entity_doc_events, NULL};
-
-/* ---- items ---- */
-
+/* Frees what one item holds (it is a void * for hist_sort_unique). */
 static void
-entity_items_free(struct entity_item *items, size_t n)
+entity_item_drop(void *p)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(items[i].id);
-		free(items[i].stable);
-		free(items[i].vol);
-	}
-	free(items);
+	struct entity_item *it = p;
+
+	free(it->stable);
+	free(it->vol);
 }
 
-static int
-entity_cmp_str(const void *a, const void *b)
+void
+entity_items_free(struct entity_item *items, size_t n)
 {
-	return strcmp(json_string_value(*(json_t *const *)a),
-	              json_string_value(*(json_t *const *)b));
+	for (size_t i = 0; i < n; i++)
+		entity_item_drop(&items[i]);
+	free(items);
 }
 
 /* Sorts every list of strings in V, at any depth: the API's order of tags, scopes and
  * subscriptions means nothing, and a reordering must not make a version. */
-static void
+void
 entity_sort_lists(json_t *v)
 {
 	const char *key;
@@ -137,7 +55,7 @@ entity_sort_lists(json_t *v)
 	}
 	for (i = 0; i < n; i++)
 		json_incref(e[i]);
-	qsort(e, n, sizeof(*e), entity_cmp_str);
+	qsort(e, n, sizeof(*e), norm_cmp_json_str);
 	json_array_clear(v);
 	for (i = 0; i < n; i++)
 		json_array_append_new(v, e[i]);
@@ -145,17 +63,17 @@ entity_sort_lists(json_t *v)
 }
 
 /* Fills IT from STABLE and VOL (borrowed; VOL may be NULL). */
-static void
+void
 entity_item_set(struct entity_item *it, const char *id, json_t *stable, json_t *vol)
 {
-	it->id = xstrdup(id);
+	snprintf(it->id, sizeof(it->id), "%s", id);
 	it->stable = json_dumps(stable, JSON_COMPACT | JSON_SORT_KEYS);
 	it->stable_len = strlen(it->stable);
 	it->vol = vol != NULL ? json_dumps(vol, JSON_COMPACT | JSON_SORT_KEYS) : xstrdup("");
 	it->vol_len = strlen(it->vol);
 }
 
-static const char *
+const char *
 entity_id(json_t *obj, const char *member, const char *what, size_t i, char **cause)
 {
 	const char *id = json_string_value(json_object_get(obj, member));
@@ -172,40 +90,7 @@ entity_id(json_t *obj, const char *member, const char *what, size_t i, char **ca
 	return id;
 }
 
-static int
-entity_cmp_item(const void *a, const void *b)
-{
-	const struct entity_item *x = a, *y = b;
-	int c = strcmp(x->id, y->id);
-
-	if (c != 0)
-		return c;
-	return x->order < y->order ? -1 : x->order > y->order;
-}
-
-/* Sorts the items by id and drops duplicates (the first one listed is kept). */
-static void
-entity_items_sort(const char *tailnet, const struct entity_kind *k, struct entity_item *items,
-                  size_t *n)
-{
-	size_t i, kept = 0;
-
-	qsort(items, *n, sizeof(*items), entity_cmp_item);
-	for (i = 0; i < *n; i++) {
-		if (kept > 0 && strcmp(items[i].id, items[kept - 1].id) == 0) {
-			log_warnx("%s: %s %s listed twice; keeping the first", tailnet, k->name,
-			          items[i].id);
-			free(items[i].id);
-			free(items[i].stable);
-			free(items[i].vol);
-			continue;
-		}
-		items[kept++] = items[i];
-	}
-	*n = kept;
-}
-
-static tstime_t
+tstime_t
 entity_time(json_t *obj, const char *member)
 {
 	const char *s = json_string_value(json_object_get(obj, member));
@@ -215,8 +100,6 @@ entity_time(json_t *obj, const char *member)
 		return TSTIME_NONE;
 	return t;
 }
-
-/* ---- the store ---- */
 
 static void
 entity_changes_free(struct entity_apply *a)
@@ -274,8 +157,8 @@ entity_change(enum hist_action act, const char *id, size_t i, const struct hist_
 static int
 entity_classify(struct store_txn *txn, struct entity_apply *a, uint64_t *ncur, char **cause)
 {
-	return hist_merge(txn, a->tailnet, a->k->kind, a->nitems, entity_view, entity_change, a,
-	                  ncur, cause);
+	return hist_merge(txn, a->tailnet, ENTITY_ROW(a->k)->kind, a->nitems, entity_view,
+	                  entity_change, a, ncur, cause);
 }
 
 static int
@@ -287,7 +170,7 @@ entity_put_cur(struct store_txn *txn, struct entity_apply *a, const struct entit
 	uint8_t *v = hist_cur_encode(b, it->stable, it->stable_len, it->vol, it->vol_len, &len);
 	int rc;
 
-	hist_key_kind(&k, a->tailnet, a->k->kind, it->id);
+	hist_key_kind(&k, a->tailnet, ENTITY_ROW(a->k)->kind, it->id);
 	rc = store_put(txn, STORE_CUR, &k, v, len, cause);
 	free(v);
 	return rc;
@@ -309,16 +192,16 @@ entity_apply_change(struct store_txn *txn, struct entity_apply *a, struct entity
 		break;
 	case HIST_A_CHANGE:
 		a->res->changed++;
-		if (hist_version_close(txn, a->tailnet, a->k->kind, c->id, c->cur.from_hi, last_ok,
-		                       a->t, cause) == -1)
+		if (hist_version_close(txn, a->tailnet, ENTITY_ROW(a->k)->kind, c->id,
+		                       c->cur.from_hi, last_ok, a->t, cause) == -1)
 			return -1;
 		break;
 	case HIST_A_GONE:
 		a->res->deleted++;
-		if (hist_version_close(txn, a->tailnet, a->k->kind, c->id, c->cur.from_hi, last_ok,
-		                       a->t, cause) == -1)
+		if (hist_version_close(txn, a->tailnet, ENTITY_ROW(a->k)->kind, c->id,
+		                       c->cur.from_hi, last_ok, a->t, cause) == -1)
 			return -1;
-		hist_key_kind(&k, a->tailnet, a->k->kind, c->id);
+		hist_key_kind(&k, a->tailnet, ENTITY_ROW(a->k)->kind, c->id);
 		return store_del(txn, STORE_CUR, &k, cause) == -1 ? -1 : 0;
 	}
 	if (a->blob != NULL) {
@@ -327,7 +210,7 @@ entity_apply_change(struct store_txn *txn, struct entity_apply *a, struct entity
 		if (store_put(txn, STORE_BLOB, &k, a->blob, a->blob_len, cause) == -1)
 			return -1;
 	}
-	if (hist_version_open(txn, a->tailnet, a->k->kind, c->it->id, &b, c->it->stable,
+	if (hist_version_open(txn, a->tailnet, ENTITY_ROW(a->k)->kind, c->it->id, &b, c->it->stable,
 	                      c->it->stable_len, cause) == -1)
 		return -1;
 	return entity_put_cur(txn, a, c->it, &b, cause);
@@ -344,7 +227,7 @@ entity_apply_txn(struct store_txn *txn, void *arg, char **cause)
 
 	entity_changes_free(a);
 	memset(a->res, 0, sizeof(*a->res));
-	if (hist_poll_begin(txn, a->tailnet, a->k->endpoint, &a->t, &ep, cause) == -1)
+	if (hist_poll_begin(txn, a->tailnet, ENTITY_ROW(a->k)->name, &a->t, &ep, cause) == -1)
 		return -1;
 	a->res->time = a->t;
 	a->res->seen = a->nitems;
@@ -353,9 +236,9 @@ entity_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	for (i = 0; i < a->nch; i++)
 		gone += a->ch[i].action == HIST_A_GONE;
 	/* Held: the endpoint's state is written and committed, nothing else. */
-	if (a->k->mass_guard &&
-	    (hold = hist_poll_hold(txn, a->tailnet, a->k->endpoint, a->k->list, &ep, gone, ncur,
-	                           a->pol, a->res, cause)) != 0) {
+	if (ENTITY_ROW(a->k)->mass_guard &&
+	    (hold = hist_poll_hold(txn, a->tailnet, ENTITY_ROW(a->k)->name, a->k->list, &ep, gone,
+	                           ncur, a->pol, a->res, cause)) != 0) {
 		rc = hold == 1 ? 0 : -1;
 		goto out;
 	}
@@ -370,21 +253,25 @@ entity_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	}
 	if (a->k->after != NULL && a->k->after(txn, a, baseline, cause) == -1)
 		goto out;
-	rc = hist_poll_end(txn, a->tailnet, a->k->endpoint, &ep, a->t, a->nitems, a->pol, cause);
+	rc = hist_poll_end(txn, a->tailnet, ENTITY_ROW(a->k)->name, &ep, a->t, a->nitems, a->pol,
+	                   cause);
 out:
 	hist_endpoint_free(&ep);
 	return rc;
 }
 
 /* Applies ITEMS (taken over and freed) to the store in one write transaction. */
-static int
+int
 entity_apply(struct store *st, const struct entity_kind *k, const char *tailnet, tstime_t t,
              struct entity_item *items, size_t n, const struct hist_policy *pol,
              struct hist_poll_result *res, struct entity_apply *a, char **cause)
 {
 	int rc;
 
-	entity_items_sort(tailnet, k, items, &n);
+	/* Sorted by id; a duplicate (the first one listed is kept) is dropped. */
+	n = hist_sort_unique(items, n, sizeof(*items), offsetof(struct entity_item, id),
+	                     offsetof(struct entity_item, order), tailnet, k->name,
+	                     entity_item_drop);
 	a->k = k;
 	a->tailnet = tailnet;
 	a->t = t;
@@ -398,10 +285,8 @@ entity_apply(struct store *st, const struct entity_kind *k, const char *tailnet,
 	return rc;
 }
 
-/* ---- events ---- */
-
-static int
-entity_emit(struct store_txn *txn, struct entity_apply *a, const char *type, const char *id,
+int
+entity_emit(struct store_txn *txn, struct entity_apply *a, enum event_type_id type, const char *id,
             const char *name, json_t *before, json_t *after, json_t *changed, json_t *data,
             char **cause)
 {
@@ -434,9 +319,9 @@ entity_pick(json_t *obj, json_t *changed)
 
 /* One event of TYPE for the fields of CHANGED (all of them, or only those in ONLY, or all but
  * those in EXCEPT); nothing when no field is left. */
-static int
+int
 entity_emit_fields(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
-                   const char *type, json_t *old, json_t *new, json_t *changed,
+                   enum event_type_id type, json_t *old, json_t *new, json_t *changed,
                    const char *const *only, const char *const *except, json_t *data, char **cause)
 {
 	json_t *fields = json_array(), *v, *b, *f;
@@ -469,21 +354,17 @@ entity_emit_fields(struct store_txn *txn, struct entity_apply *a, struct entity_
 }
 
 /* Created and deleted carry the whole record; a change carries the fields that changed. */
-static int
+int
 entity_whole_events(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
                     json_t *old, json_t *new, char **cause)
 {
 	const char *label = a->k->label;
-	char type[64];
 
-	if (c->action == HIST_A_NEW) {
-		snprintf(type, sizeof(type), "%s.created", a->k->name);
-		return entity_emit(txn, a, type, c->id,
+	if (c->action == HIST_A_NEW)
+		return entity_emit(txn, a, a->k->created, c->id,
 		                   label ? json_string_value(json_object_get(new, label)) : NULL,
 		                   NULL, new, NULL, NULL, cause);
-	}
-	snprintf(type, sizeof(type), "%s.deleted", a->k->name);
-	return entity_emit(txn, a, type, c->id,
+	return entity_emit(txn, a, a->k->deleted, c->id,
 	                   label ? json_string_value(json_object_get(old, label)) : NULL, old, NULL,
 	                   NULL, NULL, cause);
 }
@@ -498,7 +379,7 @@ entity_count_versions(struct store_txn *txn, struct entity_apply *a, const char 
 	char *cause = NULL;
 	size_t n = 0;
 
-	hist_key_kind(&prefix, a->tailnet, a->k->kind, id);
+	hist_key_kind(&prefix, a->tailnet, ENTITY_ROW(a->k)->kind, id);
 	if (store_cursor_open(txn, STORE_VER, &cur, &cause) == -1) {
 		free(cause);
 		return 0;
@@ -511,30 +392,27 @@ entity_count_versions(struct store_txn *txn, struct entity_apply *a, const char 
 }
 
 /* Webhooks, the policy file, DNS and settings: created, deleted, or one "changed"/"updated". */
-static int
+int
 entity_doc_events(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
                   char **cause)
 {
 	json_t *old = c->old_stable ? json_loads(c->old_stable, 0, NULL) : NULL;
 	json_t *new = c->it ? json_loads(c->it->stable, 0, NULL) : NULL, *changed, *data = NULL;
 	int rc, singleton = a->k->list == NULL;
-	char type[64];
 
 	if (c->action != HIST_A_CHANGE) {
 		/* A singleton is new only at its endpoint's first poll, which records no event. */
 		rc = singleton ? 0 : entity_whole_events(txn, a, c, old, new, cause);
 	} else {
-		snprintf(type, sizeof(type), "%s.%s", a->k->name,
-		         singleton ? "changed" : "updated");
 		changed = hist_changed_fields(old, new);
 		/* Revision numbers, so that a hook can run "tsinvctl acl diff OLD NEW". */
-		if (a->k == &entity_policy) {
+		if (a->k->ep == ENDPOINT_policy) {
 			json_int_t n = (json_int_t)entity_count_versions(txn, a, c->id);
 
 			data = json_pack("{s:I, s:I}", "rev_before", n - 1, "rev_after", n);
 		}
-		rc =
-		    entity_emit_fields(txn, a, c, type, old, new, changed, NULL, NULL, data, cause);
+		rc = entity_emit_fields(txn, a, c, a->k->changed, old, new, changed, NULL, NULL,
+		                        data, cause);
 		json_decref(changed);
 	}
 	json_decref(data);
@@ -543,202 +421,8 @@ entity_doc_events(struct store_txn *txn, struct entity_apply *a, struct entity_c
 	return rc;
 }
 
-static int
-entity_user_events(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
-                   char **cause)
-{
-	static const char *const role[] = {"role", NULL}, *const status[] = {"status", NULL};
-	static const char *const rest[] = {"role", "status", NULL};
-	json_t *old = c->old_stable ? json_loads(c->old_stable, 0, NULL) : NULL;
-	json_t *new = c->it ? json_loads(c->it->stable, 0, NULL) : NULL, *changed;
-	int rc;
-
-	if (c->action != HIST_A_CHANGE) {
-		rc = entity_whole_events(txn, a, c, old, new, cause);
-	} else {
-		changed = hist_changed_fields(old, new);
-		rc = entity_emit_fields(txn, a, c, "user.role.changed", old, new, changed, role,
-		                        NULL, NULL, cause);
-		if (rc == 0)
-			rc = entity_emit_fields(txn, a, c, "user.status.changed", old, new, changed,
-			                        status, NULL, NULL, cause);
-		if (rc == 0)
-			rc = entity_emit_fields(txn, a, c, "user.updated", old, new, changed, NULL,
-			                        rest, NULL, cause);
-		json_decref(changed);
-	}
-	json_decref(old);
-	json_decref(new);
-	return rc;
-}
-
-/* A key's final state makes its own event: revoked, expired, deleted. */
-static const struct {
-	const char *state, *type;
-} entity_key_states[] = {
-    {"revoked", "key.revoked"},
-    {"expired", "key.expired"},
-    {"deleted", "key.deleted"},
-    {"invalid", "key.deleted"},
-};
-
-static int
-entity_key_events(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
-                  char **cause)
-{
-	static const char *const rest[] = {"state", "invalid", "revoked", "updated", NULL};
-	json_t *old = c->old_stable ? json_loads(c->old_stable, 0, NULL) : NULL;
-	json_t *new = c->it ? json_loads(c->it->stable, 0, NULL) : NULL, *changed;
-	const char *ostate = json_string_value(json_object_get(old, "state"));
-	const char *nstate = json_string_value(json_object_get(new, "state"));
-	const char *type = NULL;
-	int rc;
-
-	if (c->action != HIST_A_CHANGE) {
-		rc = entity_whole_events(txn, a, c, old, new, cause);
-		goto out;
-	}
-	changed = hist_changed_fields(old, new);
-	if (ostate != NULL && nstate != NULL && strcmp(ostate, nstate) != 0)
-		for (size_t i = 0; i < sizeof(entity_key_states) / sizeof(entity_key_states[0]);
-		     i++)
-			if (strcmp(nstate, entity_key_states[i].state) == 0)
-				type = entity_key_states[i].type;
-	if (type != NULL) {
-		/* The whole key: who made it and what it could do is what a defender asks next. */
-		rc = entity_emit(txn, a, type, c->id,
-		                 json_string_value(json_object_get(new, a->k->label)), old, new,
-		                 changed, NULL, cause);
-	} else
-		/* Back to active (never seen from the API, but possible): say so, state included.
-		 */
-		rc = entity_emit_fields(
-		    txn, a, c, "key.updated", old, new, changed, NULL,
-		    ostate != NULL && nstate != NULL && strcmp(ostate, nstate) != 0 ? NULL : rest,
-		    NULL, cause);
-	json_decref(changed);
-out:
-	json_decref(old);
-	json_decref(new);
-	return rc;
-}
-
-/* Sets the one-shot mark WHAT of entity ID: 1 if it was set already, 0 now set, -1 error. */
-static int
-entity_mark(struct store_txn *txn, struct entity_apply *a, const char *id, const char *what,
-            char **cause)
-{
-	struct store_key k;
-	struct store_val v;
-	uint8_t when[8];
-	int rc;
-
-	hist_key_kind(&k, a->tailnet, a->k->kind, id);
-	store_key_str(&k, what);
-	if ((rc = store_get(txn, STORE_MARK, &k, &v, cause)) != 1)
-		return rc == 0 ? 1 : -1;
-	store_put_i64(when, a->t);
-	return store_put(txn, STORE_MARK, &k, when, sizeof(when), cause);
-}
-
-/* Active keys crossing a warning threshold: once per key (and expiry time) and threshold, at the
- * tightest one crossed; at the baseline the marks are set silently. */
-static int
-entity_key_expiry(struct store_txn *txn, struct entity_apply *a, int baseline, char **cause)
-{
-	const struct hist_policy *pol = a->pol;
-
-	if (pol->nexpiry_warn == 0)
-		return 0;
-	for (size_t i = 0; i < a->nitems; i++) {
-		json_t *key = json_loads(a->items[i].stable, 0, NULL), *data;
-		const char *state = json_string_value(json_object_get(key, "state"));
-		tstime_t exp = entity_time(key, "expires");
-		char what[96], dur[32], expbuf[TSTIME_STRLEN];
-		size_t w, tight = pol->nexpiry_warn;
-		int64_t left = exp == TSTIME_NONE ? 0 : exp - a->t;
-		int rc = 0;
-
-		if (state == NULL || strcmp(state, "active") != 0 || exp == TSTIME_NONE ||
-		    left <= 0 || left > pol->expiry_warn[0]) {
-			json_decref(key);
-			continue;
-		}
-		for (w = 0; w < pol->nexpiry_warn; w++)
-			if (left <= pol->expiry_warn[w])
-				tight = w;
-		for (w = 0; w <= tight && rc >= 0; w++) {
-			snprintf(what, sizeof(what), "expiring/%lld/%lld", (long long)exp,
-			         (long long)pol->expiry_warn[w]);
-			rc = entity_mark(txn, a, a->items[i].id, what, cause);
-		}
-		/* rc is the tightest threshold's mark: 1 when it had fired already. */
-		if (rc == 0 && !baseline) {
-			tstime_format(exp, expbuf, sizeof(expbuf));
-			tstime_format_duration(pol->expiry_warn[tight], dur, sizeof(dur));
-			data = json_pack("{s:s, s:s, s:I}", "expires", expbuf, "threshold", dur,
-			                 "remaining_s", (json_int_t)(left / TSTIME_SEC));
-			rc = entity_emit(txn, a, "key.expiring", a->items[i].id,
-			                 json_string_value(json_object_get(key, "description")),
-			                 NULL, NULL, NULL, data, cause);
-			json_decref(data);
-		}
-		json_decref(key);
-		if (rc == -1)
-			return -1;
-	}
-	return 0;
-}
-
-/* ---- keys ---- */
-
-/* A key's state from what the API shows of it at T. */
-static const char *
-entity_key_state(json_t *key, tstime_t t)
-{
-	tstime_t exp = entity_time(key, "expires");
-
-	if (entity_time(key, "revoked") != TSTIME_NONE)
-		return "revoked";
-	if (exp != TSTIME_NONE && exp <= t)
-		return "expired";
-	if (json_is_true(json_object_get(key, "invalid")))
-		return "invalid";
-	return "active";
-}
-
-/* A key as kept: the API's object without its secret, plus its state. */
-static void
-entity_key_item(struct entity_item *it, const char *id, json_t *key, const char *state)
-{
-	json_t *k = json_deep_copy(key);
-
-	json_object_del(k, "key");
-	json_object_set_new(k, "state", json_string(state));
-	entity_sort_lists(k);
-	entity_item_set(it, id, k, NULL);
-	json_decref(k);
-}
-
-/* Does a list entry carry the key's details, or only its id (the older list shape)? */
-static int
-entity_key_detailed(json_t *key)
-{
-	return json_object_get(key, "keyType") != NULL || json_object_get(key, "created") != NULL;
-}
-
-static json_t *
-entity_keys_of(json_t *body, char **cause)
-{
-	json_t *list = json_is_object(body) ? json_object_get(body, "keys") : NULL;
-
-	if (!json_is_array(list))
-		*cause = xasprintf("the answer has no \"keys\" list");
-	return json_is_array(list) ? list : NULL;
-}
-
 /* The current record of entity ID of KIND: its stable JSON (new reference), or NULL. */
-static json_t *
+json_t *
 entity_cur_get(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
                struct hist_cur *out)
 {
@@ -758,455 +442,8 @@ entity_cur_get(struct store_txn *txn, const char *tailnet, uint8_t kind, const c
 	return json_loadb(cr.stable, cr.stable_len, 0, NULL);
 }
 
-int
-entity_keys_plan(struct store *st, const char *tailnet, json_t *body, json_t **ids, char **cause)
-{
-	json_t *list = entity_keys_of(body, cause), *v, *listed;
-	struct store_txn *txn;
-	struct store_cursor *cur;
-	struct store_key prefix;
-	struct store_val key, val;
-	size_t i;
-	int rc;
-
-	if (list == NULL)
-		return -1;
-	if (store_read_begin(st, &txn, cause) == -1)
-		return -1;
-	*ids = json_array();
-	listed = json_object();
-	json_array_foreach(list, i, v)
-	{
-		const char *id = entity_id(v, "id", "key", i, cause);
-		json_t *known;
-
-		if (id == NULL) {
-			json_decref(listed);
-			json_decref(*ids);
-			*ids = NULL;
-			store_read_end(txn);
-			return -1;
-		}
-		json_object_set_new(listed, id, json_true());
-		if (entity_key_detailed(v))
-			continue;
-		known = entity_cur_get(txn, tailnet, HIST_KIND_KEY, id, NULL);
-		if (known == NULL ||
-		    strcmp(json_string_value(json_object_get(known, "state")) ?: "", "active") != 0)
-			json_array_append_new(*ids, json_string(id));
-		json_decref(known);
-	}
-	/* Keys recorded active that the list no longer shows: fetched once more to see why. */
-	hist_key_kind(&prefix, tailnet, HIST_KIND_KEY, NULL);
-	if (store_cursor_open(txn, STORE_CUR, &cur, cause) == -1) {
-		json_decref(listed);
-		json_decref(*ids);
-		*ids = NULL;
-		store_read_end(txn);
-		return -1;
-	}
-	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
-	     rc = store_cursor_step(cur, 1, &key, &val)) {
-		const char *id = (const char *)key.data + prefix.len;
-		struct hist_cur cr;
-
-		if (key.len <= prefix.len || ((const char *)key.data)[key.len - 1] != '\0' ||
-		    hist_cur_decode(&val, &cr) == -1 || json_object_get(listed, id) != NULL)
-			continue;
-		if (memmem(cr.stable, cr.stable_len, "\"state\":\"active\"", 16) != NULL)
-			json_array_append_new(*ids, json_string(id));
-	}
-	store_cursor_close(cur);
-	store_read_end(txn);
-	json_decref(listed);
-	return 0;
-}
-
-/* Is key ID among the keys fetched one by one? */
-static int
-entity_fetched(json_t *fetched, const char *id)
-{
-	json_t *v;
-	size_t i;
-
-	json_array_foreach(fetched, i, v)
-	{
-		const char *fid = json_string_value(json_object_get(v, "id"));
-
-		if (fid != NULL && strcmp(fid, id) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-int
-entity_keys_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body, json_t *fetched,
-                  json_t *gone, const struct hist_policy *pol, struct hist_poll_result *res,
-                  char **cause)
-{
-	json_t *list = entity_keys_of(body, cause), *v;
-	struct entity_apply a = {0};
-	struct entity_item *items;
-	struct store_txn *txn;
-	size_t i, n = 0, cap;
-
-	if (list == NULL)
-		return -1;
-	cap = json_array_size(list) + json_array_size(fetched) + json_array_size(gone) + 1;
-	items = xcalloc(cap, sizeof(*items));
-	if (store_read_begin(st, &txn, cause) == -1)
-		goto fail;
-	/* Fetched keys first: a per-key answer is newer than the list and wins over it. A
-	 * revoked key's answer may be short (id, times, invalid): what it leaves out is laid over
-	 * what we had, so that the creator, type and capabilities stay known. */
-	json_array_foreach(fetched, i, v)
-	{
-		const char *id = entity_id(v, "id", "fetched key", i, cause);
-		json_t *key;
-
-		if (id == NULL) {
-			store_read_end(txn);
-			goto fail;
-		}
-		if ((key = entity_cur_get(txn, tailnet, HIST_KIND_KEY, id, NULL)) == NULL)
-			key = json_object();
-		json_object_update(key, v);
-		entity_key_item(&items[n], id, key, entity_key_state(key, t));
-		items[n].order = n;
-		n++;
-		json_decref(key);
-	}
-	json_array_foreach(list, i, v)
-	{
-		const char *id = entity_id(v, "id", "key", i, cause);
-
-		if (id == NULL) {
-			store_read_end(txn);
-			goto fail;
-		}
-		/* An entry without details is known already (the plan fetched the others): it
-		 * stays as recorded, but it is in the answer, for the counts and the expiry
-		 * warnings. */
-		if (!entity_key_detailed(v)) {
-			json_t *known = entity_cur_get(txn, tailnet, HIST_KIND_KEY, id, NULL);
-
-			/* Its state moves on with time even when its details do not (an expiry
-			 * passed while the API still lists it). */
-			if (known != NULL && !entity_fetched(fetched, id)) {
-				entity_key_item(&items[n], id, known, entity_key_state(known, t));
-				items[n].order = n;
-				n++;
-			}
-			json_decref(known);
-			continue;
-		}
-		entity_key_item(&items[n], id, v, entity_key_state(v, t));
-		items[n].order = n;
-		n++;
-	}
-	/* Keys the API no longer knows at all: the last record we have, with its end. */
-	if (json_array_size(gone) > 0) {
-		json_array_foreach(gone, i, v)
-		{
-			json_t *key = entity_cur_get(txn, tailnet, HIST_KIND_KEY,
-			                             json_string_value(v) ?: "", NULL);
-			tstime_t exp = entity_time(key, "expires");
-
-			if (key == NULL)
-				continue; /* listed without details and never seen: nothing to keep
-				           */
-			entity_key_item(&items[n], json_string_value(v), key,
-			                exp != TSTIME_NONE && exp <= t ? "expired" : "deleted");
-			items[n].order = n;
-			n++;
-			json_decref(key);
-		}
-	}
-	store_read_end(txn);
-	return entity_apply(st, &entity_keys, tailnet, t, items, n, pol, res, &a, cause);
-fail:
-	entity_items_free(items, n);
-	return -1;
-}
-
-/* ---- users, webhooks ---- */
-
-/* Fields of a user that move by themselves: kept as current state, never versioned. */
-static const char *const entity_user_volatile[] = {"lastSeen", "currentlyConnected", "deviceCount",
-                                                   NULL};
-
-int
-entity_users_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
-                   const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
-{
-	json_t *list = json_is_object(body) ? json_object_get(body, "users") : NULL, *v;
-	struct entity_apply a = {0};
-	struct entity_item *items;
-	size_t i, n = 0;
-
-	if (!json_is_array(list)) {
-		*cause = xasprintf("the answer has no \"users\" list");
-		return -1;
-	}
-	items = xcalloc(json_array_size(list) + 1, sizeof(*items));
-	json_array_foreach(list, i, v)
-	{
-		const char *id = entity_id(v, "id", "user", i, cause), *status;
-		json_t *stable, *vol;
-
-		if (id == NULL) {
-			entity_items_free(items, n);
-			return -1;
-		}
-		stable = json_deep_copy(v);
-		vol = json_object();
-		for (const char *const *f = entity_user_volatile; *f != NULL; f++) {
-			if (json_object_get(stable, *f) != NULL)
-				json_object_set(vol, *f, json_object_get(stable, *f));
-			json_object_del(stable, *f);
-		}
-		/* active and idle differ only by time since last seen: one stable "active". */
-		status = json_string_value(json_object_get(stable, "status"));
-		if (status != NULL &&
-		    (strcmp(status, "active") == 0 || strcmp(status, "idle") == 0)) {
-			json_object_set_new(vol, "status", json_string(status));
-			json_object_set_new(stable, "status", json_string("active"));
-		}
-		entity_sort_lists(stable);
-		entity_item_set(&items[n], id, stable, vol);
-		items[n].order = n;
-		n++;
-		json_decref(stable);
-		json_decref(vol);
-	}
-	return entity_apply(st, &entity_users, tailnet, t, items, n, pol, res, &a, cause);
-}
-
-int
-entity_webhooks_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
-                      const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
-{
-	json_t *list = json_is_object(body) ? json_object_get(body, "webhooks") : NULL, *v;
-	struct entity_apply a = {0};
-	struct entity_item *items;
-	size_t i, n = 0;
-
-	/* No webhooks at all may come as null; no member at all is a broken answer (an error
-	 * message with a 200?), never "every webhook is gone". */
-	if (json_is_null(list))
-		list = NULL;
-	else if (!json_is_array(list)) {
-		*cause = xasprintf("the answer has no \"webhooks\" list");
-		return -1;
-	}
-	items = xcalloc(json_array_size(list) + 1, sizeof(*items));
-	json_array_foreach(list, i, v)
-	{
-		const char *id = entity_id(v, "endpointId", "webhook", i, cause);
-		json_t *stable;
-
-		if (id == NULL) {
-			entity_items_free(items, n);
-			return -1;
-		}
-		stable = json_deep_copy(v);
-		json_object_del(stable, "secret");
-		entity_sort_lists(stable);
-		entity_item_set(&items[n], id, stable, NULL);
-		items[n].order = n;
-		n++;
-		json_decref(stable);
-	}
-	return entity_apply(st, &entity_webhooks, tailnet, t, items, n, pol, res, &a, cause);
-}
-
-/* ---- the policy file, DNS, settings: one record each ---- */
-
-static int
-entity_apply_one(struct store *st, const struct entity_kind *k, const char *tailnet, tstime_t t,
-                 json_t *doc, struct entity_apply *a, const struct hist_policy *pol,
-                 struct hist_poll_result *res, char **cause)
-{
-	struct entity_item *it = xcalloc(1, sizeof(*it));
-
-	entity_item_set(it, k->name, doc, NULL); /* the one record: "policy", "dns" */
-	return entity_apply(st, k, tailnet, t, it, 1, pol, res, a, cause);
-}
-
-static void
-entity_hex(const uint8_t *p, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
-/* If the current revision's text has the hash HEX, replaces *DOC with its record. */
-static int
-entity_policy_same(struct store *st, const char *tailnet, const char *hex, json_t **doc,
-                   char **cause)
-{
-	struct store_txn *txn;
-	json_t *cur;
-
-	if (store_read_begin(st, &txn, cause) == -1)
-		return -1;
-	cur = entity_cur_get(txn, tailnet, HIST_KIND_POLICY, entity_policy.name, NULL);
-	store_read_end(txn);
-	if (cur != NULL &&
-	    strcmp(json_string_value(json_object_get(cur, "sha256")) ?: "", hex) == 0) {
-		json_decref(*doc);
-		*doc = cur;
-	} else
-		json_decref(cur);
-	return 0;
-}
-
-int
-entity_policy_apply(struct store *st, const char *tailnet, tstime_t t, const char *text, size_t len,
-                    const char *etag, const struct hist_policy *pol, struct hist_poll_result *res,
-                    char **cause)
-{
-	struct entity_apply a = {0};
-	struct hujson_error err;
-	char hex[2 * ENTITY_HASH_LEN + 1], *std = NULL;
-	unsigned hlen = 0;
-	json_t *doc;
-	int rc;
-
-	if (len > ENTITY_POLICY_MAX) {
-		*cause = xasprintf("the policy file is larger than %zu bytes", ENTITY_POLICY_MAX);
-		return -1;
-	}
-	if (hujson_standardize(text, len, &std, NULL, &err) == -1) {
-		*cause = xasprintf("the policy file is not valid HuJSON (line %d, column %d: %s)",
-		                   err.line, err.column, err.message);
-		return -1;
-	}
-	free(std);
-	if (EVP_Digest(text, len, a.hash, &hlen, EVP_sha256(), NULL) != 1 ||
-	    hlen != ENTITY_HASH_LEN) {
-		*cause = xasprintf("cannot hash the policy file");
-		return -1;
-	}
-	entity_hex(a.hash, sizeof(a.hash), hex);
-	a.blob = text;
-	a.blob_len = len;
-	doc = json_pack("{s:s, s:I}", "sha256", hex, "size", (json_int_t)len);
-	/* The ETag as the API sends it, quotes and a weak "W/" taken off. */
-	if (etag != NULL) {
-		size_t n;
-
-		if (strncmp(etag, "W/", 2) == 0)
-			etag += 2;
-		n = strlen(etag);
-		if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"') {
-			etag++;
-			n -= 2;
-		}
-		json_object_set_new(doc, "etag", json_stringn(etag, n) ?: json_null());
-	} else
-		json_object_set_new(doc, "etag", json_null());
-	/* A revision is its text: the same text under another ETag (or none) is no change, and
-	 * keeps the ETag it was first seen with. */
-	if (entity_policy_same(st, tailnet, hex, &doc, cause) == -1) {
-		json_decref(doc);
-		return -1;
-	}
-	rc = entity_apply_one(st, &entity_policy, tailnet, t, doc, &a, pol, res, cause);
-	json_decref(doc);
-	return rc;
-}
-
-static int
-entity_is_strings(json_t *v)
-{
-	json_t *e;
-	size_t i;
-
-	if (!json_is_array(v))
-		return 0;
-	json_array_foreach(v, i, e) if (!json_is_string(e)) return 0;
-	return 1;
-}
-
-int
-entity_dns_apply(struct store *st, const char *tailnet, tstime_t t, json_t *nameservers,
-                 json_t *preferences, json_t *searchpaths, json_t *splitdns,
-                 const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
-{
-	json_t *ns = json_object_get(nameservers, "dns");
-	json_t *magic = json_object_get(preferences, "magicDNS");
-	json_t *paths = json_object_get(searchpaths, "searchPaths"), *doc, *v;
-	struct entity_apply a = {0};
-	const char *domain;
-	int rc;
-
-	/* An empty list may come as null, but a missing member is a broken answer. */
-	if (json_is_null(ns))
-		ns = NULL;
-	else if (ns == NULL)
-		ns = json_true(); /* fails the check below */
-	if (json_is_null(paths))
-		paths = NULL;
-	else if (paths == NULL)
-		paths = json_true();
-	if (!json_is_object(nameservers) || (ns != NULL && !entity_is_strings(ns))) {
-		*cause = xasprintf("dns/nameservers: the answer has no \"dns\" list of addresses");
-		return -1;
-	}
-	if (!json_is_boolean(magic)) {
-		*cause = xasprintf("dns/preferences: the answer has no \"magicDNS\" true or false");
-		return -1;
-	}
-	if (!json_is_object(searchpaths) || (paths != NULL && !entity_is_strings(paths))) {
-		*cause = xasprintf("dns/searchpaths: the answer has no \"searchPaths\" list");
-		return -1;
-	}
-	if (!json_is_object(splitdns)) {
-		*cause = xasprintf("dns/split-dns: the answer is not an object of domains");
-		return -1;
-	}
-	json_object_foreach(splitdns, domain, v)
-	{
-		if (!json_is_null(v) && !entity_is_strings(v)) {
-			*cause = xasprintf("dns/split-dns: domain \"%s\" has no list of resolvers",
-			                   domain);
-			return -1;
-		}
-	}
-	/* Resolver order matters (it is the order of use): lists are kept as they come. */
-	doc = json_pack("{s:o, s:O, s:o, s:O}", "nameservers", ns ? json_incref(ns) : json_array(),
-	                "magicDNS", magic, "searchPaths", paths ? json_incref(paths) : json_array(),
-	                "splitDNS", splitdns);
-	rc = entity_apply_one(st, &entity_dns, tailnet, t, doc, &a, pol, res, cause);
-	json_decref(doc);
-	return rc;
-}
-
-int
-entity_settings_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
-                      const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
-{
-	struct entity_apply a = {0};
-
-	if (!json_is_object(body)) {
-		*cause = xasprintf("the settings answer is not an object");
-		return -1;
-	}
-	return entity_apply_one(st, &entity_settings, tailnet, t, body, &a, pol, res, cause);
-}
-
-/* ---- queries ---- */
-
-struct entity_query {
-	struct store_txn *txn;
-	struct hist_endpoint ep;
-	tstime_t at;
-	int covered;
-};
-
 /* Opens the read transaction and starts the answer: tailnet, at, as_of, coverage. */
-static int
+int
 entity_query_begin(struct store *st, const char *tailnet, const struct entity_kind *k, tstime_t at,
                    struct entity_query *q, json_t **res, char **cause)
 {
@@ -1216,7 +453,7 @@ entity_query_begin(struct store *st, const char *tailnet, const struct entity_ki
 	q->covered = 1;
 	if (store_read_begin(st, &q->txn, cause) == -1)
 		return -1;
-	if (hist_ep_read(q->txn, tailnet, k->endpoint, &q->ep, cause) == -1) {
+	if (hist_ep_read(q->txn, tailnet, ENTITY_ROW(k)->name, &q->ep, cause) == -1) {
 		store_read_end(q->txn);
 		return -1;
 	}
@@ -1225,9 +462,9 @@ entity_query_begin(struct store *st, const char *tailnet, const struct entity_ki
 	json_object_set_new(*res, "at", hist_time_json(at));
 	json_object_set_new(*res, "as_of", hist_time_json(at == TSTIME_NONE ? q->ep.last_ok : at));
 	if (at == TSTIME_NONE && q->ep.last_ok == TSTIME_NONE)
-		reason = xasprintf("no successful poll of %s yet", k->endpoint);
+		reason = xasprintf("no successful poll of %s yet", ENTITY_ROW(k)->name);
 	else if (at != TSTIME_NONE)
-		q->covered = hist_covered(q->txn, tailnet, k->endpoint, at, &reason);
+		q->covered = hist_covered(q->txn, tailnet, ENTITY_ROW(k)->name, at, &reason);
 	json_object_set_new(*res, "coverage", json_string(reason == NULL ? "covered" : "unknown"));
 	if (reason != NULL)
 		json_object_set_new(*res, "reason", json_string(reason));
@@ -1235,7 +472,7 @@ entity_query_begin(struct store *st, const char *tailnet, const struct entity_ki
 	return 0;
 }
 
-static void
+void
 entity_query_end(struct entity_query *q)
 {
 	hist_endpoint_free(&q->ep);
@@ -1260,7 +497,7 @@ entity_row(const struct entity_kind *k, const char *id, enum hist_state s,
 }
 
 /* Every entity of K now (from cur) or at Q->at (every version held or maybe then). */
-static json_t *
+json_t *
 entity_rows(struct entity_query *q, const char *tailnet, const struct entity_kind *k)
 {
 	struct store_cursor *cur;
@@ -1270,7 +507,7 @@ entity_rows(struct entity_query *q, const char *tailnet, const struct entity_kin
 	char *cause = NULL;
 	int rc, now = q->at == TSTIME_NONE;
 
-	hist_key_kind(&prefix, tailnet, k->kind, NULL);
+	hist_key_kind(&prefix, tailnet, ENTITY_ROW(k)->kind, NULL);
 	if (store_cursor_open(q->txn, now ? STORE_CUR : STORE_VER, &cur, &cause) == -1) {
 		free(cause);
 		return rows;
@@ -1306,7 +543,7 @@ entity_rows(struct entity_query *q, const char *tailnet, const struct entity_kin
 	return rows;
 }
 
-static int
+int
 entity_list(struct store *st, const char *tailnet, const struct entity_kind *k, tstime_t at,
             json_t **out, char **cause)
 {
@@ -1317,379 +554,4 @@ entity_list(struct store *st, const char *tailnet, const struct entity_kind *k, 
 	json_object_set_new(*out, k->list, entity_rows(&q, tailnet, k));
 	entity_query_end(&q);
 	return HIST_OK;
-}
-
-int
-entity_users_list(struct store *st, const char *tailnet, tstime_t at, json_t **out, char **cause)
-{
-	return entity_list(st, tailnet, &entity_users, at, out, cause);
-}
-
-int
-entity_webhooks_list(struct store *st, const char *tailnet, tstime_t at, json_t **out, char **cause)
-{
-	return entity_list(st, tailnet, &entity_webhooks, at, out, cause);
-}
-
-/* The login name of user ID: as now, else as last recorded; NULL when never seen. */
-static json_t *
-entity_login(struct store_txn *txn, const char *tailnet, const char *id)
-{
-	struct store_cursor *cur;
-	struct store_key prefix;
-	struct store_val key, val;
-	json_t *user = entity_cur_get(txn, tailnet, HIST_KIND_USER, id, NULL), *login = NULL;
-	char *cause = NULL;
-
-	if (user == NULL) {
-		hist_key_kind(&prefix, tailnet, HIST_KIND_USER, id);
-		if (prefix.bad || store_cursor_open(txn, STORE_VER, &cur, &cause) == -1) {
-			free(cause);
-			return NULL;
-		}
-		if (store_cursor_last(cur, &prefix, &key, &val) == 0 && key.len == prefix.len + 8 &&
-		    val.len > HIST_BOUNDS_LEN)
-			user = json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
-			                  val.len - HIST_BOUNDS_LEN, 0, NULL);
-		store_cursor_close(cur);
-	}
-	if (json_is_string(json_object_get(user, "loginName")))
-		login = json_incref(json_object_get(user, "loginName"));
-	json_decref(user);
-	return login;
-}
-
-int
-entity_keys_list(struct store *st, const char *tailnet, tstime_t at, int64_t expiring, json_t **out,
-                 char **cause)
-{
-	struct entity_query q;
-	json_t *rows, *row, *kept;
-	tstime_t as_of;
-	size_t i;
-
-	if (entity_query_begin(st, tailnet, &entity_keys, at, &q, out, cause) == -1)
-		return HIST_ERR;
-	as_of = at == TSTIME_NONE ? q.ep.last_ok : at;
-	rows = entity_rows(&q, tailnet, &entity_keys);
-	kept = json_array();
-	json_array_foreach(rows, i, row)
-	{
-		json_t *key = json_object_get(row, "key");
-		const char *uid = json_string_value(json_object_get(key, "userId"));
-		const char *state = json_string_value(json_object_get(key, "state"));
-		tstime_t exp = entity_time(key, "expires");
-
-		if (expiring >= 0 &&
-		    (state == NULL || strcmp(state, "active") != 0 || exp == TSTIME_NONE ||
-		     as_of == TSTIME_NONE || exp - as_of > expiring))
-			continue;
-		json_object_set_new(row, "creator",
-		                    uid != NULL && *uid != '\0'
-		                        ? entity_login(q.txn, tailnet, uid) ?: json_null()
-		                        : json_null());
-		json_array_append(kept, row);
-	}
-	json_decref(rows);
-	if (expiring >= 0) {
-		char dur[32];
-
-		tstime_format_duration(expiring, dur, sizeof(dur));
-		json_object_set_new(*out, "expiring_within", json_string(dur));
-	}
-	json_object_set_new(*out, "keys", kept);
-	entity_query_end(&q);
-	return HIST_OK;
-}
-
-/* Every version of the singleton of K, oldest first, as {bounds..., NAME: record}. */
-static json_t *
-entity_versions(struct store_txn *txn, const char *tailnet, const struct entity_kind *k)
-{
-	struct store_cursor *cur;
-	struct store_key prefix;
-	struct store_val key, val;
-	json_t *list = json_array();
-	char *cause = NULL;
-	int rc;
-
-	hist_key_kind(&prefix, tailnet, k->kind, k->name);
-	if (store_cursor_open(txn, STORE_VER, &cur, &cause) == -1) {
-		free(cause);
-		return list;
-	}
-	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
-	     rc = store_cursor_step(cur, 1, &key, &val)) {
-		struct hist_bounds b;
-		json_t *v;
-
-		if (key.len != prefix.len + 8 || val.len < HIST_BOUNDS_LEN)
-			continue;
-		hist_bounds_get(val.data, &b);
-		v = json_object();
-		hist_bounds_json(v, &b);
-		json_object_set_new(v, k->name,
-		                    json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
-		                               val.len - HIST_BOUNDS_LEN, 0, NULL)
-		                        ?: json_null());
-		json_array_append_new(list, v);
-	}
-	store_cursor_close(cur);
-	return list;
-}
-
-/* The bounds back from a version's JSON. */
-static void
-entity_bounds_of(json_t *v, struct hist_bounds *b)
-{
-	static const char *const names[] = {"from_lo", "from_hi", "to_lo", "to_hi"};
-	tstime_t *t[] = {&b->from_lo, &b->from_hi, &b->to_lo, &b->to_hi};
-
-	for (size_t i = 0; i < 4; i++)
-		*t[i] = entity_time(v, names[i]);
-	b->flags = json_is_true(json_object_get(v, "exact_from")) ? HIST_F_EXACT_FROM : 0;
-}
-
-/* The index in VERSIONS of the version in force at Q->at (held, else maybe), or -1. */
-static ssize_t
-entity_version_at(struct entity_query *q, json_t *versions, enum hist_state *state)
-{
-	ssize_t found = -1;
-	json_t *v;
-	size_t i;
-
-	*state = HIST_NO;
-	json_array_foreach(versions, i, v)
-	{
-		struct hist_bounds b;
-		enum hist_state s;
-
-		entity_bounds_of(v, &b);
-		s = hist_state_cov(&b, q->at, q->ep.last_ok, q->covered);
-		if (s == HIST_HELD || (s == HIST_MAYBE && found == -1)) {
-			found = (ssize_t)i;
-			*state = s;
-		}
-	}
-	return found;
-}
-
-static int
-entity_doc_get(struct store *st, const char *tailnet, const struct entity_kind *k, tstime_t at,
-               int history, json_t **out, char **cause)
-{
-	struct entity_query q;
-	enum hist_state s = HIST_NO;
-	json_t *versions, *v = NULL, *m;
-	const char *key;
-	ssize_t i;
-
-	if (entity_query_begin(st, tailnet, k, at, &q, out, cause) == -1)
-		return HIST_ERR;
-	versions = entity_versions(q.txn, tailnet, k);
-	if (at == TSTIME_NONE) {
-		v = json_array_get(versions, json_array_size(versions) - 1);
-		s = v != NULL && json_is_null(json_object_get(v, "to_hi")) ? HIST_HELD : HIST_NO;
-	} else if ((i = entity_version_at(&q, versions, &s)) >= 0)
-		v = json_array_get(versions, (size_t)i);
-	if (s != HIST_NO) {
-		json_object_set_new(*out, "state", json_string(hist_state_names[s]));
-		json_object_foreach(v, key, m) json_object_set(*out, key, m);
-	} else {
-		json_object_set_new(*out, "state", json_null());
-		json_object_set_new(*out, k->name, json_null());
-	}
-	if (history)
-		json_object_set_new(*out, "versions", versions);
-	else
-		json_decref(versions);
-	entity_query_end(&q);
-	return HIST_OK;
-}
-
-int
-entity_dns_get(struct store *st, const char *tailnet, tstime_t at, int history, json_t **out,
-               char **cause)
-{
-	return entity_doc_get(st, tailnet, &entity_dns, at, history, out, cause);
-}
-
-int
-entity_settings_get(struct store *st, const char *tailnet, tstime_t at, int history, json_t **out,
-                    char **cause)
-{
-	return entity_doc_get(st, tailnet, &entity_settings, at, history, out, cause);
-}
-
-/* The policy's versions as revisions: {"rev", "sha256", "etag", "size", bounds..., "current"}. */
-static json_t *
-entity_revisions(struct store_txn *txn, const char *tailnet)
-{
-	json_t *versions = entity_versions(txn, tailnet, &entity_policy), *v, *revs = json_array();
-	size_t i;
-
-	json_array_foreach(versions, i, v)
-	{
-		json_t *r = json_object(), *doc = json_object_get(v, "policy"), *m;
-		const char *key;
-
-		json_object_set_new(r, "rev", json_integer((json_int_t)i + 1));
-		json_object_foreach(doc, key, m) json_object_set(r, key, m);
-		json_object_foreach(v, key, m) if (strcmp(key, "policy") != 0)
-		    json_object_set(r, key, m);
-		json_object_set_new(r, "current",
-		                    json_boolean(json_is_null(json_object_get(v, "to_hi"))));
-		json_array_append_new(revs, r);
-	}
-	json_decref(versions);
-	return revs;
-}
-
-int
-entity_policy_log(struct store *st, const char *tailnet, json_t **out, char **cause)
-{
-	struct entity_query q;
-
-	if (entity_query_begin(st, tailnet, &entity_policy, TSTIME_NONE, &q, out, cause) == -1)
-		return HIST_ERR;
-	json_object_set_new(*out, "revisions", entity_revisions(q.txn, tailnet));
-	entity_query_end(&q);
-	return HIST_OK;
-}
-
-/* Finds revision REV ("3", or a hash prefix) in REVS: its index, -1 none, -2 ambiguous. */
-static ssize_t
-entity_rev_find(json_t *revs, const char *rev)
-{
-	size_t i, n = strlen(rev), digits = strspn(rev, "0123456789");
-	ssize_t found = -1;
-	json_t *r;
-
-	if (digits == n && n > 0 && n < 10) {
-		long num = strtol(rev, NULL, 10);
-
-		if (num >= 1 && (size_t)num <= json_array_size(revs))
-			return (ssize_t)num - 1;
-		/* "123456" may also be the start of a hash. */
-		if (n < ENTITY_REV_HEX_MIN)
-			return -1;
-	}
-	json_array_foreach(revs, i, r)
-	{
-		const char *h = json_string_value(json_object_get(r, "sha256"));
-
-		if (h == NULL || strncasecmp(h, rev, n) != 0)
-			continue;
-		/* A text that came back is the same text: its latest revision. Only prefixes of
-		 * different texts are ambiguous. */
-		if (found >= 0 &&
-		    strcmp(h, json_string_value(json_object_get(json_array_get(revs, (size_t)found),
-		                                                "sha256"))) != 0)
-			return -2;
-		found = (ssize_t)i;
-	}
-	return found;
-}
-
-int
-entity_rev_ok(const char *rev)
-{
-	size_t n = strlen(rev);
-
-	if (n == 0 || n > 2 * ENTITY_HASH_LEN || strspn(rev, "0123456789abcdefABCDEF") != n)
-		return 0;
-	return strspn(rev, "0123456789") == n || n >= ENTITY_REV_HEX_MIN;
-}
-
-int
-entity_policy_get(struct store *st, const char *tailnet, const char *rev, tstime_t at, json_t **out,
-                  char **cause)
-{
-	struct entity_query q;
-	enum hist_state s = HIST_HELD;
-	json_t *revs, *r;
-	ssize_t i;
-	size_t n;
-	int rc = HIST_OK;
-
-	if (rev != NULL && !entity_rev_ok(rev)) {
-		*cause =
-		    xasprintf("revision \"%s\": give its number or at least 6 hex digits of its "
-		              "sha256",
-		              rev);
-		return HIST_NOTFOUND;
-	}
-	if (entity_query_begin(st, tailnet, &entity_policy, at, &q, out, cause) == -1)
-		return HIST_ERR;
-	revs = entity_revisions(q.txn, tailnet);
-	n = json_array_size(revs);
-	if (rev != NULL)
-		i = entity_rev_find(revs, rev);
-	else if (at != TSTIME_NONE)
-		i = entity_version_at(&q, revs, &s);
-	else
-		i = n > 0 && json_is_true(json_object_get(json_array_get(revs, n - 1), "current"))
-		        ? (ssize_t)n - 1
-		        : -1;
-	if (i < 0) {
-		if (i == -2)
-			*cause =
-			    xasprintf("revision \"%s\" matches more than one policy revision", rev);
-		else if (rev != NULL)
-			*cause =
-			    xasprintf("tailnet %s has no policy revision \"%s\" (%zu recorded)",
-			              tailnet, rev, n);
-		else if (at != TSTIME_NONE)
-			*cause = xasprintf(
-			    "no policy revision of tailnet %s is known at that time%s%s", tailnet,
-			    json_string_value(json_object_get(*out, "reason")) ? ": " : "",
-			    json_string_value(json_object_get(*out, "reason")) ?: "");
-		else
-			*cause = xasprintf("no policy file of tailnet %s recorded yet", tailnet);
-		json_decref(*out);
-		*out = NULL;
-		rc = HIST_NOTFOUND;
-		goto out;
-	}
-	r = json_array_get(revs, (size_t)i);
-	{
-		const char *key, *hex = json_string_value(json_object_get(r, "sha256"));
-		uint8_t hash[ENTITY_HASH_LEN];
-		struct store_key k;
-		struct store_val val;
-		json_t *m, *text = NULL;
-
-		for (size_t b = 0;
-		     hex != NULL && strlen(hex) == 2 * ENTITY_HASH_LEN && b < ENTITY_HASH_LEN;
-		     b++) {
-			unsigned x;
-
-			sscanf(hex + 2 * b, "%2x", &x);
-			hash[b] = (uint8_t)x;
-		}
-		store_key_init(&k);
-		store_key_bytes(&k, hash, sizeof(hash));
-		if (hex != NULL && strlen(hex) == 2 * ENTITY_HASH_LEN &&
-		    store_get(q.txn, STORE_BLOB, &k, &val, cause) == 0)
-			text = json_stringn(val.data, val.len);
-		if (text == NULL) {
-			if (*cause == NULL)
-				*cause =
-				    xasprintf("store: the text of policy revision %zd is missing "
-				              "or damaged",
-				              i + 1);
-			json_decref(*out);
-			*out = NULL;
-			rc = HIST_ERR;
-			goto out;
-		}
-		json_object_foreach(r, key, m) json_object_set(*out, key, m);
-		if (at != TSTIME_NONE && rev == NULL)
-			json_object_set_new(*out, "state", json_string(hist_state_names[s]));
-		json_object_set_new(*out, "text", text);
-	}
-out:
-	json_decref(revs);
-	entity_query_end(&q);
-	return rc;
 }

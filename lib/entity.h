@@ -1,5 +1,6 @@
-/* entity.h: the history of everything but devices: keys, users, webhooks, the policy file, DNS
- * and tailnet settings. Same versions, bounds, coverage and events as devices (hist.h). */
+/* entity.h: the history of everything but devices (entity*.c): keys, users, webhooks, the
+ * policy file, DNS and tailnet settings. Same versions, bounds, coverage and events as devices
+ * (hist.h). */
 #ifndef TSINV_ENTITY_H
 #define TSINV_ENTITY_H
 
@@ -7,17 +8,10 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "endpoint.h"
 #include "hist.h"
 #include "store.h"
 #include "tstime.h"
-
-/* The endpoints (coverage and status names) of each part. */
-#define ENTITY_EP_KEYS "keys"
-#define ENTITY_EP_USERS "users"
-#define ENTITY_EP_WEBHOOKS "webhooks"
-#define ENTITY_EP_POLICY "policy"
-#define ENTITY_EP_DNS "dns"
-#define ENTITY_EP_SETTINGS "settings"
 
 /* The largest policy file kept (the API's own limit is lower). */
 #define ENTITY_POLICY_MAX ((size_t)16 << 20)
@@ -58,6 +52,28 @@ int entity_dns_apply(struct store *st, const char *tailnet, tstime_t t, json_t *
 int entity_settings_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
                           const struct hist_policy *pol, struct hist_poll_result *res,
                           char **cause);
+
+/* The rows' recorders (lib/endpoint.c): the functions above on the poller's answers. */
+int entity_keys_plan_answer(struct store *st, const char *tailnet,
+                            const struct endpoint_answer *ans, json_t **ids, char **cause);
+int entity_keys_answer(struct store *st, const char *tailnet, tstime_t t,
+                       const struct endpoint_answer *ans, const struct hist_policy *pol,
+                       struct hist_poll_result *res, char **cause);
+int entity_users_answer(struct store *st, const char *tailnet, tstime_t t,
+                        const struct endpoint_answer *ans, const struct hist_policy *pol,
+                        struct hist_poll_result *res, char **cause);
+int entity_webhooks_answer(struct store *st, const char *tailnet, tstime_t t,
+                           const struct endpoint_answer *ans, const struct hist_policy *pol,
+                           struct hist_poll_result *res, char **cause);
+int entity_policy_answer(struct store *st, const char *tailnet, tstime_t t,
+                         const struct endpoint_answer *ans, const struct hist_policy *pol,
+                         struct hist_poll_result *res, char **cause);
+int entity_dns_answer(struct store *st, const char *tailnet, tstime_t t,
+                      const struct endpoint_answer *ans, const struct hist_policy *pol,
+                      struct hist_poll_result *res, char **cause);
+int entity_settings_answer(struct store *st, const char *tailnet, tstime_t t,
+                           const struct endpoint_answer *ans, const struct hist_policy *pol,
+                           struct hist_poll_result *res, char **cause);
 
 /*
  * Queries. AT = TSTIME_NONE means now (the last successful poll). Results are new references,

@@ -1,23 +1,19 @@
-/* hist-int.h: the history model's shared parts, for hist.c (devices) and entity.c (the rest). */
+/* hist-int.h: the history core (hist.c) as the files of each kind use it: hist-devices.c,
+ * hist-query.c and the entity files. */
 #ifndef TSINV_HIST_INT_H
 #define TSINV_HIST_INT_H
 
 #include <stdint.h>
 #include <jansson.h>
 
+#include "endpoint.h"
 #include "hist.h"
 #include "sbuf.h"
 #include "store.h"
 #include "tstime.h"
 
-/* The kind byte in every cur, ver and mark key, after the tailnet. */
-#define HIST_KIND_DEVICE 'd'
-#define HIST_KIND_KEY 'k'
-#define HIST_KIND_USER 'u'
-#define HIST_KIND_WEBHOOK 'w'
-#define HIST_KIND_POLICY 'p'
-#define HIST_KIND_DNS 'n'
-#define HIST_KIND_SETTINGS 's'
+/* The devices endpoint's row: its name and the kind byte of its records. */
+#define HIST_DEVICES (&endpoints[ENDPOINT_devices])
 
 /* The start of a version (or address interval) is exact: it came from the API's own time. */
 #define HIST_F_EXACT_FROM 0x1
@@ -86,9 +82,21 @@ enum hist_state hist_state_cov(const struct hist_bounds *b, tstime_t t, tstime_t
 json_t *hist_time_json(tstime_t t);
 void hist_sbuf_time(struct sbuf *sb, tstime_t t);
 void hist_bounds_json(json_t *obj, const struct hist_bounds *b);
+/* The same members as JSON text: "from_lo":...,"exact_from":true, no braces. */
+void hist_bounds_sbuf(struct sbuf *sb, const struct hist_bounds *b);
 
 /* tailnet, kind[, id]: the prefix of an entity's cur and ver keys (ID NULL: of the kind). */
 void hist_key_kind(struct store_key *k, const char *tailnet, uint8_t kind, const char *id);
+/* The same for a device. */
+void hist_key_device(struct store_key *k, const char *tailnet, const char *id);
+/* tailnet, address: the prefix of an address's intervals. */
+void hist_key_addr(struct store_key *k, const char *tailnet, const struct tsaddr *a);
+/* tailnet, lower-cased name: the prefix of a name's index rows. */
+void hist_key_name(struct store_key *k, const char *tailnet, const char *name);
+/* Sets the one-shot mark WHAT of entity ID of KIND at T: 1 if it was set already, 0 now set,
+ * -1 error. */
+int hist_mark(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+              const char *what, tstime_t t, char **cause);
 
 int hist_ep_read(struct store_txn *txn, const char *tailnet, const char *endpoint,
                  struct hist_endpoint *ep, char **cause);
@@ -114,6 +122,12 @@ int hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpo
 /* Is T covered by polls of ENDPOINT? If not, *reason (malloc'd) says why. */
 int hist_covered(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
                  char **reason);
+/* Sorts N records of SIZE bytes at BASE by the id at ID_OFF (a char array), the first listed
+ * first (ORDER_OFF: its size_t position in the answer), and drops later duplicates with a
+ * warning naming them WHAT: DROP frees one. Slots left over are zeroed. Returns how many are
+ * kept. */
+size_t hist_sort_unique(void *base, size_t n, size_t size, size_t id_off, size_t order_off,
+                        const char *tailnet, const char *what, void (*drop)(void *));
 /* The fields whose values differ between two objects (either may be NULL), sorted. */
 json_t *hist_changed_fields(json_t *prev, json_t *cur);
 

@@ -1,4 +1,5 @@
-/* hist.h: the history model: applying a poll's answer to the store, and asking what was when. */
+/* hist.h: the device history (hist*.c): recording a devices answer, endpoint state, and asking
+ * what was when (ip.at, device.get, devices.list, addresses). */
 #ifndef TSINV_HIST_H
 #define TSINV_HIST_H
 
@@ -7,6 +8,7 @@
 #include <jansson.h>
 
 #include "addr.h"
+#include "endpoint.h"
 #include "store.h"
 #include "tstime.h"
 
@@ -50,6 +52,11 @@ struct hist_endpoint {
  * transaction. An answer that does not check out changes nothing: -1 and *cause. */
 int hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
                        const struct hist_policy *pol, struct hist_poll_result *res, char **cause);
+
+/* The devices row's recorder: hist_devices_apply on the one answer. */
+int hist_devices_answer(struct store *st, const char *tailnet, tstime_t t,
+                        const struct endpoint_answer *ans, const struct hist_policy *pol,
+                        struct hist_poll_result *res, char **cause);
 
 /* Records a failed poll of ENDPOINT (its time and reason) without touching the history. */
 int hist_poll_failed(struct store *st, const char *tailnet, const char *endpoint, tstime_t t,

@@ -35,7 +35,7 @@ norm_device_volatile(const char *key)
 	return 0;
 }
 
-static int
+int
 norm_cmp_json_str(const void *a, const void *b)
 {
 	return strcmp(json_string_value(*(json_t *const *)a),

@@ -26,6 +26,9 @@ struct norm_device {
 	int online; /* connectedToControl */
 };
 
+/* A qsort comparator of strings held as json_t * (lists of tags, scopes, subscriptions). */
+int norm_cmp_json_str(const void *a, const void *b);
+
 /* Is KEY one of a device's volatile fields (never versioned)? */
 int norm_device_volatile(const char *key);
 

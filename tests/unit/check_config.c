@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "endpoint.h"
 #include "tstime.h"
 
 #define SEC TSTIME_SEC
@@ -442,6 +443,34 @@ START_TEST(test_endpoints)
 	load_fails("[tailnet a]\napi_key_file = k\nendpoints = devicesx\n",
 	           "%F:3: endpoints: \"devicesx\" is not one of devices keys users policy dns "
 	           "settings webhooks");
+}
+END_TEST
+
+/* The config's names and the endpoint rows come from one list, in one order; the kind bytes are
+ * the store's format and never move. */
+START_TEST(test_endpoint_rows)
+{
+	static const char kinds[] = "dkupnsw";
+	size_t i, j;
+
+	ck_assert_uint_eq(ENDPOINT__COUNT, sizeof(kinds) - 1);
+	for (i = 0; i < ENDPOINT__COUNT; i++) {
+		const struct endpoint *e = &endpoints[i];
+
+		ck_assert_str_eq(e->name, config_endpoint_names[i]);
+		ck_assert_ptr_eq(endpoint_find(e->name), e);
+		ck_assert_int_eq(e->kind, kinds[i]);
+		ck_assert_ptr_nonnull(e->apply);
+		ck_assert_uint_ge(endpoint_npaths(e), 1);
+		ck_assert(e->plan == NULL || e->plan_path != NULL);
+		for (j = 0; j < i; j++)
+			ck_assert_int_ne(e->kind, endpoints[j].kind);
+	}
+	ck_assert_ptr_null(endpoint_find("acl"));
+	ck_assert_int_eq(endpoints[ENDPOINT_devices].mass_guard, 1);
+	ck_assert_int_eq(endpoints[ENDPOINT_keys].mass_guard, 0);
+	ck_assert_int_eq(endpoints[ENDPOINT_policy].text, 1);
+	ck_assert_uint_eq(endpoint_npaths(&endpoints[ENDPOINT_dns]), 4);
 }
 END_TEST
 
@@ -1334,6 +1363,7 @@ config_suite(void)
 	tcase_add_test(tc, test_nul_byte);
 	tcase_add_test(tc, test_too_many_errors);
 	tcase_add_test(tc, test_endpoints);
+	tcase_add_test(tc, test_endpoint_rows);
 	tcase_add_test(tc, test_unreadable);
 	tcase_add_test(tc, test_checked_all);
 	tcase_add_test(tc, test_checked_state_dir);

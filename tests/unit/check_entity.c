@@ -666,7 +666,7 @@ START_TEST(test_keys_baseline)
 	ck_assert(json_is_null(json_object_get(row, "creator")));
 	json_decref(out);
 
-	ep = endpoint(TN, ENTITY_EP_KEYS);
+	ep = endpoint(TN, endpoints[ENDPOINT_keys].name);
 	ck_assert_int_eq(ep.last_ok, H(1));
 	ck_assert_str_eq(ep.result, "ok");
 	ck_assert_uint_eq(ep.entities, 3);
@@ -1274,7 +1274,7 @@ START_TEST(test_users_mass_held)
 	ck_assert_int_eq(res.time, H(2));
 	ck_assert_uint_eq(res.deleted, 0);
 	NO_EVENTS(res);
-	ep = endpoint(TN, ENTITY_EP_USERS);
+	ep = endpoint(TN, endpoints[ENDPOINT_users].name);
 	ck_assert_str_eq(ep.result, "held");
 	ck_assert_int_eq(ep.last_ok, H(1));
 	ck_assert_int_eq(ep.last_poll, H(2));
@@ -1299,7 +1299,7 @@ START_TEST(test_users_mass_held)
 	ck_assert_str_eq(ids_of(out, "users"), "u1 u2 u3");
 	CK_BOUNDS(row_of(out, "users", "u1"), "held", NOW, H(1), H(1), H(3));
 	json_decref(out);
-	ep = endpoint(TN, ENTITY_EP_USERS);
+	ep = endpoint(TN, endpoints[ENDPOINT_users].name);
 	ck_assert_str_eq(ep.result, "ok");
 	ck_assert_int_eq(ep.last_ok, H(3));
 	ck_assert_int_eq(ep.pending_mass, 0);
@@ -1360,7 +1360,7 @@ START_TEST(test_users_bad_answers)
 		cause = NULL;
 		json_decref(b);
 	}
-	ep = endpoint(TN, ENTITY_EP_USERS);
+	ep = endpoint(TN, endpoints[ENDPOINT_users].name);
 	ck_assert_int_eq(ep.last_poll, NOW);
 	ck_assert_int_eq(ep.last_ok, NOW);
 	hist_endpoint_free(&ep);
@@ -1465,7 +1465,7 @@ START_TEST(test_webhooks_null)
 	res = HOOKS(H(1), b);
 	ck_assert_uint_eq(res.seen, 0);
 	CK_COUNTS(res, 0, 0, 0, 0);
-	ep = endpoint(TN, ENTITY_EP_WEBHOOKS);
+	ep = endpoint(TN, endpoints[ENDPOINT_webhooks].name);
 	ck_assert_int_eq(ep.last_ok, H(1));
 	ck_assert_uint_eq(ep.entities, 0);
 	hist_endpoint_free(&ep);
@@ -1673,7 +1673,7 @@ START_TEST(test_policy_invalid)
 	check_text(out, policy1);
 	json_decref(out);
 	NO_EVENTS(((struct hist_poll_result){.events = 0}));
-	ep = endpoint(TN, ENTITY_EP_POLICY);
+	ep = endpoint(TN, endpoints[ENDPOINT_policy].name);
 	ck_assert_int_eq(ep.last_ok, H(2));
 	ck_assert_int_eq(ep.last_poll, H(2));
 	hist_endpoint_free(&ep);
@@ -1942,7 +1942,7 @@ START_TEST(test_dns_malformed)
 				json_decref(a[j]);
 		}
 	}
-	ep = endpoint("fresh.example", ENTITY_EP_DNS);
+	ep = endpoint("fresh.example", endpoints[ENDPOINT_dns].name);
 	ck_assert_int_eq(ep.last_poll, NOW);
 	hist_endpoint_free(&ep);
 	out = dns_get("fresh.example", NOW, 1);
@@ -1952,7 +1952,7 @@ START_TEST(test_dns_malformed)
 	ck_assert_str_eq(S(out, "reason"), "no successful poll of dns yet");
 	ck_assert_uint_eq(json_array_size(json_object_get(out, "versions")), 0);
 	json_decref(out);
-	ep = endpoint(TN, ENTITY_EP_DNS);
+	ep = endpoint(TN, endpoints[ENDPOINT_dns].name);
 	ck_assert_int_eq(ep.last_poll, H(1));
 	hist_endpoint_free(&ep);
 	out = dns_get(TN, NOW, 1);
@@ -2072,7 +2072,7 @@ START_TEST(test_poll_time_monotonic)
 	ck_assert_int_eq(res.time, H(5) + 3);
 	evs = TAKE(res, "user.role.changed u1"); /* at the poll's time as recorded */
 	json_decref(evs);
-	ep = endpoint(TN, ENTITY_EP_USERS);
+	ep = endpoint(TN, endpoints[ENDPOINT_users].name);
 	ck_assert_int_eq(ep.last_ok, H(5) + 3);
 	ck_assert_int_eq(ep.last_poll, H(5) + 3);
 	hist_endpoint_free(&ep);

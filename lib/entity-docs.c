@@ -1,0 +1,529 @@
+/* entity-docs.c: the one-record kinds: the policy file (revisions, texts), DNS and settings. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+
+#include <openssl/evp.h>
+
+#include "entity-int.h"
+#include "hujson.h"
+#include "log.h"
+
+/* A singleton is new only at its endpoint's first poll and never leaves: it only changes. */
+static const struct entity_kind entity_policy = {
+    .ep = ENDPOINT_policy,
+    .name = "policy",
+    .changed = EVENT_T_policy_changed,
+    .events = entity_doc_events,
+};
+
+static const struct entity_kind entity_dns = {
+    .ep = ENDPOINT_dns,
+    .name = "dns",
+    .changed = EVENT_T_dns_changed,
+    .events = entity_doc_events,
+};
+
+static const struct entity_kind entity_settings = {
+    .ep = ENDPOINT_settings,
+    .name = "settings",
+    .changed = EVENT_T_settings_changed,
+    .events = entity_doc_events,
+};
+
+static int
+entity_apply_one(struct store *st, const struct entity_kind *k, const char *tailnet, tstime_t t,
+                 json_t *doc, struct entity_apply *a, const struct hist_policy *pol,
+                 struct hist_poll_result *res, char **cause)
+{
+	struct entity_item *it = xcalloc(1, sizeof(*it));
+
+	entity_item_set(it, k->name, doc, NULL); /* the one record: "policy", "dns" */
+	return entity_apply(st, k, tailnet, t, it, 1, pol, res, a, cause);
+}
+
+static void
+entity_hex(const uint8_t *p, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+/* If the current revision's text has the hash HEX, replaces *DOC with its record. */
+static int
+entity_policy_same(struct store *st, const char *tailnet, const char *hex, json_t **doc,
+                   char **cause)
+{
+	struct store_txn *txn;
+	json_t *cur;
+
+	if (store_read_begin(st, &txn, cause) == -1)
+		return -1;
+	cur =
+	    entity_cur_get(txn, tailnet, endpoints[ENDPOINT_policy].kind, entity_policy.name, NULL);
+	store_read_end(txn);
+	if (cur != NULL &&
+	    strcmp(json_string_value(json_object_get(cur, "sha256")) ?: "", hex) == 0) {
+		json_decref(*doc);
+		*doc = cur;
+	} else
+		json_decref(cur);
+	return 0;
+}
+
+int
+entity_policy_apply(struct store *st, const char *tailnet, tstime_t t, const char *text, size_t len,
+                    const char *etag, const struct hist_policy *pol, struct hist_poll_result *res,
+                    char **cause)
+{
+	struct entity_apply a = {0};
+	struct hujson_error err;
+	char hex[2 * ENTITY_HASH_LEN + 1], *std = NULL;
+	unsigned hlen = 0;
+	json_t *doc;
+	int rc;
+
+	if (len > ENTITY_POLICY_MAX) {
+		*cause = xasprintf("the policy file is larger than %zu bytes", ENTITY_POLICY_MAX);
+		return -1;
+	}
+	if (hujson_standardize(text, len, &std, NULL, &err) == -1) {
+		*cause = xasprintf("the policy file is not valid HuJSON (line %d, column %d: %s)",
+		                   err.line, err.column, err.message);
+		return -1;
+	}
+	free(std);
+	if (EVP_Digest(text, len, a.hash, &hlen, EVP_sha256(), NULL) != 1 ||
+	    hlen != ENTITY_HASH_LEN) {
+		*cause = xasprintf("cannot hash the policy file");
+		return -1;
+	}
+	entity_hex(a.hash, sizeof(a.hash), hex);
+	a.blob = text;
+	a.blob_len = len;
+	doc = json_pack("{s:s, s:I}", "sha256", hex, "size", (json_int_t)len);
+	/* The ETag as the API sends it, quotes and a weak "W/" taken off. */
+	if (etag != NULL) {
+		size_t n;
+
+		if (strncmp(etag, "W/", 2) == 0)
+			etag += 2;
+		n = strlen(etag);
+		if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"') {
+			etag++;
+			n -= 2;
+		}
+		json_object_set_new(doc, "etag", json_stringn(etag, n) ?: json_null());
+	} else
+		json_object_set_new(doc, "etag", json_null());
+	/* A revision is its text: the same text under another ETag (or none) is no change, and
+	 * keeps the ETag it was first seen with. */
+	if (entity_policy_same(st, tailnet, hex, &doc, cause) == -1) {
+		json_decref(doc);
+		return -1;
+	}
+	rc = entity_apply_one(st, &entity_policy, tailnet, t, doc, &a, pol, res, cause);
+	json_decref(doc);
+	return rc;
+}
+
+static int
+entity_is_strings(json_t *v)
+{
+	json_t *e;
+	size_t i;
+
+	if (!json_is_array(v))
+		return 0;
+	json_array_foreach(v, i, e) if (!json_is_string(e)) return 0;
+	return 1;
+}
+
+int
+entity_dns_apply(struct store *st, const char *tailnet, tstime_t t, json_t *nameservers,
+                 json_t *preferences, json_t *searchpaths, json_t *splitdns,
+                 const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	json_t *ns = json_object_get(nameservers, "dns");
+	json_t *magic = json_object_get(preferences, "magicDNS");
+	json_t *paths = json_object_get(searchpaths, "searchPaths"), *doc, *v;
+	struct entity_apply a = {0};
+	const char *domain;
+	int rc;
+
+	/* An empty list may come as null, but a missing member is a broken answer. */
+	if (json_is_null(ns))
+		ns = NULL;
+	else if (ns == NULL)
+		ns = json_true(); /* fails the check below */
+	if (json_is_null(paths))
+		paths = NULL;
+	else if (paths == NULL)
+		paths = json_true();
+	if (!json_is_object(nameservers) || (ns != NULL && !entity_is_strings(ns))) {
+		*cause = xasprintf("dns/nameservers: the answer has no \"dns\" list of addresses");
+		return -1;
+	}
+	if (!json_is_boolean(magic)) {
+		*cause = xasprintf("dns/preferences: the answer has no \"magicDNS\" true or false");
+		return -1;
+	}
+	if (!json_is_object(searchpaths) || (paths != NULL && !entity_is_strings(paths))) {
+		*cause = xasprintf("dns/searchpaths: the answer has no \"searchPaths\" list");
+		return -1;
+	}
+	if (!json_is_object(splitdns)) {
+		*cause = xasprintf("dns/split-dns: the answer is not an object of domains");
+		return -1;
+	}
+	json_object_foreach(splitdns, domain, v)
+	{
+		if (!json_is_null(v) && !entity_is_strings(v)) {
+			*cause = xasprintf("dns/split-dns: domain \"%s\" has no list of resolvers",
+			                   domain);
+			return -1;
+		}
+	}
+	/* Resolver order matters (it is the order of use): lists are kept as they come. */
+	doc = json_pack("{s:o, s:O, s:o, s:O}", "nameservers", ns ? json_incref(ns) : json_array(),
+	                "magicDNS", magic, "searchPaths", paths ? json_incref(paths) : json_array(),
+	                "splitDNS", splitdns);
+	rc = entity_apply_one(st, &entity_dns, tailnet, t, doc, &a, pol, res, cause);
+	json_decref(doc);
+	return rc;
+}
+
+int
+entity_settings_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                      const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	struct entity_apply a = {0};
+
+	if (!json_is_object(body)) {
+		*cause = xasprintf("the settings answer is not an object");
+		return -1;
+	}
+	return entity_apply_one(st, &entity_settings, tailnet, t, body, &a, pol, res, cause);
+}
+
+int
+entity_policy_answer(struct store *st, const char *tailnet, tstime_t t,
+                     const struct endpoint_answer *ans, const struct hist_policy *pol,
+                     struct hist_poll_result *res, char **cause)
+{
+	return entity_policy_apply(st, tailnet, t, ans->text ? ans->text : "", ans->text_len,
+	                           ans->etag, pol, res, cause);
+}
+
+int
+entity_dns_answer(struct store *st, const char *tailnet, tstime_t t,
+                  const struct endpoint_answer *ans, const struct hist_policy *pol,
+                  struct hist_poll_result *res, char **cause)
+{
+	json_t *a = ans->json;
+
+	return entity_dns_apply(st, tailnet, t, json_array_get(a, 0), json_array_get(a, 1),
+	                        json_array_get(a, 2), json_array_get(a, 3), pol, res, cause);
+}
+
+int
+entity_settings_answer(struct store *st, const char *tailnet, tstime_t t,
+                       const struct endpoint_answer *ans, const struct hist_policy *pol,
+                       struct hist_poll_result *res, char **cause)
+{
+	return entity_settings_apply(st, tailnet, t, json_array_get(ans->json, 0), pol, res, cause);
+}
+
+/* Every version of the singleton of K, oldest first, as {bounds..., NAME: record}. */
+static json_t *
+entity_versions(struct store_txn *txn, const char *tailnet, const struct entity_kind *k)
+{
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key, val;
+	json_t *list = json_array();
+	char *cause = NULL;
+	int rc;
+
+	hist_key_kind(&prefix, tailnet, ENTITY_ROW(k)->kind, k->name);
+	if (store_cursor_open(txn, STORE_VER, &cur, &cause) == -1) {
+		free(cause);
+		return list;
+	}
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		struct hist_bounds b;
+		json_t *v;
+
+		if (key.len != prefix.len + 8 || val.len < HIST_BOUNDS_LEN)
+			continue;
+		hist_bounds_get(val.data, &b);
+		v = json_object();
+		hist_bounds_json(v, &b);
+		json_object_set_new(v, k->name,
+		                    json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
+		                               val.len - HIST_BOUNDS_LEN, 0, NULL)
+		                        ?: json_null());
+		json_array_append_new(list, v);
+	}
+	store_cursor_close(cur);
+	return list;
+}
+
+/* The bounds back from a version's JSON. */
+static void
+entity_bounds_of(json_t *v, struct hist_bounds *b)
+{
+	static const char *const names[] = {"from_lo", "from_hi", "to_lo", "to_hi"};
+	tstime_t *t[] = {&b->from_lo, &b->from_hi, &b->to_lo, &b->to_hi};
+
+	for (size_t i = 0; i < 4; i++)
+		*t[i] = entity_time(v, names[i]);
+	b->flags = json_is_true(json_object_get(v, "exact_from")) ? HIST_F_EXACT_FROM : 0;
+}
+
+/* The index in VERSIONS of the version in force at Q->at (held, else maybe), or -1. */
+static ssize_t
+entity_version_at(struct entity_query *q, json_t *versions, enum hist_state *state)
+{
+	ssize_t found = -1;
+	json_t *v;
+	size_t i;
+
+	*state = HIST_NO;
+	json_array_foreach(versions, i, v)
+	{
+		struct hist_bounds b;
+		enum hist_state s;
+
+		entity_bounds_of(v, &b);
+		s = hist_state_cov(&b, q->at, q->ep.last_ok, q->covered);
+		if (s == HIST_HELD || (s == HIST_MAYBE && found == -1)) {
+			found = (ssize_t)i;
+			*state = s;
+		}
+	}
+	return found;
+}
+
+static int
+entity_doc_get(struct store *st, const char *tailnet, const struct entity_kind *k, tstime_t at,
+               int history, json_t **out, char **cause)
+{
+	struct entity_query q;
+	enum hist_state s = HIST_NO;
+	json_t *versions, *v = NULL, *m;
+	const char *key;
+	ssize_t i;
+
+	if (entity_query_begin(st, tailnet, k, at, &q, out, cause) == -1)
+		return HIST_ERR;
+	versions = entity_versions(q.txn, tailnet, k);
+	if (at == TSTIME_NONE) {
+		v = json_array_get(versions, json_array_size(versions) - 1);
+		s = v != NULL && json_is_null(json_object_get(v, "to_hi")) ? HIST_HELD : HIST_NO;
+	} else if ((i = entity_version_at(&q, versions, &s)) >= 0)
+		v = json_array_get(versions, (size_t)i);
+	if (s != HIST_NO) {
+		json_object_set_new(*out, "state", json_string(hist_state_names[s]));
+		json_object_foreach(v, key, m) json_object_set(*out, key, m);
+	} else {
+		json_object_set_new(*out, "state", json_null());
+		json_object_set_new(*out, k->name, json_null());
+	}
+	if (history)
+		json_object_set_new(*out, "versions", versions);
+	else
+		json_decref(versions);
+	entity_query_end(&q);
+	return HIST_OK;
+}
+
+int
+entity_dns_get(struct store *st, const char *tailnet, tstime_t at, int history, json_t **out,
+               char **cause)
+{
+	return entity_doc_get(st, tailnet, &entity_dns, at, history, out, cause);
+}
+
+int
+entity_settings_get(struct store *st, const char *tailnet, tstime_t at, int history, json_t **out,
+                    char **cause)
+{
+	return entity_doc_get(st, tailnet, &entity_settings, at, history, out, cause);
+}
+
+/* The policy's versions as revisions: {"rev", "sha256", "etag", "size", bounds..., "current"}. */
+static json_t *
+entity_revisions(struct store_txn *txn, const char *tailnet)
+{
+	json_t *versions = entity_versions(txn, tailnet, &entity_policy), *v, *revs = json_array();
+	size_t i;
+
+	json_array_foreach(versions, i, v)
+	{
+		json_t *r = json_object(), *doc = json_object_get(v, "policy"), *m;
+		const char *key;
+
+		json_object_set_new(r, "rev", json_integer((json_int_t)i + 1));
+		json_object_foreach(doc, key, m) json_object_set(r, key, m);
+		json_object_foreach(v, key, m) if (strcmp(key, "policy") != 0)
+		    json_object_set(r, key, m);
+		json_object_set_new(r, "current",
+		                    json_boolean(json_is_null(json_object_get(v, "to_hi"))));
+		json_array_append_new(revs, r);
+	}
+	json_decref(versions);
+	return revs;
+}
+
+int
+entity_policy_log(struct store *st, const char *tailnet, json_t **out, char **cause)
+{
+	struct entity_query q;
+
+	if (entity_query_begin(st, tailnet, &entity_policy, TSTIME_NONE, &q, out, cause) == -1)
+		return HIST_ERR;
+	json_object_set_new(*out, "revisions", entity_revisions(q.txn, tailnet));
+	entity_query_end(&q);
+	return HIST_OK;
+}
+
+/* Finds revision REV ("3", or a hash prefix) in REVS: its index, -1 none, -2 ambiguous. */
+static ssize_t
+entity_rev_find(json_t *revs, const char *rev)
+{
+	size_t i, n = strlen(rev), digits = strspn(rev, "0123456789");
+	ssize_t found = -1;
+	json_t *r;
+
+	if (digits == n && n > 0 && n < 10) {
+		long num = strtol(rev, NULL, 10);
+
+		if (num >= 1 && (size_t)num <= json_array_size(revs))
+			return (ssize_t)num - 1;
+		/* "123456" may also be the start of a hash. */
+		if (n < ENTITY_REV_HEX_MIN)
+			return -1;
+	}
+	json_array_foreach(revs, i, r)
+	{
+		const char *h = json_string_value(json_object_get(r, "sha256"));
+
+		if (h == NULL || strncasecmp(h, rev, n) != 0)
+			continue;
+		/* A text that came back is the same text: its latest revision. Only prefixes of
+		 * different texts are ambiguous. */
+		if (found >= 0 &&
+		    strcmp(h, json_string_value(json_object_get(json_array_get(revs, (size_t)found),
+		                                                "sha256"))) != 0)
+			return -2;
+		found = (ssize_t)i;
+	}
+	return found;
+}
+
+int
+entity_rev_ok(const char *rev)
+{
+	size_t n = strlen(rev);
+
+	if (n == 0 || n > 2 * ENTITY_HASH_LEN || strspn(rev, "0123456789abcdefABCDEF") != n)
+		return 0;
+	return strspn(rev, "0123456789") == n || n >= ENTITY_REV_HEX_MIN;
+}
+
+int
+entity_policy_get(struct store *st, const char *tailnet, const char *rev, tstime_t at, json_t **out,
+                  char **cause)
+{
+	struct entity_query q;
+	enum hist_state s = HIST_HELD;
+	json_t *revs, *r;
+	ssize_t i;
+	size_t n;
+	int rc = HIST_OK;
+
+	if (rev != NULL && !entity_rev_ok(rev)) {
+		*cause =
+		    xasprintf("revision \"%s\": give its number or at least 6 hex digits of its "
+		              "sha256",
+		              rev);
+		return HIST_NOTFOUND;
+	}
+	if (entity_query_begin(st, tailnet, &entity_policy, at, &q, out, cause) == -1)
+		return HIST_ERR;
+	revs = entity_revisions(q.txn, tailnet);
+	n = json_array_size(revs);
+	if (rev != NULL)
+		i = entity_rev_find(revs, rev);
+	else if (at != TSTIME_NONE)
+		i = entity_version_at(&q, revs, &s);
+	else
+		i = n > 0 && json_is_true(json_object_get(json_array_get(revs, n - 1), "current"))
+		        ? (ssize_t)n - 1
+		        : -1;
+	if (i < 0) {
+		if (i == -2)
+			*cause =
+			    xasprintf("revision \"%s\" matches more than one policy revision", rev);
+		else if (rev != NULL)
+			*cause =
+			    xasprintf("tailnet %s has no policy revision \"%s\" (%zu recorded)",
+			              tailnet, rev, n);
+		else if (at != TSTIME_NONE)
+			*cause = xasprintf(
+			    "no policy revision of tailnet %s is known at that time%s%s", tailnet,
+			    json_string_value(json_object_get(*out, "reason")) ? ": " : "",
+			    json_string_value(json_object_get(*out, "reason")) ?: "");
+		else
+			*cause = xasprintf("no policy file of tailnet %s recorded yet", tailnet);
+		json_decref(*out);
+		*out = NULL;
+		rc = HIST_NOTFOUND;
+		goto out;
+	}
+	r = json_array_get(revs, (size_t)i);
+	{
+		const char *key, *hex = json_string_value(json_object_get(r, "sha256"));
+		uint8_t hash[ENTITY_HASH_LEN];
+		struct store_key k;
+		struct store_val val;
+		json_t *m, *text = NULL;
+
+		for (size_t b = 0;
+		     hex != NULL && strlen(hex) == 2 * ENTITY_HASH_LEN && b < ENTITY_HASH_LEN;
+		     b++) {
+			unsigned x;
+
+			sscanf(hex + 2 * b, "%2x", &x);
+			hash[b] = (uint8_t)x;
+		}
+		store_key_init(&k);
+		store_key_bytes(&k, hash, sizeof(hash));
+		if (hex != NULL && strlen(hex) == 2 * ENTITY_HASH_LEN &&
+		    store_get(q.txn, STORE_BLOB, &k, &val, cause) == 0)
+			text = json_stringn(val.data, val.len);
+		if (text == NULL) {
+			if (*cause == NULL)
+				*cause =
+				    xasprintf("store: the text of policy revision %zd is missing "
+				              "or damaged",
+				              i + 1);
+			json_decref(*out);
+			*out = NULL;
+			rc = HIST_ERR;
+			goto out;
+		}
+		json_object_foreach(r, key, m) json_object_set(*out, key, m);
+		if (at != TSTIME_NONE && rev == NULL)
+			json_object_set_new(*out, "state", json_string(hist_state_names[s]));
+		json_object_set_new(*out, "text", text);
+	}
+out:
+	json_decref(revs);
+	entity_query_end(&q);
+	return rc;
+}

@@ -1,0 +1,177 @@
+/* entity-users.c: users and webhooks: their answers, their events and their lists. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "entity-int.h"
+#include "log.h"
+
+static int entity_user_events(struct store_txn *, struct entity_apply *, struct entity_change *,
+                              char **);
+
+static const struct entity_kind entity_users = {
+    .ep = ENDPOINT_users,
+    .name = "user",
+    .list = "users",
+    .label = "loginName",
+    .created = EVENT_T_user_created,
+    .deleted = EVENT_T_user_deleted,
+    .changed = EVENT_T_user_updated,
+    .events = entity_user_events,
+};
+
+static const struct entity_kind entity_webhooks = {
+    .ep = ENDPOINT_webhooks,
+    .name = "webhook",
+    .list = "webhooks",
+    .label = "endpointUrl",
+    .created = EVENT_T_webhook_created,
+    .deleted = EVENT_T_webhook_deleted,
+    .changed = EVENT_T_webhook_updated,
+    .events = entity_doc_events,
+};
+
+static int
+entity_user_events(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
+                   char **cause)
+{
+	static const char *const role[] = {"role", NULL}, *const status[] = {"status", NULL};
+	static const char *const rest[] = {"role", "status", NULL};
+	json_t *old = c->old_stable ? json_loads(c->old_stable, 0, NULL) : NULL;
+	json_t *new = c->it ? json_loads(c->it->stable, 0, NULL) : NULL, *changed;
+	int rc;
+
+	if (c->action != HIST_A_CHANGE) {
+		rc = entity_whole_events(txn, a, c, old, new, cause);
+	} else {
+		changed = hist_changed_fields(old, new);
+		rc = entity_emit_fields(txn, a, c, EVENT_T_user_role_changed, old, new, changed,
+		                        role, NULL, NULL, cause);
+		if (rc == 0)
+			rc = entity_emit_fields(txn, a, c, EVENT_T_user_status_changed, old, new,
+			                        changed, status, NULL, NULL, cause);
+		if (rc == 0)
+			rc = entity_emit_fields(txn, a, c, a->k->changed, old, new, changed, NULL,
+			                        rest, NULL, cause);
+		json_decref(changed);
+	}
+	json_decref(old);
+	json_decref(new);
+	return rc;
+}
+
+/* Fields of a user that move by themselves: kept as current state, never versioned. */
+static const char *const entity_user_volatile[] = {"lastSeen", "currentlyConnected", "deviceCount",
+                                                   NULL};
+
+int
+entity_users_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                   const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	json_t *list = json_is_object(body) ? json_object_get(body, "users") : NULL, *v;
+	struct entity_apply a = {0};
+	struct entity_item *items;
+	size_t i, n = 0;
+
+	if (!json_is_array(list)) {
+		*cause = xasprintf("the answer has no \"users\" list");
+		return -1;
+	}
+	items = xcalloc(json_array_size(list) + 1, sizeof(*items));
+	json_array_foreach(list, i, v)
+	{
+		const char *id = entity_id(v, "id", "user", i, cause), *status;
+		json_t *stable, *vol;
+
+		if (id == NULL) {
+			entity_items_free(items, n);
+			return -1;
+		}
+		stable = json_deep_copy(v);
+		vol = json_object();
+		for (const char *const *f = entity_user_volatile; *f != NULL; f++) {
+			if (json_object_get(stable, *f) != NULL)
+				json_object_set(vol, *f, json_object_get(stable, *f));
+			json_object_del(stable, *f);
+		}
+		/* active and idle differ only by time since last seen: one stable "active". */
+		status = json_string_value(json_object_get(stable, "status"));
+		if (status != NULL &&
+		    (strcmp(status, "active") == 0 || strcmp(status, "idle") == 0)) {
+			json_object_set_new(vol, "status", json_string(status));
+			json_object_set_new(stable, "status", json_string("active"));
+		}
+		entity_sort_lists(stable);
+		entity_item_set(&items[n], id, stable, vol);
+		items[n].order = n;
+		n++;
+		json_decref(stable);
+		json_decref(vol);
+	}
+	return entity_apply(st, &entity_users, tailnet, t, items, n, pol, res, &a, cause);
+}
+
+int
+entity_webhooks_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                      const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	json_t *list = json_is_object(body) ? json_object_get(body, "webhooks") : NULL, *v;
+	struct entity_apply a = {0};
+	struct entity_item *items;
+	size_t i, n = 0;
+
+	/* No webhooks at all may come as null; no member at all is a broken answer (an error
+	 * message with a 200?), never "every webhook is gone". */
+	if (json_is_null(list))
+		list = NULL;
+	else if (!json_is_array(list)) {
+		*cause = xasprintf("the answer has no \"webhooks\" list");
+		return -1;
+	}
+	items = xcalloc(json_array_size(list) + 1, sizeof(*items));
+	json_array_foreach(list, i, v)
+	{
+		const char *id = entity_id(v, "endpointId", "webhook", i, cause);
+		json_t *stable;
+
+		if (id == NULL) {
+			entity_items_free(items, n);
+			return -1;
+		}
+		stable = json_deep_copy(v);
+		json_object_del(stable, "secret");
+		entity_sort_lists(stable);
+		entity_item_set(&items[n], id, stable, NULL);
+		items[n].order = n;
+		n++;
+		json_decref(stable);
+	}
+	return entity_apply(st, &entity_webhooks, tailnet, t, items, n, pol, res, &a, cause);
+}
+
+int
+entity_users_answer(struct store *st, const char *tailnet, tstime_t t,
+                    const struct endpoint_answer *ans, const struct hist_policy *pol,
+                    struct hist_poll_result *res, char **cause)
+{
+	return entity_users_apply(st, tailnet, t, json_array_get(ans->json, 0), pol, res, cause);
+}
+
+int
+entity_webhooks_answer(struct store *st, const char *tailnet, tstime_t t,
+                       const struct endpoint_answer *ans, const struct hist_policy *pol,
+                       struct hist_poll_result *res, char **cause)
+{
+	return entity_webhooks_apply(st, tailnet, t, json_array_get(ans->json, 0), pol, res, cause);
+}
+
+int
+entity_users_list(struct store *st, const char *tailnet, tstime_t at, json_t **out, char **cause)
+{
+	return entity_list(st, tailnet, &entity_users, at, out, cause);
+}
+
+int
+entity_webhooks_list(struct store *st, const char *tailnet, tstime_t at, json_t **out, char **cause)
+{
+	return entity_list(st, tailnet, &entity_webhooks, at, out, cause);
+}

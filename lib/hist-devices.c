@@ -1,0 +1,640 @@
+/* hist-devices.c: recording a devices answer: versions, address intervals, names and events. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event-log.h"
+#include "hist-int.h"
+#include "log.h"
+#include "norm.h"
+
+struct hist_change {
+	enum hist_action action;
+	struct norm_device *nd; /* the new state (NULL for GONE) */
+	char id[NORM_MAX_ID + 1];
+	struct hist_bounds cur; /* the open version's bounds (CHANGE, VOL, GONE) */
+	int old_online;         /* VOL: connectedToControl before */
+	char *old_stable;       /* CHANGE, GONE: malloc'd */
+};
+
+struct hist_apply {
+	const char *tailnet;
+	tstime_t t;
+	const struct hist_policy *pol;
+	struct norm_device *devs; /* sorted by id */
+	size_t ndevs;
+	struct hist_poll_result *res;
+	struct hist_change *ch;
+	size_t nch;
+};
+
+static void
+hist_changes_free(struct hist_apply *a)
+{
+	for (size_t i = 0; i < a->nch; i++)
+		free(a->ch[i].old_stable);
+	free(a->ch);
+	a->ch = NULL;
+	a->nch = 0;
+}
+
+static struct hist_change *
+hist_change_add(struct hist_apply *a, enum hist_action act, const char *id, struct norm_device *nd)
+{
+	struct hist_change *c;
+
+	a->ch = xrealloc(a->ch, (a->nch + 1) * sizeof(*a->ch));
+	c = &a->ch[a->nch++];
+	memset(c, 0, sizeof(*c));
+	c->action = act;
+	c->nd = nd;
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	return c;
+}
+
+static void
+hist_dev_view(size_t i, void *arg, struct hist_item_view *out)
+{
+	const struct norm_device *nd = &((struct hist_apply *)arg)->devs[i];
+
+	*out = (struct hist_item_view){nd->id, nd->stable, nd->vol, nd->stable_len, nd->vol_len};
+}
+
+static void
+hist_dev_change(enum hist_action act, const char *id, size_t i, const struct hist_cur *cr,
+                void *arg)
+{
+	struct hist_apply *a = arg;
+	struct hist_change *c =
+	    hist_change_add(a, act, id, act == HIST_A_GONE ? NULL : &a->devs[i]);
+
+	if (cr == NULL)
+		return;
+	c->cur = cr->b;
+	/* The volatile part is our own compact, sorted dump: a substring test is exact. */
+	c->old_online = memmem(cr->vol, cr->vol_len, "\"connectedToControl\":true",
+	                       strlen("\"connectedToControl\":true")) != NULL;
+	if (act != HIST_A_VOL)
+		c->old_stable = hist_cur_stable_dup(cr);
+}
+
+/* Merges the sorted answer with the sorted current records into a list of changes. */
+static int
+hist_classify(struct store_txn *txn, struct hist_apply *a, uint64_t *ncur, char **cause)
+{
+	return hist_merge(txn, a->tailnet, HIST_DEVICES->kind, a->ndevs, hist_dev_view,
+	                  hist_dev_change, a, ncur, cause);
+}
+
+static int
+hist_put_cur(struct store_txn *txn, const char *tailnet, const struct norm_device *nd,
+             tstime_t from_lo, tstime_t from_hi, uint32_t flags, char **cause)
+{
+	struct hist_bounds b = {from_lo, from_hi, TSTIME_NONE, TSTIME_NONE, flags};
+	size_t len;
+	uint8_t *v = hist_cur_encode(&b, nd->stable, nd->stable_len, nd->vol, nd->vol_len, &len);
+	struct store_key k;
+	int rc;
+
+	hist_key_device(&k, tailnet, nd->id);
+	rc = store_put(txn, STORE_CUR, &k, v, len, cause);
+	free(v);
+	return rc;
+}
+
+static int
+hist_open_version(struct store_txn *txn, const char *tailnet, const struct norm_device *nd,
+                  const struct hist_bounds *b, char **cause)
+{
+	return hist_version_open(txn, tailnet, HIST_DEVICES->kind, nd->id, b, nd->stable,
+	                         nd->stable_len, cause);
+}
+
+static int
+hist_close_version(struct store_txn *txn, const char *tailnet, const char *id, tstime_t from_hi,
+                   tstime_t to_lo, tstime_t to_hi, char **cause)
+{
+	return hist_version_close(txn, tailnet, HIST_DEVICES->kind, id, from_hi, to_lo, to_hi,
+	                          cause);
+}
+
+static int
+hist_open_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr *a, const char *id,
+               const struct hist_bounds *b, char **cause)
+{
+	uint8_t v[HIST_BOUNDS_LEN];
+	struct store_key k;
+
+	hist_key_addr(&k, tailnet, a);
+	store_key_i64(&k, b->from_hi);
+	store_key_str(&k, id);
+	hist_bounds_put(v, b);
+	return store_put(txn, STORE_ADDR, &k, v, sizeof(v), cause);
+}
+
+/* Closes the open interval of address A held by ID. */
+static int
+hist_close_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr *a, const char *id,
+                tstime_t to_lo, tstime_t to_hi, char **cause)
+{
+	struct store_cursor *cur;
+	struct store_key prefix, k;
+	struct store_val key, val;
+	struct hist_bounds b;
+	int rc, found = 0;
+
+	hist_key_addr(&prefix, tailnet, a);
+	if (store_cursor_open(txn, STORE_ADDR, &cur, cause) == -1)
+		return -1;
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		/* A damaged key (no NUL at its end) is passed over, never read past. */
+		if (key.len <= prefix.len + 8 || val.len < HIST_BOUNDS_LEN ||
+		    ((const char *)key.data)[key.len - 1] != '\0')
+			continue;
+		if (strcmp((const char *)key.data + prefix.len + 8, id) != 0)
+			continue;
+		hist_bounds_get(val.data, &b);
+		if (b.to_hi != TSTIME_NONE)
+			continue;
+		store_key_init(&k);
+		store_key_bytes(&k, key.data, key.len);
+		found = 1;
+		break;
+	}
+	store_cursor_close(cur);
+	if (!found)
+		return 0; /* nothing open: nothing to close */
+	b.to_lo = to_lo;
+	b.to_hi = to_hi;
+	uint8_t v[HIST_BOUNDS_LEN];
+	hist_bounds_put(v, &b);
+	return store_put(txn, STORE_ADDR, &k, v, sizeof(v), cause);
+}
+
+static size_t
+hist_stable_addrs(const char *stable, struct tsaddr *out, size_t max)
+{
+	json_t *j = json_loads(stable, 0, NULL), *v;
+	size_t i, n = 0;
+
+	json_array_foreach(json_object_get(j, "addresses"), i, v)
+	{
+		if (n < max && json_is_string(v) && addr_parse(json_string_value(v), &out[n]) == 0)
+			n++;
+	}
+	json_decref(j);
+	return n;
+}
+
+static int
+hist_addr_in(const struct tsaddr *a, const struct tsaddr *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(a->b, set[i].b, sizeof(a->b)) == 0)
+			return 1;
+	return 0;
+}
+
+/* Indexes the names of a new version that the previous version (OLD, may be NULL) lacked. */
+static int
+hist_index_names(struct store_txn *txn, const char *tailnet, const struct norm_device *nd,
+                 const char *old, tstime_t from_hi, char **cause)
+{
+	json_t *js = json_loads(nd->stable, 0, NULL), *jo = old ? json_loads(old, 0, NULL) : NULL;
+	char *names[3], *onames[3];
+	size_t n = norm_device_names(js, names), on = jo ? norm_device_names(jo, onames) : 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int known = 0;
+		struct store_key k;
+
+		for (size_t j = 0; j < on; j++)
+			known |= strcmp(names[i], onames[j]) == 0;
+		if (!known && rc == 0) {
+			hist_key_name(&k, tailnet, names[i]);
+			store_key_i64(&k, from_hi);
+			store_key_str(&k, nd->id);
+			/* A name too long for a key is not findable by name; the poll still counts.
+			 */
+			if (k.bad)
+				log_warnx("%s: device %s: a name of %zu bytes is too long to index",
+				          tailnet, nd->id, strlen(names[i]));
+			else
+				rc = store_put(txn, STORE_NAME, &k, "", 0, cause);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	for (size_t j = 0; j < on; j++)
+		free(onames[j]);
+	json_decref(js);
+	json_decref(jo);
+	return rc;
+}
+
+static int
+hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_change *c,
+                  tstime_t last_ok, char **cause)
+{
+	tstime_t t = a->t, old_from_hi = c->cur.from_hi;
+	struct tsaddr old[NORM_MAX_ADDRS];
+	size_t nold = 0, i;
+	struct hist_bounds b = {last_ok, t, TSTIME_NONE, TSTIME_NONE, 0};
+	struct norm_device *nd = c->nd;
+
+	switch (c->action) {
+	case HIST_A_VOL:
+		a->res->vol_updates++;
+		return hist_put_cur(txn, a->tailnet, nd, c->cur.from_lo, c->cur.from_hi,
+		                    c->cur.flags, cause);
+	case HIST_A_NEW:
+		a->res->created++;
+		/* The API's creation time is exact when it falls in the window since the last
+		 * poll; before the first poll we cannot know this was the device's first state. */
+		if (last_ok != TSTIME_NONE && nd->created != TSTIME_NONE && nd->created > last_ok &&
+		    nd->created <= t) {
+			b.from_lo = nd->created;
+			b.flags |= HIST_F_EXACT_FROM;
+		}
+		break;
+	case HIST_A_CHANGE:
+		a->res->changed++;
+		if (hist_close_version(txn, a->tailnet, c->id, old_from_hi, last_ok, t, cause) ==
+		    -1)
+			return -1;
+		nold = hist_stable_addrs(c->old_stable, old, NORM_MAX_ADDRS);
+		break;
+	case HIST_A_GONE: {
+		struct store_key k;
+
+		a->res->deleted++;
+		if (hist_close_version(txn, a->tailnet, c->id, old_from_hi, last_ok, t, cause) ==
+		    -1)
+			return -1;
+		nold = hist_stable_addrs(c->old_stable, old, NORM_MAX_ADDRS);
+		for (i = 0; i < nold; i++)
+			if (hist_close_addr(txn, a->tailnet, &old[i], c->id, last_ok, t, cause) ==
+			    -1)
+				return -1;
+		hist_key_device(&k, a->tailnet, c->id);
+		return store_del(txn, STORE_CUR, &k, cause) == -1 ? -1 : 0;
+	}
+	}
+	if (hist_open_version(txn, a->tailnet, nd, &b, cause) == -1 ||
+	    hist_put_cur(txn, a->tailnet, nd, b.from_lo, b.from_hi, b.flags, cause) == -1 ||
+	    hist_index_names(txn, a->tailnet, nd, c->old_stable, t, cause) == -1)
+		return -1;
+	for (i = 0; i < nold; i++)
+		if (!hist_addr_in(&old[i], nd->addrs, nd->naddrs) &&
+		    hist_close_addr(txn, a->tailnet, &old[i], c->id, last_ok, t, cause) == -1)
+			return -1;
+	for (i = 0; i < nd->naddrs; i++)
+		if (!hist_addr_in(&nd->addrs[i], old, nold) &&
+		    hist_open_addr(txn, a->tailnet, &nd->addrs[i], nd->id, &b, cause) == -1)
+			return -1;
+	return 0;
+}
+
+/* Fields that make an event of their own when they change; the rest make device.updated. */
+static const struct {
+	enum event_type_id type;
+	const char *fields[3];
+} hist_device_groups[] = {
+    {EVENT_T_device_renamed, {"name", "hostname", NULL}},
+    {EVENT_T_device_tags_changed, {"tags", NULL}},
+    {EVENT_T_device_owner_changed, {"user", NULL}},
+    {EVENT_T_device_authorized_changed, {"authorized", NULL}},
+    {EVENT_T_device_key_expiry_changed, {"expires", "keyExpiryDisabled", NULL}},
+    {EVENT_T_device_routes_changed, {"enabledRoutes", "advertisedRoutes", NULL}},
+};
+
+static int
+hist_emit(struct store_txn *txn, struct hist_apply *a, enum event_type_id type, const char *kind,
+          const char *id, const char *name, json_t *before, json_t *after, json_t *changed,
+          json_t *data, char **cause)
+{
+	struct event_rec ev = {a->t, a->tailnet, type,  kind,    id,
+	                       name, before,     after, changed, data};
+	uint64_t seq;
+
+	if (event_append(txn, &ev, &seq, cause) == -1)
+		return -1;
+	a->res->events++;
+	return 0;
+}
+
+/* The members of OBJ named in FIELDS that CHANGED lists; a new reference. */
+static json_t *
+hist_pick(json_t *obj, json_t *changed, const char *const *fields)
+{
+	json_t *out = json_object(), *v;
+	size_t i;
+
+	json_array_foreach(changed, i, v)
+	{
+		for (const char *const *f = fields; *f != NULL; f++)
+			if (strcmp(json_string_value(v), *f) == 0 &&
+			    json_object_get(obj, *f) != NULL)
+				json_object_set(out, *f, json_object_get(obj, *f));
+	}
+	return out;
+}
+
+static int
+hist_in_list(json_t *list, const char *s)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(list, i, v)
+	{
+		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* One event per address that is in FROM's list and not in TO's. */
+static int
+hist_addr_events(struct store_txn *txn, struct hist_apply *a, enum event_type_id type,
+                 const char *id, const char *name, json_t *from, json_t *to, char **cause)
+{
+	json_t *fl = json_object_get(from, "addresses"), *tl = json_object_get(to, "addresses"), *v;
+	size_t i;
+
+	json_array_foreach(fl, i, v)
+	{
+		json_t *data;
+		int rc;
+
+		if (!json_is_string(v) || hist_in_list(tl, json_string_value(v)))
+			continue;
+		data = json_pack("{s:O}", "address", v);
+		rc = hist_emit(txn, a, type, "device", id, name, NULL, NULL, NULL, data, cause);
+		json_decref(data);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The events one version change of a device makes: before and after hold only the fields that
+ * concern each event. */
+static int
+hist_change_events(struct store_txn *txn, struct hist_apply *a, struct hist_change *c, char **cause)
+{
+	json_t *old = c->old_stable ? json_loads(c->old_stable, 0, NULL) : NULL;
+	json_t *new = c->nd != NULL ? json_loads(c->nd->stable, 0, NULL) : NULL;
+	json_t *changed = NULL, *rest = NULL, *v;
+	const char *name = json_string_value(json_object_get(new ? new : old, "name"));
+	int rc = 0;
+	size_t i, g;
+
+	switch (c->action) {
+	case HIST_A_NEW:
+		rc = hist_emit(txn, a, EVENT_T_device_created, "device", c->id, name, NULL, new,
+		               NULL, NULL, cause);
+		break;
+	case HIST_A_GONE:
+		rc = hist_emit(txn, a, EVENT_T_device_deleted, "device", c->id, name, old, NULL,
+		               NULL, NULL, cause);
+		break;
+	case HIST_A_VOL:
+		break;
+	case HIST_A_CHANGE:
+		changed = hist_changed_fields(old, new);
+		rest = json_array();
+		json_array_foreach(changed, i, v)
+		{
+			int grouped = strcmp(json_string_value(v), "addresses") == 0;
+
+			for (g = 0; g < sizeof(hist_device_groups) / sizeof(hist_device_groups[0]);
+			     g++)
+				for (const char *const *f = hist_device_groups[g].fields; *f; f++)
+					grouped |= strcmp(json_string_value(v), *f) == 0;
+			if (!grouped)
+				json_array_append(rest, v);
+		}
+		if (hist_in_list(changed, "addresses") &&
+		    (hist_addr_events(txn, a, EVENT_T_device_address_added, c->id, name, new, old,
+		                      cause) == -1 ||
+		     hist_addr_events(txn, a, EVENT_T_device_address_removed, c->id, name, old, new,
+		                      cause) == -1))
+			rc = -1;
+		for (g = 0;
+		     rc == 0 && g < sizeof(hist_device_groups) / sizeof(hist_device_groups[0]);
+		     g++) {
+			json_t *b = hist_pick(old, changed, hist_device_groups[g].fields);
+			json_t *f = hist_pick(new, changed, hist_device_groups[g].fields);
+			json_t *ch = json_array();
+			const char *key;
+
+			json_object_foreach(b, key, v) json_array_append_new(ch, json_string(key));
+			json_object_foreach(f, key, v) if (!hist_in_list(ch, key))
+			    json_array_append_new(ch, json_string(key));
+			if (json_array_size(ch) > 0)
+				rc = hist_emit(txn, a, hist_device_groups[g].type, "device", c->id,
+				               name, b, f, ch, NULL, cause);
+			json_decref(b);
+			json_decref(f);
+			json_decref(ch);
+		}
+		if (rc == 0 && json_array_size(rest) > 0) {
+			const char **fields = xcalloc(json_array_size(rest) + 1, sizeof(*fields));
+			json_t *b, *f;
+
+			json_array_foreach(rest, i, v) fields[i] = json_string_value(v);
+			b = hist_pick(old, rest, fields);
+			f = hist_pick(new, rest, fields);
+			rc = hist_emit(txn, a, EVENT_T_device_updated, "device", c->id, name, b, f,
+			               rest, NULL, cause);
+			json_decref(b);
+			json_decref(f);
+			free(fields);
+		}
+		break;
+	}
+	/* Presence moves with or without a version change. */
+	if (rc == 0 && a->pol->presence &&
+	    (c->action == HIST_A_VOL || c->action == HIST_A_CHANGE) &&
+	    c->old_online != c->nd->online)
+		rc = hist_emit(txn, a,
+		               c->nd->online ? EVENT_T_device_online : EVENT_T_device_offline,
+		               "device", c->id, name, NULL, NULL, NULL, NULL, cause);
+	json_decref(changed);
+	json_decref(rest);
+	json_decref(old);
+	json_decref(new);
+	return rc;
+}
+
+/* Node keys crossing a warning threshold or their expiry: each fires once per key (device and
+ * expiry time) and threshold, across restarts. At the baseline the marks are set silently. */
+static int
+hist_expiry_events(struct store_txn *txn, struct hist_apply *a, int baseline, size_t *expiring,
+                   size_t *expired, char **cause)
+{
+	const struct hist_policy *pol = a->pol;
+
+	*expiring = *expired = 0;
+	for (size_t i = 0; i < a->ndevs; i++) {
+		const struct norm_device *nd = &a->devs[i];
+		int64_t left;
+		char what[96], dur[32], exp[TSTIME_STRLEN];
+		size_t w, tight = pol->nexpiry_warn;
+		int rc;
+
+		if (nd->key_expiry_disabled || nd->expires == TSTIME_NONE)
+			continue;
+		left = nd->expires - a->t;
+		/* Expiry itself is reported even when no warning threshold is configured. */
+		if (left > 0 && (pol->nexpiry_warn == 0 || left > pol->expiry_warn[0]))
+			continue;
+		(*(left > 0 ? expiring : expired))++;
+		for (w = 0; w < pol->nexpiry_warn; w++)
+			if (left <= pol->expiry_warn[w])
+				tight = w;
+		if (left <= 0)
+			snprintf(what, sizeof(what), "expired/%lld", (long long)nd->expires);
+		else
+			snprintf(what, sizeof(what), "expiring/%lld/%lld", (long long)nd->expires,
+			         (long long)pol->expiry_warn[tight]);
+		if ((rc = hist_mark(txn, a->tailnet, HIST_DEVICES->kind, nd->id, what, a->t,
+		                    cause)) == -1)
+			return -1;
+		if (rc == 1 || baseline)
+			continue;
+		/* A key first seen past several thresholds warns once, at the tightest. */
+		for (w = 0; left > 0 && w < tight; w++) {
+			snprintf(what, sizeof(what), "expiring/%lld/%lld", (long long)nd->expires,
+			         (long long)pol->expiry_warn[w]);
+			if (hist_mark(txn, a->tailnet, HIST_DEVICES->kind, nd->id, what, a->t,
+			              cause) == -1)
+				return -1;
+		}
+		json_t *dev = json_loads(nd->stable, 0, NULL), *data;
+
+		tstime_format(nd->expires, exp, sizeof(exp));
+		if (left > 0) {
+			tstime_format_duration(pol->expiry_warn[tight], dur, sizeof(dur));
+			data = json_pack("{s:s, s:s, s:I}", "expires", exp, "threshold", dur,
+			                 "remaining_s", (json_int_t)(left / TSTIME_SEC));
+		} else
+			data = json_pack("{s:s}", "expires", exp);
+		rc = hist_emit(txn, a,
+		               left > 0 ? EVENT_T_device_key_expiring : EVENT_T_device_key_expired,
+		               "device", nd->id, json_string_value(json_object_get(dev, "name")),
+		               NULL, NULL, NULL, data, cause);
+		json_decref(data);
+		json_decref(dev);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
+{
+	struct hist_apply *a = arg;
+	struct hist_endpoint ep;
+	uint64_t ncur = 0;
+	size_t gone = 0, expiring = 0, expired = 0, i;
+	int rc = -1, baseline, hold;
+
+	hist_changes_free(a);
+	memset(a->res, 0, sizeof(*a->res));
+	if (hist_poll_begin(txn, a->tailnet, HIST_DEVICES->name, &a->t, &ep, cause) == -1)
+		return -1;
+	a->res->time = a->t;
+	a->res->seen = a->ndevs;
+	if (hist_classify(txn, a, &ncur, cause) == -1)
+		goto out;
+	for (i = 0; i < a->nch; i++)
+		gone += a->ch[i].action == HIST_A_GONE;
+	/* Held: the endpoint's state is written and committed, nothing else. */
+	if (HIST_DEVICES->mass_guard &&
+	    (hold = hist_poll_hold(txn, a->tailnet, HIST_DEVICES->name, HIST_DEVICES->name, &ep,
+	                           gone, ncur, a->pol, a->res, cause)) != 0) {
+		rc = hold == 1 ? 0 : -1;
+		goto out;
+	}
+	baseline = ep.last_ok == TSTIME_NONE;
+	for (i = 0; i < a->nch; i++) {
+		if (hist_apply_change(txn, a, &a->ch[i], ep.last_ok, cause) == -1)
+			goto out;
+		/* The first poll of a tailnet is one summary, not one event per device. */
+		if (!baseline && hist_change_events(txn, a, &a->ch[i], cause) == -1)
+			goto out;
+	}
+	if (hist_expiry_events(txn, a, baseline, &expiring, &expired, cause) == -1)
+		goto out;
+	if (baseline) {
+		json_t *data = json_pack("{s:I, s:I, s:I}", "devices", (json_int_t)a->ndevs,
+		                         "node_keys_expiring", (json_int_t)expiring,
+		                         "node_keys_expired", (json_int_t)expired);
+
+		int erc = hist_emit(txn, a, EVENT_T_tailnet_baseline, "tailnet", a->tailnet,
+		                    a->tailnet, NULL, NULL, NULL, data, cause);
+
+		json_decref(data);
+		if (erc == -1)
+			goto out;
+	}
+	rc = hist_poll_end(txn, a->tailnet, HIST_DEVICES->name, &ep, a->t, a->ndevs, a->pol, cause);
+out:
+	hist_endpoint_free(&ep);
+	return rc;
+}
+
+static void
+hist_drop_dev(void *nd)
+{
+	norm_device_free(nd);
+}
+
+int
+hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                   const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	json_t *list = json_is_object(body) ? json_object_get(body, "devices") : NULL, *dev;
+	struct hist_apply a = {.tailnet = tailnet, .t = t, .pol = pol, .res = res};
+	size_t i, n;
+	int rc = -1;
+
+	if (!json_is_array(list)) {
+		*cause = xasprintf("the answer has no \"devices\" list");
+		return -1;
+	}
+	n = json_array_size(list);
+	a.devs = xcalloc(n ? n : 1, sizeof(*a.devs));
+	json_array_foreach(list, i, dev)
+	{
+		if (norm_device(dev, &a.devs[i], cause) == -1)
+			goto out;
+		a.devs[i].order = i;
+	}
+	/* The API never lists a node twice; if it does, the first entry is kept. Moved slots are
+	 * zeroed so that every slot is freed exactly once below. */
+	a.ndevs =
+	    hist_sort_unique(a.devs, n, sizeof(*a.devs), offsetof(struct norm_device, id),
+	                     offsetof(struct norm_device, order), tailnet, "device", hist_drop_dev);
+	rc = store_write(st, hist_apply_txn, &a, cause);
+out:
+	hist_changes_free(&a);
+	for (i = 0; i < n; i++)
+		norm_device_free(&a.devs[i]);
+	free(a.devs);
+	return rc;
+}
+
+int
+hist_devices_answer(struct store *st, const char *tailnet, tstime_t t,
+                    const struct endpoint_answer *ans, const struct hist_policy *pol,
+                    struct hist_poll_result *res, char **cause)
+{
+	return hist_devices_apply(st, tailnet, t, json_array_get(ans->json, 0), pol, res, cause);
+}

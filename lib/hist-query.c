@@ -1,0 +1,670 @@
+/* hist-query.c: what the device history answers: ip.at, device.get, devices.list, addresses. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hist-int.h"
+#include "log.h"
+#include "norm.h"
+#include "sbuf.h"
+
+/* The version of device ID in force at T: the last one that started by T, else the first.
+ * Returns a new reference to its device JSON, and its bounds; NULL if the device is unknown. */
+static json_t *
+hist_version_at(struct store_txn *txn, const char *tailnet, const char *id, tstime_t t,
+                struct hist_bounds *bout)
+{
+	struct store_cursor *cur;
+	struct store_key prefix, k;
+	struct store_val key, val;
+	json_t *dev = NULL;
+	char *cause = NULL;
+	int rc;
+
+	hist_key_device(&prefix, tailnet, id);
+	k = prefix;
+	store_key_i64(&k, t);
+	if (store_cursor_open(txn, STORE_VER, &cur, &cause) == -1) {
+		free(cause);
+		return NULL;
+	}
+	/* The first version starting after T; the one before it is in force at T. */
+	rc = store_cursor_seek(cur, &k, &prefix, &key, &val);
+	if (rc == 0 && key.len < prefix.len + 8)
+		rc = 1; /* damaged */
+	if (rc == 0) {
+		if (store_get_i64((const uint8_t *)key.data + prefix.len) > t &&
+		    store_cursor_step(cur, -1, &key, &val) != 0)
+			rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val);
+	} else
+		rc = store_cursor_last(cur, &prefix, &key, &val);
+	if (rc == 0 && val.len >= HIST_BOUNDS_LEN) {
+		hist_bounds_get(val.data, bout);
+		dev = json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
+		                 val.len - HIST_BOUNDS_LEN, 0, NULL);
+	}
+	store_cursor_close(cur);
+	return dev;
+}
+
+static json_t *
+hist_holder_json(struct store_txn *txn, const char *tailnet, const char *id,
+                 const struct hist_bounds *b, tstime_t t, const char *state)
+{
+	struct hist_bounds vb;
+	json_t *h = json_object(), *dev = hist_version_at(txn, tailnet, id, t, &vb);
+
+	json_object_set_new(h, "nodeId", json_string(id));
+	json_object_set(h, "name", json_object_get(dev, "name") ?: json_null());
+	json_object_set(h, "hostname", json_object_get(dev, "hostname") ?: json_null());
+	if (state != NULL)
+		json_object_set_new(h, "state", json_string(state));
+	hist_bounds_json(h, b);
+	json_decref(dev);
+	return h;
+}
+
+/* A query's read transaction and the devices endpoint's state. */
+static int
+hist_query_begin(struct store *st, const char *tailnet, struct store_txn **txn,
+                 struct hist_endpoint *ep, char **cause)
+{
+	if (store_read_begin(st, txn, cause) == -1)
+		return -1;
+	if (hist_ep_read(*txn, tailnet, HIST_DEVICES->name, ep, cause) == -1) {
+		store_read_end(*txn);
+		return -1;
+	}
+	return 0;
+}
+
+int
+hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime_t at, int history,
+           json_t **out, char **cause)
+{
+	struct store_txn *txn;
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key, val;
+	struct hist_endpoint ep;
+	json_t *res, *holders, *intervals = NULL;
+	enum hist_state best = HIST_NO;
+	char abuf[ADDR_STRLEN], *reason = NULL;
+	int rc, covered;
+
+	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
+		return HIST_ERR;
+	if (at == TSTIME_NONE)
+		at = ep.last_ok;
+	addr_format(a, abuf, sizeof(abuf));
+	res = json_object();
+	json_object_set_new(res, "ip", json_string(abuf));
+	json_object_set_new(res, "tailnet", json_string(tailnet));
+	json_object_set_new(res, "at", hist_time_json(at));
+	holders = json_array();
+	if (history)
+		intervals = json_array();
+	covered = at != TSTIME_NONE && hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason);
+	hist_key_addr(&prefix, tailnet, a);
+	if (store_cursor_open(txn, STORE_ADDR, &cur, cause) == -1) {
+		free(reason);
+		json_decref(res);
+		json_decref(holders);
+		json_decref(intervals);
+		hist_endpoint_free(&ep);
+		store_read_end(txn);
+		return HIST_ERR;
+	}
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		struct hist_bounds b;
+		const char *id = (const char *)key.data + prefix.len + 8;
+		enum hist_state s;
+
+		if (key.len <= prefix.len + 8 || val.len < HIST_BOUNDS_LEN ||
+		    ((const char *)key.data)[key.len - 1] != '\0')
+			continue;
+		hist_bounds_get(val.data, &b);
+		s = at == TSTIME_NONE ? HIST_NO : hist_state_cov(&b, at, ep.last_ok, covered);
+		if (s != HIST_NO) {
+			json_array_append_new(holders, hist_holder_json(txn, tailnet, id, &b, at,
+			                                                hist_state_names[s]));
+			if (s == HIST_HELD || best == HIST_NO)
+				best = s;
+		}
+		if (intervals != NULL)
+			json_array_append_new(
+			    intervals, hist_holder_json(txn, tailnet, id, &b, b.from_hi, NULL));
+	}
+	store_cursor_close(cur);
+	if (best == HIST_HELD) {
+		/* Only the holder(s) for certain are answers; maybe-windows of others are noise. */
+		json_t *only = json_array(), *h;
+		size_t i;
+
+		json_array_foreach(holders, i, h)
+		{
+			if (strcmp(json_string_value(json_object_get(h, "state")), "held") == 0)
+				json_array_append(only, h);
+		}
+		json_decref(holders);
+		holders = only;
+		json_object_set_new(res, "answer", json_string("held"));
+	} else if (best == HIST_MAYBE) {
+		json_object_set_new(res, "answer", json_string("maybe"));
+		json_object_set_new(
+		    res, "reason",
+		    json_string(!covered && reason != NULL
+		                    ? reason
+		                    : "the address may have changed hands between two polls"));
+	} else if (at == TSTIME_NONE) {
+		json_object_set_new(res, "answer", json_string("unknown"));
+		json_object_set_new(res, "reason", json_string("no successful poll yet"));
+	} else if (covered) {
+		json_object_set_new(res, "answer", json_string("none"));
+		json_object_set_new(res, "reason",
+		                    json_string("no device held it; polls cover that time"));
+	} else {
+		json_object_set_new(res, "answer", json_string("unknown"));
+		json_object_set_new(res, "reason", json_string(reason ?: "not covered by polls"));
+	}
+	free(reason);
+	json_object_set_new(res, "holders", holders);
+	if (intervals != NULL)
+		json_object_set_new(res, "intervals", intervals);
+	hist_endpoint_free(&ep);
+	store_read_end(txn);
+	*out = res;
+	return HIST_OK;
+}
+
+/* Does device ID have any version? */
+static int
+hist_device_known(struct store_txn *txn, const char *tailnet, const char *id)
+{
+	struct store_cursor *cur;
+	struct store_key prefix;
+	char *cause = NULL;
+	int rc;
+
+	hist_key_device(&prefix, tailnet, id);
+	if (store_cursor_open(txn, STORE_VER, &cur, &cause) == -1) {
+		free(cause);
+		return 0;
+	}
+	rc = store_cursor_seek(cur, &prefix, &prefix, NULL, NULL);
+	store_cursor_close(cur);
+	return rc == 0;
+}
+
+/* How well NAME (lower-cased) names device ID now: 0 its MagicDNS name, 1 that name's first
+ * label, 2 its hostname; 3 when the device is gone or no longer bears it. */
+static int
+hist_name_rank(struct store_txn *txn, const char *tailnet, const char *id, const char *name)
+{
+	struct store_key k;
+	struct store_val val;
+	struct hist_cur cr;
+	char *names[3], *cause = NULL;
+	const char *host;
+	json_t *dev;
+	size_t n;
+	int rank = 3;
+
+	hist_key_device(&k, tailnet, id);
+	if (store_get(txn, STORE_CUR, &k, &val, &cause) != 0 || hist_cur_decode(&val, &cr) == -1) {
+		free(cause);
+		return 3;
+	}
+	dev = json_loadb(cr.stable, cr.stable_len, 0, NULL);
+	host = json_string_value(json_object_get(dev, "hostname"));
+	n = norm_device_names(dev, names);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(names[i], name) == 0 && rank == 3) {
+			/* names[] holds the MagicDNS name, its label, the hostname, in that order.
+			 */
+			rank = (int)i;
+			if (host != NULL && strcasecmp(host, name) == 0 && i + 1 == n)
+				rank = 2;
+		}
+		free(names[i]);
+	}
+	json_decref(dev);
+	return rank;
+}
+
+/* The device NAME (lower-cased) finds: one that bears it now (the MagicDNS name before a label,
+ * a label before a hostname), else the one that bore it most recently. */
+static char *
+hist_find_name(struct store_txn *txn, const char *tailnet, const char *name)
+{
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key;
+	char *lower = xstrdup(name), *best = NULL, *cause = NULL;
+	tstime_t best_t = TSTIME_NONE;
+	int best_rank = 4, rc;
+
+	for (char *p = lower; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	hist_key_name(&prefix, tailnet, lower);
+	if (store_cursor_open(txn, STORE_NAME, &cur, &cause) == -1) {
+		free(cause);
+		free(lower);
+		return NULL;
+	}
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, NULL); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, NULL)) {
+		const uint8_t *p = key.data;
+		const char *id;
+		tstime_t t;
+		int rank;
+
+		if (key.len <= prefix.len + 8 || p[key.len - 1] != '\0')
+			continue;
+		t = store_get_i64(p + prefix.len);
+		id = (const char *)p + prefix.len + 8;
+		rank = hist_name_rank(txn, tailnet, id, lower);
+		if (best == NULL || rank < best_rank || (rank == best_rank && t >= best_t)) {
+			free(best);
+			best = xstrdup(id);
+			best_t = t;
+			best_rank = rank;
+		}
+	}
+	store_cursor_close(cur);
+	free(lower);
+	return best;
+}
+
+static json_t *
+hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime_t at, int covered,
+              tstime_t last_ok, json_t **at_version)
+{
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key, val;
+	json_t *list = json_array(), *prev = NULL;
+	char *cause = NULL;
+	int rc;
+
+	hist_key_device(&prefix, tailnet, id);
+	if (store_cursor_open(txn, STORE_VER, &cur, &cause) == -1) {
+		free(cause);
+		return list;
+	}
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		struct hist_bounds b;
+		json_t *dev, *v;
+
+		if (key.len != prefix.len + 8 || val.len < HIST_BOUNDS_LEN)
+			continue;
+		hist_bounds_get(val.data, &b);
+		dev = json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
+		                 val.len - HIST_BOUNDS_LEN, 0, NULL);
+		if (dev == NULL)
+			continue;
+		v = json_object();
+		hist_bounds_json(v, &b);
+		if (at != TSTIME_NONE) {
+			enum hist_state s = hist_state_cov(&b, at, last_ok, covered);
+
+			json_object_set_new(v, "state", json_string(hist_state_names[s]));
+			if (s != HIST_NO && at_version != NULL &&
+			    (*at_version == NULL || s == HIST_HELD)) {
+				json_decref(*at_version);
+				*at_version = json_incref(v);
+			}
+		}
+		json_object_set_new(v, "changed",
+		                    prev ? hist_changed_fields(prev, dev) : json_array());
+		json_object_set(v, "device", dev);
+		json_decref(prev);
+		prev = dev;
+		json_array_append_new(list, v);
+	}
+	json_decref(prev);
+	store_cursor_close(cur);
+	return list;
+}
+
+/* The device address A finds at AT: its holder then, else its most recent holder (malloc'd),
+ * or NULL. */
+static char *
+hist_find_addr(struct store *st, const char *tailnet, const struct tsaddr *a, tstime_t at)
+{
+	json_t *ipres = NULL, *h;
+	char *id = NULL, *cause = NULL;
+
+	if (hist_ip_at(st, tailnet, a, at, 1, &ipres, &cause) == HIST_OK) {
+		h = json_array_get(json_object_get(ipres, "holders"), 0);
+		if (h == NULL) {
+			json_t *iv = json_object_get(ipres, "intervals");
+
+			h = json_array_get(iv, json_array_size(iv) - 1);
+		}
+		if (h != NULL)
+			id = xstrdup(json_string_value(json_object_get(h, "nodeId")));
+	}
+	free(cause);
+	json_decref(ipres);
+	return id;
+}
+
+int
+hist_device_get(struct store *st, const char *tailnet, const char *query, tstime_t at, int history,
+                json_t **out, char **cause)
+{
+	struct store_txn *txn;
+	struct store_key k;
+	struct store_val val;
+	struct hist_endpoint ep;
+	struct tsaddr addr;
+	struct hist_cur cr;
+	const char *matched = "id";
+	char *id = NULL;
+	json_t *res, *versions, *atv = NULL;
+	int rc, covered = 1;
+
+	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
+		return HIST_ERR;
+	if (strlen(query) <= NORM_MAX_ID && hist_device_known(txn, tailnet, query)) {
+		id = xstrdup(query);
+	} else if (addr_parse(query, &addr) == 0) {
+		/* hist_ip_at opens its own read transaction. */
+		store_read_end(txn);
+		txn = NULL;
+		id = hist_find_addr(st, tailnet, &addr, at);
+		matched = "ip";
+		if (store_read_begin(st, &txn, cause) == -1) {
+			free(id);
+			hist_endpoint_free(&ep);
+			return HIST_ERR;
+		}
+	} else {
+		id = hist_find_name(txn, tailnet, query);
+		matched = "name";
+	}
+	if (id == NULL) {
+		hist_endpoint_free(&ep);
+		store_read_end(txn);
+		*cause = xasprintf("no device matches \"%s\" in tailnet %s", query, tailnet);
+		return HIST_NOTFOUND;
+	}
+	res = json_object();
+	json_object_set_new(res, "nodeId", json_string(id));
+	json_object_set_new(res, "tailnet", json_string(tailnet));
+	json_object_set_new(res, "matched_by", json_string(matched));
+	hist_key_device(&k, tailnet, id);
+	rc = store_get(txn, STORE_CUR, &k, &val, cause);
+	if (rc == -1) {
+		free(id);
+		json_decref(res);
+		hist_endpoint_free(&ep);
+		store_read_end(txn);
+		return HIST_ERR;
+	}
+	json_object_set_new(res, "deleted", json_boolean(rc == 1));
+	if (at != TSTIME_NONE) {
+		char *reason = NULL;
+
+		covered = hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason);
+		free(reason);
+	}
+	versions = hist_versions(txn, tailnet, id, at, covered, ep.last_ok, &atv);
+	if (at != TSTIME_NONE) {
+		json_object_set_new(res, "at", hist_time_json(at));
+		json_object_set_new(res, "current", atv ? atv : json_null());
+	} else if (rc == 0 && hist_cur_decode(&val, &cr) == 0) {
+		json_t *c = json_object();
+
+		hist_bounds_json(c, &cr.b);
+		json_object_set_new(c, "device", json_loadb(cr.stable, cr.stable_len, 0, NULL));
+		json_object_set_new(c, "volatile", json_loadb(cr.vol, cr.vol_len, 0, NULL));
+		json_object_set_new(res, "current", c);
+	} else {
+		json_object_set_new(res, "current", json_null());
+		/* A deleted device: its last version says what it was. */
+		json_object_set(res, "last",
+		                json_array_get(versions, json_array_size(versions) - 1)
+		                    ?: json_null());
+	}
+	if (history)
+		json_object_set_new(res, "versions", versions);
+	else
+		json_decref(versions);
+	free(id);
+	hist_endpoint_free(&ep);
+	store_read_end(txn);
+	*out = res;
+	return HIST_OK;
+}
+
+int
+hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out, size_t *len,
+                  char **cause)
+{
+	struct store_txn *txn;
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key, val;
+	struct hist_endpoint ep;
+	struct sbuf sb;
+	char *reason = NULL;
+	size_t n = 0;
+	int rc, covered = 1;
+
+	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
+		return HIST_ERR;
+	sbuf_init(&sb);
+	sbuf_adds(&sb, "{\"tailnet\":");
+	sbuf_add_json_string(&sb, tailnet);
+	sbuf_adds(&sb, ",\"at\":");
+	hist_sbuf_time(&sb, at);
+	sbuf_adds(&sb, ",\"as_of\":");
+	hist_sbuf_time(&sb, at == TSTIME_NONE ? ep.last_ok : at);
+	hist_key_device(&prefix, tailnet, NULL);
+	if (store_cursor_open(txn, at == TSTIME_NONE ? STORE_CUR : STORE_VER, &cur, cause) == -1) {
+		sbuf_free(&sb);
+		hist_endpoint_free(&ep);
+		store_read_end(txn);
+		return HIST_ERR;
+	}
+	if (at == TSTIME_NONE && ep.last_ok == TSTIME_NONE) {
+		sbuf_adds(&sb, ",\"coverage\":\"unknown\",\"reason\":\"no successful poll yet\"");
+	} else if (at != TSTIME_NONE &&
+	           !(covered = hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason))) {
+		sbuf_adds(&sb, ",\"coverage\":\"unknown\",\"reason\":");
+		sbuf_add_json_string(&sb, reason ? reason : "not covered by polls");
+	} else
+		sbuf_adds(&sb, ",\"coverage\":\"covered\"");
+	free(reason);
+	sbuf_adds(&sb, ",\"devices\":[");
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		const char *id = (const char *)key.data + prefix.len;
+		const uint8_t *v = val.data;
+		struct hist_bounds b;
+		const char *dev, *vol = NULL;
+		size_t dlen, vlen = 0;
+		enum hist_state s = HIST_HELD;
+
+		if (key.len <= prefix.len || memchr(id, '\0', key.len - prefix.len) == NULL)
+			continue;
+
+		if (at == TSTIME_NONE) {
+			struct hist_cur cr;
+
+			if (hist_cur_decode(&val, &cr) == -1)
+				continue;
+			b = cr.b;
+			dev = cr.stable;
+			dlen = cr.stable_len;
+			vol = cr.vol;
+			vlen = cr.vol_len;
+		} else {
+			if (val.len < HIST_BOUNDS_LEN)
+				continue;
+			hist_bounds_get(v, &b);
+			if ((s = hist_state_cov(&b, at, ep.last_ok, covered)) == HIST_NO)
+				continue;
+			dev = (const char *)v + HIST_BOUNDS_LEN;
+			dlen = val.len - HIST_BOUNDS_LEN;
+		}
+		sbuf_adds(&sb, n++ ? ",{\"nodeId\":" : "{\"nodeId\":");
+		sbuf_add_json_string(&sb, id);
+		sbuf_addf(&sb, ",\"state\":\"%s\",", hist_state_names[s]);
+		hist_bounds_sbuf(&sb, &b);
+		sbuf_adds(&sb, ",\"device\":");
+		sbuf_add(&sb, dev, dlen);
+		if (vol != NULL) {
+			sbuf_adds(&sb, ",\"volatile\":");
+			sbuf_add(&sb, vol, vlen);
+		}
+		sbuf_addc(&sb, '}');
+	}
+	sbuf_adds(&sb, "]}");
+	store_cursor_close(cur);
+	hist_endpoint_free(&ep);
+	store_read_end(txn);
+	*len = sb.len;
+	*out = sbuf_steal(&sb);
+	return HIST_OK;
+}
+
+/* The current record's volatile part of device ID, a new reference, or NULL. */
+static json_t *
+hist_volatile(struct store_txn *txn, const char *tailnet, const char *id)
+{
+	struct store_key k;
+	struct store_val val;
+	struct hist_cur cr;
+	char *cause = NULL;
+
+	hist_key_device(&k, tailnet, id);
+	if (store_get(txn, STORE_CUR, &k, &val, &cause) != 0 || hist_cur_decode(&val, &cr) == -1) {
+		free(cause);
+		return NULL;
+	}
+	return json_loadb(cr.vol, cr.vol_len, 0, NULL);
+}
+
+/* One address's row: its holder as recorded at T. */
+static json_t *
+hist_address_row(struct store_txn *txn, const char *tailnet, const struct tsaddr *a, const char *id,
+                 const struct hist_bounds *b, const char *status, tstime_t t)
+{
+	struct hist_bounds vb;
+	char abuf[ADDR_STRLEN];
+	json_t *row = json_object(), *dev = hist_version_at(txn, tailnet, id, t, &vb), *vol;
+
+	addr_format(a, abuf, sizeof(abuf));
+	json_object_set_new(row, "address", json_string(abuf));
+	json_object_set_new(row, "family", json_integer(addr_is_v4(a) ? 4 : 6));
+	json_object_set_new(row, "status", json_string(status));
+	json_object_set_new(row, "nodeId", json_string(id));
+	hist_bounds_json(row, b);
+	json_object_set_new(row, "device", dev ? dev : json_null());
+	if ((vol = hist_volatile(txn, tailnet, id)) != NULL)
+		json_object_set_new(row, "volatile", vol);
+	return row;
+}
+
+int
+hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t window, json_t **out,
+               char **cause)
+{
+	struct store_txn *txn;
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key, val;
+	struct hist_endpoint ep;
+	json_t *res, *rows;
+	struct tsaddr addr;
+	/* The best candidate for the address being scanned: held, else maybe, else released. */
+	struct {
+		int have;
+		enum hist_state s;
+		struct hist_bounds b;
+		char id[NORM_MAX_ID + 1];
+	} best = {0};
+	int rc, covered = 1;
+
+	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
+		return HIST_ERR;
+	if (at == TSTIME_NONE)
+		at = ep.last_ok;
+	if (at != TSTIME_NONE) {
+		char *reason = NULL;
+
+		covered = hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason);
+		free(reason);
+	}
+	res = json_object();
+	rows = json_array();
+	json_object_set_new(res, "tailnet", json_string(tailnet));
+	json_object_set_new(res, "at", hist_time_json(at));
+	json_object_set_new(res, "window_s", json_integer(window / TSTIME_SEC));
+	if (store_cursor_open(txn, STORE_ADDR, &cur, cause) == -1) {
+		json_decref(res);
+		json_decref(rows);
+		hist_endpoint_free(&ep);
+		store_read_end(txn);
+		return HIST_ERR;
+	}
+	store_key_init(&prefix);
+	store_key_str(&prefix, tailnet);
+	for (rc = at == TSTIME_NONE ? 1 : store_cursor_seek(cur, &prefix, &prefix, &key, &val);;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		const uint8_t *p = key.data;
+		struct tsaddr a;
+		struct hist_bounds b;
+		enum hist_state s;
+		int rank;
+
+		if (rc == 0 && (key.len <= prefix.len + 24 || val.len < HIST_BOUNDS_LEN ||
+		                p[key.len - 1] != '\0'))
+			continue;
+		if (rc == 0)
+			memcpy(a.b, p + prefix.len, sizeof(a.b));
+		/* A new address (or the end): the previous one's row. */
+		if (best.have && (rc != 0 || memcmp(a.b, addr.b, sizeof(a.b)) != 0)) {
+			const char *status = best.s == HIST_NO ? "deprecated" : "active";
+			tstime_t t = best.s == HIST_NO ? best.b.to_lo : at;
+
+			json_array_append_new(rows, hist_address_row(txn, tailnet, &addr, best.id,
+			                                             &best.b, status, t));
+			best.have = 0;
+		}
+		if (rc != 0)
+			break;
+		hist_bounds_get(val.data, &b);
+		s = hist_state_cov(&b, at, ep.last_ok, covered);
+		/* Released recently enough to be retired by a sync, not forgotten. */
+		if (s == HIST_NO &&
+		    !(b.to_hi != TSTIME_NONE && b.to_lo <= at && at - b.to_lo <= window))
+			continue;
+		rank = s == HIST_HELD ? 3 : s == HIST_MAYBE ? 2 : 1;
+		if (best.have) {
+			int brank = best.s == HIST_HELD ? 3 : best.s == HIST_MAYBE ? 2 : 1;
+
+			/* Intervals come oldest first: a later one of the same rank wins. */
+			if (rank < brank)
+				continue;
+		}
+		addr = a;
+		best.have = 1;
+		best.s = s;
+		best.b = b;
+		snprintf(best.id, sizeof(best.id), "%s", (const char *)p + prefix.len + 24);
+	}
+	store_cursor_close(cur);
+	json_object_set_new(res, "addresses", rows);
+	hist_endpoint_free(&ep);
+	store_read_end(txn);
+	*out = res;
+	return HIST_OK;
+}
