@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "client.h"
-#include "entity.h"
 #include "hujson.h"
 #include "policy.h"
 #include "udiff.h"
@@ -22,12 +21,12 @@ cmd_acl_rev(const struct cmd_entry *cmd, const char *rev, char *buf, size_t len)
 	size_t n = strlen(rev), i;
 
 	/* The daemon's rule, and no revision 0 (counting starts at 1). */
-	if (!entity_rev_ok(rev) || (n < ENTITY_REV_HEX_MIN && strspn(rev, "0") == n))
+	if (!proto_rev_ok(rev) || (n < PROTO_REV_HEX_MIN && strspn(rev, "0") == n))
 		return tsinvctl_usage_error(
 		    cmd,
 		    "%s: bad REV \"%s\": a revision number (1, 2, ...) or at "
 		    "least %d hex digits of its SHA-256",
-		    cmd->name, rev, ENTITY_REV_HEX_MIN);
+		    cmd->name, rev, PROTO_REV_HEX_MIN);
 	for (i = 0; i < n && i + 1 < len; i++)
 		buf[i] = (char)(rev[i] >= 'A' && rev[i] <= 'F' ? rev[i] - 'A' + 'a' : rev[i]);
 	buf[i] = '\0';

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "client.h"
-#include "events.h"
+#include "event-type.h"
 
 #define TSINVCTL_FOLLOW_MAX_LINE ((size_t)16 << 20) /* one event of a follow stream */
 

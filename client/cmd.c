@@ -5,33 +5,17 @@
 #include <string.h>
 
 #include "client.h"
-#include "entity.h"
 
 #define CMD_HELP_COL 21 /* where an option's help starts */
 #define CMD_HELP_WIDTH 79
 
 /* The order of "tsinvctl --help". */
 const struct cmd_entry *const cmd_table[] = {
-    &cmd_status_entry,
-    &cmd_poll_entry,
-    &cmd_devices_entry,
-    &cmd_device_entry,
-    &cmd_ip_entry,
-    &cmd_users_entry,
-    &cmd_keys_entry,
-    &cmd_webhooks_entry,
-    &cmd_dns_entry,
-    &cmd_settings_entry,
-    &cmd_acl_entry,
-    &cmd_events_entry,
-    &cmd_hooks_entry,
-    &cmd_export_entry,
-    &cmd_netbox_entry,
-    &cmd_ops_entry,
-    &cmd_store_entry,
-    &cmd_completion_entry,
-    &cmd_help_entry,
-    NULL,
+    &cmd_status_entry, &cmd_poll_entry,       &cmd_devices_entry, &cmd_device_entry,
+    &cmd_ip_entry,     &cmd_users_entry,      &cmd_keys_entry,    &cmd_webhooks_entry,
+    &cmd_dns_entry,    &cmd_settings_entry,   &cmd_acl_entry,     &cmd_events_entry,
+    &cmd_hooks_entry,  &cmd_export_entry,     &cmd_netbox_entry,  &cmd_ops_entry,
+    &cmd_store_entry,  &cmd_completion_entry, &cmd_help_entry,    NULL,
 };
 
 /* The commands' options in the order usage and help show them: an argument of the spec (its
@@ -257,7 +241,7 @@ cmd_print_help(const struct cmd_entry *cmd, FILE *f)
 		        "REV is a policy revision: its number (1 is the first recorded) or a "
 		        "prefix of\nat least %d hex digits of its SHA-256, as 'tsinvctl acl log' "
 		        "lists them.\n\n",
-		        ENTITY_REV_HEX_MIN);
+		        PROTO_REV_HEX_MIN);
 	for (i = 0; i < cmd_noptions; i++)
 		if (cmd_takes(cmd, &cmd_options[i]))
 			cmd_print_option(cmd_option_cli(&cmd_options[i]),

@@ -729,7 +729,7 @@ ops_policy_get(struct tsinvd *d, struct ctl_req *req)
 		r = num;
 	} else if (json_is_string(rev))
 		r = json_string_value(rev);
-	if (r != NULL && !entity_rev_ok(r)) {
+	if (r != NULL && !proto_rev_ok(r)) {
 		ctl_reply_err(
 		    req, PROTO_E_BAD_REQUEST,
 		    "rev: \"%s\" is neither a revision number nor at least 6 hex digits of "

@@ -10,6 +10,7 @@
 #include "entity-int.h"
 #include "hujson.h"
 #include "log.h"
+#include "proto.h"
 
 /* A singleton is new only at its endpoint's first poll and never leaves: it only changes. */
 static const struct entity_kind entity_policy = {
@@ -405,7 +406,7 @@ entity_rev_find(json_t *revs, const char *rev)
 		if (num >= 1 && (size_t)num <= json_array_size(revs))
 			return (ssize_t)num - 1;
 		/* "123456" may also be the start of a hash. */
-		if (n < ENTITY_REV_HEX_MIN)
+		if (n < PROTO_REV_HEX_MIN)
 			return -1;
 	}
 	json_array_foreach(revs, i, r)
@@ -426,16 +427,6 @@ entity_rev_find(json_t *revs, const char *rev)
 }
 
 int
-entity_rev_ok(const char *rev)
-{
-	size_t n = strlen(rev);
-
-	if (n == 0 || n > 2 * ENTITY_HASH_LEN || strspn(rev, "0123456789abcdefABCDEF") != n)
-		return 0;
-	return strspn(rev, "0123456789") == n || n >= ENTITY_REV_HEX_MIN;
-}
-
-int
 entity_policy_get(struct store *st, const char *tailnet, const char *rev, tstime_t at, json_t **out,
                   char **cause)
 {
@@ -446,7 +437,7 @@ entity_policy_get(struct store *st, const char *tailnet, const char *rev, tstime
 	size_t n;
 	int rc = HIST_OK;
 
-	if (rev != NULL && !entity_rev_ok(rev)) {
+	if (rev != NULL && !proto_rev_ok(rev)) {
 		*cause =
 		    xasprintf("revision \"%s\": give its number or at least 6 hex digits of its "
 		              "sha256",

@@ -93,10 +93,6 @@ int entity_dns_get(struct store *st, const char *tailnet, tstime_t at, int histo
 int entity_settings_get(struct store *st, const char *tailnet, tstime_t at, int history,
                         json_t **out, char **cause);
 int entity_policy_log(struct store *st, const char *tailnet, json_t **out, char **cause);
-/* The shortest prefix of a revision's SHA-256 that names it. */
-#define ENTITY_REV_HEX_MIN 6
-/* Is REV a revision's number ("3") or a prefix of at least 6 hex digits of its SHA-256? */
-int entity_rev_ok(const char *rev);
 /* REV: NULL, a revision number ("3") or a SHA-256 prefix of at least 6 hex digits. */
 int entity_policy_get(struct store *st, const char *tailnet, const char *rev, tstime_t at,
                       json_t **out, char **cause);

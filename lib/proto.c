@@ -345,3 +345,13 @@ proto_op_args_text(const struct proto_op *op)
 	}
 	return sbuf_steal(&sb);
 }
+
+int
+proto_rev_ok(const char *rev)
+{
+	size_t n = strlen(rev);
+
+	if (n == 0 || n > PROTO_REV_HEX_MAX || strspn(rev, "0123456789abcdefABCDEF") != n)
+		return 0;
+	return strspn(rev, "0123456789") == n || n >= PROTO_REV_HEX_MIN;
+}

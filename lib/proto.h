@@ -62,6 +62,13 @@ extern const struct proto_op proto_ops[PROTO_OP__COUNT];
 /* Index into proto_ops, or -1. */
 int proto_op_find(const char *name);
 
+/* A policy revision as the wire names it: its number ("3") or a prefix of at least
+ * PROTO_REV_HEX_MIN hex digits of its SHA-256. The client checks it before asking; the daemon
+ * again before looking it up. */
+#define PROTO_REV_HEX_MIN 6
+#define PROTO_REV_HEX_MAX 64
+int proto_rev_ok(const char *rev);
+
 /* Error codes of an error reply. */
 #define PROTO_E_BAD_REQUEST "bad_request"
 #define PROTO_E_UNKNOWN_OP "unknown_op"

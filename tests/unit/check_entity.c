@@ -12,6 +12,7 @@
 
 #include "entity.h"
 #include "fixture.h"
+#include "proto.h"
 #include "events.h"
 #include "hist.h"
 #include "store.h"
@@ -1801,11 +1802,11 @@ START_TEST(test_policy_digit_prefix)
 	ck_assert_str_eq(S(out, "sha256"), hex);
 	ck_assert_str_eq(S(out, "text"), text);
 	json_decref(out);
-	ck_assert(entity_rev_ok(prefix));
-	ck_assert(entity_rev_ok("3"));
-	ck_assert(!entity_rev_ok("abc12"));
-	ck_assert(!entity_rev_ok("xyz"));
-	ck_assert(!entity_rev_ok(""));
+	ck_assert(proto_rev_ok(prefix));
+	ck_assert(proto_rev_ok("3"));
+	ck_assert(!proto_rev_ok("abc12"));
+	ck_assert(!proto_rev_ok("xyz"));
+	ck_assert(!proto_rev_ok(""));
 }
 END_TEST
 
