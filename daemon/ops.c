@@ -290,14 +290,16 @@ ops_devices_list(struct tsinvd *d, struct ctl_req *req)
 static void
 ops_device_get(struct tsinvd *d, struct ctl_req *req)
 {
-	const char *tailnet = ops_tailnet(d, req), *query = ops_str(req, "query");
+	const char *tailnet = ops_tailnet(d, req), *query;
 	char *cause = NULL;
 	json_t *res = NULL;
 	int rc;
 	tstime_t at;
 
+	/* After an error reply req is gone: read nothing more from it. */
 	if (tailnet == NULL || ops_at(req, &at) == -1)
 		return;
+	query = ops_str(req, "query");
 	rc = hist_device_get(d->st, tailnet, query, at, ops_flag(req, "history"), &res, &cause);
 	ops_answer(req, rc, res, cause);
 }
@@ -305,7 +307,7 @@ ops_device_get(struct tsinvd *d, struct ctl_req *req)
 static void
 ops_ip_at(struct tsinvd *d, struct ctl_req *req)
 {
-	const char *tailnet = ops_tailnet(d, req), *ip = ops_str(req, "ip");
+	const char *tailnet = ops_tailnet(d, req), *ip;
 	struct tsaddr addr;
 	char *cause = NULL;
 	json_t *res = NULL;
@@ -314,6 +316,7 @@ ops_ip_at(struct tsinvd *d, struct ctl_req *req)
 
 	if (tailnet == NULL || ops_at(req, &at) == -1)
 		return;
+	ip = ops_str(req, "ip");
 	if (addr_parse(ip, &addr) == -1) {
 		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
 		              "ip: \"%.64s\" is not an IPv4 or IPv6 address", ip);
@@ -715,7 +718,7 @@ static void
 ops_policy_get(struct tsinvd *d, struct ctl_req *req)
 {
 	const char *tailnet = ops_tailnet(d, req);
-	json_t *rev = json_object_get(req->args, "rev"), *res = NULL;
+	json_t *rev, *res = NULL;
 	int rc;
 	char *cause = NULL, num[32];
 	const char *r = NULL;
@@ -723,6 +726,7 @@ ops_policy_get(struct tsinvd *d, struct ctl_req *req)
 
 	if (tailnet == NULL || ops_at(req, &at) == -1)
 		return;
+	rev = json_object_get(req->args, "rev");
 	/* A revision by number ("rev":3 or "3") or by a prefix of its hash. */
 	if (json_is_integer(rev)) {
 		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(rev));
