@@ -1200,6 +1200,9 @@ netbox_ids_answer(struct netbox_run *run)
 			const struct nbplan_rec *r;
 			json_t *obj;
 
+			/* A VRF NetBox lacks, or has twice, holds none of our records. */
+			if (vrf != NULL && *vrf != '\0' && vid <= 0)
+				continue;
 			netbox_map(run->nb->nc, vrf, &m);
 			if ((r = nbplan_find(
 			         recs, nrecs, json_string_value(json_object_get(row, "node_id")),

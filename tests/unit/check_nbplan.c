@@ -323,7 +323,7 @@ END_TEST
 
 START_TEST(test_changelog_chars)
 {
-	char node[300] = "n";
+	char node[400] = "n";
 	json_t *j;
 	const char *m;
 	size_t chars = 0;
