@@ -573,47 +573,6 @@ netbox_tailnet_ok(struct netbox_run *run, const char *name)
 	return 0;
 }
 
-/* One entry of the plan as the answer shows it: what, where, and which fields a PATCH
- * sets. */
-static void
-netbox_plan_add(struct netbox_run *run, const struct nbplan_step *s, const struct ipam_map *m)
-{
-	int create = s->action == NBPLAN_CREATE;
-	json_t *obj = s->want != NULL ? s->want->obj : s->rec->rec;
-	json_t *p = json_pack(
-	    "{s:s, s:O, s:s?, s:s?, s:s?}", "action", nbplan_action_name(s->action), "address",
-	    json_object_get(obj, "address"), "vrf", s->want ? s->want->vrf : s->rec->vrf_name,
-	    "tailnet", s->want ? s->want->tailnet : s->rec->tailnet, "node_id",
-	    json_string_value(
-	        json_object_get(json_object_get(obj, "custom_fields"), m->cf_node_id)));
-	json_t *fields, *v;
-	const char *k;
-	int tags_listed = 0;
-
-	if (!create) {
-		json_object_set_new(p, "id", json_integer(s->rec->id));
-		fields = json_array();
-		json_object_foreach(s->body, k, v)
-		{
-			if (strcmp(k, "custom_fields") == 0) {
-				const char *ck;
-				json_t *cv;
-
-				json_object_foreach(v, ck, cv)
-				{
-					json_array_append_new(fields, json_sprintf("cf_%s", ck));
-				}
-			} else if (strcmp(k, "add_tags") == 0 || strcmp(k, "remove_tags") == 0) {
-				if (!json_object_get(s->body, "tags") && !tags_listed++)
-					json_array_append_new(fields, json_string("tags"));
-			} else if (strcmp(k, "id") != 0 && strcmp(k, "changelog_message") != 0)
-				json_array_append_new(fields, json_string(k));
-		}
-		json_object_set_new(p, "fields", fields);
-	}
-	json_array_append_new(run->plan, p);
-}
-
 /* Each write as its queue takes it, with our notes "_action" and "_address" (not sent). */
 static void
 netbox_plan_queue(struct netbox_run *run, const struct nbplan_step *s)
@@ -713,7 +672,7 @@ netbox_step_plan(struct netbox_run *run)
 	                        .tag_ops = run->api_version >= 406};
 	nbplan_make(&in, &plan);
 	for (i = 0; i < plan.nsteps; i++) {
-		netbox_plan_add(run, &plan.steps[i], &m);
+		json_array_append_new(run->plan, nbplan_step_json(&plan.steps[i], &m));
 		netbox_plan_queue(run, &plan.steps[i]);
 	}
 	for (i = 0; i < plan.nnew_tags; i++)
@@ -1200,6 +1159,9 @@ netbox_ids_answer(struct netbox_run *run)
 			const struct nbplan_rec *r;
 			json_t *obj;
 
+			/* A VRF NetBox lacks, or has twice, holds none of our records. */
+			if (vrf != NULL && *vrf != '\0' && vid <= 0)
+				continue;
 			netbox_map(run->nb->nc, vrf, &m);
 			if ((r = nbplan_find(
 			         recs, nrecs, json_string_value(json_object_get(row, "node_id")),

@@ -470,6 +470,45 @@ nbplan_make(const struct nbplan_in *in, struct nbplan *out)
 	free(c.used);
 }
 
+json_t *
+nbplan_step_json(const struct nbplan_step *s, const struct ipam_map *m)
+{
+	int create = s->action == NBPLAN_CREATE;
+	json_t *obj = s->want != NULL ? s->want->obj : s->rec->rec;
+	json_t *p = json_pack(
+	    "{s:s, s:O, s:s?, s:s?, s:s?}", "action", nbplan_action_name(s->action), "address",
+	    json_object_get(obj, "address"), "vrf", s->want ? s->want->vrf : s->rec->vrf_name,
+	    "tailnet", s->want ? s->want->tailnet : s->rec->tailnet, "node_id",
+	    json_string_value(
+	        json_object_get(json_object_get(obj, "custom_fields"), m->cf_node_id)));
+	json_t *fields, *v;
+	const char *k;
+	int tags_listed = 0;
+
+	if (!create) {
+		json_object_set_new(p, "id", json_integer(s->rec->id));
+		fields = json_array();
+		json_object_foreach(s->body, k, v)
+		{
+			if (strcmp(k, "custom_fields") == 0) {
+				const char *ck;
+				json_t *cv;
+
+				json_object_foreach(v, ck, cv)
+				{
+					json_array_append_new(fields, json_sprintf("cf_%s", ck));
+				}
+			} else if (strcmp(k, "add_tags") == 0 || strcmp(k, "remove_tags") == 0) {
+				if (!json_object_get(s->body, "tags") && !tags_listed++)
+					json_array_append_new(fields, json_string("tags"));
+			} else if (strcmp(k, "id") != 0 && strcmp(k, "changelog_message") != 0)
+				json_array_append_new(fields, json_string(k));
+		}
+		json_object_set_new(p, "fields", fields);
+	}
+	return p;
+}
+
 void
 nbplan_free(struct nbplan *p)
 {

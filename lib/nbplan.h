@@ -113,6 +113,11 @@ void nbplan_free(struct nbplan *p);
 
 const char *nbplan_action_name(enum nbplan_action a);
 
+/* A step as a sync's answer shows it (new reference): {"action","address","vrf","tailnet",
+ * "node_id"}, and for a PATCH the record's "id" and the "fields" it sets (custom fields as
+ * "cf_NAME", add_tags/remove_tags as "tags"). */
+json_t *nbplan_step_json(const struct nbplan_step *s, const struct ipam_map *m);
+
 /* "tsinvd: ACTION ADDRESS (tailnet T, node N)", cut to NetBox's 200 characters (not bytes:
  * a UTF-8 sequence is never split). */
 json_t *nbplan_changelog(const char *action, const char *address, const char *tailnet,

@@ -281,6 +281,14 @@ START_TEST(test_tags_merged)
 	ck_assert_json(json_object_get(fx.plan.steps[0].body, "remove_tags"),
 	               "[{\"slug\":\"old\"}]");
 	ck_assert_uint_eq(fx.plan.nnew_tags, 1);
+	{
+		json_t *j = nbplan_step_json(&fx.plan.steps[0], &map);
+
+		ck_assert_json(j, "{\"action\":\"update\",\"address\":\"100.64.0.1/32\","
+		                  "\"vrf\":\"ts-corp\",\"tailnet\":\"corp\",\"node_id\":\"nA\","
+		                  "\"id\":1,\"fields\":[\"tags\"]}");
+		json_decref(j);
+	}
 	fx_free(&fx);
 }
 END_TEST
@@ -323,7 +331,7 @@ END_TEST
 
 START_TEST(test_changelog_chars)
 {
-	char node[300] = "n";
+	char node[400] = "n";
 	json_t *j;
 	const char *m;
 	size_t chars = 0;
