@@ -937,17 +937,6 @@ hook_lag_cb(uint64_t seq, const char *json, size_t len, void *arg)
 }
 
 static json_t *
-hook_time_json(tstime_t t)
-{
-	char buf[TSTIME_STRLEN];
-
-	if (t == TSTIME_NONE)
-		return json_null();
-	tstime_format(t, buf, sizeof buf);
-	return json_string(buf);
-}
-
-static json_t *
 hook_status(const struct hook *h)
 {
 	struct hook_lag lag = {.h = h};
@@ -966,12 +955,12 @@ hook_status(const struct hook *h)
 	              "name", h->cf->name, "exec", h->cf->exec, "events", h->cf->events, "cursor",
 	              (json_int_t)h->seq, "lag", (json_int_t)lag.n, "lag_capped",
 	              lag.seen >= HOOKS_LAG_MAX, "running", h->state == HOOK_RUNNING, "last_run",
-	              hook_time_json(h->last_run), "last_exit",
+	              tstime_json(h->last_run), "last_exit",
 	              h->last_exit >= 0 ? json_integer(h->last_exit) : json_null(), "last_error",
 	              h->last_error != NULL ? json_string(h->last_error) : json_null(), "attempts",
 	              h->attempts, "next_retry",
-	              hook_time_json(h->state == HOOK_RETRY ? h->next_retry : TSTIME_NONE),
-	              "parked", parked, "parked_total", (json_int_t)h->parked_total);
+	              tstime_json(h->state == HOOK_RETRY ? h->next_retry : TSTIME_NONE), "parked",
+	              parked, "parked_total", (json_int_t)h->parked_total);
 	/* The event in hand: running, queued for a slot, or waiting for its retry. */
 	if (h->ev != NULL)
 		json_object_set_new(j, "event", json_integer((json_int_t)h->ev_seq));

@@ -906,15 +906,6 @@ netbox_run_free(struct netbox_run *run)
 	free(run);
 }
 
-static json_t *
-netbox_time_json(tstime_t t)
-{
-	char buf[TSTIME_STRLEN];
-
-	tstime_format(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
 static void
 netbox_run_finish(struct netbox_run *run)
 {
@@ -933,12 +924,12 @@ netbox_run_finish(struct netbox_run *run)
 	                " s:I, s:I, s:I, s:I, s:I, s:I, s:O}",
 	                "dry_run", run->dry, "result",
 	                run->failed || json_array_size(run->errors) > 0 ? "error" : "ok", "started",
-	                netbox_time_json(run->started), "finished", netbox_time_json(now),
-	                "duration_ms", (json_int_t)((now - run->started) / 1000), "tailnets",
-	                run->tailnets, "plan", run->plan, "planned", "create",
-	                (json_int_t)planned[0], "update", (json_int_t)planned[1], "deprecate",
-	                (json_int_t)planned[2], "tags", (json_int_t)run->tags_planned, "created",
-	                (json_int_t)run->created, "updated", (json_int_t)run->updated, "deprecated",
+	                tstime_json(run->started), "finished", tstime_json(now), "duration_ms",
+	                (json_int_t)((now - run->started) / 1000), "tailnets", run->tailnets,
+	                "plan", run->plan, "planned", "create", (json_int_t)planned[0], "update",
+	                (json_int_t)planned[1], "deprecate", (json_int_t)planned[2], "tags",
+	                (json_int_t)run->tags_planned, "created", (json_int_t)run->created,
+	                "updated", (json_int_t)run->updated, "deprecated",
 	                (json_int_t)run->deprecated, "unchanged", (json_int_t)run->unchanged,
 	                "tags_created", (json_int_t)run->tags_created, "writes",
 	                (json_int_t)run->writes, "errors", run->errors);

@@ -52,17 +52,6 @@ ops_guard(struct ctl_req *req, void *arg, const char **code, char **msg)
 	return -1;
 }
 
-static json_t *
-ops_time_json(tstime_t t)
-{
-	char buf[TSTIME_STRLEN];
-
-	if (t == TSTIME_NONE)
-		return json_null();
-	tstime_format(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
 /* The helpers below read args that ctl checked against the op's spec (proto_check_args) before
  * dispatch: a member is absent or of its declared type. */
 
@@ -185,7 +174,7 @@ ops_status(struct tsinvd *d, struct ctl_req *req)
 	store_sizes(d->st, &used, &map);
 	json_object_set_new(res, "version", json_string(PACKAGE_VERSION));
 	json_object_set_new(res, "pid", json_integer(getpid()));
-	json_object_set_new(res, "started", ops_time_json(d->started));
+	json_object_set_new(res, "started", tstime_json(d->started));
 	json_object_set_new(res, "uptime_s", json_integer((now - d->started) / TSTIME_SEC));
 	json_object_set_new(res, "store",
 	                    json_pack("{s:s, s:I, s:I, s:i, s:b, s:I}", "path", store_path(d->st),
@@ -213,8 +202,8 @@ ops_status(struct tsinvd *d, struct ctl_req *req)
 			}
 			j = json_object();
 			json_object_set_new(j, "name", json_string(*e));
-			json_object_set_new(j, "last_poll", ops_time_json(ep.last_poll));
-			json_object_set_new(j, "last_ok", ops_time_json(ep.last_ok));
+			json_object_set_new(j, "last_poll", tstime_json(ep.last_poll));
+			json_object_set_new(j, "last_ok", tstime_json(ep.last_ok));
 			json_object_set_new(j, "result", json_string(ep.result));
 			json_object_set_new(j, "error",
 			                    ep.error ? json_string(ep.error) : json_null());
@@ -225,7 +214,7 @@ ops_status(struct tsinvd *d, struct ctl_req *req)
 			json_object_set_new(j, "next_poll",
 			                    d->pl == NULL
 			                        ? json_null()
-			                        : ops_time_json(poller_next(d->pl, name, *e)));
+			                        : tstime_json(poller_next(d->pl, name, *e)));
 			json_object_set_new(j, "entities", json_integer((json_int_t)ep.entities));
 			json_object_set_new(j, "failures", json_integer(ep.failures));
 			json_array_append_new(eps, j);
@@ -551,11 +540,11 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 		                                     vrf, "at", json_object_get(one, "at")));
 		json_decref(one);
 	}
-	res = json_pack("{s:o, s:I, s:{s:s, s:s?, s:s, s:s, s:s}, s:o, s:o}", "at",
-	                ops_time_json(at), "window_s", (json_int_t)(window / TSTIME_SEC), "map",
-	                "owner_tag", nc->owner_tag, "tag_prefix", nc->tag_prefix, "cf_node_id",
-	                nc->cf_node_id, "cf_tailnet", nc->cf_tailnet, "cf_last_seen",
-	                nc->cf_last_seen, "tailnets", tns, "rows", rows);
+	res = json_pack("{s:o, s:I, s:{s:s, s:s?, s:s, s:s, s:s}, s:o, s:o}", "at", tstime_json(at),
+	                "window_s", (json_int_t)(window / TSTIME_SEC), "map", "owner_tag",
+	                nc->owner_tag, "tag_prefix", nc->tag_prefix, "cf_node_id", nc->cf_node_id,
+	                "cf_tailnet", nc->cf_tailnet, "cf_last_seen", nc->cf_last_seen, "tailnets",
+	                tns, "rows", rows);
 	/* With NetBox's ids the rows can update and retire records on import. */
 	if (ids && d->nb == NULL) {
 		json_decref(res);

@@ -116,12 +116,7 @@ hist_state_cov(const struct hist_bounds *b, tstime_t t, tstime_t last_ok, int co
 json_t *
 hist_time_json(tstime_t t)
 {
-	char buf[TSTIME_STRLEN];
-
-	if (t == TSTIME_NONE)
-		return json_null();
-	tstime_format(t, buf, sizeof(buf));
-	return json_string(buf);
+	return tstime_json(t);
 }
 
 void

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "log.h"
 #include "tstime.h"
 
@@ -304,4 +306,15 @@ tstime_format_duration(int64_t us, char *buf, size_t len)
 		         (unsigned long long)b, units[i + 1].name);
 	else
 		snprintf(buf, len, "%s%llu%s", sign, (unsigned long long)a, units[i].name);
+}
+
+json_t *
+tstime_json(tstime_t t)
+{
+	char buf[TSTIME_STRLEN];
+
+	if (t == TSTIME_NONE)
+		return json_null();
+	tstime_format(t, buf, sizeof(buf));
+	return json_string(buf);
 }

@@ -31,4 +31,9 @@ void tstime_format(tstime_t t, char *buf, size_t len);
 /* "3d4h", "12m5s", "850ms": a short human duration. */
 void tstime_format_duration(int64_t us, char *buf, size_t len);
 
+/* T as an RFC 3339 JSON string, or JSON null for TSTIME_NONE: a new reference. The one
+ * time-to-JSON of the tree. */
+struct json_t;
+struct json_t *tstime_json(tstime_t t);
+
 #endif
