@@ -1,0 +1,322 @@
+/* checks-hist.c: the checks only a history can answer: what was true at some time in the window
+ * before the moment, and what changed. */
+#include <stdio.h>
+#include <string.h>
+
+#include "checks-int.h"
+
+/* When a version began: its first sighting (from_hi), else its earliest possible start. */
+static tstime_t
+hist_from(json_t *v)
+{
+	tstime_t t = check_time(v, "from_hi");
+
+	return t != TSTIME_NONE ? t : check_time(v, "from_lo");
+}
+
+/* The start of the window the checks look back over. */
+static tstime_t
+hist_window_start(struct check_ctx *cx)
+{
+	return cx->snap->at - cx->opts->window;
+}
+
+void
+check_hist_key_lived_long(struct check_ctx *cx)
+{
+	json_t *e;
+	size_t i;
+
+	if (!check_need(cx, CHECK_P_KEYS))
+		return;
+	json_array_foreach(cx->snap->keys, i, e)
+	{
+		json_t *k = json_object_get(e, "key");
+		const char *type = json_string_value(json_object_get(k, "keyType")) ?: "";
+		const char *id = json_string_value(json_object_get(e, "id"));
+		tstime_t start = check_time(k, "created"), end = cx->snap->at, t;
+
+		if (id == NULL || start == TSTIME_NONE ||
+		    (strcmp(type, "auth") != 0 && strcmp(type, "api") != 0))
+			continue;
+		/* It ended at the first of: revoked, expired, last seen before it went. */
+		if ((t = check_time(k, "revoked")) != TSTIME_NONE && t < end)
+			end = t;
+		if ((t = check_time(k, "expires")) != TSTIME_NONE && t < end)
+			end = t;
+		if ((t = check_time(e, "to_lo")) != TSTIME_NONE && t < end)
+			end = t;
+		if (end < hist_window_start(cx) || end - start <= cx->opts->key_max_age)
+			continue;
+		check_found(cx, "key", id, json_string_value(json_object_get(k, "description")),
+		            start + cx->opts->key_max_age, "%s key %s was usable for %lld days",
+		            type, id, (long long)((end - start) / (86400 * TSTIME_SEC)));
+	}
+}
+
+/* The last version of a device history that began by the moment, or NULL. */
+static json_t *
+hist_version_at(struct check_ctx *cx, json_t *versions, size_t *index)
+{
+	json_t *v, *found = NULL;
+	size_t i;
+
+	json_array_foreach(versions, i, v)
+	{
+		tstime_t from = hist_from(v);
+
+		if (from != TSTIME_NONE && from > cx->snap->at)
+			break;
+		found = v;
+		*index = i;
+	}
+	return found;
+}
+
+static bool
+hist_expiry_off(json_t *v)
+{
+	return json_is_true(json_object_get(json_object_get(v, "device"), "keyExpiryDisabled"));
+}
+
+static size_t
+hist_ntags(json_t *v)
+{
+	return json_array_size(json_object_get(json_object_get(v, "device"), "tags"));
+}
+
+void
+check_hist_expiry_disabled_later(struct check_ctx *cx)
+{
+	json_t *h;
+	size_t i;
+
+	if (!check_need(cx, CHECK_P_DEVICE_HIST))
+		return;
+	json_array_foreach(cx->snap->device_histories, i, h)
+	{
+		json_t *versions = json_object_get(h, "versions"), *cur, *v;
+		const char *id = json_string_value(json_object_get(h, "nodeId"));
+		size_t at = 0, j;
+
+		cur = hist_version_at(cx, versions, &at);
+		if (id == NULL || cur == NULL || !hist_expiry_off(cur))
+			continue;
+		/* Gone before the moment: nothing left to fix. */
+		if (check_time(cur, "to_lo") != TSTIME_NONE &&
+		    check_time(cur, "to_lo") < cx->snap->at)
+			continue;
+		/* The last switch from on to off, unless tagging the device switched it. */
+		for (j = at; j > 0; j--) {
+			json_t *prev = json_array_get(versions, j - 1);
+
+			v = json_array_get(versions, j);
+			if (!hist_expiry_off(prev)) {
+				if (hist_ntags(prev) == 0 && hist_ntags(v) > 0)
+					break;
+				check_found(cx, "device", id,
+				            check_dev_name(json_object_get(cur, "device")),
+				            hist_from(v),
+				            "key expiry of %s was disabled after it joined",
+				            check_dev_name(json_object_get(cur, "device")) ?: id);
+				break;
+			}
+		}
+	}
+}
+
+static size_t
+hist_ntests(json_t *policy)
+{
+	return json_array_size(check_get(policy, "tests"));
+}
+
+void
+check_hist_tests_removed(struct check_ctx *cx)
+{
+	char id[32];
+
+	if (!check_need(cx, CHECK_P_POLICY_REVS))
+		return;
+	for (size_t i = 1; i < cx->nrevs; i++) {
+		struct check_rev *prev = &cx->revs[i - 1], *r = &cx->revs[i];
+
+		if (r->policy == NULL || prev->policy == NULL || r->from == TSTIME_NONE ||
+		    r->from > cx->snap->at || r->from < hist_window_start(cx))
+			continue;
+		if (hist_ntests(prev->policy) > 0 && hist_ntests(r->policy) == 0) {
+			snprintf(id, sizeof id, "rev %ld", r->rev);
+			check_found(cx, "policy", id, NULL, r->from,
+			            "revision %ld removed all %zu tests of revision %ld", r->rev,
+			            hist_ntests(prev->policy), prev->rev);
+		}
+	}
+}
+
+void
+check_hist_allow_all(struct check_ctx *cx)
+{
+	char id[32];
+
+	if (!check_need(cx, CHECK_P_POLICY_REVS))
+		return;
+	for (size_t i = 0; i < cx->nrevs; i++) {
+		struct check_rev *r = &cx->revs[i];
+		json_t *row;
+		size_t j;
+
+		/* In force at some time in [window start, moment]. */
+		if (r->rules == NULL || (r->from != TSTIME_NONE && r->from > cx->snap->at) ||
+		    (r->to != TSTIME_NONE && r->to < hist_window_start(cx)))
+			continue;
+		json_array_foreach(r->rules, j, row)
+		{
+			char rule[64];
+
+			if (!check_rule_allow_all(row))
+				continue;
+			snprintf(id, sizeof id, "rev %ld", r->rev);
+			check_found(cx, "policy", id, NULL, r->from,
+			            "revision %ld had %s from \"*\" to everything", r->rev,
+			            check_rule_id(row, rule, sizeof rule));
+			break;
+		}
+	}
+}
+
+static bool
+hist_is_admin(json_t *v)
+{
+	const char *r = json_string_value(json_object_get(json_object_get(v, "user"), "role"));
+
+	return r != NULL && (strcmp(r, "admin") == 0 || strcmp(r, "owner") == 0);
+}
+
+void
+check_hist_role_raised(struct check_ctx *cx)
+{
+	json_t *h;
+	size_t i;
+
+	if (!check_need(cx, CHECK_P_USER_HIST))
+		return;
+	json_array_foreach(cx->snap->user_histories, i, h)
+	{
+		json_t *versions = json_object_get(h, "versions");
+		const char *id = json_string_value(json_object_get(h, "id"));
+
+		for (size_t j = json_array_size(versions); id != NULL && j > 1; j--) {
+			json_t *v = json_array_get(versions, j - 1);
+			json_t *prev = json_array_get(versions, j - 2);
+			tstime_t from = hist_from(v);
+
+			if (from == TSTIME_NONE || from > cx->snap->at ||
+			    from < hist_window_start(cx))
+				continue;
+			if (hist_is_admin(v) && !hist_is_admin(prev)) {
+				json_t *u = json_object_get(v, "user");
+				const char *login =
+				    json_string_value(json_object_get(u, "loginName"));
+
+				check_found(cx, "user", id, login, from, "%s became %s (was %s)",
+				            login ?: id,
+				            json_string_value(json_object_get(u, "role")),
+				            json_string_value(json_object_get(
+				                json_object_get(prev, "user"), "role"))
+				                ?: "?");
+				break;
+			}
+		}
+	}
+}
+
+/* New reference: {address: [[nodeId, first held (µs)], ...]} over every device history. */
+static json_t *
+hist_first_holders(json_t *histories)
+{
+	json_t *by = json_object(), *h, *v, *a;
+	size_t i, j, k;
+
+	json_array_foreach(histories, i, h)
+	{
+		const char *id = json_string_value(json_object_get(h, "nodeId"));
+		json_t *seen = json_object();
+
+		json_array_foreach(json_object_get(h, "versions"), j, v)
+		{
+			json_array_foreach(
+			    json_object_get(json_object_get(v, "device"), "addresses"), k, a)
+			{
+				const char *ip = json_string_value(a);
+				json_t *list;
+
+				if (ip == NULL || id == NULL || json_object_get(seen, ip) != NULL)
+					continue;
+				json_object_set_new(seen, ip, json_true());
+				if ((list = json_object_get(by, ip)) == NULL) {
+					list = json_array();
+					json_object_set_new(by, ip, list);
+				}
+				json_array_append_new(
+				    list, json_pack("[s, I]", id, (json_int_t)hist_from(v)));
+			}
+		}
+		json_decref(seen);
+	}
+	return by;
+}
+
+/* Records the reuses of one deleted device's addresses. */
+static void
+hist_reuses(struct check_ctx *cx, json_t *by, const char *gone_id, json_t *last)
+{
+	tstime_t released = check_time(last, "to_lo"), a_from;
+	json_t *a, *holder, *dev = json_object_get(last, "device");
+	size_t i, j;
+
+	if (released == TSTIME_NONE)
+		released = check_time(last, "to_hi");
+	if (released == TSTIME_NONE)
+		return;
+	json_array_foreach(json_object_get(dev, "addresses"), i, a)
+	{
+		const char *ip = json_string_value(a);
+
+		json_array_foreach(json_object_get(by, ip ?: ""), j, holder)
+		{
+			const char *id = json_string_value(json_array_get(holder, 0));
+
+			a_from = (tstime_t)json_integer_value(json_array_get(holder, 1));
+			if (strcmp(id, gone_id) == 0 || a_from < released ||
+			    a_from > cx->snap->at || a_from - released > cx->opts->reuse_window ||
+			    a_from < hist_window_start(cx))
+				continue;
+			check_found(cx, "device", id, NULL, a_from,
+			            "%s was given %s, released by deleted device %s (%s) shortly "
+			            "before",
+			            id, ip, check_dev_name(dev) ?: "?", gone_id);
+		}
+	}
+}
+
+void
+check_hist_address_reuse(struct check_ctx *cx)
+{
+	json_t *by, *h;
+	size_t i;
+
+	if (!check_need(cx, CHECK_P_DEVICE_HIST))
+		return;
+	by = hist_first_holders(cx->snap->device_histories);
+	json_array_foreach(cx->snap->device_histories, i, h)
+	{
+		json_t *versions = json_object_get(h, "versions");
+		const char *id = json_string_value(json_object_get(h, "nodeId"));
+
+		if (id != NULL && json_is_true(json_object_get(h, "deleted")) &&
+		    json_array_size(versions) > 0)
+			hist_reuses(cx, by, id,
+			            json_array_get(versions, json_array_size(versions) - 1));
+	}
+	json_decref(by);
+}

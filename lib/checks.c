@@ -1,0 +1,477 @@
+/* checks.c: the catalogue's expansion, its options and the evaluation driver. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checks-int.h"
+#include "hujson.h"
+#include "policy.h"
+#include "xmalloc.h"
+
+const struct check check_table[CHECK_COUNT] = {
+#define CHECK(sym, id_, group_, sev, title_, why, fix, kb_)                                        \
+	[CHECK_I_##sym] = {.id = id_,                                                              \
+	                   .group = CHECK_G_##group_,                                              \
+	                   .severity = CHECK_##sev,                                                \
+	                   .title = title_,                                                        \
+	                   .rationale = why,                                                       \
+	                   .remediation = fix,                                                     \
+	                   .kb = kb_,                                                              \
+	                   .fn = check_##sym},
+#include "check-table.h"
+#undef CHECK
+};
+
+const char *const check_severity_names[CHECK_NSEVERITIES] = {"info", "low", "medium", "high",
+                                                             "critical"};
+const char *const check_group_names[CHECK_NGROUPS] = {"ACL",  "SSH", "AUTH", "DEV", "NET",
+                                                      "USER", "DNS", "LOG",  "HIST"};
+
+/* autogroup:members is the older spelling of autogroup:member, still accepted (and in use). */
+const char *const check_everyone[] = {"*", "autogroup:member", "autogroup:members",
+                                      "autogroup:danger-all", NULL};
+
+const struct check *
+check_find(const char *id)
+{
+	for (size_t i = 0; i < CHECK_COUNT; i++) {
+		if (strcmp(check_table[i].id, id) == 0)
+			return &check_table[i];
+	}
+	return NULL;
+}
+
+int
+check_severity_parse(const char *name, enum check_severity *out)
+{
+	for (int i = 0; i < CHECK_NSEVERITIES; i++) {
+		if (strcmp(check_severity_names[i], name) == 0) {
+			*out = (enum check_severity)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+bool
+check_match(const struct check *c, const char *pat)
+{
+	return strcmp(c->id, pat) == 0 || fnmatch(pat, c->id, 0) == 0;
+}
+
+/* ---- options ---- */
+
+void
+checks_opts_init(struct check_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->stale_after = 30 * 86400 * TSTIME_SEC;
+	o->key_max_age = 90 * 86400 * TSTIME_SEC;
+	o->node_key_max_age = 180 * 86400 * TSTIME_SEC;
+	o->window = 90 * 86400 * TSTIME_SEC;
+	o->reuse_window = 86400 * TSTIME_SEC;
+	o->minor_versions_behind = 4;
+	o->max_admins = 3;
+	for (size_t i = 0; i < CHECK_COUNT; i++)
+		o->severity[i] = -1;
+}
+
+/* The duration options and where they go. */
+static const struct {
+	const char *key;
+	size_t off;
+} checks_durations[] = {
+    {"stale_after", offsetof(struct check_opts, stale_after)},
+    {"key_max_age", offsetof(struct check_opts, key_max_age)},
+    {"node_key_max_age", offsetof(struct check_opts, node_key_max_age)},
+    {"window", offsetof(struct check_opts, window)},
+    {"reuse_window", offsetof(struct check_opts, reuse_window)},
+};
+
+static const struct {
+	const char *key;
+	size_t off;
+} checks_ints[] = {
+    {"minor_versions_behind", offsetof(struct check_opts, minor_versions_behind)},
+    {"max_admins", offsetof(struct check_opts, max_admins)},
+};
+
+static int
+checks_disable(struct check_opts *o, const char *value, char **cause)
+{
+	char *copy = xstrdup(value), *save = NULL, *tok;
+	int rc = 0;
+
+	for (tok = strtok_r(copy, " \t,", &save); tok != NULL;
+	     tok = strtok_r(NULL, " \t,", &save)) {
+		const struct check *c = check_find(tok);
+
+		if (c == NULL) {
+			*cause = xasprintf("disable: unknown check \"%s\"", tok);
+			rc = -1;
+			break;
+		}
+		o->disabled[c - check_table] = true;
+	}
+	free(copy);
+	return rc;
+}
+
+int
+checks_option(struct check_opts *o, const char *key, const char *value, char **cause)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof checks_durations / sizeof checks_durations[0]; i++) {
+		int64_t us;
+		char *why = NULL;
+
+		if (strcmp(key, checks_durations[i].key) != 0)
+			continue;
+		if (tstime_parse_duration(value, &us, &why) == -1) {
+			*cause = xasprintf("%s: %s", key, why);
+			free(why);
+			return -1;
+		}
+		if (us <= 0) {
+			*cause = xasprintf("%s: must be more than zero", key);
+			return -1;
+		}
+		*(int64_t *)(void *)((char *)o + checks_durations[i].off) = us;
+		return 0;
+	}
+	for (i = 0; i < sizeof checks_ints / sizeof checks_ints[0]; i++) {
+		char *end;
+		long n;
+
+		if (strcmp(key, checks_ints[i].key) != 0)
+			continue;
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || n < 0 || n > INT_MAX) {
+			*cause = xasprintf("%s: \"%s\" is not a count", key, value);
+			return -1;
+		}
+		*(int *)(void *)((char *)o + checks_ints[i].off) = (int)n;
+		return 0;
+	}
+	if (strcmp(key, "disable") == 0)
+		return checks_disable(o, value, cause);
+	if (strncmp(key, "severity.", 9) == 0) {
+		const struct check *c = check_find(key + 9);
+		enum check_severity s;
+
+		if (c == NULL) {
+			*cause = xasprintf("%s: unknown check \"%s\"", key, key + 9);
+			return -1;
+		}
+		if (check_severity_parse(value, &s) == -1) {
+			*cause =
+			    xasprintf("%s: unknown severity \"%s\" (critical, high, medium, low, "
+			              "info)",
+			              key, value);
+			return -1;
+		}
+		o->severity[c - check_table] = (int)s;
+		return 0;
+	}
+	*cause = xasprintf("unknown option \"%s\"", key);
+	return -1;
+}
+
+/* ---- helpers for the check functions ---- */
+
+/* ASCII case-insensitive equality, as policy member names are matched. */
+static bool
+checks_name_eq(const char *a, const char *b)
+{
+	for (; *a != '\0' && *b != '\0'; a++, b++) {
+		unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+
+		if (x >= 'A' && x <= 'Z')
+			x += 'a' - 'A';
+		if (y >= 'A' && y <= 'Z')
+			y += 'a' - 'A';
+		if (x != y)
+			return false;
+	}
+	return *a == *b;
+}
+
+json_t *
+check_get(json_t *obj, const char *name)
+{
+	json_t *v, *found = NULL;
+	const char *key;
+
+	json_object_foreach(obj, key, v)
+	{
+		if (checks_name_eq(key, name))
+			found = v;
+	}
+	return found;
+}
+
+bool
+check_has_any(json_t *v, const char *const *strs)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(v, i, e)
+	{
+		const char *s = json_string_value(e);
+
+		for (size_t j = 0; s != NULL && strs[j] != NULL; j++) {
+			if (strcmp(s, strs[j]) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+tstime_t
+check_time(json_t *obj, const char *name)
+{
+	const char *s = json_string_value(json_object_get(obj, name));
+	tstime_t t;
+
+	if (s == NULL || tstime_parse_rfc3339(s, &t) == -1)
+		return TSTIME_NONE;
+	return t;
+}
+
+json_t *
+check_dev(json_t *entry)
+{
+	json_t *d = json_object_get(entry, "device");
+
+	return json_is_object(d) ? d : entry;
+}
+
+json_t *
+check_vol(json_t *entry)
+{
+	return json_object_get(entry, "volatile");
+}
+
+json_t *
+check_dev_of(json_t *entry, const char **id)
+{
+	json_t *d = check_dev(entry);
+
+	*id = json_string_value(json_object_get(d, "nodeId"));
+	return *id != NULL ? d : NULL;
+}
+
+const char *
+check_dev_name(json_t *dev)
+{
+	const char *s = json_string_value(json_object_get(dev, "name"));
+
+	return s != NULL ? s : json_string_value(json_object_get(dev, "hostname"));
+}
+
+const char *
+check_rule_id(json_t *row, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s[%lld]", json_string_value(json_object_get(row, "section")) ?: "?",
+	         (long long)json_integer_value(json_object_get(row, "index")));
+	return buf;
+}
+
+static bool
+checks_section_is(json_t *row, const char *section)
+{
+	const char *s = json_string_value(json_object_get(row, "section"));
+
+	return s != NULL && strcmp(s, section) == 0;
+}
+
+bool
+check_rule_any_dst(json_t *row)
+{
+	static const char *const any_port[] = {"*:*", NULL};
+	static const char *const any[] = {"*", NULL};
+	const char *action = json_string_value(json_object_get(row, "action"));
+
+	if (action == NULL || strcmp(action, "accept") != 0)
+		return false;
+	if (checks_section_is(row, "acls"))
+		return check_has_any(json_object_get(row, "dst"), any_port);
+	if (checks_section_is(row, "grants"))
+		return check_has_any(json_object_get(row, "dst"), any) &&
+		       check_has_any(json_object_get(row, "ip"), any);
+	return false;
+}
+
+bool
+check_rule_allow_all(json_t *row)
+{
+	static const char *const any[] = {"*", NULL};
+
+	return check_rule_any_dst(row) && check_has_any(json_object_get(row, "src"), any);
+}
+
+bool
+check_need(struct check_ctx *cx, unsigned mask)
+{
+	const struct check_snapshot *s = cx->snap;
+	json_t *parts[] = {s->policy,          s->devices,          s->keys,
+	                   s->users,           s->settings,         s->dns,
+	                   s->webhooks,        s->device_histories, s->user_histories,
+	                   s->policy_revisions};
+
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+		if ((mask & (1u << i)) != 0 && parts[i] == NULL)
+			cx->missing |= 1u << i;
+	}
+	return (cx->missing & mask) == 0;
+}
+
+static const char *const checks_part_names[] = {
+    "policy", "devices",  "keys",           "users",        "settings",
+    "dns",    "webhooks", "device_history", "user_history", "policy_revisions",
+};
+
+void
+check_found(struct check_ctx *cx, const char *kind, const char *id, const char *name,
+            tstime_t since, const char *fmt, ...)
+{
+	int sev = cx->opts->severity[cx->cur - check_table];
+	char *detail, buf[TSTIME_STRLEN];
+	char *key = xasprintf("%s/%s", kind, id);
+	json_t *f;
+	va_list ap;
+
+	if (json_object_get(cx->seen, key) != NULL) {
+		free(key);
+		return;
+	}
+	json_object_set_new(cx->seen, key, json_true());
+	free(key);
+	va_start(ap, fmt);
+	detail = xvasprintf(fmt, ap);
+	va_end(ap);
+	f = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s?}, s:s}", "check", cx->cur->id, "severity",
+	              check_severity_names[sev >= 0 ? sev : (int)cx->cur->severity], "group",
+	              check_group_names[cx->cur->group], "entity", "kind", kind, "id", id, "name",
+	              name, "detail", detail);
+	if (since != TSTIME_NONE) {
+		tstime_format(since, buf, sizeof buf);
+		json_object_set_new(f, "since", json_string(buf));
+	}
+	json_array_append_new(cx->findings, f);
+	free(detail);
+}
+
+/* ---- the driver ---- */
+
+static void
+checks_revs_load(struct check_ctx *cx)
+{
+	json_t *revs = cx->snap->policy_revisions, *r;
+	size_t i;
+
+	cx->revs = xcalloc(json_array_size(revs) + 1, sizeof(*cx->revs));
+	json_array_foreach(revs, i, r)
+	{
+		struct check_rev *cr = &cx->revs[cx->nrevs++];
+		const char *text = json_string_value(json_object_get(r, "text"));
+		struct hujson_error err;
+
+		cr->rev = (long)json_integer_value(json_object_get(r, "rev"));
+		cr->from = check_time(r, "from_hi");
+		if (cr->from == TSTIME_NONE)
+			cr->from = check_time(r, "from_lo");
+		cr->to = check_time(r, "to_lo");
+		if (cr->to == TSTIME_NONE)
+			cr->to = check_time(r, "to_hi");
+		cr->policy = text != NULL ? hujson_parse(text, strlen(text), &err) : NULL;
+		cr->rules = cr->policy != NULL ? policy_rules(cr->policy) : NULL;
+	}
+}
+
+static void
+checks_ctx_free(struct check_ctx *cx)
+{
+	for (size_t i = 0; i < cx->nrevs; i++) {
+		json_decref(cx->revs[i].policy);
+		json_decref(cx->revs[i].rules);
+	}
+	free(cx->revs);
+	json_decref(cx->rules);
+	json_decref(cx->seen);
+}
+
+/* New reference: one entry of "results". */
+static json_t *
+checks_result(struct check_ctx *cx, const char *status, int sev)
+{
+	json_t *r = json_pack("{s:s, s:s, s:s}", "check", cx->cur->id, "severity",
+	                      check_severity_names[sev], "status", status);
+
+	if (cx->missing != 0) {
+		json_t *m = json_array();
+
+		for (size_t i = 0; i < sizeof checks_part_names / sizeof checks_part_names[0];
+		     i++) {
+			if ((cx->missing & (1u << i)) != 0)
+				json_array_append_new(m, json_string(checks_part_names[i]));
+		}
+		json_object_set_new(r, "missing", m);
+	}
+	return r;
+}
+
+json_t *
+checks_run(const struct check_snapshot *snap, const struct check_opts *opts)
+{
+	struct check_ctx cx = {.snap = snap, .opts = opts};
+	json_t *results = json_array(), *counts = json_object(), *out;
+	size_t counted[CHECK_NSEVERITIES] = {0}, unknown = 0;
+	char at[TSTIME_STRLEN];
+
+	cx.findings = json_array();
+	cx.seen = json_object();
+	cx.rules = snap->policy != NULL ? policy_rules(snap->policy) : NULL;
+	checks_revs_load(&cx);
+	for (size_t i = 0; i < CHECK_COUNT; i++) {
+		int sev = opts->severity[i] >= 0 ? opts->severity[i] : (int)check_table[i].severity;
+		size_t before = json_array_size(cx.findings);
+		const char *status;
+
+		cx.cur = &check_table[i];
+		cx.missing = 0;
+		json_object_clear(cx.seen);
+		if (opts->disabled[i]) {
+			json_array_append_new(results, checks_result(&cx, "disabled", sev));
+			continue;
+		}
+		check_table[i].fn(&cx);
+		if (cx.missing != 0) {
+			/* A check that lacked data may not leave half its findings behind. */
+			while (json_array_size(cx.findings) > before)
+				json_array_remove(cx.findings, before);
+			status = "unknown";
+			unknown++;
+		} else if (json_array_size(cx.findings) > before) {
+			status = "fail";
+			counted[sev] += json_array_size(cx.findings) - before;
+		} else {
+			status = "pass";
+		}
+		json_array_append_new(results, checks_result(&cx, status, sev));
+	}
+	for (int s = CHECK_NSEVERITIES - 1; s >= 0; s--)
+		json_object_set_new(counts, check_severity_names[s],
+		                    json_integer((json_int_t)counted[s]));
+	tstime_format(snap->at, at, sizeof at);
+	out = json_pack("{s:s, s:o, s:I, s:o, s:o}", "at", at, "counts", counts, "unknown",
+	                (json_int_t)unknown, "results", results, "findings", cx.findings);
+	checks_ctx_free(&cx);
+	return out;
+}
