@@ -126,9 +126,9 @@ check_hist_expiry_disabled_later(struct check_ctx *cx)
 }
 
 static size_t
-hist_ntests(json_t *policy)
+hist_ntests(struct check_rev *r)
 {
-	return json_array_size(check_get(policy, "tests"));
+	return (size_t)json_integer_value(json_object_get(r->summary, "tests"));
 }
 
 void
@@ -138,17 +138,18 @@ check_hist_tests_removed(struct check_ctx *cx)
 
 	if (!check_need(cx, CHECK_P_POLICY_REVS))
 		return;
+	check_revs_load(cx);
 	for (size_t i = 1; i < cx->nrevs; i++) {
 		struct check_rev *prev = &cx->revs[i - 1], *r = &cx->revs[i];
 
 		if (r->policy == NULL || prev->policy == NULL || r->from == TSTIME_NONE ||
 		    r->from > cx->snap->at || r->from < hist_window_start(cx))
 			continue;
-		if (hist_ntests(prev->policy) > 0 && hist_ntests(r->policy) == 0) {
+		if (hist_ntests(prev) > 0 && hist_ntests(r) == 0) {
 			snprintf(id, sizeof id, "rev %ld", r->rev);
 			check_found(cx, "policy", id, NULL, r->from,
 			            "revision %ld removed all %zu tests of revision %ld", r->rev,
-			            hist_ntests(prev->policy), prev->rev);
+			            hist_ntests(prev), prev->rev);
 		}
 	}
 }
@@ -160,27 +161,21 @@ check_hist_allow_all(struct check_ctx *cx)
 
 	if (!check_need(cx, CHECK_P_POLICY_REVS))
 		return;
+	check_revs_load(cx);
 	for (size_t i = 0; i < cx->nrevs; i++) {
 		struct check_rev *r = &cx->revs[i];
-		json_t *row;
-		size_t j;
 
-		/* In force at some time in [window start, moment]. */
-		if (r->rules == NULL || (r->from != TSTIME_NONE && r->from > cx->snap->at) ||
-		    (r->to != TSTIME_NONE && r->to < hist_window_start(cx)))
+		/* In force at some time in [window start, moment]; policy_summary's reasons say
+		 * which rule opened everything. */
+		if (r->summary == NULL || (r->from != TSTIME_NONE && r->from > cx->snap->at) ||
+		    (r->to != TSTIME_NONE && r->to < hist_window_start(cx)) ||
+		    !json_is_false(json_object_get(r->summary, "micro_segmented")))
 			continue;
-		json_array_foreach(r->rules, j, row)
-		{
-			char rule[64];
-
-			if (!check_rule_allow_all(row))
-				continue;
-			snprintf(id, sizeof id, "rev %ld", r->rev);
-			check_found(cx, "policy", id, NULL, r->from,
-			            "revision %ld had %s from \"*\" to everything", r->rev,
-			            check_rule_id(row, rule, sizeof rule));
-			break;
-		}
+		snprintf(id, sizeof id, "rev %ld", r->rev);
+		check_found(
+		    cx, "policy", id, NULL, r->from, "revision %ld: %s", r->rev,
+		    json_string_value(json_array_get(json_object_get(r->summary, "reasons"), 0))
+		        ?: "wide open");
 	}
 }
 

@@ -24,8 +24,8 @@ enum check_part {
 
 /* One parsed policy revision and when it was in force. */
 struct check_rev {
-	json_t *policy; /* owned; NULL when the text did not parse */
-	json_t *rules;  /* owned: policy_rules(policy) */
+	json_t *policy;  /* owned; NULL when the text did not parse */
+	json_t *summary; /* owned: policy_summary(policy) */
 	long rev;
 	tstime_t from, to; /* from_hi (or from_lo), to_lo; TSTIME_NONE when open */
 };
@@ -38,9 +38,13 @@ struct check_ctx {
 	json_t *findings;        /* where check_found appends */
 	json_t *seen;            /* "kind/id" of the current check's findings */
 	json_t *rules;           /* policy_rules(snap->policy), or NULL */
-	struct check_rev *revs;  /* snap->policy_revisions parsed, oldest first */
+	struct check_rev *revs;  /* snap->policy_revisions parsed, oldest first (check_revs_load) */
 	size_t nrevs;
+	json_t *j_check, *j_severity, *j_group; /* the current check's, shared by its findings */
 };
+
+/* Parses snap->policy_revisions into cx->revs, once, for the checks that need them. */
+void check_revs_load(struct check_ctx *cx);
 
 /* Check functions, one per table row. */
 #define CHECK(sym, id, group, sev, title, why, fix, kb) void check_##sym(struct check_ctx *cx);

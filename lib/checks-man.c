@@ -46,7 +46,7 @@ static const char checks_man_head[] =
     "DNS and webhooks in force then.\n"
     "A check that needs something tsinv did not know at that moment (never polled, or a moment\n"
     "outside what tsinv covered) reports\n"
-    ".I unknown ,\n"
+    ".IR unknown ,\n"
     "never a pass.\n"
     "Each finding names one entity (a device, key, user, rule, tag, route, domain, policy\n"
     "revision, or the tailnet itself) and is reported once per check and entity.\n"

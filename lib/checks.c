@@ -337,50 +337,77 @@ static const char *const checks_part_names[] = {
     "dns",    "webhooks", "device_history", "user_history", "policy_revisions",
 };
 
+/* New reference: s as a JSON string; s comes from JSON values or our own text, so it is UTF-8. */
+static json_t *
+checks_str(const char *s)
+{
+	return json_string_nocheck(s);
+}
+
 void
 check_found(struct check_ctx *cx, const char *kind, const char *id, const char *name,
             tstime_t since, const char *fmt, ...)
 {
-	int sev = cx->opts->severity[cx->cur - check_table];
-	char *detail, buf[TSTIME_STRLEN];
-	char *key = xasprintf("%s/%s", kind, id);
-	json_t *f;
+	char key[256], text[512], *big = NULL;
+	json_t *f, *e;
 	va_list ap;
+	int n;
 
-	if (json_object_get(cx->seen, key) != NULL) {
-		free(key);
+	/* The findings of a big tailnet number tens of thousands: no allocation that a buffer on
+	 * the stack can save. */
+	n = snprintf(key, sizeof key, "%s/%s", kind, id);
+	if (n >= (int)sizeof key)
+		big = xasprintf("%s/%s", kind, id);
+	if (json_object_get(cx->seen, big ?: key) != NULL) {
+		free(big);
 		return;
 	}
-	json_object_set_new(cx->seen, key, json_true());
-	free(key);
+	json_object_set_new_nocheck(cx->seen, big ?: key, json_true());
+	free(big);
+	big = NULL;
 	va_start(ap, fmt);
-	detail = xvasprintf(fmt, ap);
+	n = vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	f = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s?}, s:s}", "check", cx->cur->id, "severity",
-	              check_severity_names[sev >= 0 ? sev : (int)cx->cur->severity], "group",
-	              check_group_names[cx->cur->group], "entity", "kind", kind, "id", id, "name",
-	              name, "detail", detail);
+	if (n >= (int)sizeof text) {
+		va_start(ap, fmt);
+		big = xvasprintf(fmt, ap);
+		va_end(ap);
+	}
+	e = json_object();
+	json_object_set_new_nocheck(e, "kind", checks_str(kind));
+	json_object_set_new_nocheck(e, "id", checks_str(id));
+	if (name != NULL)
+		json_object_set_new_nocheck(e, "name", checks_str(name));
+	f = json_object();
+	json_object_set_nocheck(f, "check", cx->j_check);
+	json_object_set_nocheck(f, "severity", cx->j_severity);
+	json_object_set_nocheck(f, "group", cx->j_group);
+	json_object_set_new_nocheck(f, "entity", e);
+	json_object_set_new_nocheck(f, "detail", checks_str(big ?: text));
+	free(big);
 	if (since != TSTIME_NONE) {
-		tstime_format(since, buf, sizeof buf);
-		json_object_set_new(f, "since", json_string(buf));
+		tstime_format(since, key, sizeof key);
+		json_object_set_new_nocheck(f, "since", checks_str(key));
 	}
 	json_array_append_new(cx->findings, f);
-	free(detail);
 }
 
 /* ---- the driver ---- */
 
-static void
-checks_revs_load(struct check_ctx *cx)
+void
+check_revs_load(struct check_ctx *cx)
 {
 	json_t *revs = cx->snap->policy_revisions, *r;
 	size_t i;
 
+	if (cx->revs != NULL)
+		return;
 	cx->revs = xcalloc(json_array_size(revs) + 1, sizeof(*cx->revs));
 	json_array_foreach(revs, i, r)
 	{
 		struct check_rev *cr = &cx->revs[cx->nrevs++];
 		const char *text = json_string_value(json_object_get(r, "text"));
+		json_t *policy = json_object_get(r, "policy");
 		struct hujson_error err;
 
 		cr->rev = (long)json_integer_value(json_object_get(r, "rev"));
@@ -390,8 +417,12 @@ checks_revs_load(struct check_ctx *cx)
 		cr->to = check_time(r, "to_lo");
 		if (cr->to == TSTIME_NONE)
 			cr->to = check_time(r, "to_hi");
-		cr->policy = text != NULL ? hujson_parse(text, strlen(text), &err) : NULL;
-		cr->rules = cr->policy != NULL ? policy_rules(cr->policy) : NULL;
+		/* A daemon that keeps revisions parsed (they never change) passes "policy". */
+		if (policy != NULL)
+			cr->policy = json_incref(policy);
+		else if (text != NULL)
+			cr->policy = hujson_parse(text, strlen(text), &err);
+		cr->summary = cr->policy != NULL ? policy_summary(cr->policy) : NULL;
 	}
 }
 
@@ -400,11 +431,14 @@ checks_ctx_free(struct check_ctx *cx)
 {
 	for (size_t i = 0; i < cx->nrevs; i++) {
 		json_decref(cx->revs[i].policy);
-		json_decref(cx->revs[i].rules);
+		json_decref(cx->revs[i].summary);
 	}
 	free(cx->revs);
 	json_decref(cx->rules);
 	json_decref(cx->seen);
+	json_decref(cx->j_check);
+	json_decref(cx->j_severity);
+	json_decref(cx->j_group);
 }
 
 /* New reference: one entry of "results". */
@@ -438,7 +472,6 @@ checks_run(const struct check_snapshot *snap, const struct check_opts *opts)
 	cx.findings = json_array();
 	cx.seen = json_object();
 	cx.rules = snap->policy != NULL ? policy_rules(snap->policy) : NULL;
-	checks_revs_load(&cx);
 	for (size_t i = 0; i < CHECK_COUNT; i++) {
 		int sev = opts->severity[i] >= 0 ? opts->severity[i] : (int)check_table[i].severity;
 		size_t before = json_array_size(cx.findings);
@@ -447,6 +480,12 @@ checks_run(const struct check_snapshot *snap, const struct check_opts *opts)
 		cx.cur = &check_table[i];
 		cx.missing = 0;
 		json_object_clear(cx.seen);
+		json_decref(cx.j_check);
+		json_decref(cx.j_severity);
+		json_decref(cx.j_group);
+		cx.j_check = checks_str(check_table[i].id);
+		cx.j_severity = checks_str(check_severity_names[sev]);
+		cx.j_group = checks_str(check_group_names[check_table[i].group]);
 		if (opts->disabled[i]) {
 			json_array_append_new(results, checks_result(&cx, "disabled", sev));
 			continue;
