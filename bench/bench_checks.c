@@ -228,29 +228,48 @@ bchk_ingest_once(struct store *st, const char *text, size_t len, tstime_t *t,
 	return bchk_now_ms() - t0;
 }
 
-/* -v: each check alone (with the snapshot's shared preparation), to see where time goes. */
+/* CPU ms of one checks_run with the given options, the least of three (a busy machine). */
+static double
+bchk_run_min(const struct check_snapshot *snap, const struct check_opts *o, size_t *nfind)
+{
+	double best = -1;
+
+	for (int k = 0; k < 3; k++) {
+		double c0 = bchk_cpu_ms(), c;
+		json_t *out = checks_run(snap, o);
+
+		c = bchk_cpu_ms() - c0;
+		*nfind = json_array_size(json_object_get(out, "findings"));
+		json_decref(out);
+		best = best < 0 || c < best ? c : best;
+	}
+	return best;
+}
+
+/* -v: each check alone, less the preparation every run shares, to see where time goes. */
 static void
 bchk_each(const struct check_snapshot *snap)
 {
 	struct check_opts o;
-	double t0, none;
-	json_t *out;
+	double none, dev;
+	size_t nf;
 
 	checks_opts_init(&o);
 	for (size_t i = 0; i < CHECK_COUNT; i++)
 		o.disabled[i] = true;
-	t0 = bchk_cpu_ms();
-	json_decref(checks_run(snap, &o));
-	none = bchk_cpu_ms() - t0;
+	none = bchk_run_min(snap, &o, &nf);
 	printf("%-16s %8.1f ms CPU (preparation only)\n", "none", none);
+	/* TSINV-DEV-011 reads settings only: with DEV-005, the devices' one lookup pass. */
+	o.disabled[check_find("TSINV-DEV-005") - check_table] = false;
+	dev = bchk_run_min(snap, &o, &nf) - none;
+	o.disabled[check_find("TSINV-DEV-005") - check_table] = true;
+	printf("%-16s %8.1f ms CPU (the devices' lookup pass, with DEV-005)\n", "devices", dev);
 	for (size_t i = 0; i < CHECK_COUNT; i++) {
+		double c;
+
 		o.disabled[i] = false;
-		t0 = bchk_cpu_ms();
-		out = checks_run(snap, &o);
-		printf("%-16s %8.1f ms CPU %6zu findings\n", check_table[i].id,
-		       bchk_cpu_ms() - t0 - none,
-		       json_array_size(json_object_get(out, "findings")));
-		json_decref(out);
+		c = bchk_run_min(snap, &o, &nf) - none;
+		printf("%-16s %8.1f ms CPU %6zu findings\n", check_table[i].id, c, nf);
 		o.disabled[i] = true;
 	}
 }

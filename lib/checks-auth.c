@@ -181,63 +181,6 @@ check_auth_api_long_expiry(struct check_ctx *cx)
 	}
 }
 
-/* The users.list entry's user with this id, present at the moment, or NULL. */
-static json_t *
-auth_user_by(struct check_ctx *cx, const char *member, const char *value)
-{
-	json_t *e;
-	size_t i;
-
-	json_array_foreach(cx->snap->users, i, e)
-	{
-		json_t *u = json_object_get(e, "user");
-		const char *v = json_string_value(json_object_get(u, member));
-
-		if (v != NULL && strcmp(v, value) == 0 && auth_present(cx, e))
-			return u;
-	}
-	return NULL;
-}
-
-static const char *
-auth_user_status(json_t *u)
-{
-	return json_string_value(json_object_get(u, "status")) ?: "";
-}
-
-void
-check_auth_orphan_creator(struct check_ctx *cx)
-{
-	const char *id;
-	json_t *e, *k;
-	size_t i;
-
-	if (!check_need(cx, CHECK_P_KEYS | CHECK_P_USERS))
-		return;
-	json_array_foreach(cx->snap->keys, i, e)
-	{
-		if ((k = auth_key_of(cx, e, NULL, &id)) == NULL)
-			continue;
-		const char *uid = json_string_value(json_object_get(k, "userId"));
-		json_t *u;
-
-		if (uid == NULL || *uid == '\0')
-			continue;
-		u = auth_user_by(cx, "id", uid);
-		if (u == NULL)
-			check_found(
-			    cx, "key", id, auth_key_desc(k), TSTIME_NONE,
-			    "key %s was created by user %s, who is no longer in the tailnet", id,
-			    uid);
-		else if (strcmp(auth_user_status(u), "suspended") == 0)
-			check_found(cx, "key", id, auth_key_desc(k), TSTIME_NONE,
-			            "key %s was created by %s, who is suspended", id,
-			            json_string_value(json_object_get(u, "loginName")) ?: uid);
-	}
-}
-
-/* ---- USER ---- */
-
 /* The user of a users.list entry present at the moment, with its login; else NULL. */
 static json_t *
 auth_user_of(struct check_ctx *cx, json_t *entry, const char **login)
@@ -251,6 +194,51 @@ auth_user_of(struct check_ctx *cx, json_t *entry, const char **login)
 }
 
 static const char *
+auth_user_status(json_t *u)
+{
+	return json_string_value(json_object_get(u, "status")) ?: "";
+}
+
+void
+check_auth_orphan_creator(struct check_ctx *cx)
+{
+	json_t *e, *k, *u, *by_id;
+	const char *id, *uid, *login;
+	size_t i;
+
+	if (!check_need(cx, CHECK_P_KEYS | CHECK_P_USERS))
+		return;
+	by_id = json_object();
+	json_array_foreach(cx->snap->users, i, e)
+	{
+		if ((u = auth_user_of(cx, e, &login)) != NULL &&
+		    (uid = json_string_value(json_object_get(u, "id"))) != NULL)
+			json_object_set(by_id, uid, u);
+	}
+	json_array_foreach(cx->snap->keys, i, e)
+	{
+		if ((k = auth_key_of(cx, e, NULL, &id)) == NULL)
+			continue;
+		uid = json_string_value(json_object_get(k, "userId"));
+		if (uid == NULL || *uid == '\0')
+			continue;
+		u = json_object_get(by_id, uid);
+		if (u == NULL)
+			check_found(
+			    cx, "key", id, auth_key_desc(k), TSTIME_NONE,
+			    "key %s was created by user %s, who is no longer in the tailnet", id,
+			    uid);
+		else if (strcmp(auth_user_status(u), "suspended") == 0)
+			check_found(cx, "key", id, auth_key_desc(k), TSTIME_NONE,
+			            "key %s was created by %s, who is suspended", id,
+			            json_string_value(json_object_get(u, "loginName")) ?: uid);
+	}
+	json_decref(by_id);
+}
+
+/* ---- USER ---- */
+
+static const char *
 auth_user_id(json_t *u)
 {
 	return json_string_value(json_object_get(u, "id")) ?: "";
@@ -259,7 +247,8 @@ auth_user_id(json_t *u)
 void
 check_user_suspended_devices(struct check_ctx *cx)
 {
-	json_t *e, *u, *owned = json_object(), *d;
+	json_t *e, *u, *owned = json_object();
+	const struct check_device *devs;
 	const char *login;
 	size_t i, n;
 
@@ -274,10 +263,9 @@ check_user_suspended_devices(struct check_ctx *cx)
 		    strcmp(auth_user_status(u), "suspended") == 0)
 			json_object_set_new(owned, login, json_integer(0));
 	}
-	json_array_foreach(cx->snap->devices, i, d)
-	{
-		const char *owner = json_string_value(json_object_get(check_dev(d), "user"));
-		json_t *count = owner != NULL ? json_object_get(owned, owner) : NULL;
+	devs = check_devices(cx, &n);
+	for (i = 0; i < n; i++) {
+		json_t *count = json_object_get(owned, devs[i].user);
 
 		if (count != NULL)
 			json_integer_set(count, json_integer_value(count) + 1);

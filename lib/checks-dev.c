@@ -1,64 +1,42 @@
 /* checks-dev.c: the checks of devices and of the tailnet's device settings. */
 #include <ctype.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "checks-int.h"
 
-static bool
-dev_tagged(json_t *d)
-{
-	return json_array_size(json_object_get(d, "tags")) > 0;
-}
-
-/* A member of the device or, for volatile ones, of its volatile part. */
-static json_t *
-dev_field(json_t *d, json_t *v, const char *name)
-{
-	json_t *x = json_object_get(v, name);
-
-	return x != NULL ? x : json_object_get(d, name);
-}
+/* Runs the loop body over each device c of the snapshot (n, i: locals of the caller). */
+#define DEV_LOOP(cx, c, n, i) for ((c) = check_devices((cx), &(n)), (i) = 0; (i) < (n); (i)++)
 
 void
 check_dev_tagged_no_expiry(struct check_ctx *cx)
 {
-	const char *id;
-	json_t *e, *d;
-	size_t i;
+	const struct check_device *c;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_DEVICES))
 		return;
-	json_array_foreach(cx->snap->devices, i, e)
+	DEV_LOOP(cx, c, n, i)
 	{
-		if ((d = check_dev_of(e, &id)) == NULL)
-			continue;
-		if (dev_tagged(d) && json_is_true(json_object_get(d, "keyExpiryDisabled")))
-			check_found(cx, "device", id, check_dev_name(d), TSTIME_NONE,
-			            "tagged device %s never has to renew its key",
-			            check_dev_name(d));
+		if (c[i].tagged && c[i].expiry_off)
+			check_found(cx, "device", c[i].id, c[i].name, TSTIME_NONE,
+			            "tagged device %s never has to renew its key", c[i].name);
 	}
 }
 
 void
 check_dev_user_no_expiry(struct check_ctx *cx)
 {
-	const char *id;
-	json_t *e, *d;
-	size_t i;
+	const struct check_device *c;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_DEVICES))
 		return;
-	json_array_foreach(cx->snap->devices, i, e)
+	DEV_LOOP(cx, c, n, i)
 	{
-		if ((d = check_dev_of(e, &id)) == NULL)
-			continue;
-		if (!dev_tagged(d) && !json_is_true(json_object_get(d, "isExternal")) &&
-		    json_is_true(json_object_get(d, "keyExpiryDisabled")))
-			check_found(cx, "device", id, check_dev_name(d), TSTIME_NONE,
-			            "%s of %s never has to renew its key", check_dev_name(d),
-			            json_string_value(json_object_get(d, "user")) ?: "?");
+		if (!c[i].tagged && !c[i].external && c[i].expiry_off)
+			check_found(cx, "device", c[i].id, c[i].name, TSTIME_NONE,
+			            "%s of %s never has to renew its key", c[i].name, c[i].user);
 	}
 }
 
@@ -86,97 +64,76 @@ check_dev_tagged_personal(struct check_ctx *cx)
 {
 	static const char *const personal[] = {"macbook", "iphone", "ipad",     "pixel",
 	                                       "galaxy",  "laptop", "desktop-", NULL};
-	static const char *const mobile[] = {"iOS", "android", NULL};
-	const char *id, *which;
-	json_t *e, *d;
-	size_t i;
+	const struct check_device *c;
+	const char *which;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_DEVICES))
 		return;
-	json_array_foreach(cx->snap->devices, i, e)
+	DEV_LOOP(cx, c, n, i)
 	{
-		if ((d = check_dev_of(e, &id)) == NULL)
+		if (!c[i].tagged)
 			continue;
-		const char *host = json_string_value(json_object_get(d, "hostname")) ?: "";
-		const char *os = json_string_value(json_object_get(d, "os")) ?: "";
-
-		if (!dev_tagged(d))
-			continue;
-		if (dev_name_has(host, personal, &which))
-			check_found(cx, "device", id, check_dev_name(d), TSTIME_NONE,
-			            "tagged device %s looks personal (\"%s\" in its name)", host,
-			            which);
-		else if (strcmp(os, mobile[0]) == 0 || strcmp(os, mobile[1]) == 0)
-			check_found(cx, "device", id, check_dev_name(d), TSTIME_NONE,
-			            "tagged device %s runs %s", host, os);
+		if (dev_name_has(c[i].host, personal, &which))
+			check_found(cx, "device", c[i].id, c[i].name, TSTIME_NONE,
+			            "tagged device %s looks personal (\"%s\" in its name)",
+			            c[i].host, which);
+		else if (strcmp(c[i].os, "iOS") == 0 || strcmp(c[i].os, "android") == 0)
+			check_found(cx, "device", c[i].id, c[i].name, TSTIME_NONE,
+			            "tagged device %s runs %s", c[i].host, c[i].os);
 	}
 }
 
 void
 check_dev_stale(struct check_ctx *cx)
 {
-	const char *id;
-	json_t *e, *d;
-	size_t i;
+	const struct check_device *c;
+	size_t n, i;
+	char ago[32];
 
 	if (!check_need(cx, CHECK_P_DEVICES))
 		return;
-	json_array_foreach(cx->snap->devices, i, e)
+	DEV_LOOP(cx, c, n, i)
 	{
-		if ((d = check_dev_of(e, &id)) == NULL)
+		if (c[i].connected || c[i].last_seen == TSTIME_NONE ||
+		    cx->snap->at - c[i].last_seen <= cx->opts->stale_after)
 			continue;
-		json_t *v = check_vol(e);
-		tstime_t seen = check_time(v, "lastSeen");
-		char ago[32];
-
-		if (seen == TSTIME_NONE)
-			seen = check_time(d, "lastSeen");
-		if (json_is_true(dev_field(d, v, "connectedToControl")) || seen == TSTIME_NONE ||
-		    cx->snap->at - seen <= cx->opts->stale_after)
-			continue;
-		tstime_format_duration(cx->snap->at - seen, ago, sizeof ago);
-		check_found(cx, "device", id, check_dev_name(d), seen, "%s last seen %s ago",
-		            check_dev_name(d), ago);
+		tstime_format_duration(cx->snap->at - c[i].last_seen, ago, sizeof ago);
+		check_found(cx, "device", c[i].id, c[i].name, c[i].last_seen, "%s last seen %s ago",
+		            c[i].name, ago);
 	}
 }
 
 void
 check_dev_unauthorized(struct check_ctx *cx)
 {
-	const char *id;
-	json_t *e, *d;
-	size_t i;
+	const struct check_device *c;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_DEVICES))
 		return;
-	json_array_foreach(cx->snap->devices, i, e)
+	DEV_LOOP(cx, c, n, i)
 	{
-		if ((d = check_dev_of(e, &id)) == NULL)
-			continue;
-		if (json_is_false(json_object_get(d, "authorized")))
-			check_found(cx, "device", id, check_dev_name(d), check_time(d, "created"),
-			            "%s is waiting for approval", check_dev_name(d));
+		if (c[i].unauthorized)
+			check_found(cx, "device", c[i].id, c[i].name, c[i].created,
+			            "%s is waiting for approval", c[i].name);
 	}
 }
 
 void
 check_dev_external(struct check_ctx *cx)
 {
-	const char *id;
-	json_t *e, *d;
-	size_t i;
+	const struct check_device *c;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_DEVICES))
 		return;
-	json_array_foreach(cx->snap->devices, i, e)
+	DEV_LOOP(cx, c, n, i)
 	{
-		if ((d = check_dev_of(e, &id)) == NULL)
-			continue;
-		if (json_is_true(json_object_get(d, "isExternal")))
-			check_found(cx, "device", id, check_dev_name(d), TSTIME_NONE,
-			            "%s is shared in by %s", check_dev_name(d),
-			            json_string_value(json_object_get(d, "user"))
-			                ?: "another tailnet");
+		if (c[i].external)
+			check_found(cx, "device", c[i].id, c[i].name, TSTIME_NONE,
+			            "%s is shared in by %s", c[i].name,
+			            *c[i].user != '\0' ? c[i].user : "another tailnet");
 	}
 }
 
@@ -213,118 +170,81 @@ check_dev_sensitive_name(struct check_ctx *cx)
 	static const char *const words[] = {"password", "passwd", "secret", "credential",
 	                                    "api-key",  "apikey", "token",  "vault",
 	                                    "prod-db",  "admin",  NULL};
-	const char *id, *which;
-	json_t *e, *d;
-	size_t i;
+	const struct check_device *c;
+	const char *which;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_DEVICES))
 		return;
-	json_array_foreach(cx->snap->devices, i, e)
+	DEV_LOOP(cx, c, n, i)
 	{
-		if ((d = check_dev_of(e, &id)) == NULL)
-			continue;
-		const char *host = json_string_value(json_object_get(d, "hostname")) ?: "";
-
-		if (dev_name_has(host, words, &which))
-			check_found(cx, "device", id, check_dev_name(d), TSTIME_NONE,
-			            "%s has \"%s\" in its name", host, which);
-		else if (dev_name_has_address(host))
-			check_found(cx, "device", id, check_dev_name(d), TSTIME_NONE,
-			            "%s has an address in its name", host);
+		if (dev_name_has(c[i].host, words, &which))
+			check_found(cx, "device", c[i].id, c[i].name, TSTIME_NONE,
+			            "%s has \"%s\" in its name", c[i].host, which);
+		else if (dev_name_has_address(c[i].host))
+			check_found(cx, "device", c[i].id, c[i].name, TSTIME_NONE,
+			            "%s has an address in its name", c[i].host);
 	}
 }
 
 void
 check_dev_update_available(struct check_ctx *cx)
 {
-	const char *id;
-	json_t *e, *d;
-	size_t i;
+	const struct check_device *c;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_DEVICES))
 		return;
-	json_array_foreach(cx->snap->devices, i, e)
+	DEV_LOOP(cx, c, n, i)
 	{
-		if ((d = check_dev_of(e, &id)) == NULL)
-			continue;
-		if (json_is_true(dev_field(d, check_vol(e), "updateAvailable")))
-			check_found(cx, "device", id, check_dev_name(d), TSTIME_NONE,
-			            "%s runs %s and an update is available", check_dev_name(d),
-			            json_string_value(json_object_get(d, "clientVersion")) ?: "?");
+		if (c[i].update)
+			check_found(cx, "device", c[i].id, c[i].name, TSTIME_NONE,
+			            "%s runs %s and an update is available", c[i].name,
+			            json_string_value(json_object_get(c[i].dev, "clientVersion"))
+			                ?: "?");
 	}
-}
-
-/* "1.82.0-t1a9..." as 1 * 100000 + 82; -1 when it is not a version. */
-static long
-dev_version(json_t *d)
-{
-	const char *s = json_string_value(json_object_get(d, "clientVersion"));
-	long major, minor;
-	char *end;
-
-	if (s == NULL || !isdigit((unsigned char)*s))
-		return -1;
-	major = strtol(s, &end, 10);
-	if (*end != '.' || !isdigit((unsigned char)end[1]) || major > 1000)
-		return -1;
-	minor = strtol(end + 1, &end, 10);
-	if (minor > 99999)
-		return -1;
-	return major * 100000 + minor;
 }
 
 void
 check_dev_client_behind(struct check_ctx *cx)
 {
+	const struct check_device *c;
 	long newest = -1;
-	const char *id;
-	json_t *e, *d;
-	size_t i;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_DEVICES))
 		return;
-	json_array_foreach(cx->snap->devices, i, e)
+	/* Shared-in devices follow another tailnet's updates: neither the newest nor behind. */
+	DEV_LOOP(cx, c, n, i)
 	{
-		long ver = dev_version(check_dev(e));
-
-		if (ver > newest && !json_is_true(json_object_get(check_dev(e), "isExternal")))
-			newest = ver;
+		if (!c[i].external && c[i].version > newest)
+			newest = c[i].version;
 	}
-	json_array_foreach(cx->snap->devices, i, e)
+	DEV_LOOP(cx, c, n, i)
 	{
-		long ver;
+		long ver = c[i].version;
 
-		if ((d = check_dev_of(e, &id)) == NULL ||
-		    json_is_true(json_object_get(d, "isExternal")))
+		if (ver < 0 || c[i].external || newest - ver <= cx->opts->minor_versions_behind)
 			continue;
-		if ((ver = dev_version(d)) < 0)
-			continue;
-		if (newest - ver > cx->opts->minor_versions_behind)
-			check_found(cx, "device", id, check_dev_name(d), TSTIME_NONE,
-			            "%s runs %ld.%ld; the newest in the tailnet is %ld.%ld",
-			            check_dev_name(d), ver / 100000, ver % 100000, newest / 100000,
-			            newest % 100000);
+		check_found(cx, "device", c[i].id, c[i].name, TSTIME_NONE,
+		            "%s runs %ld.%ld; the newest in the tailnet is %ld.%ld", c[i].name,
+		            ver / 100000, ver % 100000, newest / 100000, newest % 100000);
 	}
 }
 
 void
 check_dev_lock_error(struct check_ctx *cx)
 {
-	const char *id;
-	json_t *e, *d;
-	size_t i;
+	const struct check_device *c;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_DEVICES))
 		return;
-	json_array_foreach(cx->snap->devices, i, e)
+	DEV_LOOP(cx, c, n, i)
 	{
-		if ((d = check_dev_of(e, &id)) == NULL)
-			continue;
-		const char *err = json_string_value(json_object_get(d, "tailnetLockError"));
-
-		if (err != NULL && *err != '\0')
-			check_found(cx, "device", id, check_dev_name(d), TSTIME_NONE,
-			            "%s: Tailnet Lock says \"%s\"", check_dev_name(d), err);
+		if (*c[i].lock_error != '\0')
+			check_found(cx, "device", c[i].id, c[i].name, TSTIME_NONE,
+			            "%s: Tailnet Lock says \"%s\"", c[i].name, c[i].lock_error);
 	}
 }
 

@@ -225,93 +225,101 @@ check_hist_role_raised(struct check_ctx *cx)
 	}
 }
 
-/* New reference: {address: [[nodeId, first held (µs)], ...]} over every device history. */
+/* New reference: {address: [[deleted nodeId, released (µs), name], ...]}: the addresses deleted
+ * devices held last, and when they were last seen with them. */
 static json_t *
-hist_first_holders(json_t *histories)
+hist_released(json_t *histories)
 {
-	json_t *by = json_object(), *h, *v, *a;
-	size_t i, j, k;
+	json_t *by = json_object(), *h, *a;
+	size_t i, j;
 
 	json_array_foreach(histories, i, h)
 	{
+		json_t *versions = json_object_get(h, "versions"), *last, *dev, *list;
 		const char *id = json_string_value(json_object_get(h, "nodeId"));
-		json_t *seen = json_object();
+		tstime_t released;
 
-		json_array_foreach(json_object_get(h, "versions"), j, v)
+		if (id == NULL || !json_is_true(json_object_get(h, "deleted")) ||
+		    json_array_size(versions) == 0)
+			continue;
+		last = json_array_get(versions, json_array_size(versions) - 1);
+		dev = json_object_get(last, "device");
+		if ((released = check_time(last, "to_lo")) == TSTIME_NONE &&
+		    (released = check_time(last, "to_hi")) == TSTIME_NONE)
+			continue;
+		json_array_foreach(json_object_get(dev, "addresses"), j, a)
 		{
-			json_array_foreach(
-			    json_object_get(json_object_get(v, "device"), "addresses"), k, a)
-			{
-				const char *ip = json_string_value(a);
-				json_t *list;
+			const char *ip = json_string_value(a);
 
-				if (ip == NULL || id == NULL || json_object_get(seen, ip) != NULL)
-					continue;
-				json_object_set_new(seen, ip, json_true());
-				if ((list = json_object_get(by, ip)) == NULL) {
-					list = json_array();
-					json_object_set_new(by, ip, list);
-				}
-				json_array_append_new(
-				    list, json_pack("[s, I]", id, (json_int_t)hist_from(v)));
+			if (ip == NULL)
+				continue;
+			if ((list = json_object_get(by, ip)) == NULL) {
+				list = json_array();
+				json_object_set_new(by, ip, list);
 			}
+			json_array_append_new(list, json_pack("[s, I, s]", id, (json_int_t)released,
+			                                      check_dev_name(dev) ?: "?"));
 		}
-		json_decref(seen);
 	}
 	return by;
 }
 
-/* Records the reuses of one deleted device's addresses. */
+/* Records a reuse when the device id first held ip at from, soon after a deleted device let it
+ * go. */
 static void
-hist_reuses(struct check_ctx *cx, json_t *by, const char *gone_id, json_t *last)
+hist_reuse(struct check_ctx *cx, json_t *released, const char *id, const char *ip, tstime_t from)
 {
-	tstime_t released = check_time(last, "to_lo"), a_from;
-	json_t *a, *holder, *dev = json_object_get(last, "device");
-	size_t i, j;
+	json_t *r;
+	size_t i;
 
-	if (released == TSTIME_NONE)
-		released = check_time(last, "to_hi");
-	if (released == TSTIME_NONE)
-		return;
-	json_array_foreach(json_object_get(dev, "addresses"), i, a)
+	json_array_foreach(json_object_get(released, ip), i, r)
 	{
-		const char *ip = json_string_value(a);
+		const char *gone = json_string_value(json_array_get(r, 0));
+		tstime_t at = (tstime_t)json_integer_value(json_array_get(r, 1));
 
-		json_array_foreach(json_object_get(by, ip ?: ""), j, holder)
-		{
-			const char *id = json_string_value(json_array_get(holder, 0));
-
-			a_from = (tstime_t)json_integer_value(json_array_get(holder, 1));
-			if (strcmp(id, gone_id) == 0 || a_from < released ||
-			    a_from > cx->snap->at || a_from - released > cx->opts->reuse_window ||
-			    a_from < hist_window_start(cx))
-				continue;
-			check_found(cx, "device", id, NULL, a_from,
-			            "%s was given %s, released by deleted device %s (%s) shortly "
-			            "before",
-			            id, ip, check_dev_name(dev) ?: "?", gone_id);
-		}
+		if (strcmp(gone, id) == 0 || from < at || from > cx->snap->at ||
+		    from - at > cx->opts->reuse_window || from < hist_window_start(cx))
+			continue;
+		check_found(cx, "device", id, NULL, from,
+		            "%s was given %s, released by deleted device %s (%s) shortly before",
+		            id, ip, json_string_value(json_array_get(r, 2)), gone);
 	}
 }
 
 void
 check_hist_address_reuse(struct check_ctx *cx)
 {
-	json_t *by, *h;
-	size_t i;
+	json_t *released, *h, *v, *a;
+	size_t i, j, k;
 
 	if (!check_need(cx, CHECK_P_DEVICE_HIST))
 		return;
-	by = hist_first_holders(cx->snap->device_histories);
+	/* Few devices are deleted: only their addresses are looked for in every history. */
+	released = hist_released(cx->snap->device_histories);
 	json_array_foreach(cx->snap->device_histories, i, h)
 	{
-		json_t *versions = json_object_get(h, "versions");
 		const char *id = json_string_value(json_object_get(h, "nodeId"));
+		json_t *seen;
 
-		if (id != NULL && json_is_true(json_object_get(h, "deleted")) &&
-		    json_array_size(versions) > 0)
-			hist_reuses(cx, by, id,
-			            json_array_get(versions, json_array_size(versions) - 1));
+		if (id == NULL || json_object_size(released) == 0)
+			continue;
+		seen = json_object();
+		json_array_foreach(json_object_get(h, "versions"), j, v)
+		{
+			json_array_foreach(
+			    json_object_get(json_object_get(v, "device"), "addresses"), k, a)
+			{
+				const char *ip = json_string_value(a);
+
+				/* The first version holding it is when the device got it. */
+				if (ip == NULL || json_object_get(released, ip) == NULL ||
+				    json_object_get(seen, ip) != NULL)
+					continue;
+				json_object_set_new(seen, ip, json_true());
+				hist_reuse(cx, released, id, ip, hist_from(v));
+			}
+		}
+		json_decref(seen);
 	}
-	json_decref(by);
+	json_decref(released);
 }

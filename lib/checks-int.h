@@ -30,6 +30,18 @@ struct check_rev {
 	tstime_t from, to; /* from_hi (or from_lo), to_lo; TSTIME_NONE when open */
 };
 
+/* One device of the snapshot with the members the checks read, looked up once for all checks:
+ * on a big tailnet the lookups, not the tests, are the cost. Strings are borrowed, never NULL
+ * ("" when absent) except name, which falls back to the hostname. */
+struct check_device {
+	json_t *dev;
+	const char *id, *name, *host, *user, *os, *lock_error;
+	json_t *advertised, *enabled; /* route arrays, or NULL */
+	tstime_t last_seen, created;  /* TSTIME_NONE when not known */
+	long version;                 /* major * 100000 + minor, or -1 */
+	bool tagged, expiry_off, external, unauthorized, update, connected, shields_down;
+};
+
 struct check_ctx {
 	const struct check_snapshot *snap;
 	const struct check_opts *opts;
@@ -41,7 +53,12 @@ struct check_ctx {
 	struct check_rev *revs;  /* snap->policy_revisions parsed, oldest first (check_revs_load) */
 	size_t nrevs;
 	json_t *j_check, *j_severity, *j_group; /* the current check's, shared by its findings */
+	struct check_device *devs;              /* check_devices: snap->devices, looked up */
+	size_t ndevs;
 };
+
+/* The snapshot's devices (those with a node id), looked up once. */
+const struct check_device *check_devices(struct check_ctx *cx, size_t *n);
 
 /* Parses snap->policy_revisions into cx->revs, once, for the checks that need them. */
 void check_revs_load(struct check_ctx *cx);

@@ -34,84 +34,76 @@ check_net_funnel(struct check_ctx *cx)
 	}
 }
 
+/* Runs the loop body over each device c of the snapshot (n, i: locals of the caller). */
+#define NET_LOOP(cx, c, n, i) for ((c) = check_devices((cx), &(n)), (i) = 0; (i) < (n); (i)++)
+
 void
 check_net_exit_node(struct check_ctx *cx)
 {
-	const char *id;
-	json_t *e, *d;
-	size_t i;
+	const struct check_device *c;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_DEVICES))
 		return;
-	json_array_foreach(cx->snap->devices, i, e)
+	NET_LOOP(cx, c, n, i)
 	{
-		if ((d = check_dev_of(e, &id)) == NULL)
-			continue;
-		if (check_has_any(json_object_get(d, "advertisedRoutes"), net_exit_routes))
-			check_found(
-			    cx, "device", id, check_dev_name(d), TSTIME_NONE,
-			    "%s offers itself as an exit node%s", check_dev_name(d),
-			    check_has_any(json_object_get(d, "enabledRoutes"), net_exit_routes)
-			        ? " (approved)"
-			        : "");
+		if (check_has_any(c[i].advertised, net_exit_routes))
+			check_found(cx, "device", c[i].id, c[i].name, TSTIME_NONE,
+			            "%s offers itself as an exit node%s", c[i].name,
+			            check_has_any(c[i].enabled, net_exit_routes) ? " (approved)"
+			                                                         : "");
 	}
 }
 
 void
 check_net_subnet_routes(struct check_ctx *cx)
 {
-	const char *id;
-	json_t *e, *d, *r;
-	size_t i, j;
+	const struct check_device *c;
+	size_t n, i, j;
+	json_t *r;
 
 	if (!check_need(cx, CHECK_P_DEVICES))
 		return;
-	json_array_foreach(cx->snap->devices, i, e)
+	NET_LOOP(cx, c, n, i)
 	{
-		if ((d = check_dev_of(e, &id)) == NULL)
-			continue;
-		size_t n = 0;
 		const char *first = NULL;
+		size_t routes = 0;
 
-		json_array_foreach(json_object_get(d, "enabledRoutes"), j, r)
+		json_array_foreach(c[i].enabled, j, r)
 		{
 			const char *s = json_string_value(r);
 
 			if (s != NULL && strcmp(s, net_exit_routes[0]) != 0 &&
 			    strcmp(s, net_exit_routes[1]) != 0) {
 				first = first ?: s;
-				n++;
+				routes++;
 			}
 		}
-		if (n > 0)
-			check_found(cx, "device", id, check_dev_name(d), TSTIME_NONE,
-			            "%s routes %s%s into the tailnet", check_dev_name(d), first,
-			            n > 1 ? " and more" : "");
+		if (routes > 0)
+			check_found(cx, "device", c[i].id, c[i].name, TSTIME_NONE,
+			            "%s routes %s%s into the tailnet", c[i].name, first,
+			            routes > 1 ? " and more" : "");
 	}
 }
 
 void
 check_net_routes_pending(struct check_ctx *cx)
 {
-	const char *id;
-	json_t *e, *d, *r, *en;
-	size_t i, j;
+	const struct check_device *c;
+	size_t n, i, j;
+	json_t *r;
 
 	if (!check_need(cx, CHECK_P_DEVICES))
 		return;
-	json_array_foreach(cx->snap->devices, i, e)
+	NET_LOOP(cx, c, n, i)
 	{
-		if ((d = check_dev_of(e, &id)) == NULL)
-			continue;
-		en = json_object_get(d, "enabledRoutes");
-		json_array_foreach(json_object_get(d, "advertisedRoutes"), j, r)
+		json_array_foreach(c[i].advertised, j, r)
 		{
 			const char *want[] = {json_string_value(r), NULL};
 
-			if (want[0] != NULL && !check_has_any(en, want)) {
-				check_found(cx, "device", id, check_dev_name(d), TSTIME_NONE,
-				            "%s advertises %s, not approved", check_dev_name(d),
-				            want[0]);
+			if (want[0] != NULL && !check_has_any(c[i].enabled, want)) {
+				check_found(cx, "device", c[i].id, c[i].name, TSTIME_NONE,
+				            "%s advertises %s, not approved", c[i].name, want[0]);
 				break;
 			}
 		}
@@ -121,21 +113,16 @@ check_net_routes_pending(struct check_ctx *cx)
 void
 check_net_shields_down_server(struct check_ctx *cx)
 {
-	const char *id;
-	json_t *e, *d;
-	size_t i;
+	const struct check_device *c;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_DEVICES))
 		return;
-	json_array_foreach(cx->snap->devices, i, e)
+	NET_LOOP(cx, c, n, i)
 	{
-		if ((d = check_dev_of(e, &id)) == NULL)
-			continue;
-		if (json_array_size(json_object_get(d, "tags")) > 0 &&
-		    json_is_false(json_object_get(d, "blocksIncomingConnections")))
-			check_found(cx, "device", id, check_dev_name(d), TSTIME_NONE,
-			            "tagged server %s accepts incoming connections",
-			            check_dev_name(d));
+		if (c[i].tagged && c[i].shields_down)
+			check_found(cx, "device", c[i].id, c[i].name, TSTIME_NONE,
+			            "tagged server %s accepts incoming connections", c[i].name);
 	}
 }
 

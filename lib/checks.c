@@ -392,6 +392,77 @@ check_found(struct check_ctx *cx, const char *kind, const char *id, const char *
 	json_array_append_new(cx->findings, f);
 }
 
+/* "1.82.0-t1a9..." as 1 * 100000 + 82; -1 when it is not a version. */
+static long
+checks_version(const char *s)
+{
+	long major, minor;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	major = strtol(s, &end, 10);
+	if (*end != '.' || end[1] < '0' || end[1] > '9' || major > 1000)
+		return -1;
+	minor = strtol(end + 1, &end, 10);
+	return minor > 99999 ? -1 : major * 100000 + minor;
+}
+
+static const char *
+checks_s(json_t *obj, const char *name)
+{
+	return json_string_value(json_object_get(obj, name)) ?: "";
+}
+
+const struct check_device *
+check_devices(struct check_ctx *cx, size_t *n)
+{
+	json_t *e;
+	size_t i;
+
+	if (cx->devs == NULL) {
+		cx->devs = xcalloc(json_array_size(cx->snap->devices) + 1, sizeof(*cx->devs));
+		json_array_foreach(cx->snap->devices, i, e)
+		{
+			struct check_device *c = &cx->devs[cx->ndevs];
+			json_t *d = check_dev(e), *v = check_vol(e), *x;
+
+			if ((c->id = json_string_value(json_object_get(d, "nodeId"))) == NULL)
+				continue;
+			cx->ndevs++;
+			c->dev = d;
+			c->host = checks_s(d, "hostname");
+			c->name = json_string_value(json_object_get(d, "name")) ?: c->host;
+			c->user = checks_s(d, "user");
+			c->os = checks_s(d, "os");
+			c->lock_error = checks_s(d, "tailnetLockError");
+			c->advertised = json_object_get(d, "advertisedRoutes");
+			c->enabled = json_object_get(d, "enabledRoutes");
+			/* Volatile members: the daemon keeps them apart from the versions. */
+			c->last_seen = check_time(v, "lastSeen");
+			if (c->last_seen == TSTIME_NONE)
+				c->last_seen = check_time(d, "lastSeen");
+			c->created = check_time(d, "created");
+			c->version =
+			    checks_version(json_string_value(json_object_get(d, "clientVersion")));
+			c->tagged = json_array_size(json_object_get(d, "tags")) > 0;
+			c->expiry_off = json_is_true(json_object_get(d, "keyExpiryDisabled"));
+			c->external = json_is_true(json_object_get(d, "isExternal"));
+			c->unauthorized = json_is_false(json_object_get(d, "authorized"));
+			c->shields_down =
+			    json_is_false(json_object_get(d, "blocksIncomingConnections"));
+			x = json_object_get(v, "updateAvailable");
+			c->update =
+			    json_is_true(x != NULL ? x : json_object_get(d, "updateAvailable"));
+			x = json_object_get(v, "connectedToControl");
+			c->connected =
+			    json_is_true(x != NULL ? x : json_object_get(d, "connectedToControl"));
+		}
+	}
+	*n = cx->ndevs;
+	return cx->devs;
+}
+
 /* ---- the driver ---- */
 
 void
@@ -434,6 +505,7 @@ checks_ctx_free(struct check_ctx *cx)
 		json_decref(cx->revs[i].summary);
 	}
 	free(cx->revs);
+	free(cx->devs);
 	json_decref(cx->rules);
 	json_decref(cx->seen);
 	json_decref(cx->j_check);
