@@ -109,11 +109,11 @@ check_auth_long_expiry(struct check_ctx *cx)
 		return;
 	json_array_foreach(cx->snap->keys, i, e)
 	{
+		int64_t v;
+
 		if ((k = auth_key_of(cx, e, "auth", &id)) == NULL)
 			continue;
-		int64_t v = auth_validity(k);
-
-		if (v > cx->opts->key_max_age)
+		if ((v = auth_validity(k)) > cx->opts->key_max_age)
 			check_found(cx, "key", id, auth_key_desc(k), check_time(k, "created"),
 			            "auth key %s is valid for %lld days", id,
 			            (long long)(v / (86400 * TSTIME_SEC)));
@@ -170,11 +170,11 @@ check_auth_api_long_expiry(struct check_ctx *cx)
 		return;
 	json_array_foreach(cx->snap->keys, i, e)
 	{
+		int64_t v;
+
 		if ((k = auth_key_of(cx, e, "api", &id)) == NULL)
 			continue;
-		int64_t v = auth_validity(k);
-
-		if (v > cx->opts->key_max_age)
+		if ((v = auth_validity(k)) > cx->opts->key_max_age)
 			check_found(cx, "key", id, auth_key_desc(k), check_time(k, "created"),
 			            "API token %s is valid for %lld days", id,
 			            (long long)(v / (86400 * TSTIME_SEC)));
@@ -360,9 +360,7 @@ check_user_shared(struct check_ctx *cx)
 	{
 		if ((u = auth_user_of(cx, e, &login)) == NULL)
 			continue;
-		const char *type = json_string_value(json_object_get(u, "type"));
-
-		if (type != NULL && strcmp(type, "shared") == 0)
+		if (strcmp(json_string_value(json_object_get(u, "type")) ?: "", "shared") == 0)
 			check_found(cx, "user", auth_user_id(u), login, check_time(u, "created"),
 			            "%s is a shared user from another tailnet", login);
 	}

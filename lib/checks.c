@@ -465,6 +465,16 @@ check_devices(struct check_ctx *cx, size_t *n)
 
 /* ---- the driver ---- */
 
+json_t *
+checks_snapshot_part(json_t *answer, const char *member)
+{
+	const char *coverage = json_string_value(json_object_get(answer, "coverage"));
+
+	if (coverage == NULL || strcmp(coverage, "covered") != 0)
+		return NULL;
+	return json_object_get(answer, member);
+}
+
 void
 check_revs_load(struct check_ctx *cx)
 {

@@ -110,6 +110,11 @@ struct check_snapshot {
 	json_t *policy_revisions; /* policy.log "revisions", each with "text" from policy.get */
 };
 
+/* Borrowed: the member of a daemon answer (devices.list, keys.list, settings.get, ...) when the
+ * answer says the moment was covered, else NULL. An answer about a moment tsinv did not cover
+ * has empty lists, which the checks would read as "nothing wrong"; NULL makes them unknown. */
+json_t *checks_snapshot_part(json_t *answer, const char *member);
+
 /*
  * Runs every enabled check. Returns a new reference:
  * {"at", "counts":{"critical":N,...,"info":N}, "unknown":N,

@@ -160,6 +160,26 @@ START_TEST(test_partly_known)
 }
 END_TEST
 
+/* A daemon answer about a moment it did not cover gives no part, so the checks say unknown. */
+START_TEST(test_snapshot_part)
+{
+	json_t *covered = json_loads("{\"coverage\":\"covered\",\"devices\":[]}", 0, NULL);
+	json_t *unknown = json_loads("{\"coverage\":\"unknown\",\"reason\":\"before the first "
+	                             "successful poll\",\"devices\":[]}",
+	                             0, NULL);
+	json_t *bare = json_loads("{\"devices\":[]}", 0, NULL);
+
+	ck_assert_ptr_eq(checks_snapshot_part(covered, "devices"),
+	                 json_object_get(covered, "devices"));
+	ck_assert_ptr_null(checks_snapshot_part(unknown, "devices"));
+	ck_assert_ptr_null(checks_snapshot_part(bare, "devices"));
+	ck_assert_ptr_null(checks_snapshot_part(covered, "keys"));
+	json_decref(covered);
+	json_decref(unknown);
+	json_decref(bare);
+}
+END_TEST
+
 /* A finding carries the check, severity, group, entity, detail and, when known, since. */
 START_TEST(test_finding_shape)
 {
@@ -373,6 +393,7 @@ checks_suite(void)
 	tcase_add_loop_test(tc, test_check_fixture, 0, CHECK_COUNT);
 	tcase_add_test(tc, test_nothing_known);
 	tcase_add_test(tc, test_partly_known);
+	tcase_add_test(tc, test_snapshot_part);
 	tcase_add_test(tc, test_finding_shape);
 	tcase_add_test(tc, test_options_apply);
 	suite_add_tcase(s, tc);
