@@ -337,15 +337,19 @@ main(int argc, char **argv)
 	ptext[1] = bchk_policy_text(900000, 0);
 	if ((snap.policy = hujson_parse(ptext[1], strlen(ptext[1]), &herr)) == NULL)
 		fatalx("policy: %d:%d: %s", herr.line, herr.column, herr.message);
+	/* Two revisions in the window: the one before, as text, and the one in force, which the
+	 * daemon parsed already for snap.policy and passes parsed. */
 	revs = json_array();
 	for (int i = 0; i < 2; i++) {
 		char from[TSTIME_STRLEN];
 
 		bchk_time(t - (tstime_t)(60 - 30 * i) * BCHK_DAY, from);
-		json_array_append_new(revs, json_pack("{s:i, s:s, s:n, s:n, s:n, s:s}", "rev",
-		                                      i + 1, "from_hi", from, "from_lo", "to_lo",
-		                                      "to_hi", "text", ptext[i]));
+		json_array_append_new(revs,
+		                      json_pack("{s:i, s:s, s:n, s:n, s:n}", "rev", i + 1,
+		                                "from_hi", from, "from_lo", "to_lo", "to_hi"));
 	}
+	json_object_set_new(json_array_get(revs, 0), "text", json_string(ptext[0]));
+	json_object_set(json_array_get(revs, 1), "policy", snap.policy);
 	snap.policy_revisions = revs;
 
 	ms_ingest = xcalloc(rounds, sizeof(double));

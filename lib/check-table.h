@@ -184,8 +184,8 @@ CHECK(dev_auto_updates_off, "TSINV-DEV-012", DEV, LOW, "Client auto-updates are 
       "https://tailscale.com/kb/1212/shared-responsibility")
 CHECK(dev_long_key_duration, "TSINV-DEV-013", DEV, LOW,
       "Node key duration longer than node_key_max_age",
-      "Node keys are how often devices re-authenticate; the longer the duration, the longer a "
-      "lost device stays connected.",
+      "The node key duration is how often devices must re-authenticate; the longer it is, the "
+      "longer a lost or stolen device stays connected.",
       "Set the key duration to at most node_key_max_age (default 180 days).",
       "https://tailscale.com/kb/1196/security-hardening")
 
@@ -307,4 +307,4 @@ CHECK(hist_address_reuse, "TSINV-HIST-006", HIST, HIGH,
       "Rules, firewalls and logs outside Tailscale that name the old address now mean another "
       "device.",
       "Check what still names the address, and update it.",
-      "https://tailscale.com/kb/1203/audit-logging")
+      "")
