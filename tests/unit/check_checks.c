@@ -55,6 +55,16 @@ START_TEST(test_severity_and_match)
 }
 END_TEST
 
+/* Fails unless a check's status in a run is want. */
+static void
+assert_status(json_t *run, const char *id, const char *want, const char *what)
+{
+	json_t *w = json_string(want);
+
+	checks_fixture_same(json_object_get(checks_fixture_result(run, id), "status"), w, what);
+	json_decref(w);
+}
+
 /* New reference: a JSON array of strings, sorted. */
 static json_t *
 sorted(json_t *arr)
@@ -93,8 +103,7 @@ START_TEST(test_check_fixture)
 	checks_fixture_snapshot(json_object_get(fx, "pass"), &snap);
 	run = checks_run(&snap, &opts);
 	snprintf(what, sizeof what, "%s passing fixture", c->id);
-	checks_fixture_same(json_object_get(checks_fixture_result(run, c->id), "status"),
-	                    json_string("pass"), what);
+	assert_status(run, c->id, "pass", what);
 	got = checks_fixture_entities(run, c->id);
 	ck_assert_uint_eq(json_array_size(got), 0);
 	json_decref(got);
@@ -103,8 +112,7 @@ START_TEST(test_check_fixture)
 	checks_fixture_snapshot(json_object_get(fx, "fail"), &snap);
 	run = checks_run(&snap, &opts);
 	snprintf(what, sizeof what, "%s failing fixture", c->id);
-	checks_fixture_same(json_object_get(checks_fixture_result(run, c->id), "status"),
-	                    json_string("fail"), what);
+	assert_status(run, c->id, "fail", what);
 	got = checks_fixture_entities(run, c->id);
 	want = sorted(json_object_get(fx, "expect"));
 	checks_fixture_same(got, want, what);
