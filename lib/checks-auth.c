@@ -3,182 +3,109 @@
 
 #include "checks-int.h"
 
-/* Whether a keys.list or users.list entry was still there at the moment (not gone before it). */
+/* Whether a key was usable at the moment and is of type kt (NULL: any type). */
 static bool
-auth_present(struct check_ctx *cx, json_t *entry)
+auth_live(const struct check_key *c, const char *kt)
 {
-	tstime_t to = check_time(entry, "to_lo");
-
-	return to == TSTIME_NONE || to >= cx->snap->at;
+	return c->live && (kt == NULL || strcmp(c->type, kt) == 0);
 }
 
-/* The key of an entry if it was usable at the moment, else NULL. */
-static json_t *
-auth_live_key(struct check_ctx *cx, json_t *entry)
-{
-	json_t *k = json_object_get(entry, "key");
-	const char *state = json_string_value(json_object_get(k, "state"));
-	tstime_t exp = check_time(k, "expires");
-
-	if (!json_is_object(k) || !auth_present(cx, entry))
-		return NULL;
-	if ((state != NULL && strcmp(state, "active") != 0) ||
-	    (exp != TSTIME_NONE && exp <= cx->snap->at))
-		return NULL;
-	return k;
-}
-
-static bool
-auth_type_is(json_t *k, const char *type)
-{
-	const char *t = json_string_value(json_object_get(k, "keyType"));
-
-	return t != NULL && strcmp(t, type) == 0;
-}
-
-/* A capability flag of an auth key: capabilities.devices.create.<name>. */
-static bool
-auth_cap(json_t *k, const char *name)
-{
-	json_t *c = json_object_get(k, "capabilities");
-
-	c = json_object_get(json_object_get(json_object_get(c, "devices"), "create"), name);
-	return json_is_true(c);
-}
-
-/* How long a key is valid for, in µs, or -1 when it never expires or is not said. */
-static int64_t
-auth_validity(json_t *k)
-{
-	json_t *secs = json_object_get(k, "expirySeconds");
-	tstime_t created = check_time(k, "created"), exp = check_time(k, "expires");
-
-	if (json_is_integer(secs))
-		return (int64_t)json_integer_value(secs) * TSTIME_SEC;
-	if (created != TSTIME_NONE && exp != TSTIME_NONE)
-		return exp - created;
-	return -1;
-}
-
-static const char *
-auth_key_desc(json_t *k)
-{
-	return json_string_value(json_object_get(k, "description"));
-}
-
-/* The key of a keys.list entry if it was usable at the moment and is of the type (NULL: any),
- * with its id; else NULL. */
-static json_t *
-auth_key_of(struct check_ctx *cx, json_t *entry, const char *type, const char **id)
-{
-	json_t *k = auth_live_key(cx, entry);
-
-	if (k == NULL || (type != NULL && !auth_type_is(k, type)))
-		return NULL;
-	*id = json_string_value(json_object_get(entry, "id"));
-	return *id != NULL ? k : NULL;
-}
+/* Runs the loop body over each key c[i] of the snapshot usable at the moment whose type is kt
+ * (NULL: any); n, i: locals of the caller. */
+#define AUTH_LOOP(cx, c, n, i, kt)                                                                 \
+	for ((c) = check_keys((cx), &(n)), (i) = 0; (i) < (n); (i)++)                              \
+		if (auth_live(&(c)[i], (kt)))
 
 void
 check_auth_reusable(struct check_ctx *cx)
 {
-	const char *id;
-	json_t *e, *k;
-	size_t i;
+	const struct check_key *c;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_KEYS))
 		return;
-	json_array_foreach(cx->snap->keys, i, e)
+	AUTH_LOOP(cx, c, n, i, "auth")
 	{
-		if ((k = auth_key_of(cx, e, "auth", &id)) == NULL)
-			continue;
-		if (auth_cap(k, "reusable"))
-			check_found(cx, "key", id, auth_key_desc(k), check_time(k, "created"),
-			            "auth key %s is reusable", id);
+		if (c[i].reusable)
+			check_found(cx, "key", c[i].id, c[i].desc, c[i].created,
+			            "auth key %s is reusable", c[i].id);
 	}
 }
 
 void
 check_auth_long_expiry(struct check_ctx *cx)
 {
-	const char *id;
-	json_t *e, *k;
-	size_t i;
+	const struct check_key *c;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_KEYS))
 		return;
-	json_array_foreach(cx->snap->keys, i, e)
+	AUTH_LOOP(cx, c, n, i, "auth")
 	{
-		int64_t v;
-
-		if ((k = auth_key_of(cx, e, "auth", &id)) == NULL)
-			continue;
-		if ((v = auth_validity(k)) > cx->opts->key_max_age)
-			check_found(cx, "key", id, auth_key_desc(k), check_time(k, "created"),
-			            "auth key %s is valid for %lld days", id,
-			            (long long)(v / (86400 * TSTIME_SEC)));
+		if (c[i].validity > cx->opts->key_max_age)
+			check_found(cx, "key", c[i].id, c[i].desc, c[i].created,
+			            "auth key %s is valid for %lld days", c[i].id,
+			            (long long)(c[i].validity / (86400 * TSTIME_SEC)));
 	}
 }
 
 void
 check_auth_preauthorized(struct check_ctx *cx)
 {
-	const char *id;
-	json_t *e, *k;
-	size_t i;
+	const struct check_key *c;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_KEYS))
 		return;
-	json_array_foreach(cx->snap->keys, i, e)
+	AUTH_LOOP(cx, c, n, i, "auth")
 	{
-		if ((k = auth_key_of(cx, e, "auth", &id)) == NULL)
-			continue;
-		if (auth_cap(k, "preauthorized"))
-			check_found(cx, "key", id, auth_key_desc(k), check_time(k, "created"),
-			            "auth key %s is pre-authorized", id);
+		if (c[i].preauthorized)
+			check_found(cx, "key", c[i].id, c[i].desc, c[i].created,
+			            "auth key %s is pre-authorized", c[i].id);
 	}
 }
 
 void
 check_auth_reusable_not_ephemeral(struct check_ctx *cx)
 {
-	const char *id;
-	json_t *e, *k;
-	size_t i;
+	const struct check_key *c;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_KEYS))
 		return;
-	json_array_foreach(cx->snap->keys, i, e)
+	AUTH_LOOP(cx, c, n, i, "auth")
 	{
-		if ((k = auth_key_of(cx, e, "auth", &id)) == NULL)
-			continue;
-		if (auth_cap(k, "reusable") && !auth_cap(k, "ephemeral"))
-			check_found(cx, "key", id, auth_key_desc(k), check_time(k, "created"),
+		if (c[i].reusable && !c[i].ephemeral)
+			check_found(cx, "key", c[i].id, c[i].desc, c[i].created,
 			            "auth key %s is reusable and its devices are not ephemeral",
-			            id);
+			            c[i].id);
 	}
 }
 
 void
 check_auth_api_long_expiry(struct check_ctx *cx)
 {
-	const char *id;
-	json_t *e, *k;
-	size_t i;
+	const struct check_key *c;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_KEYS))
 		return;
-	json_array_foreach(cx->snap->keys, i, e)
+	AUTH_LOOP(cx, c, n, i, "api")
 	{
-		int64_t v;
-
-		if ((k = auth_key_of(cx, e, "api", &id)) == NULL)
-			continue;
-		if ((v = auth_validity(k)) > cx->opts->key_max_age)
-			check_found(cx, "key", id, auth_key_desc(k), check_time(k, "created"),
-			            "API token %s is valid for %lld days", id,
-			            (long long)(v / (86400 * TSTIME_SEC)));
+		if (c[i].validity > cx->opts->key_max_age)
+			check_found(cx, "key", c[i].id, c[i].desc, c[i].created,
+			            "API token %s is valid for %lld days", c[i].id,
+			            (long long)(c[i].validity / (86400 * TSTIME_SEC)));
 	}
+}
+
+/* Whether a users.list entry was still there at the moment (not gone before it). */
+static bool
+auth_present(struct check_ctx *cx, json_t *entry)
+{
+	tstime_t to = check_time(entry, "to_lo");
+
+	return to == TSTIME_NONE || to >= cx->snap->at;
 }
 
 /* The user of a users.list entry present at the moment, with its login; else NULL. */
@@ -202,9 +129,10 @@ auth_user_status(json_t *u)
 void
 check_auth_orphan_creator(struct check_ctx *cx)
 {
-	json_t *e, *k, *u, *by_id;
-	const char *id, *uid, *login;
-	size_t i;
+	const struct check_key *c;
+	json_t *e, *u, *by_id;
+	const char *uid, *login;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_KEYS | CHECK_P_USERS))
 		return;
@@ -215,23 +143,21 @@ check_auth_orphan_creator(struct check_ctx *cx)
 		    (uid = json_string_value(json_object_get(u, "id"))) != NULL)
 			json_object_set(by_id, uid, u);
 	}
-	json_array_foreach(cx->snap->keys, i, e)
+	AUTH_LOOP(cx, c, n, i, NULL)
 	{
-		if ((k = auth_key_of(cx, e, NULL, &id)) == NULL)
+		if (*c[i].user_id == '\0')
 			continue;
-		uid = json_string_value(json_object_get(k, "userId"));
-		if (uid == NULL || *uid == '\0')
-			continue;
-		u = json_object_get(by_id, uid);
+		u = json_object_get(by_id, c[i].user_id);
 		if (u == NULL)
 			check_found(
-			    cx, "key", id, auth_key_desc(k), TSTIME_NONE,
-			    "key %s was created by user %s, who is no longer in the tailnet", id,
-			    uid);
+			    cx, "key", c[i].id, c[i].desc, TSTIME_NONE,
+			    "key %s was created by user %s, who is no longer in the tailnet",
+			    c[i].id, c[i].user_id);
 		else if (strcmp(auth_user_status(u), "suspended") == 0)
-			check_found(cx, "key", id, auth_key_desc(k), TSTIME_NONE,
-			            "key %s was created by %s, who is suspended", id,
-			            json_string_value(json_object_get(u, "loginName")) ?: uid);
+			check_found(cx, "key", c[i].id, c[i].desc, TSTIME_NONE,
+			            "key %s was created by %s, who is suspended", c[i].id,
+			            json_string_value(json_object_get(u, "loginName"))
+			                ?: c[i].user_id);
 	}
 	json_decref(by_id);
 }

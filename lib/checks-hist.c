@@ -24,33 +24,30 @@ hist_window_start(struct check_ctx *cx)
 void
 check_hist_key_lived_long(struct check_ctx *cx)
 {
-	json_t *e;
-	size_t i;
+	const struct check_key *c;
+	size_t n, i;
 
 	if (!check_need(cx, CHECK_P_KEYS))
 		return;
-	json_array_foreach(cx->snap->keys, i, e)
-	{
-		json_t *k = json_object_get(e, "key");
-		const char *type = json_string_value(json_object_get(k, "keyType")) ?: "";
-		const char *id = json_string_value(json_object_get(e, "id"));
-		tstime_t start = check_time(k, "created"), end = cx->snap->at, t;
+	c = check_keys(cx, &n);
+	for (i = 0; i < n; i++) {
+		tstime_t start = c[i].created, end = cx->snap->at;
 
-		if (id == NULL || start == TSTIME_NONE ||
-		    (strcmp(type, "auth") != 0 && strcmp(type, "api") != 0))
+		if (start == TSTIME_NONE ||
+		    (strcmp(c[i].type, "auth") != 0 && strcmp(c[i].type, "api") != 0))
 			continue;
 		/* It ended at the first of: revoked, expired, last seen before it went. */
-		if ((t = check_time(k, "revoked")) != TSTIME_NONE && t < end)
-			end = t;
-		if ((t = check_time(k, "expires")) != TSTIME_NONE && t < end)
-			end = t;
-		if ((t = check_time(e, "to_lo")) != TSTIME_NONE && t < end)
-			end = t;
+		if (c[i].revoked != TSTIME_NONE && c[i].revoked < end)
+			end = c[i].revoked;
+		if (c[i].expires != TSTIME_NONE && c[i].expires < end)
+			end = c[i].expires;
+		if (c[i].gone != TSTIME_NONE && c[i].gone < end)
+			end = c[i].gone;
 		if (end < hist_window_start(cx) || end - start <= cx->opts->key_max_age)
 			continue;
-		check_found(cx, "key", id, json_string_value(json_object_get(k, "description")),
-		            start + cx->opts->key_max_age, "%s key %s was usable for %lld days",
-		            type, id, (long long)((end - start) / (86400 * TSTIME_SEC)));
+		check_found(cx, "key", c[i].id, c[i].desc, start + cx->opts->key_max_age,
+		            "%s key %s was usable for %lld days", c[i].type, c[i].id,
+		            (long long)((end - start) / (86400 * TSTIME_SEC)));
 	}
 }
 

@@ -42,6 +42,17 @@ struct check_device {
 	bool tagged, expiry_off, external, unauthorized, update, connected, shields_down;
 };
 
+/* One key of the snapshot, looked up once for all checks. */
+struct check_key {
+	json_t *key;
+	const char *id, *type, *desc,
+	    *user_id; /* type and user_id "" when absent; desc may be NULL */
+	tstime_t created, expires, revoked, gone; /* gone: last seen before it went (to_lo) */
+	int64_t validity;                         /* µs, or -1 when it never expires */
+	bool live; /* usable at the moment: active, not expired, not gone */
+	bool reusable, ephemeral, preauthorized;
+};
+
 struct check_ctx {
 	const struct check_snapshot *snap;
 	const struct check_opts *opts;
@@ -55,7 +66,12 @@ struct check_ctx {
 	json_t *j_check, *j_severity, *j_group; /* the current check's, shared by its findings */
 	struct check_device *devs;              /* check_devices: snap->devices, looked up */
 	size_t ndevs;
+	struct check_key *keys; /* check_keys: snap->keys, looked up */
+	size_t nkeys;
 };
+
+/* The snapshot's keys (those with an id), looked up once. */
+const struct check_key *check_keys(struct check_ctx *cx, size_t *n);
 
 /* The snapshot's devices (those with a node id), looked up once. */
 const struct check_device *check_devices(struct check_ctx *cx, size_t *n);

@@ -463,6 +463,61 @@ check_devices(struct check_ctx *cx, size_t *n)
 	return cx->devs;
 }
 
+/* A capability flag of an auth key: capabilities.devices.create.<name>. */
+static bool
+checks_cap(json_t *k, const char *name)
+{
+	json_t *c = json_object_get(json_object_get(k, "capabilities"), "devices");
+
+	return json_is_true(json_object_get(json_object_get(c, "create"), name));
+}
+
+const struct check_key *
+check_keys(struct check_ctx *cx, size_t *n)
+{
+	json_t *e, *k, *secs;
+	size_t i;
+
+	if (cx->keys == NULL) {
+		cx->keys = xcalloc(json_array_size(cx->snap->keys) + 1, sizeof(*cx->keys));
+		json_array_foreach(cx->snap->keys, i, e)
+		{
+			struct check_key *c = &cx->keys[cx->nkeys];
+			const char *state;
+
+			k = json_object_get(e, "key");
+			if ((c->id = json_string_value(json_object_get(e, "id"))) == NULL ||
+			    !json_is_object(k))
+				continue;
+			cx->nkeys++;
+			c->key = k;
+			c->type = checks_s(k, "keyType");
+			c->desc = json_string_value(json_object_get(k, "description"));
+			c->user_id = checks_s(k, "userId");
+			c->created = check_time(k, "created");
+			c->expires = check_time(k, "expires");
+			c->revoked = check_time(k, "revoked");
+			c->gone = check_time(e, "to_lo");
+			secs = json_object_get(k, "expirySeconds");
+			if (json_is_integer(secs))
+				c->validity = (int64_t)json_integer_value(secs) * TSTIME_SEC;
+			else if (c->created != TSTIME_NONE && c->expires != TSTIME_NONE)
+				c->validity = c->expires - c->created;
+			else
+				c->validity = -1;
+			state = json_string_value(json_object_get(k, "state"));
+			c->live = (state == NULL || strcmp(state, "active") == 0) &&
+			          (c->expires == TSTIME_NONE || c->expires > cx->snap->at) &&
+			          (c->gone == TSTIME_NONE || c->gone >= cx->snap->at);
+			c->reusable = checks_cap(k, "reusable");
+			c->ephemeral = checks_cap(k, "ephemeral");
+			c->preauthorized = checks_cap(k, "preauthorized");
+		}
+	}
+	*n = cx->nkeys;
+	return cx->keys;
+}
+
 /* ---- the driver ---- */
 
 json_t *
@@ -516,6 +571,7 @@ checks_ctx_free(struct check_ctx *cx)
 	}
 	free(cx->revs);
 	free(cx->devs);
+	free(cx->keys);
 	json_decref(cx->rules);
 	json_decref(cx->seen);
 	json_decref(cx->j_check);
