@@ -1,6 +1,5 @@
 /* checks.c: the catalogue's expansion, its options and the evaluation driver. */
 #include <errno.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -11,56 +10,17 @@
 #include "policy.h"
 #include "xmalloc.h"
 
-const struct check check_table[CHECK_COUNT] = {
-#define CHECK(sym, id_, group_, sev, title_, why, fix, kb_)                                        \
-	[CHECK_I_##sym] = {.id = id_,                                                              \
-	                   .group = CHECK_G_##group_,                                              \
-	                   .severity = CHECK_##sev,                                                \
-	                   .title = title_,                                                        \
-	                   .rationale = why,                                                       \
-	                   .remediation = fix,                                                     \
-	                   .kb = kb_,                                                              \
-	                   .fn = check_##sym},
+/* The evaluators, apart from the catalogue so that a client listing the checks does not link
+ * them. */
+static void (*const checks_fns[CHECK_COUNT])(struct check_ctx *) = {
+#define CHECK(sym, id, group, sev, title, why, fix, kb) [CHECK_I_##sym] = check_##sym,
 #include "check-table.h"
 #undef CHECK
 };
 
-const char *const check_severity_names[CHECK_NSEVERITIES] = {"info", "low", "medium", "high",
-                                                             "critical"};
-const char *const check_group_names[CHECK_NGROUPS] = {"ACL",  "SSH", "AUTH", "DEV", "NET",
-                                                      "USER", "DNS", "LOG",  "HIST"};
-
 /* autogroup:members is the older spelling of autogroup:member, still accepted (and in use). */
 const char *const check_everyone[] = {"*", "autogroup:member", "autogroup:members",
                                       "autogroup:danger-all", NULL};
-
-const struct check *
-check_find(const char *id)
-{
-	for (size_t i = 0; i < CHECK_COUNT; i++) {
-		if (strcmp(check_table[i].id, id) == 0)
-			return &check_table[i];
-	}
-	return NULL;
-}
-
-int
-check_severity_parse(const char *name, enum check_severity *out)
-{
-	for (int i = 0; i < CHECK_NSEVERITIES; i++) {
-		if (strcmp(check_severity_names[i], name) == 0) {
-			*out = (enum check_severity)i;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-bool
-check_match(const struct check *c, const char *pat)
-{
-	return strcmp(c->id, pat) == 0 || fnmatch(pat, c->id, 0) == 0;
-}
 
 /* ---- options ---- */
 
@@ -628,7 +588,7 @@ checks_run(const struct check_snapshot *snap, const struct check_opts *opts)
 			json_array_append_new(results, checks_result(&cx, "disabled", sev));
 			continue;
 		}
-		check_table[i].fn(&cx);
+		checks_fns[i](&cx);
 		if (cx.missing != 0) {
 			/* A check that lacked data may not leave half its findings behind. */
 			while (json_array_size(cx.findings) > before)

@@ -33,8 +33,6 @@ enum check_group {
 };
 #define CHECK_NGROUPS 9
 
-struct check_ctx;
-
 struct check {
 	const char *id;
 	enum check_group group;
@@ -43,7 +41,6 @@ struct check {
 	const char *rationale;
 	const char *remediation;
 	const char *kb; /* "" when no page is known */
-	void (*fn)(struct check_ctx *);
 };
 
 /* Every check, in table order (ids sorted by group, then number). */
