@@ -91,7 +91,7 @@ check_dev_stale(struct check_ctx *cx)
 	size_t n, i;
 	char ago[32];
 
-	if (!check_need(cx, CHECK_P_DEVICES))
+	if (!check_need(cx, CHECK_P_DEVICES) || !check_need_volatile(cx))
 		return;
 	DEV_LOOP(cx, c, n, i)
 	{
@@ -193,7 +193,7 @@ check_dev_update_available(struct check_ctx *cx)
 	const struct check_device *c;
 	size_t n, i;
 
-	if (!check_need(cx, CHECK_P_DEVICES))
+	if (!check_need(cx, CHECK_P_DEVICES) || !check_need_volatile(cx))
 		return;
 	DEV_LOOP(cx, c, n, i)
 	{

@@ -20,6 +20,7 @@ enum check_part {
 	CHECK_P_DEVICE_HIST = 1 << 7,
 	CHECK_P_USER_HIST = 1 << 8,
 	CHECK_P_POLICY_REVS = 1 << 9,
+	CHECK_P_DEVICE_VOL = 1 << 10, /* devices' volatile state (lastSeen, updateAvailable) */
 };
 
 /* One parsed policy revision and when it was in force. */
@@ -66,6 +67,7 @@ struct check_ctx {
 	json_t *j_check, *j_severity, *j_group; /* the current check's, shared by its findings */
 	struct check_device *devs;              /* check_devices: snap->devices, looked up */
 	size_t ndevs;
+	size_t ndevs_vol;       /* how many of them have a volatile part */
 	struct check_key *keys; /* check_keys: snap->keys, looked up */
 	size_t nkeys;
 };
@@ -75,6 +77,10 @@ const struct check_key *check_keys(struct check_ctx *cx, size_t *n);
 
 /* The snapshot's devices (those with a node id), looked up once. */
 const struct check_device *check_devices(struct check_ctx *cx, size_t *n);
+
+/* Whether the devices come with their volatile state: the daemon keeps only the latest, so a
+ * snapshot of a past moment should leave it out, and the checks reading it say unknown. */
+bool check_need_volatile(struct check_ctx *cx);
 
 /* Parses snap->policy_revisions into cx->revs, once, for the checks that need them. */
 void check_revs_load(struct check_ctx *cx);

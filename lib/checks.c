@@ -293,8 +293,17 @@ check_need(struct check_ctx *cx, unsigned mask)
 }
 
 static const char *const checks_part_names[] = {
-    "policy", "devices",  "keys",           "users",        "settings",
-    "dns",    "webhooks", "device_history", "user_history", "policy_revisions",
+    "policy",
+    "devices",
+    "keys",
+    "users",
+    "settings",
+    "dns",
+    "webhooks",
+    "device_history",
+    "user_history",
+    "policy_revisions",
+    "device_volatile",
 };
 
 /* New reference: s as a JSON string; s comes from JSON values or our own text, so it is UTF-8. */
@@ -390,6 +399,7 @@ check_devices(struct check_ctx *cx, size_t *n)
 			if ((c->id = json_string_value(json_object_get(d, "nodeId"))) == NULL)
 				continue;
 			cx->ndevs++;
+			cx->ndevs_vol += json_is_object(v);
 			c->dev = d;
 			c->host = checks_s(d, "hostname");
 			c->name = json_string_value(json_object_get(d, "name")) ?: c->host;
@@ -476,6 +486,17 @@ check_keys(struct check_ctx *cx, size_t *n)
 	}
 	*n = cx->nkeys;
 	return cx->keys;
+}
+
+bool
+check_need_volatile(struct check_ctx *cx)
+{
+	size_t n;
+
+	check_devices(cx, &n);
+	if (n > 0 && cx->ndevs_vol == 0)
+		cx->missing |= CHECK_P_DEVICE_VOL;
+	return (cx->missing & CHECK_P_DEVICE_VOL) == 0;
 }
 
 /* ---- the driver ---- */

@@ -94,7 +94,8 @@ int checks_option(struct check_opts *o, const char *key, const char *value, char
 struct check_snapshot {
 	tstime_t at;
 	json_t *policy;  /* the policy file in force, as JSON (hujson_parse of policy.get's text) */
-	json_t *devices; /* devices.list "devices": [{nodeId, state, device:{}, volatile:{}}] */
+	json_t *devices; /* devices.list "devices": [{nodeId, state, device:{}, volatile:{}}];
+	                    volatile only at the present: the daemon keeps just the latest */
 	json_t *keys;    /* keys.list "keys": [{id, state, from_*, to_*, key:{}, creator}] */
 	json_t *users;   /* users.list "users": [{id, state, user:{}, volatile:{}}] */
 	json_t *settings; /* settings.get "settings": {} */

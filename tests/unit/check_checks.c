@@ -168,6 +168,32 @@ START_TEST(test_partly_known)
 }
 END_TEST
 
+/* Devices without their volatile state (a past moment: the daemon keeps only the latest) leave
+ * the checks of lastSeen and updateAvailable unknown, and the others as they were. */
+START_TEST(test_no_volatile)
+{
+	struct check_snapshot snap;
+	struct check_opts opts;
+	json_t *fx, *run, *e;
+	size_t i;
+
+	fx = checks_fixture_load(TESTDATA "/checks/TSINV-DEV-004.json");
+	checks_fixture_snapshot(json_object_get(fx, "fail"), &snap);
+	json_array_foreach(snap.devices, i, e) json_object_del(e, "volatile");
+	checks_opts_init(&opts);
+	run = checks_run(&snap, &opts);
+	assert_status(run, "TSINV-DEV-004", "unknown", "DEV-004 without volatile state");
+	assert_status(run, "TSINV-DEV-008", "unknown", "DEV-008 without volatile state");
+	assert_status(run, "TSINV-DEV-005", "pass", "DEV-005 without volatile state");
+	ck_assert_str_eq(
+	    json_string_value(json_array_get(
+	        json_object_get(checks_fixture_result(run, "TSINV-DEV-004"), "missing"), 0)),
+	    "device_volatile");
+	json_decref(run);
+	json_decref(fx);
+}
+END_TEST
+
 /* A daemon answer about a moment it did not cover gives no part, so the checks say unknown. */
 START_TEST(test_snapshot_part)
 {
@@ -497,6 +523,7 @@ checks_suite(void)
 	tcase_add_test(tc, test_nothing_known);
 	tcase_add_test(tc, test_partly_known);
 	tcase_add_test(tc, test_snapshot_part);
+	tcase_add_test(tc, test_no_volatile);
 	tcase_add_test(tc, test_daemon_answers);
 	tcase_add_test(tc, test_finding_shape);
 	tcase_add_test(tc, test_options_apply);
