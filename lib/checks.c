@@ -144,35 +144,11 @@ checks_option(struct check_opts *o, const char *key, const char *value, char **c
 
 /* ---- helpers for the check functions ---- */
 
-/* ASCII case-insensitive equality, as policy member names are matched. */
-static bool
-checks_name_eq(const char *a, const char *b)
-{
-	for (; *a != '\0' && *b != '\0'; a++, b++) {
-		unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
-
-		if (x >= 'A' && x <= 'Z')
-			x += 'a' - 'A';
-		if (y >= 'A' && y <= 'Z')
-			y += 'a' - 'A';
-		if (x != y)
-			return false;
-	}
-	return *a == *b;
-}
-
+/* The policy's reading of member names (any ASCII case, the last one wins). */
 json_t *
 check_get(json_t *obj, const char *name)
 {
-	json_t *v, *found = NULL;
-	const char *key;
-
-	json_object_foreach(obj, key, v)
-	{
-		if (checks_name_eq(key, name))
-			found = v;
-	}
-	return found;
+	return policy_get(obj, name);
 }
 
 bool

@@ -68,8 +68,7 @@ policy_name_eq(const char *a, const char *b)
 	return *a == *b;
 }
 
-/* Borrowed: the value of the last member named name in any case (Go's decoder ends the same). */
-static json_t *
+json_t *
 policy_get(json_t *obj, const char *name)
 {
 	json_t *v, *found = NULL;

@@ -28,4 +28,8 @@ json_t *policy_rules(json_t *policy);
  * or a grant has src, dst and ip "*", and reasons say which rules, or why it is true. */
 json_t *policy_summary(json_t *policy);
 
+/* Borrowed: the value of OBJ's last member named NAME in any ASCII case (Go's decoder ends the
+ * same), or NULL: how Tailscale reads a policy file's sections and fields. */
+json_t *policy_get(json_t *obj, const char *name);
+
 #endif
