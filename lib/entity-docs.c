@@ -74,6 +74,33 @@ entity_policy_same(struct store *st, const char *tailnet, const char *hex, json_
 	return 0;
 }
 
+/* 0 when STD (the standardised text) is a JSON object and ETAG is there, else -1 and *cause. */
+static int
+entity_policy_shape(const char *std, const char *etag, char **cause)
+{
+	json_t *v = json_loads(std, JSON_DECODE_ANY, NULL);
+	int ok = json_is_object(v);
+
+	if (!ok)
+		*cause = xasprintf("the policy answer is not a policy file (a JSON object) but %s",
+		                   v == NULL            ? "no JSON value"
+		                   : json_is_null(v)    ? "null"
+		                   : json_is_array(v)   ? "an array"
+		                   : json_is_string(v)  ? "a string"
+		                   : json_is_boolean(v) ? "a boolean"
+		                                        : "a number");
+	else if (etag == NULL || *etag == '\0') {
+		*cause =
+		    xasprintf("the policy answer has no ETag header (the API always sends one)%s",
+		              json_object_size(v) == 1 && json_object_get(v, "message") != NULL
+		                  ? ": it looks like the API's error shape {\"message\": ...}"
+		                  : "");
+		ok = 0;
+	}
+	json_decref(v);
+	return ok ? 0 : -1;
+}
+
 int
 entity_policy_apply(struct store *st, const char *tailnet, tstime_t t, const char *text, size_t len,
                     const char *etag, const struct hist_policy *pol, struct hist_poll_result *res,
@@ -95,7 +122,12 @@ entity_policy_apply(struct store *st, const char *tailnet, tstime_t t, const cha
 		                   err.line, err.column, err.message);
 		return -1;
 	}
+	/* A policy file is an object, and the API always sends its ETag: null, [], or the API's
+	 * {"message": ...} without one are an answer of the wrong shape, never a revision. */
+	rc = entity_policy_shape(std, etag, cause);
 	free(std);
+	if (rc == -1)
+		return -1;
 	if (EVP_Digest(text, len, a.hash, &hlen, EVP_sha256(), NULL) != 1 ||
 	    hlen != ENTITY_HASH_LEN) {
 		*cause = xasprintf("cannot hash the policy file");
@@ -196,6 +228,30 @@ entity_dns_apply(struct store *st, const char *tailnet, tstime_t t, json_t *name
 	return rc;
 }
 
+/* A settings answer carries at least one of the settings every answer has had; a narrower scope
+ * may leave some out, so no single member is required. */
+static int
+entity_settings_shape(json_t *body)
+{
+	static const char *const known[] = {
+	    "devicesApprovalOn",
+	    "devicesAutoUpdatesOn",
+	    "devicesKeyDurationDays",
+	    "usersApprovalOn",
+	    "usersRoleAllowedToJoinExternalTailnets",
+	    "networkFlowLoggingOn",
+	    "regionalRoutingOn",
+	    "postureIdentityCollectionOn",
+	    "aclsExternallyManagedOn",
+	    "httpsEnabled",
+	};
+
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (json_object_get(body, known[i]) != NULL)
+			return 1;
+	return 0;
+}
+
 int
 entity_settings_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
                       const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
@@ -204,6 +260,14 @@ entity_settings_apply(struct store *st, const char *tailnet, tstime_t t, json_t 
 
 	if (!json_is_object(body)) {
 		*cause = xasprintf("the settings answer is not an object");
+		return -1;
+	}
+	if (!entity_settings_shape(body)) {
+		*cause = xasprintf("the settings answer has none of the settings the API sends "
+		                   "(devicesApprovalOn, usersApprovalOn, ...)%s",
+		                   json_object_get(body, "message") != NULL
+		                       ? ": it looks like the API's error shape {\"message\": ...}"
+		                       : "");
 		return -1;
 	}
 	return entity_apply_one(st, &entity_settings, tailnet, t, body, &a, pol, res, cause);
