@@ -61,8 +61,8 @@ struct poller_endpoint {
 	json_t *answers;
 	json_t *extra; /* ids still to fetch, or NULL before the plan */
 	size_t extra_i;
-	json_t *fetched, *gone;
-	char *etag;           /* of the policy file's answer */
+	json_t *fetched, *gone, *denied; /* keys by id: 200, 404, 403 */
+	char *etag;                      /* of the policy file's answer */
 	char *path;           /* of the request in flight, or the last one: for messages */
 	struct sbuf text;     /* the policy file's answer */
 	struct event *timer;  /* the next scheduled poll */
@@ -327,9 +327,9 @@ static int
 poller_apply_keys(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
                   struct hist_poll_result *res, char **cause)
 {
-	return entity_keys_apply(ep->tn->pl->st, ep->tn->cf->name, t,
-	                         json_array_get(ep->answers, 0), ep->fetched, ep->gone, pol, res,
-	                         cause);
+	return entity_keys_apply_denied(ep->tn->pl->st, ep->tn->cf->name, t,
+	                                json_array_get(ep->answers, 0), ep->fetched, ep->gone,
+	                                ep->denied, pol, res, cause);
 }
 
 static int
@@ -430,7 +430,8 @@ poller_poll_reset(struct poller_endpoint *ep)
 	json_decref(ep->extra);
 	json_decref(ep->fetched);
 	json_decref(ep->gone);
-	ep->answers = ep->extra = ep->fetched = ep->gone = NULL;
+	json_decref(ep->denied);
+	ep->answers = ep->extra = ep->fetched = ep->gone = ep->denied = NULL;
 	ep->step = ep->extra_i = 0;
 	free(ep->etag);
 	ep->etag = NULL;
@@ -439,8 +440,8 @@ poller_poll_reset(struct poller_endpoint *ep)
 	sbuf_free(&ep->text);
 }
 
-/* Takes one 200 answer (or a 404 of a key fetched by id). 1 when more requests follow, 0 when
- * the poll has every answer, -1 with *error. */
+/* Takes one 200 answer (or a 404 or 403 of a key fetched by id). 1 when more requests follow, 0
+ * when the poll has every answer, -1 with *error. */
 static int
 poller_take(struct poller_endpoint *ep, long status, char **error)
 {
@@ -453,6 +454,9 @@ poller_take(struct poller_endpoint *ep, long status, char **error)
 	if (ep->step >= n && status == 404) {
 		/* A key the API no longer knows: what we recorded last is all there is. */
 		json_array_append(ep->gone, json_array_get(ep->extra, ep->extra_i));
+	} else if (ep->step >= n && status == 403) {
+		/* Narrower scopes read only their own key: the others' end stays unknown. */
+		json_array_append(ep->denied, json_array_get(ep->extra, ep->extra_i));
 	} else if (k->text && ep->step < n) {
 		ep->text = ep->body;
 		sbuf_init(&ep->body);
@@ -523,7 +527,8 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 		                  tn->cf->max_response);
 	else if (code != CURLE_OK)
 		error = xasprintf("%s", ep->errbuf[0] ? ep->errbuf : curl_easy_strerror(code));
-	else if (status != 200 && !(status == 404 && ep->step >= poller_npaths(ep->kind))) {
+	else if (status != 200 &&
+	         !((status == 404 || status == 403) && ep->step >= poller_npaths(ep->kind))) {
 		msg = poller_api_message(&ep->body);
 		error = xasprintf("HTTP %ld (%s)%s%s", status, poller_status_hint(status),
 		                  *msg ? ": " : "", msg);
@@ -672,6 +677,7 @@ poller_fetch_start(struct poller_endpoint *ep)
 	ep->answers = json_array();
 	ep->fetched = json_array();
 	ep->gone = json_array();
+	ep->denied = json_array();
 	poller_request_start(ep);
 }
 

@@ -576,10 +576,8 @@ entity_user_events(struct store_txn *txn, struct entity_apply *a, struct entity_
 static const struct {
 	const char *state, *type;
 } entity_key_states[] = {
-    {"revoked", "key.revoked"},
-    {"expired", "key.expired"},
-    {"deleted", "key.deleted"},
-    {"invalid", "key.deleted"},
+    {"revoked", "key.revoked"}, {"expired", "key.expired"}, {"deleted", "key.deleted"},
+    {"gone", "key.deleted"},    {"invalid", "key.deleted"},
 };
 
 static int
@@ -727,14 +725,21 @@ entity_key_detailed(json_t *key)
 	return json_object_get(key, "keyType") != NULL || json_object_get(key, "created") != NULL;
 }
 
-static json_t *
-entity_keys_of(json_t *body, char **cause)
+/* The keys list in *list (borrowed; NULL for null, as a Go server marshals an empty list):
+ * 0, or -1 when the answer has none. */
+static int
+entity_keys_of(json_t *body, json_t **list, char **cause)
 {
-	json_t *list = json_is_object(body) ? json_object_get(body, "keys") : NULL;
-
-	if (!json_is_array(list))
+	*list = json_is_object(body) ? json_object_get(body, "keys") : NULL;
+	if (json_is_null(*list)) {
+		*list = NULL;
+		return 0;
+	}
+	if (!json_is_array(*list)) {
 		*cause = xasprintf("the answer has no \"keys\" list");
-	return json_is_array(list) ? list : NULL;
+		return -1;
+	}
+	return 0;
 }
 
 /* The current record of entity ID of KIND: its stable JSON (new reference), or NULL. */
@@ -761,7 +766,7 @@ entity_cur_get(struct store_txn *txn, const char *tailnet, uint8_t kind, const c
 int
 entity_keys_plan(struct store *st, const char *tailnet, json_t *body, json_t **ids, char **cause)
 {
-	json_t *list = entity_keys_of(body, cause), *v, *listed;
+	json_t *list, *v, *listed;
 	struct store_txn *txn;
 	struct store_cursor *cur;
 	struct store_key prefix;
@@ -769,7 +774,7 @@ entity_keys_plan(struct store *st, const char *tailnet, json_t *body, json_t **i
 	size_t i;
 	int rc;
 
-	if (list == NULL)
+	if (entity_keys_of(body, &list, cause) == -1)
 		return -1;
 	if (store_read_begin(st, &txn, cause) == -1)
 		return -1;
@@ -844,15 +849,24 @@ entity_keys_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bod
                   json_t *gone, const struct hist_policy *pol, struct hist_poll_result *res,
                   char **cause)
 {
-	json_t *list = entity_keys_of(body, cause), *v;
+	return entity_keys_apply_denied(st, tailnet, t, body, fetched, gone, NULL, pol, res, cause);
+}
+
+int
+entity_keys_apply_denied(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                         json_t *fetched, json_t *gone, json_t *denied,
+                         const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	json_t *list, *v;
 	struct entity_apply a = {0};
 	struct entity_item *items;
 	struct store_txn *txn;
 	size_t i, n = 0, cap;
 
-	if (list == NULL)
+	if (entity_keys_of(body, &list, cause) == -1)
 		return -1;
-	cap = json_array_size(list) + json_array_size(fetched) + json_array_size(gone) + 1;
+	cap = json_array_size(list) + json_array_size(fetched) + json_array_size(gone) +
+	      json_array_size(denied) + 1;
 	items = xcalloc(cap, sizeof(*items));
 	if (store_read_begin(st, &txn, cause) == -1)
 		goto fail;
@@ -915,12 +929,32 @@ entity_keys_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bod
 			if (key == NULL)
 				continue; /* listed without details and never seen: nothing to keep
 				           */
+			/* A 404 does not say whether it was revoked or deleted. */
 			entity_key_item(&items[n], json_string_value(v), key,
-			                exp != TSTIME_NONE && exp <= t ? "expired" : "deleted");
+			                exp != TSTIME_NONE && exp <= t ? "expired" : "gone");
 			items[n].order = n;
 			n++;
 			json_decref(key);
 		}
+	}
+	/* Keys this credential may not read by id (403): their end is unknown. Recorded once, and
+	 * never planned again: only an "active" key is fetched. */
+	json_array_foreach(denied, i, v)
+	{
+		json_t *key =
+		    entity_cur_get(txn, tailnet, HIST_KIND_KEY, json_string_value(v) ?: "", NULL);
+		tstime_t exp = entity_time(key, "expires");
+
+		if (key == NULL)
+			continue;
+		if (exp == TSTIME_NONE || exp > t)
+			json_object_set_new(key, "stateReason",
+			                    json_string("final state unknown (not permitted)"));
+		entity_key_item(&items[n], json_string_value(v), key,
+		                exp != TSTIME_NONE && exp <= t ? "expired" : "unknown");
+		items[n].order = n;
+		n++;
+		json_decref(key);
 	}
 	store_read_end(txn);
 	return entity_apply(st, &entity_keys, tailnet, t, items, n, pol, res, &a, cause);
@@ -944,7 +978,9 @@ entity_users_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bo
 	struct entity_item *items;
 	size_t i, n = 0;
 
-	if (!json_is_array(list)) {
+	if (json_is_null(list))
+		list = NULL; /* an empty list, as a Go server marshals it */
+	else if (!json_is_array(list)) {
 		*cause = xasprintf("the answer has no \"users\" list");
 		return -1;
 	}

@@ -37,6 +37,13 @@ int entity_keys_plan(struct store *st, const char *tailnet, json_t *body, json_t
 int entity_keys_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
                       json_t *fetched, json_t *gone, const struct hist_policy *pol,
                       struct hist_poll_result *res, char **cause);
+/* The same, and the ids the credential may not read by id (DENIED, 403): recorded once as
+ * "unknown" (not permitted), never asked for again. A 404 records "gone" (revoked or deleted:
+ * the API does not say) unless the key's expiry has passed. */
+int entity_keys_apply_denied(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                             json_t *fetched, json_t *gone, json_t *denied,
+                             const struct hist_policy *pol, struct hist_poll_result *res,
+                             char **cause);
 /* Users ({"users":[...]}, type=all): lastSeen, currentlyConnected, deviceCount and the
  * active/idle status are kept as current state only. */
 int entity_users_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,

@@ -1142,7 +1142,11 @@ hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bo
 	size_t i, n, kept = 0;
 	int rc = -1;
 
-	if (!json_is_array(list)) {
+	/* A Go server marshals an empty list as null (a new tailnet): no devices, not a broken
+	 * answer; the deletion guards still apply. */
+	if (json_is_null(list))
+		list = NULL;
+	else if (!json_is_array(list)) {
 		*cause = xasprintf("the answer has no \"devices\" list");
 		return -1;
 	}

@@ -1101,7 +1101,6 @@ END_TEST
 static const char *const bad_bodies[] = {
     "{}",
     "{\"devices\":{}}",
-    "{\"devices\":null}",
     "{\"devices\":\"n1\"}",
     "{\"device\":[]}",
     "[]",
