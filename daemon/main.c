@@ -22,13 +22,15 @@ static void
 main_usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: tsinvd [-n] [-v] [-c FILE]\n"
+	        "usage: tsinvd [-n [--check-api]] [-v] [-c FILE]\n"
 	        "\n"
 	        "Keeps the history of Tailscale tailnets: polls the API, records every change in\n"
 	        "an LMDB store and answers queries on a Unix socket (see tsinvctl(1)).\n"
 	        "\n"
 	        "  -c FILE   configuration file (default %s)\n"
 	        "  -n        check the configuration and the secrets it names, then exit\n"
+	        "  --check-api  with -n: also ask each endpoint once and say which the\n"
+	        "            credential may read (and the scope it lacks)\n"
 	        "  -v        log debug messages too\n"
 	        "  -V        print the version and exit\n"
 	        "  -h        this help\n",
@@ -89,11 +91,16 @@ main(int argc, char **argv)
 	struct event *sigs[3];
 	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
 	char *errors = NULL, *cause = NULL;
-	int ch, check = 0, verbose = 0, listen_fd;
+	static const struct option longopts[] = {{"check-api", no_argument, NULL, 'A'},
+	                                         {NULL, 0, NULL, 0}};
+	int ch, check = 0, check_api = 0, verbose = 0, listen_fd;
 
 	log_init("tsinvd", 0);
-	while ((ch = getopt(argc, argv, "c:nvVh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:nvVh", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'A':
+			check_api = 1;
+			break;
 		case 'c':
 			path = optarg;
 			break;
@@ -136,9 +143,23 @@ main(int argc, char **argv)
 		config_free(d.cf);
 		return 1;
 	}
-	if (check) {
+	if (check_api && !check) {
+		fprintf(stderr, "tsinvd: --check-api goes with -n\n");
 		config_free(d.cf);
-		return 0;
+		return 2;
+	}
+	if (check) {
+		int rc = 0;
+
+		/* An explicit online check: -n alone never touches the network. */
+		if (check_api) {
+			if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+				fatalx("cannot initialise libcurl");
+			rc = poller_check_api(d.cf, stdout) == -1 ? 1 : 0;
+			curl_global_cleanup();
+		}
+		config_free(d.cf);
+		return rc;
 	}
 	log_setverbose(verbose || d.cf->verbose);
 	signal(SIGPIPE, SIG_IGN);

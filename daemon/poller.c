@@ -19,6 +19,7 @@
 #define POLLER_BACKOFF_MIN (5 * TSTIME_SEC)
 #define POLLER_RETRY_AFTER_MAX (3600 * TSTIME_SEC)
 #define POLLER_ERRMSG_MAX 200
+#define POLLER_FORBIDDEN_MAX (86400 * TSTIME_SEC) /* a 403 endpoint is retried at least daily */
 
 struct poller_group {
 	int pending;
@@ -75,6 +76,7 @@ struct poller_endpoint {
 	char errbuf[CURL_ERROR_SIZE];
 	char *start_error;
 	unsigned failures;
+	long refused;       /* the last poll's 403 (the credential lacks the scope), else 0 */
 	int awaiting_token; /* waits for an OAuth access token before it can start */
 	int auth_retried;   /* a 401 with an OAuth token renews the token once */
 	unsigned token_gen; /* the OAuth token the request went out with */
@@ -229,11 +231,36 @@ poller_api_message(const struct sbuf *body)
 	return out;
 }
 
+/* The OAuth scope each endpoint needs (kb/1623, the OpenAPI description's "OAuth Scope"). */
+static const struct {
+	const char *endpoint, *scope;
+} poller_scopes[] = {
+    {"devices", "devices:core:read"},
+    {"keys", "auth_keys:read (and api_access_tokens:read, oauth_keys:read, "
+             "federated_keys:read for the other key types)"},
+    {"users", "users:read"},
+    {"policy", "policy_file:read"},
+    {"dns", "dns:read"},
+    {"settings", "feature_settings:read"},
+    {"webhooks", "webhooks:read"},
+};
+
+static const char *
+poller_scope(const char *endpoint)
+{
+	for (size_t i = 0; i < sizeof(poller_scopes) / sizeof(poller_scopes[0]); i++)
+		if (strcmp(poller_scopes[i].endpoint, endpoint) == 0)
+			return poller_scopes[i].scope;
+	return "all:read";
+}
+
 static const char *
 poller_status_hint(long status)
 {
-	if (status == 401 || status == 403)
+	if (status == 401)
 		return "the API refused the credentials";
+	if (status == 403)
+		return "the credential lacks the scope";
 	if (status == 404)
 		return "tailnet not found, or the credentials may not read it";
 	if (status == 429)
@@ -263,6 +290,13 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 		delay = POLLER_BACKOFF_MIN << (ep->failures > 10 ? 10 : ep->failures - 1);
 		if (delay > tn->cf->poll_interval)
 			delay = tn->cf->poll_interval;
+		/* A missing scope does not come back by itself: ask less and less often, up to a
+		 * day, rather than fail every poll. */
+		if (ep->refused) {
+			delay = tn->cf->poll_interval << (ep->failures > 6 ? 5 : ep->failures - 1);
+			if (delay > POLLER_FORBIDDEN_MAX || delay <= 0)
+				delay = POLLER_FORBIDDEN_MAX;
+		}
 		if (retry_after > delay)
 			delay = retry_after;
 		json_object_set_new(result, "result", json_string("error"));
@@ -273,6 +307,7 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 		size_t changes = res->created + res->changed + res->deleted;
 
 		ep->failures = 0;
+		ep->refused = 0;
 		t = res->time;
 		delay = poller_jitter(tn->cf->poll_interval);
 		json_object_set_new(result, "result", json_string(res->held ? "held" : "ok"));
@@ -501,6 +536,7 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	for (size_t w = 0; w < tn->cf->key_expiry_warn.n && w < HIST_MAX_WARN; w++)
 		pol.expiry_warn[pol.nexpiry_warn++] = tn->cf->key_expiry_warn.v[w];
 	pol.presence = tn->cf->presence_events;
+	pol.credential = tn->oauth != NULL ? "oauth" : "api_key";
 	curl_easy_getinfo(ep->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(ep->easy, CURLINFO_RETRY_AFTER, &retry);
 	curl_multi_remove_handle(tn->pl->multi, ep->easy);
@@ -530,8 +566,13 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	else if (status != 200 &&
 	         !((status == 404 || status == 403) && ep->step >= poller_npaths(ep->kind))) {
 		msg = poller_api_message(&ep->body);
-		error = xasprintf("HTTP %ld (%s)%s%s", status, poller_status_hint(status),
-		                  *msg ? ": " : "", msg);
+		ep->refused = status == 403;
+		if (status == 403)
+			error = xasprintf("HTTP 403 (the credential lacks the scope %s)%s%s",
+			                  poller_scope(ep->name), *msg ? ": " : "", msg);
+		else
+			error = xasprintf("HTTP %ld (%s)%s%s", status, poller_status_hint(status),
+			                  *msg ? ": " : "", msg);
 		free(msg);
 	} else
 		more = poller_take(ep, status, &error);
@@ -673,6 +714,7 @@ poller_fetch_start(struct poller_endpoint *ep)
 	evtimer_del(ep->timer);
 	ep->next = TSTIME_NONE;
 	ep->started = tstime_now();
+	ep->refused = 0;
 	poller_poll_reset(ep);
 	ep->answers = json_array();
 	ep->fetched = json_array();
@@ -1033,6 +1075,23 @@ poller_poll_now(struct poller *pl, const char *tailnet, poller_done_fn done, voi
 	}
 }
 
+json_t *
+poller_access(struct poller *pl, const char *tailnet, const char *endpoint)
+{
+	for (size_t i = 0; i < pl->ntn; i++)
+		for (size_t j = 0; j < pl->tn[i].neps; j++) {
+			struct poller_endpoint *ep = &pl->tn[i].eps[j];
+
+			if (strcmp(pl->tn[i].cf->name, tailnet) != 0 ||
+			    strcmp(ep->name, endpoint) != 0)
+				continue;
+			return json_pack("{s:s, s:b, s:s}", "credential",
+			                 pl->tn[i].oauth != NULL ? "oauth" : "api_key", "refused",
+			                 ep->refused != 0, "scope", poller_scope(endpoint));
+		}
+	return NULL;
+}
+
 tstime_t
 poller_next(struct poller *pl, const char *tailnet, const char *endpoint)
 {
@@ -1042,4 +1101,135 @@ poller_next(struct poller *pl, const char *tailnet, const char *endpoint)
 			    strcmp(pl->tn[i].eps[j].name, endpoint) == 0)
 				return pl->tn[i].eps[j].next;
 	return TSTIME_NONE;
+}
+
+/* ---- tsinvd -n --check-api: one blocking request per endpoint, outside any loop ---- */
+
+/* One GET or (with form) POST; the status, the body in *body. -1 with *error if no answer. */
+static long
+poller_check_get(const struct config_tailnet *cf, const char *url, const char *bearer,
+                 const char *form, struct sbuf *body, char **error)
+{
+	struct poller_endpoint fake = {.tn = &(struct poller_tailnet){.cf = cf}};
+	struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
+	CURL *e = curl_easy_init();
+	CURLcode code;
+	long status = -1;
+
+	if (e == NULL) {
+		*error = xstrdup("cannot start a transfer");
+		curl_slist_free_all(h);
+		return -1;
+	}
+	sbuf_init(&fake.body);
+	poller_easy_setup(e, cf, &fake, fake.errbuf, poller_write_cb);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	if (form != NULL)
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, form);
+	else {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+		curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, bearer);
+	}
+	if ((code = curl_easy_perform(e)) != CURLE_OK)
+		*error = xstrdup(fake.errbuf[0] ? fake.errbuf : curl_easy_strerror(code));
+	else
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(h);
+	*body = fake.body;
+	return status;
+}
+
+/* The tailnet's bearer token (malloc'd), fetching an OAuth access token if need be. */
+static char *
+poller_check_bearer(const struct config_tailnet *cf, FILE *out)
+{
+	struct poller_tailnet tn = {.cf = cf};
+	struct sbuf body;
+	char *key = NULL, *cause = NULL, *error = NULL, *token = NULL, *msg;
+	json_t *j;
+	long status;
+
+	if (cf->api_key_file != NULL) {
+		if (config_read_secret(cf->api_key_file, &key, &cause) == -1) {
+			fprintf(out, "tailnet %s: %s\n", cf->name, cause);
+			free(cause);
+		}
+		return key;
+	}
+	if (poller_oauth_new(&tn, &cause) == -1) {
+		fprintf(out, "tailnet %s: %s\n", cf->name, cause);
+		free(cause);
+		poller_oauth_free(NULL, tn.oauth);
+		return NULL;
+	}
+	status = poller_check_get(cf, tn.oauth->url, NULL, tn.oauth->form, &body, &error);
+	poller_oauth_free(NULL, tn.oauth);
+	j = status == 200 ? json_loadb(body.p ? body.p : "", body.len, 0, NULL) : NULL;
+	if (json_string_value(json_object_get(j, "access_token")) != NULL) {
+		token = xstrdup(json_string_value(json_object_get(j, "access_token")));
+		fprintf(out, "tailnet %s: OAuth client %s: token granted, scope \"%s\"\n", cf->name,
+		        cf->oauth_client_id,
+		        json_string_value(json_object_get(j, "scope")) ?: "(not said)");
+	} else if (error != NULL)
+		fprintf(out, "tailnet %s: OAuth token request failed: %s\n", cf->name, error);
+	else {
+		msg = poller_api_message(&body);
+		fprintf(out, "tailnet %s: OAuth token request: HTTP %ld%s%s\n", cf->name, status,
+		        *msg ? ": " : "", msg);
+		free(msg);
+	}
+	if (body.p != NULL)
+		explicit_bzero(body.p, body.len);
+	json_decref(j);
+	sbuf_free(&body);
+	free(error);
+	return token;
+}
+
+int
+poller_check_api(const struct config *cf, FILE *out)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < cf->ntailnets; i++) {
+		const struct config_tailnet *tc = &cf->tailnets[i];
+		char *bearer = poller_check_bearer(tc, out), *base = poller_base(tc);
+
+		for (size_t k = 0; bearer != NULL && k < POLLER_NKINDS; k++) {
+			const struct poller_kind *kind = &poller_kinds[k];
+			char *url, *error = NULL, *msg;
+			struct sbuf body;
+			long status;
+
+			if (!(tc->endpoints & 1u << k))
+				continue;
+			url = xasprintf("%s%s", base, kind->paths[0]);
+			status = poller_check_get(tc, url, bearer, NULL, &body, &error);
+			msg = poller_api_message(&body);
+			if (status == 200)
+				fprintf(out, "tailnet %s: %s: ok\n", tc->name, kind->name);
+			else if (status == 403)
+				fprintf(out, "tailnet %s: %s: refused (HTTP 403): needs scope %s\n",
+				        tc->name, kind->name, poller_scope(kind->name));
+			else if (error != NULL)
+				fprintf(out, "tailnet %s: %s: %s\n", tc->name, kind->name, error);
+			else
+				fprintf(out, "tailnet %s: %s: HTTP %ld (%s)%s%s\n", tc->name,
+				        kind->name, status, poller_status_hint(status),
+				        *msg ? ": " : "", msg);
+			bad |= status != 200;
+			free(msg);
+			free(error);
+			free(url);
+			sbuf_free(&body);
+		}
+		bad |= bearer == NULL;
+		if (bearer != NULL)
+			explicit_bzero(bearer, strlen(bearer));
+		free(bearer);
+		free(base);
+	}
+	return bad ? -1 : 0;
 }

@@ -110,7 +110,7 @@ int hist_poll_end(struct store_txn *txn, const char *tailnet, const char *endpoi
                   char **cause);
 /* A coverage row for a successful poll at T; PREV is the one before it. */
 int hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
-                   tstime_t prev, int span_ok, uint64_t count, char **cause);
+                   tstime_t prev, int span_ok, uint64_t count, int oauth, char **cause);
 /* Is T covered by polls of ENDPOINT? If not, *reason (malloc'd) says why. */
 int hist_covered(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
                  char **reason);

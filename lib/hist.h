@@ -23,6 +23,9 @@ struct hist_policy {
 	int64_t expiry_warn[HIST_MAX_WARN]; /* us, largest first: device.key.expiring thresholds */
 	size_t nexpiry_warn;
 	int presence; /* record device.online / device.offline */
+	/* The kind of credential that made the poll: "api_key" or "oauth" (NULL: not said). It
+	 * decides what the API can show (an OAuth token lists no shared-in devices). */
+	const char *credential;
 };
 
 /* The thresholds used when a policy names none: 14d, 7d, 1d. */
@@ -44,6 +47,7 @@ struct hist_endpoint {
 	unsigned failures; /* consecutive */
 	uint64_t entities;
 	int pending_mass;
+	char credential[8]; /* of the last successful poll: "api_key", "oauth", "" unknown */
 };
 
 /* Applies a devices answer (BODY, borrowed: {"devices":[...]}) seen at time T in one write
