@@ -396,6 +396,14 @@ poller_apply_dns(struct poller_endpoint *ep, tstime_t t, const struct hist_polic
 }
 
 static int
+poller_apply_dns_config(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
+                        struct hist_poll_result *res, char **cause)
+{
+	return entity_dns_config_apply(ep->tn->pl->st, ep->tn->cf->name, t,
+	                               json_array_get(ep->answers, 0), pol, res, cause);
+}
+
+static int
 poller_apply_settings(struct poller_endpoint *ep, tstime_t t, const struct hist_policy *pol,
                       struct hist_poll_result *res, char **cause)
 {
@@ -417,15 +425,20 @@ static const struct poller_kind poller_kinds[] = {
     {"keys", {"keys?all=true"}, 0, poller_plan_keys, poller_apply_keys},
     {"users", {"users?type=all"}, 0, NULL, poller_apply_users},
     {"policy", {"acl"}, 1, NULL, poller_apply_policy},
-    {"dns",
-     {"dns/nameservers", "dns/preferences", "dns/searchpaths", "dns/split-dns"},
-     0,
-     NULL,
-     poller_apply_dns},
+    /* One read, one consistent state, the override and the exit-node flags included. */
+    {"dns", {"dns/configuration"}, 0, NULL, poller_apply_dns_config},
     {"settings", {"settings"}, 0, NULL, poller_apply_settings},
     {"webhooks", {"webhooks"}, 0, NULL, poller_apply_webhooks},
 };
 #define POLLER_NKINDS (sizeof(poller_kinds) / sizeof(poller_kinds[0]))
+
+/* DNS where dns/configuration answers 404 (an older server): four reads recorded together. */
+static const struct poller_kind poller_kind_dns_legacy = {
+    "dns",
+    {"dns/nameservers", "dns/preferences", "dns/searchpaths", "dns/split-dns"},
+    0,
+    NULL,
+    poller_apply_dns};
 
 const char *const *const poller_endpoints = config_endpoint_names;
 
@@ -550,6 +563,17 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 		/* Several endpoints may be refused the same token: it is renewed once. */
 		if (ep->token_gen == tn->oauth->gen)
 			tn->oauth->renew_at = TSTIME_NONE;
+		sbuf_free(&ep->body);
+		poller_request_start(ep);
+		return;
+	}
+	/* No dns/configuration on this server: the four older paths from now on. */
+	if (status == 404 && code == CURLE_OK && ep->step == 0 &&
+	    ep->kind->apply == poller_apply_dns_config) {
+		log_notice("tailnet %s: dns: dns/configuration not found: reading the four older "
+		           "DNS paths instead",
+		           tn->cf->name);
+		ep->kind = &poller_kind_dns_legacy;
 		sbuf_free(&ep->body);
 		poller_request_start(ep);
 		return;

@@ -61,6 +61,14 @@ int entity_policy_apply(struct store *st, const char *tailnet, tstime_t t, const
 int entity_dns_apply(struct store *st, const char *tailnet, tstime_t t, json_t *nameservers,
                      json_t *preferences, json_t *searchpaths, json_t *splitdns,
                      const struct hist_policy *pol, struct hist_poll_result *res, char **cause);
+/* DNS from GET dns/configuration (BODY: nameservers and split DNS as {address, useWithExitNode},
+ * searchPaths, preferences {overrideLocalDNS, magicDNS}): one read, one consistent state. The
+ * record has the members of the four older paths plus "overrideLocalDNS" and "useWithExitNode"
+ * ({"nameservers":[addresses], "splitDNS":{domain:[addresses]}}, the resolvers flagged). A
+ * record from before has them added in place when the rest is the same: no version, no event. */
+int entity_dns_config_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                            const struct hist_policy *pol, struct hist_poll_result *res,
+                            char **cause);
 /* Tailnet settings (the settings object). */
 int entity_settings_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
                           const struct hist_policy *pol, struct hist_poll_result *res,

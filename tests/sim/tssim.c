@@ -107,6 +107,7 @@ struct tssim_tailnet {
 	bool keys_ids;         /* list keys as {"id"} only, as the older docs show */
 	bool invalid_short;    /* a revoked or expired key shows only what the docs' example does */
 	bool null_lists;       /* an empty list is served as null, as a Go nil slice is */
+	bool no_dns_configuration; /* dns/configuration answers 404, as on an older server */
 	TAILQ_ENTRY(tssim_tailnet) entry;
 };
 
@@ -283,6 +284,7 @@ static json_t *tssim_op_key_expire(struct tssim *, json_t *, char **);
 static json_t *tssim_op_key_set(struct tssim *, json_t *, char **);
 static json_t *tssim_op_keys_config(struct tssim *, json_t *, char **);
 static json_t *tssim_op_null_lists(struct tssim *, json_t *, char **);
+static json_t *tssim_op_legacy_dns(struct tssim *, json_t *, char **);
 static json_t *tssim_op_user_add(struct tssim *, json_t *, char **);
 static json_t *tssim_op_user_delete(struct tssim *, json_t *, char **);
 static json_t *tssim_op_user_set(struct tssim *, json_t *, char **);
@@ -332,6 +334,8 @@ static const struct tssim_op {
     {"key_set", tssim_op_key_set, "{tailnet, id, fields}: merge fields into a key (null removes)"},
     {"null_lists", tssim_op_null_lists,
      "{tailnet, on}: serve an empty devices, keys, users or webhooks list as null"},
+    {"legacy_dns", tssim_op_legacy_dns,
+     "{tailnet, on}: answer 404 for dns/configuration, as a server without it would"},
     {"keys_config", tssim_op_keys_config,
      "{tailnet, token_user?, keys_list_shape?, invalid_key_shape?}: how keys are listed"},
     {"user_add", tssim_op_user_add, "{tailnet, user}: add a user; missing fields get defaults"},
@@ -2338,6 +2342,11 @@ static json_t *
 tssim_view_dns_configuration(struct tssim_tailnet *tn, struct tssim_call *c, int *status,
                              const char **msg)
 {
+	if (tn->no_dns_configuration) {
+		*status = 404;
+		*msg = "not found";
+		return NULL;
+	}
 	return json_pack("{s:O, s:O, s:O, s:{s:O, s:O}}", "nameservers",
 	                 json_object_get(tn->dns, "nameservers"), "splitDNS",
 	                 json_object_get(tn->dns, "splitDNS"), "searchPaths",
@@ -3728,6 +3737,18 @@ tssim_op_null_lists(struct tssim *sim, json_t *args, char **cause)
 	tn->null_lists = on;
 	tssim_tailnet_changed(tn);
 	return tssim_result("null_lists", json_boolean(on));
+}
+
+static json_t *
+tssim_op_legacy_dns(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+	bool on = false;
+
+	if (tn == NULL || tssim_arg_bool(args, "on", &on, cause) != 0)
+		return NULL;
+	tn->no_dns_configuration = on;
+	return tssim_result("legacy_dns", json_boolean(on));
 }
 
 static json_t *
