@@ -179,6 +179,14 @@ ops_status_access(json_t *j, struct tsinvd *d, const char *tailnet, const char *
 	                                : strcmp(ep->result, "ok") == 0 ? "ok"
 	                                                                : "unknown"));
 	json_object_set(j, "scope_needed", refused ? json_object_get(a, "scope") : json_null());
+	/* Devices the credential no longer shows, and why they are not counted as deleted. */
+	if (ep->hidden > 0) {
+		json_object_set_new(j, "not_visible", json_integer((json_int_t)ep->hidden));
+		json_object_set_new(j, "not_visible_reason",
+		                    json_string("devices shared into the tailnet are not listed to "
+		                                "an OAuth credential: their presence is unknown, "
+		                                "not deleted"));
+	}
 	json_decref(a);
 }
 

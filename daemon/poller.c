@@ -320,6 +320,10 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 		         "%zu events",
 		         tn->cf->name, ep->name, res->held ? "held" : "ok", res->seen, res->created,
 		         res->changed, res->deleted, res->events);
+		if (res->hidden > 0)
+			log_notice("tailnet %s: %s: %zu shared-in device(s) not visible to this "
+			           "credential: kept as unknown, not deleted",
+			           tn->cf->name, ep->name, res->hidden);
 		notify_status("%s/%s: %s, %zu seen", tn->cf->name, ep->name,
 		              res->held ? "held" : "ok", res->seen);
 	}

@@ -42,6 +42,10 @@ const struct event_type event_types[] = {
      "a device lost its connection to the control plane "
      "(presence: off by default)",
      1},
+    {"device.multiple.connections", "device",
+     "the API says several machines connect with a device's node key at once (its state was "
+     "probably copied), or no longer does; once per transition",
+     0},
     {"key.created", "key", "an auth key, API token, OAuth client or federated identity appeared",
      0},
     {"key.revoked", "key",

@@ -28,6 +28,10 @@ struct hist_bounds {
 	uint32_t flags;
 };
 #define HIST_BOUNDS_LEN 36
+/* The end of a version or address interval that the credential stopped showing (shared-in
+ * devices under an OAuth token): after to_lo nothing is known, so every later time is "maybe". */
+#define HIST_UNSEEN_END INT64_MAX
+#define HIST_UNSEEN_WHY "unknown: not visible to this credential"
 
 /* The fixed head of a "cur" value: from_lo, from_hi of the open version, flags, stable length. */
 #define HIST_CUR_HEAD 24

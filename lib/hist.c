@@ -97,7 +97,7 @@ hist_time_json(tstime_t t)
 {
 	char buf[TSTIME_STRLEN];
 
-	if (t == TSTIME_NONE)
+	if (t == TSTIME_NONE || t == HIST_UNSEEN_END)
 		return json_null();
 	tstime_format(t, buf, sizeof(buf));
 	return json_string(buf);
@@ -108,7 +108,7 @@ hist_sbuf_time(struct sbuf *sb, tstime_t t)
 {
 	char buf[TSTIME_STRLEN];
 
-	if (t == TSTIME_NONE) {
+	if (t == TSTIME_NONE || t == HIST_UNSEEN_END) {
 		sbuf_adds(sb, "null");
 		return;
 	}
@@ -125,6 +125,8 @@ hist_bounds_json(json_t *obj, const struct hist_bounds *b)
 	json_object_set_new(obj, "to_hi", hist_time_json(b->to_hi));
 	if (b->flags & HIST_F_EXACT_FROM)
 		json_object_set_new(obj, "exact_from", json_true());
+	if (b->to_hi == HIST_UNSEEN_END)
+		json_object_set_new(obj, "end", json_string(HIST_UNSEEN_WHY));
 }
 
 static void
@@ -140,6 +142,8 @@ hist_bounds_sbuf(struct sbuf *sb, const struct hist_bounds *b)
 	hist_sbuf_time(sb, b->to_hi);
 	if (b->flags & HIST_F_EXACT_FROM)
 		sbuf_adds(sb, ",\"exact_from\":true");
+	if (b->to_hi == HIST_UNSEEN_END)
+		sbuf_adds(sb, ",\"end\":\"" HIST_UNSEEN_WHY "\"");
 }
 
 /* ---- keys ---- */
@@ -231,6 +235,7 @@ hist_ep_read(struct store_txn *txn, const char *tailnet, const char *endpoint,
 	ep->failures = (unsigned)json_integer_value(json_object_get(j, "failures"));
 	ep->entities = (uint64_t)json_integer_value(json_object_get(j, "entities"));
 	ep->pending_mass = json_is_true(json_object_get(j, "pending_mass"));
+	ep->hidden = (uint64_t)json_integer_value(json_object_get(j, "hidden"));
 	snprintf(ep->credential, sizeof(ep->credential), "%s",
 	         json_string_value(json_object_get(j, "credential")) ?: "");
 	json_decref(j);
@@ -256,6 +261,8 @@ hist_ep_write(struct store_txn *txn, const char *tailnet, const char *endpoint,
 	json_object_set_new(j, "entities", json_integer((json_int_t)ep->entities));
 	if (ep->pending_mass)
 		json_object_set_new(j, "pending_mass", json_true());
+	if (ep->hidden > 0)
+		json_object_set_new(j, "hidden", json_integer((json_int_t)ep->hidden));
 	if (ep->credential[0] != '\0')
 		json_object_set_new(j, "credential", json_string(ep->credential));
 	text = json_dumps(j, JSON_COMPACT);
@@ -330,6 +337,9 @@ struct hist_change {
 	char id[NORM_MAX_ID + 1];
 	struct hist_bounds cur; /* the open version's bounds (CHANGE, VOL, GONE) */
 	int old_online;         /* VOL: connectedToControl before */
+	int old_multi;          /* VOL, CHANGE: multipleConnections before */
+	int hidden;             /* GONE: a shared-in device an OAuth token does not list */
+	int returned;           /* NEW: a device that had been hidden so */
 	char *old_stable;       /* CHANGE, GONE: malloc'd */
 };
 
@@ -457,6 +467,8 @@ hist_dev_change(enum hist_action act, const char *id, size_t i, const struct his
 	/* The volatile part is our own compact, sorted dump: a substring test is exact. */
 	c->old_online = memmem(cr->vol, cr->vol_len, "\"connectedToControl\":true",
 	                       strlen("\"connectedToControl\":true")) != NULL;
+	c->old_multi = memmem(cr->vol, cr->vol_len, "\"multipleConnections\":true",
+	                      strlen("\"multipleConnections\":true")) != NULL;
 	if (act != HIST_A_VOL)
 		c->old_stable = hist_cur_stable_dup(cr);
 }
@@ -683,6 +695,63 @@ hist_index_names(struct store_txn *txn, const char *tailnet, const struct norm_d
 	return rc;
 }
 
+/* The mark of a device hidden from the credential: its version's from_hi and to_lo. */
+static void
+hist_hidden_key(struct store_key *k, const char *tailnet, const char *id)
+{
+	hist_key_entity(k, tailnet, id);
+	store_key_str(k, "hidden");
+}
+
+static int
+hist_hidden_put(struct store_txn *txn, struct hist_apply *a, const char *id, tstime_t from_hi,
+                tstime_t to_lo, char **cause)
+{
+	struct store_key k;
+	uint8_t v[16];
+
+	hist_hidden_key(&k, a->tailnet, id);
+	store_put_i64(v, from_hi);
+	store_put_i64(v + 8, to_lo);
+	return store_put(txn, STORE_MARK, &k, v, sizeof(v), cause);
+}
+
+/* Is ID a device hidden from an earlier credential? 1 (and its mark in from_hi, to_lo), 0, -1. */
+static int
+hist_hidden_get(struct store_txn *txn, const char *tailnet, const char *id, tstime_t *from_hi,
+                tstime_t *to_lo, char **cause)
+{
+	struct store_key k;
+	struct store_val v;
+	int rc;
+
+	hist_hidden_key(&k, tailnet, id);
+	if ((rc = store_get(txn, STORE_MARK, &k, &v, cause)) != 0)
+		return rc == 1 ? 0 : -1;
+	if (v.len != 16)
+		return 0;
+	*from_hi = store_get_i64(v.data);
+	*to_lo = store_get_i64((const uint8_t *)v.data + 8);
+	return 1;
+}
+
+/* A hidden device is seen again at T: its unknown end becomes T, and the mark goes. */
+static int
+hist_hidden_end(struct store_txn *txn, struct hist_apply *a, const char *id, tstime_t t,
+                char **cause)
+{
+	struct store_key k;
+	tstime_t from_hi, to_lo;
+	int rc = hist_hidden_get(txn, a->tailnet, id, &from_hi, &to_lo, cause);
+
+	if (rc <= 0)
+		return rc;
+	if (hist_close_version(txn, a->tailnet, id, from_hi, to_lo, t, cause) == -1)
+		return -1;
+	hist_hidden_key(&k, a->tailnet, id);
+	return store_del(txn, STORE_MARK, &k, cause) == -1 ? -1 : 0;
+}
+
 static int
 hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_change *c,
                   tstime_t last_ok, char **cause)
@@ -717,20 +786,30 @@ hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_chang
 		break;
 	case HIST_A_GONE: {
 		struct store_key k;
+		/* Hidden, not gone: seen until last_ok, unknown from then on. */
+		tstime_t end = c->hidden ? HIST_UNSEEN_END : t;
 
-		a->res->deleted++;
-		if (hist_close_version(txn, a->tailnet, c->id, old_from_hi, last_ok, t, cause) ==
+		if (c->hidden)
+			a->res->hidden++;
+		else
+			a->res->deleted++;
+		if (hist_close_version(txn, a->tailnet, c->id, old_from_hi, last_ok, end, cause) ==
 		    -1)
 			return -1;
 		nold = hist_stable_addrs(c->old_stable, old, NORM_MAX_ADDRS);
 		for (i = 0; i < nold; i++)
-			if (hist_close_addr(txn, a->tailnet, &old[i], c->id, last_ok, t, cause) ==
+			if (hist_close_addr(txn, a->tailnet, &old[i], c->id, last_ok, end, cause) ==
 			    -1)
 				return -1;
+		if (c->hidden && hist_hidden_put(txn, a, c->id, old_from_hi, last_ok, cause) == -1)
+			return -1;
 		hist_key_entity(&k, a->tailnet, c->id);
 		return store_del(txn, STORE_CUR, &k, cause) == -1 ? -1 : 0;
 	}
 	}
+	/* Back in sight: the hidden version ends where this one starts. */
+	if (c->returned && hist_hidden_end(txn, a, c->id, t, cause) == -1)
+		return -1;
 	if (hist_open_version(txn, a->tailnet, nd, &b, cause) == -1 ||
 	    hist_put_cur(txn, a->tailnet, nd, b.from_lo, b.from_hi, b.flags, cause) == -1 ||
 	    hist_index_names(txn, a->tailnet, nd, c->old_stable, t, cause) == -1)
@@ -869,12 +948,15 @@ hist_change_events(struct store_txn *txn, struct hist_apply *a, struct hist_chan
 
 	switch (c->action) {
 	case HIST_A_NEW:
-		rc = hist_emit(txn, a, "device.created", "device", c->id, name, NULL, new, NULL,
-		               NULL, cause);
+		/* A shared-in device seen again after a credential switch was never gone. */
+		if (!c->returned)
+			rc = hist_emit(txn, a, "device.created", "device", c->id, name, NULL, new,
+			               NULL, NULL, cause);
 		break;
 	case HIST_A_GONE:
-		rc = hist_emit(txn, a, "device.deleted", "device", c->id, name, old, NULL, NULL,
-		               NULL, cause);
+		if (!c->hidden)
+			rc = hist_emit(txn, a, "device.deleted", "device", c->id, name, old, NULL,
+			               NULL, NULL, cause);
 		break;
 	case HIST_A_VOL:
 		break;
@@ -937,6 +1019,16 @@ hist_change_events(struct store_txn *txn, struct hist_apply *a, struct hist_chan
 	    c->old_online != c->nd->online)
 		rc = hist_emit(txn, a, c->nd->online ? "device.online" : "device.offline", "device",
 		               c->id, name, NULL, NULL, NULL, NULL, cause);
+	/* Cloned node state shows only while both copies connect: each transition is kept, on
+	 * or off presence events, since the value itself is never versioned. */
+	if (rc == 0 && c->action != HIST_A_GONE && c->old_multi != c->nd->multiple_connections) {
+		json_t *data =
+		    json_pack("{s:b}", "multipleConnections", c->nd->multiple_connections);
+
+		rc = hist_emit(txn, a, "device.multiple.connections", "device", c->id, name, NULL,
+		               NULL, NULL, data, cause);
+		json_decref(data);
+	}
 	json_decref(changed);
 	json_decref(rest);
 	json_decref(old);
@@ -1077,6 +1169,33 @@ hist_poll_end(struct store_txn *txn, const char *tailnet, const char *endpoint,
 	return hist_ep_write(txn, tailnet, endpoint, ep, cause);
 }
 
+/* What the credential cannot see is not gone: an OAuth-derived token does not list devices
+ * shared into the tailnet (tailscale/tailscale#16911), so a shared-in device missing from its
+ * answer is hidden (unknown from now on), never deleted. A device that comes back after that is
+ * no new device. */
+static int
+hist_visibility(struct store_txn *txn, struct hist_apply *a, char **cause)
+{
+	static const char ext[] = "\"isExternal\":true";
+	int oauth = a->pol->credential != NULL && strcmp(a->pol->credential, "oauth") == 0;
+	tstime_t from_hi, to_lo;
+
+	for (size_t i = 0; i < a->nch; i++) {
+		struct hist_change *c = &a->ch[i];
+		int rc;
+
+		if (c->action == HIST_A_GONE && oauth && c->old_stable != NULL &&
+		    strstr(c->old_stable, ext) != NULL)
+			c->hidden = 1;
+		if (c->action != HIST_A_NEW)
+			continue;
+		if ((rc = hist_hidden_get(txn, a->tailnet, c->id, &from_hi, &to_lo, cause)) == -1)
+			return -1;
+		c->returned = rc == 1;
+	}
+	return 0;
+}
+
 static int
 hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 {
@@ -1094,8 +1213,10 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	a->res->seen = a->ndevs;
 	if (hist_classify(txn, a, &ncur, cause) == -1)
 		goto out;
+	if (hist_visibility(txn, a, cause) == -1)
+		goto out;
 	for (i = 0; i < a->nch; i++)
-		gone += a->ch[i].action == HIST_A_GONE;
+		gone += a->ch[i].action == HIST_A_GONE && !a->ch[i].hidden;
 	/* Held: the endpoint's state is written and committed, nothing else. */
 	if ((hold = hist_poll_hold(txn, a->tailnet, HIST_EP_DEVICES, "devices", &ep, gone, ncur,
 	                           a->pol, a->res, cause)) != 0) {
@@ -1124,6 +1245,8 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 		if (erc == -1)
 			goto out;
 	}
+	for (i = 0; i < a->nch; i++)
+		ep.hidden = ep.hidden + a->ch[i].hidden - (ep.hidden > 0 && a->ch[i].returned);
 	rc = hist_poll_end(txn, a->tailnet, HIST_EP_DEVICES, &ep, a->t, a->ndevs, a->pol, cause);
 out:
 	hist_endpoint_free(&ep);
@@ -1651,7 +1774,19 @@ hist_device_get(struct store *st, const char *tailnet, const char *query, tstime
 		store_read_end(txn);
 		return HIST_ERR;
 	}
-	json_object_set_new(res, "deleted", json_boolean(rc == 1));
+	if (rc == 1) {
+		tstime_t from_hi, to_lo;
+		char *why = NULL;
+
+		/* Hidden from the credential: not deleted, just not known any more. */
+		int hidden = hist_hidden_get(txn, tailnet, id, &from_hi, &to_lo, &why) == 1;
+
+		free(why);
+		json_object_set_new(res, "deleted", json_boolean(!hidden));
+		if (hidden)
+			json_object_set_new(res, "presence", json_string(HIST_UNSEEN_WHY));
+	} else
+		json_object_set_new(res, "deleted", json_false());
 	if (at != TSTIME_NONE) {
 		char *reason = NULL;
 

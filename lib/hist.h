@@ -36,6 +36,7 @@ struct hist_poll_result {
 	int held;      /* mass disappearance held back until a second poll confirms it */
 	size_t seen, created, changed, deleted, vol_updates;
 	size_t events; /* recorded by this poll */
+	size_t hidden; /* devices this credential stopped showing: unknown, not deleted */
 };
 
 /* The state of one endpoint of one tailnet, kept in the store so that it survives restarts. */
@@ -48,6 +49,7 @@ struct hist_endpoint {
 	uint64_t entities;
 	int pending_mass;
 	char credential[8]; /* of the last successful poll: "api_key", "oauth", "" unknown */
+	uint64_t hidden;    /* devices not visible to the current credential, kept as unknown */
 };
 
 /* Applies a devices answer (BODY, borrowed: {"devices":[...]}) seen at time T in one write
