@@ -70,6 +70,7 @@ enum {
 	TSINVCTL_OPT_WINDOW,
 	TSINVCTL_OPT_DRY_RUN,
 	TSINVCTL_OPT_EXPIRING,
+	TSINVCTL_OPT_ALL,
 };
 
 /* The global options; they may come before or after the command. */
@@ -95,6 +96,7 @@ struct tsinvctl_args {
 	const char *window; /* --window DURATION of export, checked */
 	int dry_run;
 	const char *expiring; /* --expiring DURATION of keys, checked */
+	int all;              /* --all of keys: OAuth access tokens too */
 };
 
 struct tsinvctl_cmd;
@@ -109,7 +111,7 @@ typedef int (*tsinvctl_show_fn)(json_t *result, const struct tsinvctl_args *a);
 #define TSINVCTL_F_EXPORT 0x20    /* takes --format and --window */
 #define TSINVCTL_F_DRYRUN 0x40    /* takes --dry-run */
 #define TSINVCTL_F_ARG2 0x80      /* takes a second positional argument, named by arg's last word */
-#define TSINVCTL_F_EXPIRING 0x100 /* takes --expiring DURATION */
+#define TSINVCTL_F_EXPIRING 0x100 /* takes --expiring DURATION and --all (keys) */
 
 struct tsinvctl_cmd {
 	const char *name;
@@ -270,7 +272,7 @@ tsinvctl_usage(const struct tsinvctl_cmd *cmd)
 	if (cmd->history != NULL)
 		sbuf_adds(&sb, " [--history]");
 	if (cmd->flags & TSINVCTL_F_EXPIRING)
-		sbuf_adds(&sb, " [--expiring DUR]");
+		sbuf_adds(&sb, " [--expiring DUR] [--all]");
 	if (cmd->flags & TSINVCTL_F_EVENTS)
 		sbuf_adds(&sb, " [--since SEQ|TIME] [--type GLOB]... [--limit N] [--follow]");
 	if (cmd->flags & TSINVCTL_F_EXPORT)
@@ -403,7 +405,8 @@ tsinvctl_print_cmd_help(const struct tsinvctl_cmd *cmd, FILE *f)
 	if (cmd->flags & TSINVCTL_F_EXPIRING)
 		fputs("  --expiring DUR\n"
 		      "               only active keys that expire within DUR of the last poll "
-		      "(7d, 36h)\n",
+		      "(7d, 36h)\n"
+		      "  --all        also the hourly access tokens that OAuth clients mint\n",
 		      f);
 	if (cmd->flags & TSINVCTL_F_EVENTS)
 		tsinvctl_print_events_help(f);
@@ -613,6 +616,8 @@ tsinvctl_parse_cmd(const struct tsinvctl_cmd *cmd, int argc, char **argv, struct
 	if (cmd->flags & TSINVCTL_F_EXPIRING)
 		extra[n++] =
 		    (struct option){"expiring", required_argument, NULL, TSINVCTL_OPT_EXPIRING};
+	if (cmd->flags & TSINVCTL_F_EXPIRING)
+		extra[n++] = (struct option){"all", no_argument, NULL, TSINVCTL_OPT_ALL};
 	tsinvctl_longopts(longopts, extra, n);
 
 	memset(a, 0, sizeof *a);
@@ -650,6 +655,9 @@ tsinvctl_parse_cmd(const struct tsinvctl_cmd *cmd, int argc, char **argv, struct
 			if (tsinvctl_duration_opt(cmd, "--expiring", optarg, 1) != 0)
 				return TSINVCTL_EXIT_USAGE;
 			a->expiring = optarg;
+			break;
+		case TSINVCTL_OPT_ALL:
+			a->all = 1;
 			break;
 		case TSINVCTL_OPT_SINCE:
 		case TSINVCTL_OPT_TYPE:
@@ -1920,6 +1928,8 @@ tsinvctl_keys(const struct tsinvctl_cmd *cmd, const struct tsinvctl_args *a)
 
 	if (a->expiring != NULL)
 		json_object_set_new(args, "expiring", json_string(a->expiring));
+	if (a->all)
+		json_object_set_new(args, "all", json_true());
 	return tsinvctl_query(cmd, a, args, tsinvctl_keys_show, NULL);
 }
 

@@ -624,6 +624,7 @@ ops_keys_list(struct tsinvd *d, struct ctl_req *req)
 {
 	const char *tailnet = ops_tailnet(d, req), *w = NULL;
 	int64_t expiring = -1;
+	int all = 0;
 	char *cause = NULL;
 	json_t *res = NULL;
 	int rc;
@@ -637,7 +638,9 @@ ops_keys_list(struct tsinvd *d, struct ctl_req *req)
 		free(cause);
 		return;
 	}
-	rc = entity_keys_list(d->st, tailnet, at, expiring, &res, &cause);
+	if (ops_flag(req, "all", &all) == -1)
+		return;
+	rc = entity_keys_list_all(d->st, tailnet, at, expiring, all, &res, &cause);
 	ops_answer_ep(d, req, tailnet, ENTITY_EP_KEYS, rc, res, cause);
 }
 

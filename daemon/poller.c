@@ -106,6 +106,7 @@ struct poller_tailnet {
 	struct curl_slist *headers;      /* Accept: application/json */
 	struct curl_slist *headers_text; /* Accept: the policy file's HuJSON text */
 	struct poller_oauth *oauth;      /* NULL with an API access token */
+	json_t *own_tokens;              /* key ids of the last OAuth access tokens we were given */
 	struct poller_endpoint *eps;
 	size_t neps;
 };
@@ -554,6 +555,8 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 		pol.expiry_warn[pol.nexpiry_warn++] = tn->cf->key_expiry_warn.v[w];
 	pol.presence = tn->cf->presence_events;
 	pol.credential = tn->oauth != NULL ? "oauth" : "api_key";
+	pol.own_tokens = tn->own_tokens;
+	pol.oauth_token_events = tn->cf->oauth_token_events;
 	curl_easy_getinfo(ep->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(ep->easy, CURLINFO_RETRY_AFTER, &retry);
 	curl_multi_remove_handle(tn->pl->multi, ep->easy);
@@ -825,6 +828,27 @@ poller_oauth_start(struct poller_oauth *o)
 	}
 }
 
+/* Notes the key id of an access token we were given (tskey-api-{id}-{secret}): the keys list
+ * may show it, and it is ours, not a key someone made. The last few are enough: a token lives
+ * an hour and is fetched by id once after it leaves the list. */
+static void
+poller_own_token(struct poller_tailnet *tn, const char *token)
+{
+	static const char prefix[] = "tskey-api-";
+	size_t n;
+
+	if (strncmp(token, prefix, sizeof(prefix) - 1) != 0)
+		return;
+	token += sizeof(prefix) - 1;
+	if ((n = strcspn(token, "-")) == 0 || token[n] != '-')
+		return;
+	if (tn->own_tokens == NULL)
+		tn->own_tokens = json_array();
+	json_array_append_new(tn->own_tokens, json_stringn(token, n));
+	while (json_array_size(tn->own_tokens) > 16)
+		json_array_remove(tn->own_tokens, 0);
+}
+
 static void
 poller_oauth_done(struct poller_oauth *o, CURLcode code)
 {
@@ -870,6 +894,7 @@ poller_oauth_done(struct poller_oauth *o, CURLcode code)
 			o->renew_at = tstime_now() + lifetime - margin;
 			o->gen++;
 			poller_set_bearer(tn, token);
+			poller_own_token(tn, token);
 			log_info("tailnet %s: new OAuth access token, valid %llds", tn->cf->name,
 			         (long long)life);
 		}
@@ -1058,6 +1083,7 @@ poller_free(struct poller *pl)
 				event_free(ep->finish);
 		}
 		free(pl->tn[i].eps);
+		json_decref(pl->tn[i].own_tokens);
 		poller_tailnet_free_auth(&pl->tn[i]);
 		poller_oauth_free(pl, pl->tn[i].oauth);
 	}

@@ -77,6 +77,9 @@ static int entity_user_events(struct store_txn *, struct entity_apply *, struct 
 static int entity_doc_events(struct store_txn *, struct entity_apply *, struct entity_change *,
                              char **);
 static int entity_dns_upgrade(struct store_txn *, struct entity_apply *, char **);
+static int entity_key_quiet(json_t *, const struct hist_policy *);
+static json_t *entity_cur_get(struct store_txn *, const char *, uint8_t, const char *,
+                              struct hist_cur *);
 static int entity_dns_carry(struct store *, const char *, json_t *, char **);
 
 static const struct entity_kind entity_keys = {
@@ -606,8 +609,12 @@ entity_key_events(struct store_txn *txn, struct entity_apply *a, struct entity_c
 	const char *ostate = json_string_value(json_object_get(old, "state"));
 	const char *nstate = json_string_value(json_object_get(new, "state"));
 	const char *type = NULL;
-	int rc;
+	int rc = 0;
 
+	/* An OAuth access token is created, expires and vanishes every hour. */
+	if (entity_key_quiet(new != NULL ? new : old, a->pol) ||
+	    (old != NULL && entity_key_quiet(old, a->pol)))
+		goto out;
 	if (c->action != HIST_A_CHANGE) {
 		rc = entity_whole_events(txn, a, c, old, new, cause);
 		goto out;
@@ -674,7 +681,7 @@ entity_key_expiry(struct store_txn *txn, struct entity_apply *a, int baseline, c
 		int rc = 0;
 
 		if (state == NULL || strcmp(state, "active") != 0 || exp == TSTIME_NONE ||
-		    left <= 0 || left > pol->expiry_warn[0]) {
+		    left <= 0 || left > pol->expiry_warn[0] || entity_key_quiet(key, pol)) {
 			json_decref(key);
 			continue;
 		}
@@ -705,6 +712,69 @@ entity_key_expiry(struct store_txn *txn, struct entity_apply *a, int baseline, c
 }
 
 /* ---- keys ---- */
+
+/* The lifetime of the access tokens OAuth clients mint (kb/1215: one hour, not configurable),
+ * and a little slack for how the API rounds created and expires. */
+#define ENTITY_OAUTH_TOKEN_LIFE ((3600 + 60) * TSTIME_SEC)
+
+/* Whether KEY is an access token minted by an OAuth client: "own" (one of tsinvd's, by id, or
+ * recorded as such), "other", or NULL. The API's key type "api" covers them and user tokens;
+ * they have no user and live an hour (an inference: no capture of such a list was found). */
+static const char *
+entity_key_token(json_t *key, json_t *known, json_t *own)
+{
+	const char *type = json_string_value(json_object_get(key, "keyType"));
+	const char *user = json_string_value(json_object_get(key, "userId"));
+	const char *id = json_string_value(json_object_get(key, "id"));
+	tstime_t created = entity_time(key, "created"), expires = entity_time(key, "expires");
+	json_t *v;
+	size_t i;
+
+	if (strcmp(json_string_value(json_object_get(known, "oauthToken")) ?: "", "own") == 0)
+		return "own";
+	json_array_foreach(own, i, v) if (id != NULL &&
+	                                  strcmp(id, json_string_value(v) ?: "") == 0) return "own";
+	if (type == NULL || strcmp(type, "api") != 0 || (user != NULL && *user != '\0') ||
+	    created == TSTIME_NONE || expires == TSTIME_NONE ||
+	    expires - created > ENTITY_OAUTH_TOKEN_LIFE)
+		return NULL;
+	return "other";
+}
+
+/* Marks the OAuth access tokens among ITEMS ("oauthToken": "own" or "other"), so that their
+ * hourly churn can be kept out of the events and the default key list. */
+static void
+entity_keys_mark_tokens(struct store_txn *txn, const char *tailnet, struct entity_item *items,
+                        size_t n, const struct hist_policy *pol)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *key = json_loadb(items[i].stable, items[i].stable_len, 0, NULL);
+		json_t *known = entity_cur_get(txn, tailnet, HIST_KIND_KEY, items[i].id, NULL);
+		const char *tok = entity_key_token(key, known, pol->own_tokens);
+
+		if (tok != NULL && key != NULL) {
+			char *id = items[i].id;
+
+			json_object_set_new(key, "oauthToken", json_string(tok));
+			free(items[i].stable);
+			free(items[i].vol);
+			entity_item_set(&items[i], id, key, NULL);
+			free(id);
+		}
+		json_decref(known);
+		json_decref(key);
+	}
+}
+
+/* Whether a key's changes make events: never for tsinvd's own tokens, for other OAuth tokens
+ * only when asked (oauth_token_events). */
+static int
+entity_key_quiet(json_t *key, const struct hist_policy *pol)
+{
+	const char *tok = json_string_value(json_object_get(key, "oauthToken"));
+
+	return tok != NULL && (strcmp(tok, "own") == 0 || !pol->oauth_token_events);
+}
 
 /* A key's state from what the API shows of it at T. */
 static const char *
@@ -972,6 +1042,7 @@ entity_keys_apply_denied(struct store *st, const char *tailnet, tstime_t t, json
 		n++;
 		json_decref(key);
 	}
+	entity_keys_mark_tokens(txn, tailnet, items, n, pol);
 	store_read_end(txn);
 	return entity_apply(st, &entity_keys, tailnet, t, items, n, pol, res, &a, cause);
 fail:
@@ -1568,10 +1639,17 @@ int
 entity_keys_list(struct store *st, const char *tailnet, tstime_t at, int64_t expiring, json_t **out,
                  char **cause)
 {
+	return entity_keys_list_all(st, tailnet, at, expiring, 1, out, cause);
+}
+
+int
+entity_keys_list_all(struct store *st, const char *tailnet, tstime_t at, int64_t expiring, int all,
+                     json_t **out, char **cause)
+{
 	struct entity_query q;
 	json_t *rows, *row, *kept;
 	tstime_t as_of;
-	size_t i;
+	size_t i, hidden = 0;
 
 	if (entity_query_begin(st, tailnet, &entity_keys, at, &q, out, cause) == -1)
 		return HIST_ERR;
@@ -1589,6 +1667,12 @@ entity_keys_list(struct store *st, const char *tailnet, tstime_t at, int64_t exp
 		    (state == NULL || strcmp(state, "active") != 0 || exp == TSTIME_NONE ||
 		     as_of == TSTIME_NONE || exp - as_of > expiring))
 			continue;
+		/* OAuth access tokens come and go hourly: listed only when all keys are asked for.
+		 */
+		if (!all && json_object_get(key, "oauthToken") != NULL) {
+			hidden++;
+			continue;
+		}
 		json_object_set_new(row, "creator",
 		                    uid != NULL && *uid != '\0'
 		                        ? entity_login(q.txn, tailnet, uid) ?: json_null()
@@ -1603,6 +1687,8 @@ entity_keys_list(struct store *st, const char *tailnet, tstime_t at, int64_t exp
 		json_object_set_new(*out, "expiring_within", json_string(dur));
 	}
 	json_object_set_new(*out, "keys", kept);
+	if (!all)
+		json_object_set_new(*out, "oauth_tokens_hidden", json_integer((json_int_t)hidden));
 	entity_query_end(&q);
 	return HIST_OK;
 }

@@ -85,6 +85,10 @@ int entity_users_list(struct store *st, const char *tailnet, tstime_t at, json_t
 /* EXPIRING >= 0 (us): only active keys that expire by the time answered + EXPIRING. */
 int entity_keys_list(struct store *st, const char *tailnet, tstime_t at, int64_t expiring,
                      json_t **out, char **cause);
+/* The same; without ALL, the access tokens OAuth clients mint ("oauthToken" in the record) are
+ * left out and counted in "oauth_tokens_hidden". */
+int entity_keys_list_all(struct store *st, const char *tailnet, tstime_t at, int64_t expiring,
+                         int all, json_t **out, char **cause);
 int entity_webhooks_list(struct store *st, const char *tailnet, tstime_t at, json_t **out,
                          char **cause);
 int entity_dns_get(struct store *st, const char *tailnet, tstime_t at, int history, json_t **out,

@@ -26,6 +26,10 @@ struct hist_policy {
 	/* The kind of credential that made the poll: "api_key" or "oauth" (NULL: not said). It
 	 * decides what the API can show (an OAuth token lists no shared-in devices). */
 	const char *credential;
+	/* Keys: the ids of the access tokens the daemon's own OAuth client was given (a JSON
+	 * array, borrowed; NULL: none), and whether other OAuth-minted tokens make events. */
+	json_t *own_tokens;
+	int oauth_token_events;
 };
 
 /* The thresholds used when a policy names none: 14d, 7d, 1d. */

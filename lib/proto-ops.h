@@ -23,8 +23,9 @@ PROTO_OP(netbox_sync, "netbox.sync", PROTO_F_WRITE, "[dry_run]",
          "sync the addresses into NetBox now (dry_run: only plan); the plan, counts and errors")
 PROTO_OP(users_list, "users.list", 0, "[tailnet] [at]",
          "users of the tailnet now or at a time: login, name, role, status, type")
-PROTO_OP(keys_list, "keys.list", 0, "[tailnet] [at] [expiring]",
-         "auth keys, API tokens, OAuth clients and federated identities, gone ones included")
+PROTO_OP(keys_list, "keys.list", 0, "[tailnet] [at] [expiring] [all]",
+         "auth keys, API tokens, OAuth clients and federated identities, gone ones included "
+         "(all: also OAuth access tokens)")
 PROTO_OP(webhooks_list, "webhooks.list", 0, "[tailnet] [at]",
          "the tailnet's webhook endpoints now or at a time")
 PROTO_OP(dns_get, "dns.get", 0, "[tailnet] [at] [history]",

@@ -278,6 +278,7 @@ static json_t *tssim_op_generate(struct tssim *, json_t *, char **);
 static json_t *tssim_op_get(struct tssim *, json_t *, char **);
 static json_t *tssim_op_oauth(struct tssim *, json_t *, char **);
 static json_t *tssim_op_oauth_revoke(struct tssim *, json_t *, char **);
+static json_t *tssim_op_oauth_issue(struct tssim *, json_t *, char **);
 static json_t *tssim_op_key_add(struct tssim *, json_t *, char **);
 static json_t *tssim_op_key_revoke(struct tssim *, json_t *, char **);
 static json_t *tssim_op_key_expire(struct tssim *, json_t *, char **);
@@ -325,6 +326,8 @@ static const struct tssim_op {
      "{expires_in?, scope?}: lifetime in seconds and scopes (space-separated) of OAuth tokens "
      "issued from now on; the OAuth state"},
     {"oauth_revoke", tssim_op_oauth_revoke, "{}: invalidate every OAuth token issued"},
+    {"oauth_issue", tssim_op_oauth_issue,
+     "{}: issue an access token as another user of the OAuth client (a CI job) would"},
     {"key_add", tssim_op_key_add,
      "{tailnet, key}: add a key; missing fields get defaults for its keyType (auth)"},
     {"key_revoke", tssim_op_key_revoke,
@@ -3577,6 +3580,21 @@ tssim_op_oauth(struct tssim *sim, json_t *args, char **cause)
 	json_object_set_new(o, "expires_in", json_integer(sim->oauth_life));
 	json_object_set_new(o, "live", json_integer((json_int_t)live));
 	return tssim_result("oauth", o);
+}
+
+static json_t *
+tssim_op_oauth_issue(struct tssim *sim, json_t *args, char **cause)
+{
+	json_t *scopes, *res;
+
+	if (sim->oauth_id == NULL) {
+		*cause = xstrdup("no OAuth client");
+		return NULL;
+	}
+	scopes = tssim_scope_list(sim->oauth_scope);
+	res = tssim_result("access_token", json_string(tssim_oauth_issue(sim, scopes)));
+	json_decref(scopes);
+	return res;
 }
 
 static json_t *
