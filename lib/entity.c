@@ -1384,11 +1384,19 @@ entity_dns_config_apply(struct store *st, const char *tailnet, tstime_t t, json_
 	char what[300];
 	int rc;
 
-	if (!json_is_object(body) || !json_is_boolean(override) || !json_is_boolean(magic)) {
+	/* A Go server may leave a false boolean out (omitempty, as the Go client's own struct
+	 * does): absent is false, anything else but a boolean is a broken answer. */
+	if (!json_is_object(body) || !json_is_object(prefs) ||
+	    (override != NULL && !json_is_boolean(override)) ||
+	    (magic != NULL && !json_is_boolean(magic))) {
 		*cause = xasprintf("dns/configuration: the answer has no \"preferences\" with "
 		                   "\"overrideLocalDNS\" and \"magicDNS\"");
 		return -1;
 	}
+	if (override == NULL)
+		override = json_false();
+	if (magic == NULL)
+		magic = json_false();
 	if ((paths != NULL && !json_is_null(paths) && !entity_is_strings(paths)) ||
 	    (split != NULL && !json_is_null(split) && !json_is_object(split))) {
 		*cause = xasprintf("dns/configuration: bad \"searchPaths\" or \"splitDNS\"");
