@@ -67,7 +67,10 @@ const struct event_type event_types[] = {
     {"user.updated", "user",
      "any other recorded field of a user changed (login, display name, ...)", 0},
     {"policy.changed", "policy", "the policy file (ACL) changed: a new revision", 0},
-    {"dns.changed", "dns", "nameservers, MagicDNS, search paths or split DNS changed", 0},
+    {"dns.changed", "dns",
+     "nameservers, MagicDNS, search paths, split DNS, the override of local DNS or a resolver's "
+     "use with exit nodes changed",
+     0},
     {"settings.changed", "settings",
      "a tailnet setting changed (device approval, key duration, ...)", 0},
     {"webhook.created", "webhook", "a webhook endpoint was added", 0},
