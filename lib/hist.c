@@ -593,10 +593,22 @@ hist_open_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr *
 	return store_put(txn, STORE_ADDR, &k, v, sizeof(v), cause);
 }
 
+static int hist_end_addr(struct store_txn *, const char *, const struct tsaddr *, const char *,
+                         tstime_t, tstime_t, tstime_t, char **);
+
 /* Closes the open interval of address A held by ID. */
 static int
 hist_close_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr *a, const char *id,
                 tstime_t to_lo, tstime_t to_hi, char **cause)
+{
+	return hist_end_addr(txn, tailnet, a, id, TSTIME_NONE, to_lo, to_hi, cause);
+}
+
+/* Sets the end of ID's interval of address A whose to_hi is now WHICH (TSTIME_NONE: the open
+ * one; HIST_UNSEEN_END: the one hidden from the credential). */
+static int
+hist_end_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr *a, const char *id,
+              tstime_t which, tstime_t to_lo, tstime_t to_hi, char **cause)
 {
 	struct store_cursor *cur;
 	struct store_key prefix, k;
@@ -616,7 +628,7 @@ hist_close_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr 
 		if (strcmp((const char *)key.data + prefix.len + 8, id) != 0)
 			continue;
 		hist_bounds_get(val.data, &b);
-		if (b.to_hi != TSTIME_NONE)
+		if (b.to_hi != which)
 			continue;
 		store_key_init(&k);
 		store_key_bytes(&k, key.data, key.len);
@@ -735,17 +747,37 @@ hist_hidden_get(struct store_txn *txn, const char *tailnet, const char *id, tsti
 	return 1;
 }
 
-/* A hidden device is seen again at T: its unknown end becomes T, and the mark goes. */
+/* A hidden device is seen again at T: its unknown end becomes T (its version's and its
+ * addresses'), and the mark goes. */
 static int
 hist_hidden_end(struct store_txn *txn, struct hist_apply *a, const char *id, tstime_t t,
                 char **cause)
 {
+	struct tsaddr addrs[NORM_MAX_ADDRS];
 	struct store_key k;
+	struct store_val v;
 	tstime_t from_hi, to_lo;
+	size_t n = 0;
+	char *stable;
 	int rc = hist_hidden_get(txn, a->tailnet, id, &from_hi, &to_lo, cause);
 
 	if (rc <= 0)
 		return rc;
+	hist_key_entity(&k, a->tailnet, id);
+	store_key_i64(&k, from_hi);
+	if ((rc = store_get(txn, STORE_VER, &k, &v, cause)) == -1)
+		return -1;
+	if (rc == 0 && v.len > HIST_BOUNDS_LEN) {
+		stable = xmalloc(v.len - HIST_BOUNDS_LEN + 1);
+		memcpy(stable, (const uint8_t *)v.data + HIST_BOUNDS_LEN, v.len - HIST_BOUNDS_LEN);
+		stable[v.len - HIST_BOUNDS_LEN] = '\0';
+		n = hist_stable_addrs(stable, addrs, NORM_MAX_ADDRS);
+		free(stable);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (hist_end_addr(txn, a->tailnet, &addrs[i], id, HIST_UNSEEN_END, to_lo, t,
+		                  cause) == -1)
+			return -1;
 	if (hist_close_version(txn, a->tailnet, id, from_hi, to_lo, t, cause) == -1)
 		return -1;
 	hist_hidden_key(&k, a->tailnet, id);
