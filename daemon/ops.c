@@ -320,7 +320,8 @@ ops_devices_list(struct tsinvd *d, struct ctl_req *req)
 static void
 ops_device_get(struct tsinvd *d, struct ctl_req *req)
 {
-	const char *tailnet = ops_tailnet(d, req), *query = ops_str(req, "query");
+	/* Read before ops_tailnet, whose error reply frees the request. */
+	const char *query = ops_str(req, "query"), *tailnet = ops_tailnet(d, req);
 	char *cause = NULL;
 	json_t *res = NULL;
 	int rc;
@@ -335,7 +336,8 @@ ops_device_get(struct tsinvd *d, struct ctl_req *req)
 static void
 ops_ip_at(struct tsinvd *d, struct ctl_req *req)
 {
-	const char *tailnet = ops_tailnet(d, req), *ip = ops_str(req, "ip");
+	/* Read before ops_tailnet, whose error reply frees the request. */
+	const char *ip = ops_str(req, "ip"), *tailnet = ops_tailnet(d, req);
 	struct tsaddr addr;
 	char *cause = NULL;
 	json_t *res = NULL;
