@@ -58,6 +58,7 @@ struct cmd_args {
 	int dry_run;
 	int netbox_ids;       /* --netbox-ids of export */
 	const char *expiring; /* --expiring DURATION of keys, checked */
+	int all;              /* --all of keys: OAuth access tokens too */
 };
 
 #define CMD_F_OPTARG 0x1  /* the positional argument may be left out */

@@ -129,6 +129,8 @@ cmd_tailnet_keys(const struct cmd_entry *cmd, const struct cmd_args *a)
 
 	if (a->expiring != NULL)
 		json_object_set_new(args, "expiring", json_string(a->expiring));
+	if (a->all)
+		json_object_set_new(args, "all", json_true());
 	return conn_query(cmd, a, args, cmd_tailnet_keys_show, NULL);
 }
 

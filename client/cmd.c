@@ -24,6 +24,7 @@ const struct cmd_option cmd_options[] = {
     {.arg = PROTO_ARG_at},
     {.arg = PROTO_ARG_history},
     {.arg = PROTO_ARG_expiring},
+    {.arg = PROTO_ARG_all},
     {.arg = PROTO_ARG_since},
     {.arg = PROTO_ARG_type, .many = 1, .values = cmd_events_type_words},
     {.arg = PROTO_ARG_limit},

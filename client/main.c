@@ -238,6 +238,9 @@ tsinvctl_cmd_opt(const struct cmd_entry *cmd, const struct cmd_option *o, const 
 	case PROTO_ARG_netbox_ids:
 		a->netbox_ids = 1;
 		break;
+	case PROTO_ARG_all:
+		a->all = 1;
+		break;
 	case PROTO_ARG_expiring:
 		if (tsinvctl_duration_opt(cmd, "--expiring", arg, 1) != 0)
 			return TSINVCTL_EXIT_USAGE;

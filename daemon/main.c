@@ -22,6 +22,9 @@
 
 #define MAIN_DEFAULT_CONF SYSCONFDIR "/tsinv/tsinvd.conf"
 
+/* A long option without a short one has a value above any char. */
+#define MAIN_OPT_CHECK_API 0x100
+
 /* tsinvd's options: one row each, for getopt_long and for the help. */
 static const struct main_option {
 	const char *name;
@@ -36,6 +39,10 @@ static const struct main_option {
     {.name = "check",
      .ch = 'n',
      .help = "check the configuration and the files it names, then exit"},
+    {.name = "check-api",
+     .ch = MAIN_OPT_CHECK_API,
+     .help = "with -n: also ask each endpoint once and say which the credential may read "
+             "(and the scope it lacks)"},
     {.name = "read-only",
      .ch = 'r',
      .help = "serve the store in state_dir (a backup, last year's copy) for queries only: "
@@ -52,7 +59,7 @@ main_usage(FILE *f)
 	char left[32];
 
 	fprintf(f,
-	        "usage: tsinvd [-n] [-v] [-c FILE]\n"
+	        "usage: tsinvd [-n [--check-api]] [-r] [-v] [-c FILE]\n"
 	        "\n"
 	        "Keeps the history of Tailscale tailnets: polls the API, records every change in\n"
 	        "an LMDB store and answers queries on a Unix socket (see tsinvctl(1)).\n"
@@ -60,8 +67,12 @@ main_usage(FILE *f)
 	for (size_t i = 0; i < MAIN_NOPTIONS; i++) {
 		const struct main_option *o = &main_options[i];
 
-		snprintf(left, sizeof left, "-%c, --%s%s%s", o->ch, o->name, o->arg ? " " : "",
-		         o->arg ? o->arg : "");
+		if (o->ch < 0x100)
+			snprintf(left, sizeof left, "-%c, --%s%s%s", o->ch, o->name,
+			         o->arg ? " " : "", o->arg ? o->arg : "");
+		else
+			snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "",
+			         o->arg ? o->arg : "");
 		fprintf(f, "  %-20s %s\n", left, o->help);
 	}
 }
@@ -79,6 +90,8 @@ main_getopt(int argc, char **argv)
 			longopts[i].name = main_options[i].name;
 			longopts[i].has_arg = main_options[i].arg ? required_argument : no_argument;
 			longopts[i].val = main_options[i].ch;
+			if (main_options[i].ch >= 0x100)
+				continue;
 			shortopts[n++] = (char)main_options[i].ch;
 			if (main_options[i].arg != NULL)
 				shortopts[n++] = ':';
@@ -162,11 +175,14 @@ main(int argc, char **argv)
 	struct event *sigs[3];
 	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
 	char *errors = NULL, *warnings = NULL, *cause = NULL;
-	int ch, check = 0, verbose = 0, read_only = 0, listen_fd;
+	int ch, check = 0, check_api = 0, verbose = 0, read_only = 0, listen_fd;
 
 	log_init("tsinvd", 0);
 	while ((ch = main_getopt(argc, argv)) != -1) {
 		switch (ch) {
+		case MAIN_OPT_CHECK_API:
+			check_api = 1;
+			break;
 		case 'c':
 			path = optarg;
 			break;
@@ -203,9 +219,23 @@ main(int argc, char **argv)
 	if (d.cf == NULL)
 		return 1;
 	d.cf->read_only |= read_only;
-	if (check) {
+	if (check_api && !check) {
+		fprintf(stderr, "tsinvd: --check-api goes with -n\n");
 		config_free(d.cf);
-		return 0;
+		return 2;
+	}
+	if (check) {
+		int rc = 0;
+
+		/* An explicit online check: -n alone never touches the network. */
+		if (check_api) {
+			if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+				fatalx("cannot initialise libcurl");
+			rc = poller_check_api(d.cf, stdout) == -1 ? 1 : 0;
+			curl_global_cleanup();
+		}
+		config_free(d.cf);
+		return rc;
 	}
 	log_setverbose(verbose || d.cf->verbose);
 	signal(SIGPIPE, SIG_IGN);

@@ -163,6 +163,35 @@ ops_hello(struct tsinvd *d, struct ctl_req *req)
 	ctl_reply(req, res);
 }
 
+/* Whether the credential may read the endpoint, and with which kind of credential the last
+ * good poll was made: "access" is "ok", "refused" (HTTP 403: "scope_needed" names the scope)
+ * or "unknown" (not polled successfully yet). */
+static void
+ops_status_access(json_t *j, struct tsinvd *d, const char *tailnet, const char *endpoint,
+                  const struct hist_endpoint *ep)
+{
+	json_t *a = poller_access(d->pl, tailnet, endpoint);
+	int refused = json_is_true(json_object_get(a, "refused"));
+
+	json_object_set(j, "credential", json_object_get(a, "credential") ?: json_null());
+	json_object_set_new(j, "last_ok_credential",
+	                    ep->credential[0] != '\0' ? json_string(ep->credential) : json_null());
+	json_object_set_new(j, "access",
+	                    json_string(refused                         ? "refused"
+	                                : strcmp(ep->result, "ok") == 0 ? "ok"
+	                                                                : "unknown"));
+	json_object_set(j, "scope_needed", refused ? json_object_get(a, "scope") : json_null());
+	/* Devices the credential no longer shows, and why they are not counted as deleted. */
+	if (ep->hidden > 0) {
+		json_object_set_new(j, "not_visible", json_integer((json_int_t)ep->hidden));
+		json_object_set_new(j, "not_visible_reason",
+		                    json_string("devices shared into the tailnet are not listed to "
+		                                "an OAuth credential: their presence is unknown, "
+		                                "not deleted"));
+	}
+	json_decref(a);
+}
+
 static void
 ops_status(struct tsinvd *d, struct ctl_req *req)
 {
@@ -217,6 +246,7 @@ ops_status(struct tsinvd *d, struct ctl_req *req)
 			                        : tstime_json(poller_next(d->pl, name, *e)));
 			json_object_set_new(j, "entities", json_integer((json_int_t)ep.entities));
 			json_object_set_new(j, "failures", json_integer(ep.failures));
+			ops_status_access(j, d, name, *e, &ep);
 			json_array_append_new(eps, j);
 			hist_endpoint_free(&ep);
 		}
@@ -685,7 +715,7 @@ ops_keys_list(struct tsinvd *d, struct ctl_req *req)
 	if (tailnet == NULL || ops_at(req, &at) == -1 ||
 	    ops_duration(req, "expiring", &expiring) == -1)
 		return;
-	rc = entity_keys_list(d->st, tailnet, at, expiring, &res, &cause);
+	rc = entity_keys_list_all(d->st, tailnet, at, expiring, ops_flag(req, "all"), &res, &cause);
 	ops_answer_ep(d, req, tailnet, endpoints[ENDPOINT_keys].name, rc, res, cause);
 }
 

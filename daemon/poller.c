@@ -21,6 +21,7 @@
 #define POLLER_BACKOFF_MIN (5 * TSTIME_SEC)
 #define POLLER_RETRY_AFTER_MAX (3600 * TSTIME_SEC)
 #define POLLER_ERRMSG_MAX 200
+#define POLLER_FORBIDDEN_MAX (86400 * TSTIME_SEC) /* a 403 endpoint is retried at least daily */
 
 struct poller_group {
 	int pending;
@@ -52,8 +53,8 @@ struct poller_endpoint {
 	json_t *answers;
 	json_t *extra; /* ids still to fetch, or NULL before the plan */
 	size_t extra_i;
-	json_t *fetched, *gone;
-	char *etag;           /* of the policy file's answer */
+	json_t *fetched, *gone, *denied; /* keys by id: 200, 404, 403 */
+	char *etag;                      /* of the policy file's answer */
 	char *path;           /* of the request in flight, or the last one: for messages */
 	struct sbuf text;     /* the policy file's answer */
 	struct event *timer;  /* the next scheduled poll */
@@ -64,6 +65,7 @@ struct poller_endpoint {
 	struct http_rx rx;
 	char *start_error;
 	unsigned failures;
+	long refused;       /* the last poll's 403 (the credential lacks the scope), else 0 */
 	int awaiting_token; /* waits for an OAuth access token before it can start */
 	int auth_retried;   /* a 401 with an OAuth token renews the token once */
 	unsigned token_gen; /* the OAuth token the request went out with */
@@ -93,6 +95,7 @@ struct poller_tailnet {
 	struct curl_slist *headers;      /* Accept: application/json */
 	struct curl_slist *headers_text; /* Accept: the policy file's HuJSON text */
 	struct poller_oauth *oauth;      /* NULL with an API access token */
+	json_t *own_tokens;              /* key ids of the last OAuth access tokens we were given */
 	struct poller_endpoint *eps;
 	size_t neps;
 };
@@ -205,8 +208,10 @@ poller_api_message(const struct sbuf *body)
 static const char *
 poller_status_hint(long status)
 {
-	if (status == 401 || status == 403)
+	if (status == 401)
 		return "the API refused the credentials";
+	if (status == 403)
+		return "the credential lacks the scope";
 	if (status == 404)
 		return "tailnet not found, or the credentials may not read it";
 	if (status == 429)
@@ -236,6 +241,13 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 		delay = POLLER_BACKOFF_MIN << (ep->failures > 10 ? 10 : ep->failures - 1);
 		if (delay > tn->cf->poll_interval)
 			delay = tn->cf->poll_interval;
+		/* A missing scope does not come back by itself: ask less and less often, up to a
+		 * day, rather than fail every poll. */
+		if (ep->refused) {
+			delay = tn->cf->poll_interval << (ep->failures > 6 ? 5 : ep->failures - 1);
+			if (delay > POLLER_FORBIDDEN_MAX || delay <= 0)
+				delay = POLLER_FORBIDDEN_MAX;
+		}
 		if (retry_after > delay)
 			delay = retry_after;
 		json_object_set_new(result, "result", json_string("error"));
@@ -246,6 +258,7 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 		size_t changes = res->created + res->changed + res->deleted;
 
 		ep->failures = 0;
+		ep->refused = 0;
 		t = res->time;
 		delay = poller_jitter(tn->cf->poll_interval);
 		json_object_set_new(result, "result", json_string(res->held ? "held" : "ok"));
@@ -258,6 +271,10 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 		         "%zu events",
 		         tn->cf->name, ep->name, res->held ? "held" : "ok", res->seen, res->created,
 		         res->changed, res->deleted, res->events);
+		if (res->hidden > 0)
+			log_notice("tailnet %s: %s: %zu shared-in device(s) not visible to this "
+			           "credential: kept as unknown, not deleted",
+			           tn->cf->name, ep->name, res->hidden);
 		notify_status("%s/%s: %s, %zu seen", tn->cf->name, ep->name,
 		              res->held ? "held" : "ok", res->seen);
 	}
@@ -290,7 +307,8 @@ poller_answer(const struct poller_endpoint *ep, struct endpoint_answer *ans)
 	                                .text_len = ep->text.len,
 	                                .etag = ep->etag,
 	                                .fetched = ep->fetched,
-	                                .gone = ep->gone};
+	                                .gone = ep->gone,
+	                                .denied = ep->denied};
 }
 
 const char *const *const poller_endpoints = config_endpoint_names;
@@ -327,7 +345,8 @@ poller_poll_reset(struct poller_endpoint *ep)
 	json_decref(ep->extra);
 	json_decref(ep->fetched);
 	json_decref(ep->gone);
-	ep->answers = ep->extra = ep->fetched = ep->gone = NULL;
+	json_decref(ep->denied);
+	ep->answers = ep->extra = ep->fetched = ep->gone = ep->denied = NULL;
 	ep->step = ep->extra_i = 0;
 	free(ep->etag);
 	ep->etag = NULL;
@@ -336,8 +355,8 @@ poller_poll_reset(struct poller_endpoint *ep)
 	sbuf_free(&ep->text);
 }
 
-/* Takes one 200 answer (or a 404 of a key fetched by id). 1 when more requests follow, 0 when
- * the poll has every answer, -1 with *error. */
+/* Takes one 200 answer (or a 404 or 403 of a key fetched by id). 1 when more requests follow, 0
+ * when the poll has every answer, -1 with *error. */
 static int
 poller_take(struct poller_endpoint *ep, long status, char **error)
 {
@@ -350,6 +369,9 @@ poller_take(struct poller_endpoint *ep, long status, char **error)
 	if (ep->step >= n && status == 404) {
 		/* A key the API no longer knows: what we recorded last is all there is. */
 		json_array_append(ep->gone, json_array_get(ep->extra, ep->extra_i));
+	} else if (ep->step >= n && status == 403) {
+		/* Narrower scopes read only their own key: the others' end stays unknown. */
+		json_array_append(ep->denied, json_array_get(ep->extra, ep->extra_i));
 	} else if (k->text && ep->step < n) {
 		ep->text = ep->rx.body;
 		sbuf_init(&ep->rx.body);
@@ -397,6 +419,9 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	for (size_t w = 0; w < tn->cf->key_expiry_warn.n && w < HIST_MAX_WARN; w++)
 		pol.expiry_warn[pol.nexpiry_warn++] = tn->cf->key_expiry_warn.v[w];
 	pol.presence = tn->cf->presence_events;
+	pol.credential = tn->oauth != NULL ? "oauth" : "api_key";
+	pol.own_tokens = tn->own_tokens;
+	pol.oauth_token_events = tn->cf->oauth_token_events;
 	curl_easy_getinfo(ep->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(ep->easy, CURLINFO_RETRY_AFTER, &retry);
 	curl_multi_remove_handle(tn->pl->multi, ep->easy);
@@ -414,16 +439,30 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 		poller_request_start(ep);
 		return;
 	}
+	/* No dns/configuration on this server: the older paths from now on. */
+	if (status == 404 && code == CURLE_OK && ep->step == 0 && ep->kind->fallback != NULL) {
+		log_notice("tailnet %s: %s: %s not found: reading %s instead", tn->cf->name,
+		           ep->name, ep->kind->paths[0], ep->kind->fallback->what);
+		ep->kind = ep->kind->fallback;
+		http_rx_free(&ep->rx);
+		poller_request_start(ep);
+		return;
+	}
 	/* Retry-After can be negative on this libcurl for a date in the past: clamp it. */
 	if (retry > 0)
 		retry_after = retry > POLLER_RETRY_AFTER_MAX / TSTIME_SEC ? POLLER_RETRY_AFTER_MAX
 		                                                          : retry * TSTIME_SEC;
 	error = http_error(&tn->lim, code, &ep->rx);
 	if (error == NULL && status != 200 &&
-	    !(status == 404 && ep->step >= poller_npaths(ep->kind))) {
+	    !((status == 404 || status == 403) && ep->step >= poller_npaths(ep->kind))) {
 		msg = poller_api_message(&ep->rx.body);
-		error = xasprintf("HTTP %ld (%s)%s%s", status, poller_status_hint(status),
-		                  *msg ? ": " : "", msg);
+		ep->refused = status == 403;
+		if (status == 403)
+			error = xasprintf("HTTP 403 (the credential lacks the scope %s)%s%s",
+			                  ep->kind->scope, *msg ? ": " : "", msg);
+		else
+			error = xasprintf("HTTP %ld (%s)%s%s", status, poller_status_hint(status),
+			                  *msg ? ": " : "", msg);
 		free(msg);
 	} else if (error == NULL)
 		more = poller_take(ep, status, &error);
@@ -563,10 +602,12 @@ poller_fetch_start(struct poller_endpoint *ep)
 	evtimer_del(ep->timer);
 	ep->next = TSTIME_NONE;
 	ep->started = tstime_now();
+	ep->refused = 0;
 	poller_poll_reset(ep);
 	ep->answers = json_array();
 	ep->fetched = json_array();
 	ep->gone = json_array();
+	ep->denied = json_array();
 	poller_request_start(ep);
 }
 
@@ -606,6 +647,27 @@ poller_oauth_start(struct poller_oauth *o)
 		o->rx.errbuf[0] = '\0';
 		poller_oauth_done(o, CURLE_FAILED_INIT);
 	}
+}
+
+/* Notes the key id of an access token we were given (tskey-api-{id}-{secret}): the keys list
+ * may show it, and it is ours, not a key someone made. The last few are enough: a token lives
+ * an hour and is fetched by id once after it leaves the list. */
+static void
+poller_own_token(struct poller_tailnet *tn, const char *token)
+{
+	static const char prefix[] = "tskey-api-";
+	size_t n;
+
+	if (strncmp(token, prefix, sizeof(prefix) - 1) != 0)
+		return;
+	token += sizeof(prefix) - 1;
+	if ((n = strcspn(token, "-")) == 0 || token[n] != '-')
+		return;
+	if (tn->own_tokens == NULL)
+		tn->own_tokens = json_array();
+	json_array_append_new(tn->own_tokens, json_stringn(token, n));
+	while (json_array_size(tn->own_tokens) > 16)
+		json_array_remove(tn->own_tokens, 0);
 }
 
 static void
@@ -653,6 +715,7 @@ poller_oauth_done(struct poller_oauth *o, CURLcode code)
 			o->renew_at = tstime_now() + lifetime - margin;
 			o->gen++;
 			poller_set_bearer(tn, token);
+			poller_own_token(tn, token);
 			log_info("tailnet %s: new OAuth access token, valid %llds", tn->cf->name,
 			         (long long)life);
 		}
@@ -845,6 +908,7 @@ poller_free(struct poller *pl)
 				event_free(ep->finish);
 		}
 		free(pl->tn[i].eps);
+		json_decref(pl->tn[i].own_tokens);
 		poller_tailnet_free_auth(&pl->tn[i]);
 		poller_oauth_free(pl, pl->tn[i].oauth);
 	}
@@ -899,4 +963,157 @@ poller_next(struct poller *pl, const char *tailnet, const char *endpoint)
 			    strcmp(pl->tn[i].eps[j].name, endpoint) == 0)
 				return pl->tn[i].eps[j].next;
 	return TSTIME_NONE;
+}
+
+json_t *
+poller_access(struct poller *pl, const char *tailnet, const char *endpoint)
+{
+	for (size_t i = 0; pl != NULL && i < pl->ntn; i++)
+		for (size_t j = 0; j < pl->tn[i].neps; j++) {
+			struct poller_endpoint *ep = &pl->tn[i].eps[j];
+
+			if (strcmp(pl->tn[i].cf->name, tailnet) != 0 ||
+			    strcmp(ep->name, endpoint) != 0)
+				continue;
+			return json_pack("{s:s, s:b, s:s}", "credential",
+			                 pl->tn[i].oauth != NULL ? "oauth" : "api_key", "refused",
+			                 ep->refused != 0, "scope", ep->kind->scope);
+		}
+	return NULL;
+}
+
+/* ---- tsinvd -n --check-api: one blocking request per endpoint, outside any loop ---- */
+
+/* One GET or (with FORM) POST; the status, the body in RX. -1 with *error if no answer. */
+static long
+poller_check_get(const struct config_tailnet *cf, const char *url, const char *bearer,
+                 const char *form, struct http_rx *rx, char **error)
+{
+	struct http_limits lim = {.url = cf->api_url,
+	                          .connect_timeout = cf->connect_timeout,
+	                          .request_timeout = cf->request_timeout,
+	                          .max_response = cf->max_response};
+	struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
+	CURL *e = http_easy(&lim, url, NULL, rx);
+	CURLcode code;
+	long status = -1;
+
+	if (e == NULL) {
+		*error = xstrdup("cannot start a transfer");
+		curl_slist_free_all(h);
+		return -1;
+	}
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	if (form != NULL)
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, form);
+	else {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+		curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, bearer);
+	}
+	code = curl_easy_perform(e);
+	if ((*error = http_error(&lim, code, rx)) == NULL)
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(h);
+	return status;
+}
+
+/* The tailnet's bearer token (malloc'd), fetching an OAuth access token if need be. */
+static char *
+poller_check_bearer(const struct config_tailnet *cf, FILE *out)
+{
+	struct poller_tailnet tn = {.cf = cf};
+	struct http_rx rx = {0};
+	char *key = NULL, *cause = NULL, *error = NULL, *token = NULL, *msg;
+	json_t *j;
+	long status;
+
+	if (cf->api_key_file != NULL) {
+		if (config_read_secret(cf->api_key_file, &key, &cause) == -1) {
+			fprintf(out, "tailnet %s: %s\n", cf->name, cause);
+			free(cause);
+		}
+		return key;
+	}
+	if (poller_oauth_new(&tn, &cause) == -1) {
+		fprintf(out, "tailnet %s: %s\n", cf->name, cause);
+		free(cause);
+		poller_oauth_free(NULL, tn.oauth);
+		return NULL;
+	}
+	status = poller_check_get(cf, tn.oauth->url, NULL, tn.oauth->form, &rx, &error);
+	poller_oauth_free(NULL, tn.oauth);
+	j = status == 200 ? json_loadb(rx.body.p ? rx.body.p : "", rx.body.len, 0, NULL) : NULL;
+	if (json_string_value(json_object_get(j, "access_token")) != NULL) {
+		token = xstrdup(json_string_value(json_object_get(j, "access_token")));
+		fprintf(out, "tailnet %s: OAuth client %s: token granted, scope \"%s\"\n", cf->name,
+		        cf->oauth_client_id,
+		        json_string_value(json_object_get(j, "scope")) ?: "(not said)");
+	} else if (error != NULL)
+		fprintf(out, "tailnet %s: OAuth token request failed: %s\n", cf->name, error);
+	else {
+		msg = poller_api_message(&rx.body);
+		fprintf(out, "tailnet %s: OAuth token request: HTTP %ld%s%s\n", cf->name, status,
+		        *msg ? ": " : "", msg);
+		free(msg);
+	}
+	if (rx.body.p != NULL)
+		explicit_bzero(rx.body.p, rx.body.len);
+	json_decref(j);
+	http_rx_free(&rx);
+	free(error);
+	return token;
+}
+
+int
+poller_check_api(const struct config *cf, FILE *out)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < cf->ntailnets; i++) {
+		const struct config_tailnet *tc = &cf->tailnets[i];
+		char *bearer = poller_check_bearer(tc, out), *base = poller_base(tc);
+
+		for (size_t k = 0; bearer != NULL && k < ENDPOINT__COUNT; k++) {
+			const struct endpoint *e = &endpoints[k];
+			struct http_rx rx = {0};
+			char *url, *error = NULL, *msg;
+			long status;
+
+			if (!(tc->endpoints & 1u << k))
+				continue;
+			url = xasprintf("%s%s", base, e->paths[0]);
+			status = poller_check_get(tc, url, bearer, NULL, &rx, &error);
+			/* A server without the first path: its fallback is what is polled. */
+			if (status == 404 && e->fallback != NULL) {
+				free(url);
+				http_rx_free(&rx);
+				url = xasprintf("%s%s", base, e->fallback->paths[0]);
+				status = poller_check_get(tc, url, bearer, NULL, &rx, &error);
+			}
+			msg = poller_api_message(&rx.body);
+			if (status == 200)
+				fprintf(out, "tailnet %s: %s: ok\n", tc->name, e->name);
+			else if (status == 403)
+				fprintf(out, "tailnet %s: %s: refused (HTTP 403): needs scope %s\n",
+				        tc->name, e->name, e->scope);
+			else if (error != NULL)
+				fprintf(out, "tailnet %s: %s: %s\n", tc->name, e->name, error);
+			else
+				fprintf(out, "tailnet %s: %s: HTTP %ld (%s)%s%s\n", tc->name,
+				        e->name, status, poller_status_hint(status),
+				        *msg ? ": " : "", msg);
+			bad |= status != 200;
+			free(msg);
+			free(error);
+			free(url);
+			http_rx_free(&rx);
+		}
+		bad |= bearer == NULL;
+		if (bearer != NULL)
+			explicit_bzero(bearer, strlen(bearer));
+		free(bearer);
+		free(base);
+	}
+	return bad ? -1 : 0;
 }

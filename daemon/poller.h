@@ -27,6 +27,16 @@ void poller_free(struct poller *pl);
  * not reused: the answer must postdate the request. DONE runs later, from the loop. */
 void poller_poll_now(struct poller *pl, const char *tailnet, poller_done_fn done, void *arg);
 
+/* tsinvd -n --check-api: asks each configured endpoint of each tailnet once (blocking, outside
+ * any loop) and prints on OUT whether the credential may read it, with the scope it lacks on a
+ * 403. 0 if every one answered 200. */
+int poller_check_api(const struct config *cf, FILE *out);
+
+/* How the tailnet's credential fares with ENDPOINT, a new reference or NULL if it is not polled:
+ * {"credential":"api_key"|"oauth","refused":true if its last poll got 403,"scope":the OAuth
+ * scope it needs}. */
+json_t *poller_access(struct poller *pl, const char *tailnet, const char *endpoint);
+
 /* When the next scheduled poll of an endpoint is due (TSTIME_NONE if one is running or the
  * endpoint is not polled). */
 tstime_t poller_next(struct poller *pl, const char *tailnet, const char *endpoint);

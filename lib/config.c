@@ -93,6 +93,7 @@ static const struct config_key config_tailnet_keys[] = {
     {CONFIG_T(mass_delete_percent), CONFIG_INT, 1, 100},
     {CONFIG_T(key_expiry_warn), CONFIG_WARN, TSTIME_SEC, CONFIG_DURMAX},
     {CONFIG_T(presence_events), CONFIG_BOOL, 0, 1},
+    {CONFIG_T(oauth_token_events), CONFIG_BOOL, 0, 1},
     {CONFIG_T(endpoints), CONFIG_ENDPOINTS, 0, 0},
 };
 #define CONFIG_H(name) #name, offsetof(struct config_hook, name)

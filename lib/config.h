@@ -31,7 +31,8 @@ struct config_tailnet {
 	int mass_delete_percent; /* default 50: a poll losing more than this is held once */
 	struct config_warn key_expiry_warn; /* default 14d 7d 1d: device.key.expiring thresholds */
 	int presence_events;                /* default no: record device.online / device.offline */
-	unsigned endpoints;                 /* bit i: poll config_endpoint_names[i]; default all */
+	int oauth_token_events; /* default no: key events for access tokens OAuth clients mint */
+	unsigned endpoints;     /* bit i: poll config_endpoint_names[i]; default all */
 };
 
 /* The endpoints a tailnet may poll, NULL-terminated, in the order of enum endpoint_id: devices

@@ -10,6 +10,18 @@
 #include "endpoint-list.h"
 #undef ENDPOINT
 
+/* DNS where dns/configuration answers 404: the four older paths, recorded together. They show
+ * no override and no exit-node flags; the record keeps what dns/configuration said last. */
+static const struct endpoint endpoint_dns_legacy = {
+    .name = endpoint_name_dns,
+    .kind = 'n',
+    .paths = {"dns/nameservers", "dns/preferences", "dns/searchpaths", "dns/split-dns"},
+    .apply = entity_dns_answer,
+    .scope = "dns:read",
+    .what = "the four older DNS paths",
+};
+
+/* The scopes are those of kb/1623 and the OpenAPI description's "OAuth Scope". */
 const struct endpoint endpoints[ENDPOINT__COUNT] = {
     [ENDPOINT_devices] =
         {
@@ -18,6 +30,7 @@ const struct endpoint endpoints[ENDPOINT__COUNT] = {
             .mass_guard = 1,
             .paths = {"devices?fields=all"},
             .apply = hist_devices_answer,
+            .scope = "devices:core:read",
         },
     [ENDPOINT_keys] =
         {
@@ -27,6 +40,8 @@ const struct endpoint endpoints[ENDPOINT__COUNT] = {
             .plan_path = "keys",
             .plan = entity_keys_plan_answer,
             .apply = entity_keys_answer,
+            .scope = "auth_keys:read (and api_access_tokens:read, oauth_keys:read, "
+                     "federated_keys:read for the other key types)",
         },
     [ENDPOINT_users] =
         {
@@ -35,6 +50,7 @@ const struct endpoint endpoints[ENDPOINT__COUNT] = {
             .mass_guard = 1,
             .paths = {"users?type=all"},
             .apply = entity_users_answer,
+            .scope = "users:read",
         },
     [ENDPOINT_policy] =
         {
@@ -43,13 +59,17 @@ const struct endpoint endpoints[ENDPOINT__COUNT] = {
             .text = 1,
             .paths = {"acl"},
             .apply = entity_policy_answer,
+            .scope = "policy_file:read",
         },
     [ENDPOINT_dns] =
         {
             .name = endpoint_name_dns,
             .kind = 'n',
-            .paths = {"dns/nameservers", "dns/preferences", "dns/searchpaths", "dns/split-dns"},
-            .apply = entity_dns_answer,
+            /* One read, one consistent state, the override and the exit-node flags too. */
+            .paths = {"dns/configuration"},
+            .apply = entity_dns_config_answer,
+            .scope = "dns:read",
+            .fallback = &endpoint_dns_legacy,
         },
     [ENDPOINT_settings] =
         {
@@ -57,6 +77,7 @@ const struct endpoint endpoints[ENDPOINT__COUNT] = {
             .kind = 's',
             .paths = {"settings"},
             .apply = entity_settings_answer,
+            .scope = "feature_settings:read",
         },
     [ENDPOINT_webhooks] =
         {
@@ -65,6 +86,7 @@ const struct endpoint endpoints[ENDPOINT__COUNT] = {
             .mass_guard = 1,
             .paths = {"webhooks"},
             .apply = entity_webhooks_answer,
+            .scope = "webhooks:read",
         },
 };
 

@@ -26,8 +26,8 @@ struct endpoint_answer {
 	/* A text row: the one answer's bytes, and its ETag (NULL: none). */
 	const char *text, *etag;
 	size_t text_len;
-	/* After a plan: the extra answers, and the ids the API answered 404 for. */
-	json_t *fetched, *gone;
+	/* After a plan: the extra answers, and the ids the API answered 404 and 403 for. */
+	json_t *fetched, *gone, *denied;
 };
 
 /* Records a poll's answer seen at T in one write transaction; an answer that does not check
@@ -50,6 +50,11 @@ struct endpoint {
 	const char *plan_path;                 /* with plan: where the extra ids are fetched */
 	endpoint_plan_fn plan;                 /* NULL: no extra requests */
 	endpoint_apply_fn apply;
+	/* The OAuth scope a credential needs to read it: what a 403 is said to lack. */
+	const char *scope;
+	/* Polled instead, from then on, when the first path answers 404 (an older server). */
+	const struct endpoint *fallback;
+	const char *what; /* of a fallback row: what it reads, for the log */
 };
 
 /* Indexed by enum endpoint_id. */

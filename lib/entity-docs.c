@@ -20,11 +20,14 @@ static const struct entity_kind entity_policy = {
     .events = entity_doc_events,
 };
 
+static int entity_dns_upgrade(struct store_txn *, struct entity_apply *, char **);
+
 static const struct entity_kind entity_dns = {
     .ep = ENDPOINT_dns,
     .name = "dns",
     .changed = EVENT_T_dns_changed,
     .events = entity_doc_events,
+    .before = entity_dns_upgrade,
 };
 
 static const struct entity_kind entity_settings = {
@@ -174,6 +177,31 @@ entity_is_strings(json_t *v)
 	return 1;
 }
 
+/* The members only dns/configuration shows, in the record: the override and the resolvers used
+ * with an exit node. */
+static const char *const entity_dns_config_only[] = {"overrideLocalDNS", "useWithExitNode", NULL};
+
+/* Lays the config-only members of the recorded DNS over DOC (from the four older paths). */
+static int
+entity_dns_carry(struct store *st, const char *tailnet, json_t *doc, char **cause)
+{
+	struct store_txn *txn;
+	json_t *cur;
+
+	if (store_read_begin(st, &txn, cause) == -1)
+		return -1;
+	cur = entity_cur_get(txn, tailnet, ENTITY_ROW(&entity_dns)->kind, "dns", NULL);
+	store_read_end(txn);
+	for (size_t i = 0; entity_dns_config_only[i] != NULL; i++) {
+		json_t *v = json_object_get(cur, entity_dns_config_only[i]);
+
+		if (v != NULL)
+			json_object_set(doc, entity_dns_config_only[i], v);
+	}
+	json_decref(cur);
+	return 0;
+}
+
 int
 entity_dns_apply(struct store *st, const char *tailnet, tstime_t t, json_t *nameservers,
                  json_t *preferences, json_t *searchpaths, json_t *splitdns,
@@ -223,9 +251,145 @@ entity_dns_apply(struct store *st, const char *tailnet, tstime_t t, json_t *name
 	doc = json_pack("{s:o, s:O, s:o, s:O}", "nameservers", ns ? json_incref(ns) : json_array(),
 	                "magicDNS", magic, "searchPaths", paths ? json_incref(paths) : json_array(),
 	                "splitDNS", splitdns);
+	/* These paths do not show the override or the exit-node flags: what dns/configuration
+	 * said last is kept rather than read as a change. */
+	if (entity_dns_carry(st, tailnet, doc, cause) == -1) {
+		json_decref(doc);
+		return -1;
+	}
 	rc = entity_apply_one(st, &entity_dns, tailnet, t, doc, &a, pol, res, cause);
 	json_decref(doc);
 	return rc;
+}
+
+/* One resolver list of dns/configuration (null: none) as addresses into *addrs, and those
+ * with useWithExitNode into *exit (new references). -1 with *cause if it does not check. */
+static int
+entity_dns_resolvers(json_t *list, const char *what, json_t **addrs, json_t **exit, char **cause)
+{
+	json_t *r, *addr, *use;
+	size_t i;
+
+	*addrs = json_array();
+	*exit = json_array();
+	if (json_is_null(list))
+		return 0;
+	if (!json_is_array(list))
+		goto bad;
+	json_array_foreach(list, i, r)
+	{
+		addr = json_object_get(r, "address");
+		use = json_object_get(r, "useWithExitNode");
+		if (!json_is_string(addr) || (use != NULL && !json_is_boolean(use)))
+			goto bad;
+		json_array_append(*addrs, addr);
+		if (json_is_true(use))
+			json_array_append(*exit, addr);
+	}
+	return 0;
+bad:
+	json_decref(*addrs);
+	json_decref(*exit);
+	*cause = xasprintf("dns/configuration: %s is not a list of resolvers", what);
+	return -1;
+}
+
+int
+entity_dns_config_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                        const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	json_t *prefs = json_object_get(body, "preferences"),
+	       *split = json_object_get(body, "splitDNS");
+	json_t *paths = json_object_get(body, "searchPaths"), *ns, *ns_exit, *doc, *sd, *sd_exit,
+	       *v;
+	json_t *override = json_object_get(prefs, "overrideLocalDNS");
+	json_t *magic = json_object_get(prefs, "magicDNS");
+	struct entity_apply a = {0};
+	const char *domain;
+	char what[300];
+	int rc;
+
+	/* A Go server may leave a false boolean out (omitempty, as the Go client's own struct
+	 * does): absent is false, anything else but a boolean is a broken answer. */
+	if (!json_is_object(body) || !json_is_object(prefs) ||
+	    (override != NULL && !json_is_boolean(override)) ||
+	    (magic != NULL && !json_is_boolean(magic))) {
+		*cause = xasprintf("dns/configuration: the answer has no \"preferences\" with "
+		                   "\"overrideLocalDNS\" and \"magicDNS\"");
+		return -1;
+	}
+	if (override == NULL)
+		override = json_false();
+	if (magic == NULL)
+		magic = json_false();
+	if ((paths != NULL && !json_is_null(paths) && !entity_is_strings(paths)) ||
+	    (split != NULL && !json_is_null(split) && !json_is_object(split))) {
+		*cause = xasprintf("dns/configuration: bad \"searchPaths\" or \"splitDNS\"");
+		return -1;
+	}
+	if (entity_dns_resolvers(json_object_get(body, "nameservers"), "\"nameservers\"", &ns,
+	                         &ns_exit, cause) == -1)
+		return -1;
+	sd = json_object();
+	sd_exit = json_object();
+	json_object_foreach(split, domain, v)
+	{
+		json_t *addrs, *exit;
+
+		snprintf(what, sizeof(what), "split DNS domain \"%.200s\"", domain);
+		if (entity_dns_resolvers(v, what, &addrs, &exit, cause) == -1) {
+			json_decref(ns);
+			json_decref(ns_exit);
+			json_decref(sd);
+			json_decref(sd_exit);
+			return -1;
+		}
+		/* The older split-dns path shows a domain without resolvers as null: so do we. */
+		json_object_set_new(sd, domain, json_is_null(v) ? json_null() : json_incref(addrs));
+		if (json_array_size(exit) > 0)
+			json_object_set(sd_exit, domain, exit);
+		json_decref(addrs);
+		json_decref(exit);
+	}
+	/* The same members as from the four older paths, and what only this one shows. */
+	doc = json_pack("{s:o, s:O, s:o, s:o, s:O, s:{s:o, s:o}}", "nameservers", ns, "magicDNS",
+	                magic, "searchPaths",
+	                json_is_array(paths) ? json_incref(paths) : json_array(), "splitDNS", sd,
+	                "overrideLocalDNS", override, "useWithExitNode", "nameservers", ns_exit,
+	                "splitDNS", sd_exit);
+	rc = entity_apply_one(st, &entity_dns, tailnet, t, doc, &a, pol, res, cause);
+	json_decref(doc);
+	return rc;
+}
+
+/* A record written before the override and the exit-node flags were read: when the new answer
+ * says the same about everything the old one knew, the open version gains the new members in
+ * place. History gets no version and no event for what was only never asked. */
+static int
+entity_dns_upgrade(struct store_txn *txn, struct entity_apply *a, char **cause)
+{
+	struct hist_cur cr;
+	json_t *old, *proj;
+	int same;
+
+	if (a->nitems != 1 ||
+	    (old = entity_cur_get(txn, a->tailnet, ENTITY_ROW(a->k)->kind, "dns", &cr)) == NULL)
+		return 0;
+	proj = json_loadb(a->items[0].stable, a->items[0].stable_len, 0, NULL);
+	/* Only an old record, and only an answer that has the new members. */
+	same = proj != NULL && json_object_get(old, "overrideLocalDNS") == NULL &&
+	       json_object_get(proj, "overrideLocalDNS") != NULL;
+	for (size_t i = 0; same && entity_dns_config_only[i] != NULL; i++)
+		json_object_del(proj, entity_dns_config_only[i]);
+	same = same && json_equal(old, proj);
+	json_decref(proj);
+	json_decref(old);
+	if (!same)
+		return 0;
+	if (hist_version_open(txn, a->tailnet, ENTITY_ROW(a->k)->kind, "dns", &cr.b,
+	                      a->items[0].stable, a->items[0].stable_len, cause) == -1)
+		return -1;
+	return entity_put_cur(txn, a, &a->items[0], &cr.b, cause);
 }
 
 /* A settings answer carries at least one of the settings every answer has had; a narrower scope
@@ -291,6 +455,15 @@ entity_dns_answer(struct store *st, const char *tailnet, tstime_t t,
 
 	return entity_dns_apply(st, tailnet, t, json_array_get(a, 0), json_array_get(a, 1),
 	                        json_array_get(a, 2), json_array_get(a, 3), pol, res, cause);
+}
+
+int
+entity_dns_config_answer(struct store *st, const char *tailnet, tstime_t t,
+                         const struct endpoint_answer *ans, const struct hist_policy *pol,
+                         struct hist_poll_result *res, char **cause)
+{
+	return entity_dns_config_apply(st, tailnet, t, json_array_get(ans->json, 0), pol, res,
+	                               cause);
 }
 
 int

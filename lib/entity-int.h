@@ -50,6 +50,8 @@ struct entity_kind {
 	              char **cause);
 	/* Runs after the changes, with every item of the answer: time-driven events. */
 	int (*after)(struct store_txn *txn, struct entity_apply *a, int baseline, char **cause);
+	/* Runs before the answer is compared: upgrades a record of an older shape in place. */
+	int (*before)(struct store_txn *txn, struct entity_apply *a, char **cause);
 };
 
 struct entity_apply {
@@ -88,6 +90,10 @@ tstime_t entity_time(json_t *obj, const char *member);
 /* The current record of entity ID of KIND: its stable JSON (new reference), or NULL. */
 json_t *entity_cur_get(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
                        struct hist_cur *out);
+
+/* Writes IT as the current record of A's kind with the open version's bounds B. */
+int entity_put_cur(struct store_txn *txn, struct entity_apply *a, const struct entity_item *it,
+                   const struct hist_bounds *b, char **cause);
 
 /* Applies ITEMS (taken over and freed) of kind K in one write transaction; A is zeroed or
  * carries the policy blob. */

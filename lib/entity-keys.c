@@ -10,6 +10,7 @@ static int entity_key_events(struct store_txn *, struct entity_apply *, struct e
                              char **);
 
 static int entity_key_expiry(struct store_txn *, struct entity_apply *, int, char **);
+static int entity_key_quiet(json_t *, const struct hist_policy *);
 
 static const struct entity_kind entity_keys = {
     .ep = ENDPOINT_keys,
@@ -29,9 +30,8 @@ static const struct {
 	const char *state;
 	enum event_type_id type;
 } entity_key_states[] = {
-    {"revoked", EVENT_T_key_revoked},
-    {"expired", EVENT_T_key_expired},
-    {"deleted", EVENT_T_key_deleted},
+    {"revoked", EVENT_T_key_revoked}, {"expired", EVENT_T_key_expired},
+    {"deleted", EVENT_T_key_deleted}, {"gone", EVENT_T_key_deleted},
     {"invalid", EVENT_T_key_deleted},
 };
 
@@ -45,8 +45,12 @@ entity_key_events(struct store_txn *txn, struct entity_apply *a, struct entity_c
 	const char *ostate = json_string_value(json_object_get(old, "state"));
 	const char *nstate = json_string_value(json_object_get(new, "state"));
 	enum event_type_id type = EVENT_T__COUNT; /* none */
-	int rc;
+	int rc = 0;
 
+	/* An OAuth access token is created, expires and vanishes every hour. */
+	if (entity_key_quiet(new != NULL ? new : old, a->pol) ||
+	    (old != NULL && entity_key_quiet(old, a->pol)))
+		goto out;
 	if (c->action != HIST_A_CHANGE) {
 		rc = entity_whole_events(txn, a, c, old, new, cause);
 		goto out;
@@ -95,7 +99,7 @@ entity_key_expiry(struct store_txn *txn, struct entity_apply *a, int baseline, c
 		int rc = 0;
 
 		if (state == NULL || strcmp(state, "active") != 0 || exp == TSTIME_NONE ||
-		    left <= 0 || left > pol->expiry_warn[0]) {
+		    left <= 0 || left > pol->expiry_warn[0] || entity_key_quiet(key, pol)) {
 			json_decref(key);
 			continue;
 		}
@@ -124,6 +128,70 @@ entity_key_expiry(struct store_txn *txn, struct entity_apply *a, int baseline, c
 			return -1;
 	}
 	return 0;
+}
+
+/* The lifetime of the access tokens OAuth clients mint (kb/1215: one hour, not configurable),
+ * and a little slack for how the API rounds created and expires. */
+#define ENTITY_OAUTH_TOKEN_LIFE ((3600 + 60) * TSTIME_SEC)
+
+/* Whether KEY is an access token minted by an OAuth client: "own" (one of tsinvd's, by id, or
+ * recorded as such), "other", or NULL. The API's key type "api" covers them and user tokens;
+ * they have no user and live an hour (an inference: no capture of such a list was found). */
+static const char *
+entity_key_token(json_t *key, json_t *known, json_t *own)
+{
+	const char *type = json_string_value(json_object_get(key, "keyType"));
+	const char *user = json_string_value(json_object_get(key, "userId"));
+	const char *id = json_string_value(json_object_get(key, "id"));
+	tstime_t created = entity_time(key, "created"), expires = entity_time(key, "expires");
+	json_t *v;
+	size_t i;
+
+	if (strcmp(json_string_value(json_object_get(known, "oauthToken")) ?: "", "own") == 0)
+		return "own";
+	json_array_foreach(own, i, v) if (id != NULL &&
+	                                  strcmp(id, json_string_value(v) ?: "") == 0) return "own";
+	if (type == NULL || strcmp(type, "api") != 0 || (user != NULL && *user != '\0') ||
+	    created == TSTIME_NONE || expires == TSTIME_NONE ||
+	    expires - created > ENTITY_OAUTH_TOKEN_LIFE)
+		return NULL;
+	return "other";
+}
+
+/* Marks the OAuth access tokens among ITEMS ("oauthToken": "own" or "other"), so that their
+ * hourly churn can be kept out of the events and the default key list. */
+static void
+entity_keys_mark_tokens(struct store_txn *txn, const char *tailnet, struct entity_item *items,
+                        size_t n, const struct hist_policy *pol)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *key = json_loadb(items[i].stable, items[i].stable_len, 0, NULL);
+		json_t *known =
+		    entity_cur_get(txn, tailnet, endpoints[ENDPOINT_keys].kind, items[i].id, NULL);
+		const char *tok = entity_key_token(key, known, pol->own_tokens);
+
+		if (tok != NULL && key != NULL) {
+			char id[ENTITY_ID_MAX + 1];
+
+			snprintf(id, sizeof(id), "%s", items[i].id);
+			json_object_set_new(key, "oauthToken", json_string(tok));
+			free(items[i].stable);
+			free(items[i].vol);
+			entity_item_set(&items[i], id, key, NULL);
+		}
+		json_decref(known);
+		json_decref(key);
+	}
+}
+
+/* Whether a key's changes make events: never for tsinvd's own tokens, for other OAuth tokens
+ * only when asked (oauth_token_events). */
+static int
+entity_key_quiet(json_t *key, const struct hist_policy *pol)
+{
+	const char *tok = json_string_value(json_object_get(key, "oauthToken"));
+
+	return tok != NULL && (strcmp(tok, "own") == 0 || !pol->oauth_token_events);
 }
 
 /* A key's state from what the API shows of it at T. */
@@ -161,20 +229,27 @@ entity_key_detailed(json_t *key)
 	return json_object_get(key, "keyType") != NULL || json_object_get(key, "created") != NULL;
 }
 
-static json_t *
-entity_keys_of(json_t *body, char **cause)
+/* The keys list in *list (borrowed; NULL for null, as a Go server marshals an empty list):
+ * 0, or -1 when the answer has none. */
+static int
+entity_keys_of(json_t *body, json_t **list, char **cause)
 {
-	json_t *list = json_is_object(body) ? json_object_get(body, "keys") : NULL;
-
-	if (!json_is_array(list))
+	*list = json_is_object(body) ? json_object_get(body, "keys") : NULL;
+	if (json_is_null(*list)) {
+		*list = NULL;
+		return 0;
+	}
+	if (!json_is_array(*list)) {
 		*cause = xasprintf("the answer has no \"keys\" list");
-	return json_is_array(list) ? list : NULL;
+		return -1;
+	}
+	return 0;
 }
 
 int
 entity_keys_plan(struct store *st, const char *tailnet, json_t *body, json_t **ids, char **cause)
 {
-	json_t *list = entity_keys_of(body, cause), *v, *listed;
+	json_t *list, *v, *listed;
 	struct store_txn *txn;
 	struct store_cursor *cur;
 	struct store_key prefix;
@@ -182,7 +257,7 @@ entity_keys_plan(struct store *st, const char *tailnet, json_t *body, json_t **i
 	size_t i;
 	int rc;
 
-	if (list == NULL)
+	if (entity_keys_of(body, &list, cause) == -1)
 		return -1;
 	if (store_read_begin(st, &txn, cause) == -1)
 		return -1;
@@ -257,15 +332,24 @@ entity_keys_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bod
                   json_t *gone, const struct hist_policy *pol, struct hist_poll_result *res,
                   char **cause)
 {
-	json_t *list = entity_keys_of(body, cause), *v;
+	return entity_keys_apply_denied(st, tailnet, t, body, fetched, gone, NULL, pol, res, cause);
+}
+
+int
+entity_keys_apply_denied(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                         json_t *fetched, json_t *gone, json_t *denied,
+                         const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	json_t *list, *v;
 	struct entity_apply a = {0};
 	struct entity_item *items;
 	struct store_txn *txn;
 	size_t i, n = 0, cap;
 
-	if (list == NULL)
+	if (entity_keys_of(body, &list, cause) == -1)
 		return -1;
-	cap = json_array_size(list) + json_array_size(fetched) + json_array_size(gone) + 1;
+	cap = json_array_size(list) + json_array_size(fetched) + json_array_size(gone) +
+	      json_array_size(denied) + 1;
 	items = xcalloc(cap, sizeof(*items));
 	if (store_read_begin(st, &txn, cause) == -1)
 		goto fail;
@@ -330,13 +414,34 @@ entity_keys_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bod
 			if (key == NULL)
 				continue; /* listed without details and never seen: nothing to keep
 				           */
+			/* A 404 does not say whether it was revoked or deleted. */
 			entity_key_item(&items[n], json_string_value(v), key,
-			                exp != TSTIME_NONE && exp <= t ? "expired" : "deleted");
+			                exp != TSTIME_NONE && exp <= t ? "expired" : "gone");
 			items[n].order = n;
 			n++;
 			json_decref(key);
 		}
 	}
+	/* Keys this credential may not read by id (403): their end is unknown. Recorded once, and
+	 * never planned again: only an "active" key is fetched. */
+	json_array_foreach(denied, i, v)
+	{
+		json_t *key = entity_cur_get(txn, tailnet, endpoints[ENDPOINT_keys].kind,
+		                             json_string_value(v) ?: "", NULL);
+		tstime_t exp = entity_time(key, "expires");
+
+		if (key == NULL)
+			continue;
+		if (exp == TSTIME_NONE || exp > t)
+			json_object_set_new(key, "stateReason",
+			                    json_string("final state unknown (not permitted)"));
+		entity_key_item(&items[n], json_string_value(v), key,
+		                exp != TSTIME_NONE && exp <= t ? "expired" : "unknown");
+		items[n].order = n;
+		n++;
+		json_decref(key);
+	}
+	entity_keys_mark_tokens(txn, tailnet, items, n, pol);
 	store_read_end(txn);
 	return entity_apply(st, &entity_keys, tailnet, t, items, n, pol, res, &a, cause);
 fail:
@@ -356,8 +461,8 @@ entity_keys_answer(struct store *st, const char *tailnet, tstime_t t,
                    const struct endpoint_answer *ans, const struct hist_policy *pol,
                    struct hist_poll_result *res, char **cause)
 {
-	return entity_keys_apply(st, tailnet, t, json_array_get(ans->json, 0), ans->fetched,
-	                         ans->gone, pol, res, cause);
+	return entity_keys_apply_denied(st, tailnet, t, json_array_get(ans->json, 0), ans->fetched,
+	                                ans->gone, ans->denied, pol, res, cause);
 }
 
 /* The login name of user ID: as now, else as last recorded; NULL when never seen. */
@@ -393,10 +498,17 @@ int
 entity_keys_list(struct store *st, const char *tailnet, tstime_t at, int64_t expiring, json_t **out,
                  char **cause)
 {
+	return entity_keys_list_all(st, tailnet, at, expiring, 1, out, cause);
+}
+
+int
+entity_keys_list_all(struct store *st, const char *tailnet, tstime_t at, int64_t expiring, int all,
+                     json_t **out, char **cause)
+{
 	struct entity_query q;
 	json_t *rows, *row, *kept;
 	tstime_t as_of;
-	size_t i;
+	size_t i, hidden = 0;
 
 	if (entity_query_begin(st, tailnet, &entity_keys, at, &q, out, cause) == -1)
 		return HIST_ERR;
@@ -414,6 +526,12 @@ entity_keys_list(struct store *st, const char *tailnet, tstime_t at, int64_t exp
 		    (state == NULL || strcmp(state, "active") != 0 || exp == TSTIME_NONE ||
 		     as_of == TSTIME_NONE || exp - as_of > expiring))
 			continue;
+		/* OAuth access tokens come and go hourly: listed only when all keys are asked for.
+		 */
+		if (!all && json_object_get(key, "oauthToken") != NULL) {
+			hidden++;
+			continue;
+		}
 		json_object_set_new(row, "creator",
 		                    uid != NULL && *uid != '\0'
 		                        ? entity_login(q.txn, tailnet, uid) ?: json_null()
@@ -428,6 +546,8 @@ entity_keys_list(struct store *st, const char *tailnet, tstime_t at, int64_t exp
 		json_object_set_new(*out, "expiring_within", json_string(dur));
 	}
 	json_object_set_new(*out, "keys", kept);
+	if (!all)
+		json_object_set_new(*out, "oauth_tokens_hidden", json_integer((json_int_t)hidden));
 	entity_query_end(&q);
 	return HIST_OK;
 }

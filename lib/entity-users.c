@@ -72,7 +72,9 @@ entity_users_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bo
 	struct entity_item *items;
 	size_t i, n = 0;
 
-	if (!json_is_array(list)) {
+	if (json_is_null(list))
+		list = NULL; /* an empty list, as a Go server marshals it */
+	else if (!json_is_array(list)) {
 		*cause = xasprintf("the answer has no \"users\" list");
 		return -1;
 	}

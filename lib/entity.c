@@ -161,7 +161,7 @@ entity_classify(struct store_txn *txn, struct entity_apply *a, uint64_t *ncur, c
 	                  entity_change, a, ncur, cause);
 }
 
-static int
+int
 entity_put_cur(struct store_txn *txn, struct entity_apply *a, const struct entity_item *it,
                const struct hist_bounds *b, char **cause)
 {
@@ -231,6 +231,8 @@ entity_apply_txn(struct store_txn *txn, void *arg, char **cause)
 		return -1;
 	a->res->time = a->t;
 	a->res->seen = a->nitems;
+	if (a->k->before != NULL && a->k->before(txn, a, cause) == -1)
+		goto out;
 	if (entity_classify(txn, a, &ncur, cause) == -1)
 		goto out;
 	for (i = 0; i < a->nch; i++)

@@ -31,6 +31,13 @@ int entity_keys_plan(struct store *st, const char *tailnet, json_t *body, json_t
 int entity_keys_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
                       json_t *fetched, json_t *gone, const struct hist_policy *pol,
                       struct hist_poll_result *res, char **cause);
+/* The same, and the ids the credential may not read by id (DENIED, 403): recorded once as
+ * "unknown" (not permitted), never asked for again. A 404 records "gone" (revoked or deleted:
+ * the API does not say) unless the key's expiry has passed. */
+int entity_keys_apply_denied(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                             json_t *fetched, json_t *gone, json_t *denied,
+                             const struct hist_policy *pol, struct hist_poll_result *res,
+                             char **cause);
 /* Users ({"users":[...]}, type=all): lastSeen, currentlyConnected, deviceCount and the
  * active/idle status are kept as current state only. */
 int entity_users_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
@@ -48,6 +55,14 @@ int entity_policy_apply(struct store *st, const char *tailnet, tstime_t t, const
 int entity_dns_apply(struct store *st, const char *tailnet, tstime_t t, json_t *nameservers,
                      json_t *preferences, json_t *searchpaths, json_t *splitdns,
                      const struct hist_policy *pol, struct hist_poll_result *res, char **cause);
+/* DNS from GET dns/configuration (BODY: nameservers and split DNS as {address, useWithExitNode},
+ * searchPaths, preferences {overrideLocalDNS, magicDNS}): one read, one consistent state. The
+ * record has the members of the four older paths plus "overrideLocalDNS" and "useWithExitNode"
+ * ({"nameservers":[addresses], "splitDNS":{domain:[addresses]}}, the resolvers flagged). A
+ * record from before has them added in place when the rest is the same: no version, no event. */
+int entity_dns_config_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                            const struct hist_policy *pol, struct hist_poll_result *res,
+                            char **cause);
 /* Tailnet settings (the settings object). */
 int entity_settings_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
                           const struct hist_policy *pol, struct hist_poll_result *res,
@@ -71,6 +86,10 @@ int entity_policy_answer(struct store *st, const char *tailnet, tstime_t t,
 int entity_dns_answer(struct store *st, const char *tailnet, tstime_t t,
                       const struct endpoint_answer *ans, const struct hist_policy *pol,
                       struct hist_poll_result *res, char **cause);
+/* dns/configuration's one answer; entity_dns_answer reads the four older paths instead. */
+int entity_dns_config_answer(struct store *st, const char *tailnet, tstime_t t,
+                             const struct endpoint_answer *ans, const struct hist_policy *pol,
+                             struct hist_poll_result *res, char **cause);
 int entity_settings_answer(struct store *st, const char *tailnet, tstime_t t,
                            const struct endpoint_answer *ans, const struct hist_policy *pol,
                            struct hist_poll_result *res, char **cause);
@@ -86,6 +105,10 @@ int entity_users_list(struct store *st, const char *tailnet, tstime_t at, json_t
 /* EXPIRING >= 0 (us): only active keys that expire by the time answered + EXPIRING. */
 int entity_keys_list(struct store *st, const char *tailnet, tstime_t at, int64_t expiring,
                      json_t **out, char **cause);
+/* The same; without ALL, the access tokens OAuth clients mint ("oauthToken" in the record) are
+ * left out and counted in "oauth_tokens_hidden". */
+int entity_keys_list_all(struct store *st, const char *tailnet, tstime_t at, int64_t expiring,
+                         int all, json_t **out, char **cause);
 int entity_webhooks_list(struct store *st, const char *tailnet, tstime_t at, json_t **out,
                          char **cause);
 int entity_dns_get(struct store *st, const char *tailnet, tstime_t at, int history, json_t **out,

@@ -32,6 +32,9 @@ EVENT_TYPE(device_online, "device.online", "device", 1,
            "a device connected to the control plane (presence: off by default)")
 EVENT_TYPE(device_offline, "device.offline", "device", 1,
            "a device lost its connection to the control plane (presence: off by default)")
+EVENT_TYPE(device_multiple_connections, "device.multiple.connections", "device", 0,
+           "the API says several machines connect with a device's node key at once (its state "
+           "was probably copied), or no longer does; once per transition")
 EVENT_TYPE(key_created, "key.created", "key", 0,
            "an auth key, API token, OAuth client or federated identity appeared")
 EVENT_TYPE(key_revoked, "key.revoked", "key", 0,
@@ -55,7 +58,8 @@ EVENT_TYPE(user_updated, "user.updated", "user", 0,
 EVENT_TYPE(policy_changed, "policy.changed", "policy", 0,
            "the policy file (ACL) changed: a new revision")
 EVENT_TYPE(dns_changed, "dns.changed", "dns", 0,
-           "nameservers, MagicDNS, search paths or split DNS changed")
+           "nameservers, MagicDNS, search paths, split DNS, the override of local DNS or a "
+           "resolver's use with exit nodes changed")
 EVENT_TYPE(settings_changed, "settings.changed", "settings", 0,
            "a tailnet setting changed (device approval, key duration, ...)")
 EVENT_TYPE(webhook_created, "webhook.created", "webhook", 0, "a webhook endpoint was added")

@@ -15,6 +15,9 @@ struct hist_change {
 	char id[NORM_MAX_ID + 1];
 	struct hist_bounds cur; /* the open version's bounds (CHANGE, VOL, GONE) */
 	int old_online;         /* VOL: connectedToControl before */
+	int old_multi;          /* VOL, CHANGE: multipleConnections before */
+	int hidden;             /* GONE: a shared-in device an OAuth token does not list */
+	int returned;           /* NEW: a device that had been hidden so */
 	char *old_stable;       /* CHANGE, GONE: malloc'd */
 };
 
@@ -75,6 +78,8 @@ hist_dev_change(enum hist_action act, const char *id, size_t i, const struct his
 	/* The volatile part is our own compact, sorted dump: a substring test is exact. */
 	c->old_online = memmem(cr->vol, cr->vol_len, "\"connectedToControl\":true",
 	                       strlen("\"connectedToControl\":true")) != NULL;
+	c->old_multi = memmem(cr->vol, cr->vol_len, "\"multipleConnections\":true",
+	                      strlen("\"multipleConnections\":true")) != NULL;
 	if (act != HIST_A_VOL)
 		c->old_stable = hist_cur_stable_dup(cr);
 }
@@ -133,10 +138,11 @@ hist_open_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr *
 	return store_put(txn, STORE_ADDR, &k, v, sizeof(v), cause);
 }
 
-/* Closes the open interval of address A held by ID. */
+/* Sets the end of ID's interval of address A whose to_hi is now WHICH (TSTIME_NONE: the open
+ * one; HIST_UNSEEN_END: the one hidden from the credential). */
 static int
-hist_close_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr *a, const char *id,
-                tstime_t to_lo, tstime_t to_hi, char **cause)
+hist_end_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr *a, const char *id,
+              tstime_t which, tstime_t to_lo, tstime_t to_hi, char **cause)
 {
 	struct store_cursor *cur;
 	struct store_key prefix, k;
@@ -156,7 +162,7 @@ hist_close_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr 
 		if (strcmp((const char *)key.data + prefix.len + 8, id) != 0)
 			continue;
 		hist_bounds_get(val.data, &b);
-		if (b.to_hi != TSTIME_NONE)
+		if (b.to_hi != which)
 			continue;
 		store_key_init(&k);
 		store_key_bytes(&k, key.data, key.len);
@@ -171,6 +177,14 @@ hist_close_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr 
 	uint8_t v[HIST_BOUNDS_LEN];
 	hist_bounds_put(v, &b);
 	return store_put(txn, STORE_ADDR, &k, v, sizeof(v), cause);
+}
+
+/* Closes the open interval of address A held by ID. */
+static int
+hist_close_addr(struct store_txn *txn, const char *tailnet, const struct tsaddr *a, const char *id,
+                tstime_t to_lo, tstime_t to_hi, char **cause)
+{
+	return hist_end_addr(txn, tailnet, a, id, TSTIME_NONE, to_lo, to_hi, cause);
 }
 
 static size_t
@@ -235,6 +249,82 @@ hist_index_names(struct store_txn *txn, const char *tailnet, const struct norm_d
 	return rc;
 }
 
+/* The mark of a device hidden from the credential: its version's from_hi and to_lo. */
+static void
+hist_hidden_key(struct store_key *k, const char *tailnet, const char *id)
+{
+	hist_key_device(k, tailnet, id);
+	store_key_str(k, "hidden");
+}
+
+static int
+hist_hidden_put(struct store_txn *txn, struct hist_apply *a, const char *id, tstime_t from_hi,
+                tstime_t to_lo, char **cause)
+{
+	struct store_key k;
+	uint8_t v[16];
+
+	hist_hidden_key(&k, a->tailnet, id);
+	store_put_i64(v, from_hi);
+	store_put_i64(v + 8, to_lo);
+	return store_put(txn, STORE_MARK, &k, v, sizeof(v), cause);
+}
+
+int
+hist_hidden_get(struct store_txn *txn, const char *tailnet, const char *id, tstime_t *from_hi,
+                tstime_t *to_lo, char **cause)
+{
+	struct store_key k;
+	struct store_val v;
+	int rc;
+
+	hist_hidden_key(&k, tailnet, id);
+	if ((rc = store_get(txn, STORE_MARK, &k, &v, cause)) != 0)
+		return rc == 1 ? 0 : -1;
+	if (v.len != 16)
+		return 0;
+	*from_hi = store_get_i64(v.data);
+	*to_lo = store_get_i64((const uint8_t *)v.data + 8);
+	return 1;
+}
+
+/* A hidden device is seen again at T: its unknown end becomes T (its version's and its
+ * addresses'), and the mark goes. */
+static int
+hist_hidden_end(struct store_txn *txn, struct hist_apply *a, const char *id, tstime_t t,
+                char **cause)
+{
+	struct tsaddr addrs[NORM_MAX_ADDRS];
+	struct store_key k;
+	struct store_val v;
+	tstime_t from_hi, to_lo;
+	size_t n = 0;
+	char *stable;
+	int rc = hist_hidden_get(txn, a->tailnet, id, &from_hi, &to_lo, cause);
+
+	if (rc <= 0)
+		return rc;
+	hist_key_device(&k, a->tailnet, id);
+	store_key_i64(&k, from_hi);
+	if ((rc = store_get(txn, STORE_VER, &k, &v, cause)) == -1)
+		return -1;
+	if (rc == 0 && v.len > HIST_BOUNDS_LEN) {
+		stable = xmalloc(v.len - HIST_BOUNDS_LEN + 1);
+		memcpy(stable, (const uint8_t *)v.data + HIST_BOUNDS_LEN, v.len - HIST_BOUNDS_LEN);
+		stable[v.len - HIST_BOUNDS_LEN] = '\0';
+		n = hist_stable_addrs(stable, addrs, NORM_MAX_ADDRS);
+		free(stable);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (hist_end_addr(txn, a->tailnet, &addrs[i], id, HIST_UNSEEN_END, to_lo, t,
+		                  cause) == -1)
+			return -1;
+	if (hist_close_version(txn, a->tailnet, id, from_hi, to_lo, t, cause) == -1)
+		return -1;
+	hist_hidden_key(&k, a->tailnet, id);
+	return store_del(txn, STORE_MARK, &k, cause) == -1 ? -1 : 0;
+}
+
 static int
 hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_change *c,
                   tstime_t last_ok, char **cause)
@@ -269,20 +359,30 @@ hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_chang
 		break;
 	case HIST_A_GONE: {
 		struct store_key k;
+		/* Hidden, not gone: seen until last_ok, unknown from then on. */
+		tstime_t end = c->hidden ? HIST_UNSEEN_END : t;
 
-		a->res->deleted++;
-		if (hist_close_version(txn, a->tailnet, c->id, old_from_hi, last_ok, t, cause) ==
+		if (c->hidden)
+			a->res->hidden++;
+		else
+			a->res->deleted++;
+		if (hist_close_version(txn, a->tailnet, c->id, old_from_hi, last_ok, end, cause) ==
 		    -1)
 			return -1;
 		nold = hist_stable_addrs(c->old_stable, old, NORM_MAX_ADDRS);
 		for (i = 0; i < nold; i++)
-			if (hist_close_addr(txn, a->tailnet, &old[i], c->id, last_ok, t, cause) ==
+			if (hist_close_addr(txn, a->tailnet, &old[i], c->id, last_ok, end, cause) ==
 			    -1)
 				return -1;
+		if (c->hidden && hist_hidden_put(txn, a, c->id, old_from_hi, last_ok, cause) == -1)
+			return -1;
 		hist_key_device(&k, a->tailnet, c->id);
 		return store_del(txn, STORE_CUR, &k, cause) == -1 ? -1 : 0;
 	}
 	}
+	/* Back in sight: the hidden version ends where this one starts. */
+	if (c->returned && hist_hidden_end(txn, a, c->id, t, cause) == -1)
+		return -1;
 	if (hist_open_version(txn, a->tailnet, nd, &b, cause) == -1 ||
 	    hist_put_cur(txn, a->tailnet, nd, b.from_lo, b.from_hi, b.flags, cause) == -1 ||
 	    hist_index_names(txn, a->tailnet, nd, c->old_stable, t, cause) == -1)
@@ -395,12 +495,15 @@ hist_change_events(struct store_txn *txn, struct hist_apply *a, struct hist_chan
 
 	switch (c->action) {
 	case HIST_A_NEW:
-		rc = hist_emit(txn, a, EVENT_T_device_created, "device", c->id, name, NULL, new,
-		               NULL, NULL, cause);
+		/* A shared-in device seen again after a credential switch was never gone. */
+		if (!c->returned)
+			rc = hist_emit(txn, a, EVENT_T_device_created, "device", c->id, name, NULL,
+			               new, NULL, NULL, cause);
 		break;
 	case HIST_A_GONE:
-		rc = hist_emit(txn, a, EVENT_T_device_deleted, "device", c->id, name, old, NULL,
-		               NULL, NULL, cause);
+		if (!c->hidden)
+			rc = hist_emit(txn, a, EVENT_T_device_deleted, "device", c->id, name, old,
+			               NULL, NULL, NULL, cause);
 		break;
 	case HIST_A_VOL:
 		break;
@@ -464,6 +567,16 @@ hist_change_events(struct store_txn *txn, struct hist_apply *a, struct hist_chan
 		rc = hist_emit(txn, a,
 		               c->nd->online ? EVENT_T_device_online : EVENT_T_device_offline,
 		               "device", c->id, name, NULL, NULL, NULL, NULL, cause);
+	/* Cloned node state shows only while both copies connect: each transition is kept, on
+	 * or off presence events, since the value itself is never versioned. */
+	if (rc == 0 && c->action != HIST_A_GONE && c->old_multi != c->nd->multiple_connections) {
+		json_t *data =
+		    json_pack("{s:b}", "multipleConnections", c->nd->multiple_connections);
+
+		rc = hist_emit(txn, a, EVENT_T_device_multiple_connections, "device", c->id, name,
+		               NULL, NULL, NULL, data, cause);
+		json_decref(data);
+	}
 	json_decref(changed);
 	json_decref(rest);
 	json_decref(old);
@@ -536,6 +649,33 @@ hist_expiry_events(struct store_txn *txn, struct hist_apply *a, int baseline, si
 	return 0;
 }
 
+/* What the credential cannot see is not gone: an OAuth-derived token does not list devices
+ * shared into the tailnet (tailscale/tailscale#16911), so a shared-in device missing from its
+ * answer is hidden (unknown from now on), never deleted. A device that comes back after that is
+ * no new device. */
+static int
+hist_visibility(struct store_txn *txn, struct hist_apply *a, char **cause)
+{
+	static const char ext[] = "\"isExternal\":true";
+	int oauth = a->pol->credential != NULL && strcmp(a->pol->credential, "oauth") == 0;
+	tstime_t from_hi, to_lo;
+
+	for (size_t i = 0; i < a->nch; i++) {
+		struct hist_change *c = &a->ch[i];
+		int rc;
+
+		if (c->action == HIST_A_GONE && oauth && c->old_stable != NULL &&
+		    strstr(c->old_stable, ext) != NULL)
+			c->hidden = 1;
+		if (c->action != HIST_A_NEW)
+			continue;
+		if ((rc = hist_hidden_get(txn, a->tailnet, c->id, &from_hi, &to_lo, cause)) == -1)
+			return -1;
+		c->returned = rc == 1;
+	}
+	return 0;
+}
+
 static int
 hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 {
@@ -553,8 +693,10 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	a->res->seen = a->ndevs;
 	if (hist_classify(txn, a, &ncur, cause) == -1)
 		goto out;
+	if (hist_visibility(txn, a, cause) == -1)
+		goto out;
 	for (i = 0; i < a->nch; i++)
-		gone += a->ch[i].action == HIST_A_GONE;
+		gone += a->ch[i].action == HIST_A_GONE && !a->ch[i].hidden;
 	/* Held: the endpoint's state is written and committed, nothing else. */
 	if (HIST_DEVICES->mass_guard &&
 	    (hold = hist_poll_hold(txn, a->tailnet, HIST_DEVICES->name, HIST_DEVICES->name, &ep,
@@ -584,6 +726,8 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 		if (erc == -1)
 			goto out;
 	}
+	for (i = 0; i < a->nch; i++)
+		ep.hidden = ep.hidden + a->ch[i].hidden - (ep.hidden > 0 && a->ch[i].returned);
 	rc = hist_poll_end(txn, a->tailnet, HIST_DEVICES->name, &ep, a->t, a->ndevs, a->pol, cause);
 out:
 	hist_endpoint_free(&ep);
@@ -605,7 +749,11 @@ hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bo
 	size_t i, n;
 	int rc = -1;
 
-	if (!json_is_array(list)) {
+	/* A Go server marshals an empty list as null (a new tailnet): no devices, not a broken
+	 * answer; the deletion guards still apply. */
+	if (json_is_null(list))
+		list = NULL;
+	else if (!json_is_array(list)) {
 		*cause = xasprintf("the answer has no \"devices\" list");
 		return -1;
 	}

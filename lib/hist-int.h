@@ -24,6 +24,10 @@ struct hist_bounds {
 	uint32_t flags;
 };
 #define HIST_BOUNDS_LEN 36
+/* The end of a version or address interval that the credential stopped showing (shared-in
+ * devices under an OAuth token): after to_lo nothing is known, so every later time is "maybe". */
+#define HIST_UNSEEN_END INT64_MAX
+#define HIST_UNSEEN_WHY "unknown: not visible to this credential"
 
 /* The fixed head of a "cur" value: from_lo, from_hi of the open version, flags, stable length. */
 #define HIST_CUR_HEAD 24
@@ -97,6 +101,10 @@ void hist_key_name(struct store_key *k, const char *tailnet, const char *name);
  * -1 error. */
 int hist_mark(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
               const char *what, tstime_t t, char **cause);
+/* Is ID a device hidden from an earlier credential (a shared-in device an OAuth token does not
+ * list)? 1 (and its last version's from_hi and to_lo), 0, or -1 with *cause. */
+int hist_hidden_get(struct store_txn *txn, const char *tailnet, const char *id, tstime_t *from_hi,
+                    tstime_t *to_lo, char **cause);
 
 int hist_ep_read(struct store_txn *txn, const char *tailnet, const char *endpoint,
                  struct hist_endpoint *ep, char **cause);
@@ -118,7 +126,7 @@ int hist_poll_end(struct store_txn *txn, const char *tailnet, const char *endpoi
                   char **cause);
 /* A coverage row for a successful poll at T; PREV is the one before it. */
 int hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
-                   tstime_t prev, int span_ok, uint64_t count, char **cause);
+                   tstime_t prev, int span_ok, uint64_t count, int oauth, char **cause);
 /* Is T covered by polls of ENDPOINT? If not, *reason (malloc'd) says why. */
 int hist_covered(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
                  char **reason);

@@ -407,7 +407,19 @@ hist_device_get(struct store *st, const char *tailnet, const char *query, tstime
 		store_read_end(txn);
 		return HIST_ERR;
 	}
-	json_object_set_new(res, "deleted", json_boolean(rc == 1));
+	if (rc == 1) {
+		tstime_t from_hi, to_lo;
+		char *why = NULL;
+
+		/* Hidden from the credential: not deleted, just not known any more. */
+		int hidden = hist_hidden_get(txn, tailnet, id, &from_hi, &to_lo, &why) == 1;
+
+		free(why);
+		json_object_set_new(res, "deleted", json_boolean(!hidden));
+		if (hidden)
+			json_object_set_new(res, "presence", json_string(HIST_UNSEEN_WHY));
+	} else
+		json_object_set_new(res, "deleted", json_false());
 	if (at != TSTIME_NONE) {
 		char *reason = NULL;
 

@@ -10,6 +10,7 @@
 /* A coverage row: the previous successful poll, duration, whether the span to it is covered. */
 #define HIST_COVER_LEN 24
 #define HIST_COVER_SPAN_OK 0x1
+#define HIST_COVER_OAUTH 0x2 /* the poll was made with an OAuth access token */
 
 const char *const hist_state_names[] = {"none", "held", "maybe"};
 
@@ -116,6 +117,9 @@ hist_state_cov(const struct hist_bounds *b, tstime_t t, tstime_t last_ok, int co
 json_t *
 hist_time_json(tstime_t t)
 {
+	/* An end nobody saw (a device hidden from the credential) is no time. */
+	if (t == HIST_UNSEEN_END)
+		return json_null();
 	return tstime_json(t);
 }
 
@@ -124,7 +128,7 @@ hist_sbuf_time(struct sbuf *sb, tstime_t t)
 {
 	char buf[TSTIME_STRLEN];
 
-	if (t == TSTIME_NONE) {
+	if (t == TSTIME_NONE || t == HIST_UNSEEN_END) {
 		sbuf_adds(sb, "null");
 		return;
 	}
@@ -141,6 +145,8 @@ hist_bounds_json(json_t *obj, const struct hist_bounds *b)
 	json_object_set_new(obj, "to_hi", hist_time_json(b->to_hi));
 	if (b->flags & HIST_F_EXACT_FROM)
 		json_object_set_new(obj, "exact_from", json_true());
+	if (b->to_hi == HIST_UNSEEN_END)
+		json_object_set_new(obj, "end", json_string(HIST_UNSEEN_WHY));
 }
 
 void
@@ -156,6 +162,8 @@ hist_bounds_sbuf(struct sbuf *sb, const struct hist_bounds *b)
 	hist_sbuf_time(sb, b->to_hi);
 	if (b->flags & HIST_F_EXACT_FROM)
 		sbuf_adds(sb, ",\"exact_from\":true");
+	if (b->to_hi == HIST_UNSEEN_END)
+		sbuf_adds(sb, ",\"end\":\"" HIST_UNSEEN_WHY "\"");
 }
 
 void
@@ -243,6 +251,9 @@ hist_ep_read(struct store_txn *txn, const char *tailnet, const char *endpoint,
 	ep->failures = (unsigned)json_integer_value(json_object_get(j, "failures"));
 	ep->entities = (uint64_t)json_integer_value(json_object_get(j, "entities"));
 	ep->pending_mass = json_is_true(json_object_get(j, "pending_mass"));
+	ep->hidden = (uint64_t)json_integer_value(json_object_get(j, "hidden"));
+	snprintf(ep->credential, sizeof(ep->credential), "%s",
+	         json_string_value(json_object_get(j, "credential")) ?: "");
 	json_decref(j);
 	return 0;
 }
@@ -266,6 +277,10 @@ hist_ep_write(struct store_txn *txn, const char *tailnet, const char *endpoint,
 	json_object_set_new(j, "entities", json_integer((json_int_t)ep->entities));
 	if (ep->pending_mass)
 		json_object_set_new(j, "pending_mass", json_true());
+	if (ep->hidden > 0)
+		json_object_set_new(j, "hidden", json_integer((json_int_t)ep->hidden));
+	if (ep->credential[0] != '\0')
+		json_object_set_new(j, "credential", json_string(ep->credential));
 	text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	rc = store_meta_put(txn, name, text, cause);
@@ -439,7 +454,7 @@ hist_version_close(struct store_txn *txn, const char *tailnet, uint8_t kind, con
 
 int
 hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
-               tstime_t prev, int span_ok, uint64_t count, char **cause)
+               tstime_t prev, int span_ok, uint64_t count, int oauth, char **cause)
 {
 	uint8_t v[HIST_COVER_LEN];
 	struct store_key k;
@@ -448,7 +463,7 @@ hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint,
 	store_key_i64(&k, t);
 	store_put_i64(v, prev);
 	store_put_u64(v + 8, count);
-	store_put_u64(v + 16, span_ok ? HIST_COVER_SPAN_OK : 0);
+	store_put_u64(v + 16, (span_ok ? HIST_COVER_SPAN_OK : 0) | (oauth ? HIST_COVER_OAUTH : 0));
 	return store_put(txn, STORE_COVER, &k, v, sizeof(v), cause);
 }
 
@@ -548,8 +563,12 @@ hist_poll_end(struct store_txn *txn, const char *tailnet, const char *endpoint,
 {
 	if (hist_put_cover(txn, tailnet, endpoint, t, ep->last_ok,
 	                   ep->last_ok != TSTIME_NONE && t - ep->last_ok <= pol->max_gap, count,
+	                   pol->credential != NULL && strcmp(pol->credential, "oauth") == 0,
 	                   cause) == -1)
 		return -1;
+	/* Every poll's row says which kind of credential made it; the endpoint keeps the last. */
+	if (pol->credential != NULL)
+		snprintf(ep->credential, sizeof(ep->credential), "%s", pol->credential);
 	ep->pending_mass = 0;
 	ep->last_ok = t;
 	strcpy(ep->result, "ok");

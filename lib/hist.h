@@ -25,6 +25,13 @@ struct hist_policy {
 	int64_t expiry_warn[HIST_MAX_WARN]; /* us, largest first: device.key.expiring thresholds */
 	size_t nexpiry_warn;
 	int presence; /* record device.online / device.offline */
+	/* The kind of credential that made the poll: "api_key" or "oauth" (NULL: not said). It
+	 * decides what the API can show (an OAuth token lists no shared-in devices). */
+	const char *credential;
+	/* Keys: the ids of the access tokens the daemon's own OAuth client was given (a JSON
+	 * array, borrowed; NULL: none), and whether other OAuth-minted tokens make events. */
+	json_t *own_tokens;
+	int oauth_token_events;
 };
 
 /* The thresholds used when a policy names none: 14d, 7d, 1d. */
@@ -35,6 +42,7 @@ struct hist_poll_result {
 	int held;      /* mass disappearance held back until a second poll confirms it */
 	size_t seen, created, changed, deleted, vol_updates;
 	size_t events; /* recorded by this poll */
+	size_t hidden; /* devices this credential stopped showing: unknown, not deleted */
 };
 
 /* The state of one endpoint of one tailnet, kept in the store so that it survives restarts. */
@@ -46,6 +54,8 @@ struct hist_endpoint {
 	unsigned failures; /* consecutive */
 	uint64_t entities;
 	int pending_mass;
+	char credential[8]; /* of the last successful poll: "api_key", "oauth", "" unknown */
+	uint64_t hidden;    /* devices not visible to the current credential, kept as unknown */
 };
 
 /* Applies a devices answer (BODY, borrowed: {"devices":[...]}) seen at time T in one write

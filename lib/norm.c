@@ -139,6 +139,9 @@ norm_device(json_t *dev, struct norm_device *out, char **cause)
 		out->expires = TSTIME_NONE;
 	out->key_expiry_disabled = json_is_true(json_object_get(dev, "keyExpiryDisabled"));
 	out->online = json_is_true(json_object_get(dev, "connectedToControl"));
+	/* Volatile (it flaps, and it is not sticky), but a security signal: the history raises
+	 * an event on each transition, so its own value is kept apart here. */
+	out->multiple_connections = json_is_true(json_object_get(dev, "multipleConnections"));
 
 	stable = json_object();
 	vol = json_object();

@@ -23,7 +23,8 @@ struct norm_device {
 	size_t order;     /* the caller's: position in the answer */
 	tstime_t expires; /* node key expiry; TSTIME_NONE when absent or the zero time */
 	int key_expiry_disabled;
-	int online; /* connectedToControl */
+	int online;               /* connectedToControl */
+	int multiple_connections; /* multipleConnections: the node key is in use twice */
 };
 
 /* A qsort comparator of strings held as json_t * (lists of tags, scopes, subscriptions). */

@@ -21,6 +21,8 @@ PROTO_ARG(limit, PROTO_T_COUNT, "a number from 1 to " PROTO_STR(PROTO_LIMIT_MAX)
           "at most N events (default 1000, at most " PROTO_STR(PROTO_LIMIT_MAX) ")")
 PROTO_ARG(expiring, PROTO_T_STRING, "a duration", "--expiring DUR",
           "only active keys that expire within DUR of the last poll (7d, 36h)")
+PROTO_ARG(all, PROTO_T_BOOL, "true or false", "--all",
+          "also the hourly access tokens that OAuth clients mint")
 PROTO_ARG(netbox_ids, PROTO_T_BOOL, "true or false", "--netbox-ids",
           "read NetBox's ids as a sync does ([netbox] settings) and lead the NetBox CSV with an id "
           "column, so that an import updates and retires rows instead of refusing them")

@@ -55,9 +55,10 @@ PROTO_OP(users_list, "users.list", 0,
          0,
          "users of the tailnet now or at a time: login, name, role, status, type")
 PROTO_OP(keys_list, "keys.list", 0,
-         PROTO_A(tailnet) | PROTO_A(at) | PROTO_A(expiring),
+         PROTO_A(tailnet) | PROTO_A(at) | PROTO_A(expiring) | PROTO_A(all),
          0,
-         "auth keys, API tokens, OAuth clients and federated identities, gone ones included")
+         "auth keys, API tokens, OAuth clients and federated identities, gone ones included "
+         "(all: also OAuth access tokens)")
 PROTO_OP(webhooks_list, "webhooks.list", 0,
          PROTO_A(tailnet) | PROTO_A(at),
          0,

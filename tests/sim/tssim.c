@@ -45,6 +45,7 @@
 #define TSSIM_OAUTH_MAX_LIFE (366L * 86400)
 #define TSSIM_OAUTH_SCOPE "all:read"
 #define TSSIM_OAUTH_PATH "/api/v2/oauth/"
+#define TSSIM_OAUTH_MARK "_oauthToken" /* a key that is an OAuth access token; never served */
 #define TSSIM_MAX_FORM (64 * 1024)
 #define TSSIM_AUTHKEY_LIFE (90L * 86400) /* auth keys and API tokens: the console's default */
 #define TSSIM_MAX_ACL (16L * 1024 * 1024)
@@ -89,8 +90,10 @@ struct tssim_blob {
 
 struct tssim_tailnet {
 	char *name;
-	json_t *devices;             /* array of device objects as stored (fields=all) */
-	struct tssim_blob *cache[2]; /* serialised list: [0] default fields, [1] fields=all */
+	json_t *devices; /* array of device objects as stored (fields=all) */
+	/* serialised list: [0] default fields, [1] fields=all; [2], [3] the same without the
+	 * shared-in devices, as OAuth-derived tokens see it */
+	struct tssim_blob *cache[4];
 	uint32_t v4_next; /* next offset in 100.64.0.0/10 to hand out: freed ones are not reused */
 	json_t *keys;     /* Key objects as stored: revoked and expired ones stay forever */
 	json_t *users;
@@ -103,6 +106,8 @@ struct tssim_tailnet {
 	char *token_user;      /* owner of the API token: lists keys without all=true; NULL: all */
 	bool keys_ids;         /* list keys as {"id"} only, as the older docs show */
 	bool invalid_short;    /* a revoked or expired key shows only what the docs' example does */
+	bool null_lists;       /* an empty list is served as null, as a Go nil slice is */
+	bool no_dns_configuration; /* dns/configuration answers 404, as on an older server */
 	TAILQ_ENTRY(tssim_tailnet) entry;
 };
 
@@ -121,9 +126,12 @@ struct tssim_fault {
 	char *body;   /* NULL; else a 200 with exactly this body: an answer of the wrong shape */
 };
 
-/* An OAuth access token handed out by the token endpoint. */
+/* An OAuth access token handed out by the token endpoint: tskey-api-{key_id}-{secret}, also a
+ * key of tailnet "-" (or the first one) that only all/all:read credentials see in the list. */
 struct tssim_token {
 	char *token;
+	char *key_id;
+	json_t *scopes;     /* array of scope names it was issued with */
 	int64_t expires_ms; /* wall clock; refused from then on */
 	TAILQ_ENTRY(tssim_token) entry;
 };
@@ -140,6 +148,10 @@ struct tssim_call {
 	bool fields_all;
 	struct tssim_fault fault;
 	struct event *timer;
+	/* The credential, set by tssim_auth_api: scopes NULL for the API token (every scope);
+	 * an OAuth token's scopes and key id otherwise. */
+	json_t *scopes;
+	char *key_id;
 	TAILQ_ENTRY(tssim_call) entry;
 };
 
@@ -160,13 +172,14 @@ struct tssim {
 	char *oauth_secret;
 	char *oauth_scope;
 	long oauth_life;                  /* seconds, for tokens issued from now on */
-	unsigned long oauth_serial;       /* N of the last tsoauth-N-... */
+	unsigned long oauth_serial;       /* tokens ever issued */
 	unsigned long oauth_issued;       /* since start or the last requests reset */
 	TAILQ_HEAD(, tssim_token) tokens; /* issued, maybe expired */
 };
 
-/* Authenticates a request for a route: 0, or an error status with *msg (NULL: the usual). */
-typedef int (*tssim_auth_fn)(struct tssim *, struct evhttp_request *, const char **msg);
+/* Authenticates a request for a route (noting the credential in the call): 0, or an error
+ * status with *msg (NULL: the usual). */
+typedef int (*tssim_auth_fn)(struct tssim *, struct tssim_call *, const char **msg);
 
 /* An API handler produces the normal answer: 200 with *body, or an error status with *msg. */
 typedef int (*tssim_api_fn)(struct tssim *, struct tssim_call *, struct tssim_blob **body,
@@ -180,14 +193,15 @@ static int tssim_api_oauth_token(struct tssim *, struct tssim_call *, struct tss
                                  const char **);
 static int tssim_api_view(struct tssim *, struct tssim_call *, struct tssim_blob **, const char **);
 static int tssim_api_acl(struct tssim *, struct tssim_call *, struct tssim_blob **, const char **);
-static int tssim_auth_api(struct tssim *, struct evhttp_request *, const char **);
-static int tssim_auth_client(struct tssim *, struct evhttp_request *, const char **);
+static int tssim_auth_api(struct tssim *, struct tssim_call *, const char **);
+static int tssim_auth_client(struct tssim *, struct tssim_call *, const char **);
 
 /* A JSON document of one tailnet for tssim_api_view (new reference), or NULL with an error
  * status and *msg. */
 typedef json_t *(*tssim_view_fn)(struct tssim_tailnet *, struct tssim_call *, int *status,
                                  const char **msg);
 
+static json_t *tssim_list(struct tssim_tailnet *, const char *, json_t *);
 static json_t *tssim_view_keys(struct tssim_tailnet *, struct tssim_call *, int *, const char **);
 static json_t *tssim_view_key(struct tssim_tailnet *, struct tssim_call *, int *, const char **);
 static json_t *tssim_view_users(struct tssim_tailnet *, struct tssim_call *, int *, const char **);
@@ -216,34 +230,37 @@ static const struct tssim_route {
 	tssim_auth_fn auth;
 	tssim_api_fn fn;
 	tssim_view_fn view; /* the document, for fn tssim_api_view */
+	const char *scope;  /* what an OAuth token needs (the API's names); NULL: the handler
+	                       decides (keys) or no API token is involved */
 } tssim_routes[] = {
     {TSSIM_TAILNET "devices", TSSIM_EP_DEVICES, 0, EVHTTP_REQ_GET, tssim_auth_api,
-     tssim_api_devices, NULL},
+     tssim_api_devices, NULL, "devices:core:read"},
     {"/api/v2/device/*", TSSIM_EP_DEVICE, -1, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_device,
-     NULL},
+     NULL, "devices:core:read"},
     {TSSIM_OAUTH_PATH "token", TSSIM_EP_OAUTH_TOKEN, -1, EVHTTP_REQ_POST, tssim_auth_client,
-     tssim_api_oauth_token, NULL},
+     tssim_api_oauth_token, NULL, NULL},
     {TSSIM_TAILNET "keys", TSSIM_EP_KEYS, 0, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_view,
-     tssim_view_keys},
+     tssim_view_keys, NULL},
     {TSSIM_TAILNET "keys/*", TSSIM_EP_KEY, 0, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_view,
-     tssim_view_key},
+     tssim_view_key, NULL},
     {TSSIM_TAILNET "users", TSSIM_EP_USERS, 0, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_view,
-     tssim_view_users},
-    {TSSIM_TAILNET "acl", TSSIM_EP_ACL, 0, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_acl, NULL},
+     tssim_view_users, "users:read"},
+    {TSSIM_TAILNET "acl", TSSIM_EP_ACL, 0, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_acl, NULL,
+     "policy_file:read"},
     {TSSIM_TAILNET "dns/nameservers", TSSIM_EP_DNS, 0, EVHTTP_REQ_GET, tssim_auth_api,
-     tssim_api_view, tssim_view_nameservers},
+     tssim_api_view, tssim_view_nameservers, "dns:read"},
     {TSSIM_TAILNET "dns/preferences", TSSIM_EP_DNS, 0, EVHTTP_REQ_GET, tssim_auth_api,
-     tssim_api_view, tssim_view_preferences},
+     tssim_api_view, tssim_view_preferences, "dns:read"},
     {TSSIM_TAILNET "dns/searchpaths", TSSIM_EP_DNS, 0, EVHTTP_REQ_GET, tssim_auth_api,
-     tssim_api_view, tssim_view_searchpaths},
+     tssim_api_view, tssim_view_searchpaths, "dns:read"},
     {TSSIM_TAILNET "dns/split-dns", TSSIM_EP_DNS, 0, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_view,
-     tssim_view_split_dns},
+     tssim_view_split_dns, "dns:read"},
     {TSSIM_TAILNET "dns/configuration", TSSIM_EP_DNS, 0, EVHTTP_REQ_GET, tssim_auth_api,
-     tssim_api_view, tssim_view_dns_configuration},
+     tssim_api_view, tssim_view_dns_configuration, "dns:read"},
     {TSSIM_TAILNET "settings", TSSIM_EP_SETTINGS, 0, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_view,
-     tssim_view_settings},
+     tssim_view_settings, "feature_settings:read"},
     {TSSIM_TAILNET "webhooks", TSSIM_EP_WEBHOOKS, 0, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_view,
-     tssim_view_webhooks},
+     tssim_view_webhooks, "webhooks:read"},
 };
 
 /* Control ops: each returns the members to add to {"ok":true} (new reference), or NULL and a
@@ -261,11 +278,14 @@ static json_t *tssim_op_generate(struct tssim *, json_t *, char **);
 static json_t *tssim_op_get(struct tssim *, json_t *, char **);
 static json_t *tssim_op_oauth(struct tssim *, json_t *, char **);
 static json_t *tssim_op_oauth_revoke(struct tssim *, json_t *, char **);
+static json_t *tssim_op_oauth_issue(struct tssim *, json_t *, char **);
 static json_t *tssim_op_key_add(struct tssim *, json_t *, char **);
 static json_t *tssim_op_key_revoke(struct tssim *, json_t *, char **);
 static json_t *tssim_op_key_expire(struct tssim *, json_t *, char **);
 static json_t *tssim_op_key_set(struct tssim *, json_t *, char **);
 static json_t *tssim_op_keys_config(struct tssim *, json_t *, char **);
+static json_t *tssim_op_null_lists(struct tssim *, json_t *, char **);
+static json_t *tssim_op_legacy_dns(struct tssim *, json_t *, char **);
 static json_t *tssim_op_user_add(struct tssim *, json_t *, char **);
 static json_t *tssim_op_user_delete(struct tssim *, json_t *, char **);
 static json_t *tssim_op_user_set(struct tssim *, json_t *, char **);
@@ -289,9 +309,9 @@ static const struct tssim_op {
     {"set", tssim_op_set,
      "{tailnet, nodeId, fields}: merge fields into a device (null removes one)"},
     {"churn", tssim_op_churn,
-     "{tailnet}: change only volatile fields: connectedToControl, lastSeen, clientConnectivity, "
-     "multipleConnections on every device; lastSeen, currentlyConnected, deviceCount, "
-     "active/idle status on every user"},
+     "{tailnet, multiple_connections?}: change only volatile fields: connectedToControl, "
+     "lastSeen, clientConnectivity (and multipleConnections if asked) on every device; "
+     "lastSeen, currentlyConnected, deviceCount, active/idle status on every user"},
     {"fault", tssim_op_fault,
      "{endpoint, tailnet?, status?, message?, retry_after?, delay_ms?, truncate?, invalid?, "
      "oversize?, chunked?, count?}: fault the next count (1; -1 = until cleared) requests"},
@@ -303,8 +323,11 @@ static const struct tssim_op {
      "{tailnet, nodeId?}: the tailnet as stored (devices, keys, users, acl, dns, settings, "
      "webhooks), or one device"},
     {"oauth", tssim_op_oauth,
-     "{expires_in?}: lifetime in seconds of OAuth tokens issued from now on; the OAuth state"},
+     "{expires_in?, scope?}: lifetime in seconds and scopes (space-separated) of OAuth tokens "
+     "issued from now on; the OAuth state"},
     {"oauth_revoke", tssim_op_oauth_revoke, "{}: invalidate every OAuth token issued"},
+    {"oauth_issue", tssim_op_oauth_issue,
+     "{}: issue an access token as another user of the OAuth client (a CI job) would"},
     {"key_add", tssim_op_key_add,
      "{tailnet, key}: add a key; missing fields get defaults for its keyType (auth)"},
     {"key_revoke", tssim_op_key_revoke,
@@ -312,6 +335,10 @@ static const struct tssim_op {
     {"key_expire", tssim_op_key_expire,
      "{tailnet, id}: expire a key now (leaves the list; GET shows invalid)"},
     {"key_set", tssim_op_key_set, "{tailnet, id, fields}: merge fields into a key (null removes)"},
+    {"null_lists", tssim_op_null_lists,
+     "{tailnet, on}: serve an empty devices, keys, users or webhooks list as null"},
+    {"legacy_dns", tssim_op_legacy_dns,
+     "{tailnet, on}: answer 404 for dns/configuration, as a server without it would"},
     {"keys_config", tssim_op_keys_config,
      "{tailnet, token_user?, keys_list_shape?, invalid_key_shape?}: how keys are listed"},
     {"user_add", tssim_op_user_add, "{tailnet, user}: add a user; missing fields get defaults"},
@@ -373,6 +400,9 @@ static const uint32_t tssim_reserved_blocks[] = {9316, 13148, 13149};
 
 static const char tssim_msg_no_tailnet[] = "Tailnet not found, or user does not have access";
 static const char tssim_msg_bad_client[] = "invalid client credentials";
+/* The API's wording for a credential that lacks the scope (tailscale/tailscale#15969). */
+static const char tssim_msg_forbidden[] =
+    "calling actor does not have enough permissions to perform this function";
 
 /* --- small helpers --- */
 
@@ -1063,6 +1093,7 @@ tssim_key_view(struct tssim_tailnet *tn, json_t *key, time_t now)
 	void *tmp;
 
 	json_object_del(v, "key");
+	json_object_del(v, TSSIM_OAUTH_MARK);
 	if (!tssim_key_invalid(key, now)) {
 		json_object_del(v, "invalid");
 		return v;
@@ -1823,28 +1854,29 @@ tssim_device_view(json_t *dev, bool all)
 	return v;
 }
 
-/* The tailnet's device list as served (a new reference to the cached blob). */
+/* The tailnet's device list as served, with or without the shared-in devices (a new reference
+ * to the cached blob). */
 static struct tssim_blob *
-tssim_tailnet_body(struct tssim_tailnet *tn, bool all)
+tssim_tailnet_body(struct tssim_tailnet *tn, bool all, bool shared)
 {
+	size_t slot = (all ? 1 : 0) + (shared ? 0 : 2), i;
 	json_t *list, *doc, *dev;
-	size_t i;
 
-	if (tn->cache[all] == NULL) {
+	if (tn->cache[slot] == NULL) {
 		list = json_array();
 		json_array_foreach(tn->devices, i, dev)
 		{
-			json_array_append_new(list, tssim_device_view(dev, all));
+			if (shared || !json_is_true(json_object_get(dev, "isExternal")))
+				json_array_append_new(list, tssim_device_view(dev, all));
 		}
-		doc = json_object();
-		json_object_set_new(doc, "devices", list);
-		tn->cache[all] = tssim_blob_dump(doc);
+		doc = tssim_list(tn, "devices", list);
+		tn->cache[slot] = tssim_blob_dump(doc);
 		json_decref(doc);
-		if (tn->cache[all] == NULL)
+		if (tn->cache[slot] == NULL)
 			return NULL;
 	}
-	tn->cache[all]->refs++;
-	return tn->cache[all];
+	tn->cache[slot]->refs++;
+	return tn->cache[slot];
 }
 
 /* --- the API --- */
@@ -2034,7 +2066,8 @@ tssim_api_devices(struct tssim *sim, struct tssim_call *c, struct tssim_blob **b
 		*msg = tssim_msg_no_tailnet;
 		return 404;
 	}
-	if ((*body = tssim_tailnet_body(tn, c->fields_all)) == NULL)
+	/* OAuth-derived tokens do not list shared-in devices (tailscale/tailscale#16911). */
+	if ((*body = tssim_tailnet_body(tn, c->fields_all, c->scopes == NULL)) == NULL)
 		return 500;
 	return 200;
 }
@@ -2074,21 +2107,121 @@ tssim_api_view(struct tssim *sim, struct tssim_call *c, struct tssim_blob **body
 	return *body != NULL ? 200 : 500;
 }
 
-/* Active keys only; without all=true only the token owner's; full objects or ids only. */
+/* Whether a credential with these scopes (NULL: the API token, every scope) may do what needs
+ * the scope need: all and all:read cover every read, a scope covers its own :read. */
+static bool
+tssim_scope_allows(json_t *scopes, const char *need)
+{
+	size_t i, len = strlen(need);
+	json_t *v;
+
+	if (scopes == NULL)
+		return true;
+	json_array_foreach(scopes, i, v)
+	{
+		const char *s = json_string_value(v);
+
+		if (s == NULL)
+			continue;
+		if (strcmp(s, "all") == 0 || strcmp(s, "all:read") == 0 || strcmp(s, need) == 0)
+			return true;
+		if (len > 5 && strcmp(need + len - 5, ":read") == 0 && strlen(s) == len - 5 &&
+		    strncmp(s, need, len - 5) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* all or all:read: the only scopes that list every access token and read any key by id. */
+static bool
+tssim_scope_all(json_t *scopes)
+{
+	return tssim_scope_allows(scopes, "an:unknown:read");
+}
+
+/* The scopes of a space-separated list (new reference). */
+static json_t *
+tssim_scope_list(const char *s)
+{
+	json_t *list = json_array();
+	size_t n;
+
+	for (;;) {
+		s += strspn(s, " ");
+		if ((n = strcspn(s, " ")) == 0)
+			return list;
+		json_array_append_new(list, json_stringn(s, n));
+		s += n;
+	}
+}
+
+/* Whether an OAuth token with these scopes sees this key: each key type has its own scope
+ * (listTailnetKeys), and only all/all:read see the access tokens minted by OAuth clients. */
+static bool
+tssim_key_visible(json_t *scopes, json_t *key)
+{
+	static const struct {
+		const char *type, *scope;
+	} by_type[] = {
+	    {"auth", "auth_keys:read"},
+	    {"api", "api_access_tokens:read"},
+	    {"client", "oauth_keys:read"},
+	    {"federated", "federated_keys:read"},
+	};
+	const char *type = json_string_value(json_object_get(key, "keyType"));
+	size_t i;
+
+	if (json_object_get(key, TSSIM_OAUTH_MARK) != NULL)
+		return tssim_scope_all(scopes);
+	for (i = 0; i < TSSIM_NELEM(by_type); i++)
+		if (type != NULL && strcmp(type, by_type[i].type) == 0)
+			return tssim_scope_allows(scopes, by_type[i].scope);
+	return tssim_scope_all(scopes);
+}
+
+/* Whether the credential may list keys at all: it needs one key type's scope. */
+static bool
+tssim_keys_allowed(json_t *scopes)
+{
+	return tssim_scope_allows(scopes, "auth_keys:read") ||
+	       tssim_scope_allows(scopes, "api_access_tokens:read") ||
+	       tssim_scope_allows(scopes, "oauth_keys:read") ||
+	       tssim_scope_allows(scopes, "federated_keys:read");
+}
+
+/* {member: list}, or {member: null} for an empty list when the tailnet serves nil slices. */
+static json_t *
+tssim_list(struct tssim_tailnet *tn, const char *member, json_t *list)
+{
+	if (tn->null_lists && json_array_size(list) == 0) {
+		json_decref(list);
+		list = json_null();
+	}
+	return tssim_result(member, list);
+}
+
+/* Active keys only; without all=true only the token owner's; full objects or ids only; of an
+ * OAuth token, only the types its scopes cover. */
 static json_t *
 tssim_view_keys(struct tssim_tailnet *tn, struct tssim_call *c, int *status, const char **msg)
 {
 	const char *all = evhttp_find_header(&c->params, "all");
 	bool mine = all == NULL || strcmp(all, "true") != 0;
-	json_t *list = json_array(), *key;
+	json_t *list, *key;
 	time_t now = time(NULL);
 	size_t i;
 
+	if (!tssim_keys_allowed(c->scopes)) {
+		*status = 403;
+		*msg = tssim_msg_forbidden;
+		return NULL;
+	}
+	list = json_array();
 	json_array_foreach(tn->keys, i, key)
 	{
 		const char *user = json_string_value(json_object_get(key, "userId"));
 
-		if (tssim_key_invalid(key, now) ||
+		if (tssim_key_invalid(key, now) || !tssim_key_visible(c->scopes, key) ||
 		    (mine && tn->token_user != NULL &&
 		     (user == NULL || strcmp(user, tn->token_user) != 0)))
 			continue;
@@ -2098,14 +2231,23 @@ tssim_view_keys(struct tssim_tailnet *tn, struct tssim_call *c, int *status, con
 		else
 			json_array_append_new(list, tssim_key_view(tn, key, now));
 	}
-	return tssim_result("keys", list);
+	return tssim_list(tn, "keys", list);
 }
 
+/* Every credential may read its own key; all and all:read any key; a key type's scope the keys
+ * of that type (inferred: kb/1623 states the first two only). Otherwise 403, before any 404. */
 static json_t *
 tssim_view_key(struct tssim_tailnet *tn, struct tssim_call *c, int *status, const char **msg)
 {
 	json_t *key = tssim_coll_find(tn, &tssim_coll_keys, c->args[1], NULL);
 
+	if (c->scopes != NULL && !tssim_scope_all(c->scopes) &&
+	    strcmp(c->args[1], c->key_id) != 0 &&
+	    (key == NULL || !tssim_key_visible(c->scopes, key))) {
+		*status = 403;
+		*msg = tssim_msg_forbidden;
+		return NULL;
+	}
 	if (key == NULL) {
 		*status = 404;
 		*msg = "not found";
@@ -2146,7 +2288,7 @@ tssim_view_users(struct tssim_tailnet *tn, struct tssim_call *c, int *status, co
 		    (strcmp(role, "all") == 0 || (ur != NULL && strcmp(ur, role) == 0)))
 			json_array_append(list, u);
 	}
-	return tssim_result("users", list);
+	return tssim_list(tn, "users", list);
 }
 
 /* The addresses of resolvers (new reference). */
@@ -2203,6 +2345,11 @@ static json_t *
 tssim_view_dns_configuration(struct tssim_tailnet *tn, struct tssim_call *c, int *status,
                              const char **msg)
 {
+	if (tn->no_dns_configuration) {
+		*status = 404;
+		*msg = "not found";
+		return NULL;
+	}
 	return json_pack("{s:O, s:O, s:O, s:{s:O, s:O}}", "nameservers",
 	                 json_object_get(tn->dns, "nameservers"), "splitDNS",
 	                 json_object_get(tn->dns, "splitDNS"), "searchPaths",
@@ -2230,7 +2377,7 @@ tssim_view_webhooks(struct tssim_tailnet *tn, struct tssim_call *c, int *status,
 		json_object_del(v, "secret");
 		json_array_append_new(list, v);
 	}
-	return tssim_result("webhooks", list);
+	return tssim_list(tn, "webhooks", list);
 }
 
 /* The policy file: HuJSON as stored, or JSON for Accept: application/json, or details=true's
@@ -2361,6 +2508,8 @@ tssim_call_free(struct tssim_call *c)
 	if (c->timer != NULL)
 		event_free(c->timer);
 	tssim_fault_clear(&c->fault);
+	json_decref(c->scopes);
+	free(c->key_id);
 	free(c);
 }
 
@@ -2439,8 +2588,8 @@ tssim_authz_parse(struct evhttp_request *req, char **user, char **pass)
 	return TSSIM_AUTHZ_BASIC;
 }
 
-/* Whether token was issued here, is not revoked and has not expired. */
-static bool
+/* The token if it was issued here, is not revoked and has not expired (borrowed). */
+static struct tssim_token *
 tssim_oauth_live(struct tssim *sim, const char *token)
 {
 	struct tssim_token *t;
@@ -2449,24 +2598,33 @@ tssim_oauth_live(struct tssim *sim, const char *token)
 	TAILQ_FOREACH(t, &sim->tokens, entry)
 	{
 		if (strcmp(t->token, token) == 0)
-			return now < t->expires_ms;
+			return now < t->expires_ms ? t : NULL;
 	}
-	return false;
+	return NULL;
 }
 
 /* The API token or a live OAuth access token, as "Bearer CRED" or as Basic with CRED as the
- * user and an empty password. */
+ * user and an empty password; an OAuth token needs the route's scope (403 otherwise). */
 static int
-tssim_auth_api(struct tssim *sim, struct evhttp_request *req, const char **msg)
+tssim_auth_api(struct tssim *sim, struct tssim_call *c, const char **msg)
 {
 	char *cred, *pass;
-	enum tssim_authz kind = tssim_authz_parse(req, &cred, &pass);
-	bool ok = (kind == TSSIM_AUTHZ_BEARER || (kind == TSSIM_AUTHZ_BASIC && *pass == '\0')) &&
-	          (strcmp(cred, sim->token) == 0 || tssim_oauth_live(sim, cred));
+	enum tssim_authz kind = tssim_authz_parse(c->req, &cred, &pass);
+	bool form = kind == TSSIM_AUTHZ_BEARER || (kind == TSSIM_AUTHZ_BASIC && *pass == '\0');
+	struct tssim_token *t = form ? tssim_oauth_live(sim, cred) : NULL;
+	int status = form && (t != NULL || strcmp(cred, sim->token) == 0) ? 0 : 401;
 
 	free(cred);
 	free(pass);
-	return ok ? 0 : 401;
+	if (status != 0 || t == NULL)
+		return status;
+	c->scopes = json_incref(t->scopes);
+	c->key_id = xstrdup(t->key_id);
+	if (c->route->scope != NULL && !tssim_scope_allows(c->scopes, c->route->scope)) {
+		*msg = tssim_msg_forbidden;
+		return 403;
+	}
+	return 0;
 }
 
 /* A form-encoded body (application/x-www-form-urlencoded) into form; any other type is no
@@ -2515,8 +2673,9 @@ tssim_form_decode(const char *s)
 /* OAuth client authentication (RFC 6749 2.3.1): Basic with the form-encoded id and secret, or
  * else client_id and client_secret in the form body. */
 static int
-tssim_auth_client(struct tssim *sim, struct evhttp_request *req, const char **msg)
+tssim_auth_client(struct tssim *sim, struct tssim_call *c, const char **msg)
 {
+	struct evhttp_request *req = c->req;
 	struct evkeyvalq form;
 	char *user, *pass, *id = NULL, *secret = NULL;
 	int status = 401;
@@ -2547,31 +2706,57 @@ tssim_auth_client(struct tssim *sim, struct evhttp_request *req, const char **ms
 	return status;
 }
 
-/* Drops every token issued, or (all false) only the expired ones; returns how many went. */
+/* The tailnet whose keys list the OAuth client's tokens: "-", else the first one. */
+static struct tssim_tailnet *
+tssim_oauth_tailnet(struct tssim *sim)
+{
+	struct tssim_tailnet *tn = tssim_tailnet_find(sim, "-");
+
+	return tn != NULL ? tn : TAILQ_FIRST(&sim->tailnets);
+}
+
+/* Drops every token issued, or (all false) only the expired ones; returns how many went. A
+ * dropped live token is revoked: its key leaves the list and GET shows it invalid. */
 static unsigned long
 tssim_oauth_drop(struct tssim *sim, bool all)
 {
+	struct tssim_tailnet *tn = tssim_oauth_tailnet(sim);
 	struct tssim_token *t, *next;
 	int64_t now = tssim_now_ms();
 	unsigned long n = 0;
+	json_t *key;
+	char ts[32];
 
+	tssim_time(time(NULL), ts, sizeof ts);
 	for (t = TAILQ_FIRST(&sim->tokens); t != NULL; t = next) {
 		next = TAILQ_NEXT(t, entry);
 		if (!all && now < t->expires_ms)
 			continue;
+		if (now < t->expires_ms && tn != NULL &&
+		    (key = tssim_coll_find(tn, &tssim_coll_keys, t->key_id, NULL)) != NULL) {
+			json_object_set_new(key, "revoked", json_string(ts));
+			json_object_set_new(key, "invalid", json_true());
+		}
 		TAILQ_REMOVE(&sim->tokens, t, entry);
 		free(t->token);
+		free(t->key_id);
+		json_decref(t->scopes);
 		free(t);
 		n++;
 	}
 	return n;
 }
 
-/* A new access token, living oauth_life seconds (borrowed: the list owns it). */
+/* A new access token with these scopes (borrowed), living oauth_life seconds, shaped as the
+ * real ones: tskey-api-{key id}-{secret}. Its key joins the tailnet's keys, marked so that only
+ * all/all:read see it listed. Returns the token (borrowed: the list owns it). */
 static const char *
-tssim_oauth_issue(struct tssim *sim)
+tssim_oauth_issue(struct tssim *sim, json_t *scopes)
 {
+	struct tssim_tailnet *tn = tssim_oauth_tailnet(sim);
 	struct tssim_token *t = xcalloc(1, sizeof *t);
+	char id[32], created[32], expires[32];
+	time_t now = time(NULL);
 	unsigned r[4];
 	size_t i;
 
@@ -2579,22 +2764,40 @@ tssim_oauth_issue(struct tssim *sim)
 	tssim_oauth_drop(sim, false);
 	for (i = 0; i < TSSIM_NELEM(r); i++)
 		r[i] = simgen_rand(&sim->rng);
-	t->token =
-	    xasprintf("tsoauth-%lu-%08x%08x%08x%08x", ++sim->oauth_serial, r[0], r[1], r[2], r[3]);
+	if (tn != NULL)
+		tssim_coll_new_id(sim, tn, &tssim_coll_keys, id, sizeof id);
+	else
+		snprintf(id, sizeof id, "k%08xCNTRL", r[0]);
+	t->token = xasprintf("tskey-api-%s-%08x%08x%08x%08x", id, r[0], r[1], r[2], r[3]);
+	t->key_id = xstrdup(id);
+	t->scopes = json_incref(scopes);
 	t->expires_ms = tssim_now_ms() + (int64_t)sim->oauth_life * 1000;
 	TAILQ_INSERT_TAIL(&sim->tokens, t, entry);
+	sim->oauth_serial++;
 	sim->oauth_issued++;
+	if (tn != NULL) {
+		tssim_time(now, created, sizeof created);
+		tssim_time(now + sim->oauth_life, expires, sizeof expires);
+		json_array_append_new(
+		    tn->keys,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:O, s:b}", "id", id, "keyType",
+		              "api", "description", "", "created", created, "expires", expires,
+		              "expirySeconds", (json_int_t)sim->oauth_life, "userId", "", "scopes",
+		              scopes, TSSIM_OAUTH_MARK, 1));
+	}
 	return t->token;
 }
 
-/* Client credentials grant; the client was authenticated by tssim_auth_client. */
+/* Client credentials grant; the client was authenticated by tssim_auth_client. A requested
+ * scope must be one the client holds. */
 static int
 tssim_api_oauth_token(struct tssim *sim, struct tssim_call *c, struct tssim_blob **body,
                       const char **msg)
 {
 	struct evkeyvalq form;
 	const char *grant, *scope;
-	json_t *doc, *sv;
+	json_t *doc, *held, *want, *v;
+	size_t i;
 
 	if (tssim_form_parse(c->req, &form) != 0) {
 		evhttp_clear_headers(&form);
@@ -2607,16 +2810,30 @@ tssim_api_oauth_token(struct tssim *sim, struct tssim_call *c, struct tssim_blob
 		*msg = "unsupported grant_type";
 		return 400;
 	}
+	held = tssim_scope_list(sim->oauth_scope);
 	scope = evhttp_find_header(&form, "scope");
-	if (scope == NULL || *scope == '\0' || (sv = json_string(scope)) == NULL)
-		sv = json_string(sim->oauth_scope);
+	want = scope != NULL && *scope != '\0' ? tssim_scope_list(scope) : json_incref(held);
+	json_array_foreach(want, i, v)
+	{
+		if (!tssim_scope_allows(held, json_string_value(v))) {
+			json_decref(held);
+			json_decref(want);
+			evhttp_clear_headers(&form);
+			*msg = "OAuth client cannot grant scopes that it does not have";
+			return 403;
+		}
+	}
 	doc = json_object();
-	json_object_set_new(doc, "access_token", json_string(tssim_oauth_issue(sim)));
+	json_object_set_new(doc, "access_token", json_string(tssim_oauth_issue(sim, want)));
 	json_object_set_new(doc, "token_type", json_string("Bearer"));
 	json_object_set_new(doc, "expires_in", json_integer(sim->oauth_life));
-	json_object_set_new(doc, "scope", sv);
+	json_object_set_new(
+	    doc, "scope", json_string(scope != NULL && *scope != '\0' ? scope : sim->oauth_scope));
+	json_object_set_new(doc, "tags", json_string(""));
 	*body = tssim_blob_dump(doc);
 	json_decref(doc);
+	json_decref(held);
+	json_decref(want);
 	evhttp_clear_headers(&form);
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Cache-Control", "no-store");
 	return *body != NULL ? 200 : 500;
@@ -2683,7 +2900,7 @@ tssim_api(struct tssim *sim, struct evhttp_request *req, const struct tssim_rout
 		tssim_send_message(sim, req, 405, NULL, -1);
 		goto done;
 	}
-	if ((status = route->auth(sim, req, &msg)) != 0) {
+	if ((status = route->auth(sim, c, &msg)) != 0) {
 		tssim_send_message(sim, req, status, msg, -1);
 		goto done;
 	}
@@ -3066,10 +3283,11 @@ tssim_op_churn(struct tssim *sim, json_t *args, char **cause)
 {
 	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
 	json_t *dev, *cc, *u, *res;
+	bool multi = false;
 	char now[32];
 	size_t i;
 
-	if (tn == NULL)
+	if (tn == NULL || tssim_arg_bool(args, "multiple_connections", &multi, cause) != 0)
 		return NULL;
 	tssim_time(time(NULL), now, sizeof now);
 	json_array_foreach(tn->devices, i, dev)
@@ -3085,6 +3303,9 @@ tssim_op_churn(struct tssim *sim, json_t *args, char **cause)
 			json_object_set_new(cc, "endpoints", simgen_endpoints(&sim->rng));
 			json_object_set_new(cc, "latency", simgen_latency(&sim->rng));
 		}
+		/* A security signal, not noise: it moves only when the test asks. */
+		if (!multi)
+			continue;
 		if (simgen_rand(&sim->rng) % 4 == 0)
 			json_object_set_new(dev, "multipleConnections", json_true());
 		else
@@ -3329,6 +3550,7 @@ tssim_op_oauth(struct tssim *sim, json_t *args, char **cause)
 	struct tssim_token *t;
 	int64_t now = tssim_now_ms();
 	unsigned long live = 0;
+	const char *scope;
 
 	if (sim->oauth_id == NULL) {
 		*cause = xstrdup("no OAuth client: give the scenario an \"oauth\" block or start "
@@ -3336,9 +3558,16 @@ tssim_op_oauth(struct tssim *sim, json_t *args, char **cause)
 		return NULL;
 	}
 	if (tssim_arg_int(args, "expires_in", sim->oauth_life, 1, TSSIM_OAUTH_MAX_LIFE, &life,
-	                  cause) != 0)
+	                  cause) != 0 ||
+	    tssim_arg_str(args, "scope", sim->oauth_scope, &scope, cause) != 0)
 		return NULL;
 	sim->oauth_life = (long)life;
+	if (scope != sim->oauth_scope) {
+		char *copy = xstrdup(scope);
+
+		free(sim->oauth_scope);
+		sim->oauth_scope = copy;
+	}
 	TAILQ_FOREACH(t, &sim->tokens, entry)
 	{
 		if (now < t->expires_ms)
@@ -3351,6 +3580,21 @@ tssim_op_oauth(struct tssim *sim, json_t *args, char **cause)
 	json_object_set_new(o, "expires_in", json_integer(sim->oauth_life));
 	json_object_set_new(o, "live", json_integer((json_int_t)live));
 	return tssim_result("oauth", o);
+}
+
+static json_t *
+tssim_op_oauth_issue(struct tssim *sim, json_t *args, char **cause)
+{
+	json_t *scopes, *res;
+
+	if (sim->oauth_id == NULL) {
+		*cause = xstrdup("no OAuth client");
+		return NULL;
+	}
+	scopes = tssim_scope_list(sim->oauth_scope);
+	res = tssim_result("access_token", json_string(tssim_oauth_issue(sim, scopes)));
+	json_decref(scopes);
+	return res;
 }
 
 static json_t *
@@ -3498,6 +3742,31 @@ tssim_op_keys_config(struct tssim *sim, json_t *args, char **cause)
 	if (tn == NULL || tssim_keys_options(tn, args, cause) != 0)
 		return NULL;
 	return tssim_result("keys_config", tssim_keys_options_json(tn));
+}
+
+static json_t *
+tssim_op_null_lists(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+	bool on = false;
+
+	if (tn == NULL || tssim_arg_bool(args, "on", &on, cause) != 0)
+		return NULL;
+	tn->null_lists = on;
+	tssim_tailnet_changed(tn);
+	return tssim_result("null_lists", json_boolean(on));
+}
+
+static json_t *
+tssim_op_legacy_dns(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+	bool on = false;
+
+	if (tn == NULL || tssim_arg_bool(args, "on", &on, cause) != 0)
+		return NULL;
+	tn->no_dns_configuration = on;
+	return tssim_result("legacy_dns", json_boolean(on));
 }
 
 static json_t *

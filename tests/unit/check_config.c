@@ -463,6 +463,8 @@ START_TEST(test_endpoint_rows)
 		ck_assert_ptr_nonnull(e->apply);
 		ck_assert_uint_ge(endpoint_npaths(e), 1);
 		ck_assert(e->plan == NULL || e->plan_path != NULL);
+		/* A 403 names the scope the credential lacks. */
+		ck_assert_ptr_nonnull(e->scope);
 		for (j = 0; j < i; j++)
 			ck_assert_int_ne(e->kind, endpoints[j].kind);
 	}
@@ -470,7 +472,15 @@ START_TEST(test_endpoint_rows)
 	ck_assert_int_eq(endpoints[ENDPOINT_devices].mass_guard, 1);
 	ck_assert_int_eq(endpoints[ENDPOINT_keys].mass_guard, 0);
 	ck_assert_int_eq(endpoints[ENDPOINT_policy].text, 1);
-	ck_assert_uint_eq(endpoint_npaths(&endpoints[ENDPOINT_dns]), 4);
+	/* DNS in one read; an older server's four paths are its fallback, recorded as the same
+	 * endpoint and kind. */
+	ck_assert_uint_eq(endpoint_npaths(&endpoints[ENDPOINT_dns]), 1);
+	ck_assert_str_eq(endpoints[ENDPOINT_dns].paths[0], "dns/configuration");
+	ck_assert_ptr_nonnull(endpoints[ENDPOINT_dns].fallback);
+	ck_assert_uint_eq(endpoint_npaths(endpoints[ENDPOINT_dns].fallback), 4);
+	ck_assert_str_eq(endpoints[ENDPOINT_dns].fallback->name, endpoints[ENDPOINT_dns].name);
+	ck_assert_int_eq(endpoints[ENDPOINT_dns].fallback->kind, endpoints[ENDPOINT_dns].kind);
+	ck_assert_ptr_nonnull(endpoints[ENDPOINT_dns].fallback->what);
 }
 END_TEST
 

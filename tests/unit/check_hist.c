@@ -1099,13 +1099,7 @@ END_TEST
 /* ---- answers that do not check out ---- */
 
 static const char *const bad_bodies[] = {
-    "{}",
-    "{\"devices\":{}}",
-    "{\"devices\":null}",
-    "{\"devices\":\"n1\"}",
-    "{\"device\":[]}",
-    "[]",
-    "null",
+    "{}", "{\"devices\":{}}", "{\"devices\":\"n1\"}", "{\"device\":[]}", "[]", "null",
 };
 
 #define RENAMED_A                                                                                  \

@@ -726,7 +726,8 @@ START_TEST(test_volatile_churn)
 		set_time(a, "lastSeen", P(i));
 		set_bool(a, "connectedToControl", i % 2);
 		set_bool(b, "updateAvailable", i % 2);
-		set_bool(b, "multipleConnections", i % 3 == 0);
+		/* (multipleConnections churns without a version but with events: see
+		 * test_multiple_connections.) */
 		set_json(b, "clientConnectivity",
 		         json_pack("{s:[s], s:s}", "endpoints", "192.0.2.1:41641", "derp",
 		                   i % 2 ? "nyc" : "fra"));
@@ -1050,6 +1051,33 @@ START_TEST(test_presence)
 }
 END_TEST
 
+/* multipleConnections: never a version, but an event on each transition, presence or not. */
+START_TEST(test_multiple_connections)
+{
+	json_t *a = mkdev(1), *b = mkdev(2), *evs;
+	struct hist_poll_result res;
+
+	apply(P(0), a, b, END);
+	json_decref(take());
+	set_bool(b, "multipleConnections", 1);
+	res = apply(P(1), a, b, END);
+	ck_assert_uint_eq(res.changed, 0);
+	evs = TAKE(res, "device.multiple.connections n2CNTRL");
+	CK_EV(evs, 0, "device.multiple.connections", nid(2), dname(2),
+	      "{'multipleConnections':true}");
+	json_decref(evs);
+	res = apply(P(2), a, b, END);
+	NONE(res);
+	set_bool(b, "multipleConnections", 0);
+	res = apply(P(3), a, b, END);
+	evs = TAKE(res, "device.multiple.connections n2CNTRL");
+	CK_EV(evs, 0, "device.multiple.connections", nid(2), dname(2),
+	      "{'multipleConnections':false}");
+	json_decref(evs);
+	decref_all(a, b, END);
+}
+END_TEST
+
 /* A device that changes and disconnects in the same poll: both are told. */
 START_TEST(test_presence_with_change)
 {
@@ -1136,6 +1164,7 @@ hist_events_suite(void)
 	TC("presence");
 	tcase_add_test(tc, test_presence);
 	tcase_add_test(tc, test_presence_with_change);
+	tcase_add_test(tc, test_multiple_connections);
 
 	TC("restart");
 	tcase_add_test(tc, test_restart_no_events);
