@@ -306,5 +306,4 @@ CHECK(hist_address_reuse, "TSINV-HIST-006", HIST, HIGH,
       "A device took a deleted device's address within reuse_window",
       "Rules, firewalls and logs outside Tailscale that name the old address now mean another "
       "device.",
-      "Check what still names the address, and update it.",
-      "")
+      "Check what still names the address, and update it.", "")
