@@ -77,14 +77,19 @@ entity_policy_same(struct store *st, const char *tailnet, const char *hex, json_
 	return 0;
 }
 
-/* 0 when STD (the standardised text) is a JSON object and ETAG is there, else -1 and *cause. */
+/* 0 when STD (the standardised text) is a JSON object and ETAG is there, else -1 and *cause.
+ * STD is valid JSON (the standardiser checked it, comments became spaces): it is an object when
+ * its first non-blank byte is '{', so only a refusal parses it, to say what it is. */
 static int
 entity_policy_shape(const char *std, const char *etag, char **cause)
 {
-	json_t *v = json_loads(std, JSON_DECODE_ANY, NULL);
-	int ok = json_is_object(v);
+	int object = std[strspn(std, " \t\r\n")] == '{';
+	json_t *v;
 
-	if (!ok)
+	if (object && etag != NULL && *etag != '\0')
+		return 0;
+	v = json_loads(std, JSON_DECODE_ANY, NULL);
+	if (!object)
 		*cause = xasprintf("the policy answer is not a policy file (a JSON object) but %s",
 		                   v == NULL            ? "no JSON value"
 		                   : json_is_null(v)    ? "null"
@@ -92,16 +97,14 @@ entity_policy_shape(const char *std, const char *etag, char **cause)
 		                   : json_is_string(v)  ? "a string"
 		                   : json_is_boolean(v) ? "a boolean"
 		                                        : "a number");
-	else if (etag == NULL || *etag == '\0') {
+	else
 		*cause =
 		    xasprintf("the policy answer has no ETag header (the API always sends one)%s",
 		              json_object_size(v) == 1 && json_object_get(v, "message") != NULL
 		                  ? ": it looks like the API's error shape {\"message\": ...}"
 		                  : "");
-		ok = 0;
-	}
 	json_decref(v);
-	return ok ? 0 : -1;
+	return -1;
 }
 
 int
