@@ -824,8 +824,6 @@ ops_store_verify(struct tsinvd *d, struct ctl_req *req)
 	if (rc == 1)
 		log_warnx("store verify: %zu damaged record(s) in %s", json_array_size(damaged),
 		          store_path(d->st));
-	/* Not through the guard: damage is this op's answer, not a reason to withhold it. */
-	req->mark = store_damage(d->st, NULL);
 	ctl_reply(req, json_pack("{s:s, s:b, s:I, s:I, s:o}", "path", store_path(d->st), "ok",
 	                         rc == 0, "records", (json_int_t)records, "ms",
 	                         (json_int_t)((tstime_now() - t0) / 1000), "damaged", damaged));

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "checks-int.h"
+#include "policy.h"
 
 /* The policy's entity: the whole file. */
 #define ACL_POLICY "policy", "policy", NULL
@@ -27,7 +28,7 @@ acl_action(json_t *row)
 static size_t
 acl_count(json_t *policy, const char *section)
 {
-	json_t *v = check_get(policy, section);
+	json_t *v = policy_get(policy, section);
 
 	return json_is_array(v) ? json_array_size(v) : json_is_object(v) ? json_object_size(v) : 0;
 }
@@ -39,7 +40,7 @@ check_acl_no_rules(struct check_ctx *cx)
 
 	if (!check_need(cx, CHECK_P_POLICY))
 		return;
-	if (check_get(p, "acls") == NULL && check_get(p, "grants") == NULL)
+	if (policy_get(p, "acls") == NULL && policy_get(p, "grants") == NULL)
 		check_found(cx, ACL_POLICY, TSTIME_NONE,
 		            "no acls and no grants: the default policy allows all traffic");
 }
@@ -98,11 +99,12 @@ check_acl_danger_all(struct check_ctx *cx)
 			check_found(cx, "rule", check_rule_id(row, id, sizeof id), NULL,
 			            TSTIME_NONE, "%s names autogroup:danger-all", id);
 	}
-	if (acl_owner_lists_match(check_get(cx->snap->policy, "tagOwners"), acl_danger, &where))
+	if (acl_owner_lists_match(policy_get(cx->snap->policy, "tagOwners"), acl_danger, &where))
 		check_found(cx, "policy", "tagOwners", NULL, TSTIME_NONE,
 		            "tagOwners of %s names autogroup:danger-all", where);
 	where = NULL;
-	if (acl_owner_lists_match(check_get(cx->snap->policy, "autoApprovers"), acl_danger, &where))
+	if (acl_owner_lists_match(policy_get(cx->snap->policy, "autoApprovers"), acl_danger,
+	                          &where))
 		check_found(cx, "policy", "autoApprovers", NULL, TSTIME_NONE,
 		            "autoApprovers for %s names autogroup:danger-all", where);
 }
@@ -115,7 +117,7 @@ check_acl_broad_tag_owners(struct check_ctx *cx)
 
 	if (!check_need(cx, CHECK_P_POLICY))
 		return;
-	owners = check_get(cx->snap->policy, "tagOwners");
+	owners = policy_get(cx->snap->policy, "tagOwners");
 	json_object_foreach(owners, tag, v)
 	{
 		if (check_has_any(v, check_everyone))
@@ -132,15 +134,15 @@ check_acl_broad_auto_approvers(struct check_ctx *cx)
 
 	if (!check_need(cx, CHECK_P_POLICY))
 		return;
-	aa = check_get(cx->snap->policy, "autoApprovers");
-	routes = check_get(aa, "routes");
+	aa = policy_get(cx->snap->policy, "autoApprovers");
+	routes = policy_get(aa, "routes");
 	json_object_foreach(routes, route, v)
 	{
 		if (check_has_any(v, check_everyone))
 			check_found(cx, "route", route, NULL, TSTIME_NONE,
 			            "route %s is approved for every user", route);
 	}
-	if (check_has_any(check_get(aa, "exitNode"), check_everyone))
+	if (check_has_any(policy_get(aa, "exitNode"), check_everyone))
 		check_found(cx, "route", "exitNode", NULL, TSTIME_NONE,
 		            "exit nodes are approved for every user");
 }
@@ -162,12 +164,12 @@ check_acl_tests_no_deny(struct check_ctx *cx)
 
 	if (!check_need(cx, CHECK_P_POLICY))
 		return;
-	tests = check_get(cx->snap->policy, "tests");
+	tests = policy_get(cx->snap->policy, "tests");
 	if (json_array_size(tests) == 0)
 		return; /* TSINV-ACL-006 says so */
 	json_array_foreach(tests, i, t)
 	{
-		if (json_array_size(check_get(t, "deny")) > 0)
+		if (json_array_size(policy_get(t, "deny")) > 0)
 			return;
 	}
 	check_found(cx, ACL_POLICY, TSTIME_NONE, "%zu tests, none with a deny assertion",

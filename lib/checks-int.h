@@ -99,8 +99,7 @@ bool check_need(struct check_ctx *cx, unsigned mask);
 void check_found(struct check_ctx *cx, const char *kind, const char *id, const char *name,
                  tstime_t since, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-/* Borrowed: the last member of obj called name in any ASCII case (policy files say "ACLs"). */
-json_t *check_get(json_t *obj, const char *name);
+/* Policy members are read with policy_get (policy.h): any ASCII case, the last one wins. */
 
 /* Whether v is an array holding one of the NULL-terminated strings. */
 bool check_has_any(json_t *v, const char *const *strs);

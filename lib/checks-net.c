@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "checks-int.h"
+#include "policy.h"
 
 static const char *const net_exit_routes[] = {"0.0.0.0/0", "::/0", NULL};
 
@@ -15,19 +16,19 @@ check_net_funnel(struct check_ctx *cx)
 
 	if (!check_need(cx, CHECK_P_POLICY))
 		return;
-	attrs = check_get(cx->snap->policy, "nodeAttrs");
+	attrs = policy_get(cx->snap->policy, "nodeAttrs");
 	json_array_foreach(attrs, i, a)
 	{
-		json_array_foreach(check_get(a, "attr"), j, v)
+		json_array_foreach(policy_get(a, "attr"), j, v)
 		{
 			if (json_is_string(v) && strcmp(json_string_value(v), "funnel") == 0) {
-				json_t *t = json_array_get(check_get(a, "target"), 0);
+				json_t *t = json_array_get(policy_get(a, "target"), 0);
 
 				snprintf(id, sizeof id, "nodeAttrs[%zu]", i);
 				check_found(
 				    cx, "rule", id, NULL, TSTIME_NONE, "%s grants funnel to %s%s",
 				    id, json_string_value(t) ?: "?",
-				    json_array_size(check_get(a, "target")) > 1 ? ", ..." : "");
+				    json_array_size(policy_get(a, "target")) > 1 ? ", ..." : "");
 				break;
 			}
 		}

@@ -144,13 +144,6 @@ checks_option(struct check_opts *o, const char *key, const char *value, char **c
 
 /* ---- helpers for the check functions ---- */
 
-/* The policy's reading of member names (any ASCII case, the last one wins). */
-json_t *
-check_get(json_t *obj, const char *name)
-{
-	return policy_get(obj, name);
-}
-
 bool
 check_has_any(json_t *v, const char *const *strs)
 {
