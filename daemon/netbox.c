@@ -1034,23 +1034,6 @@ netbox_schedule(struct netbox *nb, int64_t delay)
 
 /* ---- life cycle ---- */
 
-int
-netbox_check(const struct config *cf, char **cause)
-{
-	char *token = NULL, *why = NULL;
-
-	if (cf->netbox.url == NULL)
-		return 0;
-	if (config_read_secret(cf->netbox.token_file, &token, &why) == -1) {
-		*cause = xasprintf("[netbox] token_file: %s", why);
-		free(why);
-		return -1;
-	}
-	explicit_bzero(token, strlen(token));
-	free(token);
-	return 0;
-}
-
 struct netbox *
 netbox_new(struct event_base *base, const struct config *cf, struct store *st, char **cause)
 {

@@ -19,8 +19,6 @@ struct netbox *netbox_new(struct event_base *base, const struct config *cf, stru
  * them). */
 void netbox_free(struct netbox *nb);
 
-/* For "tsinvd -n": the token file can be read. 0, or -1 and *cause (never the token). */
-int netbox_check(const struct config *cf, char **cause);
 
 /* Runs a sync (DRY: a dry run) now, or after the run in flight, and answers REQ with its plan,
  * counts and errors. [netbox] must have a url. */
