@@ -51,7 +51,9 @@ tsinvctl_print_help(FILE *f)
 	for (cmd = cmd_table; *cmd != NULL; cmd++)
 		cmd_print_list(*cmd, f);
 	fputs("\n"
-	      "TIME is RFC 3339 (2026-11-20T14:05:00Z), 'now', or a time ago: 90m, -3d, 1h30m.\n"
+	      "TIME is RFC 3339 (2026-11-20T14:05:00Z), a date (2026-11-20, midnight UTC), a date\n"
+	      "and time (2026-11-20 14:05[:00], UTC unless +01:00 follows), @SECONDS since 1970,\n"
+	      "now, today, yesterday, or a time ago: 90m, -3d, 1h30m. Never later than now.\n"
 	      "DUR is a duration: 90s, 5m, 1h30m, 7d; a bare number is seconds.\n"
 	      "REV is a policy revision: its number (1 is the first recorded) or a prefix of at\n"
 	      "least 6 hex digits of its SHA-256, as 'tsinvctl acl log' lists them.\n"

@@ -217,40 +217,147 @@ tstime_parse_duration(const char *s, int64_t *us, char **cause)
 	return 0;
 }
 
+/* What a bad TIME is told: every form tstime_parse takes. */
+#define TSTIME_FORMS                                                                               \
+	"use 2026-11-20T14:05:00Z (RFC 3339), 2026-11-20, 2026-11-20 14:05[:00][+01:00], "         \
+	"@1795183500 (Unix seconds), now, today, yesterday, or a time ago such as 90m, 3d, 1h30m"
+
+/* A date, with or without a time of day, as people type it: "2026-12-01" (midnight),
+ * "2026-12-01 10:00", "2026-12-01T10:00:05.5", each UTC unless an offset ("Z", "+01:00")
+ * follows. Made into RFC 3339 and read by the strict parser. 0, or -1. */
+static int
+tstime_parse_date(const char *s, tstime_t *out)
+{
+	char buf[64];
+	const char *p = s + 10, *rest;
+	size_t n = strlen(s);
+
+	if (n == 10)
+		return snprintf(buf, sizeof buf, "%sT00:00:00Z", s) < (int)sizeof buf
+		           ? tstime_parse_rfc3339(buf, out)
+		           : -1;
+	if (n < 16 || n > 40 || (*p != ' ' && *p != 'T' && *p != 't') || s[13] != ':')
+		return -1;
+	rest = s + 16;
+	/* Seconds when given; a fraction only after them (the strict parser checks the digits). */
+	snprintf(buf, sizeof buf, "%.10sT%.5s%s", s, s + 11, *rest == ':' ? "" : ":00");
+	/* No offset: UTC. An offset, or a fraction then an offset, goes through as typed. */
+	if (strpbrk(rest, "Zz+-") == NULL)
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%sZ", rest);
+	else
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s", rest);
+	return tstime_parse_rfc3339(buf, out);
+}
+
+/* "@1795183500" or "@1795183500.25": Unix seconds. 0, -1 bad, -2 out of range. */
+static int
+tstime_parse_epoch(const char *s, tstime_t *out)
+{
+	const char *p = s + 1;
+	int64_t secs, frac = 0, scale = 100000;
+	int rc, ndig = 0;
+
+	if ((rc = tstime_number(&p, &secs)) != 0)
+		return rc;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++, ndig++) {
+			if (ndig >= 9)
+				return -1;
+			if (ndig < 6) {
+				frac += (*p - '0') * scale;
+				scale /= 10;
+			}
+		}
+		if (ndig == 0)
+			return -1;
+	}
+	if (*p != '\0')
+		return -1;
+	if (__builtin_mul_overflow(secs, TSTIME_SEC, out) ||
+	    __builtin_add_overflow(*out, frac, out))
+		return -2;
+	return 0;
+}
+
+/* Midnight UTC of the day of NOW, DAYS days before. */
+static tstime_t
+tstime_midnight(tstime_t now, int days)
+{
+	int64_t d = now / TSTIME_DAY;
+
+	if (now % TSTIME_DAY < 0)
+		d--;
+	return (d - days) * TSTIME_DAY;
+}
+
+/* The absolute forms: 0 read, -1 not this form, -2 this form but wrong (then *cause). */
+static int
+tstime_parse_absolute(const char *s, tstime_t *out, char **cause)
+{
+	int rc;
+
+	/* Something that starts like a date is a date, so that its error names the right thing. */
+	if (strspn(s, "0123456789") == 4 && s[4] == '-') {
+		if (tstime_parse_rfc3339(s, out) == 0 || tstime_parse_date(s, out) == 0)
+			return 0;
+		*cause = xasprintf("\"%s\" is not a date or time: %s", s, TSTIME_FORMS);
+		return -2;
+	}
+	if (s[0] != '@')
+		return -1;
+	if ((rc = tstime_parse_epoch(s, out)) == 0)
+		return 0;
+	*cause = rc == -2 ? xasprintf("\"%s\" is out of range", s)
+	                  : xasprintf("\"%s\" is not Unix seconds (e.g. @1795183500)", s);
+	return -2;
+}
+
 int
 tstime_parse(const char *s, tstime_t now, tstime_t *out, char **cause)
 {
+	char later[TSTIME_STRLEN], nowbuf[TSTIME_STRLEN];
 	int64_t ago;
+	tstime_t t;
 	int rc;
 
 	if (s == NULL || *s == '\0') {
-		*cause = xasprintf("empty time");
+		*cause = xasprintf("empty time: %s", TSTIME_FORMS);
 		return -1;
 	}
 	if (strcmp(s, "now") == 0) {
 		*out = now;
 		return 0;
 	}
-	/* Something that starts like a date is a date, so that its error names the right thing. */
-	if (strspn(s, "0123456789") == 4 && s[4] == '-') {
-		if (tstime_parse_rfc3339(s, out) == 0)
-			return 0;
-		*cause = xasprintf("\"%s\" is not an RFC 3339 time (e.g. 2026-11-20T14:05:00Z)", s);
+	if (strcmp(s, "today") == 0 || strcmp(s, "yesterday") == 0) {
+		*out = tstime_midnight(now, s[0] == 'y');
+		return 0;
+	}
+	if ((rc = tstime_parse_absolute(s, &t, cause)) == -2)
 		return -1;
+	if (rc == 0) {
+		/* tsinv knows nothing of the future: a later time is a typing error, not "maybe".
+		 */
+		if (t > now) {
+			tstime_format(t, later, sizeof later);
+			tstime_format(now, nowbuf, sizeof nowbuf);
+			*cause = xasprintf("\"%s\" (%s) is later than now (%s)", s, later, nowbuf);
+			return -1;
+		}
+		*out = t;
+		return 0;
 	}
 	rc = tstime_duration(s[0] == '-' ? s + 1 : s, 0, &ago);
-	if (rc == 0 && __builtin_sub_overflow(now, ago, out))
+	if (rc == 0 && __builtin_sub_overflow(now, ago, &t))
 		rc = -2;
 	if (rc == -2) {
 		*cause = xasprintf("\"%s\" is too far back", s);
 		return -1;
 	}
 	if (rc != 0) {
-		*cause = xasprintf("\"%s\" is not a time: use RFC 3339 (2026-11-20T14:05:00Z), "
-		                   "\"now\", or a time ago such as 90m, 3d, 1h30m",
-		                   s);
+		*cause = xasprintf("\"%s\" is not a time: %s", s, TSTIME_FORMS);
 		return -1;
 	}
+	*out = t;
 	return 0;
 }
 
