@@ -136,6 +136,10 @@ void cmd_export_format_words(struct sbuf *sb);
 typedef int (*conn_show_fn)(json_t *result, const struct cmd_args *a);
 /* A follow reconnecting every second says so once, not at each failed connect. */
 extern int conn_reconnecting;
+/* Says "tsinvctl: MESSAGE" on stderr and, with --json, {"error":{"code","message","status"}} on
+ * stdout; CODE NULL: one named after STATUS ("usage", "unreachable", "error"). Returns STATUS. */
+int conn_fail(int status, const char *code, const char *fmt, ...) LOG_PRINTF(3, 4);
+void conn_json_error(int status, const char *code, const char *msg);
 int64_t conn_mono(void);
 int conn_connect(int64_t timeout, int *fdp);
 int conn_timed_out(int64_t timeout);

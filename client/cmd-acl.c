@@ -83,11 +83,11 @@ cmd_acl_policy_parse(json_t *res)
 	policy = hujson_parse(json_string_value(text), json_string_length(text), &err);
 	if (policy == NULL) {
 		msg = table_clean(err.message);
-		fprintf(stderr, "tsinvctl: %s: line %d, column %d: %s\n", label, err.line,
-		        err.column, msg);
+		conn_fail(TSINVCTL_EXIT_ERROR, "bad_policy", "%s: line %d, column %d: %s", label,
+		          err.line, err.column, msg);
 		free(msg);
 	} else if (!json_is_object(policy)) {
-		fprintf(stderr, "tsinvctl: %s: not a JSON object\n", label);
+		conn_fail(TSINVCTL_EXIT_ERROR, "bad_policy", "%s: not a JSON object", label);
 		json_decref(policy);
 		policy = NULL;
 	}
@@ -399,9 +399,8 @@ cmd_acl_diff(const struct cmd_entry *cmd, const struct cmd_args *a)
 	if (udiff(json_string_value(t1), json_string_length(t1), json_string_value(t2),
 	          json_string_length(t2), label1, label2, TSINVCTL_DIFF_CONTEXT, &out,
 	          &cause) != 0) {
-		fprintf(stderr, "tsinvctl: %s: %s\n", cmd->name, cause);
+		rc = conn_fail(TSINVCTL_EXIT_ERROR, NULL, "%s: %s", cmd->name, cause);
 		free(cause);
-		rc = TSINVCTL_EXIT_ERROR;
 	} else if (client_opts.json) {
 		o = json_pack("{s:O?, s:o, s:o, s:s}", "tailnet", json_object_get(r2, "tailnet"),
 		              "from", cmd_acl_policy_meta(r1), "to", cmd_acl_policy_meta(r2),

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,55 @@
 
 /* A follow reconnecting every second says so once, not at each failed connect. */
 int conn_reconnecting;
+
+/* The error code a failure without a daemon's own code is given, by exit status. */
+static const char *
+conn_status_code(int status)
+{
+	switch (status) {
+	case TSINVCTL_EXIT_USAGE:
+		return "usage";
+	case TSINVCTL_EXIT_UNREACHABLE:
+		return "unreachable";
+	case TSINVCTL_EXIT_NOT_FOUND:
+		return PROTO_E_NOT_FOUND;
+	default:
+		return "error";
+	}
+}
+
+/* With --json a script reads stdout: a failure is said there too, as
+ * {"error":{"code","message","status"}}, never as an empty answer. */
+void
+conn_json_error(int status, const char *code, const char *msg)
+{
+	json_t *o;
+
+	if (!client_opts.json)
+		return;
+	o = json_pack("{s:{s:s, s:s, s:i}}", "error", "code",
+	              code != NULL ? code : conn_status_code(status), "message", msg, "status",
+	              status);
+	if (o == NULL)
+		fatalx("cannot build the error object");
+	show_print_json(o);
+	json_decref(o);
+}
+
+int
+conn_fail(int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "tsinvctl: %s\n", msg);
+	conn_json_error(status, code, msg);
+	free(msg);
+	return status;
+}
 
 int64_t
 conn_mono(void)
@@ -59,13 +109,12 @@ conn_connect(int64_t timeout, int *fdp)
 	int fd;
 
 	if (strlen(client_opts.socket) >= sizeof sun.sun_path) {
-		fprintf(stderr, "tsinvctl: socket path too long: %s\n", client_opts.socket);
-		return TSINVCTL_EXIT_USAGE;
+		return conn_fail(TSINVCTL_EXIT_USAGE, NULL, "socket path too long: %s",
+		                 client_opts.socket);
 	}
 	strcpy(sun.sun_path, client_opts.socket);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		fprintf(stderr, "tsinvctl: socket: %s\n", strerror(errno));
-		return TSINVCTL_EXIT_UNREACHABLE;
+		return conn_fail(TSINVCTL_EXIT_UNREACHABLE, NULL, "socket: %s", strerror(errno));
 	}
 	/* connect() waits while the daemon's backlog is full; SO_SNDTIMEO bounds that wait. */
 	tv.tv_sec = (time_t)(timeout / TSTIME_SEC);
@@ -75,21 +124,22 @@ conn_connect(int64_t timeout, int *fdp)
 		if (conn_reconnecting)
 			; /* quiet */
 		else if (errno == EAGAIN || errno == EINPROGRESS)
-			fprintf(stderr,
-			        "tsinvctl: %s: the daemon did not accept the connection within %s "
-			        "(busy? see --timeout)\n",
-			        client_opts.socket, show_duration(timeout, d, sizeof d));
+			conn_fail(
+			    TSINVCTL_EXIT_UNREACHABLE, NULL,
+			    "%s: the daemon did not accept the connection within %s (busy? see "
+			    "--timeout)",
+			    client_opts.socket, show_duration(timeout, d, sizeof d));
 		else
-			fprintf(stderr, "tsinvctl: cannot connect to %s: %s (%s)\n",
-			        client_opts.socket, strerror(errno),
-			        errno == EACCES ? "is this user in the socket's group?"
-			                        : "is tsinvd running? another socket: -s PATH or "
-			                          "TSINV_SOCKET");
+			conn_fail(TSINVCTL_EXIT_UNREACHABLE, NULL, "cannot connect to %s: %s (%s)",
+			          client_opts.socket, strerror(errno),
+			          errno == EACCES ? "is this user in the socket's group?"
+			                          : "is tsinvd running? another socket: -s PATH or "
+			                            "TSINV_SOCKET");
 		close(fd);
 		return TSINVCTL_EXIT_UNREACHABLE;
 	}
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
-		fprintf(stderr, "tsinvctl: fcntl: %s\n", strerror(errno));
+		conn_fail(TSINVCTL_EXIT_UNREACHABLE, NULL, "fcntl: %s", strerror(errno));
 		close(fd);
 		return TSINVCTL_EXIT_UNREACHABLE;
 	}
@@ -102,9 +152,10 @@ conn_timed_out(int64_t timeout)
 {
 	char d[32];
 
-	fprintf(stderr, "tsinvctl: no reply from %s within %s (see --timeout)\n",
-	        client_opts.socket, show_duration(timeout, d, sizeof d));
-	return TSINVCTL_EXIT_UNREACHABLE;
+	return conn_fail(TSINVCTL_EXIT_UNREACHABLE, "timeout",
+	                 "no reply from %s within %s (see "
+	                 "--timeout)",
+	                 client_opts.socket, show_duration(timeout, d, sizeof d));
 }
 
 int
@@ -121,8 +172,8 @@ conn_send(int fd, const char *buf, size_t len, int64_t deadline, int64_t timeout
 			if (conn_wait(fd, POLLOUT, deadline) != 0)
 				return conn_timed_out(timeout);
 		} else if (n == -1 && errno != EINTR) {
-			fprintf(stderr, "tsinvctl: %s: %s\n", client_opts.socket, strerror(errno));
-			return TSINVCTL_EXIT_UNREACHABLE;
+			return conn_fail(TSINVCTL_EXIT_UNREACHABLE, NULL, "%s: %s",
+			                 client_opts.socket, strerror(errno));
 		}
 	}
 	return 0;
@@ -140,10 +191,10 @@ conn_recv(int fd, int64_t deadline, int64_t timeout, char **line, size_t *len)
 		if (have == cap) {
 			/* The buffer holds at most TSINVCTL_MAX_REPLY bytes and the newline. */
 			if (cap > TSINVCTL_MAX_REPLY) {
-				fprintf(stderr, "tsinvctl: the reply is longer than %zu GiB\n",
-				        TSINVCTL_MAX_REPLY >> 30);
 				free(buf);
-				return TSINVCTL_EXIT_ERROR;
+				return conn_fail(TSINVCTL_EXIT_ERROR, "bad_reply",
+				                 "the reply is longer than %zu GiB",
+				                 TSINVCTL_MAX_REPLY >> 30);
 			}
 			cap = cap * 2 > TSINVCTL_MAX_REPLY + 1 ? TSINVCTL_MAX_REPLY + 1 : cap * 2;
 			buf = xrealloc(buf, cap);
@@ -158,19 +209,20 @@ conn_recv(int fd, int64_t deadline, int64_t timeout, char **line, size_t *len)
 				return 0;
 			}
 		} else if (n == 0) {
-			fprintf(stderr, "tsinvctl: %s: the daemon closed the connection %s\n",
-			        client_opts.socket, have == 0 ? "without a reply" : "in mid-reply");
 			free(buf);
-			return TSINVCTL_EXIT_UNREACHABLE;
+			return conn_fail(TSINVCTL_EXIT_UNREACHABLE, NULL,
+			                 "%s: the daemon closed the connection %s",
+			                 client_opts.socket,
+			                 have == 0 ? "without a reply" : "in mid-reply");
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			if (conn_wait(fd, POLLIN, deadline) != 0) {
 				free(buf);
 				return conn_timed_out(timeout);
 			}
 		} else if (errno != EINTR) {
-			fprintf(stderr, "tsinvctl: %s: %s\n", client_opts.socket, strerror(errno));
 			free(buf);
-			return TSINVCTL_EXIT_UNREACHABLE;
+			return conn_fail(TSINVCTL_EXIT_UNREACHABLE, NULL, "%s: %s",
+			                 client_opts.socket, strerror(errno));
 		}
 	}
 }
@@ -184,7 +236,7 @@ conn_bad_reply(const char *why)
 	for (p = s; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 			*p = '?';
-	fprintf(stderr, "tsinvctl: malformed reply from the daemon: %s\n", s);
+	conn_fail(TSINVCTL_EXIT_ERROR, "bad_reply", "malformed reply from the daemon: %s", s);
 	free(s);
 	return TSINVCTL_EXIT_ERROR;
 }
@@ -225,11 +277,16 @@ conn_reply(const char *line, size_t len, json_t **result)
 		msg = json_string_value(json_object_get(err, "message"));
 		ccode = table_clean(code != NULL ? code : "error");
 		cmsg = table_clean(msg != NULL ? msg : "(no message)");
-		fprintf(stderr, "tsinvctl: %s: %s\n", ccode, cmsg);
-		free(ccode);
-		free(cmsg);
 		if (code != NULL && strcmp(code, PROTO_E_NOT_FOUND) == 0)
 			rc = TSINVCTL_EXIT_NOT_FOUND;
+		/* --json passes the daemon's own code and message on; the terminal gets them clean.
+		 */
+		fprintf(stderr, "tsinvctl: %s: %s\n", ccode, cmsg);
+		if (client_opts.json)
+			conn_json_error(rc, code != NULL ? code : "error",
+			                msg != NULL ? msg : "(no message)");
+		free(ccode);
+		free(cmsg);
 	}
 	json_decref(root);
 	return rc;
@@ -242,7 +299,7 @@ conn_call(const struct cmd_entry *cmd, json_t *args, json_t **result)
 {
 	int64_t timeout, deadline;
 	json_t *req;
-	char *text, *line;
+	char *text, *line = NULL;
 	size_t len;
 	int fd, rc;
 

@@ -70,18 +70,20 @@ int
 tsinvctl_usage_error(const struct cmd_entry *cmd, const char *fmt, ...)
 {
 	va_list ap;
+	char *msg = NULL;
 
 	if (fmt != NULL) {
-		fputs("tsinvctl: ", stderr);
 		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
+		msg = xvasprintf(fmt, ap);
 		va_end(ap);
-		fputc('\n', stderr);
+		fprintf(stderr, "tsinvctl: %s\n", msg);
 	}
 	if (cmd != NULL)
 		fprintf(stderr, "try 'tsinvctl %s --help'\n", cmd->name);
 	else
 		fputs("try 'tsinvctl --help'\n", stderr);
+	conn_json_error(TSINVCTL_EXIT_USAGE, "usage", msg != NULL ? msg : "bad usage");
+	free(msg);
 	return TSINVCTL_EXIT_USAGE;
 }
 
@@ -407,6 +409,10 @@ main(int argc, char **argv)
 	client_opts.socket = env != NULL && *env != '\0' ? env : TSINVCTL_SOCKET;
 
 	argv[0] = tsinvctl_progname;
+	/* --json may come anywhere, also after a mistake it should report as JSON. */
+	for (c = 1; c < argc && strcmp(argv[c], "--") != 0; c++)
+		if (strcmp(argv[c], "--json") == 0)
+			client_opts.json = 1;
 	/* "+": stop at the command; its own options are parsed by the command. */
 	while ((c = getopt_long(argc, argv, "+s:h", longopts, NULL)) != -1) {
 		if (c == 'h') {
