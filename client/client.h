@@ -31,6 +31,7 @@ enum {
 	TSINVCTL_EXIT_USAGE = 2,       /* bad option, TIME or address */
 	TSINVCTL_EXIT_UNREACHABLE = 3, /* no daemon, refused, timed out, hung up */
 	TSINVCTL_EXIT_NOT_FOUND = 4,   /* error code not_found */
+	TSINVCTL_EXIT_UNKNOWN = 5,     /* no poll covered the time asked: tsinv does not know */
 };
 
 /* The global options; they may come before or after the command. */
@@ -59,13 +60,15 @@ struct cmd_args {
 	int netbox_ids;       /* --netbox-ids of export */
 	const char *expiring; /* --expiring DURATION of keys, checked */
 	int all;              /* --all of keys: OAuth access tokens too */
+	int allow_unknown;    /* --allow-unknown of export: write what is known anyway */
 };
 
-#define CMD_F_OPTARG 0x1  /* the positional argument may be left out */
-#define CMD_F_ARG2 0x2    /* takes a second positional argument, named by arg's last word */
-#define CMD_F_SLOW 0x4    /* default timeout TSINVCTL_SLOW_TIMEOUT */
-#define CMD_F_FOLLOW 0x8  /* takes --follow */
-#define CMD_F_FORMAT 0x10 /* takes --format */
+#define CMD_F_OPTARG 0x1         /* the positional argument may be left out */
+#define CMD_F_ARG2 0x2           /* takes a second positional argument, named by arg's last word */
+#define CMD_F_SLOW 0x4           /* default timeout TSINVCTL_SLOW_TIMEOUT */
+#define CMD_F_FOLLOW 0x8         /* takes --follow */
+#define CMD_F_FORMAT 0x10        /* takes --format */
+#define CMD_F_ALLOW_UNKNOWN 0x20 /* takes --allow-unknown */
 
 struct cmd_entry;
 typedef int (*cmd_exec_fn)(const struct cmd_entry *cmd, const struct cmd_args *a);

@@ -90,13 +90,9 @@ cmd_devices_show(json_t *res, const struct cmd_args *a)
 		free(rows[i].name);
 	}
 	free(rows);
-	if (n > 0)
-		table_print(t, stdout);
-	else
-		puts("no devices");
+	/* "no devices" only when tsinv knows there were none: else "unknown" and why. */
+	show_list_print(res, t, "no devices", nmaybe);
 	table_free(t);
-	if (nmaybe > 0)
-		puts("\n? = may have been present (the change happened between two polls)");
 	return 0;
 }
 

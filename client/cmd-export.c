@@ -68,8 +68,9 @@ cmd_export_exec(const struct cmd_entry *cmd, const struct cmd_args *a)
 	json_t *args = json_object(), *result, *map;
 	struct sbuf sb = {0};
 	struct ipam_map m;
+	char *reason;
 	size_t i;
-	int rc;
+	int rc, unknown = 0;
 
 	for (i = 0; i < sizeof(cmd_export_formats) / sizeof(cmd_export_formats[0]); i++)
 		if (strcmp(cmd_export_formats[i].name, format) == 0)
@@ -94,10 +95,27 @@ cmd_export_exec(const struct cmd_entry *cmd, const struct cmd_args *a)
 		json_object_set_new(args, "netbox_ids", json_true());
 	if ((rc = conn_call(cmd, args, &result)) != 0)
 		return rc;
+	/* An export is fed to a CMDB: rows of a time no poll covered would read as "these and no
+	 * others", so none are written unless asked for. */
+	if (show_is(result, "coverage", "unknown")) {
+		reason = show_reason(result);
+		if (!a->allow_unknown && !client_opts.json) {
+			conn_fail(
+			    TSINVCTL_EXIT_UNKNOWN, "unknown",
+			    "unknown: %s; nothing written (--allow-unknown writes what is known)",
+			    reason);
+			free(reason);
+			json_decref(result);
+			return TSINVCTL_EXIT_UNKNOWN;
+		}
+		fprintf(stderr, "tsinvctl: unknown: %s; the rows may be incomplete\n", reason);
+		free(reason);
+		unknown = !a->allow_unknown;
+	}
 	if (client_opts.json) {
 		show_print_json(result);
 		json_decref(result);
-		return 0;
+		return unknown ? TSINVCTL_EXIT_UNKNOWN : 0;
 	}
 	map = json_object_get(result, "map");
 	m = (struct ipam_map){
@@ -118,7 +136,7 @@ cmd_export_exec(const struct cmd_entry *cmd, const struct cmd_args *a)
 	fwrite(sb.p, 1, sb.len, stdout);
 	sbuf_free(&sb);
 	json_decref(result);
-	return 0;
+	return unknown ? TSINVCTL_EXIT_UNKNOWN : 0;
 }
 
 /* ---- netbox sync ---- */
@@ -213,7 +231,7 @@ cmd_export_format_words(struct sbuf *sb)
 const struct cmd_entry cmd_export_entry = {
     .name = "export",
     .op = PROTO_OP_ipam_export,
-    .flags = CMD_F_FORMAT,
+    .flags = CMD_F_FORMAT | CMD_F_ALLOW_UNKNOWN,
     .help = "every address held (and those released in the window before) as NetBox's import "
             "CSV or JSON, or tsinv's own CSV or JSON; all tailnets unless --tailnet",
     .exec = cmd_export_exec,

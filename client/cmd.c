@@ -40,6 +40,11 @@ const struct cmd_option cmd_options[] = {
              "JSON array of objects for NetBox's REST API (POST /api/ipam/ip-addresses/); csv "
              "or json: every column",
      .values = cmd_export_format_words},
+    {.arg = -1,
+     .flag = CMD_F_ALLOW_UNKNOWN,
+     .cli = "--allow-unknown",
+     .help = "write the rows known even when no poll covered the time, with a warning and exit "
+             "status 0; without it such an export writes nothing and exits 5"},
     {.arg = PROTO_ARG_window},
     {.arg = PROTO_ARG_netbox_ids},
     {.arg = PROTO_ARG_dry_run},

@@ -384,6 +384,10 @@ conn_query(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args, 
 		rc = show(result, a);
 	if (rc == 0 && verdict != NULL)
 		rc = verdict(result);
+	/* An answer about a time no poll covered was printed as "unknown"; its status says so too,
+	 * so that a script never takes it for an empty list. */
+	if (rc == 0 && show_is(result, "coverage", "unknown"))
+		rc = TSINVCTL_EXIT_UNKNOWN;
 	json_decref(result);
 	return rc;
 }

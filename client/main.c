@@ -60,7 +60,8 @@ tsinvctl_print_help(FILE *f)
 	      "\n"
 	      "exit status: 0 ok; 1 the daemon answered an error, or a poll failed; 2 usage\n"
 	      "error; 3 the daemon cannot be reached; 4 not found (unknown device, address or\n"
-	      "policy revision). 'ip' exits 0 whatever the answer: held, maybe, none and\n"
+	      "policy revision); 5 unknown: no poll covered the time asked, so a listing cannot\n"
+	      "say what there was. 'ip' exits 0 whatever the answer: held, maybe, none and\n"
 	      "unknown are all answers; 'acl diff' exits 0 whether or not the revisions differ.\n",
 	      f);
 }
@@ -275,6 +276,8 @@ tsinvctl_cmd_opt(const struct cmd_entry *cmd, const struct cmd_option *o, const 
 			a->follow = 1;
 		else if (o->flag == CMD_F_FORMAT)
 			a->format = arg;
+		else if (o->flag == CMD_F_ALLOW_UNKNOWN)
+			a->allow_unknown = 1;
 		break;
 	}
 	return 0;

@@ -524,7 +524,7 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 	int64_t window = nc->deprecated_window;
 	tstime_t at = TSTIME_NONE;
 	json_t *res, *rows, *tns;
-	char *cause = NULL;
+	char *cause = NULL, *unknown = NULL;
 	int ids = 0;
 
 	if (proto_arg_string(req->args, "tailnet", &tailnet, &cause) == -1 ||
@@ -560,14 +560,26 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 		if (hist_addresses(d->st, name, at, window, &one, &cause) != HIST_OK) {
 			ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause ? cause : "failed");
 			free(cause);
+			free(unknown);
 			json_decref(rows);
 			json_decref(tns);
 			return;
 		}
 		netbox_map(nc, vrf, &m);
 		ipam_rows(one, &m, rows);
-		json_array_append_new(tns, json_pack("{s:s, s:s?, s:O}", "tailnet", name, "vrf",
-		                                     vrf, "at", json_object_get(one, "at")));
+		json_array_append_new(tns, json_pack("{s:s, s:s?, s:O, s:O, s:O?}", "tailnet", name,
+		                                     "vrf", vrf, "at", json_object_get(one, "at"),
+		                                     "coverage", json_object_get(one, "coverage"),
+		                                     "reason", json_object_get(one, "reason")));
+		if (strcmp(json_string_value(json_object_get(one, "coverage")), "unknown") == 0) {
+			const char *why = json_string_value(json_object_get(one, "reason"));
+			char *both = unknown != NULL
+			                 ? xasprintf("%s; tailnet %s: %s", unknown, name, why)
+			                 : xasprintf("tailnet %s: %s", name, why);
+
+			free(unknown);
+			unknown = both;
+		}
 		json_decref(one);
 	}
 	res = json_pack("{s:o, s:I, s:{s:s, s:s?, s:s, s:s, s:s}, s:o, s:o}", "at", tstime_json(at),
@@ -575,6 +587,11 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 	                nc->owner_tag, "tag_prefix", nc->tag_prefix, "cf_node_id", nc->cf_node_id,
 	                "cf_tailnet", nc->cf_tailnet, "cf_last_seen", nc->cf_last_seen, "tailnets",
 	                tns, "rows", rows);
+	/* One tailnet not covered makes the whole export unknown: a CMDB must not take it whole. */
+	json_object_set_new(res, "coverage", json_string(unknown != NULL ? "unknown" : "covered"));
+	if (unknown != NULL)
+		json_object_set_new(res, "reason", json_string(unknown));
+	free(unknown);
 	/* With NetBox's ids the rows can update and retire records on import. */
 	if (ids && d->nb == NULL) {
 		json_decref(res);

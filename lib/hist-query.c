@@ -603,23 +603,28 @@ hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t windo
 		struct hist_bounds b;
 		char id[NORM_MAX_ID + 1];
 	} best = {0};
-	int rc, covered = 1;
+	int rc, covered = 0;
+	char *reason = NULL;
 
 	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
 		return HIST_ERR;
 	if (at == TSTIME_NONE)
 		at = ep.last_ok;
-	if (at != TSTIME_NONE) {
-		char *reason = NULL;
-
+	if (at != TSTIME_NONE)
 		covered = hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason);
-		free(reason);
-	}
 	res = json_object();
 	rows = json_array();
 	json_object_set_new(res, "tailnet", json_string(tailnet));
 	json_object_set_new(res, "at", hist_time_json(at));
 	json_object_set_new(res, "window_s", json_integer(window / TSTIME_SEC));
+	/* Rows of a time no poll covered are not "these and no others": the export says so. */
+	json_object_set_new(res, "coverage", json_string(covered ? "covered" : "unknown"));
+	if (!covered)
+		json_object_set_new(res, "reason",
+		                    json_string(at == TSTIME_NONE ? "no successful poll yet"
+		                                : reason != NULL  ? reason
+		                                                  : "not covered by polls"));
+	free(reason);
 	if (store_cursor_open(txn, STORE_ADDR, &cur, cause) == -1) {
 		json_decref(res);
 		json_decref(rows);
