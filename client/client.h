@@ -32,6 +32,7 @@ enum {
 	TSINVCTL_EXIT_UNREACHABLE = 3, /* no daemon, refused, timed out, hung up */
 	TSINVCTL_EXIT_NOT_FOUND = 4,   /* error code not_found */
 	TSINVCTL_EXIT_UNKNOWN = 5,     /* no poll covered the time asked: tsinv does not know */
+	TSINVCTL_EXIT_AMBIGUOUS = 6, /* a name or address that may mean several: error ambiguous */
 };
 
 /* The global options; they may come before or after the command. */

@@ -241,6 +241,32 @@ conn_bad_reply(const char *why)
 	return TSINVCTL_EXIT_ERROR;
 }
 
+/* The devices an ambiguous name or address may mean, on stderr: id, name, state, bounds. */
+static void
+conn_candidates(json_t *list)
+{
+	static const char *const hdr[] = {"NODE", "NAME", "STATE", "FROM", "TO"};
+	char from[2 * TSINVCTL_TIMELEN + 8], to[2 * TSINVCTL_TIMELEN + 8];
+	struct table *t;
+	json_t *c;
+	size_t i;
+
+	if (json_array_size(list) == 0)
+		return;
+	t = table_new(5, hdr);
+	json_array_foreach(list, i, c)
+	{
+		const char *name = show_str(c, "name");
+
+		show_bounds(c, from, to, sizeof from);
+		table_add_row(t, show_str(c, "nodeId"),
+		              name != NULL ? name : show_str(c, "hostname"), show_str(c, "state"),
+		              from, to);
+	}
+	table_print(t, stderr);
+	table_free(t);
+}
+
 /* Checks a reply line. On success *RESULT is a new reference; an error reply is printed. */
 int
 conn_reply(const char *line, size_t len, json_t **result)
@@ -279,12 +305,21 @@ conn_reply(const char *line, size_t len, json_t **result)
 		cmsg = table_clean(msg != NULL ? msg : "(no message)");
 		if (code != NULL && strcmp(code, PROTO_E_NOT_FOUND) == 0)
 			rc = TSINVCTL_EXIT_NOT_FOUND;
-		/* --json passes the daemon's own code and message on; the terminal gets them clean.
+		else if (code != NULL && strcmp(code, PROTO_E_AMBIGUOUS) == 0)
+			rc = TSINVCTL_EXIT_AMBIGUOUS;
+		/* The terminal gets them clean; --json passes the daemon's error object on whole.
 		 */
 		fprintf(stderr, "tsinvctl: %s: %s\n", ccode, cmsg);
-		if (client_opts.json)
-			conn_json_error(rc, code != NULL ? code : "error",
-			                msg != NULL ? msg : "(no message)");
+		conn_candidates(json_object_get(err, "candidates"));
+		if (client_opts.json && json_is_object(err)) {
+			json_t *o = json_pack("{s:O}", "error", err);
+
+			json_object_set_new(json_object_get(o, "error"), "status",
+			                    json_integer(rc));
+			show_print_json(o);
+			json_decref(o);
+		} else if (client_opts.json)
+			conn_json_error(rc, "error", "(no error object)");
 		free(ccode);
 		free(cmsg);
 	}

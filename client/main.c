@@ -61,8 +61,10 @@ tsinvctl_print_help(FILE *f)
 	      "exit status: 0 ok; 1 the daemon answered an error, or a poll failed; 2 usage\n"
 	      "error; 3 the daemon cannot be reached; 4 not found (unknown device, address or\n"
 	      "policy revision); 5 unknown: no poll covered the time asked, so a listing cannot\n"
-	      "say what there was. 'ip' exits 0 whatever the answer: held, maybe, none and\n"
-	      "unknown are all answers; 'acl diff' exits 0 whether or not the revisions differ.\n",
+	      "say what there was; 6 ambiguous: a name or address that may mean several devices\n"
+	      "(the candidates are listed). 'ip' exits 0 whatever the answer: held, maybe, none\n"
+	      "and unknown are all answers; 'acl diff' exits 0 whether or not the revisions\n"
+	      "differ.\n",
 	      f);
 }
 

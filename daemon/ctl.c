@@ -921,6 +921,17 @@ ctl_reply_err(struct ctl_req *req, const char *code, const char *fmt, ...)
 	ctl_req_finish(req, line, len);
 }
 
+void
+ctl_reply_err_data(struct ctl_req *req, const char *code, json_t *data, const char *msg)
+{
+	size_t len = 0;
+	char *line = NULL;
+
+	if (!req->client->dead)
+		line = proto_reply_err_data(req->id, code, msg, data, &len);
+	ctl_req_finish(req, line, len);
+}
+
 struct ctl_stream *
 ctl_stream_start(struct ctl_req *req, json_t *result, ctl_stream_fn drained, ctl_stream_fn closed,
                  void *arg)

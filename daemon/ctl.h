@@ -49,6 +49,8 @@ void ctl_set_guard(struct ctl *ctl, ctl_guard_fn fn, void *arg);
 
 void ctl_reply(struct ctl_req *req, json_t *result); /* result stolen */
 void ctl_reply_raw(struct ctl_req *req, const char *result_json, size_t len);
+/* An error whose error object also carries DATA's members (borrowed), e.g. "candidates". */
+void ctl_reply_err_data(struct ctl_req *req, const char *code, json_t *data, const char *msg);
 void ctl_reply_err(struct ctl_req *req, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

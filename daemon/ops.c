@@ -320,6 +320,13 @@ ops_device_get(struct tsinvd *d, struct ctl_req *req)
 		return;
 	query = ops_str(req, "query");
 	rc = hist_device_get(d->st, tailnet, query, at, ops_flag(req, "history"), &res, &cause);
+	if (rc == HIST_AMBIGUOUS) {
+		/* Never one picked silently: the error lists who it may be. */
+		ctl_reply_err_data(req, PROTO_E_AMBIGUOUS, res, cause);
+		json_decref(res);
+		free(cause);
+		return;
+	}
 	ops_answer(req, rc, res, cause);
 }
 

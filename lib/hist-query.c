@@ -198,28 +198,16 @@ hist_device_known(struct store_txn *txn, const char *tailnet, const char *id)
 	return rc == 0;
 }
 
-/* How well NAME (lower-cased) names device ID now: 0 its MagicDNS name, 1 that name's first
- * label, 2 its hostname; 3 when the device is gone or no longer bears it. */
+/* How well NAME (lower-cased) names the device version DEV: 0 its MagicDNS name, 1 that name's
+ * first label, 2 its hostname; 3 not at all. */
 static int
-hist_name_rank(struct store_txn *txn, const char *tailnet, const char *id, const char *name)
+hist_name_rank_dev(json_t *dev, const char *name)
 {
-	struct store_key k;
-	struct store_val val;
-	struct hist_cur cr;
-	char *names[3], *cause = NULL;
-	const char *host;
-	json_t *dev;
-	size_t n;
+	const char *host = json_string_value(json_object_get(dev, "hostname"));
+	char *names[3];
+	size_t n = norm_device_names(dev, names);
 	int rank = 3;
 
-	hist_key_device(&k, tailnet, id);
-	if (store_get(txn, STORE_CUR, &k, &val, &cause) != 0 || hist_cur_decode(&val, &cr) == -1) {
-		free(cause);
-		return 3;
-	}
-	dev = json_loadb(cr.stable, cr.stable_len, 0, NULL);
-	host = json_string_value(json_object_get(dev, "hostname"));
-	n = norm_device_names(dev, names);
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(names[i], name) == 0 && rank == 3) {
 			/* names[] holds the MagicDNS name, its label, the hostname, in that order.
@@ -230,22 +218,105 @@ hist_name_rank(struct store_txn *txn, const char *tailnet, const char *id, const
 		}
 		free(names[i]);
 	}
-	json_decref(dev);
 	return rank;
 }
 
-/* The device NAME (lower-cased) finds: one that bears it now (the MagicDNS name before a label,
- * a label before a hostname), else the one that bore it most recently. */
+/* A device a name may mean. */
+struct hist_name_cand {
+	char id[NORM_MAX_ID + 1];
+	tstime_t t; /* when it was last recorded with the name */
+	int rank;   /* at the moment asked; 3: it did not bear the name then */
+	enum hist_state s;
+	struct hist_bounds b; /* of the version that bore it */
+	json_t *dev;          /* that version (a new reference), or NULL */
+};
+
+/* How device C->id bore NAME at AT (TSTIME_NONE: now): its best rank among the versions that
+ * were (or may have been) current then, preferring one certainly held. */
+static void
+hist_name_rank_at(struct store_txn *txn, const char *tailnet, struct hist_name_cand *c,
+                  const char *name, tstime_t at, tstime_t last_ok, int covered)
+{
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key, val;
+	char *cause = NULL;
+	int rc;
+
+	c->rank = 3;
+	c->s = HIST_NO;
+	hist_key_device(&prefix, tailnet, c->id);
+	if (store_cursor_open(txn, STORE_VER, &cur, &cause) == -1) {
+		free(cause);
+		return;
+	}
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		struct hist_bounds b;
+		enum hist_state s;
+		json_t *dev;
+		int rank;
+
+		if (key.len != prefix.len + 8 || val.len < HIST_BOUNDS_LEN)
+			continue;
+		hist_bounds_get(val.data, &b);
+		/* Now: the open version, the device's current one. */
+		s = at == TSTIME_NONE ? (b.to_hi == TSTIME_NONE ? HIST_HELD : HIST_NO)
+		                      : hist_state_cov(&b, at, last_ok, covered);
+		if (s == HIST_NO)
+			continue;
+		dev = json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
+		                 val.len - HIST_BOUNDS_LEN, 0, NULL);
+		if (dev == NULL)
+			continue;
+		rank = hist_name_rank_dev(dev, name);
+		if (rank < c->rank || (rank == c->rank && rank < 3 && s == HIST_HELD)) {
+			c->rank = rank;
+			c->s = s;
+			c->b = b;
+			json_decref(c->dev);
+			c->dev = json_incref(dev);
+		}
+		json_decref(dev);
+	}
+	store_cursor_close(cur);
+}
+
+/* One candidate as the ambiguity error lists it: id, name, state at the moment, bounds. */
+static json_t *
+hist_name_cand_json(const struct hist_name_cand *c)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "nodeId", json_string(c->id));
+	json_object_set_new(o, "name", json_incref(json_object_get(c->dev, "name")) ?: json_null());
+	json_object_set_new(o, "hostname",
+	                    json_incref(json_object_get(c->dev, "hostname")) ?: json_null());
+	json_object_set_new(o, "state", json_string(c->rank < 3 ? hist_state_names[c->s] : "none"));
+	if (c->dev != NULL)
+		hist_bounds_json(o, &c->b);
+	return o;
+}
+
+/*
+ * The device NAME finds at AT (TSTIME_NONE: now): the one that bore it then (a MagicDNS name
+ * before a label, a label before a hostname). Nobody bore it then: the only device that ever
+ * did, or -- now -- the one that bore it most recently. Several devices fit equally well: none is
+ * picked; *ambiguous (a new reference) lists them. The id (malloc'd), or NULL.
+ */
 static char *
-hist_find_name(struct store_txn *txn, const char *tailnet, const char *name)
+hist_find_name(struct store_txn *txn, const char *tailnet, const char *name, tstime_t at,
+               tstime_t last_ok, int covered, json_t **ambiguous)
 {
 	struct store_cursor *cur;
 	struct store_key prefix;
 	struct store_val key;
-	char *lower = xstrdup(name), *best = NULL, *cause = NULL;
-	tstime_t best_t = TSTIME_NONE;
-	int best_rank = 4, rc;
+	struct hist_name_cand *c = NULL;
+	char *lower = xstrdup(name), *found = NULL, *cause = NULL;
+	size_t n = 0, i, best = 0, nbest = 0, latest = 0;
+	int rc;
 
+	*ambiguous = NULL;
 	for (char *p = lower; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
@@ -255,28 +326,55 @@ hist_find_name(struct store_txn *txn, const char *tailnet, const char *name)
 		free(lower);
 		return NULL;
 	}
+	/* Every device ever recorded with the name, once, with the last time it was. */
 	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, NULL); rc == 0;
 	     rc = store_cursor_step(cur, 1, &key, NULL)) {
 		const uint8_t *p = key.data;
 		const char *id;
-		tstime_t t;
-		int rank;
 
-		if (key.len <= prefix.len + 8 || p[key.len - 1] != '\0')
+		if (key.len <= prefix.len + 8 || p[key.len - 1] != '\0' ||
+		    strlen((const char *)p + prefix.len + 8) > NORM_MAX_ID)
 			continue;
-		t = store_get_i64(p + prefix.len);
 		id = (const char *)p + prefix.len + 8;
-		rank = hist_name_rank(txn, tailnet, id, lower);
-		if (best == NULL || rank < best_rank || (rank == best_rank && t >= best_t)) {
-			free(best);
-			best = xstrdup(id);
-			best_t = t;
-			best_rank = rank;
+		for (i = 0; i < n && strcmp(c[i].id, id) != 0; i++)
+			;
+		if (i == n) {
+			c = xrealloc(c, (n + 1) * sizeof(*c));
+			memset(&c[n], 0, sizeof(*c));
+			snprintf(c[n].id, sizeof(c[n].id), "%s", id);
+			c[n].t = TSTIME_NONE;
+			n++;
 		}
+		if (store_get_i64(p + prefix.len) >= c[i].t)
+			c[i].t = store_get_i64(p + prefix.len);
 	}
 	store_cursor_close(cur);
+	for (i = 0; i < n; i++) {
+		hist_name_rank_at(txn, tailnet, &c[i], lower, at, last_ok, covered);
+		if (c[i].rank < c[best].rank)
+			best = i;
+		if (c[i].t >= c[latest].t)
+			latest = i;
+	}
+	for (i = 0; i < n; i++)
+		nbest += c[i].rank == c[best].rank;
+	if (n == 0)
+		;
+	else if (c[best].rank < 3 && nbest == 1)
+		found = xstrdup(c[best].id);
+	else if (c[best].rank == 3 && (n == 1 || at == TSTIME_NONE))
+		found = xstrdup(c[latest].id);
+	else {
+		*ambiguous = json_array();
+		for (i = 0; i < n; i++)
+			if (c[i].rank == c[best].rank)
+				json_array_append_new(*ambiguous, hist_name_cand_json(&c[i]));
+	}
+	for (i = 0; i < n; i++)
+		json_decref(c[i].dev);
+	free(c);
 	free(lower);
-	return best;
+	return found;
 }
 
 static json_t *
@@ -332,15 +430,23 @@ hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime
 }
 
 /* The device address A finds at AT: its holder then, else its most recent holder (malloc'd),
- * or NULL. */
+ * or NULL. Several possible holders then: none is picked, *ambiguous lists them. */
 static char *
-hist_find_addr(struct store *st, const char *tailnet, const struct tsaddr *a, tstime_t at)
+hist_find_addr(struct store *st, const char *tailnet, const struct tsaddr *a, tstime_t at,
+               json_t **ambiguous)
 {
-	json_t *ipres = NULL, *h;
+	json_t *ipres = NULL, *h, *holders;
 	char *id = NULL, *cause = NULL;
 
+	*ambiguous = NULL;
 	if (hist_ip_at(st, tailnet, a, at, 1, &ipres, &cause) == HIST_OK) {
-		h = json_array_get(json_object_get(ipres, "holders"), 0);
+		holders = json_object_get(ipres, "holders");
+		if (json_array_size(holders) > 1) {
+			*ambiguous = json_incref(holders);
+			json_decref(ipres);
+			return NULL;
+		}
+		h = json_array_get(holders, 0);
 		if (h == NULL) {
 			json_t *iv = json_object_get(ipres, "intervals");
 
@@ -365,34 +471,54 @@ hist_device_get(struct store *st, const char *tailnet, const char *query, tstime
 	struct tsaddr addr;
 	struct hist_cur cr;
 	const char *matched = "id";
-	char *id = NULL;
-	json_t *res, *versions, *atv = NULL;
+	char *id = NULL, when[TSTIME_STRLEN];
+	json_t *res, *versions, *atv = NULL, *ambiguous = NULL;
 	int rc, covered = 1;
 
 	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
 		return HIST_ERR;
+	if (at != TSTIME_NONE) {
+		char *reason = NULL;
+
+		covered = hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason);
+		free(reason);
+	}
 	if (strlen(query) <= NORM_MAX_ID && hist_device_known(txn, tailnet, query)) {
 		id = xstrdup(query);
 	} else if (addr_parse(query, &addr) == 0) {
 		/* hist_ip_at opens its own read transaction. */
 		store_read_end(txn);
 		txn = NULL;
-		id = hist_find_addr(st, tailnet, &addr, at);
+		id = hist_find_addr(st, tailnet, &addr, at, &ambiguous);
 		matched = "ip";
 		if (store_read_begin(st, &txn, cause) == -1) {
 			free(id);
+			json_decref(ambiguous);
 			hist_endpoint_free(&ep);
 			return HIST_ERR;
 		}
 	} else {
-		id = hist_find_name(txn, tailnet, query);
+		/* A name means the device that bore it at the moment asked. */
+		id = hist_find_name(txn, tailnet, query, at, ep.last_ok, covered, &ambiguous);
 		matched = "name";
 	}
 	if (id == NULL) {
 		hist_endpoint_free(&ep);
 		store_read_end(txn);
-		*cause = xasprintf("no device matches \"%s\" in tailnet %s", query, tailnet);
-		return HIST_NOTFOUND;
+		if (at != TSTIME_NONE)
+			tstime_format(at, when, sizeof(when));
+		else
+			snprintf(when, sizeof(when), "now");
+		if (ambiguous == NULL) {
+			*cause =
+			    xasprintf("no device matches \"%s\" in tailnet %s", query, tailnet);
+			return HIST_NOTFOUND;
+		}
+		*cause =
+		    xasprintf("\"%s\" may mean %zu devices of tailnet %s at %s: ask by node id",
+		              query, json_array_size(ambiguous), tailnet, when);
+		*out = json_pack("{s:o}", "candidates", ambiguous);
+		return HIST_AMBIGUOUS;
 	}
 	res = json_object();
 	json_object_set_new(res, "nodeId", json_string(id));
@@ -420,12 +546,6 @@ hist_device_get(struct store *st, const char *tailnet, const char *query, tstime
 			json_object_set_new(res, "presence", json_string(HIST_UNSEEN_WHY));
 	} else
 		json_object_set_new(res, "deleted", json_false());
-	if (at != TSTIME_NONE) {
-		char *reason = NULL;
-
-		covered = hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason);
-		free(reason);
-	}
 	versions = hist_versions(txn, tailnet, id, at, covered, ep.last_ok, &atv);
 	if (at != TSTIME_NONE) {
 		json_object_set_new(res, "at", hist_time_json(at));

@@ -16,6 +16,7 @@
 #define HIST_OK 0
 #define HIST_ERR -1
 #define HIST_NOTFOUND 1
+#define HIST_AMBIGUOUS 2 /* a name or address that may mean several: *out lists "candidates" */
 
 #define HIST_MAX_WARN 8
 
@@ -82,7 +83,9 @@ int hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, ts
                int history, json_t **out, char **cause);
 
 /* One device by node id, name (MagicDNS name, its first label, hostname; past names too) or
- * address. HIST_NOTFOUND when nothing matches. *out is a new reference. */
+ * address, as of AT: the device that bore the name or held the address then. HIST_NOTFOUND when
+ * nothing matches; HIST_AMBIGUOUS (with *cause, and *out {"candidates":[{nodeId, name, state,
+ * bounds}]}) when several devices may be meant. *out is a new reference. */
 int hist_device_get(struct store *st, const char *tailnet, const char *query, tstime_t at,
                     int history, json_t **out, char **cause);
 

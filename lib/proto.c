@@ -165,6 +165,14 @@ proto_finish(struct sbuf *sb, size_t *len)
 char *
 proto_reply_err(json_t *id, const char *code, const char *message, size_t *len)
 {
+	return proto_reply_err_data(id, code, message, NULL, len);
+}
+
+char *
+proto_reply_err_data(json_t *id, const char *code, const char *message, json_t *data, size_t *len)
+{
+	const char *key;
+	json_t *v;
 	struct sbuf sb;
 
 	sbuf_init(&sb);
@@ -177,6 +185,16 @@ proto_reply_err(json_t *id, const char *code, const char *message, size_t *len)
 	sbuf_add_json_string(&sb, code != NULL ? code : PROTO_E_INTERNAL);
 	sbuf_adds(&sb, ",\"message\":");
 	sbuf_add_json_string(&sb, message != NULL ? message : "");
+	json_object_foreach(data, key, v)
+	{
+		if (strcmp(key, "code") == 0 || strcmp(key, "message") == 0)
+			continue;
+		sbuf_addc(&sb, ',');
+		sbuf_add_json_string(&sb, key);
+		sbuf_addc(&sb, ':');
+		if (proto_add_json(&sb, v) != 0)
+			sbuf_adds(&sb, "null");
+	}
 	sbuf_addc(&sb, '}');
 	return proto_finish(&sb, len);
 }

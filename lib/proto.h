@@ -78,7 +78,8 @@ int proto_rev_ok(const char *rev);
 #define PROTO_E_DENIED "denied"
 #define PROTO_E_FORBIDDEN "forbidden" /* a write op from a client outside admin_group */
 #define PROTO_E_INTERNAL "internal"
-#define PROTO_E_DAMAGED "damaged" /* the answer met a record whose checksum does not match */
+#define PROTO_E_DAMAGED "damaged"     /* the answer met a record whose checksum does not match */
+#define PROTO_E_AMBIGUOUS "ambiguous" /* a name or address that may mean several: "candidates" */
 
 struct proto_request {
 	json_t *root;   /* owned: the parsed line */
@@ -97,6 +98,9 @@ char *proto_reply_ok(json_t *id, json_t *result, size_t *len);
 /* As above, with the result already serialised as compact JSON text (not copied into a tree). */
 char *proto_reply_ok_raw(json_t *id, const char *result, size_t rlen, size_t *len);
 char *proto_reply_err(json_t *id, const char *code, const char *message, size_t *len);
+/* An error reply whose error object also carries DATA's members (borrowed; may be NULL). */
+char *proto_reply_err_data(json_t *id, const char *code, const char *message, json_t *data,
+                           size_t *len);
 
 /* Checks ARGS (an object) against OP's spec: no unknown member, each of the right type, the
  * needed ones there. 0, or -1 and *cause (malloc'd) naming the member. */
