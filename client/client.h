@@ -164,6 +164,16 @@ int conn_fetch(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *ar
  * --json, else through SHOW. VERDICT, when set, turns a successful result into an exit code. */
 int conn_query(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args,
                conn_show_fn show, int (*verdict)(json_t *));
+/* conn_call and conn_fetch that print no error reply: *err gets the daemon's error object (a
+ * new reference, or NULL) and the exit status it means is returned. */
+int conn_call_quiet(const struct cmd_entry *cmd, json_t *args, json_t **result, json_t **err);
+int conn_fetch_quiet(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args,
+                     json_t **result, json_t **err);
+int conn_print_err(json_t *err, int rc);
+/* conn_query for a lookup that makes sense across tailnets (ip, device): without --tailnet,
+ * a daemon with several tailnets and no default is asked about each. ARGS is stolen. */
+int conn_query_tailnets(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args,
+                        conn_show_fn show);
 
 /* show.c */
 /* One entry of a listing and the strings it is sorted by. */

@@ -209,7 +209,7 @@ cmd_devices_device(const struct cmd_entry *cmd, const struct cmd_args *a)
 		json_decref(args);
 		return rc;
 	}
-	return conn_query(cmd, a, args, cmd_devices_device_show, NULL);
+	return conn_query_tailnets(cmd, a, args, cmd_devices_device_show);
 }
 
 /* "laptop (nAbc123CNTRL)", cleaned for the terminal (malloc'd). */
@@ -335,7 +335,7 @@ cmd_devices_ip(const struct cmd_entry *cmd, const struct cmd_args *a)
 	if (addr_parse(a->arg, &addr) != 0)
 		return tsinvctl_usage_error(cmd, "bad address \"%s\"", a->arg);
 	addr_format(&addr, buf, sizeof buf);
-	return conn_query(cmd, a, json_pack("{s:s}", "ip", buf), cmd_devices_ip_show, NULL);
+	return conn_query_tailnets(cmd, a, json_pack("{s:s}", "ip", buf), cmd_devices_ip_show);
 }
 
 const struct cmd_entry cmd_devices_entry = {

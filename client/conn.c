@@ -267,6 +267,10 @@ conn_candidates(json_t *list)
 	table_free(t);
 }
 
+/* While set (conn_call_quiet), an error reply is kept here instead of printed. */
+static int conn_quiet;
+static json_t *conn_quiet_err;
+
 /* Checks a reply line. On success *RESULT is a new reference; an error reply is printed. */
 int
 conn_reply(const char *line, size_t len, json_t **result)
@@ -307,6 +311,15 @@ conn_reply(const char *line, size_t len, json_t **result)
 			rc = TSINVCTL_EXIT_NOT_FOUND;
 		else if (code != NULL && strcmp(code, PROTO_E_AMBIGUOUS) == 0)
 			rc = TSINVCTL_EXIT_AMBIGUOUS;
+		else if (code != NULL && strcmp(code, PROTO_E_TAILNET_REQUIRED) == 0)
+			rc = TSINVCTL_EXIT_USAGE; /* the command line must name a tailnet */
+		if (conn_quiet) {
+			free(ccode);
+			free(cmsg);
+			conn_quiet_err = json_is_object(err) ? json_incref(err) : json_object();
+			json_decref(root);
+			return rc;
+		}
 		/* The terminal gets them clean; --json passes the daemon's error object on whole.
 		 */
 		fprintf(stderr, "tsinvctl: %s: %s\n", ccode, cmsg);
@@ -369,6 +382,129 @@ conn_call(const struct cmd_entry *cmd, json_t *args, json_t **result)
 	return rc;
 }
 
+int
+conn_call_quiet(const struct cmd_entry *cmd, json_t *args, json_t **result, json_t **err)
+{
+	int rc;
+
+	conn_quiet = 1;
+	conn_quiet_err = NULL;
+	rc = conn_call(cmd, args, result);
+	conn_quiet = 0;
+	*err = conn_quiet_err;
+	conn_quiet_err = NULL;
+	return rc;
+}
+
+/* Prints an error object kept by conn_call_quiet as conn_reply would have; returns RC. */
+int
+conn_print_err(json_t *err, int rc)
+{
+	const char *code = show_str(err, "code"), *msg = show_str(err, "message");
+	char *ccode = table_clean(code != NULL ? code : "error");
+	char *cmsg = table_clean(msg != NULL ? msg : "(no message)");
+
+	fprintf(stderr, "tsinvctl: %s: %s\n", ccode, cmsg);
+	conn_candidates(json_object_get(err, "candidates"));
+	if (client_opts.json) {
+		json_t *o = json_pack("{s:O}", "error", err);
+
+		json_object_set_new(json_object_get(o, "error"), "status", json_integer(rc));
+		show_print_json(o);
+		json_decref(o);
+	}
+	free(ccode);
+	free(cmsg);
+	return rc;
+}
+
+/*
+ * Runs CMD for the tailnet --tailnet names, the daemon's default, or its only one; when the
+ * daemon keeps several and none is named, for every one of them. SHOW prints one tailnet's
+ * result (after a "tailnet NAME:" line when there are several); with --json the results are
+ * {"tailnets":[{"tailnet","result"|"error"}]}. Exit status: 0 when some tailnet answered, else
+ * the first error's.
+ */
+int
+conn_query_tailnets(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args,
+                    conn_show_fn show)
+{
+	json_t *result = NULL, *err = NULL, *names, *out, *one, *name;
+	int rc, first = 0, answered = 0, ambiguous = 0;
+	size_t i;
+
+	if (client_opts.tailnet != NULL)
+		return conn_query(cmd, a, args, show, NULL);
+	rc = conn_fetch_quiet(cmd, a, json_deep_copy(args), &result, &err);
+	if (err == NULL || !show_is(err, "code", PROTO_E_TAILNET_REQUIRED) ||
+	    !json_is_array(names = json_object_get(err, "tailnets"))) {
+		json_decref(args);
+		if (err != NULL) {
+			rc = conn_print_err(err, rc);
+			json_decref(err);
+			return rc;
+		}
+		if (rc != 0)
+			return rc;
+		if (client_opts.json)
+			show_print_json(result);
+		else
+			rc = show(result, a);
+		json_decref(result);
+		return rc;
+	}
+	out = json_array();
+	json_array_foreach(names, i, name)
+	{
+		json_t *targs = json_deep_copy(args);
+
+		json_object_set(targs, "tailnet", name);
+		result = NULL;
+		rc = conn_fetch_quiet(cmd, a, targs, &result, &one);
+		if (one != NULL) {
+			json_array_append_new(
+			    out, json_pack("{s:O, s:o}", "tailnet", name, "error", one));
+			if (first == 0)
+				first = rc;
+			ambiguous |= rc == TSINVCTL_EXIT_AMBIGUOUS;
+			continue;
+		}
+		if (rc != 0) {
+			json_decref(out);
+			json_decref(err);
+			json_decref(args);
+			return rc;
+		}
+		answered = 1;
+		if (!client_opts.json) {
+			printf("%stailnet %s:\n", i > 0 ? "\n" : "", json_string_value(name));
+			show(result, a);
+		}
+		json_array_append_new(out,
+		                      json_pack("{s:O, s:o}", "tailnet", name, "result", result));
+	}
+	if (client_opts.json) {
+		json_t *o = json_pack("{s:o}", "tailnets", out);
+
+		show_print_json(o);
+		json_decref(o);
+	} else {
+		/* Where it was not found, or may mean several, says so after the answers. */
+		json_array_foreach(out, i, one)
+		{
+			json_t *e = json_object_get(one, "error");
+
+			if (e != NULL)
+				conn_print_err(e, 0);
+		}
+		json_decref(out);
+	}
+	json_decref(err);
+	json_decref(args);
+	/* An ambiguity anywhere is never hidden by an answer elsewhere. */
+	return ambiguous ? TSINVCTL_EXIT_AMBIGUOUS : answered ? 0 : first;
+}
+
 /* Adds KEY: S to ARGS; argv may hold anything, but JSON strings must be UTF-8. */
 int
 conn_arg_str(const struct cmd_entry *cmd, json_t *args, const char *key, const char *s)
@@ -400,6 +536,21 @@ conn_fetch(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args, 
 	if (a->history)
 		json_object_set_new(args, "history", json_true());
 	return conn_call(cmd, args, result);
+}
+
+int
+conn_fetch_quiet(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args,
+                 json_t **result, json_t **err)
+{
+	int rc;
+
+	conn_quiet = 1;
+	conn_quiet_err = NULL;
+	rc = conn_fetch(cmd, a, args, result);
+	conn_quiet = 0;
+	*err = conn_quiet_err;
+	conn_quiet_err = NULL;
+	return rc;
 }
 
 /* Runs CMD with ARGS (stolen) plus the common arguments, then shows the result: as JSON with

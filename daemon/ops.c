@@ -83,22 +83,39 @@ ops_tailnet_arg(struct tsinvd *d, struct ctl_req *req, const char **name)
 	return 0;
 }
 
-/* The tailnet a request names, or the only one. NULL after an error reply. */
+/* The tailnet a request names, else default_tailnet, else the only one. NULL after an error
+ * reply, which lists the tailnets so that a client can ask each. */
 static const char *
 ops_tailnet(struct tsinvd *d, struct ctl_req *req)
 {
 	const char *name;
+	struct sbuf sb;
+	json_t *names;
 
 	if (ops_tailnet_arg(d, req, &name) == -1)
 		return NULL;
-	if (name == NULL) {
-		if (d->cf->ntailnets == 1)
-			return d->cf->tailnets[0].name;
-		ctl_reply_err(req, PROTO_E_BAD_REQUEST,
-		              "this daemon keeps %zu tailnets: name one (--tailnet NAME)",
-		              d->cf->ntailnets);
+	if (name != NULL)
+		return name;
+	if (d->cf->default_tailnet != NULL)
+		return d->cf->default_tailnet;
+	if (d->cf->ntailnets == 1)
+		return d->cf->tailnets[0].name;
+	names = json_array();
+	sbuf_init(&sb);
+	for (size_t i = 0; i < d->cf->ntailnets; i++) {
+		json_array_append_new(names, json_string(d->cf->tailnets[i].name));
+		sbuf_addf(&sb, "%s%s", i > 0 ? ", " : "", d->cf->tailnets[i].name);
 	}
-	return name;
+	char *msg = xasprintf("this daemon keeps %zu tailnets (%s): name one with --tailnet NAME, "
+	                      "or set default_tailnet in [daemon]",
+	                      d->cf->ntailnets, sb.p);
+	json_t *data = json_pack("{s:o}", "tailnets", names);
+
+	ctl_reply_err_data(req, PROTO_E_TAILNET_REQUIRED, data, msg);
+	json_decref(data);
+	free(msg);
+	sbuf_free(&sb);
+	return NULL;
 }
 
 /* The "at" argument: TSTIME_NONE when absent; -1 after an error reply. */

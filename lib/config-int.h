@@ -55,7 +55,8 @@ struct config_parse {
 	size_t nerrs;
 	int toomany;
 	int state_dir_line; /* where state_dir was set, 0 for the default, -1 for a bad value */
-	struct sbuf warns;  /* "FILE:LINE: warning: ..." lines */
+	int default_tailnet_line; /* where default_tailnet was set */
+	struct sbuf warns;        /* "FILE:LINE: warning: ..." lines */
 };
 
 /* Records an error at LINE of the file (0: no line), in file order when they are joined. */

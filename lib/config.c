@@ -69,6 +69,7 @@ static const struct config_key config_daemon_keys[] = {
     {CONFIG_D(socket_mode), CONFIG_MODE, 0, 0},
     {CONFIG_D(socket_group), CONFIG_WORD, 0, 0},
     {CONFIG_D(admin_group), CONFIG_WORD, 0, 0},
+    {CONFIG_D(default_tailnet), CONFIG_WORD, 0, 0},
     {CONFIG_D(map_size_max), CONFIG_SIZE, 1 << 20, 0},
     {CONFIG_D(max_clients), CONFIG_INT, 1, 65536},
     {CONFIG_D(max_clients_per_uid), CONFIG_INT, 1, 65536},
@@ -818,6 +819,8 @@ config_handler(void *arg, const char *section, const char *name, const char *val
 	config_set(ps, &keys[i], base, value);
 	if (base == ps->cf && keys[i].off == offsetof(struct config, state_dir))
 		ps->state_dir_line = ps->nerrs == errs ? ps->line : -1;
+	if (base == ps->cf && keys[i].off == offsetof(struct config, default_tailnet))
+		ps->default_tailnet_line = ps->line;
 	return 1;
 }
 
@@ -988,6 +991,11 @@ config_check(struct config_parse *ps)
 	for (i = 0; i < ps->cf->nhooks; i++)
 		config_check_hook(ps, i);
 	config_check_netbox(ps);
+	if (ps->cf->default_tailnet != NULL &&
+	    config_tailnet_find(ps->cf, ps->cf->default_tailnet) == NULL)
+		config_err(ps, ps->default_tailnet_line,
+		           "default_tailnet = %s: no [tailnet %s] section in this file",
+		           ps->cf->default_tailnet, ps->cf->default_tailnet);
 }
 
 /* Debian's inih turns its compile-time options into globals; set the ones relied on here. */
@@ -1129,6 +1137,7 @@ config_free(struct config *cf)
 	free(cf->socket);
 	free(cf->socket_group);
 	free(cf->admin_group);
+	free(cf->default_tailnet);
 	free(cf);
 }
 

@@ -88,6 +88,7 @@ struct config {
 	mode_t socket_mode;      /* default 0660 */
 	char *socket_group;      /* NULL: keep the daemon's group */
 	char *admin_group;       /* NULL: whoever can connect may run write ops */
+	char *default_tailnet;   /* the tailnet a request that names none means; NULL: none */
 	size_t map_size_max;     /* bytes, default 16 GiB: the cap on LMDB map growth */
 	int max_clients;         /* default 256 */
 	int max_clients_per_uid; /* default 32 */

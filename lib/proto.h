@@ -80,6 +80,8 @@ int proto_rev_ok(const char *rev);
 #define PROTO_E_INTERNAL "internal"
 #define PROTO_E_DAMAGED "damaged"     /* the answer met a record whose checksum does not match */
 #define PROTO_E_AMBIGUOUS "ambiguous" /* a name or address that may mean several: "candidates" */
+/* Several tailnets, none named and no default_tailnet: "tailnets" lists them. */
+#define PROTO_E_TAILNET_REQUIRED "tailnet_required"
 
 struct proto_request {
 	json_t *root;   /* owned: the parsed line */
