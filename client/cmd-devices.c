@@ -11,7 +11,8 @@ struct cmd_devices_devrow {
 	char *name; /* the short name */
 	const char *node;
 	json_t *entry;
-	int maybe; /* shown with a "?" */
+	int maybe;     /* may or may not have been there: shown with a "?" */
+	char *changed; /* present, but changed around the time: "old -> new" names, or NULL */
 };
 
 static int
@@ -46,7 +47,10 @@ cmd_devices_row(struct table *t, const struct cmd_devices_devrow *r)
 	char *tags = show_join(json_object_get(dev, "tags"), ",");
 	char expiry[16], *version, *name;
 
-	name = xasprintf("%s%s", r->name, r->maybe ? "?" : "");
+	if (r->changed != NULL)
+		name = xasprintf("%s%s", r->changed, r->maybe ? "?" : "");
+	else
+		name = xasprintf("%s%s", r->name, r->maybe ? "?" : "");
 	cmd_devices_expiry(dev, expiry, sizeof expiry);
 	/* "1.76.1-t1234abcd-g5678" -> "1.76.1": the rest is build detail. */
 	version =
@@ -64,8 +68,8 @@ cmd_devices_show(json_t *res, const struct cmd_args *a)
 {
 	static const char *const hdr[] = {"NAME", "OS",   "USER",       "ADDRESSES",
 	                                  "TAGS", "AUTH", "KEY-EXPIRY", "VERSION"};
-	json_t *list = json_object_get(res, "devices"), *e;
-	size_t i, n = 0, nmaybe = 0;
+	json_t *list = json_object_get(res, "devices"), *e, *vs;
+	size_t i, n = 0, nmaybe = 0, nchanged = 0;
 	struct cmd_devices_devrow *rows;
 	struct table *t;
 
@@ -75,8 +79,25 @@ cmd_devices_show(json_t *res, const struct cmd_args *a)
 		if (!json_is_object(e))
 			continue;
 		rows[n].name = show_shortname(json_object_get(e, "device"));
-		if ((rows[n].maybe = show_is(e, "state", "maybe")))
+		/* One row per device: whether it was there, and whether its version is known. */
+		if ((rows[n].maybe = json_object_get(e, "presence") != NULL
+		                         ? show_is(e, "presence", "maybe")
+		                         : show_is(e, "state", "maybe")))
 			nmaybe++;
+		vs = json_object_get(e, "versions");
+		if (show_is(e, "version", "uncertain") && json_array_size(vs) > 1) {
+			char *was =
+			    show_shortname(json_object_get(json_array_get(vs, 0), "device"));
+			char *now = show_shortname(
+			    json_object_get(json_array_get(vs, json_array_size(vs) - 1), "device"));
+
+			rows[n].changed = strcmp(was, now) != 0
+			                      ? xasprintf("%s \u2192 %s", was, now)
+			                      : xasprintf("%s~", now);
+			free(was);
+			free(now);
+			nchanged++;
+		}
 		rows[n].node = show_str(e, "nodeId");
 		if (rows[n].node == NULL)
 			rows[n].node = "";
@@ -88,10 +109,16 @@ cmd_devices_show(json_t *res, const struct cmd_args *a)
 	for (i = 0; i < n; i++) {
 		cmd_devices_row(t, &rows[i]);
 		free(rows[i].name);
+		free(rows[i].changed);
 	}
 	free(rows);
 	/* "no devices" only when tsinv knows there were none: else "unknown" and why. */
 	show_list_print(res, t, "no devices", nmaybe);
+	if (nchanged > 0)
+		puts("\n\u2192, ~ = present, but changed between two polls around that time: which "
+		     "version was\n    current then is not known (tsinvctl device NAME --history "
+		     "shows "
+		     "both)");
 	table_free(t);
 	return 0;
 }

@@ -575,6 +575,67 @@ hist_device_get(struct store *st, const char *tailnet, const char *query, tstime
 	return HIST_OK;
 }
 
+/* A device's versions that were (or may have been) current at the moment a listing asks about. */
+struct hist_devrow {
+	char id[NORM_MAX_ID + 1];
+	struct hist_devrow_v {
+		struct hist_bounds b;
+		enum hist_state s;
+		char *dev; /* the version's JSON, malloc'd */
+		size_t dlen;
+	} * v;
+	size_t n, cap;
+};
+
+/* One row per device: PRESENCE says whether it was on the network at AT, VERSION whether which
+ * of its versions was current is known. Two versions fit when a change fell in the window
+ * around AT; if the first certainly began before AT and the last certainly ended after it (or
+ * is current), the device was certainly there -- present, with its version uncertain. */
+static void
+hist_devrow_flush(struct sbuf *sb, struct hist_devrow *r, tstime_t at, int covered, size_t *n)
+{
+	const struct hist_devrow_v *first = &r->v[0], *last = &r->v[r->n - 1];
+	int open_end, present;
+	struct hist_bounds b;
+
+	if (r->n == 0)
+		return;
+	open_end = last->b.to_lo == TSTIME_NONE && last->b.to_hi == TSTIME_NONE;
+	if (r->n == 1)
+		present = first->s == HIST_HELD;
+	else
+		present = covered && first->b.from_hi != TSTIME_NONE && first->b.from_hi <= at &&
+		          last->b.to_hi != HIST_UNSEEN_END &&
+		          (open_end || (last->b.to_lo != TSTIME_NONE && last->b.to_lo >= at));
+	/* The row's bounds: from the first version's start to the last one's end. */
+	b = first->b;
+	b.to_lo = last->b.to_lo;
+	b.to_hi = last->b.to_hi;
+	sbuf_adds(sb, (*n)++ ? ",{\"nodeId\":" : "{\"nodeId\":");
+	sbuf_add_json_string(sb, r->id);
+	sbuf_addf(sb, ",\"state\":\"%s\",\"presence\":\"%s\",\"version\":\"%s\",",
+	          hist_state_names[r->n == 1 ? first->s : HIST_MAYBE],
+	          present ? "present" : "maybe", r->n == 1 ? "certain" : "uncertain");
+	hist_bounds_sbuf(sb, &b);
+	sbuf_adds(sb, ",\"device\":");
+	sbuf_add(sb, last->dev, last->dlen);
+	if (r->n > 1) {
+		sbuf_adds(sb, ",\"versions\":[");
+		for (size_t i = 0; i < r->n; i++) {
+			sbuf_adds(sb, i ? ",{" : "{");
+			hist_bounds_sbuf(sb, &r->v[i].b);
+			sbuf_addf(sb, ",\"state\":\"%s\",\"device\":", hist_state_names[r->v[i].s]);
+			sbuf_add(sb, r->v[i].dev, r->v[i].dlen);
+			sbuf_addc(sb, '}');
+		}
+		sbuf_addc(sb, ']');
+	}
+	sbuf_addc(sb, '}');
+	for (size_t i = 0; i < r->n; i++)
+		free(r->v[i].dev);
+	r->n = 0;
+}
+
 int
 hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out, size_t *len,
                   char **cause)
@@ -584,6 +645,7 @@ hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out
 	struct store_key prefix;
 	struct store_val key, val;
 	struct hist_endpoint ep;
+	struct hist_devrow row = {0};
 	struct sbuf sb;
 	char *reason = NULL;
 	size_t n = 0;
@@ -620,44 +682,49 @@ hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out
 		const char *id = (const char *)key.data + prefix.len;
 		const uint8_t *v = val.data;
 		struct hist_bounds b;
-		const char *dev, *vol = NULL;
-		size_t dlen, vlen = 0;
-		enum hist_state s = HIST_HELD;
+		struct hist_cur cr;
+		enum hist_state s;
 
-		if (key.len <= prefix.len || memchr(id, '\0', key.len - prefix.len) == NULL)
+		if (key.len <= prefix.len || memchr(id, '\0', key.len - prefix.len) == NULL ||
+		    strlen(id) > NORM_MAX_ID)
 			continue;
-
 		if (at == TSTIME_NONE) {
-			struct hist_cur cr;
-
 			if (hist_cur_decode(&val, &cr) == -1)
 				continue;
-			b = cr.b;
-			dev = cr.stable;
-			dlen = cr.stable_len;
-			vol = cr.vol;
-			vlen = cr.vol_len;
-		} else {
-			if (val.len < HIST_BOUNDS_LEN)
-				continue;
-			hist_bounds_get(v, &b);
-			if ((s = hist_state_cov(&b, at, ep.last_ok, covered)) == HIST_NO)
-				continue;
-			dev = (const char *)v + HIST_BOUNDS_LEN;
-			dlen = val.len - HIST_BOUNDS_LEN;
-		}
-		sbuf_adds(&sb, n++ ? ",{\"nodeId\":" : "{\"nodeId\":");
-		sbuf_add_json_string(&sb, id);
-		sbuf_addf(&sb, ",\"state\":\"%s\",", hist_state_names[s]);
-		hist_bounds_sbuf(&sb, &b);
-		sbuf_adds(&sb, ",\"device\":");
-		sbuf_add(&sb, dev, dlen);
-		if (vol != NULL) {
+			sbuf_adds(&sb, n++ ? ",{\"nodeId\":" : "{\"nodeId\":");
+			sbuf_add_json_string(&sb, id);
+			sbuf_adds(&sb, ",\"state\":\"held\",\"presence\":\"present\","
+			               "\"version\":\"certain\",");
+			hist_bounds_sbuf(&sb, &cr.b);
+			sbuf_adds(&sb, ",\"device\":");
+			sbuf_add(&sb, cr.stable, cr.stable_len);
 			sbuf_adds(&sb, ",\"volatile\":");
-			sbuf_add(&sb, vol, vlen);
+			sbuf_add(&sb, cr.vol, cr.vol_len);
+			sbuf_addc(&sb, '}');
+			continue;
 		}
-		sbuf_addc(&sb, '}');
+		if (val.len < HIST_BOUNDS_LEN)
+			continue;
+		hist_bounds_get(v, &b);
+		if ((s = hist_state_cov(&b, at, ep.last_ok, covered)) == HIST_NO)
+			continue;
+		/* Versions come in order, device by device: a new id ends the previous row. */
+		if (row.n > 0 && strcmp(row.id, id) != 0)
+			hist_devrow_flush(&sb, &row, at, covered, &n);
+		if (row.n == row.cap) {
+			row.cap = row.cap ? row.cap * 2 : 4;
+			row.v = xrealloc(row.v, row.cap * sizeof(*row.v));
+		}
+		snprintf(row.id, sizeof(row.id), "%s", id);
+		row.v[row.n].b = b;
+		row.v[row.n].s = s;
+		row.v[row.n].dlen = val.len - HIST_BOUNDS_LEN;
+		row.v[row.n].dev = xmalloc(row.v[row.n].dlen + 1);
+		memcpy(row.v[row.n].dev, v + HIST_BOUNDS_LEN, row.v[row.n].dlen);
+		row.n++;
 	}
+	hist_devrow_flush(&sb, &row, at, covered, &n);
+	free(row.v);
 	sbuf_adds(&sb, "]}");
 	store_cursor_close(cur);
 	hist_endpoint_free(&ep);

@@ -718,7 +718,7 @@ static const struct {
 
 START_TEST(test_stable_change)
 {
-	json_t *a = mkdev(1), *b = mkdev(2), *vs, *v0, *v1, *d;
+	json_t *a = mkdev(1), *b = mkdev(2), *vs, *v0, *v1, *d, *l, *r;
 	const char *field = stable_changes[_i].field;
 	struct hist_poll_result res;
 	tstime_t mid = MID(P(0), P(1));
@@ -768,7 +768,18 @@ START_TEST(test_stable_change)
 	CK_TIME(json_object_get(d, "current"), "from_hi", P(1));
 	ck_assert_str_eq(summary(json_object_get(d, "versions")), "n1CNTRL:none,n1CNTRL:held");
 	json_decref(d);
-	ck_assert_str_eq(listsum(mid), "n1CNTRL:maybe,n1CNTRL:maybe,n2CNTRL:held");
+	/* One row per device: n1 was certainly there, only which version is unknown. */
+	ck_assert_str_eq(listsum(mid), "n1CNTRL:maybe,n2CNTRL:held");
+	l = devlist(mid);
+	r = json_array_get(json_object_get(l, "devices"), 0);
+	ck_assert_str_eq(jstr(r, "presence"), "present");
+	ck_assert_str_eq(jstr(r, "version"), "uncertain");
+	ck_assert_uint_eq(json_array_size(json_object_get(r, "versions")), 2);
+	r = json_array_get(json_object_get(l, "devices"), 1);
+	ck_assert_str_eq(jstr(r, "presence"), "present");
+	ck_assert_str_eq(jstr(r, "version"), "certain");
+	ck_assert_ptr_null(json_object_get(r, "versions"));
+	json_decref(l);
 	ck_assert_str_eq(listsum(P(1)), "n1CNTRL:held,n2CNTRL:held");
 
 	/* Seen again unchanged: no more versions. */
@@ -1661,10 +1672,32 @@ START_TEST(test_devices_list)
 	json_decref(l);
 
 	ck_assert_str_eq(listsum(P(0)), "n1CNTRL:held,n2CNTRL:held,n3CNTRL:held");
+	/* One row per device; n1 (renamed) was there for sure, n2 (gone) and n4 (new) maybe. */
 	ck_assert_str_eq(listsum(P(0) + 1),
-	                 "n1CNTRL:maybe,n1CNTRL:maybe,n2CNTRL:maybe,n3CNTRL:held,n4CNTRL:maybe");
-	ck_assert_str_eq(listsum(mid),
-	                 "n1CNTRL:maybe,n1CNTRL:maybe,n2CNTRL:maybe,n3CNTRL:held,n4CNTRL:maybe");
+	                 "n1CNTRL:maybe,n2CNTRL:maybe,n3CNTRL:held,n4CNTRL:maybe");
+	ck_assert_str_eq(listsum(mid), "n1CNTRL:maybe,n2CNTRL:maybe,n3CNTRL:held,n4CNTRL:maybe");
+	l = devlist(mid);
+	ck_assert_str_eq(jstr(json_array_get(json_object_get(l, "devices"), 0), "presence"),
+	                 "present");
+	ck_assert_str_eq(jstr(json_array_get(json_object_get(l, "devices"), 0), "version"),
+	                 "uncertain");
+	for (size_t i = 1; i < 4; i++)
+		ck_assert_str_eq(jstr(json_array_get(json_object_get(l, "devices"), i), "version"),
+		                 "certain");
+	ck_assert_str_eq(jstr(json_array_get(json_object_get(l, "devices"), 1), "presence"),
+	                 "maybe");
+	ck_assert_str_eq(jstr(json_array_get(json_object_get(l, "devices"), 2), "presence"),
+	                 "present");
+	ck_assert_str_eq(jstr(json_array_get(json_object_get(l, "devices"), 3), "presence"),
+	                 "maybe");
+	/* The row carries the later version, and both in "versions", with their own bounds. */
+	e = json_array_get(json_object_get(l, "devices"), 0);
+	ck_assert_str_eq(jstr(json_object_get(e, "device"), "name"), "renamed.tail1234.ts.net");
+	ck_assert_str_eq(
+	    jstr(json_object_get(json_array_get(json_object_get(e, "versions"), 0), "device"),
+	         "name"),
+	    "h1.tail1234.ts.net");
+	json_decref(l);
 	ck_assert_str_eq(listsum(P(1)), "n1CNTRL:held,n3CNTRL:held,n4CNTRL:held");
 	l = devlist(P(0));
 	e = json_array_get(json_object_get(l, "devices"), 0);
