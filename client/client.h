@@ -51,17 +51,22 @@ struct cmd_args {
 	const char *at;   /* normalised RFC 3339, or NULL for now */
 	char atbuf[TSTIME_STRLEN];
 	int history;
-	json_t *since; /* --since: a JSON integer (SEQ) or string (RFC 3339), a new reference */
-	char *types;   /* --type globs joined by spaces (malloc'd), or NULL */
-	int limit;     /* --limit, 0 for the daemon's default */
+	json_t *since;     /* --since: a JSON integer (SEQ) or string (RFC 3339), a new reference */
+	const char *until; /* --until: normalised RFC 3339, or NULL */
+	char untilbuf[TSTIME_STRLEN];
+	char *types; /* --type globs joined by spaces (malloc'd), or NULL */
+	int limit;   /* --limit, 0 for the daemon's default */
 	int follow;
 	const char *format; /* --format of export, NULL for the default */
 	const char *window; /* --window DURATION of export, checked */
 	int dry_run;
-	int netbox_ids;       /* --netbox-ids of export */
-	const char *expiring; /* --expiring DURATION of keys, checked */
-	int all;              /* --all of keys: OAuth access tokens too */
-	int allow_unknown;    /* --allow-unknown of export: write what is known anyway */
+	int netbox_ids;        /* --netbox-ids of export */
+	const char *expiring;  /* --expiring DURATION of keys, checked */
+	int all;               /* --all of keys: OAuth access tokens too */
+	int allow_unknown;     /* --allow-unknown of export: write what is known anyway */
+	const char *from, *to; /* --from, --to: normalised RFC 3339, or NULL */
+	char frombuf[TSTIME_STRLEN], tobuf[TSTIME_STRLEN];
+	const char *tag, *user, *os; /* --tag, --user, --os filters, or NULL */
 };
 
 #define CMD_F_OPTARG 0x1         /* the positional argument may be left out */
@@ -70,6 +75,13 @@ struct cmd_args {
 #define CMD_F_FOLLOW 0x8         /* takes --follow */
 #define CMD_F_FORMAT 0x10        /* takes --format */
 #define CMD_F_ALLOW_UNKNOWN 0x20 /* takes --allow-unknown */
+#define CMD_F_FROM 0x40          /* takes --from TIME */
+#define CMD_F_TO 0x80            /* takes --to TIME */
+#define CMD_F_TAG 0x100          /* takes --tag TAG */
+#define CMD_F_USER 0x200         /* takes --user LOGIN */
+#define CMD_F_OS 0x400           /* takes --os OS */
+#define CMD_F_RANGE (CMD_F_FROM | CMD_F_TO)
+#define CMD_F_FILTER (CMD_F_TAG | CMD_F_USER | CMD_F_OS)
 
 struct cmd_entry;
 typedef int (*cmd_exec_fn)(const struct cmd_entry *cmd, const struct cmd_args *a);
@@ -130,7 +142,7 @@ extern const struct cmd_entry cmd_devices_entry, cmd_device_entry, cmd_ip_entry;
 extern const struct cmd_entry cmd_users_entry, cmd_keys_entry, cmd_webhooks_entry, cmd_dns_entry,
     cmd_settings_entry;
 extern const struct cmd_entry cmd_acl_entry, cmd_events_entry, cmd_export_entry, cmd_netbox_entry,
-    cmd_help_entry, cmd_completion_entry, cmd_store_entry;
+    cmd_help_entry, cmd_completion_entry, cmd_store_entry, cmd_changes_entry;
 void cmd_events_type_words(struct sbuf *sb);
 void cmd_events_print_types(FILE *f);
 void cmd_export_format_words(struct sbuf *sb);

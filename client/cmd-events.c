@@ -184,6 +184,8 @@ cmd_events_args(const struct cmd_entry *cmd, const struct cmd_args *a, int *rc)
 
 	if (a->since != NULL)
 		json_object_set(args, "since", a->since);
+	if (a->until != NULL)
+		json_object_set_new(args, "until", json_string(a->until));
 	if (a->types != NULL && (*rc = conn_arg_str(cmd, args, "type", a->types)) != 0) {
 		json_decref(args);
 		return NULL;

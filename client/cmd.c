@@ -11,11 +11,13 @@
 
 /* The order of "tsinvctl --help". */
 const struct cmd_entry *const cmd_table[] = {
-    &cmd_status_entry, &cmd_poll_entry,       &cmd_devices_entry, &cmd_device_entry,
-    &cmd_ip_entry,     &cmd_users_entry,      &cmd_keys_entry,    &cmd_webhooks_entry,
-    &cmd_dns_entry,    &cmd_settings_entry,   &cmd_acl_entry,     &cmd_events_entry,
-    &cmd_hooks_entry,  &cmd_export_entry,     &cmd_netbox_entry,  &cmd_ops_entry,
-    &cmd_store_entry,  &cmd_completion_entry, &cmd_help_entry,    NULL,
+    &cmd_status_entry,     &cmd_poll_entry,     &cmd_devices_entry,
+    &cmd_device_entry,     &cmd_ip_entry,       &cmd_changes_entry,
+    &cmd_users_entry,      &cmd_keys_entry,     &cmd_webhooks_entry,
+    &cmd_dns_entry,        &cmd_settings_entry, &cmd_acl_entry,
+    &cmd_events_entry,     &cmd_hooks_entry,    &cmd_export_entry,
+    &cmd_netbox_entry,     &cmd_ops_entry,      &cmd_store_entry,
+    &cmd_completion_entry, &cmd_help_entry,     NULL,
 };
 
 /* The commands' options in the order usage and help show them: an argument of the spec (its
@@ -26,6 +28,7 @@ const struct cmd_option cmd_options[] = {
     {.arg = PROTO_ARG_expiring},
     {.arg = PROTO_ARG_all},
     {.arg = PROTO_ARG_since},
+    {.arg = PROTO_ARG_until},
     {.arg = PROTO_ARG_type, .many = 1, .values = cmd_events_type_words},
     {.arg = PROTO_ARG_limit},
     {.arg = -1,
@@ -45,6 +48,26 @@ const struct cmd_option cmd_options[] = {
      .cli = "--allow-unknown",
      .help = "write the rows known even when no poll covered the time, with a warning and exit "
              "status 0; without it such an export writes nothing and exits 5"},
+    {.arg = -1,
+     .flag = CMD_F_FROM,
+     .cli = "--from TIME",
+     .help = "the start of the range: changes recorded after TIME"},
+    {.arg = -1,
+     .flag = CMD_F_TO,
+     .cli = "--to TIME",
+     .help = "the end of the range: changes recorded at or before TIME (default: now)"},
+    {.arg = -1,
+     .flag = CMD_F_TAG,
+     .cli = "--tag TAG",
+     .help = "only devices with TAG (tag:prod or prod)"},
+    {.arg = -1,
+     .flag = CMD_F_USER,
+     .cli = "--user LOGIN",
+     .help = "only LOGIN's devices, and LOGIN"},
+    {.arg = -1,
+     .flag = CMD_F_OS,
+     .cli = "--os OS",
+     .help = "only devices running OS (linux, windows, ...)"},
     {.arg = PROTO_ARG_window},
     {.arg = PROTO_ARG_netbox_ids},
     {.arg = PROTO_ARG_dry_run},

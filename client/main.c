@@ -255,6 +255,15 @@ tsinvctl_cmd_opt(const struct cmd_entry *cmd, const struct cmd_option *o, const 
 		break;
 	case PROTO_ARG_since:
 		return tsinvctl_since_opt(cmd, arg, a);
+	case PROTO_ARG_until:
+		if (tstime_parse(arg, tstime_now(), &t, &cause) != 0) {
+			tsinvctl_usage_error(cmd, "bad --until \"%s\": %s", arg, cause);
+			free(cause);
+			return TSINVCTL_EXIT_USAGE;
+		}
+		tstime_format(t, a->untilbuf, sizeof a->untilbuf);
+		a->until = a->untilbuf;
+		break;
 	case PROTO_ARG_type:
 		/* The daemon takes the globs space-separated. */
 		if (*arg == '\0' || strpbrk(arg, " \t\n") != NULL)
@@ -280,6 +289,24 @@ tsinvctl_cmd_opt(const struct cmd_entry *cmd, const struct cmd_option *o, const 
 			a->format = arg;
 		else if (o->flag == CMD_F_ALLOW_UNKNOWN)
 			a->allow_unknown = 1;
+		else if (o->flag == CMD_F_FROM || o->flag == CMD_F_TO) {
+			char *buf = o->flag == CMD_F_FROM ? a->frombuf : a->tobuf;
+
+			if (tstime_parse(arg, tstime_now(), &t, &cause) != 0) {
+				tsinvctl_usage_error(cmd, "bad %s \"%s\": %s",
+				                     o->flag == CMD_F_FROM ? "--from" : "--to", arg,
+				                     cause);
+				free(cause);
+				return TSINVCTL_EXIT_USAGE;
+			}
+			tstime_format(t, buf, TSTIME_STRLEN);
+			*(o->flag == CMD_F_FROM ? &a->from : &a->to) = buf;
+		} else if (o->flag == CMD_F_TAG)
+			a->tag = arg;
+		else if (o->flag == CMD_F_USER)
+			a->user = arg;
+		else if (o->flag == CMD_F_OS)
+			a->os = arg;
 		break;
 	}
 	return 0;
@@ -355,6 +382,9 @@ tsinvctl_positional(const struct cmd_entry *cmd, int argc, char **argv, struct c
 		                            strrchr(arg, ' ') + 1);
 	if (a->follow && a->limit > 0)
 		return tsinvctl_usage_error(cmd, "%s: --limit and --follow do not go together",
+		                            cmd->name);
+	if (a->follow && a->until != NULL)
+		return tsinvctl_usage_error(cmd, "%s: --until and --follow do not go together",
 		                            cmd->name);
 	return 0;
 }

@@ -118,6 +118,22 @@ ops_tailnet(struct tsinvd *d, struct ctl_req *req)
 	return NULL;
 }
 
+/* A time argument KEY: TSTIME_NONE when absent; -1 after an error reply. */
+static int
+ops_time_arg(struct ctl_req *req, const char *key, tstime_t *t)
+{
+	const char *s = ops_str(req, key);
+	char *cause = NULL;
+
+	*t = TSTIME_NONE;
+	if (s != NULL && tstime_parse(s, tstime_now(), t, &cause) == -1) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s: %s", key, cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
 /* The "at" argument: TSTIME_NONE when absent; -1 after an error reply. */
 static int
 ops_at(struct ctl_req *req, tstime_t *at)
@@ -443,6 +459,8 @@ struct ops_events {
 	const char *types, *tailnet;
 	size_t n, limit;
 	uint64_t last;
+	tstime_t until; /* TSTIME_NONE: up to the newest */
+	int past_until; /* the scan met an event recorded after until: the list is complete */
 };
 
 static int
@@ -450,6 +468,23 @@ ops_events_cb(uint64_t seq, const char *text, size_t len, void *arg)
 {
 	struct ops_events *e = arg;
 
+	/* Events are kept in the order they were recorded, so the first one after until ends the
+	 * list (its seq is not passed: "next" stays before it). */
+	if (e->until != TSTIME_NONE) {
+		const char *p = memmem(text, len, "\"time\":\"", 8);
+		char buf[TSTIME_STRLEN];
+		size_t n;
+		tstime_t t;
+
+		if (p != NULL && (n = strcspn(p + 8, "\"")) < sizeof(buf)) {
+			memcpy(buf, p + 8, n);
+			buf[n] = '\0';
+			if (tstime_parse_rfc3339(buf, &t) == 0 && t > e->until) {
+				e->past_until = 1;
+				return 1;
+			}
+		}
+	}
 	e->last = seq;
 	if (e->types != NULL || e->tailnet != NULL) {
 		json_t *ev = json_loadb(text, len, 0, NULL);
@@ -478,6 +513,9 @@ ops_events_list(struct tsinvd *d, struct ctl_req *req)
 
 	if (ops_event_filter(d, req, &since, &e.types, &e.tailnet, 0) == -1)
 		return;
+	/* until is read as at is: the same forms, and never later than now. */
+	if (ops_time_arg(req, "until", &e.until) == -1)
+		return;
 	if (lim != NULL)
 		e.limit = (size_t)json_integer_value(lim);
 	e.last = since;
@@ -494,7 +532,7 @@ ops_events_list(struct tsinvd *d, struct ctl_req *req)
 	/* "next": where a client continues from; "more": the limit cut the list. */
 	sbuf_addf(&e.sb, "],\"last_seq\":%llu,\"next\":%llu,\"more\":%s}",
 	          (unsigned long long)newest, (unsigned long long)e.last,
-	          e.last < newest ? "true" : "false");
+	          e.last < newest && !e.past_until ? "true" : "false");
 	text = sbuf_steal(&e.sb);
 	ctl_reply_raw(req, text, strlen(text));
 	free(text);

@@ -7,6 +7,8 @@ PROTO_ARG(ip, PROTO_T_STRING, "an address is needed", "ADDR", NULL)
 PROTO_ARG(since, PROTO_T_SEQ, "a sequence number or a time is needed", "--since SEQ|TIME",
           "events after sequence number SEQ, or recorded after TIME (default: from the first; "
           "with --follow, from now)")
+PROTO_ARG(until, PROTO_T_STRING, "a time", "--until TIME",
+          "only events recorded at or before TIME (default: up to the newest)")
 PROTO_ARG(type, PROTO_T_STRING, "event type globs, separated by spaces", "--type GLOB",
           "only events whose type matches GLOB (device.*, *.expiring); may be repeated")
 PROTO_ARG(tailnet, PROTO_T_STRING, "a tailnet's name", "--tailnet NAME",

@@ -15,7 +15,7 @@ PROTO_OP(device_get, "device.get", 0,
 PROTO_OP(ip_at, "ip.at", 0, PROTO_A(ip) | PROTO_A(tailnet) | PROTO_A(at) | PROTO_A(history),
          PROTO_A(ip), "who held an address at a time: held, maybe, none or unknown")
 PROTO_OP(events_list, "events.list", 0,
-         PROTO_A(since) | PROTO_A(type) | PROTO_A(tailnet) | PROTO_A(limit), 0,
+         PROTO_A(since) | PROTO_A(until) | PROTO_A(type) | PROTO_A(tailnet) | PROTO_A(limit), 0,
          "recorded change events, oldest first, after a sequence number or a time")
 PROTO_OP(events_follow, "events.follow", 0, PROTO_A(since) | PROTO_A(type) | PROTO_A(tailnet), 0,
          "turns the connection into a live stream of events, one JSON object per line")
