@@ -67,6 +67,7 @@ struct cmd_args {
 	const char *from, *to; /* --from, --to: normalised RFC 3339, or NULL */
 	char frombuf[TSTIME_STRLEN], tobuf[TSTIME_STRLEN];
 	const char *tag, *user, *os; /* --tag, --user, --os filters, or NULL */
+	int64_t stale;               /* --stale: us not seen, 0 for none */
 };
 
 #define CMD_F_OPTARG 0x1         /* the positional argument may be left out */
@@ -80,6 +81,10 @@ struct cmd_args {
 #define CMD_F_TAG 0x100          /* takes --tag TAG */
 #define CMD_F_USER 0x200         /* takes --user LOGIN */
 #define CMD_F_OS 0x400           /* takes --os OS */
+#define CMD_F_STALE 0x800        /* takes --stale DUR */
+#define CMD_F_LISTFMT 0x1000     /* takes --format table|csv|tsv|json */
+#define CMD_F_COLUMNS 0x2000     /* takes --columns LIST */
+#define CMD_F_LIST (CMD_F_LISTFMT | CMD_F_COLUMNS) /* a listing: a table to print */
 #define CMD_F_RANGE (CMD_F_FROM | CMD_F_TO)
 #define CMD_F_FILTER (CMD_F_TAG | CMD_F_USER | CMD_F_OS)
 
@@ -146,6 +151,7 @@ extern const struct cmd_entry cmd_acl_entry, cmd_events_entry, cmd_export_entry,
 void cmd_events_type_words(struct sbuf *sb);
 void cmd_events_print_types(FILE *f);
 void cmd_export_format_words(struct sbuf *sb);
+void cmd_list_format_words(struct sbuf *sb);
 
 /* conn.c */
 /* Shows a successful result as a table; returns an exit code. */
@@ -240,5 +246,7 @@ void show_note(json_t *res, int unknown);
 /* Prints the table, or NONE when it is empty, or why the daemon cannot tell; then the notes
  * that "maybe" rows and an unknown coverage call for. */
 void show_list_print(json_t *res, struct table *t, const char *none, size_t nmaybe);
+/* Where notes around a table go: stdout for the text table, stderr with --format csv|tsv. */
+FILE *show_notes(void);
 
 #endif

@@ -441,6 +441,7 @@ static const struct cmd_entry cmd_acl_rules_entry = {
 static const struct cmd_entry cmd_acl_log_entry = {
     .name = "acl log",
     .op = PROTO_OP_policy_log,
+    .flags = CMD_F_LIST,
     .exec = cmd_acl_log,
 };
 

@@ -475,7 +475,7 @@ const struct cmd_entry cmd_changes_entry = {
     .name = "changes",
     .op = PROTO_OP_events_list,
     .hide = PROTO_A(since) | PROTO_A(until) | PROTO_A(limit),
-    .flags = CMD_F_RANGE | CMD_F_FILTER,
+    .flags = CMD_F_RANGE | CMD_F_FILTER | CMD_F_LIST,
     .help = "what changed between two times, entity by entity, as old \u2192 new values "
             "(from the recorded events)",
     .exec = cmd_changes_exec,

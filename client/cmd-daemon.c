@@ -259,6 +259,7 @@ const struct cmd_entry cmd_poll_entry = {
 const struct cmd_entry cmd_hooks_entry = {
     .name = "hooks",
     .op = PROTO_OP_hooks,
+    .flags = CMD_F_LIST,
     .exec = cmd_daemon_hooks,
 };
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "client.h"
@@ -115,18 +116,82 @@ cmd_devices_show(json_t *res, const struct cmd_args *a)
 	/* "no devices" only when tsinv knows there were none: else "unknown" and why. */
 	show_list_print(res, t, "no devices", nmaybe);
 	if (nchanged > 0)
-		puts("\n\u2192, ~ = present, but changed between two polls around that time: which "
-		     "version was\n    current then is not known (tsinvctl device NAME --history "
-		     "shows "
-		     "both)");
+		fputs(
+		    "\n\u2192, ~ = present, but changed between two polls around that time: which "
+		    "version was\n    current then is not known (tsinvctl device NAME --history "
+		    "shows both)\n",
+		    show_notes());
 	table_free(t);
 	return 0;
+}
+
+/* Does the device row E pass --tag, --user, --os and --stale? */
+static int
+cmd_devices_wanted(json_t *e, const struct cmd_args *a, tstime_t now)
+{
+	json_t *dev = json_object_get(e, "device"), *v;
+	const char *s, *tag = a->tag, *seen;
+	char buf[256];
+	tstime_t t;
+	size_t i;
+	int found = 0;
+
+	if (tag != NULL) {
+		if (strncmp(tag, "tag:", 4) != 0) {
+			snprintf(buf, sizeof buf, "tag:%s", tag);
+			tag = buf;
+		}
+		json_array_foreach(json_object_get(dev, "tags"), i, v) found |=
+		    json_is_string(v) && strcasecmp(json_string_value(v), tag) == 0;
+		if (!found)
+			return 0;
+	}
+	if (a->user != NULL && ((s = show_str(dev, "user")) == NULL || strcasecmp(s, a->user) != 0))
+		return 0;
+	if (a->os != NULL && ((s = show_str(dev, "os")) == NULL || strcasecmp(s, a->os) != 0))
+		return 0;
+	if (a->stale > 0) {
+		/* Online now is not stale; never seen (no lastSeen) is. */
+		if (json_is_true(
+		        json_object_get(json_object_get(e, "volatile"), "connectedToControl")))
+			return 0;
+		seen = show_str(json_object_get(e, "volatile"), "lastSeen");
+		if (seen != NULL && tstime_parse_rfc3339(seen, &t) == 0 && now - t < a->stale)
+			return 0;
+	}
+	return 1;
 }
 
 static int
 cmd_devices_exec(const struct cmd_entry *cmd, const struct cmd_args *a)
 {
-	return conn_query(cmd, a, NULL, cmd_devices_show, NULL);
+	json_t *result, *list, *keep, *e;
+	tstime_t now = tstime_now();
+	size_t i;
+	int rc;
+
+	if (a->stale > 0 && a->at != NULL)
+		return tsinvctl_usage_error(cmd,
+		                            "devices: --stale reads when devices were last seen, "
+		                            "which is kept for now only: not with --at");
+	if (a->tag == NULL && a->user == NULL && a->os == NULL && a->stale == 0)
+		return conn_query(cmd, a, NULL, cmd_devices_show, NULL);
+	if ((rc = conn_fetch(cmd, a, NULL, &result)) != 0)
+		return rc;
+	/* The filters apply to the table and to --json alike. */
+	list = json_object_get(result, "devices");
+	keep = json_array();
+	json_array_foreach(list, i, e) if (cmd_devices_wanted(e, a, now))
+	    json_array_append(keep, e);
+	json_object_set_new(result, "devices", keep);
+	if (client_opts.json)
+		show_print_json(result);
+	else
+		rc = cmd_devices_show(result, a);
+	if (rc == 0 && show_is(result, "coverage", "unknown"))
+		rc = TSINVCTL_EXIT_UNKNOWN;
+	json_decref(result);
+	return rc;
 }
 
 /* The key: value block of one version of a device, VOL its volatile part (or NULL). */
@@ -368,6 +433,7 @@ cmd_devices_ip(const struct cmd_entry *cmd, const struct cmd_args *a)
 const struct cmd_entry cmd_devices_entry = {
     .name = "devices",
     .op = PROTO_OP_devices_list,
+    .flags = CMD_F_LIST | CMD_F_TAG | CMD_F_USER | CMD_F_OS | CMD_F_STALE,
     .exec = cmd_devices_exec,
 };
 

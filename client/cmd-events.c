@@ -165,13 +165,13 @@ cmd_events_show(json_t *res, const struct cmd_args *a)
 		table_add_row(t, r.seq, r.time, r.tailnet, r.type, r.entity, r.change);
 		cmd_events_evrow_free(&r);
 	}
-	if (table_nrows(t) > 0)
+	if (table_nrows(t) > 0 || table_format != TABLE_TEXT)
 		table_print(t, stdout);
 	else
 		puts("no events");
 	table_free(t);
 	if (json_is_true(json_object_get(res, "more")) && show_num(res, "next", &next) == 0)
-		printf("\nmore: tsinvctl events --since %.0f\n", next);
+		fprintf(show_notes(), "\nmore: tsinvctl events --since %.0f\n", next);
 	return 0;
 }
 
@@ -452,7 +452,7 @@ cmd_events_type_words(struct sbuf *sb)
 const struct cmd_entry cmd_events_entry = {
     .name = "events",
     .op = PROTO_OP_events_list,
-    .flags = CMD_F_FOLLOW,
+    .flags = CMD_F_FOLLOW | CMD_F_LIST,
     .help = "recorded change events, oldest first; with --follow, new ones as they happen",
     .exec = cmd_events_exec,
 };

@@ -328,18 +328,21 @@ cmd_tailnet_settings(const struct cmd_entry *cmd, const struct cmd_args *a)
 const struct cmd_entry cmd_users_entry = {
     .name = "users",
     .op = PROTO_OP_users_list,
+    .flags = CMD_F_LIST,
     .exec = cmd_tailnet_users,
 };
 
 const struct cmd_entry cmd_keys_entry = {
     .name = "keys",
     .op = PROTO_OP_keys_list,
+    .flags = CMD_F_LIST,
     .exec = cmd_tailnet_keys,
 };
 
 const struct cmd_entry cmd_webhooks_entry = {
     .name = "webhooks",
     .op = PROTO_OP_webhooks_list,
+    .flags = CMD_F_LIST,
     .exec = cmd_tailnet_webhooks,
 };
 

@@ -63,16 +63,36 @@ const struct cmd_option cmd_options[] = {
     {.arg = -1,
      .flag = CMD_F_USER,
      .cli = "--user LOGIN",
-     .help = "only LOGIN's devices, and LOGIN"},
+     .help = "only the devices LOGIN owns (changes: and the user LOGIN)"},
     {.arg = -1,
      .flag = CMD_F_OS,
      .cli = "--os OS",
      .help = "only devices running OS (linux, windows, ...)"},
+    {.arg = -1,
+     .flag = CMD_F_STALE,
+     .cli = "--stale DUR",
+     .help = "only devices not seen for DUR or longer (offline since; now only, not with --at)"},
+    {.arg = -1,
+     .flag = CMD_F_LISTFMT,
+     .cli = "--format FORMAT",
+     .help = "table (default), csv (RFC 4180, with a header line), tsv, or json (as --json)",
+     .values = cmd_list_format_words},
+    {.arg = -1,
+     .flag = CMD_F_COLUMNS,
+     .cli = "--columns LIST",
+     .help = "only these columns of the table, in this order: header names separated by commas "
+             "(NAME,ADDRESSES)"},
     {.arg = PROTO_ARG_window},
     {.arg = PROTO_ARG_netbox_ids},
     {.arg = PROTO_ARG_dry_run},
 };
 const size_t cmd_noptions = sizeof cmd_options / sizeof cmd_options[0];
+
+void
+cmd_list_format_words(struct sbuf *sb)
+{
+	sbuf_adds(sb, "table csv tsv json");
+}
 
 const struct cmd_entry *
 cmd_find(const char *name)

@@ -301,6 +301,30 @@ tsinvctl_cmd_opt(const struct cmd_entry *cmd, const struct cmd_option *o, const 
 			}
 			tstime_format(t, buf, TSTIME_STRLEN);
 			*(o->flag == CMD_F_FROM ? &a->from : &a->to) = buf;
+		} else if (o->flag == CMD_F_LISTFMT) {
+			if (strcmp(arg, "table") == 0)
+				table_format = TABLE_TEXT;
+			else if (strcmp(arg, "csv") == 0)
+				table_format = TABLE_CSV;
+			else if (strcmp(arg, "tsv") == 0)
+				table_format = TABLE_TSV;
+			else if (strcmp(arg, "json") == 0)
+				client_opts.json = 1;
+			else
+				return tsinvctl_usage_error(
+				    cmd, "bad --format \"%s\": table, csv, tsv or json", arg);
+		} else if (o->flag == CMD_F_COLUMNS) {
+			if (*arg == '\0' || strspn(arg, ",") == strlen(arg))
+				return tsinvctl_usage_error(cmd,
+				                            "bad --columns \"%s\": column names "
+				                            "separated by commas",
+				                            arg);
+			table_columns = arg;
+		} else if (o->flag == CMD_F_STALE) {
+			if (tsinvctl_duration_opt(cmd, "--stale", arg, 1) != 0)
+				return TSINVCTL_EXIT_USAGE;
+			if (tstime_parse_duration(arg, &a->stale, &cause) != 0)
+				free(cause);
 		} else if (o->flag == CMD_F_TAG)
 			a->tag = arg;
 		else if (o->flag == CMD_F_USER)
@@ -477,6 +501,9 @@ main(int argc, char **argv)
 		rc = cmd->exec(cmd, &a);
 	else if (rc == -1)
 		rc = 0; /* the command's --help */
+	/* --columns named a column the table did not have: said, nothing printed. */
+	if (table_columns_bad && rc == 0)
+		rc = TSINVCTL_EXIT_USAGE;
 	json_decref(a.since);
 	free(a.types);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

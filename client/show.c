@@ -279,11 +279,33 @@ show_note(json_t *res, int unknown)
 
 /* Prints the table, or NONE when it is empty, or why the daemon cannot tell; then the notes
  * that "maybe" rows and an unknown coverage call for. */
+FILE *
+show_notes(void)
+{
+	return table_format == TABLE_TEXT ? stdout : stderr;
+}
+
 void
 show_list_print(json_t *res, struct table *t, const char *none, size_t nmaybe)
 {
 	int unknown = show_is(res, "coverage", "unknown");
 	char *reason = show_reason(res);
+
+	/* CSV and TSV: the rows (a header alone for a known empty list) and nothing else on
+	 * stdout, so that a script can read them; what tsinv does not know goes to stderr. */
+	if (table_format != TABLE_TEXT) {
+		if (!unknown)
+			table_print(t, stdout);
+		else
+			fprintf(stderr, "tsinvctl: unknown: %s\n", reason);
+		if (nmaybe > 0)
+			fputs(
+			    "tsinvctl: ? = may have been present (the change happened between two "
+			    "polls)\n",
+			    stderr);
+		free(reason);
+		return;
+	}
 
 	if (table_nrows(t) > 0)
 		table_print(t, stdout);

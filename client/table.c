@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "table.h"
@@ -36,10 +37,22 @@ table_clean(const char *s)
 	return out;
 }
 
+enum table_format table_format = TABLE_TEXT;
+const char *table_columns;
+int table_columns_bad;
+
+/* An empty cell is kept empty: the text table shows it as "-", CSV and TSV leave it empty. */
 static char *
 table_cell(const char *s)
 {
-	return table_clean(s == NULL || *s == '\0' ? "-" : s);
+	return table_clean(s == NULL ? "" : s);
+}
+
+/* What the text table shows for a cell. */
+static const char *
+table_text(const char *s)
+{
+	return *s == '\0' ? "-" : s;
 }
 
 /* Code points, not bytes, so that accented names still line up. */
@@ -48,7 +61,7 @@ table_width(const char *s)
 {
 	size_t n = 0;
 
-	for (; *s != '\0'; s++)
+	for (s = table_text(s); *s != '\0'; s++)
 		if (((unsigned char)*s & 0xc0) != 0x80)
 			n++;
 	return n;
@@ -105,27 +118,100 @@ table_nrows(const struct table *t)
 	return t->nrows;
 }
 
+/* One cell of a CSV row (RFC 4180: quoted when it holds a comma, a quote or a line break) or a
+ * TSV row (tabs and line breaks become spaces: TSV has no quoting). */
 static void
-table_print_row(const struct table *t, char *const *row, const size_t *widths, FILE *f)
+table_print_cell(const char *s, FILE *f)
+{
+	if (table_format == TABLE_TSV) {
+		for (; *s != '\0'; s++)
+			fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, f);
+		return;
+	}
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void
+table_print_row(const struct table *t, char *const *row, const size_t *cols, size_t ncols,
+                const size_t *widths, FILE *f)
 {
 	size_t i, w;
 
-	for (i = 0; i < t->ncols; i++) {
-		fputs(row[i], f);
-		if (i + 1 == t->ncols)
+	(void)t;
+	for (i = 0; i < ncols; i++) {
+		const char *cell = row[cols[i]];
+
+		if (table_format != TABLE_TEXT) {
+			if (i > 0)
+				fputc(table_format == TABLE_CSV ? ',' : '\t', f);
+			table_print_cell(cell, f);
+			continue;
+		}
+		fputs(table_text(cell), f);
+		if (i + 1 == ncols)
 			break;
-		for (w = table_width(row[i]); w < widths[i] + 2; w++)
+		for (w = table_width(cell); w < widths[cols[i]] + 2; w++)
 			fputc(' ', f);
 	}
 	fputc('\n', f);
 }
 
+/* The columns --columns names, as indexes into T's header (*n of them, malloc'd); NULL after
+ * saying on stderr which name matches no column. */
+static size_t *
+table_pick(const struct table *t, size_t *n)
+{
+	size_t *cols = xcalloc(t->ncols + 64, sizeof *cols), i;
+	char *list, *name, *save = NULL;
+
+	*n = 0;
+	if (table_columns == NULL || t->header == NULL) {
+		for (i = 0; i < t->ncols; i++)
+			cols[(*n)++] = i;
+		return cols;
+	}
+	list = xstrdup(table_columns);
+	for (name = strtok_r(list, ",", &save); name != NULL; name = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < t->ncols && strcasecmp(t->header[i], name) != 0; i++)
+			;
+		if (i == t->ncols || *n == t->ncols + 64) {
+			fprintf(stderr,
+			        "tsinvctl: --columns: no column \"%s\" here; the columns are",
+			        name);
+			for (i = 0; i < t->ncols; i++)
+				fprintf(stderr, "%s%s", i ? ", " : " ", t->header[i]);
+			fputc('\n', stderr);
+			table_columns_bad = 1;
+			free(list);
+			free(cols);
+			return NULL;
+		}
+		cols[(*n)++] = i;
+	}
+	free(list);
+	return cols;
+}
+
 void
 table_print(const struct table *t, FILE *f)
 {
-	size_t *widths = xcalloc(t->ncols, sizeof *widths);
+	size_t *widths = xcalloc(t->ncols, sizeof *widths), *cols, ncols;
 	size_t i, r, w;
 
+	if ((cols = table_pick(t, &ncols)) == NULL) {
+		free(widths);
+		return;
+	}
 	for (i = 0; i < t->ncols; i++) {
 		if (t->header != NULL)
 			widths[i] = table_width(t->header[i]);
@@ -136,9 +222,10 @@ table_print(const struct table *t, FILE *f)
 		}
 	}
 	if (t->header != NULL)
-		table_print_row(t, t->header, widths, f);
+		table_print_row(t, t->header, cols, ncols, widths, f);
 	for (r = 0; r < t->nrows; r++)
-		table_print_row(t, t->rows[r], widths, f);
+		table_print_row(t, t->rows[r], cols, ncols, widths, f);
+	free(cols);
 	free(widths);
 }
 

@@ -7,6 +7,14 @@
 
 struct table;
 
+/* How table_print writes: aligned text, CSV (RFC 4180) or TSV; set once from --format. */
+enum table_format { TABLE_TEXT, TABLE_CSV, TABLE_TSV };
+extern enum table_format table_format;
+/* --columns: header names separated by commas (any case), in the order to print; NULL all. */
+extern const char *table_columns;
+/* Set when a table had no column of a name --columns gave (said on stderr, nothing printed). */
+extern int table_columns_bad;
+
 /* A table of NCOLS columns under HEADERS (NCOLS strings), or without a header row when NULL. */
 struct table *table_new(size_t ncols, const char *const *headers);
 /* Appends a row of exactly NCOLS strings, copied and made terminal-safe; NULL or "" shows "-". */
