@@ -103,6 +103,46 @@ cmd_events_change_baseline(json_t *ev)
 	return show_num(ev, "devices", &n) == 0 ? xasprintf("%.0f devices", n) : NULL;
 }
 
+/* Any other change: "field: old -> new" for each changed field the event carries both sides
+ * of (role, authorized, a setting, ...); NULL when it carries none (then the field names). A
+ * creation's or deletion's whole entity is not a change of values. */
+static char *
+cmd_events_change_values(json_t *ev)
+{
+	json_t *b = json_object_get(ev, "before"), *a = json_object_get(ev, "after"), *f;
+	const char *type = show_str(ev, "type"), *k;
+	struct sbuf sb;
+	size_t i, n;
+
+	if (type == NULL || (!json_is_object(b) && !json_is_object(a)))
+		return NULL;
+	n = strlen(type);
+	if ((n > 8 && strcmp(type + n - 8, ".created") == 0) ||
+	    (n > 8 && strcmp(type + n - 8, ".deleted") == 0))
+		return NULL;
+	sbuf_init(&sb);
+	sbuf_adds(&sb, "");
+	json_array_foreach(json_object_get(ev, "changed"), i, f)
+	{
+		char *o, *nw;
+
+		if ((k = json_string_value(f)) == NULL ||
+		    (json_object_get(b, k) == NULL && json_object_get(a, k) == NULL))
+			continue;
+		o = show_cell_json(json_object_get(b, k));
+		nw = show_cell_json(json_object_get(a, k));
+		sbuf_addf(&sb, "%s%s: %s \u2192 %s", sb.len ? "; " : "", k, o ? o : "-",
+		          nw ? nw : "-");
+		free(o);
+		free(nw);
+	}
+	if (sb.len == 0) {
+		sbuf_free(&sb);
+		return NULL;
+	}
+	return sbuf_steal(&sb);
+}
+
 /* What the CHANGE column shows, by event type; any other type lists the changed fields. */
 static const struct {
 	const char *type;
@@ -138,6 +178,8 @@ cmd_events_evrow(json_t *ev, struct cmd_events_evrow *r)
 	for (i = 0; i < sizeof cmd_events_changes / sizeof cmd_events_changes[0]; i++)
 		if (r->type != NULL && strcmp(r->type, cmd_events_changes[i].type) == 0)
 			r->change = cmd_events_changes[i].fn(ev);
+	if (r->change == NULL)
+		r->change = cmd_events_change_values(ev);
 	if (r->change == NULL)
 		r->change = show_join(json_object_get(ev, "changed"), ",");
 }
