@@ -237,19 +237,38 @@ cmd_devices_device_block(struct table *t, json_t *ver, json_t *vol)
 static void
 cmd_devices_device_history(json_t *versions)
 {
-	static const char *const hdr[] = {"FROM", "TO", "CHANGED"};
+	static const char *const hdr[] = {"FROM", "TO", "CHANGES"};
 	struct table *t = table_new(3, hdr);
-	char from[2 * TSINVCTL_TIMELEN + 8], to[2 * TSINVCTL_TIMELEN + 8], *changed;
-	json_t *v;
-	size_t i;
+	char from[2 * TSINVCTL_TIMELEN + 8], to[2 * TSINVCTL_TIMELEN + 8];
+	json_t *v, *f, *prev = NULL;
+	struct sbuf sb;
+	size_t i, j;
 
 	json_array_foreach(versions, i, v)
 	{
+		json_t *dev = json_object_get(v, "device");
+
 		show_bounds(v, from, to, sizeof from);
-		changed = show_join(json_object_get(v, "changed"), ",");
-		table_add_row(t, from, to,
-		              changed != NULL ? changed : (i == 0 ? "(first seen)" : NULL));
-		free(changed);
+		/* Each changed field with its value before and after: what a reviewer asks. */
+		sbuf_init(&sb);
+		sbuf_adds(&sb, "");
+		json_array_foreach(json_object_get(v, "changed"), j, f)
+		{
+			const char *k = json_string_value(f);
+			char *o, *n;
+
+			if (k == NULL)
+				continue;
+			o = show_cell_json(json_object_get(json_object_get(prev, "device"), k));
+			n = show_cell_json(json_object_get(dev, k));
+			sbuf_addf(&sb, "%s%s: %s \u2192 %s", sb.len ? "; " : "", k, o ? o : "-",
+			          n ? n : "-");
+			free(o);
+			free(n);
+		}
+		table_add_row(t, from, to, sb.len > 0 ? sb.p : (i == 0 ? "(first seen)" : NULL));
+		sbuf_free(&sb);
+		prev = v;
 	}
 	fputc('\n', stdout);
 	table_print(t, stdout);
