@@ -253,6 +253,42 @@ cmd_tailnet_settings_block(struct table *t, json_t *settings)
 
 typedef void (*cmd_tailnet_block_fn)(struct table *t, json_t *obj);
 
+/* A "changed:" row per member that differs between OLD and NEW: "name: old -> new". */
+static void
+cmd_tailnet_diff_rows(struct table *t, json_t *old, json_t *new)
+{
+	const char *k;
+	json_t *v;
+	int any = 0;
+
+	json_object_foreach(new, k, v)
+	{
+		if (json_equal(v, json_object_get(old, k)))
+			continue;
+		char *o = show_cell_json(json_object_get(old, k)), *n = show_cell_json(v);
+		char *line = xasprintf("%s: %s \u2192 %s", k, o ? o : "-", n ? n : "-");
+
+		table_add_row(t, "changed:", line);
+		free(line);
+		free(o);
+		free(n);
+		any = 1;
+	}
+	json_object_foreach(old, k, v)
+	{
+		if (json_object_get(new, k) != NULL)
+			continue;
+		char *o = show_cell_json(v), *line = xasprintf("%s: %s \u2192 -", k, o ? o : "-");
+
+		table_add_row(t, "changed:", line);
+		free(line);
+		free(o);
+		any = 1;
+	}
+	if (!any)
+		table_add_row(t, "changed:", "(nothing recorded differs)");
+}
+
 /* dns and settings: the version in force now or at --at, its time bounds, and with --history
  * every version, oldest first. MEMBER names the object in the result and in each version. */
 static void
@@ -291,7 +327,13 @@ cmd_tailnet_config_show(json_t *res, const struct cmd_args *a, const char *membe
 		t = table_new(2, NULL);
 		snprintf(n, sizeof n, "%zu of %zu", i + 1, json_array_size(versions));
 		table_add_row(t, "version:", n);
-		block(t, json_object_get(v, member));
+		/* The first version whole; each later one as what changed from the one before. */
+		if (i == 0)
+			block(t, json_object_get(v, member));
+		else
+			cmd_tailnet_diff_rows(
+			    t, json_object_get(json_array_get(versions, i - 1), member),
+			    json_object_get(v, member));
 		cmd_tailnet_since_until(t, v);
 		fputc('\n', stdout);
 		table_print(t, stdout);

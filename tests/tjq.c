@@ -38,12 +38,15 @@ struct tjq {
 	int length;
 	size_t flags;
 	int missing;
+	int ungroup; /* -V */
 };
+
+static json_t *tjq_ungroup(json_t *rows);
 
 static void
 tjq_usage(void)
 {
-	fprintf(stderr, "usage: tjq [-S] PATH [FILE]\n"
+	fprintf(stderr, "usage: tjq [-S] [-V] PATH [FILE]\n"
 	                "       tjq -e [FILE]   (the bytes of FILE as one JSON string)\n"
 	                "  PATH: . | .key | [N] | [] | [KEY=VALUE], chained; optional |length\n");
 	exit(2);
@@ -152,6 +155,15 @@ tjq_print(struct tjq *q, json_t *v)
 {
 	char *s;
 
+	if (q->ungroup) {
+		json_t *flat = tjq_ungroup(v);
+
+		q->ungroup = 0;
+		tjq_print(q, flat);
+		q->ungroup = 1;
+		json_decref(flat);
+		return;
+	}
 	if (q->length) {
 		if (json_is_array(v))
 			printf("%zu\n", json_array_size(v));
@@ -296,6 +308,41 @@ tjq_eval(struct tjq *q, json_t *v, size_t i)
 	}
 }
 
+/* -V: a devices listing (devices.list's "devices") in the shape it had before one row per
+ * device: a row with "versions" becomes a row per version (its nodeId added), and "presence"
+ * and "version" are dropped. The upgrade test compares today's answers with answers an older
+ * release wrote in that shape. A new reference. */
+static json_t *
+tjq_ungroup(json_t *rows)
+{
+	json_t *out = json_array(), *row, *v;
+	size_t i, j;
+
+	if (!json_is_array(rows))
+		return json_incref(rows);
+	json_array_foreach(rows, i, row)
+	{
+		json_t *vs = json_object_get(row, "versions");
+
+		if (!json_is_array(vs)) {
+			json_t *r = json_deep_copy(row);
+
+			json_object_del(r, "presence");
+			json_object_del(r, "version");
+			json_array_append_new(out, r);
+			continue;
+		}
+		json_array_foreach(vs, j, v)
+		{
+			json_t *r = json_deep_copy(v);
+
+			json_object_set(r, "nodeId", json_object_get(row, "nodeId"));
+			json_array_append_new(out, r);
+		}
+	}
+	return out;
+}
+
 /* Prints the bytes of FILE (NULL: stdin) as one JSON string: a test sends a file's exact text
  * in a JSON request with it. */
 static int
@@ -347,9 +394,11 @@ main(int argc, char **argv)
 
 	memset(&q, 0, sizeof(q));
 	q.flags = JSON_COMPACT | JSON_ENCODE_ANY;
-	while ((c = getopt(argc, argv, "Se")) != -1) {
+	while ((c = getopt(argc, argv, "SeV")) != -1) {
 		if (c == 'S')
 			q.flags |= JSON_SORT_KEYS;
+		else if (c == 'V')
+			q.ungroup = 1;
 		else if (c == 'e')
 			encode = 1;
 		else
