@@ -149,6 +149,12 @@ extern const struct cmd_entry cmd_users_entry, cmd_keys_entry, cmd_webhooks_entr
 extern const struct cmd_entry cmd_acl_entry, cmd_events_entry, cmd_export_entry, cmd_netbox_entry,
     cmd_help_entry, cmd_completion_entry, cmd_store_entry, cmd_changes_entry;
 void cmd_events_type_words(struct sbuf *sb);
+/* cmd-changes.c: the filters --tag, --user and --os. Does an entity of KIND (with NAME; DEV the
+ * device it is or was, or NULL) pass them? */
+int cmd_entity_wanted(const char *kind, const char *name, json_t *dev, const struct cmd_args *a);
+/* Every tailnet's devices at T (RFC 3339, NULL: as of the last poll) as {"TAILNET\tNODEID":
+ * device} in *DEVICES (a new reference): 0, or an exit code after saying why. */
+int cmd_devices_map(const char *t, json_t **devices);
 void cmd_events_print_types(FILE *f);
 void cmd_export_format_words(struct sbuf *sb);
 void cmd_list_format_words(struct sbuf *sb);

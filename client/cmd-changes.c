@@ -164,36 +164,38 @@ cmd_changes_in_list(json_t *arr, const char *s)
 	return 0;
 }
 
-/* Does the entity pass the filters? --tag and --os keep devices only; --user keeps the user's
- * devices and the user. */
-static int
-cmd_changes_wanted(struct cmd_changes *c, const struct cmd_changes_ent *e, const struct cmd_args *a)
+int
+cmd_entity_wanted(const char *kind, const char *name, json_t *dev, const struct cmd_args *a)
 {
-	json_t *d;
 	const char *tag = a->tag;
 	char buf[256];
 
 	if (a->tag == NULL && a->user == NULL && a->os == NULL)
 		return 1;
-	if (strcmp(e->kind, "device") != 0)
+	if (strcmp(kind, "device") != 0)
 		return a->tag == NULL && a->os == NULL && a->user != NULL &&
-		       strcmp(e->kind, "user") == 0 && e->name != NULL &&
-		       strcasecmp(e->name, a->user) == 0;
-	if ((d = cmd_changes_device(c, e)) == NULL)
+		       strcmp(kind, "user") == 0 && name != NULL && strcasecmp(name, a->user) == 0;
+	if (dev == NULL)
 		return 0;
 	if (tag != NULL && strncmp(tag, "tag:", 4) != 0) {
 		snprintf(buf, sizeof buf, "tag:%s", tag);
 		tag = buf;
 	}
-	if (tag != NULL && !cmd_changes_in_list(json_object_get(d, "tags"), tag))
+	if (tag != NULL && !cmd_changes_in_list(json_object_get(dev, "tags"), tag))
 		return 0;
 	if (a->user != NULL &&
-	    (show_str(d, "user") == NULL || strcasecmp(show_str(d, "user"), a->user) != 0))
+	    (show_str(dev, "user") == NULL || strcasecmp(show_str(dev, "user"), a->user) != 0))
 		return 0;
 	if (a->os != NULL &&
-	    (show_str(d, "os") == NULL || strcasecmp(show_str(d, "os"), a->os) != 0))
+	    (show_str(dev, "os") == NULL || strcasecmp(show_str(dev, "os"), a->os) != 0))
 		return 0;
 	return 1;
+}
+
+static int
+cmd_changes_wanted(struct cmd_changes *c, const struct cmd_changes_ent *e, const struct cmd_args *a)
+{
+	return cmd_entity_wanted(e->kind, e->name, cmd_changes_device(c, e), a);
 }
 
 /* What the CHANGE column says: created/deleted, each field old -> new, addresses +/-. */
@@ -239,6 +241,23 @@ cmd_changes_text(const struct cmd_changes_ent *e)
 /* The devices of each tailnet at T (RFC 3339; NULL: as of the last poll), into c->devices (the
  * first seen wins), and whether polls covered T (else a reason into c->unknown). 0, or an exit
  * code. */
+static int cmd_changes_devices_at(struct cmd_changes *c, const char *t, const char *end);
+
+int
+cmd_devices_map(const char *t, json_t **devices)
+{
+	struct cmd_changes c = {.devices = json_object(), .unknown = json_array()};
+	int rc = cmd_changes_devices_at(&c, t, "time");
+
+	json_decref(c.unknown);
+	if (rc != 0) {
+		json_decref(c.devices);
+		return rc;
+	}
+	*devices = c.devices;
+	return 0;
+}
+
 static int
 cmd_changes_devices_at(struct cmd_changes *c, const char *t, const char *end)
 {

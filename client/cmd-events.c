@@ -448,14 +448,67 @@ cmd_events_follow(json_t *args)
 	return rc;
 }
 
+/* events with --tag, --user or --os: the page the daemon sends, keeping the events of devices
+ * that match as they are now (a deleted one as its creation or deletion event shows it), and
+ * with --user the user's own events. "more" and "next" still page through the log. */
+static int
+cmd_events_filtered(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args)
+{
+	json_t *devices, *result, *keep, *ev, *ent, *dev;
+	char *key;
+	size_t i;
+	int rc;
+
+	if ((rc = cmd_devices_map(NULL, &devices)) != 0) {
+		json_decref(args);
+		return rc;
+	}
+	if ((rc = conn_fetch(cmd, a, args, &result)) != 0) {
+		json_decref(devices);
+		return rc;
+	}
+	keep = json_array();
+	json_array_foreach(json_object_get(result, "events"), i, ev)
+	{
+		ent = json_object_get(ev, "entity");
+		key = xasprintf("%s\t%s", show_str(ev, "tailnet") ?: "", show_str(ent, "id") ?: "");
+		dev = json_object_get(devices, key);
+		free(key);
+		if (dev == NULL)
+			dev = json_is_object(json_object_get(ev, "after")) &&
+			              show_is(ev, "type", "device.created")
+			          ? json_object_get(ev, "after")
+			      : show_is(ev, "type", "device.deleted")
+			          ? json_object_get(ev, "before")
+			          : NULL;
+		if (show_str(ent, "kind") != NULL &&
+		    cmd_entity_wanted(show_str(ent, "kind"), show_str(ent, "name"), dev, a))
+			json_array_append(keep, ev);
+	}
+	json_object_set_new(result, "events", keep);
+	if (client_opts.json)
+		show_print_json(result);
+	else
+		rc = cmd_events_show(result, a);
+	json_decref(result);
+	json_decref(devices);
+	return rc;
+}
+
 static int
 cmd_events_exec(const struct cmd_entry *cmd, const struct cmd_args *a)
 {
 	json_t *args;
 	int rc = 0;
 
+	if (a->follow && (a->tag != NULL || a->user != NULL || a->os != NULL))
+		return tsinvctl_usage_error(cmd,
+		                            "events: --tag, --user and --os list recorded events; "
+		                            "not with --follow");
 	if ((args = cmd_events_args(cmd, a, &rc)) == NULL)
 		return rc;
+	if (!a->follow && (a->tag != NULL || a->user != NULL || a->os != NULL))
+		return cmd_events_filtered(cmd, a, args);
 	if (!a->follow)
 		return conn_query(cmd, a, args, cmd_events_show, NULL);
 	if (client_opts.tailnet != NULL &&
@@ -494,7 +547,7 @@ cmd_events_type_words(struct sbuf *sb)
 const struct cmd_entry cmd_events_entry = {
     .name = "events",
     .op = PROTO_OP_events_list,
-    .flags = CMD_F_FOLLOW | CMD_F_LIST,
+    .flags = CMD_F_FOLLOW | CMD_F_LIST | CMD_F_FILTER,
     .help = "recorded change events, oldest first; with --follow, new ones as they happen",
     .exec = cmd_events_exec,
 };
