@@ -506,7 +506,7 @@ START_TEST(test_arg_spec)
 	ck_assert_str_eq(t, "query [tailnet] [at] [history]");
 	free(t);
 	t = proto_op_args_text(&proto_ops[PROTO_OP_events_list]);
-	ck_assert_str_eq(t, "[since] [type] [tailnet] [limit]");
+	ck_assert_str_eq(t, "[since] [until] [type] [tailnet] [limit]");
 	free(t);
 	t = proto_op_args_text(&proto_ops[PROTO_OP_policy_get]);
 	ck_assert_str_eq(t, "[tailnet] [rev] [at]");
