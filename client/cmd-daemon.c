@@ -1,4 +1,4 @@
-/* cmd-daemon.c: the commands about the daemon itself: status, poll, hooks, ops. */
+/* cmd-daemon.c: the commands about the daemon itself: status, poll, hooks, ops, metrics. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +243,24 @@ cmd_daemon_ops(const struct cmd_entry *cmd, const struct cmd_args *a)
 	return conn_query(cmd, a, NULL, cmd_daemon_ops_show, NULL);
 }
 
+/* The daemon's Prometheus text as it sent it: a textfile collector takes it from stdout. */
+static int
+cmd_daemon_metrics_show(json_t *res, const struct cmd_args *a)
+{
+	json_t *text = json_object_get(res, "text");
+
+	if (!json_is_string(text))
+		return conn_bad_reply("no \"text\" in the metrics");
+	fwrite(json_string_value(text), 1, json_string_length(text), stdout);
+	return 0;
+}
+
+static int
+cmd_daemon_metrics(const struct cmd_entry *cmd, const struct cmd_args *a)
+{
+	return conn_query(cmd, a, NULL, cmd_daemon_metrics_show, NULL);
+}
+
 const struct cmd_entry cmd_status_entry = {
     .name = "status",
     .op = PROTO_OP_status,
@@ -267,4 +285,12 @@ const struct cmd_entry cmd_ops_entry = {
     .op = PROTO_OP_hello,
     .help = "the operations the daemon knows, from its hello",
     .exec = cmd_daemon_ops,
+};
+
+const struct cmd_entry cmd_metrics_entry = {
+    .name = "metrics",
+    .op = PROTO_OP_metrics,
+    .help = "the daemon's counters and gauges in Prometheus's text format (a node_exporter "
+            "textfile collector reads them)",
+    .exec = cmd_daemon_metrics,
 };

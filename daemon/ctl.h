@@ -41,6 +41,8 @@ struct ctl *ctl_new(struct event_base *base, const struct config *cf, int listen
  * still pending are freed unanswered: their handlers must drop them without a reply. */
 void ctl_free(struct ctl *ctl);
 size_t ctl_nclients(const struct ctl *ctl);
+/* Connections accepted and refused (over the limits) since the daemon started. */
+void ctl_counts(const struct ctl *ctl, uint64_t *accepted, uint64_t *refused);
 
 /* A guard asked before every successful reply: -1 and *code and *msg (malloc'd) turn it into that
  * error (the daemon fails an answer that met a damaged record, never sends it short). */

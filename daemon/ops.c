@@ -9,6 +9,7 @@
 #include "events.h"
 #include "hist.h"
 #include "log.h"
+#include "metrics.h"
 #include "ops.h"
 #include "proto.h"
 #include "sbuf.h"
@@ -851,4 +852,10 @@ ops_store_backup(struct tsinvd *d, struct ctl_req *req)
 	ctl_reply(req, json_pack("{s:s, s:I, s:I}", "path", path, "bytes",
 	                         (json_int_t)(stat(path, &sb) == 0 ? sb.st_size : -1), "ms",
 	                         (json_int_t)((tstime_now() - t0) / 1000)));
+}
+
+static void
+ops_metrics(struct tsinvd *d, struct ctl_req *req)
+{
+	metrics_reply(d, req);
 }

@@ -41,6 +41,40 @@ json_t *poller_access(struct poller *pl, const char *tailnet, const char *endpoi
  * endpoint is not polled). */
 tstime_t poller_next(struct poller *pl, const char *tailnet, const char *endpoint);
 
+/* Why a poll failed, for the metrics: the first failure of its last request. */
+#define POLLER_ERROR_CLASSES(X)                                                                    \
+	X(http_4xx)   /* the API answered 4xx */                                                   \
+	X(http_5xx)   /* the API answered 5xx */                                                   \
+	X(http_other) /* any other status but 200 */                                               \
+	X(timeout)    /* no answer within request_timeout */                                       \
+	X(transport)  /* connect, TLS, a cut transfer, a transfer that could not start */          \
+	X(too_large)  /* an answer over max_response */                                            \
+	X(shape)      /* not valid JSON, or an answer its recorder refused */
+enum poller_error_class {
+#define POLLER_EC(sym) POLLER_E_##sym,
+	POLLER_ERROR_CLASSES(POLLER_EC)
+#undef POLLER_EC
+	    POLLER_E__COUNT
+};
+extern const char *const poller_error_class_names[POLLER_E__COUNT];
+
+/* Upper bounds (seconds) of the poll duration histogram's buckets; +Inf is implied. */
+#define POLLER_DURATION_BUCKETS 10
+extern const double poller_duration_bounds[POLLER_DURATION_BUCKETS];
+
+/* One endpoint's polls since the daemon started: counters in memory, nothing stored. */
+struct poller_stats {
+	uint64_t ok, held, failed; /* polls by result */
+	uint64_t errors[POLLER_E__COUNT];
+	double last_duration; /* seconds, of the last poll that ended; < 0 before any */
+	double duration_sum;
+	uint64_t duration_le[POLLER_DURATION_BUCKETS]; /* cumulative, as Prometheus counts */
+};
+
+/* The counters of one endpoint's polls, or NULL if TAILNET does not poll ENDPOINT. */
+const struct poller_stats *poller_stats(const struct poller *pl, const char *tailnet,
+                                        const char *endpoint);
+
 /* The endpoints a tailnet can poll, NULL-terminated (config_endpoint_names); each tailnet's
  * "endpoints" option says which it does. */
 extern const char *const *const poller_endpoints;

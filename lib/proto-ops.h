@@ -49,3 +49,6 @@ PROTO_OP(store_verify, "store.verify", 0, 0, 0,
          "walks every record of the store and checks its checksum; the damaged ones")
 PROTO_OP(store_backup, "store.backup", PROTO_F_WRITE, PROTO_A(path), PROTO_A(path),
          "writes a consistent, compacted copy of the store to a new file on the daemon's host")
+PROTO_OP(metrics, "metrics", 0, 0, 0,
+         "counters and gauges of polls, API errors, entities, events, hooks, store and socket, "
+         "as Prometheus text (\"text\")")
