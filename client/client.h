@@ -123,6 +123,8 @@ void tsinvctl_global_words(struct sbuf *sb, const char *sep, int valued);
 /* The commands, each in its cmd-<group>.c. */
 extern const struct cmd_entry cmd_status_entry, cmd_poll_entry, cmd_hooks_entry, cmd_ops_entry;
 extern const struct cmd_entry cmd_metrics_entry;
+/* tsinvctl --version: the client's version and the daemon's; 0 even when it does not answer. */
+int cmd_daemon_version(void);
 extern const struct cmd_entry cmd_devices_entry, cmd_device_entry, cmd_ip_entry;
 extern const struct cmd_entry cmd_users_entry, cmd_keys_entry, cmd_webhooks_entry, cmd_dns_entry,
     cmd_settings_entry;

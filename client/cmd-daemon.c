@@ -261,6 +261,54 @@ cmd_daemon_metrics(const struct cmd_entry *cmd, const struct cmd_args *a)
 	return conn_query(cmd, a, NULL, cmd_daemon_metrics_show, NULL);
 }
 
+#define CMD_VERSION_TIMEOUT (5 * TSTIME_SEC) /* --version does not wait for a busy daemon */
+
+int
+cmd_daemon_version(void)
+{
+	json_t *res = NULL;
+	const char *dv;
+	char *cv;
+	double proto = 0;
+
+	if (client_opts.timeout == 0)
+		client_opts.timeout = CMD_VERSION_TIMEOUT;
+	/* The connection's own message on stderr says why the daemon did not answer. */
+	if (conn_call(&cmd_ops_entry, json_object(), &res) != 0) {
+		if (client_opts.json) {
+			json_t *j = json_pack("{s:s, s:i, s:n}", "client", PACKAGE_VERSION,
+			                      "protocol", PROTO_VERSION, "daemon");
+
+			show_print_json(j);
+			json_decref(j);
+		} else
+			printf("tsinvctl %s (protocol %d)\ntsinvd: no answer on %s\n",
+			       PACKAGE_VERSION, PROTO_VERSION, client_opts.socket);
+		return TSINVCTL_EXIT_OK;
+	}
+	dv = show_str(res, "version");
+	show_num(res, "protocol", &proto);
+	if (client_opts.json) {
+		json_t *j = json_pack("{s:s, s:i, s:{s:s?, s:O?}}", "client", PACKAGE_VERSION,
+		                      "protocol", PROTO_VERSION, "daemon", "version", dv,
+		                      "protocol", json_object_get(res, "protocol"));
+
+		show_print_json(j);
+		json_decref(j);
+	} else {
+		cv = table_clean(dv != NULL ? dv : "?");
+		printf("tsinvctl %s (protocol %d)\ntsinvd %s (protocol %.0f) on %s\n",
+		       PACKAGE_VERSION, PROTO_VERSION, cv, proto, client_opts.socket);
+		free(cv);
+	}
+	if (proto != PROTO_VERSION)
+		fprintf(stderr,
+		        "tsinvctl: warning: the daemon speaks protocol %.0f, this client %d\n",
+		        proto, PROTO_VERSION);
+	json_decref(res);
+	return TSINVCTL_EXIT_OK;
+}
+
 const struct cmd_entry cmd_status_entry = {
     .name = "status",
     .op = PROTO_OP_status,
