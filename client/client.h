@@ -82,6 +82,8 @@ struct cmd_entry {
 	const char *help;    /* NULL: the op's help, the same text "hello" gives */
 	cmd_exec_fn exec;    /* NULL for a command made of sub-commands */
 	const struct cmd_entry *const *subs; /* the sub-commands, NULL-terminated */
+	/* Shows one progress frame of the op on a terminal (progress.c); NULL: none asked. */
+	void (*progress)(json_t *frame);
 };
 
 /* cmd.c: the command table and what is derived from it. */
@@ -159,6 +161,13 @@ int conn_fetch(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *ar
  * --json, else through SHOW. VERDICT, when set, turns a successful result into an exit code. */
 int conn_query(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args,
                conn_show_fn show, int (*verdict)(json_t *));
+
+/* progress.c */
+/* Whether to ask CMD's op for progress frames: CMD shows them, no --json, stdout and stderr are
+ * terminals. */
+int progress_wanted(const struct cmd_entry *cmd);
+void progress_poll(json_t *frame);
+void progress_netbox(json_t *frame);
 
 /* show.c */
 /* One entry of a listing and the strings it is sorted by. */

@@ -320,6 +320,7 @@ const struct cmd_entry cmd_poll_entry = {
     .op = PROTO_OP_poll,
     .flags = CMD_F_SLOW,
     .exec = cmd_daemon_poll,
+    .progress = progress_poll,
 };
 
 const struct cmd_entry cmd_hooks_entry = {

@@ -931,6 +931,26 @@ ctl_reply_err(struct ctl_req *req, const char *code, const char *fmt, ...)
 	ctl_req_finish(req, line, len);
 }
 
+void
+ctl_progress(struct ctl_req *req, json_t *progress)
+{
+	struct ctl_client *c = req->client;
+	size_t len = 0;
+	char *line;
+
+	if (c->dead || !json_is_true(json_object_get(req->args, "progress")) ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > CTL_OUT_HIGH) {
+		json_decref(progress);
+		return;
+	}
+	if ((line = proto_progress(req->id, progress, &len)) == NULL)
+		return;
+	if (bufferevent_write(c->bev, line, len) != 0)
+		log_debug("client uid=%u pid=%d: cannot queue a progress frame", (unsigned)c->uid,
+		          (int)c->pid);
+	free(line);
+}
+
 struct ctl_stream *
 ctl_stream_start(struct ctl_req *req, json_t *result, ctl_stream_fn drained, ctl_stream_fn closed,
                  void *arg)

@@ -53,6 +53,10 @@ void ctl_reply(struct ctl_req *req, json_t *result); /* result stolen */
 void ctl_reply_raw(struct ctl_req *req, const char *result_json, size_t len);
 void ctl_reply_err(struct ctl_req *req, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Sends PROGRESS (stolen) as a frame {"id":ID,"progress":PROGRESS} ahead of REQ's reply, if REQ
+ * asked for frames ("progress": true in its args): old clients never see one. Dropped for a
+ * client that has gone or has more than a few replies' worth unread. REQ stays pending. */
+void ctl_progress(struct ctl_req *req, json_t *progress);
 
 /* A streaming connection (events.follow): after its one reply, the connection carries lines
  * written by the feed; what the client sends is ignored, its EOF ends the stream. */

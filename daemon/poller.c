@@ -27,6 +27,8 @@ struct poller_group {
 	int pending;
 	json_t *results;
 	poller_done_fn done;
+	poller_each_fn each; /* or NULL */
+	size_t total;        /* endpoints asked */
 	void *arg;
 };
 
@@ -181,6 +183,8 @@ poller_deliver(struct poller_endpoint *ep, json_t *result)
 		struct poller_group *g = w.g[i];
 
 		json_array_append(g->results, result);
+		if (g->each != NULL)
+			g->each(result, json_array_size(g->results), g->total, g->arg);
 		if (--g->pending == 0) {
 			g->done(g->results, g->arg);
 			json_decref(g->results);
@@ -1004,11 +1008,24 @@ poller_free(struct poller *pl)
 void
 poller_poll_now(struct poller *pl, const char *tailnet, poller_done_fn done, void *arg)
 {
+	poller_poll_each(pl, tailnet, NULL, done, arg);
+}
+
+void
+poller_poll_each(struct poller *pl, const char *tailnet, poller_each_fn each, poller_done_fn done,
+                 void *arg)
+{
 	struct poller_group *g = xcalloc(1, sizeof(*g));
 
 	g->results = json_array();
 	g->done = done;
+	g->each = each;
 	g->arg = arg;
+	/* Counted first: a poll may end within the loop below (a token request that cannot start).
+	 */
+	for (size_t i = 0; i < pl->ntn; i++)
+		if (tailnet == NULL || strcmp(tailnet, pl->tn[i].cf->name) == 0)
+			g->total += pl->tn[i].neps;
 	/* This loop holds a reference: a fetch that ends at once must not free g under it. */
 	g->pending = 1;
 	for (size_t i = 0; i < pl->ntn; i++) {

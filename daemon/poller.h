@@ -26,6 +26,11 @@ void poller_free(struct poller *pl);
 /* Polls every endpoint of TAILNET (NULL: of every tailnet) now. A fetch already in flight is
  * not reused: the answer must postdate the request. DONE runs later, from the loop. */
 void poller_poll_now(struct poller *pl, const char *tailnet, poller_done_fn done, void *arg);
+/* As poller_poll_now, and EACH (when not NULL) runs as each endpoint's poll ends, before DONE:
+ * RESULT (borrowed) is that endpoint's entry of DONE's array, N of TOTAL have ended. */
+typedef void (*poller_each_fn)(json_t *result, size_t n, size_t total, void *arg);
+void poller_poll_each(struct poller *pl, const char *tailnet, poller_each_fn each,
+                      poller_done_fn done, void *arg);
 
 /* tsinvd -n --check-api: asks each configured endpoint of each tailnet once (blocking, outside
  * any loop) and prints on OUT whether the credential may read it, with the scope it lacks on a

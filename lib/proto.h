@@ -97,6 +97,9 @@ char *proto_reply_ok(json_t *id, json_t *result, size_t *len);
 /* As above, with the result already serialised as compact JSON text (not copied into a tree). */
 char *proto_reply_ok_raw(json_t *id, const char *result, size_t rlen, size_t *len);
 char *proto_reply_err(json_t *id, const char *code, const char *message, size_t *len);
+/* A progress frame, {"id":ID,"progress":PROGRESS} and a newline (PROGRESS stolen), sent before
+ * the reply to a request whose args hold "progress": true; NULL if it cannot be serialised. */
+char *proto_progress(json_t *id, json_t *progress, size_t *len);
 
 /* Checks ARGS (an object) against OP's spec: no unknown member, each of the right type, the
  * needed ones there. 0, or -1 and *cause (malloc'd) naming the member. */
