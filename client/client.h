@@ -103,6 +103,8 @@ struct cmd_entry {
 	const char *help;    /* NULL: the op's help, the same text "hello" gives */
 	cmd_exec_fn exec;    /* NULL for a command made of sub-commands */
 	const struct cmd_entry *const *subs; /* the sub-commands, NULL-terminated */
+	/* Shows one progress frame of the op on a terminal (progress.c); NULL: none asked. */
+	void (*progress)(json_t *frame);
 };
 
 /* cmd.c: the command table and what is derived from it. */
@@ -143,6 +145,9 @@ void tsinvctl_global_words(struct sbuf *sb, const char *sep, int valued);
 
 /* The commands, each in its cmd-<group>.c. */
 extern const struct cmd_entry cmd_status_entry, cmd_poll_entry, cmd_hooks_entry, cmd_ops_entry;
+extern const struct cmd_entry cmd_metrics_entry;
+/* tsinvctl --version: the client's version and the daemon's; 0 even when it does not answer. */
+int cmd_daemon_version(void);
 extern const struct cmd_entry cmd_devices_entry, cmd_device_entry, cmd_ip_entry;
 extern const struct cmd_entry cmd_users_entry, cmd_keys_entry, cmd_webhooks_entry, cmd_dns_entry,
     cmd_settings_entry;
@@ -198,6 +203,13 @@ int conn_print_err(json_t *err, int rc);
  * a daemon with several tailnets and no default is asked about each. ARGS is stolen. */
 int conn_query_tailnets(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args,
                         conn_show_fn show);
+
+/* progress.c */
+/* Whether to ask CMD's op for progress frames: CMD shows them, no --json, stdout and stderr are
+ * terminals. */
+int progress_wanted(const struct cmd_entry *cmd);
+void progress_poll(json_t *frame);
+void progress_netbox(json_t *frame);
 
 /* show.c */
 /* One entry of a listing and the strings it is sorted by. */

@@ -1,4 +1,4 @@
-/* cmd-daemon.c: the commands about the daemon itself: status, poll, hooks, ops. */
+/* cmd-daemon.c: the commands about the daemon itself: status, poll, hooks, ops, metrics. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +243,78 @@ cmd_daemon_ops(const struct cmd_entry *cmd, const struct cmd_args *a)
 	return conn_query(cmd, a, NULL, cmd_daemon_ops_show, NULL);
 }
 
+/* The daemon's Prometheus text as it sent it: a textfile collector takes it from stdout. */
+static int
+cmd_daemon_metrics_show(json_t *res, const struct cmd_args *a)
+{
+	json_t *text = json_object_get(res, "text");
+
+	if (!json_is_string(text))
+		return conn_bad_reply("no \"text\" in the metrics");
+	fwrite(json_string_value(text), 1, json_string_length(text), stdout);
+	return 0;
+}
+
+static int
+cmd_daemon_metrics(const struct cmd_entry *cmd, const struct cmd_args *a)
+{
+	return conn_query(cmd, a, NULL, cmd_daemon_metrics_show, NULL);
+}
+
+#define CMD_VERSION_TIMEOUT (5 * TSTIME_SEC) /* --version does not wait for a busy daemon */
+
+int
+cmd_daemon_version(void)
+{
+	json_t *res = NULL;
+	const char *dv;
+	char *cv;
+	double proto = 0;
+	int rc, json_mode;
+
+	if (client_opts.timeout == 0)
+		client_opts.timeout = CMD_VERSION_TIMEOUT;
+	/* The connection's own message on stderr says why the daemon did not answer; no JSON error
+	 * object on stdout: a daemon that does not answer is part of the answer here. */
+	json_mode = client_opts.json;
+	client_opts.json = 0;
+	rc = conn_call(&cmd_ops_entry, json_object(), &res);
+	client_opts.json = json_mode;
+	if (rc != 0) {
+		if (client_opts.json) {
+			json_t *j = json_pack("{s:s, s:i, s:n}", "client", PACKAGE_VERSION,
+			                      "protocol", PROTO_VERSION, "daemon");
+
+			show_print_json(j);
+			json_decref(j);
+		} else
+			printf("tsinvctl %s (protocol %d)\ntsinvd: no answer on %s\n",
+			       PACKAGE_VERSION, PROTO_VERSION, client_opts.socket);
+		return TSINVCTL_EXIT_OK;
+	}
+	dv = show_str(res, "version");
+	show_num(res, "protocol", &proto);
+	if (client_opts.json) {
+		json_t *j = json_pack("{s:s, s:i, s:{s:s?, s:O?}}", "client", PACKAGE_VERSION,
+		                      "protocol", PROTO_VERSION, "daemon", "version", dv,
+		                      "protocol", json_object_get(res, "protocol"));
+
+		show_print_json(j);
+		json_decref(j);
+	} else {
+		cv = table_clean(dv != NULL ? dv : "?");
+		printf("tsinvctl %s (protocol %d)\ntsinvd %s (protocol %.0f) on %s\n",
+		       PACKAGE_VERSION, PROTO_VERSION, cv, proto, client_opts.socket);
+		free(cv);
+	}
+	if (proto != PROTO_VERSION)
+		fprintf(stderr,
+		        "tsinvctl: warning: the daemon speaks protocol %.0f, this client %d\n",
+		        proto, PROTO_VERSION);
+	json_decref(res);
+	return TSINVCTL_EXIT_OK;
+}
+
 const struct cmd_entry cmd_status_entry = {
     .name = "status",
     .op = PROTO_OP_status,
@@ -254,6 +326,7 @@ const struct cmd_entry cmd_poll_entry = {
     .op = PROTO_OP_poll,
     .flags = CMD_F_SLOW,
     .exec = cmd_daemon_poll,
+    .progress = progress_poll,
 };
 
 const struct cmd_entry cmd_hooks_entry = {
@@ -268,4 +341,12 @@ const struct cmd_entry cmd_ops_entry = {
     .op = PROTO_OP_hello,
     .help = "the operations the daemon knows, from its hello",
     .exec = cmd_daemon_ops,
+};
+
+const struct cmd_entry cmd_metrics_entry = {
+    .name = "metrics",
+    .op = PROTO_OP_metrics,
+    .help = "the daemon's counters and gauges in Prometheus's text format (a node_exporter "
+            "textfile collector reads them)",
+    .exec = cmd_daemon_metrics,
 };

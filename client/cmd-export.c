@@ -245,4 +245,5 @@ const struct cmd_entry cmd_netbox_entry = {
     .help = "sync the addresses into NetBox now and print what was done; with --dry-run only "
             "the plan",
     .exec = cmd_export_netbox,
+    .progress = progress_netbox,
 };

@@ -9,16 +9,33 @@
 #define CMD_HELP_COL 21 /* where an option's help starts */
 #define CMD_HELP_WIDTH 79
 
-/* The order of "tsinvctl --help". */
+/* The order of "tsinvctl --help". One entry added is one line (no reflow, for merges). */
+/* clang-format off */
 const struct cmd_entry *const cmd_table[] = {
-    &cmd_status_entry,     &cmd_poll_entry,     &cmd_devices_entry,
-    &cmd_device_entry,     &cmd_ip_entry,       &cmd_changes_entry,
-    &cmd_users_entry,      &cmd_keys_entry,     &cmd_webhooks_entry,
-    &cmd_dns_entry,        &cmd_settings_entry, &cmd_acl_entry,
-    &cmd_events_entry,     &cmd_hooks_entry,    &cmd_export_entry,
-    &cmd_netbox_entry,     &cmd_ops_entry,      &cmd_store_entry,
-    &cmd_completion_entry, &cmd_help_entry,     NULL,
+    &cmd_status_entry,
+    &cmd_poll_entry,
+    &cmd_devices_entry,
+    &cmd_device_entry,
+    &cmd_ip_entry,
+    &cmd_changes_entry,
+    &cmd_users_entry,
+    &cmd_keys_entry,
+    &cmd_webhooks_entry,
+    &cmd_dns_entry,
+    &cmd_settings_entry,
+    &cmd_acl_entry,
+    &cmd_events_entry,
+    &cmd_hooks_entry,
+    &cmd_export_entry,
+    &cmd_netbox_entry,
+    &cmd_ops_entry,
+    &cmd_metrics_entry,
+    &cmd_store_entry,
+    &cmd_completion_entry,
+    &cmd_help_entry,
+    NULL,
 };
+/* clang-format on */
 
 /* The commands' options in the order usage and help show them: an argument of the spec (its
  * form and help come from proto-args.h), or the client's own. --tailnet is a global option. */

@@ -179,52 +179,79 @@ conn_send(int fd, const char *buf, size_t len, int64_t deadline, int64_t timeout
 	return 0;
 }
 
-/* Reads one reply line, without its newline, into *LINE (malloc'd, *LEN bytes). */
+/* What has been received and not yet handed out: a progress frame and the reply after it may
+ * come in one read. */
+struct conn_in {
+	char *buf;
+	size_t cap, have; /* its size, the bytes received into it */
+	size_t used;      /* the bytes of the line handed out last */
+};
+
+/* Reads one line, without its newline, into *LINE (inside IN, valid until the next call) and
+ * *LEN. */
 static int
-conn_recv(int fd, int64_t deadline, int64_t timeout, char **line, size_t *len)
+conn_recv(int fd, struct conn_in *in, int64_t deadline, int64_t timeout, char **line, size_t *len)
 {
-	size_t cap = 65536, have = 0;
-	char *buf = xmalloc(cap), *nl;
+	size_t scanned = 0;
+	char *nl;
 	ssize_t n;
 
+	if (in->used > 0) {
+		memmove(in->buf, in->buf + in->used, in->have - in->used);
+		in->have -= in->used;
+		in->used = 0;
+	}
 	for (;;) {
-		if (have == cap) {
+		if ((nl = memchr(in->buf + scanned, '\n', in->have - scanned)) != NULL) {
+			*line = in->buf;
+			*len = (size_t)(nl - in->buf);
+			in->used = *len + 1;
+			return 0;
+		}
+		scanned = in->have;
+		if (in->have == in->cap) {
 			/* The buffer holds at most TSINVCTL_MAX_REPLY bytes and the newline. */
-			if (cap > TSINVCTL_MAX_REPLY) {
-				free(buf);
+			if (in->cap > TSINVCTL_MAX_REPLY)
 				return conn_fail(TSINVCTL_EXIT_ERROR, "bad_reply",
 				                 "the reply is longer than %zu GiB",
 				                 TSINVCTL_MAX_REPLY >> 30);
-			}
-			cap = cap * 2 > TSINVCTL_MAX_REPLY + 1 ? TSINVCTL_MAX_REPLY + 1 : cap * 2;
-			buf = xrealloc(buf, cap);
+			in->cap = in->cap * 2 > TSINVCTL_MAX_REPLY + 1 ? TSINVCTL_MAX_REPLY + 1
+			                                               : in->cap * 2;
+			in->buf = xrealloc(in->buf, in->cap);
 		}
-		n = recv(fd, buf + have, cap - have, 0);
-		if (n > 0) {
-			nl = memchr(buf + have, '\n', (size_t)n);
-			have += (size_t)n;
-			if (nl != NULL) {
-				*line = buf;
-				*len = (size_t)(nl - buf);
-				return 0;
-			}
-		} else if (n == 0) {
-			free(buf);
+		n = recv(fd, in->buf + in->have, in->cap - in->have, 0);
+		if (n > 0)
+			in->have += (size_t)n;
+		else if (n == 0) {
 			return conn_fail(TSINVCTL_EXIT_UNREACHABLE, NULL,
 			                 "%s: the daemon closed the connection %s",
 			                 client_opts.socket,
-			                 have == 0 ? "without a reply" : "in mid-reply");
+			                 in->have == 0 ? "without a reply" : "in mid-reply");
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if (conn_wait(fd, POLLIN, deadline) != 0) {
-				free(buf);
+			if (conn_wait(fd, POLLIN, deadline) != 0)
 				return conn_timed_out(timeout);
-			}
 		} else if (errno != EINTR) {
-			free(buf);
 			return conn_fail(TSINVCTL_EXIT_UNREACHABLE, NULL, "%s: %s",
 			                 client_opts.socket, strerror(errno));
 		}
 	}
+}
+
+/* A progress frame {"id":1,"progress":{...}} (and no "ok") is shown by SHOW: 1; anything else
+ * is the reply: 0. */
+static int
+conn_frame(const char *line, size_t len, void (*show)(json_t *))
+{
+	json_t *root = json_loadb(line, len, 0, NULL), *p;
+	int frame;
+
+	p = json_object_get(root, "progress");
+	frame = json_is_object(p) && json_object_get(root, "ok") == NULL &&
+	        json_integer_value(json_object_get(root, "id")) == TSINVCTL_REQ_ID;
+	if (frame)
+		show(p);
+	json_decref(root);
+	return frame;
 }
 
 int
@@ -340,16 +367,20 @@ conn_reply(const char *line, size_t len, json_t **result)
 	return rc;
 }
 
-/* Sends CMD's op with ARGS (stolen) and reads the answer: 0 and *RESULT (a new reference), or
- * an exit code after printing why. */
-int
-conn_call(const struct cmd_entry *cmd, json_t *args, json_t **result)
+/* As conn_call; with PROGRESS, the request asks for progress frames and PROGRESS shows each. */
+static int
+conn_exchange(const struct cmd_entry *cmd, json_t *args, json_t **result,
+              void (*progress)(json_t *))
 {
+	struct conn_in in = {.cap = 65536};
 	int64_t timeout, deadline;
 	json_t *req;
 	char *text, *line = NULL;
 	size_t len;
 	int fd, rc;
+
+	if (progress != NULL)
+		json_object_set_new(args, "progress", json_true());
 
 	req = json_pack("{s:i, s:s, s:o}", "id", TSINVCTL_REQ_ID, "op", proto_ops[cmd->op].name,
 	                "args", args);
@@ -374,12 +405,22 @@ conn_call(const struct cmd_entry *cmd, json_t *args, json_t **result)
 	}
 	rc = conn_send(fd, text, len, deadline, timeout);
 	free(text);
-	if (rc == 0 && (rc = conn_recv(fd, deadline, timeout, &line, &len)) == 0) {
+	in.buf = xmalloc(in.cap);
+	while (rc == 0 && (rc = conn_recv(fd, &in, deadline, timeout, &line, &len)) == 0) {
+		if (progress != NULL && conn_frame(line, len, progress))
+			continue;
 		rc = conn_reply(line, len, result);
-		free(line);
+		break;
 	}
+	free(in.buf);
 	close(fd);
 	return rc;
+}
+
+int
+conn_call(const struct cmd_entry *cmd, json_t *args, json_t **result)
+{
+	return conn_exchange(cmd, args, result, NULL);
 }
 
 int
@@ -535,7 +576,7 @@ conn_fetch(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args, 
 		json_object_set_new(args, "at", json_string(a->at));
 	if (a->history)
 		json_object_set_new(args, "history", json_true());
-	return conn_call(cmd, args, result);
+	return conn_exchange(cmd, args, result, progress_wanted(cmd) ? cmd->progress : NULL);
 }
 
 int

@@ -44,7 +44,7 @@ tsinvctl_print_help(FILE *f)
 	      "      --tailnet NAME   the tailnet to ask about, when the daemon serves several\n"
 	      "      --timeout DUR    how long to wait for the daemon (default 30s; 5m for poll)\n"
 	      "  -h, --help           this help; 'tsinvctl COMMAND --help' for a command's\n"
-	      "      --version        print the version\n"
+	      "      --version        print this client's version, and the daemon's if it answers\n"
 	      "\n"
 	      "commands:\n",
 	      f);
@@ -459,7 +459,7 @@ main(int argc, char **argv)
 	const struct cmd_entry *cmd;
 	struct cmd_args a;
 	const char *env;
-	int c, rc, first, skip = 0;
+	int c, rc, first, skip = 0, version_asked = 0;
 
 	log_init("tsinvctl", 0);
 	memset(&a, 0, sizeof a);
@@ -479,12 +479,15 @@ main(int argc, char **argv)
 			return 0;
 		}
 		if (c == TSINVCTL_OPT_VERSION) {
-			printf("tsinvctl %s\n", PACKAGE_VERSION);
-			return 0;
+			version_asked = 1;
+			continue;
 		}
 		if ((rc = tsinvctl_global_opt(NULL, c, optarg)) != 0)
 			return rc;
 	}
+	/* After the loop: -s and --timeout may come after --version. */
+	if (version_asked)
+		return cmd_daemon_version();
 	if (optind == argc)
 		return tsinvctl_usage_error(NULL, "no command");
 	if ((cmd = cmd_find(argv[optind])) == NULL)

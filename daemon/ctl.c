@@ -89,6 +89,7 @@ struct ctl {
 	size_t nrefused;            /* uids refused within the current period */
 	unsigned long refused_more; /* refusals of further uids when the slots are full */
 	struct event *refused_timer;
+	uint64_t accepted, refused_total; /* connections since start, for the metrics */
 };
 
 static void ctl_client_run(struct ctl_client *);
@@ -589,6 +590,7 @@ ctl_refused(struct ctl *ctl, const struct ucred *cred)
 	struct timeval tv = {CTL_REFUSED_PERIOD, 0};
 	size_t i;
 
+	ctl->refused_total++;
 	for (i = 0; i < ctl->nrefused; i++)
 		if (ctl->refused[i].uid == cred->uid) {
 			ctl->refused[i].count++;
@@ -687,6 +689,7 @@ ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	bufferevent_enable(bev, EV_READ);
 	TAILQ_INSERT_TAIL(&ctl->clients, c, entry);
 	ctl->nclients++;
+	ctl->accepted++;
 	log_debug("client uid=%u pid=%d", (unsigned)c->uid, (int)c->pid);
 }
 
@@ -829,6 +832,13 @@ ctl_nclients(const struct ctl *ctl)
 	return ctl->nclients;
 }
 
+void
+ctl_counts(const struct ctl *ctl, uint64_t *accepted, uint64_t *refused)
+{
+	*accepted = ctl->accepted;
+	*refused = ctl->refused_total;
+}
+
 /* Ends REQ with LINE (malloc'd, may be NULL when it could not be built) and moves the client on
  * to its next request, or frees it when it died meanwhile. */
 static void
@@ -930,6 +940,26 @@ ctl_reply_err_data(struct ctl_req *req, const char *code, json_t *data, const ch
 	if (!req->client->dead)
 		line = proto_reply_err_data(req->id, code, msg, data, &len);
 	ctl_req_finish(req, line, len);
+}
+
+void
+ctl_progress(struct ctl_req *req, json_t *progress)
+{
+	struct ctl_client *c = req->client;
+	size_t len = 0;
+	char *line;
+
+	if (c->dead || !json_is_true(json_object_get(req->args, "progress")) ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > CTL_OUT_HIGH) {
+		json_decref(progress);
+		return;
+	}
+	if ((line = proto_progress(req->id, progress, &len)) == NULL)
+		return;
+	if (bufferevent_write(c->bev, line, len) != 0)
+		log_debug("client uid=%u pid=%d: cannot queue a progress frame", (unsigned)c->uid,
+		          (int)c->pid);
+	free(line);
 }
 
 struct ctl_stream *

@@ -41,6 +41,8 @@ struct ctl *ctl_new(struct event_base *base, const struct config *cf, int listen
  * still pending are freed unanswered: their handlers must drop them without a reply. */
 void ctl_free(struct ctl *ctl);
 size_t ctl_nclients(const struct ctl *ctl);
+/* Connections accepted and refused (over the limits) since the daemon started. */
+void ctl_counts(const struct ctl *ctl, uint64_t *accepted, uint64_t *refused);
 
 /* A guard asked before every successful reply: -1 and *code and *msg (malloc'd) turn it into that
  * error (the daemon fails an answer that met a damaged record, never sends it short). */
@@ -53,6 +55,10 @@ void ctl_reply_raw(struct ctl_req *req, const char *result_json, size_t len);
 void ctl_reply_err_data(struct ctl_req *req, const char *code, json_t *data, const char *msg);
 void ctl_reply_err(struct ctl_req *req, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Sends PROGRESS (stolen) as a frame {"id":ID,"progress":PROGRESS} ahead of REQ's reply, if REQ
+ * asked for frames ("progress": true in its args): old clients never see one. Dropped for a
+ * client that has gone or has more than a few replies' worth unread. REQ stays pending. */
+void ctl_progress(struct ctl_req *req, json_t *progress);
 
 /* A streaming connection (events.follow): after its one reply, the connection carries lines
  * written by the feed; what the client sends is ignored, its EOF ends the stream. */

@@ -67,6 +67,7 @@ struct hook {
 	uint64_t parked[HOOKS_PARKED_MAX];
 	size_t nparked;
 	uint64_t parked_total;
+	uint64_t runs, failed_runs; /* since the daemon started, for the metrics */
 
 	/* The event being delivered, kept across retries. */
 	uint64_t ev_seq;
@@ -619,6 +620,8 @@ hook_finish(struct hook *h, int code, char *error)
 	hook_run_free(h->run);
 	h->run = NULL;
 	hk->running--;
+	h->runs++;
+	h->failed_runs += error != NULL;
 	free(h->last_error);
 	h->last_error = error;
 	h->last_exit = code;
@@ -983,4 +986,20 @@ hooks_status(struct hooks *hk)
 		free(cause);
 	}
 	return json_pack("{s:o, s:I}", "hooks", list, "last_seq", (json_int_t)last);
+}
+
+void
+hooks_stats(struct hooks *hk, hooks_stat_fn fn, void *arg)
+{
+	for (size_t i = 0; hk != NULL && i < hk->n; i++) {
+		const struct hook *h = &hk->hooks[i];
+		struct hooks_stat st = {.name = h->cf->name,
+		                        .cursor = h->seq,
+		                        .runs = h->runs,
+		                        .failed_runs = h->failed_runs,
+		                        .parked_total = h->parked_total,
+		                        .running = h->state == HOOK_RUNNING};
+
+		fn(arg, &st);
+	}
 }

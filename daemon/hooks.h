@@ -22,4 +22,17 @@ void hooks_wake(struct hooks *hk);
  * "last_error","attempts","next_retry","parked":[seq,...]}],"last_seq":N}; a new reference. */
 json_t *hooks_status(struct hooks *hk);
 
+/* What the metrics show of a hook: no store read, no scan. */
+struct hooks_stat {
+	const char *name;
+	uint64_t cursor;       /* every event up to it is handled */
+	uint64_t runs;         /* runs that ended since the daemon started */
+	uint64_t failed_runs;  /* of those, the failed ones */
+	uint64_t parked_total; /* events given up on, ever (kept with the cursor) */
+	int running;
+};
+typedef void (*hooks_stat_fn)(void *arg, const struct hooks_stat *st);
+/* FN for each configured hook, in configuration order; nothing when HK is NULL. */
+void hooks_stats(struct hooks *hk, hooks_stat_fn fn, void *arg);
+
 #endif

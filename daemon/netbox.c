@@ -610,6 +610,45 @@ netbox_plan_tags(struct netbox_run *run, size_t *n)
 	return tags;
 }
 
+/* The plan's steps by action: create, update, deprecate. */
+static void
+netbox_planned(struct netbox_run *run, size_t planned[3])
+{
+	json_t *p;
+	size_t i;
+
+	planned[0] = planned[1] = planned[2] = 0;
+	json_array_foreach(run->plan, i, p)
+	{
+		const char *a = json_string_value(json_object_get(p, "action"));
+
+		planned[strcmp(a, "create") == 0 ? 0 : strcmp(a, "deprecate") == 0 ? 2 : 1]++;
+	}
+}
+
+/* A progress frame P (stolen) to each request riding on RUN; an export's ids get none. */
+static void
+netbox_progress(struct netbox_run *run, json_t *p)
+{
+	for (size_t i = 0; i < run->nwaiters; i++)
+		if (run->waiters[i].dry != NETBOX_IDS)
+			ctl_progress(run->waiters[i].req, json_incref(p));
+	json_decref(p);
+}
+
+/* The writes done (sent and answered, refused ones included) of those planned. */
+static void
+netbox_progress_writes(struct netbox_run *run)
+{
+	size_t total = json_array_size(run->updates) + json_array_size(run->creates);
+	size_t done =
+	    run->queue == run->creates ? json_array_size(run->updates) + run->pos : run->pos;
+
+	netbox_progress(run, json_pack("{s:s, s:I, s:I, s:I}", "phase", "write", "done",
+	                               (json_int_t)done, "total", (json_int_t)total, "errors",
+	                               (json_int_t)json_array_size(run->errors)));
+}
+
 static void
 netbox_step_plan(struct netbox_run *run)
 {
@@ -617,6 +656,7 @@ netbox_step_plan(struct netbox_run *run)
 	struct nbplan_rec *recs = xcalloc(nrecs ? nrecs : 1, sizeof(*recs));
 	struct nbplan_want *wants = xcalloc(json_array_size(run->wants) + 1, sizeof(*wants));
 	const char **held = xcalloc(json_array_size(run->tailnets) + 1, sizeof(*held));
+	size_t planned[3];
 	struct nbplan_tag *tags;
 	struct nbplan plan;
 	struct nbplan_in in;
@@ -688,6 +728,15 @@ netbox_step_plan(struct netbox_run *run)
 	free(wants);
 	free(held);
 	free(tags);
+	/* What was read and planned, before the writes. */
+	netbox_planned(run, planned);
+	netbox_progress(
+	    run,
+	    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "phase", "plan", "read",
+	              (json_int_t)nrecs, "create", (json_int_t)planned[0], "update",
+	              (json_int_t)planned[1], "deprecate", (json_int_t)planned[2], "unchanged",
+	              (json_int_t)run->unchanged, "tags", (json_int_t)run->tags_planned, "writes",
+	              (json_int_t)(json_array_size(run->updates) + json_array_size(run->creates))));
 	if (run->dry) {
 		netbox_run_finish(run);
 		return;
@@ -851,6 +900,7 @@ netbox_write_cb(struct netbox_run *run, long status, json_t *body)
 		for (i = 0; i < run->batch_n; i++)
 			netbox_count(run, json_array_get(run->queue, run->pos + i), body);
 		run->pos += run->batch_n;
+		netbox_progress_writes(run);
 		/* One by one until the end of the batch that failed, then batches again. */
 		if (run->single > 0)
 			run->single--;
@@ -871,6 +921,7 @@ netbox_write_cb(struct netbox_run *run, long status, json_t *body)
 		free(e);
 		free(what);
 		run->pos++;
+		netbox_progress_writes(run);
 		if (run->single > 0)
 			run->single--;
 		netbox_write_next(run);
@@ -911,15 +962,10 @@ netbox_run_finish(struct netbox_run *run)
 {
 	struct netbox *nb = run->nb;
 	tstime_t now = tstime_now();
-	size_t planned[3] = {0}, i;
-	json_t *res, *p;
+	size_t planned[3], i;
+	json_t *res;
 
-	json_array_foreach(run->plan, i, p)
-	{
-		const char *a = json_string_value(json_object_get(p, "action"));
-
-		planned[strcmp(a, "create") == 0 ? 0 : strcmp(a, "deprecate") == 0 ? 2 : 1]++;
-	}
+	netbox_planned(run, planned);
 	res = json_pack("{s:b, s:s, s:o, s:o, s:I, s:O, s:O, s:{s:I, s:I, s:I, s:I},"
 	                " s:I, s:I, s:I, s:I, s:I, s:I, s:O}",
 	                "dry_run", run->dry, "result",

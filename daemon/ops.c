@@ -9,6 +9,7 @@
 #include "events.h"
 #include "hist.h"
 #include "log.h"
+#include "metrics.h"
 #include "ops.h"
 #include "proto.h"
 #include "sbuf.h"
@@ -290,6 +291,17 @@ ops_status(struct tsinvd *d, struct ctl_req *req)
 	ctl_reply(req, res);
 }
 
+/* A frame per endpoint as its poll ends: {"tailnet","endpoint","result",...,"n","total"}. */
+static void
+ops_poll_each(json_t *result, size_t n, size_t total, void *arg)
+{
+	json_t *p = json_copy(result);
+
+	json_object_set_new(p, "n", json_integer((json_int_t)n));
+	json_object_set_new(p, "total", json_integer((json_int_t)total));
+	ctl_progress(arg, p);
+}
+
 static void
 ops_poll_done(json_t *results, void *arg)
 {
@@ -318,7 +330,7 @@ ops_poll(struct tsinvd *d, struct ctl_req *req)
 		return;
 	}
 	log_info("poll requested by uid %u", (unsigned)req->uid);
-	poller_poll_now(d->pl, name, ops_poll_done, req);
+	poller_poll_each(d->pl, name, ops_poll_each, ops_poll_done, req);
 }
 
 static void
@@ -930,4 +942,10 @@ ops_store_backup(struct tsinvd *d, struct ctl_req *req)
 	ctl_reply(req, json_pack("{s:s, s:I, s:I}", "path", path, "bytes",
 	                         (json_int_t)(stat(path, &sb) == 0 ? sb.st_size : -1), "ms",
 	                         (json_int_t)((tstime_now() - t0) / 1000)));
+}
+
+static void
+ops_metrics(struct tsinvd *d, struct ctl_req *req)
+{
+	metrics_reply(d, req);
 }

@@ -27,6 +27,8 @@ struct poller_group {
 	int pending;
 	json_t *results;
 	poller_done_fn done;
+	poller_each_fn each; /* or NULL */
+	size_t total;        /* endpoints asked */
 	void *arg;
 };
 
@@ -70,6 +72,8 @@ struct poller_endpoint {
 	int auth_retried;   /* a 401 with an OAuth token renews the token once */
 	unsigned token_gen; /* the OAuth token the request went out with */
 	struct poller_waiters cur, next_waiters;
+	enum poller_error_class err_class; /* of the failure poller_finish is handed */
+	struct poller_stats stats;
 };
 
 /* OAuth client credentials: a 1-hour access token, fetched, cached, renewed before it ends. */
@@ -179,6 +183,8 @@ poller_deliver(struct poller_endpoint *ep, json_t *result)
 		struct poller_group *g = w.g[i];
 
 		json_array_append(g->results, result);
+		if (g->each != NULL)
+			g->each(result, json_array_size(g->results), g->total, g->arg);
 		if (--g->pending == 0) {
 			g->done(g->results, g->arg);
 			json_decref(g->results);
@@ -221,6 +227,73 @@ poller_status_hint(long status)
 	return "unexpected answer";
 }
 
+/* ---- metrics ---- */
+
+const char *const poller_error_class_names[POLLER_E__COUNT] = {
+#define POLLER_EC(sym) [POLLER_E_##sym] = #sym,
+    POLLER_ERROR_CLASSES(POLLER_EC)
+#undef POLLER_EC
+};
+
+const double poller_duration_bounds[POLLER_DURATION_BUCKETS] = {0.05, 0.1, 0.25, 0.5, 1,
+                                                                2.5,  5,   10,   30,  60};
+
+/* The class of a transfer that failed as a transfer (http_error said why). */
+static enum poller_error_class
+poller_transfer_class(CURLcode code, const struct http_rx *rx)
+{
+	if (rx->too_big || code == CURLE_FILESIZE_EXCEEDED)
+		return POLLER_E_too_large;
+	if (code == CURLE_OPERATION_TIMEDOUT)
+		return POLLER_E_timeout;
+	return POLLER_E_transport;
+}
+
+static enum poller_error_class
+poller_status_class(long status)
+{
+	if (status >= 400 && status < 500)
+		return POLLER_E_http_4xx;
+	if (status >= 500 && status < 600)
+		return POLLER_E_http_5xx;
+	return POLLER_E_http_other;
+}
+
+/* Counts a poll that ends now, failed (ERROR) or not (RES). */
+static void
+poller_count(struct poller_endpoint *ep, const char *error, const struct hist_poll_result *res)
+{
+	struct poller_stats *s = &ep->stats;
+	double d = (double)(tstime_now() - ep->started) / TSTIME_SEC;
+
+	if (error != NULL) {
+		s->failed++;
+		s->errors[ep->err_class]++;
+	} else if (res->held)
+		s->held++;
+	else
+		s->ok++;
+	ep->err_class = POLLER_E_transport;
+	if (d < 0)
+		d = 0;
+	s->last_duration = d;
+	s->duration_sum += d;
+	for (size_t i = 0; i < POLLER_DURATION_BUCKETS; i++)
+		if (d <= poller_duration_bounds[i])
+			s->duration_le[i]++;
+}
+
+const struct poller_stats *
+poller_stats(const struct poller *pl, const char *tailnet, const char *endpoint)
+{
+	for (size_t i = 0; pl != NULL && i < pl->ntn; i++)
+		for (size_t j = 0; j < pl->tn[i].neps; j++)
+			if (strcmp(pl->tn[i].cf->name, tailnet) == 0 &&
+			    strcmp(pl->tn[i].eps[j].name, endpoint) == 0)
+				return &pl->tn[i].eps[j].stats;
+	return NULL;
+}
+
 static void
 poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
               const struct hist_poll_result *res, tstime_t t)
@@ -231,6 +304,7 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 	char *cause = NULL;
 	int64_t delay;
 
+	poller_count(ep, error, res);
 	if (error != NULL) {
 		ep->failures++;
 		log_warnx("tailnet %s: %s: poll failed: %s", tn->cf->name, ep->name, error);
@@ -453,10 +527,12 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 		retry_after = retry > POLLER_RETRY_AFTER_MAX / TSTIME_SEC ? POLLER_RETRY_AFTER_MAX
 		                                                          : retry * TSTIME_SEC;
 	error = http_error(&tn->lim, code, &ep->rx);
+	ep->err_class = error != NULL ? poller_transfer_class(code, &ep->rx) : POLLER_E_shape;
 	if (error == NULL && status != 200 &&
 	    !((status == 404 || status == 403) && ep->step >= poller_npaths(ep->kind))) {
 		msg = poller_api_message(&ep->rx.body);
 		ep->refused = status == 403;
+		ep->err_class = poller_status_class(status);
 		if (status == 403)
 			error = xasprintf("HTTP 403 (the credential lacks the scope %s)%s%s",
 			                  ep->kind->scope, *msg ? ": " : "", msg);
@@ -517,6 +593,7 @@ poller_finish_cb(evutil_socket_t fd, short what, void *arg)
 	char *error = ep->start_error;
 
 	ep->start_error = NULL;
+	ep->err_class = POLLER_E_transport;
 	poller_finish(ep, error, 0, NULL, tstime_now());
 }
 
@@ -679,6 +756,7 @@ poller_oauth_done(struct poller_oauth *o, CURLcode code)
 	const char *token;
 	json_int_t life;
 	char *error = NULL, *msg;
+	enum poller_error_class class = POLLER_E_shape;
 
 	if (o->easy != NULL) {
 		curl_easy_getinfo(o->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -687,9 +765,11 @@ poller_oauth_done(struct poller_oauth *o, CURLcode code)
 		o->easy = NULL;
 	}
 	if ((msg = http_error(&tn->lim, code, &o->rx)) != NULL) {
+		class = poller_transfer_class(code, &o->rx);
 		error = xasprintf("OAuth token request failed: %s", msg);
 		free(msg);
 	} else if (status != 200) {
+		class = poller_status_class(status);
 		msg = poller_api_message(&o->rx.body);
 		error = xasprintf("OAuth token request: HTTP %ld (%s)%s%s", status,
 		                  status == 401 || status == 400 ? "client id or secret refused"
@@ -734,6 +814,7 @@ poller_oauth_done(struct poller_oauth *o, CURLcode code)
 		if (!ep->awaiting_token)
 			continue;
 		ep->awaiting_token = 0;
+		ep->err_class = class;
 		if (error != NULL)
 			poller_finish(ep, xstrdup(error), 0, NULL, tstime_now());
 		else
@@ -870,6 +951,8 @@ poller_new(struct event_base *base, const struct config *cf, struct store *st,
 			ep->tn = tn;
 			ep->kind = &endpoints[k];
 			ep->name = endpoints[k].name;
+			ep->err_class = POLLER_E_transport;
+			ep->stats.last_duration = -1;
 			ep->base = poller_base(tn->cf);
 			ep->timer = evtimer_new(base, poller_timer_cb, ep);
 			ep->finish = evtimer_new(base, poller_finish_cb, ep);
@@ -925,11 +1008,24 @@ poller_free(struct poller *pl)
 void
 poller_poll_now(struct poller *pl, const char *tailnet, poller_done_fn done, void *arg)
 {
+	poller_poll_each(pl, tailnet, NULL, done, arg);
+}
+
+void
+poller_poll_each(struct poller *pl, const char *tailnet, poller_each_fn each, poller_done_fn done,
+                 void *arg)
+{
 	struct poller_group *g = xcalloc(1, sizeof(*g));
 
 	g->results = json_array();
 	g->done = done;
+	g->each = each;
 	g->arg = arg;
+	/* Counted first: a poll may end within the loop below (a token request that cannot start).
+	 */
+	for (size_t i = 0; i < pl->ntn; i++)
+		if (tailnet == NULL || strcmp(tailnet, pl->tn[i].cf->name) == 0)
+			g->total += pl->tn[i].neps;
 	/* This loop holds a reference: a fetch that ends at once must not free g under it. */
 	g->pending = 1;
 	for (size_t i = 0; i < pl->ntn; i++) {

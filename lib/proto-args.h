@@ -32,3 +32,6 @@ PROTO_ARG(path, PROTO_T_STRING, "an absolute file name on the daemon's host is n
           NULL)
 PROTO_ARG(dry_run, PROTO_T_BOOL, "true or false", "--dry-run",
           "read NetBox and print the plan; write nothing")
+PROTO_ARG(progress, PROTO_T_BOOL, "true or false", "--progress",
+          "progress frames {\"id\":ID,\"progress\":{...}} before the answer (tsinvctl asks "
+          "for them on a terminal)")

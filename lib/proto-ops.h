@@ -5,7 +5,7 @@
 PROTO_OP(hello, "hello", 0, 0, 0, "protocol version, daemon version and the operations it knows")
 PROTO_OP(status, "status", 0, 0, 0,
          "daemon version, uptime, store size, last poll of each endpoint")
-PROTO_OP(poll, "poll", PROTO_F_WRITE, PROTO_A(tailnet), 0,
+PROTO_OP(poll, "poll", PROTO_F_WRITE, PROTO_A(tailnet) | PROTO_A(progress), 0,
          "poll every endpoint now; answers once committed")
 PROTO_OP(devices_list, "devices.list", 0, PROTO_A(tailnet) | PROTO_A(at), 0,
          "devices on the network now or at a time")
@@ -25,7 +25,7 @@ PROTO_OP(addresses_list, "addresses.list", 0, PROTO_A(tailnet) | PROTO_A(at) | P
 PROTO_OP(ipam_export, "ipam.export", 0,
          PROTO_A(tailnet) | PROTO_A(at) | PROTO_A(window) | PROTO_A(netbox_ids), 0,
          "addresses held at a time (and released before it) as IPAM rows, with the NetBox mapping")
-PROTO_OP(netbox_sync, "netbox.sync", PROTO_F_WRITE, PROTO_A(dry_run), 0,
+PROTO_OP(netbox_sync, "netbox.sync", PROTO_F_WRITE, PROTO_A(dry_run) | PROTO_A(progress), 0,
          "sync the addresses into NetBox now (dry_run: only plan); the plan, counts and errors")
 PROTO_OP(users_list, "users.list", 0, PROTO_A(tailnet) | PROTO_A(at), 0,
          "users of the tailnet now or at a time: login, name, role, status, type")
@@ -49,3 +49,6 @@ PROTO_OP(store_verify, "store.verify", 0, 0, 0,
          "walks every record of the store and checks its checksum; the damaged ones")
 PROTO_OP(store_backup, "store.backup", PROTO_F_WRITE, PROTO_A(path), PROTO_A(path),
          "writes a consistent, compacted copy of the store to a new file on the daemon's host")
+PROTO_OP(metrics, "metrics", 0, 0, 0,
+         "counters and gauges of polls, API errors, entities, events, hooks, store and socket, "
+         "as Prometheus text (\"text\")")

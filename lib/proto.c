@@ -225,6 +225,25 @@ proto_reply_ok(json_t *id, json_t *result, size_t *len)
 }
 
 char *
+proto_progress(json_t *id, json_t *progress, size_t *len)
+{
+	struct sbuf sb;
+	int rc;
+
+	sbuf_init(&sb);
+	sbuf_adds(&sb, "{\"id\":");
+	rc = proto_add_json(&sb, id);
+	sbuf_adds(&sb, ",\"progress\":");
+	rc |= proto_add_json(&sb, progress);
+	json_decref(progress);
+	if (rc != 0) {
+		sbuf_free(&sb);
+		return NULL;
+	}
+	return proto_finish(&sb, len);
+}
+
+char *
 proto_reply_ok_raw(json_t *id, const char *result, size_t rlen, size_t *len)
 {
 	struct sbuf sb;

@@ -103,6 +103,9 @@ char *proto_reply_err(json_t *id, const char *code, const char *message, size_t 
 /* An error reply whose error object also carries DATA's members (borrowed; may be NULL). */
 char *proto_reply_err_data(json_t *id, const char *code, const char *message, json_t *data,
                            size_t *len);
+/* A progress frame, {"id":ID,"progress":PROGRESS} and a newline (PROGRESS stolen), sent before
+ * the reply to a request whose args hold "progress": true; NULL if it cannot be serialised. */
+char *proto_progress(json_t *id, json_t *progress, size_t *len);
 
 /* Checks ARGS (an object) against OP's spec: no unknown member, each of the right type, the
  * needed ones there. 0, or -1 and *cause (malloc'd) naming the member. */

@@ -85,7 +85,9 @@ for f in usr/sbin/tsinvd usr/bin/tsinvctl usr/share/man/man8/tsinvd.8.gz \
 	usr/share/man/man1/tsinvctl.1.gz usr/share/man/man5/tsinvd.conf.5.gz \
 	lib/systemd/system/tsinvd.service lib/systemd/system/tsinvd.socket \
 	usr/lib/sysusers.d/tsinv.conf usr/lib/tmpfiles.d/tsinv.conf etc/tsinv/tsinvd.conf \
-	usr/share/doc/tsinv/examples/hooks/slack.sh usr/share/doc/tsinv/examples/hooks/README.md; do
+	usr/share/doc/tsinv/examples/hooks/slack.sh usr/share/doc/tsinv/examples/hooks/README.md \
+	usr/share/doc/tsinv/examples/tsinv-metrics.service \
+	usr/share/doc/tsinv/examples/tsinv-metrics.timer; do
 	check "ships /$f" grep -qx "$f" deb.raw
 done
 
