@@ -217,6 +217,42 @@ config_diff_restart(const struct config *old, const struct config *new)
 	return sbuf_steal(&s);
 }
 
+void
+config_keep_restart(struct config *new, struct config *old)
+{
+	for (size_t i = 0; i < CONFIG_DIFF_NKEYS(config_diff_daemon); i++) {
+		const struct config_diff_key *k = &config_diff_daemon[i];
+		char *pn = (char *)new + k->off, *po = (char *)old + k->off, tmp[sizeof(int64_t)];
+		size_t n;
+
+		if (!k->restart)
+			continue;
+		switch (k->kind) {
+		case CONFIG_DIFF_STR:
+			n = sizeof(char *);
+			break;
+		case CONFIG_DIFF_INT:
+			n = sizeof(int);
+			break;
+		case CONFIG_DIFF_I64:
+			n = sizeof(int64_t);
+			break;
+		case CONFIG_DIFF_SIZE:
+			n = sizeof(size_t);
+			break;
+		case CONFIG_DIFF_MODE:
+			n = sizeof(mode_t);
+			break;
+		default:
+			continue;
+		}
+		/* Swapped, not copied: each config still owns (and frees) one of the two. */
+		memcpy(tmp, pn, n);
+		memcpy(pn, po, n);
+		memcpy(po, tmp, n);
+	}
+}
+
 /* Appends ", " to S unless it is empty. */
 static void
 config_diff_sep(struct sbuf *s)

@@ -17,6 +17,10 @@ int config_tailnet_rebuild(const struct config_tailnet *a, const struct config_t
  * or NULL when there are none. */
 char *config_diff_restart(const struct config *old, const struct config *new);
 
+/* Gives NEW the values OLD runs with of the keys that only a restart applies, and OLD NEW's
+ * (they are swapped: each config frees what it holds), so that NEW says what runs. */
+void config_keep_restart(struct config *new, struct config *old);
+
 /* What a reload from OLD to NEW changes, one phrase per change joined by ", ": "tailnet corp
  * removed, hook mail added, tailnet test: poll_interval changed, log_level changed"; "no
  * change" when there is none (malloc'd). Keys that need a restart are not in it. */

@@ -96,6 +96,32 @@ START_TEST(test_restart_keys)
 }
 END_TEST
 
+START_TEST(test_keep_restart)
+{
+	struct config *old = load(BASE),
+	              *new = load("[daemon]\nstate_dir = %D/other\nsocket = %D/s.sock\n"
+	                          "admin_group = root\nmax_clients = 7\nlog_level = debug\n"
+	                          "[tailnet a]\napi_url = http://127.0.0.1:1\n"
+	                          "api_key_file = %D/k\n");
+	char *r;
+
+	struct config *base = load(BASE);
+
+	config_keep_restart(new, old);
+	/* NEW now runs as BASE does, in every key a restart applies. */
+	r = config_diff_restart(base, new);
+	ck_assert_ptr_null(r);
+	config_free(base);
+	ck_assert_ptr_null(new->admin_group);
+	ck_assert_str_eq(old->admin_group, "root");
+	ck_assert_int_eq(old->max_clients, 7);
+	ck_assert_int_eq(new->verbose, 1); /* log_level applies: it stays */
+	ck_assert(strstr(new->state_dir, "/state") != NULL);
+	config_free(old);
+	config_free(new);
+}
+END_TEST
+
 START_TEST(test_rebuild)
 {
 	struct config *a = load(BASE), *b = load(BASE);
@@ -138,6 +164,7 @@ config_diff_suite(void)
 	tcase_add_test(tc, test_no_change);
 	tcase_add_test(tc, test_tailnets_and_hooks);
 	tcase_add_test(tc, test_restart_keys);
+	tcase_add_test(tc, test_keep_restart);
 	tcase_add_test(tc, test_rebuild);
 	tcase_add_test(tc, test_netbox);
 	suite_add_tcase(s, tc);
