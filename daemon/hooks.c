@@ -83,7 +83,7 @@ struct hooks {
 	struct event_base *base;
 	const struct config *cf;
 	struct store *st;
-	struct hook *hooks;
+	struct hook **hooks; /* each allocated alone: events and the ready queue point to it */
 	size_t n;
 	size_t running;
 	int pumping;
@@ -789,10 +789,43 @@ hooks_pump(struct hooks *hk)
 	hk->pumping = 0;
 }
 
-struct hooks *
-hooks_new(struct event_base *base, const struct config *cf, struct store *st, char **cause)
+/* A hook of configuration CF, not yet started: its cursor is read by hooks_cursors. */
+static struct hook *
+hook_new(struct hooks *hk, const struct config_hook *cf)
 {
-	struct hooks *hk = xcalloc(1, sizeof *hk);
+	struct hook *h = xcalloc(1, sizeof *h);
+
+	h->hk = hk;
+	h->cf = cf;
+	h->last_run = h->next_retry = TSTIME_NONE;
+	h->last_exit = -1;
+	h->timer = evtimer_new(hk->base, hook_timer_cb, h);
+	return h;
+}
+
+/* Frees H, whose script no longer runs (hooks_stop). */
+static void
+hook_free(struct hook *h)
+{
+	if (h == NULL)
+		return;
+	if (h->state == HOOK_QUEUED)
+		TAILQ_REMOVE(&h->hk->ready, h, entry);
+	if (h->run != NULL)
+		h->hk->running--;
+	hook_run_free(h->run);
+	if (h->timer != NULL)
+		event_free(h->timer);
+	hook_drop_event(h);
+	free(h->last_error);
+	free(h);
+}
+
+/* Reads the cursors of the N hooks in LIST from the store; a hook without one starts at the
+ * newest event (it is not handed the whole past), and that is written. 0, or -1 and *cause. */
+static int
+hooks_cursors(struct hooks *hk, struct hook **list, size_t n, char **cause)
+{
 	struct hook *h, **fresh;
 	struct store_txn *txn;
 	struct store_key k;
@@ -801,36 +834,27 @@ hooks_new(struct event_base *base, const struct config *cf, struct store *st, ch
 	size_t nfresh = 0;
 	int rc;
 
-	hk->base = base;
-	hk->cf = cf;
-	hk->st = st;
-	TAILQ_INIT(&hk->ready);
-	hk->n = cf->nhooks;
-	hk->hooks = xcalloc(hk->n + 1, sizeof *hk->hooks);
-	fresh = xcalloc(hk->n + 1, sizeof *fresh);
-	if (hk->n > 0 && event_last_seq(st, &last, cause) != 0)
-		goto fail;
-	if (store_read_begin(st, &txn, cause) != 0)
-		goto fail;
-	for (size_t i = 0; i < hk->n; i++) {
-		h = &hk->hooks[i];
-		h->hk = hk;
-		h->cf = &cf->hooks[i];
-		h->last_run = h->next_retry = TSTIME_NONE;
-		h->last_exit = -1;
-		h->timer = evtimer_new(base, hook_timer_cb, h);
+	if (n == 0)
+		return 0;
+	if (event_last_seq(hk->st, &last, cause) != 0)
+		return -1;
+	if (store_read_begin(hk->st, &txn, cause) != 0)
+		return -1;
+	fresh = xcalloc(n, sizeof *fresh);
+	for (size_t i = 0; i < n; i++) {
+		h = list[i];
 		hook_key(h, &k);
 		rc = store_get(txn, STORE_HOOKPOS, &k, &v, cause);
 		if (rc == -1) {
 			store_read_end(txn);
-			goto fail;
+			free(fresh);
+			return -1;
 		}
 		if (rc == 0 && hook_cursor_parse(h, v.data, v.len) == 0) {
 			if (h->attempts > 0 && h->last_run != TSTIME_NONE)
 				h->next_retry = h->last_run + hook_backoff(h->cf, h->attempts);
 			continue;
 		}
-		/* A new hook starts at the newest event: it is not handed the whole past. */
 		if (rc == 0)
 			log_warnx(
 			    "hook %s: its cursor cannot be read; starting after event %" PRIu64,
@@ -842,55 +866,70 @@ hooks_new(struct event_base *base, const struct config *cf, struct store *st, ch
 		fresh[nfresh++] = h;
 	}
 	store_read_end(txn);
-	if (nfresh > 0 && hook_save(hk, fresh, nfresh, cause) != 0)
-		goto fail;
+	rc = nfresh > 0 ? hook_save(hk, fresh, nfresh, cause) : 0;
 	free(fresh);
-	for (size_t i = 0; i < hk->n; i++)
-		hook_look(&hk->hooks[i]);
-	return hk;
+	return rc != 0 ? -1 : 0;
+}
 
-fail:
-	free(fresh);
-	hooks_free(hk);
-	return NULL;
+struct hooks *
+hooks_new(struct event_base *base, const struct config *cf, struct store *st, char **cause)
+{
+	struct hooks *hk = xcalloc(1, sizeof *hk);
+
+	hk->base = base;
+	hk->cf = cf;
+	hk->st = st;
+	TAILQ_INIT(&hk->ready);
+	hk->n = cf->nhooks;
+	hk->hooks = xcalloc(hk->n + 1, sizeof *hk->hooks);
+	for (size_t i = 0; i < hk->n; i++)
+		hk->hooks[i] = hook_new(hk, &cf->hooks[i]);
+	if (hooks_cursors(hk, hk->hooks, hk->n, cause) != 0) {
+		hooks_free(hk);
+		return NULL;
+	}
+	for (size_t i = 0; i < hk->n; i++)
+		hook_look(hk->hooks[i]);
+	return hk;
 }
 
 void
 hooks_wake(struct hooks *hk)
 {
 	for (size_t i = 0; i < hk->n; i++) {
-		if (hk->hooks[i].state == HOOK_IDLE)
-			hook_look(&hk->hooks[i]);
+		if (hk->hooks[i]->state == HOOK_IDLE)
+			hook_look(hk->hooks[i]);
 	}
 }
 
-/* Stops every running script: SIGTERM to each group, a short grace, SIGKILL to each group,
- * then reaps. Cursors stay where they are: the event is delivered again at the next start. */
+/* Stops the scripts of the N hooks in LIST that run: SIGTERM to each group, a short grace,
+ * SIGKILL to each group, then reaps. Cursors stay where they are: the event is delivered again
+ * when the hook next starts. */
 static void
-hooks_stop_all(struct hooks *hk)
+hooks_stop(struct hook **list, size_t n)
 {
 	struct timespec ts = {0, 10 * 1000 * 1000};
 	int left = 0;
 
-	for (size_t i = 0; i < hk->n; i++) {
-		if (hk->hooks[i].run != NULL && hk->hooks[i].run->pid > 0) {
-			log_info("hook %s: stopping its run of event %" PRIu64,
-			         hk->hooks[i].cf->name, hk->hooks[i].ev_seq);
-			kill(-hk->hooks[i].run->pid, SIGTERM);
+	for (size_t i = 0; i < n; i++) {
+		if (list[i]->run != NULL && list[i]->run->pid > 0) {
+			log_info("hook %s: stopping its run of event %" PRIu64, list[i]->cf->name,
+			         list[i]->ev_seq);
+			kill(-list[i]->run->pid, SIGTERM);
 			left++;
 		}
 	}
 	for (int ms = 0; left > 0 && ms < HOOKS_STOP_GRACE_MS; ms += 10) {
 		left = 0;
-		for (size_t i = 0; i < hk->n; i++)
-			if (hk->hooks[i].run != NULL && hk->hooks[i].run->pid > 0 &&
-			    !hooks_exited(hk->hooks[i].run))
+		for (size_t i = 0; i < n; i++)
+			if (list[i]->run != NULL && list[i]->run->pid > 0 &&
+			    !hooks_exited(list[i]->run))
 				left++;
 		if (left > 0)
 			nanosleep(&ts, NULL);
 	}
-	for (size_t i = 0; i < hk->n; i++) {
-		struct hook_run *r = hk->hooks[i].run;
+	for (size_t i = 0; i < n; i++) {
+		struct hook_run *r = list[i]->run;
 
 		if (r == NULL || r->pid <= 0)
 			continue;
@@ -903,21 +942,81 @@ hooks_stop_all(struct hooks *hk)
 void
 hooks_free(struct hooks *hk)
 {
-	struct hook *h;
-
 	if (hk == NULL)
 		return;
-	hooks_stop_all(hk);
-	for (size_t i = 0; i < hk->n; i++) {
-		h = &hk->hooks[i];
-		hook_run_free(h->run);
-		if (h->timer != NULL)
-			event_free(h->timer);
-		hook_drop_event(h);
-		free(h->last_error);
-	}
+	hooks_stop(hk->hooks, hk->n);
+	for (size_t i = 0; i < hk->n; i++)
+		hook_free(hk->hooks[i]);
 	free(hk->hooks);
 	free(hk);
+}
+
+/* A kept hook takes its new configuration CF. An event in hand that its new globs no longer
+ * match is let go unless it runs (the run's end acknowledges it), and the next is looked for. */
+static void
+hook_retune(struct hook *h, const struct config_hook *cf)
+{
+	h->cf = cf;
+	if (h->ev == NULL || h->state == HOOK_RUNNING || event_match_list(cf->events, hook_type(h)))
+		return;
+	if (h->state == HOOK_QUEUED)
+		TAILQ_REMOVE(&h->hk->ready, h, entry);
+	evtimer_del(h->timer);
+	hook_drop_event(h);
+	h->attempts = 0;
+	h->next_retry = TSTIME_NONE;
+	h->state = HOOK_IDLE;
+	hook_look(h);
+}
+
+int
+hooks_reconfigure(struct hooks *hk, const struct config *cf, char **cause)
+{
+	size_t n = cf->nhooks, nadded = 0, ngone = 0;
+	struct hook **list = xcalloc(n + 1, sizeof *list), **added = xcalloc(n + 1, sizeof *added);
+	struct hook **gone = xcalloc(hk->n + 1, sizeof *gone);
+
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < hk->n; j++)
+			if (strcmp(hk->hooks[j]->cf->name, cf->hooks[i].name) == 0)
+				list[i] = hk->hooks[j];
+		if (list[i] == NULL)
+			list[i] = added[nadded++] = hook_new(hk, &cf->hooks[i]);
+	}
+	/* A new hook resumes from its cursor of an earlier life, as a restart would. */
+	if (hooks_cursors(hk, added, nadded, cause) != 0) {
+		for (size_t i = 0; i < nadded; i++)
+			hook_free(added[i]);
+		free(list);
+		free(added);
+		free(gone);
+		return -1;
+	}
+	for (size_t j = 0; j < hk->n; j++)
+		if (config_hook_find(cf, hk->hooks[j]->cf->name) == NULL)
+			gone[ngone++] = hk->hooks[j];
+	/* A removed hook stops as at shutdown; what it skipped over is remembered. */
+	hooks_stop(gone, ngone);
+	for (size_t j = 0; j < ngone; j++) {
+		log_info("hook %s: removed; its cursor stays at event %" PRIu64, gone[j]->cf->name,
+		         gone[j]->seq);
+		if (gone[j]->seq != gone[j]->stored_seq)
+			hook_write(gone[j]);
+		hook_free(gone[j]);
+	}
+	for (size_t i = 0; i < n; i++)
+		hook_retune(list[i], &cf->hooks[i]);
+	free(hk->hooks);
+	hk->hooks = list;
+	hk->n = n;
+	hk->cf = cf;
+	for (size_t i = 0; i < nadded; i++)
+		hook_look(added[i]);
+	/* hook_concurrency may have grown. */
+	hooks_pump(hk);
+	free(added);
+	free(gone);
+	return 0;
 }
 
 struct hook_lag {
@@ -980,7 +1079,7 @@ hooks_status(struct hooks *hk)
 	char *cause = NULL;
 
 	for (size_t i = 0; i < hk->n; i++)
-		json_array_append_new(list, hook_status(&hk->hooks[i]));
+		json_array_append_new(list, hook_status(hk->hooks[i]));
 	if (event_last_seq(hk->st, &last, &cause) != 0) {
 		log_warnx("hooks: cannot read the last event: %s", cause != NULL ? cause : "?");
 		free(cause);
@@ -992,7 +1091,7 @@ void
 hooks_stats(struct hooks *hk, hooks_stat_fn fn, void *arg)
 {
 	for (size_t i = 0; hk != NULL && i < hk->n; i++) {
-		const struct hook *h = &hk->hooks[i];
+		const struct hook *h = hk->hooks[i];
 		struct hooks_stat st = {.name = h->cf->name,
 		                        .cursor = h->seq,
 		                        .runs = h->runs,

@@ -16,6 +16,12 @@ struct hooks *hooks_new(struct event_base *base, const struct config *cf, struct
                         char **cause);
 /* Kills running hooks (their whole process groups) without advancing their cursors. */
 void hooks_free(struct hooks *hk);
+/* A reload: CF (which outlives the hooks, as the first did) replaces the configuration. Added
+ * hooks start from their stored cursor, or at the newest event; removed ones stop as at
+ * shutdown (a script running is killed, its event stays unacknowledged); kept ones keep their
+ * cursor, the event in hand and a script running, and take their new settings. -1 and *cause,
+ * and nothing changed, when the store cannot be read. */
+int hooks_reconfigure(struct hooks *hk, const struct config *cf, char **cause);
 /* New events were committed: hooks that are idle look for their next event. */
 void hooks_wake(struct hooks *hk);
 /* {"hooks":[{"name","exec","events","cursor","lag","running","last_run","last_exit",

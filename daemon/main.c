@@ -19,6 +19,7 @@
 #include "notify.h"
 #include "ops.h"
 #include "poller.h"
+#include "reload.h"
 
 #define MAIN_DEFAULT_CONF SYSCONFDIR "/tsinv/tsinvd.conf"
 
@@ -112,19 +113,26 @@ main_print(char *text)
 	free(text);
 }
 
+/* What a signal needs: the daemon, and how to read its configuration again. */
+struct main_ctx {
+	struct tsinvd *d;
+	const char *path;
+	int verbose, read_only;
+};
+
 static void
 main_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct tsinvd *d = arg;
+	struct main_ctx *m = arg;
 
+	/* A signal is handled on the loop, between two callbacks: no poll is half-applied. */
 	if (sig == SIGHUP) {
-		log_notice("SIGHUP: reloading the configuration is not supported yet; restart "
-		           "tsinvd to apply changes");
+		reload_run(m->d, m->path, m->verbose, m->read_only);
 		return;
 	}
 	log_notice("signal %d: stopping", (int)sig);
 	notify_stopping();
-	event_base_loopbreak(d->base);
+	event_base_loopbreak(m->d->base);
 }
 
 /* One daemon per store: an exclusive lock on STATE_DIR/tsinvd.lock, held until exit (the fd is
@@ -172,6 +180,7 @@ main(int argc, char **argv)
 {
 	const char *path = MAIN_DEFAULT_CONF;
 	struct tsinvd d = {0};
+	struct main_ctx m = {.d = &d};
 	struct event *sigs[3];
 	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
 	char *errors = NULL, *warnings = NULL, *cause = NULL;
@@ -269,8 +278,11 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	if (!d.cf->read_only && (d.nb = netbox_new(d.base, d.cf, d.st, &cause)) == NULL)
 		fatalx("%s", cause);
+	m.path = path;
+	m.verbose = verbose;
+	m.read_only = read_only;
 	for (int i = 0; i < 3; i++) {
-		sigs[i] = evsignal_new(d.base, signums[i], main_signal_cb, &d);
+		sigs[i] = evsignal_new(d.base, signums[i], main_signal_cb, &m);
 		event_add(sigs[i], NULL);
 	}
 	notify_watchdog_start(d.base);
@@ -293,6 +305,7 @@ main(int argc, char **argv)
 	event_base_free(d.base);
 	curl_global_cleanup();
 	config_free(d.cf);
+	reload_free();
 	log_info("stopped");
 	return 0;
 }

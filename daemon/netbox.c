@@ -12,6 +12,7 @@
 #include "curlev.h"
 #include "http.h"
 #include "log.h"
+#include "config-diff.h"
 #include "netbox.h"
 #include "proto.h"
 #include "sbuf.h"
@@ -1080,37 +1081,65 @@ netbox_schedule(struct netbox *nb, int64_t delay)
 
 /* ---- life cycle ---- */
 
+/* The Authorization header of NC's token (malloc'd, wiped by its user), or -1 and *cause. */
+static int
+netbox_auth(const struct config_netbox *nc, char **auth, char **cause)
+{
+	char *token = NULL, *why = NULL;
+
+	if (config_read_secret(nc->token_file, &token, &why) == -1) {
+		*cause = xasprintf("[netbox] token_file: %s", why);
+		free(why);
+		return -1;
+	}
+	/* NetBox 4.5's v2 tokens ("nbt_...") are bearer tokens; older ones use "Token". */
+	*auth = xasprintf("Authorization: %s %s",
+	                  strncmp(token, "nbt_", 4) == 0 ? "Bearer" : "Token", token);
+	explicit_bzero(token, strlen(token));
+	free(token);
+	return 0;
+}
+
+static void
+netbox_auth_free(char *auth)
+{
+	if (auth == NULL)
+		return;
+	explicit_bzero(auth, strlen(auth));
+	free(auth);
+}
+
+/* The settings of NB->nc that every request reads. */
+static void
+netbox_limits(struct netbox *nb)
+{
+	nb->lim = (struct http_limits){.url = nb->nc->url,
+	                               .connect_timeout = nb->nc->connect_timeout,
+	                               .request_timeout = nb->nc->request_timeout,
+	                               .max_response = nb->nc->max_response};
+}
+
 struct netbox *
 netbox_new(struct event_base *base, const struct config *cf, struct store *st, char **cause)
 {
 	struct netbox *nb = xcalloc(1, sizeof(*nb));
-	char *token = NULL, *why = NULL;
 
 	nb->base = base;
 	nb->cf = cf;
 	nb->nc = &cf->netbox;
 	nb->st = st;
-	nb->lim = (struct http_limits){.url = nb->nc->url,
-	                               .connect_timeout = nb->nc->connect_timeout,
-	                               .request_timeout = nb->nc->request_timeout,
-	                               .max_response = nb->nc->max_response};
-	if (nb->nc->url == NULL)
-		return nb;
-	if (config_read_secret(nb->nc->token_file, &token, &why) == -1) {
-		*cause = xasprintf("[netbox] token_file: %s", why);
-		free(why);
+	netbox_limits(nb);
+	if (nb->nc->url != NULL && netbox_auth(nb->nc, &nb->auth, cause) == -1) {
 		free(nb);
 		return NULL;
 	}
-	/* NetBox 4.5's v2 tokens ("nbt_...") are bearer tokens; older ones use "Token". */
-	nb->auth = xasprintf("Authorization: %s %s",
-	                     strncmp(token, "nbt_", 4) == 0 ? "Bearer" : "Token", token);
-	explicit_bzero(token, strlen(token));
-	free(token);
+	/* Made without a url too: a reload may add one. */
 	nb->cv = curlev_new(base, netbox_xfer_done_cb, nb);
 	nb->multi = curlev_multi(nb->cv);
 	nb->timer = evtimer_new(base, netbox_timer_cb, nb);
 	nb->kick = evtimer_new(base, netbox_kick_cb, nb);
+	if (nb->nc->url == NULL)
+		return nb;
 	/* The first run waits for the start-up polls; then every interval. */
 	if (nb->nc->interval > 0)
 		netbox_schedule(nb, nb->nc->interval < NETBOX_FIRST_DELAY ? nb->nc->interval
@@ -1118,6 +1147,56 @@ netbox_new(struct event_base *base, const struct config *cf, struct store *st, c
 	log_info("netbox: %s, %s", nb->nc->url,
 	         nb->nc->interval > 0 ? "periodic sync" : "sync only when asked");
 	return nb;
+}
+
+int
+netbox_reconfigure(struct netbox *nb, const struct config *cf, char **cause)
+{
+	const struct config_netbox *nc = &cf->netbox;
+	int had_url = nb->nc->url != NULL, changed;
+	char *auth = NULL;
+
+	if (nc->url != NULL && netbox_auth(nc, &auth, cause) == -1)
+		return -1;
+	changed = !config_netbox_equal(nb->nc, nc) || (auth == NULL) != (nb->auth == NULL) ||
+	          (auth != NULL && strcmp(auth, nb->auth) != 0);
+	nb->cf = cf;
+	nb->nc = nc;
+	if (!changed) {
+		netbox_auth_free(auth);
+		return 0;
+	}
+	netbox_auth_free(nb->auth);
+	nb->auth = auth;
+	netbox_limits(nb);
+	/* A run plans and writes with one set of settings: one in flight stops (NetBox keeps
+	 * what it wrote; the next run converges), and those waiting on it get its errors. */
+	if (nb->run != NULL) {
+		netbox_http_free(nb->run);
+		netbox_error(nb->run, "stopped: a reload changed [netbox]");
+		nb->run->failed = 1;
+		netbox_run_finish(nb->run);
+	}
+	evtimer_del(nb->timer);
+	if (nc->url == NULL) {
+		event_del(nb->kick);
+		for (size_t i = 0; i < nb->nqueued; i++) {
+			ctl_reply_err(nb->queued[i].req, PROTO_E_BAD_REQUEST,
+			              "a reload removed the NetBox url from %s", cf->path);
+			json_decref(nb->queued[i].export);
+		}
+		nb->nqueued = 0;
+		if (had_url)
+			log_info("netbox: no url any more: no sync");
+		return 0;
+	}
+	if (nb->run == NULL && nb->nqueued == 0 && nc->interval > 0)
+		netbox_schedule(nb, had_url || nc->interval < NETBOX_FIRST_DELAY
+		                        ? nc->interval
+		                        : NETBOX_FIRST_DELAY);
+	log_info("netbox: %s, %s", nc->url,
+	         nc->interval > 0 ? "periodic sync" : "sync only when asked");
+	return 0;
 }
 
 void
@@ -1140,10 +1219,7 @@ netbox_free(struct netbox *nb)
 		event_free(nb->timer);
 	if (nb->kick != NULL)
 		event_free(nb->kick);
-	if (nb->auth != NULL) {
-		explicit_bzero(nb->auth, strlen(nb->auth));
-		free(nb->auth);
-	}
+	netbox_auth_free(nb->auth);
 	free(nb);
 }
 

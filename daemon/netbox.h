@@ -18,7 +18,11 @@ struct netbox *netbox_new(struct event_base *base, const struct config *cf, stru
 /* Stops a run in flight; requests waiting on it are dropped unanswered (the socket server frees
  * them). */
 void netbox_free(struct netbox *nb);
-
+/* A reload: CF (which outlives NB, as the first did) replaces the configuration; the token is
+ * read again. When [netbox] or the token changed, a run in flight stops with an error for its
+ * waiters and the timer restarts. -1 and *cause, nothing changed, when the token cannot be
+ * read. */
+int netbox_reconfigure(struct netbox *nb, const struct config *cf, char **cause);
 
 /* Runs a sync (DRY: a dry run) now, or after the run in flight, and answers REQ with its plan,
  * counts and errors. [netbox] must have a url. */

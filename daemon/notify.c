@@ -6,7 +6,9 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -59,6 +61,20 @@ void
 notify_ready(void)
 {
 	notify_send("READY=1\nSTATUS=running");
+}
+
+void
+notify_reloading(void)
+{
+	struct timespec ts;
+	char msg[96];
+
+	/* systemd 253 and later tie the reload to this clock reading; older ones ignore it. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof msg, "RELOADING=1\nSTATUS=reloading\nMONOTONIC_USEC=%llu",
+	         (unsigned long long)ts.tv_sec * 1000000ULL +
+	             (unsigned long long)ts.tv_nsec / 1000);
+	notify_send(msg);
 }
 
 void

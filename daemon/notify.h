@@ -8,6 +8,8 @@
  * when not socket-activated. Clears the LISTEN_* variables. Exits via fatalx on a bad handover. */
 int notify_listen_fd(void);
 void notify_ready(void);
+/* A reload begins: READY=1 (notify_ready) ends it. */
+void notify_reloading(void);
 void notify_stopping(void);
 void notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Pings the watchdog at half of WATCHDOG_USEC when the service has one; no-op otherwise. */

@@ -1,5 +1,6 @@
 /* poller.c: timers per endpoint, fetches on curl multi (the hiperfifo recipe), answers applied. */
 #include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "hist.h"
 #include "log.h"
 #include "notify.h"
+#include "config-diff.h"
 #include "poller.h"
 #include "sbuf.h"
 
@@ -902,12 +904,94 @@ poller_oauth_free(struct poller *pl, struct poller_oauth *o)
 	free(o);
 }
 
+/* The tailnet's limits, headers and credential (the API key, or the OAuth client's form): what
+ * can fail, before any timer. 0, or -1 and *cause; TN is then freed by poller_tailnet_free. */
+static int
+poller_tailnet_init(struct poller *pl, struct poller_tailnet *tn, const struct config_tailnet *cf,
+                    char **cause)
+{
+	char *key = NULL;
+
+	tn->pl = pl;
+	tn->cf = cf;
+	tn->lim = (struct http_limits){.url = cf->api_url,
+	                               .connect_timeout = cf->connect_timeout,
+	                               .request_timeout = cf->request_timeout,
+	                               .max_response = cf->max_response};
+	tn->headers = curl_slist_append(NULL, "Accept: application/json");
+	/* The policy file as written, comments and all: not the API's JSON rendering. */
+	tn->headers_text = curl_slist_append(NULL, "Accept: application/hujson");
+	if (cf->api_key_file == NULL)
+		return poller_oauth_new(tn, cause);
+	if (config_read_secret(cf->api_key_file, &key, cause) == -1)
+		return -1;
+	poller_set_bearer(tn, key);
+	explicit_bzero(key, strlen(key));
+	free(key);
+	return 0;
+}
+
+/* Arms a timer per endpoint the tailnet polls: the first poll runs at once. */
+static void
+poller_tailnet_start(struct poller_tailnet *tn)
+{
+	struct event_base *base = tn->pl->base;
+
+	tn->eps = xcalloc(ENDPOINT__COUNT, sizeof(*tn->eps));
+	for (size_t k = 0; k < ENDPOINT__COUNT; k++) {
+		struct poller_endpoint *ep = &tn->eps[tn->neps];
+
+		if (!(tn->cf->endpoints & 1u << k))
+			continue;
+		tn->neps++;
+		ep->xfer = POLLER_XFER_ENDPOINT;
+		ep->tn = tn;
+		ep->kind = &endpoints[k];
+		ep->name = endpoints[k].name;
+		ep->err_class = POLLER_E_transport;
+		ep->stats.last_duration = -1;
+		ep->base = poller_base(tn->cf);
+		ep->timer = evtimer_new(base, poller_timer_cb, ep);
+		ep->finish = evtimer_new(base, poller_finish_cb, ep);
+		poller_schedule(ep, 0);
+	}
+}
+
+/* Cancels the tailnet's transfers and frees what it holds, the struct itself excepted. Pending
+ * "poll" requests are dropped: the socket server's shutdown answers them. */
+static void
+poller_tailnet_free(struct poller *pl, struct poller_tailnet *tn)
+{
+	for (size_t j = 0; j < tn->neps; j++) {
+		struct poller_endpoint *ep = &tn->eps[j];
+
+		if (ep->easy != NULL) {
+			curl_multi_remove_handle(pl->multi, ep->easy);
+			curl_easy_cleanup(ep->easy);
+			http_rx_free(&ep->rx);
+		}
+		poller_waiters_drop(&ep->cur);
+		poller_waiters_drop(&ep->next_waiters);
+		poller_poll_reset(ep);
+		free(ep->start_error);
+		free(ep->base);
+		if (ep->timer)
+			event_free(ep->timer);
+		if (ep->finish)
+			event_free(ep->finish);
+	}
+	free(tn->eps);
+	json_decref(tn->own_tokens);
+	poller_tailnet_free_auth(tn);
+	poller_oauth_free(pl, tn->oauth);
+	*tn = (struct poller_tailnet){0};
+}
+
 struct poller *
 poller_new(struct event_base *base, const struct config *cf, struct store *st,
            poller_commit_fn committed, void *arg, char **cause)
 {
 	struct poller *pl = xcalloc(1, sizeof(*pl));
-	size_t i;
 
 	pl->committed = committed;
 	pl->committed_arg = arg;
@@ -918,51 +1002,17 @@ poller_new(struct event_base *base, const struct config *cf, struct store *st,
 	pl->cv = curlev_new(base, poller_xfer_done_cb, pl);
 	pl->multi = curlev_multi(pl->cv);
 	pl->tn = xcalloc(cf->ntailnets, sizeof(*pl->tn));
-	for (i = 0; i < cf->ntailnets; i++) {
-		struct poller_tailnet *tn = &pl->tn[i];
-		char *key = NULL;
-
-		tn->pl = pl;
-		tn->cf = &cf->tailnets[i];
-		tn->lim = (struct http_limits){.url = tn->cf->api_url,
-		                               .connect_timeout = tn->cf->connect_timeout,
-		                               .request_timeout = tn->cf->request_timeout,
-		                               .max_response = tn->cf->max_response};
-		tn->headers = curl_slist_append(NULL, "Accept: application/json");
-		/* The policy file as written, comments and all: not the API's JSON rendering. */
-		tn->headers_text = curl_slist_append(NULL, "Accept: application/hujson");
-		if (tn->cf->api_key_file != NULL) {
-			if (config_read_secret(tn->cf->api_key_file, &key, cause) == -1)
-				goto fail;
-			poller_set_bearer(tn, key);
-			explicit_bzero(key, strlen(key));
-			free(key);
-		} else if (poller_oauth_new(tn, cause) == -1)
-			goto fail;
-		pl->ntn++;
-		tn->eps = xcalloc(ENDPOINT__COUNT, sizeof(*tn->eps));
-		for (size_t k = 0; k < ENDPOINT__COUNT; k++) {
-			struct poller_endpoint *ep = &tn->eps[tn->neps];
-
-			if (!(tn->cf->endpoints & 1u << k))
-				continue;
-			tn->neps++;
-			ep->xfer = POLLER_XFER_ENDPOINT;
-			ep->tn = tn;
-			ep->kind = &endpoints[k];
-			ep->name = endpoints[k].name;
-			ep->err_class = POLLER_E_transport;
-			ep->stats.last_duration = -1;
-			ep->base = poller_base(tn->cf);
-			ep->timer = evtimer_new(base, poller_timer_cb, ep);
-			ep->finish = evtimer_new(base, poller_finish_cb, ep);
-			poller_schedule(ep, 0);
+	for (size_t i = 0; i < cf->ntailnets; i++) {
+		if (poller_tailnet_init(pl, &pl->tn[i], &cf->tailnets[i], cause) == -1) {
+			/* The tailnet whose set-up failed half-way. */
+			poller_tailnet_free(pl, &pl->tn[i]);
+			poller_free(pl);
+			return NULL;
 		}
+		pl->ntn++;
+		poller_tailnet_start(&pl->tn[i]);
 	}
 	return pl;
-fail:
-	poller_free(pl);
-	return NULL;
 }
 
 void
@@ -970,39 +1020,203 @@ poller_free(struct poller *pl)
 {
 	if (pl == NULL)
 		return;
-	for (size_t i = 0; i < pl->ntn; i++) {
-		for (size_t j = 0; j < pl->tn[i].neps; j++) {
-			struct poller_endpoint *ep = &pl->tn[i].eps[j];
-
-			if (ep->easy != NULL) {
-				curl_multi_remove_handle(pl->multi, ep->easy);
-				curl_easy_cleanup(ep->easy);
-				http_rx_free(&ep->rx);
-			}
-			/* Pending "poll" requests are answered by the socket server's shutdown. */
-			poller_waiters_drop(&ep->cur);
-			poller_waiters_drop(&ep->next_waiters);
-			poller_poll_reset(ep);
-			free(ep->start_error);
-			free(ep->base);
-			if (ep->timer)
-				event_free(ep->timer);
-			if (ep->finish)
-				event_free(ep->finish);
-		}
-		free(pl->tn[i].eps);
-		json_decref(pl->tn[i].own_tokens);
-		poller_tailnet_free_auth(&pl->tn[i]);
-		poller_oauth_free(pl, pl->tn[i].oauth);
-	}
-	/* The tailnet whose set-up failed half-way. */
-	if (pl->tn != NULL && pl->ntn < pl->cf->ntailnets) {
-		poller_tailnet_free_auth(&pl->tn[pl->ntn]);
-		poller_oauth_free(pl, pl->tn[pl->ntn].oauth);
-	}
+	for (size_t i = 0; i < pl->ntn; i++)
+		poller_tailnet_free(pl, &pl->tn[i]);
 	free(pl->tn);
 	curlev_free(pl->cv);
 	free(pl);
+}
+
+/* ---- reload ---- */
+
+/* Answers the "poll" requests waiting on EP with ERROR (they ask for a tailnet or an endpoint
+ * a reload took away), or hands them to HEIR, the endpoint that polls in its place. */
+static void
+poller_waiters_move(struct poller_endpoint *ep, struct poller_endpoint *heir, const char *error)
+{
+	char tbuf[TSTIME_STRLEN];
+	json_t *result;
+
+	for (size_t i = 0; i < ep->next_waiters.n; i++)
+		poller_waiters_add(&ep->cur, ep->next_waiters.g[i]);
+	free(ep->next_waiters.g);
+	ep->next_waiters = (struct poller_waiters){0};
+	if (heir != NULL) {
+		for (size_t i = 0; i < ep->cur.n; i++)
+			poller_waiters_add(&heir->cur, ep->cur.g[i]);
+		free(ep->cur.g);
+		ep->cur = (struct poller_waiters){0};
+		return;
+	}
+	tstime_format(tstime_now(), tbuf, sizeof(tbuf));
+	result =
+	    json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "tailnet", ep->tn->cf->name, "endpoint",
+	              ep->name, "result", "error", "changes", 0, "error", error, "time", tbuf);
+	poller_deliver(ep, result);
+	json_decref(result);
+}
+
+static struct poller_endpoint *
+poller_endpoint_find(struct poller_tailnet *tn, const char *name)
+{
+	for (size_t k = 0; tn != NULL && k < tn->neps; k++)
+		if (strcmp(tn->eps[k].name, name) == 0)
+			return &tn->eps[k];
+	return NULL;
+}
+
+/* Stops a tailnet a reload removed or set up afresh (as HEIR): its transfers are cancelled, its
+ * waiters answered or handed over, and it is freed. Its history stays in the store. */
+static void
+poller_tailnet_stop(struct poller *pl, struct poller_tailnet *tn, struct poller_tailnet *heir)
+{
+	for (size_t k = 0; k < tn->neps; k++) {
+		struct poller_endpoint *ep = &tn->eps[k];
+
+		if (ep->easy != NULL)
+			log_info("tailnet %s: %s: poll in flight cancelled by the reload",
+			         tn->cf->name, ep->name);
+		poller_waiters_move(ep, poller_endpoint_find(heir, ep->name),
+		                    heir != NULL ? "the reload stopped polling this endpoint"
+		                                 : "the reload removed this tailnet");
+	}
+	poller_tailnet_free(pl, tn);
+}
+
+/* A kept tailnet takes its new settings (CF, whose OAuth secret is in FRESH, NULL with an API
+ * key, and whose API key is in KEY): the next transfers use them, the ones in flight finish. */
+static void
+poller_tailnet_retune(struct poller *pl, struct poller_tailnet *tn, const struct config_tailnet *cf,
+                      const char *key, struct poller_oauth *fresh)
+{
+	int64_t old_interval = tn->cf->poll_interval;
+	tstime_t now = tstime_now();
+
+	tn->cf = cf;
+	tn->lim = (struct http_limits){.url = cf->api_url,
+	                               .connect_timeout = cf->connect_timeout,
+	                               .request_timeout = cf->request_timeout,
+	                               .max_response = cf->max_response};
+	if (key != NULL)
+		poller_set_bearer(tn, key);
+	/* The same client and secret keep their token; another asks for a new one, and a
+	 * request in flight for the old one (whose form it reads) is cancelled. */
+	if (fresh != NULL && strcmp(fresh->form, tn->oauth->form) == 0 &&
+	    strcmp(fresh->url, tn->oauth->url) == 0) {
+		poller_oauth_free(pl, fresh);
+	} else if (fresh != NULL) {
+		int waiting = tn->oauth->easy != NULL;
+
+		fresh->tn = tn;
+		poller_oauth_free(pl, tn->oauth);
+		tn->oauth = fresh;
+		if (waiting)
+			poller_oauth_start(fresh);
+	}
+	if (cf->poll_interval >= old_interval)
+		return;
+	/* A shorter interval applies now, not after the longer wait already armed. */
+	for (size_t k = 0; k < tn->neps; k++) {
+		struct poller_endpoint *ep = &tn->eps[k];
+
+		if (ep->next != TSTIME_NONE && ep->failures == 0 &&
+		    ep->next - now > cf->poll_interval)
+			poller_schedule(ep, poller_jitter(cf->poll_interval));
+	}
+}
+
+int
+poller_reconfigure(struct poller *pl, const struct config *cf, char **cause)
+{
+	size_t n = cf->ntailnets, i, j;
+	struct poller_tailnet *tn = xcalloc(n ? n : 1, sizeof(*tn));
+	/* For each new tailnet: the old one it keeps (SIZE_MAX: none), its secrets. */
+	size_t *from = xcalloc(n ? n : 1, sizeof(*from));
+	char **keys = xcalloc(n ? n : 1, sizeof(*keys));
+	struct poller_oauth **fresh = xcalloc(n ? n : 1, sizeof(*fresh));
+	int *kept = xcalloc(pl->ntn ? pl->ntn : 1, sizeof(*kept));
+	int rc = -1;
+
+	/* First everything that can fail, the secrets: until it all went well nothing changes. */
+	for (i = 0; i < n; i++) {
+		const struct config_tailnet *c = &cf->tailnets[i];
+
+		from[i] = SIZE_MAX;
+		for (j = 0; j < pl->ntn; j++)
+			if (strcmp(pl->tn[j].cf->name, c->name) == 0 &&
+			    !config_tailnet_rebuild(pl->tn[j].cf, c))
+				from[i] = j;
+		if (from[i] == SIZE_MAX) {
+			if (poller_tailnet_init(pl, &tn[i], c, cause) == -1)
+				goto out;
+		} else if (c->api_key_file != NULL) {
+			if (config_read_secret(c->api_key_file, &keys[i], cause) == -1)
+				goto out;
+		} else {
+			struct poller_tailnet tmp = {.pl = pl, .cf = c};
+
+			if (poller_oauth_new(&tmp, cause) == -1) {
+				poller_oauth_free(pl, tmp.oauth);
+				goto out;
+			}
+			fresh[i] = tmp.oauth;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (from[i] != SIZE_MAX)
+			kept[from[i]] = 1;
+	/* Those that go: a tailnet set up afresh hands its waiters to its new self. */
+	for (j = 0; j < pl->ntn; j++) {
+		struct poller_tailnet *heir = NULL;
+
+		if (kept[j])
+			continue;
+		for (i = 0; i < n; i++)
+			if (strcmp(cf->tailnets[i].name, pl->tn[j].cf->name) == 0)
+				heir = &tn[i];
+		if (heir != NULL)
+			poller_tailnet_start(heir);
+		poller_tailnet_stop(pl, &pl->tn[j], heir);
+	}
+	/* Those that stay move into the new array: only their endpoints and OAuth state point
+	 * back at them. */
+	for (i = 0; i < n; i++) {
+		if (from[i] == SIZE_MAX)
+			continue;
+		tn[i] = pl->tn[from[i]];
+		for (size_t k = 0; k < tn[i].neps; k++)
+			tn[i].eps[k].tn = &tn[i];
+		if (tn[i].oauth != NULL)
+			tn[i].oauth->tn = &tn[i];
+		poller_tailnet_retune(pl, &tn[i], &cf->tailnets[i], keys[i], fresh[i]);
+		fresh[i] = NULL;
+	}
+	free(pl->tn);
+	pl->tn = tn;
+	pl->ntn = n;
+	pl->cf = cf;
+	tn = NULL;
+	/* The new ones poll at once. */
+	for (i = 0; i < n; i++)
+		if (from[i] == SIZE_MAX && pl->tn[i].eps == NULL)
+			poller_tailnet_start(&pl->tn[i]);
+	rc = 0;
+out:
+	for (i = 0; tn != NULL && i < n; i++)
+		if (from[i] == SIZE_MAX)
+			poller_tailnet_free(pl, &tn[i]);
+	for (i = 0; i < n; i++) {
+		if (keys[i] != NULL)
+			explicit_bzero(keys[i], strlen(keys[i]));
+		free(keys[i]);
+		poller_oauth_free(pl, fresh[i]);
+	}
+	free(tn);
+	free(from);
+	free(keys);
+	free(fresh);
+	free(kept);
+	return rc;
 }
 
 void

@@ -22,6 +22,12 @@ typedef void (*poller_commit_fn)(void *arg);
 struct poller *poller_new(struct event_base *base, const struct config *cf, struct store *st,
                           poller_commit_fn committed, void *arg, char **cause);
 void poller_free(struct poller *pl);
+/* A reload: CF (which outlives the poller, as the first did) replaces the configuration. New
+ * tailnets poll at once; removed ones stop, their transfers cancelled and their waiters
+ * answered with an error; kept ones keep their timers, back-off and token and take the new
+ * settings; one with another server, credential or set of endpoints starts afresh. Every
+ * secret is read first: -1 and *cause, and nothing changed, when one cannot be. */
+int poller_reconfigure(struct poller *pl, const struct config *cf, char **cause);
 
 /* Polls every endpoint of TAILNET (NULL: of every tailnet) now. A fetch already in flight is
  * not reused: the answer must postdate the request. DONE runs later, from the loop. */
