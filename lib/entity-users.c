@@ -4,6 +4,7 @@
 
 #include "entity-int.h"
 #include "log.h"
+#include "norm.h"
 
 static int entity_user_events(struct store_txn *, struct entity_apply *, struct entity_change *,
                               char **);
@@ -88,7 +89,8 @@ entity_users_apply_ans(struct store *st, const char *tailnet, tstime_t t, json_t
 		const char *id = entity_id(v, "id", "user", i, cause), *status;
 		json_t *stable, *vol;
 
-		if (id == NULL) {
+		if (id == NULL ||
+		    norm_members(v, norm_user_members, "users", "user", i, "id", cause) == -1) {
 			entity_items_free(items, n);
 			return -1;
 		}
@@ -141,7 +143,8 @@ entity_webhooks_apply_ans(struct store *st, const char *tailnet, tstime_t t, jso
 		const char *id = entity_id(v, "endpointId", "webhook", i, cause);
 		json_t *stable;
 
-		if (id == NULL) {
+		if (id == NULL || norm_members(v, norm_webhook_members, "webhooks", "webhook", i,
+		                               "endpointId", cause) == -1) {
 			entity_items_free(items, n);
 			return -1;
 		}

@@ -869,6 +869,10 @@ hist_devices_apply_ans(struct store *st, const char *tailnet, tstime_t t, json_t
 	{
 		if (norm_device(dev, &a.devs[i], cause) == -1)
 			goto out;
+		/* A device without what the API always sends is a broken answer, not a device. */
+		if (norm_members(dev, norm_device_members, "devices", "device", i, "nodeId",
+		                 cause) == -1)
+			goto out;
 		a.devs[i].order = i;
 	}
 	/* The API never lists a node twice; if it does, the first entry is kept. Moved slots are

@@ -1345,7 +1345,8 @@ START_TEST(test_users_bad_answers)
 	static const char *const bad[][2] = {
 	    {"{}", "the answer has no \"users\" list"},
 	    {"[]", "the answer has no \"users\" list"},
-	    {"{'users':[{'id':'u1'},{'loginName':'x'}]}",
+	    {"{'users':[{'id':'u1','loginName':'x','displayName':'x','type':'member','role':"
+	     "'member','status':'active'},{'loginName':'x'}]}",
 	     "user 2 of the answer has no usable \"id\""},
 	    {"{'users':['u1']}", "user 1 of the answer is not an object"},
 	};

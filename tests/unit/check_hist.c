@@ -1220,12 +1220,13 @@ START_TEST(test_good_edges)
 	json_t *a = mkdev(1), *b = mkdev(2), *r;
 	char id[129];
 
-	/* 128 characters is a node id still; null names, no addresses and a /32 are fine. */
+	/* 128 characters is a node id still; null names, no addresses and a /32 are fine (the
+	 * list itself is always there: see test_bad_members). */
 	memset(id, 'n', 128);
 	id[128] = '\0';
 	set_str(a, "nodeId", id);
 	json_object_set_new(a, "name", json_null());
-	json_object_del(a, "addresses");
+	json_object_set_new(a, "addresses", json_array());
 	set_addrs(b, "100.64.0.2/32", "fd7a:115c:a1e0::2/128");
 	apply(P(0), a, b, END);
 	ck_assert_str_eq(devfind(id, TSTIME_NONE), id);
@@ -1240,6 +1241,43 @@ START_TEST(test_good_edges)
 	                                    &(struct hist_poll_result){0}, NULL),
 	                 0);
 	decref_all(a, b, END);
+}
+END_TEST
+
+/* Every member the API always sends: without one the answer records nothing. */
+START_TEST(test_bad_members)
+{
+	static const char *const members[] = {
+	    "id", "addresses",  "name",       "hostname",
+	    "os", "authorized", "isExternal", "keyExpiryDisabled"};
+	json_t *a = mkdev(1), *b = mkdev(2), *c = mkdev(3), *body;
+	struct hist_poll_result res;
+	char *cause = NULL, want[160];
+
+	apply(P(0), a, b, END);
+	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+		json_t *bad = json_deep_copy(b);
+
+		json_object_del(bad, members[i]);
+		body = json_pack("{s:[O,O,O]}", "devices", a, c, bad);
+		ck_assert_int_eq(hist_devices_apply(st, TN, P(1 + i), body, &pol, &res, &cause),
+		                 -1);
+		snprintf(want, sizeof(want), "devices: device 3 (nodeId \"n2CNTRL\"): no \"%s\" %s",
+		         members[i],
+		         strcmp(members[i], "addresses") == 0 ? "list"
+		         : i >= 5                             ? "boolean"
+		                                              : "string");
+		ck_assert_str_eq(cause, want);
+		free(cause);
+		cause = NULL;
+		json_decref(body);
+		json_decref(bad);
+	}
+	/* Nothing of those answers was recorded: n3 is unknown, n1 and n2 as at P0. */
+	ck_assert_str_eq(devfind(nid(3), TSTIME_NONE), "notfound");
+	res = apply(P(20), a, b, END);
+	ck_assert_uint_eq(res.created + res.changed + res.deleted + res.events, 0);
+	decref_all(a, b, c, END);
 }
 END_TEST
 
@@ -2092,6 +2130,7 @@ hist_suite(void)
 	tcase_add_loop_test(tc, test_bad_device, 0, N(bad_devices));
 	tcase_add_test(tc, test_bad_misc);
 	tcase_add_test(tc, test_good_edges);
+	tcase_add_test(tc, test_bad_members);
 	tcase_add_test(tc, test_duplicates);
 	tcase_add_test(tc, test_duplicates_many);
 	tcase_add_test(tc, test_reference_answer);
