@@ -110,8 +110,9 @@ int hist_confirm_done(struct store_txn *txn, const char *tailnet, uint8_t kind, 
  * from TXN), 0 without one, -1. */
 int hist_confirm_marked(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
                         struct hist_cur *cur, char **cause);
-/* The ids of KIND the list LIST (its items' IDMEMBER) leaves out, to fetch one by one: none when
- * more than HIST_CONFIRM_MAX are missing (then a second list confirms). *ids is new. */
+/* The ids of KIND the list LIST (its items' IDMEMBER; JSON null: empty) leaves out, to fetch
+ * one by one: none when more than HIST_CONFIRM_MAX are missing (then a second list confirms) or
+ * when LIST is no list. *ids is new. */
 int hist_confirm_plan(struct store *st, const char *tailnet, uint8_t kind, json_t *list,
                       const char *idmember, json_t **ids, char **cause);
 #define HIST_CONFIRM_MAX 50

@@ -812,6 +812,11 @@ hist_confirm_plan(struct store *st, const char *tailnet, uint8_t kind, json_t *l
 	int rc;
 
 	*ids = json_array();
+	/* No list at all is a broken answer that fetches nothing; null is an empty list. */
+	if (!json_is_array(list) && !json_is_null(list)) {
+		json_decref(listed);
+		return 0;
+	}
 	json_array_foreach(list, i, v)
 	{
 		const char *id = json_string_value(json_object_get(v, idmember));
