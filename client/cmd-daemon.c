@@ -11,7 +11,7 @@ cmd_daemon_status_endpoints(json_t *tailnets)
 	static const char *const hdr[] = {"TAILNET", "ENDPOINT", "RESULT", "LAST-POLL",
 	                                  "AGE",     "ENTITIES", "ERROR"};
 	struct table *t = table_new(7, hdr);
-	char last[TSINVCTL_TIMELEN], age[32], ents[32];
+	char last[TSINVCTL_TIMELEN], age[32], ents[32], wait[64];
 	json_t *tn, *ep;
 	size_t i, j;
 	double v;
@@ -26,10 +26,15 @@ cmd_daemon_status_endpoints(json_t *tailnets)
 			snprintf(ents, sizeof ents, "-");
 			if (show_num(ep, "entities", &v) == 0)
 				snprintf(ents, sizeof ents, "%.0f", v);
+			/* Unconfirmed deletions are no error, but worth a word. */
+			wait[0] = '\0';
+			if (show_num(ep, "awaiting_confirmation", &v) == 0 && v > 0)
+				snprintf(wait, sizeof wait, "%.0f missing, not confirmed gone yet",
+				         v);
 			table_add_row(t, show_str(tn, "name"), show_str(ep, "name"),
 			              show_str(ep, "result"),
 			              show_time(show_str(ep, "last_poll"), last, sizeof last), age,
-			              ents, show_str(ep, "error"));
+			              ents, show_str(ep, "error") ?: (wait[0] ? wait : NULL));
 		}
 	}
 	if (table_nrows(t) > 0) {

@@ -223,6 +223,9 @@ ops_status_access(json_t *j, struct tsinvd *d, const char *tailnet, const char *
 		                                "an OAuth credential: their presence is unknown, "
 		                                "not deleted"));
 	}
+	/* Entities the last list left out whose deletion waits for confirmation. */
+	json_object_set_new(j, "awaiting_confirmation",
+	                    json_integer((json_int_t)ep->pending_confirm));
 	json_decref(a);
 }
 

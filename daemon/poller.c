@@ -337,6 +337,9 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 		ep->refused = 0;
 		t = res->time;
 		delay = poller_jitter(tn->cf->poll_interval);
+		/* A list left entities out: the second list that may confirm it comes sooner. */
+		if (res->pending > 0 && tn->cf->confirm_delay < delay)
+			delay = tn->cf->confirm_delay;
 		json_object_set_new(result, "result", json_string(res->held ? "held" : "ok"));
 		json_object_set_new(result, "changes", json_integer((json_int_t)changes));
 		json_object_set_new(result, "error",
@@ -347,6 +350,13 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 		         "%zu events",
 		         tn->cf->name, ep->name, res->held ? "held" : "ok", res->seen, res->created,
 		         res->changed, res->deleted, res->events);
+		if (res->pending > 0)
+			log_notice("tailnet %s: %s: %zu missing from the list, not confirmed gone: "
+			           "kept until a list %llds later agrees",
+			           tn->cf->name, ep->name, res->pending,
+			           (long long)(tn->cf->confirm_delay / TSTIME_SEC));
+		json_object_set_new(result, "awaiting_confirmation",
+		                    json_integer((json_int_t)res->pending));
 		if (res->hidden > 0)
 			log_notice("tailnet %s: %s: %zu shared-in device(s) not visible to this "
 			           "credential: kept as unknown, not deleted",
@@ -411,6 +421,9 @@ poller_step_url(struct poller_endpoint *ep, char **path)
 	esc = curl_easy_escape(NULL, json_string_value(json_array_get(ep->extra, ep->extra_i)), 0);
 	*path = xasprintf("%s/%s", k->plan_path, esc ? esc : "");
 	curl_free(esc);
+	/* A device, user or webhook by id lives outside the tailnet's path. */
+	if (k->plan_path[0] == '/')
+		return xasprintf("%s/api/v2%s", ep->tn->cf->api_url, *path);
 	return xasprintf("%s%s", ep->base, *path);
 }
 
@@ -498,6 +511,7 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	pol.credential = tn->oauth != NULL ? "oauth" : "api_key";
 	pol.own_tokens = tn->own_tokens;
 	pol.oauth_token_events = tn->cf->oauth_token_events;
+	pol.confirm_delay = tn->cf->confirm_delay;
 	curl_easy_getinfo(ep->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(ep->easy, CURLINFO_RETRY_AFTER, &retry);
 	curl_multi_remove_handle(tn->pl->multi, ep->easy);
@@ -559,7 +573,8 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 			free(cause);
 		} else if (res.events > 0 && tn->pl->committed != NULL)
 			tn->pl->committed(tn->pl->committed_arg);
-	} else if (ep->kind != &endpoints[ENDPOINT_devices] && ep->path != NULL) {
+	} else if (ep->path != NULL && (ep->kind != &endpoints[ENDPOINT_devices] ||
+	                                ep->step >= poller_npaths(ep->kind))) {
 		/* Which of an endpoint's requests failed. */
 		msg = xasprintf("%.*s: %s", (int)strcspn(ep->path, "?"), ep->path, error);
 		free(error);

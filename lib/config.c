@@ -92,6 +92,7 @@ static const struct config_key config_tailnet_keys[] = {
     {CONFIG_T(request_timeout), CONFIG_DURATION, 1000, CONFIG_DURMAX},
     {CONFIG_T(max_response), CONFIG_SIZE, 1024, 0},
     {CONFIG_T(mass_delete_percent), CONFIG_INT, 1, 100},
+    {CONFIG_T(confirm_delay), CONFIG_DURATION, 0, CONFIG_DURMAX},
     {CONFIG_T(key_expiry_warn), CONFIG_WARN, TSTIME_SEC, CONFIG_DURMAX},
     {CONFIG_T(presence_events), CONFIG_BOOL, 0, 1},
     {CONFIG_T(oauth_token_events), CONFIG_BOOL, 0, 1},
@@ -211,6 +212,7 @@ config_tailnet_new(struct config_parse *ps, const char *name)
 	tn->request_timeout = 60 * TSTIME_SEC;
 	tn->max_response = (size_t)64 << 20;
 	tn->mass_delete_percent = 50;
+	tn->confirm_delay = 30 * TSTIME_SEC;
 	tn->endpoints = CONFIG_ENDPOINTS_ALL;
 	/* Node-key expiry warnings, as tsinv has always given them. */
 	tn->key_expiry_warn = (struct config_warn){

@@ -29,6 +29,7 @@ struct config_tailnet {
 	int64_t request_timeout; /* us, default 60s */
 	size_t max_response;     /* bytes, default 64 MiB */
 	int mass_delete_percent; /* default 50: a poll losing more than this is held once */
+	int64_t confirm_delay;   /* us, default 30s: a second list this much later confirms */
 	struct config_warn key_expiry_warn; /* default 14d 7d 1d: device.key.expiring thresholds */
 	int presence_events;                /* default no: record device.online / device.offline */
 	int oauth_token_events; /* default no: key events for access tokens OAuth clients mint */

@@ -47,8 +47,10 @@ struct endpoint {
 	int mass_guard; /* a poll losing more than mass_delete_percent is held until the next */
 	int text;       /* the answer is text (the policy file as written), not JSON */
 	const char *paths[ENDPOINT_MAX_PATHS]; /* the requests of a poll, after .../tailnet/{t}/ */
-	const char *plan_path;                 /* with plan: where the extra ids are fetched */
-	endpoint_plan_fn plan;                 /* NULL: no extra requests */
+	/* With plan: where the extra ids are fetched, after .../tailnet/{t}/, or after .../api/v2
+	 * when it starts with "/" (a device, user or webhook by id). */
+	const char *plan_path;
+	endpoint_plan_fn plan; /* NULL: no extra requests */
 	endpoint_apply_fn apply;
 	/* The OAuth scope a credential needs to read it: what a 403 is said to lack. */
 	const char *scope;

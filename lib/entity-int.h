@@ -30,6 +30,10 @@ struct entity_change {
 	char *id;
 	struct hist_bounds cur; /* the open version's bounds (CHANGE, VOL, GONE) */
 	char *old_stable;       /* CHANGE, GONE */
+	/* GONE: what confirms it, and the mark of its first absence (and that window). */
+	enum hist_confirm confirm;
+	int marked;
+	tstime_t miss_lo, miss_hi;
 };
 
 struct entity_apply;
@@ -44,6 +48,8 @@ struct entity_kind {
 	const char *list;    /* "keys": the list member in answers */
 	int keep_missing;    /* missing from an answer is not gone: the record stays (keys) */
 	const char *label;   /* the record member that names an entity in events */
+	/* The member of an item that holds its id (users and webhooks: fetched by it). */
+	const char *idmember;
 	/* Its events: a record appeared, left, or changed (one "changed"/"updated" event). */
 	enum event_type_id created, deleted, changed;
 	int (*events)(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
@@ -64,6 +70,7 @@ struct entity_apply {
 	struct hist_poll_result *res;
 	struct entity_change *ch;
 	size_t nch;
+	const struct endpoint_answer *ans; /* the items fetched by id to confirm (NULL: none) */
 	const char *blob; /* the policy text, stored under its hash when a version uses it */
 	size_t blob_len;
 	uint8_t hash[ENTITY_HASH_LEN];
@@ -100,6 +107,11 @@ int entity_put_cur(struct store_txn *txn, struct entity_apply *a, const struct e
 int entity_apply(struct store *st, const struct entity_kind *k, const char *tailnet, tstime_t t,
                  struct entity_item *items, size_t n, const struct hist_policy *pol,
                  struct hist_poll_result *res, struct entity_apply *a, char **cause);
+
+/* The row's plan of a kind whose deletions are confirmed: the items its list (member LIST of
+ * the first answer) leaves out, to fetch by id. */
+int entity_confirm_plan(struct store *st, const struct entity_kind *k, const char *tailnet,
+                        const struct endpoint_answer *ans, json_t **ids, char **cause);
 
 /* Records one event about entity ID. */
 int entity_emit(struct store_txn *txn, struct entity_apply *a, enum event_type_id type,

@@ -5,6 +5,7 @@
 
 #include "entity-int.h"
 #include "log.h"
+#include "norm.h"
 
 static int entity_key_events(struct store_txn *, struct entity_apply *, struct entity_change *,
                              char **);
@@ -361,7 +362,8 @@ entity_keys_apply_denied(struct store *st, const char *tailnet, tstime_t t, json
 		const char *id = entity_id(v, "id", "fetched key", i, cause);
 		json_t *key;
 
-		if (id == NULL) {
+		if (id == NULL || norm_members(v, norm_key_members, "keys", "fetched key", i, "id",
+		                               cause) == -1) {
 			store_read_end(txn);
 			goto fail;
 		}
@@ -378,7 +380,9 @@ entity_keys_apply_denied(struct store *st, const char *tailnet, tstime_t t, json
 	{
 		const char *id = entity_id(v, "id", "key", i, cause);
 
-		if (id == NULL) {
+		if (id == NULL ||
+		    (entity_key_detailed(v) &&
+		     norm_members(v, norm_key_members, "keys", "key", i, "id", cause) == -1)) {
 			store_read_end(txn);
 			goto fail;
 		}

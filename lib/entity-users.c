@@ -4,6 +4,7 @@
 
 #include "entity-int.h"
 #include "log.h"
+#include "norm.h"
 
 static int entity_user_events(struct store_txn *, struct entity_apply *, struct entity_change *,
                               char **);
@@ -12,6 +13,7 @@ static const struct entity_kind entity_users = {
     .ep = ENDPOINT_users,
     .name = "user",
     .list = "users",
+    .idmember = "id",
     .label = "loginName",
     .created = EVENT_T_user_created,
     .deleted = EVENT_T_user_deleted,
@@ -23,6 +25,7 @@ static const struct entity_kind entity_webhooks = {
     .ep = ENDPOINT_webhooks,
     .name = "webhook",
     .list = "webhooks",
+    .idmember = "endpointId",
     .label = "endpointUrl",
     .created = EVENT_T_webhook_created,
     .deleted = EVENT_T_webhook_deleted,
@@ -63,12 +66,14 @@ entity_user_events(struct store_txn *txn, struct entity_apply *a, struct entity_
 static const char *const entity_user_volatile[] = {"lastSeen", "currentlyConnected", "deviceCount",
                                                    NULL};
 
-int
-entity_users_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
-                   const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+/* Users from BODY, and ANS's users fetched by id (NULL: none). */
+static int
+entity_users_apply_ans(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                       const struct endpoint_answer *ans, const struct hist_policy *pol,
+                       struct hist_poll_result *res, char **cause)
 {
 	json_t *list = json_is_object(body) ? json_object_get(body, "users") : NULL, *v;
-	struct entity_apply a = {0};
+	struct entity_apply a = {.ans = ans};
 	struct entity_item *items;
 	size_t i, n = 0;
 
@@ -84,7 +89,8 @@ entity_users_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bo
 		const char *id = entity_id(v, "id", "user", i, cause), *status;
 		json_t *stable, *vol;
 
-		if (id == NULL) {
+		if (id == NULL ||
+		    norm_members(v, norm_user_members, "users", "user", i, "id", cause) == -1) {
 			entity_items_free(items, n);
 			return -1;
 		}
@@ -112,12 +118,14 @@ entity_users_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bo
 	return entity_apply(st, &entity_users, tailnet, t, items, n, pol, res, &a, cause);
 }
 
-int
-entity_webhooks_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
-                      const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+/* Webhooks from BODY, and ANS's webhooks fetched by id (NULL: none). */
+static int
+entity_webhooks_apply_ans(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                          const struct endpoint_answer *ans, const struct hist_policy *pol,
+                          struct hist_poll_result *res, char **cause)
 {
 	json_t *list = json_is_object(body) ? json_object_get(body, "webhooks") : NULL, *v;
-	struct entity_apply a = {0};
+	struct entity_apply a = {.ans = ans};
 	struct entity_item *items;
 	size_t i, n = 0;
 
@@ -135,7 +143,8 @@ entity_webhooks_apply(struct store *st, const char *tailnet, tstime_t t, json_t 
 		const char *id = entity_id(v, "endpointId", "webhook", i, cause);
 		json_t *stable;
 
-		if (id == NULL) {
+		if (id == NULL || norm_members(v, norm_webhook_members, "webhooks", "webhook", i,
+		                               "endpointId", cause) == -1) {
 			entity_items_free(items, n);
 			return -1;
 		}
@@ -151,11 +160,26 @@ entity_webhooks_apply(struct store *st, const char *tailnet, tstime_t t, json_t 
 }
 
 int
+entity_users_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                   const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	return entity_users_apply_ans(st, tailnet, t, body, NULL, pol, res, cause);
+}
+
+int
+entity_webhooks_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                      const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	return entity_webhooks_apply_ans(st, tailnet, t, body, NULL, pol, res, cause);
+}
+
+int
 entity_users_answer(struct store *st, const char *tailnet, tstime_t t,
                     const struct endpoint_answer *ans, const struct hist_policy *pol,
                     struct hist_poll_result *res, char **cause)
 {
-	return entity_users_apply(st, tailnet, t, json_array_get(ans->json, 0), pol, res, cause);
+	return entity_users_apply_ans(st, tailnet, t, json_array_get(ans->json, 0), ans, pol, res,
+	                              cause);
 }
 
 int
@@ -163,7 +187,22 @@ entity_webhooks_answer(struct store *st, const char *tailnet, tstime_t t,
                        const struct endpoint_answer *ans, const struct hist_policy *pol,
                        struct hist_poll_result *res, char **cause)
 {
-	return entity_webhooks_apply(st, tailnet, t, json_array_get(ans->json, 0), pol, res, cause);
+	return entity_webhooks_apply_ans(st, tailnet, t, json_array_get(ans->json, 0), ans, pol,
+	                                 res, cause);
+}
+
+int
+entity_users_plan_answer(struct store *st, const char *tailnet, const struct endpoint_answer *ans,
+                         json_t **ids, char **cause)
+{
+	return entity_confirm_plan(st, &entity_users, tailnet, ans, ids, cause);
+}
+
+int
+entity_webhooks_plan_answer(struct store *st, const char *tailnet,
+                            const struct endpoint_answer *ans, json_t **ids, char **cause)
+{
+	return entity_confirm_plan(st, &entity_webhooks, tailnet, ans, ids, cause);
 }
 
 int

@@ -176,6 +176,9 @@ entity_put_cur(struct store_txn *txn, struct entity_apply *a, const struct entit
 	return rc;
 }
 
+static int entity_missing(struct store_txn *, struct entity_apply *, struct entity_change *,
+                          tstime_t, char **);
+
 static int
 entity_apply_change(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
                     tstime_t last_ok, char **cause)
@@ -197,12 +200,7 @@ entity_apply_change(struct store_txn *txn, struct entity_apply *a, struct entity
 			return -1;
 		break;
 	case HIST_A_GONE:
-		a->res->deleted++;
-		if (hist_version_close(txn, a->tailnet, ENTITY_ROW(a->k)->kind, c->id,
-		                       c->cur.from_hi, last_ok, a->t, cause) == -1)
-			return -1;
-		hist_key_kind(&k, a->tailnet, ENTITY_ROW(a->k)->kind, c->id);
-		return store_del(txn, STORE_CUR, &k, cause) == -1 ? -1 : 0;
+		return entity_missing(txn, a, c, last_ok, cause);
 	}
 	if (a->blob != NULL) {
 		store_key_init(&k);
@@ -214,6 +212,106 @@ entity_apply_change(struct store_txn *txn, struct entity_apply *a, struct entity
 	                      c->it->stable_len, cause) == -1)
 		return -1;
 	return entity_put_cur(txn, a, c->it, &b, cause);
+}
+
+/* An entity missing from an earlier list is there after all: its version is open again, as if
+ * that list had never been. */
+static int
+entity_refute(struct store_txn *txn, struct entity_apply *a, const char *id, tstime_t from_hi,
+              char **cause)
+{
+	log_notice("%s: %s %s was missing from a list but is there: not deleted", a->tailnet,
+	           a->k->name, id);
+	a->res->refuted++;
+	return hist_confirm_refute(txn, a->tailnet, ENTITY_ROW(a->k)->kind, id, from_hi, cause);
+}
+
+/* What confirms each entity missing from the answer. */
+static int
+entity_confirm(struct store_txn *txn, struct entity_apply *a, char **cause)
+{
+	for (size_t i = 0; i < a->nch; i++) {
+		struct entity_change *c = &a->ch[i];
+		int rc;
+
+		if (c->action != HIST_A_GONE)
+			continue;
+		rc = hist_confirm_check(txn, a->tailnet, ENTITY_ROW(a->k)->kind, c->id, a->ans,
+		                        a->k->idmember, a->t, a->pol, &c->marked, &c->miss_lo,
+		                        &c->miss_hi, cause);
+		if (rc == -1)
+			return -1;
+		c->confirm = (enum hist_confirm)rc;
+	}
+	return 0;
+}
+
+/* Listed entities whose absence from an earlier list waited for confirmation: refuted. */
+static int
+entity_refute_listed(struct store_txn *txn, struct entity_apply *a, char **cause)
+{
+	for (size_t i = 0; i < a->nitems; i++) {
+		struct hist_cur cr;
+		int rc = hist_confirm_marked(txn, a->tailnet, ENTITY_ROW(a->k)->kind,
+		                             a->items[i].id, &cr, cause);
+
+		if (rc == 1)
+			rc = entity_refute(txn, a, a->items[i].id, cr.b.from_hi, cause);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* A missing entity: deleted when confirmed (in the window of its first absence), else waiting
+ * for confirmation or refuted. 1 when it is deleted now. */
+static int
+entity_missing(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
+               tstime_t last_ok, char **cause)
+{
+	uint8_t kind = ENTITY_ROW(a->k)->kind;
+	struct store_key k;
+	tstime_t lo = last_ok, hi = a->t;
+
+	switch (c->confirm) {
+	case HIST_CONFIRM_THERE:
+		if (c->marked)
+			return entity_refute(txn, a, c->id, c->cur.from_hi, cause);
+		log_notice("%s: %s %s is missing from the list but answered by id: not deleted",
+		           a->tailnet, a->k->name, c->id);
+		a->res->refuted++;
+		return 0;
+	case HIST_CONFIRM_WAIT:
+		a->res->pending++;
+		return hist_confirm_wait(txn, a->tailnet, kind, c->id, c->cur.from_hi, last_ok,
+		                         a->t, cause) == -1
+		           ? -1
+		           : 0;
+	case HIST_CONFIRM_GONE:
+		break;
+	}
+	if (c->marked) {
+		lo = c->miss_lo;
+		hi = c->miss_hi;
+		if (hist_confirm_done(txn, a->tailnet, kind, c->id, cause) == -1)
+			return -1;
+	}
+	a->res->deleted++;
+	if (hist_version_close(txn, a->tailnet, kind, c->id, c->cur.from_hi, lo, hi, cause) == -1)
+		return -1;
+	hist_key_kind(&k, a->tailnet, kind, c->id);
+	return store_del(txn, STORE_CUR, &k, cause) == -1 ? -1 : 1;
+}
+
+int
+entity_confirm_plan(struct store *st, const struct entity_kind *k, const char *tailnet,
+                    const struct endpoint_answer *ans, json_t **ids, char **cause)
+{
+	json_t *body = json_array_get(ans->json, 0);
+
+	return hist_confirm_plan(st, tailnet, ENTITY_ROW(k)->kind,
+	                         json_is_object(body) ? json_object_get(body, k->list) : NULL,
+	                         k->idmember, ids, cause);
 }
 
 static int
@@ -233,10 +331,11 @@ entity_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	a->res->seen = a->nitems;
 	if (a->k->before != NULL && a->k->before(txn, a, cause) == -1)
 		goto out;
-	if (entity_classify(txn, a, &ncur, cause) == -1)
+	if (entity_classify(txn, a, &ncur, cause) == -1 || entity_confirm(txn, a, cause) == -1)
 		goto out;
+	/* Only a confirmed absence is a deletion; the guard weighs those. */
 	for (i = 0; i < a->nch; i++)
-		gone += a->ch[i].action == HIST_A_GONE;
+		gone += a->ch[i].action == HIST_A_GONE && a->ch[i].confirm == HIST_CONFIRM_GONE;
 	/* Held: the endpoint's state is written and committed, nothing else. */
 	if (ENTITY_ROW(a->k)->mass_guard &&
 	    (hold = hist_poll_hold(txn, a->tailnet, ENTITY_ROW(a->k)->name, a->k->list, &ep, gone,
@@ -246,13 +345,21 @@ entity_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	}
 	/* The first poll of an endpoint is what was there: no events. */
 	baseline = ep.last_ok == TSTIME_NONE;
+	if (ep.pending_confirm > 0 && entity_refute_listed(txn, a, cause) == -1)
+		goto out;
 	for (i = 0; i < a->nch; i++) {
-		if (entity_apply_change(txn, a, &a->ch[i], ep.last_ok, cause) == -1)
+		int done = entity_apply_change(txn, a, &a->ch[i], ep.last_ok, cause);
+
+		if (done == -1)
 			goto out;
+		/* A missing entity makes its event only once its deletion is confirmed. */
+		if (a->ch[i].action == HIST_A_GONE && done != 1)
+			continue;
 		if (!baseline && a->ch[i].action != HIST_A_VOL &&
 		    a->k->events(txn, a, &a->ch[i], cause) == -1)
 			goto out;
 	}
+	ep.pending_confirm = a->res->pending;
 	if (a->k->after != NULL && a->k->after(txn, a, baseline, cause) == -1)
 		goto out;
 	rc = hist_poll_end(txn, a->tailnet, ENTITY_ROW(a->k)->name, &ep, a->t, a->nitems, a->pol,

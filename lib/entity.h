@@ -38,6 +38,8 @@ int entity_keys_apply_denied(struct store *st, const char *tailnet, tstime_t t, 
                              json_t *fetched, json_t *gone, json_t *denied,
                              const struct hist_policy *pol, struct hist_poll_result *res,
                              char **cause);
+/* Users and webhooks missing from BODY are taken as confirmed gone, as by hist_devices_apply;
+ * the *_answer recorders confirm them first. */
 /* Users ({"users":[...]}, type=all): lastSeen, currentlyConnected, deviceCount and the
  * active/idle status are kept as current state only. */
 int entity_users_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
@@ -77,6 +79,11 @@ int entity_keys_answer(struct store *st, const char *tailnet, tstime_t t,
 int entity_users_answer(struct store *st, const char *tailnet, tstime_t t,
                         const struct endpoint_answer *ans, const struct hist_policy *pol,
                         struct hist_poll_result *res, char **cause);
+/* Users and webhooks missing from the list, fetched by id to confirm their deletion. */
+int entity_users_plan_answer(struct store *st, const char *tailnet,
+                             const struct endpoint_answer *ans, json_t **ids, char **cause);
+int entity_webhooks_plan_answer(struct store *st, const char *tailnet,
+                                const struct endpoint_answer *ans, json_t **ids, char **cause);
 int entity_webhooks_answer(struct store *st, const char *tailnet, tstime_t t,
                            const struct endpoint_answer *ans, const struct hist_policy *pol,
                            struct hist_poll_result *res, char **cause);

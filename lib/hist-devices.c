@@ -19,6 +19,10 @@ struct hist_change {
 	int hidden;             /* GONE: a shared-in device an OAuth token does not list */
 	int returned;           /* NEW: a device that had been hidden so */
 	char *old_stable;       /* CHANGE, GONE: malloc'd */
+	/* GONE: what confirms it, and the mark of its first absence (and that window). */
+	enum hist_confirm confirm;
+	int marked;
+	tstime_t miss_lo, miss_hi;
 };
 
 struct hist_apply {
@@ -30,6 +34,7 @@ struct hist_apply {
 	struct hist_poll_result *res;
 	struct hist_change *ch;
 	size_t nch;
+	const struct endpoint_answer *ans; /* the devices fetched by id (NULL: none) */
 };
 
 static void
@@ -325,6 +330,68 @@ hist_hidden_end(struct store_txn *txn, struct hist_apply *a, const char *id, tst
 	return store_del(txn, STORE_MARK, &k, cause) == -1 ? -1 : 0;
 }
 
+/* A device missing from an earlier list is there after all: its version and addresses are open
+ * again, as if that list had never been, and its mark goes. */
+static int
+hist_devices_refute(struct store_txn *txn, struct hist_apply *a, const char *id, const char *stable,
+                    tstime_t from_hi, char **cause)
+{
+	struct tsaddr addrs[NORM_MAX_ADDRS];
+	size_t n = hist_stable_addrs(stable, addrs, NORM_MAX_ADDRS);
+
+	for (size_t i = 0; i < n; i++)
+		if (hist_end_addr(txn, a->tailnet, &addrs[i], id, HIST_PENDING_END, TSTIME_NONE,
+		                  TSTIME_NONE, cause) == -1)
+			return -1;
+	log_notice("%s: device %s was missing from a list but is there: not deleted", a->tailnet,
+	           id);
+	a->res->refuted++;
+	return hist_confirm_refute(txn, a->tailnet, HIST_DEVICES->kind, id, from_hi, cause);
+}
+
+/* Listed devices whose absence from an earlier list waited for confirmation: refuted. */
+static int
+hist_devices_refute_listed(struct store_txn *txn, struct hist_apply *a, char **cause)
+{
+	for (size_t i = 0; i < a->ndevs; i++) {
+		struct hist_cur cr;
+		char *stable;
+		int rc = hist_confirm_marked(txn, a->tailnet, HIST_DEVICES->kind, a->devs[i].id,
+		                             &cr, cause);
+
+		if (rc == 0)
+			continue;
+		if (rc == -1)
+			return -1;
+		stable = hist_cur_stable_dup(&cr);
+		rc = hist_devices_refute(txn, a, a->devs[i].id, stable, cr.b.from_hi, cause);
+		free(stable);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* What confirms each device missing from the answer. */
+static int
+hist_devices_confirm(struct store_txn *txn, struct hist_apply *a, char **cause)
+{
+	for (size_t i = 0; i < a->nch; i++) {
+		struct hist_change *c = &a->ch[i];
+		int rc;
+
+		if (c->action != HIST_A_GONE)
+			continue;
+		rc =
+		    hist_confirm_check(txn, a->tailnet, HIST_DEVICES->kind, c->id, a->ans, "nodeId",
+		                       a->t, a->pol, &c->marked, &c->miss_lo, &c->miss_hi, cause);
+		if (rc == -1)
+			return -1;
+		c->confirm = (enum hist_confirm)rc;
+	}
+	return 0;
+}
+
 static int
 hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_change *c,
                   tstime_t last_ok, char **cause)
@@ -360,18 +427,50 @@ hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_chang
 	case HIST_A_GONE: {
 		struct store_key k;
 		/* Hidden, not gone: seen until last_ok, unknown from then on. */
-		tstime_t end = c->hidden ? HIST_UNSEEN_END : t;
+		tstime_t lo = last_ok, end = c->hidden ? HIST_UNSEEN_END : t, which = TSTIME_NONE;
 
+		/* A device whose absence was waiting for confirmation ends as it would have. */
+		if (c->marked && (c->hidden || c->confirm == HIST_CONFIRM_THERE)) {
+			if (hist_devices_refute(txn, a, c->id, c->old_stable, old_from_hi, cause) ==
+			    -1)
+				return -1;
+		} else if (c->marked && c->confirm == HIST_CONFIRM_GONE) {
+			lo = c->miss_lo;
+			end = c->miss_hi;
+			which = HIST_PENDING_END;
+			if (hist_confirm_done(txn, a->tailnet, HIST_DEVICES->kind, c->id, cause) ==
+			    -1)
+				return -1;
+		}
+		if (!c->hidden && c->confirm == HIST_CONFIRM_THERE) {
+			if (!c->marked) {
+				log_notice("%s: device %s is missing from the list but answered "
+				           "by id: not deleted",
+				           a->tailnet, c->id);
+				a->res->refuted++;
+			}
+			return 0;
+		}
+		nold = hist_stable_addrs(c->old_stable, old, NORM_MAX_ADDRS);
+		if (!c->hidden && c->confirm == HIST_CONFIRM_WAIT) {
+			int rc = hist_confirm_wait(txn, a->tailnet, HIST_DEVICES->kind, c->id,
+			                           old_from_hi, last_ok, t, cause);
+
+			a->res->pending++;
+			for (i = 0; rc == 1 && i < nold; i++)
+				if (hist_end_addr(txn, a->tailnet, &old[i], c->id, TSTIME_NONE,
+				                  last_ok, HIST_PENDING_END, cause) == -1)
+					return -1;
+			return rc == -1 ? -1 : 0;
+		}
 		if (c->hidden)
 			a->res->hidden++;
 		else
 			a->res->deleted++;
-		if (hist_close_version(txn, a->tailnet, c->id, old_from_hi, last_ok, end, cause) ==
-		    -1)
+		if (hist_close_version(txn, a->tailnet, c->id, old_from_hi, lo, end, cause) == -1)
 			return -1;
-		nold = hist_stable_addrs(c->old_stable, old, NORM_MAX_ADDRS);
 		for (i = 0; i < nold; i++)
-			if (hist_close_addr(txn, a->tailnet, &old[i], c->id, last_ok, end, cause) ==
+			if (hist_end_addr(txn, a->tailnet, &old[i], c->id, which, lo, end, cause) ==
 			    -1)
 				return -1;
 		if (c->hidden && hist_hidden_put(txn, a, c->id, old_from_hi, last_ok, cause) == -1)
@@ -501,7 +600,7 @@ hist_change_events(struct store_txn *txn, struct hist_apply *a, struct hist_chan
 			               new, NULL, NULL, cause);
 		break;
 	case HIST_A_GONE:
-		if (!c->hidden)
+		if (!c->hidden && c->confirm == HIST_CONFIRM_GONE)
 			rc = hist_emit(txn, a, EVENT_T_device_deleted, "device", c->id, name, old,
 			               NULL, NULL, NULL, cause);
 		break;
@@ -693,10 +792,12 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	a->res->seen = a->ndevs;
 	if (hist_classify(txn, a, &ncur, cause) == -1)
 		goto out;
-	if (hist_visibility(txn, a, cause) == -1)
+	if (hist_visibility(txn, a, cause) == -1 || hist_devices_confirm(txn, a, cause) == -1)
 		goto out;
+	/* Only a confirmed absence is a deletion; the guard weighs those. */
 	for (i = 0; i < a->nch; i++)
-		gone += a->ch[i].action == HIST_A_GONE && !a->ch[i].hidden;
+		gone += a->ch[i].action == HIST_A_GONE && !a->ch[i].hidden &&
+		        a->ch[i].confirm == HIST_CONFIRM_GONE;
 	/* Held: the endpoint's state is written and committed, nothing else. */
 	if (HIST_DEVICES->mass_guard &&
 	    (hold = hist_poll_hold(txn, a->tailnet, HIST_DEVICES->name, HIST_DEVICES->name, &ep,
@@ -705,6 +806,8 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 		goto out;
 	}
 	baseline = ep.last_ok == TSTIME_NONE;
+	if (ep.pending_confirm > 0 && hist_devices_refute_listed(txn, a, cause) == -1)
+		goto out;
 	for (i = 0; i < a->nch; i++) {
 		if (hist_apply_change(txn, a, &a->ch[i], ep.last_ok, cause) == -1)
 			goto out;
@@ -728,6 +831,7 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	}
 	for (i = 0; i < a->nch; i++)
 		ep.hidden = ep.hidden + a->ch[i].hidden - (ep.hidden > 0 && a->ch[i].returned);
+	ep.pending_confirm = a->res->pending;
 	rc = hist_poll_end(txn, a->tailnet, HIST_DEVICES->name, &ep, a->t, a->ndevs, a->pol, cause);
 out:
 	hist_endpoint_free(&ep);
@@ -740,12 +844,14 @@ hist_drop_dev(void *nd)
 	norm_device_free(nd);
 }
 
-int
-hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
-                   const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+/* As hist_devices_apply, with the devices ANS fetched by id (NULL: none). */
+static int
+hist_devices_apply_ans(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                       const struct endpoint_answer *ans, const struct hist_policy *pol,
+                       struct hist_poll_result *res, char **cause)
 {
 	json_t *list = json_is_object(body) ? json_object_get(body, "devices") : NULL, *dev;
-	struct hist_apply a = {.tailnet = tailnet, .t = t, .pol = pol, .res = res};
+	struct hist_apply a = {.tailnet = tailnet, .t = t, .pol = pol, .res = res, .ans = ans};
 	size_t i, n;
 	int rc = -1;
 
@@ -762,6 +868,10 @@ hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *bo
 	json_array_foreach(list, i, dev)
 	{
 		if (norm_device(dev, &a.devs[i], cause) == -1)
+			goto out;
+		/* A device without what the API always sends is a broken answer, not a device. */
+		if (norm_members(dev, norm_device_members, "devices", "device", i, "nodeId",
+		                 cause) == -1)
 			goto out;
 		a.devs[i].order = i;
 	}
@@ -780,9 +890,28 @@ out:
 }
 
 int
+hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
+                   const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	return hist_devices_apply_ans(st, tailnet, t, body, NULL, pol, res, cause);
+}
+
+int
 hist_devices_answer(struct store *st, const char *tailnet, tstime_t t,
                     const struct endpoint_answer *ans, const struct hist_policy *pol,
                     struct hist_poll_result *res, char **cause)
 {
-	return hist_devices_apply(st, tailnet, t, json_array_get(ans->json, 0), pol, res, cause);
+	return hist_devices_apply_ans(st, tailnet, t, json_array_get(ans->json, 0), ans, pol, res,
+	                              cause);
+}
+
+int
+hist_devices_plan_answer(struct store *st, const char *tailnet, const struct endpoint_answer *ans,
+                         json_t **ids, char **cause)
+{
+	json_t *body = json_array_get(ans->json, 0);
+
+	return hist_confirm_plan(st, tailnet, HIST_DEVICES->kind,
+	                         json_is_object(body) ? json_object_get(body, "devices") : NULL,
+	                         "nodeId", ids, cause);
 }

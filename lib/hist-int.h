@@ -28,6 +28,11 @@ struct hist_bounds {
  * devices under an OAuth token): after to_lo nothing is known, so every later time is "maybe". */
 #define HIST_UNSEEN_END INT64_MAX
 #define HIST_UNSEEN_WHY "unknown: not visible to this credential"
+/* The end of a version (or address interval) whose entity a list left out and nothing has
+ * confirmed gone yet: after to_lo every time is "maybe" until a confirmation sets the real end
+ * or a refutation opens it again. */
+#define HIST_PENDING_END (INT64_MAX - 1)
+#define HIST_PENDING_WHY "unknown: missing from a list, not confirmed gone yet"
 
 /* The fixed head of a "cur" value: from_lo, from_hi of the open version, flags, stable length. */
 #define HIST_CUR_HEAD 24
@@ -77,6 +82,40 @@ int hist_version_close(struct store_txn *txn, const char *tailnet, uint8_t kind,
                        tstime_t from_hi, tstime_t to_lo, tstime_t to_hi, char **cause);
 /* A current record's stable JSON as a NUL-terminated copy. */
 char *hist_cur_stable_dup(const struct hist_cur *c);
+
+/* An entity missing from a list: what confirms or refutes its deletion. GONE: the API answered
+ * 404 for it, or a list at least confirm_delay after the first that left it out leaves it out
+ * too; THERE: the API answered it by id (or a later list shows it); WAIT: nothing yet. */
+enum hist_confirm { HIST_CONFIRM_GONE, HIST_CONFIRM_THERE, HIST_CONFIRM_WAIT };
+
+/* What confirms the deletion of entity ID of KIND missing from the list of the poll at T: the
+ * per-item answers in ANS (its IDMEMBER names the id in a fetched object; ANS NULL: the caller
+ * confirms every absence) and the mark of its first absence (*marked, and its window in *to_lo,
+ * *to_hi). -1 with *cause. */
+int hist_confirm_check(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                       const struct endpoint_answer *ans, const char *idmember, tstime_t t,
+                       const struct hist_policy *pol, int *marked, tstime_t *to_lo, tstime_t *to_hi,
+                       char **cause);
+/* The first absence of ID: its window (the last poll that listed it, the first that did not)
+ * kept until its deletion is confirmed or refuted; its version ends provisionally. */
+int hist_confirm_wait(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                      tstime_t from_hi, tstime_t to_lo, tstime_t to_hi, char **cause);
+/* A refuted absence: ID's version (from FROM_HI) is open again and the mark goes. */
+int hist_confirm_refute(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                        tstime_t from_hi, char **cause);
+/* The mark goes (a confirmed deletion). */
+int hist_confirm_done(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                      char **cause);
+/* The current record of ID of KIND when ID carries a mark of absence: 1 (and *cur, borrowed
+ * from TXN), 0 without one, -1. */
+int hist_confirm_marked(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                        struct hist_cur *cur, char **cause);
+/* The ids of KIND the list LIST (its items' IDMEMBER; JSON null: empty) leaves out, to fetch
+ * one by one: none when more than HIST_CONFIRM_MAX are missing (then a second list confirms) or
+ * when LIST is no list. *ids is new. */
+int hist_confirm_plan(struct store *st, const char *tailnet, uint8_t kind, json_t *list,
+                      const char *idmember, json_t **ids, char **cause);
+#define HIST_CONFIRM_MAX 50
 
 /* Where a version stands at T, given the last successful poll of its endpoint and whether polls
  * cover T (across a gap even what was there at both ends is only a maybe). */

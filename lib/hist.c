@@ -118,7 +118,7 @@ json_t *
 hist_time_json(tstime_t t)
 {
 	/* An end nobody saw (a device hidden from the credential) is no time. */
-	if (t == HIST_UNSEEN_END)
+	if (t == HIST_UNSEEN_END || t == HIST_PENDING_END)
 		return json_null();
 	return tstime_json(t);
 }
@@ -128,7 +128,7 @@ hist_sbuf_time(struct sbuf *sb, tstime_t t)
 {
 	char buf[TSTIME_STRLEN];
 
-	if (t == TSTIME_NONE || t == HIST_UNSEEN_END) {
+	if (t == TSTIME_NONE || t == HIST_UNSEEN_END || t == HIST_PENDING_END) {
 		sbuf_adds(sb, "null");
 		return;
 	}
@@ -147,6 +147,8 @@ hist_bounds_json(json_t *obj, const struct hist_bounds *b)
 		json_object_set_new(obj, "exact_from", json_true());
 	if (b->to_hi == HIST_UNSEEN_END)
 		json_object_set_new(obj, "end", json_string(HIST_UNSEEN_WHY));
+	if (b->to_hi == HIST_PENDING_END)
+		json_object_set_new(obj, "end", json_string(HIST_PENDING_WHY));
 }
 
 void
@@ -164,6 +166,8 @@ hist_bounds_sbuf(struct sbuf *sb, const struct hist_bounds *b)
 		sbuf_adds(sb, ",\"exact_from\":true");
 	if (b->to_hi == HIST_UNSEEN_END)
 		sbuf_adds(sb, ",\"end\":\"" HIST_UNSEEN_WHY "\"");
+	if (b->to_hi == HIST_PENDING_END)
+		sbuf_adds(sb, ",\"end\":\"" HIST_PENDING_WHY "\"");
 }
 
 void
@@ -252,6 +256,7 @@ hist_ep_read(struct store_txn *txn, const char *tailnet, const char *endpoint,
 	ep->entities = (uint64_t)json_integer_value(json_object_get(j, "entities"));
 	ep->pending_mass = json_is_true(json_object_get(j, "pending_mass"));
 	ep->hidden = (uint64_t)json_integer_value(json_object_get(j, "hidden"));
+	ep->pending_confirm = (uint64_t)json_integer_value(json_object_get(j, "pending_confirm"));
 	snprintf(ep->credential, sizeof(ep->credential), "%s",
 	         json_string_value(json_object_get(j, "credential")) ?: "");
 	json_decref(j);
@@ -281,6 +286,9 @@ hist_ep_write(struct store_txn *txn, const char *tailnet, const char *endpoint,
 		json_object_set_new(j, "hidden", json_integer((json_int_t)ep->hidden));
 	if (ep->credential[0] != '\0')
 		json_object_set_new(j, "credential", json_string(ep->credential));
+	if (ep->pending_confirm > 0)
+		json_object_set_new(j, "pending_confirm",
+		                    json_integer((json_int_t)ep->pending_confirm));
 	text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	rc = store_meta_put(txn, name, text, cause);
@@ -655,4 +663,197 @@ hist_mark(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *
 		return rc == 0 ? 1 : -1;
 	store_put_i64(when, t);
 	return store_put(txn, STORE_MARK, &k, when, sizeof(when), cause);
+}
+
+/* The mark of an entity's first absence from a list: its window, until confirmed or refuted. */
+static void
+hist_confirm_key(struct store_key *k, const char *tailnet, uint8_t kind, const char *id)
+{
+	hist_key_kind(k, tailnet, kind, id);
+	store_key_str(k, "missing");
+}
+
+/* 1 and the window of ID's mark, 0 without one, -1. */
+static int
+hist_confirm_get(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                 tstime_t *to_lo, tstime_t *to_hi, char **cause)
+{
+	struct store_key k;
+	struct store_val v;
+	int rc;
+
+	hist_confirm_key(&k, tailnet, kind, id);
+	if (k.bad)
+		return 0;
+	if ((rc = store_get(txn, STORE_MARK, &k, &v, cause)) != 0)
+		return rc == 1 ? 0 : -1;
+	if (v.len != 16) {
+		*cause = xasprintf("store: a damaged mark of absence of %s", id);
+		return -1;
+	}
+	*to_lo = store_get_i64(v.data);
+	*to_hi = store_get_i64((const uint8_t *)v.data + 8);
+	return 1;
+}
+
+/* Is ID among the strings of LIST, or among its objects' IDMEMBER? */
+static int
+hist_confirm_in(json_t *list, const char *idmember, const char *id)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(list, i, v)
+	{
+		const char *s = idmember != NULL ? json_string_value(json_object_get(v, idmember))
+		                                 : json_string_value(v);
+
+		if (s != NULL && strcmp(s, id) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+hist_confirm_check(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                   const struct endpoint_answer *ans, const char *idmember, tstime_t t,
+                   const struct hist_policy *pol, int *marked, tstime_t *to_lo, tstime_t *to_hi,
+                   char **cause)
+{
+	int rc = hist_confirm_get(txn, tailnet, kind, id, to_lo, to_hi, cause);
+
+	if (rc == -1)
+		return -1;
+	*marked = rc;
+	/* No answer at all: the caller vouches for every absence (a library user, a test). */
+	if (ans == NULL || hist_confirm_in(ans->gone, NULL, id))
+		return HIST_CONFIRM_GONE;
+	if (hist_confirm_in(ans->fetched, idmember, id))
+		return HIST_CONFIRM_THERE;
+	/* A second list, long enough after the first, agrees. */
+	if (*marked && t - *to_hi >= pol->confirm_delay)
+		return HIST_CONFIRM_GONE;
+	return HIST_CONFIRM_WAIT;
+}
+
+int
+hist_confirm_wait(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                  tstime_t from_hi, tstime_t to_lo, tstime_t to_hi, char **cause)
+{
+	struct store_key k;
+	uint8_t v[16];
+	tstime_t lo, hi;
+	int rc = hist_confirm_get(txn, tailnet, kind, id, &lo, &hi, cause);
+
+	/* The first absence's window is the one kept. */
+	if (rc != 0)
+		return rc == 1 ? 0 : -1;
+	hist_confirm_key(&k, tailnet, kind, id);
+	store_put_i64(v, to_lo);
+	store_put_i64(v + 8, to_hi);
+	if (store_put(txn, STORE_MARK, &k, v, sizeof(v), cause) == -1 ||
+	    hist_version_close(txn, tailnet, kind, id, from_hi, to_lo, HIST_PENDING_END, cause) ==
+	        -1)
+		return -1;
+	return 1;
+}
+
+int
+hist_confirm_done(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                  char **cause)
+{
+	struct store_key k;
+
+	hist_confirm_key(&k, tailnet, kind, id);
+	return store_del(txn, STORE_MARK, &k, cause) == -1 ? -1 : 0;
+}
+
+int
+hist_confirm_refute(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                    tstime_t from_hi, char **cause)
+{
+	if (hist_version_close(txn, tailnet, kind, id, from_hi, TSTIME_NONE, TSTIME_NONE, cause) ==
+	    -1)
+		return -1;
+	return hist_confirm_done(txn, tailnet, kind, id, cause);
+}
+
+int
+hist_confirm_marked(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                    struct hist_cur *cur, char **cause)
+{
+	struct store_key k;
+	struct store_val v;
+	tstime_t lo, hi;
+	int rc = hist_confirm_get(txn, tailnet, kind, id, &lo, &hi, cause);
+
+	if (rc != 1)
+		return rc;
+	hist_key_kind(&k, tailnet, kind, id);
+	if ((rc = store_get(txn, STORE_CUR, &k, &v, cause)) == -1)
+		return -1;
+	if (rc == 1 || hist_cur_decode(&v, cur) == -1) {
+		*cause = xasprintf("store: %s is marked missing but has no current record", id);
+		return -1;
+	}
+	return 1;
+}
+
+int
+hist_confirm_plan(struct store *st, const char *tailnet, uint8_t kind, json_t *list,
+                  const char *idmember, json_t **ids, char **cause)
+{
+	struct store_txn *txn;
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key, val;
+	json_t *listed = json_object(), *v;
+	size_t i;
+	int rc;
+
+	*ids = json_array();
+	/* No list at all is a broken answer that fetches nothing; null is an empty list. */
+	if (!json_is_array(list) && !json_is_null(list)) {
+		json_decref(listed);
+		return 0;
+	}
+	json_array_foreach(list, i, v)
+	{
+		const char *id = json_string_value(json_object_get(v, idmember));
+
+		if (id != NULL)
+			json_object_set_new(listed, id, json_true());
+	}
+	if (store_read_begin(st, &txn, cause) == -1) {
+		json_decref(listed);
+		json_decref(*ids);
+		*ids = NULL;
+		return -1;
+	}
+	hist_key_kind(&prefix, tailnet, kind, NULL);
+	if (store_cursor_open(txn, STORE_CUR, &cur, cause) == -1) {
+		store_read_end(txn);
+		json_decref(listed);
+		json_decref(*ids);
+		*ids = NULL;
+		return -1;
+	}
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		const char *id = (const char *)key.data + prefix.len;
+
+		if (key.len <= prefix.len || ((const char *)key.data)[key.len - 1] != '\0' ||
+		    json_object_get(listed, id) != NULL)
+			continue;
+		/* Too many to ask one by one: a second list decides. */
+		if (json_array_size(*ids) == HIST_CONFIRM_MAX) {
+			json_array_clear(*ids);
+			break;
+		}
+		json_array_append_new(*ids, json_string(id));
+	}
+	store_cursor_close(cur);
+	store_read_end(txn);
+	json_decref(listed);
+	return 0;
 }

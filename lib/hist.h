@@ -33,6 +33,9 @@ struct hist_policy {
 	 * array, borrowed; NULL: none), and whether other OAuth-minted tokens make events. */
 	json_t *own_tokens;
 	int oauth_token_events;
+	/* us: how much later a second list must leave an entity out too to confirm its deletion
+	 * when it was not fetched by id (0: the next list). */
+	int64_t confirm_delay;
 };
 
 /* The thresholds used when a policy names none: 14d, 7d, 1d. */
@@ -44,6 +47,9 @@ struct hist_poll_result {
 	size_t seen, created, changed, deleted, vol_updates;
 	size_t events; /* recorded by this poll */
 	size_t hidden; /* devices this credential stopped showing: unknown, not deleted */
+	/* Missing from the list, deletion not confirmed yet (not deleted); and missing from a
+	 * list, then shown again or answered by id (never deleted). */
+	size_t pending, refuted;
 };
 
 /* The state of one endpoint of one tailnet, kept in the store so that it survives restarts. */
@@ -57,10 +63,13 @@ struct hist_endpoint {
 	int pending_mass;
 	char credential[8]; /* of the last successful poll: "api_key", "oauth", "" unknown */
 	uint64_t hidden;    /* devices not visible to the current credential, kept as unknown */
+	uint64_t pending_confirm; /* entities missing from the last list, not confirmed gone yet */
 };
 
 /* Applies a devices answer (BODY, borrowed: {"devices":[...]}) seen at time T in one write
- * transaction. An answer that does not check out changes nothing: -1 and *cause. */
+ * transaction. An answer that does not check out changes nothing: -1 and *cause. The caller
+ * vouches that every device missing from BODY is gone; the poller's hist_devices_answer
+ * deletes only what the API confirms (a 404 by id, or a second list confirm_delay later). */
 int hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
                        const struct hist_policy *pol, struct hist_poll_result *res, char **cause);
 
@@ -68,6 +77,10 @@ int hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t
 int hist_devices_answer(struct store *st, const char *tailnet, tstime_t t,
                         const struct endpoint_answer *ans, const struct hist_policy *pol,
                         struct hist_poll_result *res, char **cause);
+
+/* The devices row's plan: the devices the list leaves out, fetched by id to confirm. */
+int hist_devices_plan_answer(struct store *st, const char *tailnet,
+                             const struct endpoint_answer *ans, json_t **ids, char **cause);
 
 /* Records a failed poll of ENDPOINT (its time and reason) without touching the history. */
 int hist_poll_failed(struct store *st, const char *tailnet, const char *endpoint, tstime_t t,

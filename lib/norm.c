@@ -26,6 +26,59 @@ static const char *const norm_sorted_lists[] = {
 /* Fields the history and the queries read as text. */
 static const char *const norm_strings[] = {"name", "hostname", "user", "os"};
 
+/* Members the API always sends (the OpenAPI examples and every capture under
+ * shared/reference/tailscale-api agree), kept to those tsinv reads or keys on: dates are left
+ * out, as third-party captures show them absent or null, and so is a device's user, which a
+ * tagged device's record may one day drop. */
+const struct norm_member norm_device_members[] = {
+    {"id", 'S'}, {"addresses", 'a'},  {"name", 's'},       {"hostname", 's'},
+    {"os", 's'}, {"authorized", 'b'}, {"isExternal", 'b'}, {"keyExpiryDisabled", 'b'},
+    {NULL, 0},
+};
+const struct norm_member norm_user_members[] = {
+    {"loginName", 'S'}, {"displayName", 's'}, {"type", 'S'},
+    {"role", 'S'},      {"status", 'S'},      {NULL, 0},
+};
+const struct norm_member norm_webhook_members[] = {
+    {"endpointUrl", 'S'},
+    {"providerType", 's'},
+    {"subscriptions", 'a'},
+    {"creatorLoginName", 's'},
+    {NULL, 0},
+};
+/* A key listed with its details, or fetched by id (even the short shape of a revoked one). */
+const struct norm_member norm_key_members[] = {
+    {"created", 'S'},
+    {NULL, 0},
+};
+
+int
+norm_members(json_t *obj, const struct norm_member *req, const char *list, const char *what,
+             size_t i, const char *idmember, char **cause)
+{
+	const char *id = json_string_value(json_object_get(obj, idmember));
+
+	for (; req->name != NULL; req++) {
+		json_t *v = json_object_get(obj, req->name);
+		const char *want = req->type == 'a'   ? "list"
+		                   : req->type == 'b' ? "boolean"
+		                                      : "string";
+		int ok = req->type == 'a' ? json_is_array(v)
+		         : req->type == 'b'
+		             ? json_is_boolean(v)
+		             : json_is_string(v) || (req->type == 's' && json_is_null(v));
+
+		if (ok)
+			continue;
+		*cause = xasprintf("%s: %s %zu (%s \"%.*s\"): %s \"%s\"%s%s", list, what, i + 1,
+		                   idmember, NORM_MAX_ID, id != NULL ? id : "?",
+		                   v == NULL ? "no" : "a bad", req->name,
+		                   v == NULL ? " " : ": not a ", want);
+		return -1;
+	}
+	return 0;
+}
+
 int
 norm_device_volatile(const char *key)
 {

@@ -38,6 +38,23 @@ int norm_device_volatile(const char *key);
 int norm_device(json_t *dev, struct norm_device *out, char **cause);
 void norm_device_free(struct norm_device *nd);
 
+/* A member an element of a list always carries, and what it must be: 's' a string (or null,
+ * as the API withholds some), 'S' a string, 'a' a list, 'b' a boolean. */
+struct norm_member {
+	const char *name;
+	char type;
+};
+
+/* What the API always sends in each element of its lists (a NULL name ends a table). */
+extern const struct norm_member norm_device_members[], norm_user_members[], norm_webhook_members[],
+    norm_key_members[];
+
+/* Does OBJ, the I-th WHAT of the answer to LIST (named by its IDMEMBER), carry every member of
+ * REQ? 0, or -1 with *cause naming the request, the element and the member: devices: device 3
+ * (nodeId "n1"): no "addresses" list. New members are fine. */
+int norm_members(json_t *obj, const struct norm_member *req, const char *list, const char *what,
+                 size_t i, const char *idmember, char **cause);
+
 /* The names a device can be found by: its MagicDNS name, that name's first label and its
  * hostname, lower-cased, without duplicates. Returns how many were written (at most 3); each
  * is malloc'd. STABLE is a normalised device (borrowed). */

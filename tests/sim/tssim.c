@@ -65,6 +65,8 @@ enum tssim_ep {
 	TSSIM_EP_DNS,
 	TSSIM_EP_SETTINGS,
 	TSSIM_EP_WEBHOOKS,
+	TSSIM_EP_USER,
+	TSSIM_EP_WEBHOOK,
 	TSSIM_EP_COUNT
 };
 
@@ -79,6 +81,8 @@ static const char *const tssim_ep_names[TSSIM_EP_COUNT] = {
     [TSSIM_EP_DNS] = "dns",
     [TSSIM_EP_SETTINGS] = "settings",
     [TSSIM_EP_WEBHOOKS] = "webhooks",
+    [TSSIM_EP_USER] = "user",
+    [TSSIM_EP_WEBHOOK] = "webhook",
 };
 
 /* A serialised body shared by the cache and the responses still being written. */
@@ -124,6 +128,9 @@ struct tssim_fault {
 	bool chunked; /* oversize without a Content-Length: only the client's own count stops it */
 	char *path;   /* NULL: any request of the endpoint; else only paths ending with it */
 	char *body;   /* NULL; else a 200 with exactly this body: an answer of the wrong shape */
+	/* A list that leaves out its last omit items, or omit_percent of them (rounded up),
+	 * while every other request still sees them: a short answer. */
+	long omit, omit_percent;
 };
 
 /* An OAuth access token handed out by the token endpoint: tskey-api-{key_id}-{secret}, also a
@@ -193,6 +200,9 @@ static int tssim_api_oauth_token(struct tssim *, struct tssim_call *, struct tss
                                  const char **);
 static int tssim_api_view(struct tssim *, struct tssim_call *, struct tssim_blob **, const char **);
 static int tssim_api_acl(struct tssim *, struct tssim_call *, struct tssim_blob **, const char **);
+static int tssim_api_user(struct tssim *, struct tssim_call *, struct tssim_blob **, const char **);
+static int tssim_api_webhook(struct tssim *, struct tssim_call *, struct tssim_blob **,
+                             const char **);
 static int tssim_auth_api(struct tssim *, struct tssim_call *, const char **);
 static int tssim_auth_client(struct tssim *, struct tssim_call *, const char **);
 
@@ -261,6 +271,10 @@ static const struct tssim_route {
      tssim_view_settings, "feature_settings:read"},
     {TSSIM_TAILNET "webhooks", TSSIM_EP_WEBHOOKS, 0, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_view,
      tssim_view_webhooks, "webhooks:read"},
+    {"/api/v2/users/*", TSSIM_EP_USER, -1, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_user, NULL,
+     "users:read"},
+    {"/api/v2/webhooks/*", TSSIM_EP_WEBHOOK, -1, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_webhook,
+     NULL, "webhooks:read"},
 };
 
 /* Control ops: each returns the members to add to {"ok":true} (new reference), or NULL and a
@@ -314,7 +328,8 @@ static const struct tssim_op {
      "lastSeen, currentlyConnected, deviceCount, active/idle status on every user"},
     {"fault", tssim_op_fault,
      "{endpoint, tailnet?, status?, message?, retry_after?, delay_ms?, truncate?, invalid?, "
-     "oversize?, chunked?, count?}: fault the next count (1; -1 = until cleared) requests"},
+     "oversize?, chunked?, omit?, omit_percent?, count?}: fault the next count (1; -1 = until "
+     "cleared) requests"},
     {"clear_faults", tssim_op_clear_faults, "{endpoint?}: remove faults"},
     {"requests", tssim_op_requests, "{reset?}: requests seen per endpoint, tokens issued"},
     {"generate", tssim_op_generate,
@@ -2088,6 +2103,53 @@ tssim_api_device(struct tssim *sim, struct tssim_call *c, struct tssim_blob **bo
 	return *body != NULL ? 200 : 500;
 }
 
+/* One item of a collection by id, in any tailnet (a new reference, never a secret), or NULL. */
+static json_t *
+tssim_item_any(struct tssim *sim, const struct tssim_coll *co, const char *id)
+{
+	struct tssim_tailnet *t;
+	json_t *item;
+
+	TAILQ_FOREACH(t, &sim->tailnets, entry)
+	{
+		if ((item = tssim_coll_find(t, co, id, NULL)) != NULL) {
+			item = json_copy(item);
+			json_object_del(item, "secret");
+			return item;
+		}
+	}
+	return NULL;
+}
+
+/* GET /users/{id} and /webhooks/{id}: the item, or 404 as for a device. */
+static int
+tssim_api_item(const struct tssim_coll *co, struct tssim *sim, struct tssim_call *c,
+               struct tssim_blob **body, const char **msg)
+{
+	json_t *item = tssim_item_any(sim, co, c->args[0]);
+
+	if (item == NULL) {
+		*msg = "not found";
+		return 404;
+	}
+	*body = tssim_blob_dump(item);
+	json_decref(item);
+	return *body != NULL ? 200 : 500;
+}
+
+static int
+tssim_api_user(struct tssim *sim, struct tssim_call *c, struct tssim_blob **body, const char **msg)
+{
+	return tssim_api_item(&tssim_coll_users, sim, c, body, msg);
+}
+
+static int
+tssim_api_webhook(struct tssim *sim, struct tssim_call *c, struct tssim_blob **body,
+                  const char **msg)
+{
+	return tssim_api_item(&tssim_coll_webhooks, sim, c, body, msg);
+}
+
 /* A tailnet's document built by the route's view. */
 static int
 tssim_api_view(struct tssim *sim, struct tssim_call *c, struct tssim_blob **body, const char **msg)
@@ -2426,6 +2488,33 @@ tssim_api_acl(struct tssim *sim, struct tssim_call *c, struct tssim_blob **body,
 	return 200;
 }
 
+/* The list of a list answer (its first array member) without its last OMIT items, or
+ * OMIT_PERCENT of them rounded up: takes B over, returns the short answer. */
+static struct tssim_blob *
+tssim_blob_omit(struct tssim_blob *b, long omit, long omit_percent)
+{
+	json_t *doc = json_loadb(b->data, b->len, 0, NULL), *list = NULL, *v;
+	struct tssim_blob *out;
+	const char *name;
+	size_t n, drop;
+
+	json_object_foreach(doc, name, v) if (list == NULL && json_is_array(v)) list = v;
+	if (list == NULL) {
+		json_decref(doc);
+		return b;
+	}
+	n = json_array_size(list);
+	drop = omit > 0 ? (size_t)omit : (n * (size_t)omit_percent + 99) / 100;
+	while (drop-- > 0 && json_array_size(list) > 0)
+		json_array_remove(list, json_array_size(list) - 1);
+	out = tssim_blob_dump(doc);
+	json_decref(doc);
+	if (out == NULL)
+		return b;
+	tssim_blob_unref(b);
+	return out;
+}
+
 /* The answer once any delay is over: the fault's status, or the handler's document, whole or
  * spoilt as the fault says. */
 static void
@@ -2448,6 +2537,8 @@ tssim_api_answer(struct tssim_call *c)
 		return;
 	}
 	status = c->route->fn(sim, c, &body, &msg);
+	if (status == 200 && (f->omit > 0 || f->omit_percent > 0))
+		body = tssim_blob_omit(body, f->omit, f->omit_percent);
 	if (status != 200)
 		tssim_send_message(sim, c->req, status, msg, -1);
 	else if (f->truncate)
@@ -3387,6 +3478,10 @@ tssim_fault_json(const struct tssim_fault *f, int ep)
 		json_object_set_new(o, "path", json_string(f->path));
 	if (f->body != NULL)
 		json_object_set_new(o, "body", json_string(f->body));
+	if (f->omit > 0)
+		json_object_set_new(o, "omit", json_integer(f->omit));
+	if (f->omit_percent > 0)
+		json_object_set_new(o, "omit_percent", json_integer(f->omit_percent));
 	return o;
 }
 
@@ -3394,7 +3489,7 @@ static json_t *
 tssim_op_fault(struct tssim *sim, json_t *args, char **cause)
 {
 	struct tssim_fault f;
-	long long status, retry, delay, oversize, count;
+	long long status, retry, delay, oversize, count, omit, omit_percent;
 	const char *tailnet = NULL, *message = NULL, *path = NULL, *body = NULL;
 	int ep;
 
@@ -3413,6 +3508,8 @@ tssim_op_fault(struct tssim *sim, json_t *args, char **cause)
 	    tssim_arg_int(args, "delay_ms", 0, 0, TSSIM_MAX_DELAY_MS, &delay, cause) != 0 ||
 	    tssim_arg_int(args, "oversize", 0, 0, TSSIM_MAX_OVERSIZE, &oversize, cause) != 0 ||
 	    tssim_arg_int(args, "count", 1, -1, INT32_MAX, &count, cause) != 0 ||
+	    tssim_arg_int(args, "omit", 0, 0, INT32_MAX, &omit, cause) != 0 ||
+	    tssim_arg_int(args, "omit_percent", 0, 0, 100, &omit_percent, cause) != 0 ||
 	    tssim_arg_bool(args, "truncate", &f.truncate, cause) != 0 ||
 	    tssim_arg_bool(args, "invalid", &f.invalid, cause) != 0 ||
 	    tssim_arg_bool(args, "chunked", &f.chunked, cause) != 0)
@@ -3426,11 +3523,14 @@ tssim_op_fault(struct tssim *sim, json_t *args, char **cause)
 		return NULL;
 	}
 	if (status == 0 && delay == 0 && oversize == 0 && !f.truncate && !f.invalid &&
-	    body == NULL) {
+	    body == NULL && omit == 0 && omit_percent == 0) {
 		*cause =
-		    xstrdup("a fault needs status, delay_ms, truncate, invalid, oversize or body");
+		    xstrdup("a fault needs status, delay_ms, truncate, invalid, oversize, body, "
+		            "omit or omit_percent");
 		return NULL;
 	}
+	f.omit = (long)omit;
+	f.omit_percent = (long)omit_percent;
 	f.count = (int)count;
 	f.status = (int)status;
 	f.retry_after = (int)retry;

@@ -1216,6 +1216,83 @@ START_TEST(test_users_role_status)
 }
 END_TEST
 
+/* Through the poller's recorder: a user the list leaves out waits for confirmation. */
+static struct hist_poll_result
+users_answer(tstime_t t, json_t *body, json_t *fetched, json_t *gone)
+{
+	struct hist_poll_result r;
+	struct endpoint_answer ans = {0};
+	json_t *answers = json_pack("[O]", body), *f = fetched ?: json_array(),
+	       *g = gone ?: json_array();
+	char *cause = NULL;
+
+	ans.json = answers;
+	ans.fetched = f;
+	ans.gone = g;
+	RES_INIT(r);
+	ck_assert_msg(entity_users_answer(st, TN, t, &ans, &pol, &r, &cause) == 0, "users: %s",
+	              cause);
+	json_decref(answers);
+	if (fetched == NULL)
+		json_decref(f);
+	if (gone == NULL)
+		json_decref(g);
+	return r;
+}
+
+START_TEST(test_users_confirmed)
+{
+	json_t *u1 = mkuser("u1", "alice@example.com", "admin", "active");
+	json_t *u2 = mkuser("u2", "bob@example.com", "member", "active");
+	json_t *u3 = mkuser("u3", "carol@example.com", "member", "active");
+	json_t *all = body_of("users", u1, u2, u3, END), *short_ = body_of("users", u1, u3, END);
+	json_t *out, *gone, *one = body_of("users", u1, END);
+	struct hist_poll_result res;
+
+	pol.confirm_delay = 2 * HOUR;
+	users_answer(H(1), all, NULL, NULL);
+	json_decref(take());
+	/* Left out, not fetched by id: kept, "maybe" after H(1), no event. */
+	res = users_answer(H(2), short_, NULL, NULL);
+	CK_COUNTS(res, 0, 0, 0, 0);
+	ck_assert_uint_eq(res.pending, 1);
+	json_decref(TAKE(res, ""));
+	out = users_list(H(2));
+	CK_BOUNDS(row_of(out, "users", "u2"), "maybe", NOW, H(1), H(1), NOW);
+	json_decref(out);
+	/* Listed again: as if H(2) had never left it out. */
+	res = users_answer(H(3), all, NULL, NULL);
+	ck_assert_uint_eq(res.refuted, 1);
+	CK_COUNTS(res, 0, 0, 0, 0);
+	out = users_list(H(2));
+	CK_BOUNDS(row_of(out, "users", "u2"), "held", NOW, H(1), NOW, NOW);
+	json_decref(out);
+	/* Left out at H(4), H(5) (too soon), H(6): deleted in the window H(3)..H(4). */
+	users_answer(H(4), short_, NULL, NULL);
+	res = users_answer(H(5), short_, NULL, NULL);
+	ck_assert_uint_eq(res.deleted, 0);
+	res = users_answer(H(6), short_, NULL, NULL);
+	CK_COUNTS(res, 0, 0, 1, 0);
+	json_decref(TAKE(res, "user.deleted u2"));
+	out = users_list(H(3));
+	CK_BOUNDS(row_of(out, "users", "u2"), "held", NOW, H(1), H(3), H(4));
+	json_decref(out);
+	/* A 404 by id deletes at once, in the usual window. */
+	gone = json_pack("[s]", "u3");
+	res = users_answer(H(7), one, NULL, gone);
+	CK_COUNTS(res, 0, 0, 1, 0);
+	json_decref(TAKE(res, "user.deleted u3"));
+	json_decref(gone);
+	pol.confirm_delay = 0;
+	json_decref(one);
+	json_decref(all);
+	json_decref(short_);
+	json_decref(u1);
+	json_decref(u2);
+	json_decref(u3);
+}
+END_TEST
+
 START_TEST(test_users_deleted)
 {
 	json_t *u1 = mkuser("u1", "alice@example.com", "admin", "active");
@@ -1345,7 +1422,8 @@ START_TEST(test_users_bad_answers)
 	static const char *const bad[][2] = {
 	    {"{}", "the answer has no \"users\" list"},
 	    {"[]", "the answer has no \"users\" list"},
-	    {"{'users':[{'id':'u1'},{'loginName':'x'}]}",
+	    {"{'users':[{'id':'u1','loginName':'x','displayName':'x','type':'member','role':"
+	     "'member','status':'active'},{'loginName':'x'}]}",
 	     "user 2 of the answer has no usable \"id\""},
 	    {"{'users':['u1']}", "user 1 of the answer is not an object"},
 	};
@@ -2143,6 +2221,7 @@ entity_suite(void)
 	tcase_add_test(tc, test_users_volatile);
 	tcase_add_test(tc, test_users_role_status);
 	tcase_add_test(tc, test_users_deleted);
+	tcase_add_test(tc, test_users_confirmed);
 	tcase_add_test(tc, test_users_mass_held);
 	tcase_add_test(tc, test_users_mass_recovers);
 	tcase_add_test(tc, test_users_bad_answers);

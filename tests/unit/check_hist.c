@@ -1231,12 +1231,13 @@ START_TEST(test_good_edges)
 	json_t *a = mkdev(1), *b = mkdev(2), *r;
 	char id[129];
 
-	/* 128 characters is a node id still; null names, no addresses and a /32 are fine. */
+	/* 128 characters is a node id still; null names, no addresses and a /32 are fine (the
+	 * list itself is always there: see test_bad_members). */
 	memset(id, 'n', 128);
 	id[128] = '\0';
 	set_str(a, "nodeId", id);
 	json_object_set_new(a, "name", json_null());
-	json_object_del(a, "addresses");
+	json_object_set_new(a, "addresses", json_array());
 	set_addrs(b, "100.64.0.2/32", "fd7a:115c:a1e0::2/128");
 	apply(P(0), a, b, END);
 	ck_assert_str_eq(devfind(id, TSTIME_NONE), id);
@@ -1251,6 +1252,43 @@ START_TEST(test_good_edges)
 	                                    &(struct hist_poll_result){0}, NULL),
 	                 0);
 	decref_all(a, b, END);
+}
+END_TEST
+
+/* Every member the API always sends: without one the answer records nothing. */
+START_TEST(test_bad_members)
+{
+	static const char *const members[] = {
+	    "id", "addresses",  "name",       "hostname",
+	    "os", "authorized", "isExternal", "keyExpiryDisabled"};
+	json_t *a = mkdev(1), *b = mkdev(2), *c = mkdev(3), *body;
+	struct hist_poll_result res;
+	char *cause = NULL, want[160];
+
+	apply(P(0), a, b, END);
+	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+		json_t *bad = json_deep_copy(b);
+
+		json_object_del(bad, members[i]);
+		body = json_pack("{s:[O,O,O]}", "devices", a, c, bad);
+		ck_assert_int_eq(hist_devices_apply(st, TN, P(1 + i), body, &pol, &res, &cause),
+		                 -1);
+		snprintf(want, sizeof(want), "devices: device 3 (nodeId \"n2CNTRL\"): no \"%s\" %s",
+		         members[i],
+		         strcmp(members[i], "addresses") == 0 ? "list"
+		         : i >= 5                             ? "boolean"
+		                                              : "string");
+		ck_assert_str_eq(cause, want);
+		free(cause);
+		cause = NULL;
+		json_decref(body);
+		json_decref(bad);
+	}
+	/* Nothing of those answers was recorded: n3 is unknown, n1 and n2 as at P0. */
+	ck_assert_str_eq(devfind(nid(3), TSTIME_NONE), "notfound");
+	res = apply(P(20), a, b, END);
+	ck_assert_uint_eq(res.created + res.changed + res.deleted + res.events, 0);
+	decref_all(a, b, c, END);
 }
 END_TEST
 
@@ -1763,6 +1801,136 @@ START_TEST(test_comeback)
 }
 END_TEST
 
+/* ---- deletions wait for confirmation ---- */
+
+/* A poll at T through the poller's recorder: the list of the devices given (NULL-terminated,
+ * borrowed), none fetched by id unless FETCHED or GONE say so. */
+static struct hist_poll_result
+answer(tstime_t t, const struct hist_policy *p, json_t *fetched, json_t *gone, ...)
+{
+	struct hist_poll_result r;
+	struct endpoint_answer ans = {0};
+	json_t *body, *first, *answers = json_array(), *f = fetched ?: json_array(),
+	                      *g = gone ?: json_array();
+	char *cause = NULL;
+	va_list ap;
+
+	va_start(ap, gone);
+	first = va_arg(ap, json_t *);
+	body = body_va(first, ap);
+	va_end(ap);
+	json_array_append_new(answers, body);
+	ans.json = answers;
+	ans.fetched = f;
+	ans.gone = g;
+	memset(&r, 0xa5, sizeof(r));
+	ck_assert_msg(hist_devices_answer(st, TN, t, &ans, p, &r, &cause) == 0, "answer: %s",
+	              cause);
+	json_decref(answers);
+	if (fetched == NULL)
+		json_decref(f);
+	if (gone == NULL)
+		json_decref(g);
+	return r;
+}
+
+START_TEST(test_confirm_by_list)
+{
+	struct hist_policy p = pol;
+	json_t *d[4], *r;
+	struct hist_poll_result res;
+	struct hist_endpoint ep;
+	char *cause = NULL;
+
+	p.confirm_delay = 2 * MIN;
+	for (int i = 0; i < 4; i++)
+		d[i] = mkdev(i + 1);
+	answer(P(0), &p, NULL, NULL, d[0], d[1], d[2], d[3], END);
+	/* Missing at P1, not fetched by id: nothing deleted, "maybe" after P0. */
+	res = answer(P(1), &p, NULL, NULL, d[1], d[2], d[3], END);
+	ck_assert_uint_eq(res.deleted, 0);
+	ck_assert_uint_eq(res.pending, 1);
+	ck_assert_uint_eq(res.events, 0);
+	ck_assert_int_eq(hist_endpoint_get(st, TN, "devices", &ep, &cause), 0);
+	ck_assert_uint_eq(ep.pending_confirm, 1);
+	hist_endpoint_free(&ep);
+	ck_assert_str_eq(ipans(v4(1), P(0)), "held n1CNTRL:held");
+	ck_assert_str_eq(ipans(v4(1), P(1)), "maybe n1CNTRL:maybe");
+	/* Missing again too soon: still waiting. */
+	res = answer(P(2), &p, NULL, NULL, d[1], d[2], d[3], END);
+	ck_assert_uint_eq(res.deleted, 0);
+	ck_assert_uint_eq(res.pending, 1);
+	/* Missing confirm_delay after P1: deleted, in the window P0..P1. */
+	res = answer(P(3), &p, NULL, NULL, d[1], d[2], d[3], END);
+	ck_assert_uint_eq(res.deleted, 1);
+	ck_assert_uint_eq(res.pending, 0);
+	ck_assert_uint_eq(res.events, 1);
+	r = versions_of(nid(1));
+	ck_assert_uint_eq(json_array_size(r), 1);
+	CK_BOUNDS(json_array_get(r, 0), TSTIME_NONE, P(0), P(0), P(1));
+	json_decref(r);
+	ck_assert_str_eq(ipans(v4(1), MID(P(0), P(1))), "maybe n1CNTRL:maybe");
+	ck_assert_str_eq(ipans(v4(1), P(1)), "none ");
+	ck_assert_str_eq(ipans(v4(1), P(2)), "none ");
+	ck_assert_int_eq(hist_endpoint_get(st, TN, "devices", &ep, &cause), 0);
+	ck_assert_uint_eq(ep.pending_confirm, 0);
+	hist_endpoint_free(&ep);
+	for (int i = 0; i < 4; i++)
+		json_decref(d[i]);
+}
+END_TEST
+
+START_TEST(test_confirm_refuted)
+{
+	struct hist_policy p = pol;
+	json_t *d[4], *r, *fetched = json_array();
+	struct hist_poll_result res;
+
+	p.confirm_delay = 2 * MIN;
+	for (int i = 0; i < 4; i++)
+		d[i] = mkdev(i + 1);
+	answer(P(0), &p, NULL, NULL, d[0], d[1], d[2], d[3], END);
+	/* Every device missing: none deleted, the guard not even needed. */
+	res = answer(P(1), &p, NULL, NULL, END);
+	ck_assert_uint_eq(res.deleted, 0);
+	ck_assert_uint_eq(res.pending, 4);
+	ck_assert_int_eq(res.held, 0);
+	/* Listed again, one of them changed: no trace of P1 but the change. */
+	json_object_set_new(d[1], "hostname", json_string("renamed"));
+	res = answer(P(2), &p, NULL, NULL, d[0], d[1], d[2], d[3], END);
+	ck_assert_uint_eq(res.refuted, 4);
+	ck_assert_uint_eq(res.pending, 0);
+	ck_assert_uint_eq(res.deleted, 0);
+	ck_assert_uint_eq(res.created, 0);
+	ck_assert_uint_eq(res.changed, 1);
+	r = versions_of(nid(1));
+	ck_assert_uint_eq(json_array_size(r), 1);
+	CK_BOUNDS(json_array_get(r, 0), TSTIME_NONE, P(0), TSTIME_NONE, TSTIME_NONE);
+	json_decref(r);
+	r = versions_of(nid(2));
+	ck_assert_uint_eq(json_array_size(r), 2);
+	CK_BOUNDS(json_array_get(r, 0), TSTIME_NONE, P(0), P(1), P(2));
+	json_decref(r);
+	ck_assert_str_eq(ipans(v4(1), P(1)), "held n1CNTRL:held");
+	/* Missing, but answered by id: refuted at once; a 404 deletes at once. */
+	json_array_append_new(fetched, json_pack("{s:s}", "nodeId", nid(1)));
+	res = answer(P(3), &p, fetched, NULL, d[2], d[3], END);
+	ck_assert_uint_eq(res.refuted, 1);
+	ck_assert_uint_eq(res.pending, 1);
+	json_decref(fetched);
+	fetched = json_pack("[s]", nid(2));
+	res = answer(P(4), &p, NULL, fetched, d[0], d[2], d[3], END);
+	ck_assert_uint_eq(res.deleted, 1);
+	ck_assert_uint_eq(res.refuted, 0);
+	r = versions_of(nid(2));
+	CK_BOUNDS(json_array_get(r, 1), P(1), P(2), P(2), P(3));
+	json_decref(r);
+	json_decref(fetched);
+	for (int i = 0; i < 4; i++)
+		json_decref(d[i]);
+}
+END_TEST
+
 /* ---- tailnets are apart ---- */
 
 START_TEST(test_tailnets_apart)
@@ -1976,6 +2144,8 @@ hist_suite(void)
 	tcase_add_test(tc, test_exact_created);
 	tcase_add_test(tc, test_comeback);
 	tcase_add_test(tc, test_tailnets_apart);
+	tcase_add_test(tc, test_confirm_by_list);
+	tcase_add_test(tc, test_confirm_refuted);
 
 	TC("versions");
 	tcase_add_test(tc, test_volatile_no_version);
@@ -1993,6 +2163,7 @@ hist_suite(void)
 	tcase_add_loop_test(tc, test_bad_device, 0, N(bad_devices));
 	tcase_add_test(tc, test_bad_misc);
 	tcase_add_test(tc, test_good_edges);
+	tcase_add_test(tc, test_bad_members);
 	tcase_add_test(tc, test_duplicates);
 	tcase_add_test(tc, test_duplicates_many);
 	tcase_add_test(tc, test_reference_answer);
