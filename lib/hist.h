@@ -32,6 +32,13 @@ struct hist_policy {
 	 * array, borrowed; NULL: none), and whether other OAuth-minted tokens make events. */
 	json_t *own_tokens;
 	int oauth_token_events;
+	/* The clock (poller.c measures it): why the wall clock cannot be trusted for this poll
+	 * (NULL: it can), the monotonic time since the endpoint's previous poll and the API's
+	 * Date: (0: not known). The span since the last poll becomes a gap; the other two place a
+	 * poll that the wall clock would put at or before the last one. */
+	const char *clock_unreliable;
+	int64_t mono_elapsed;
+	tstime_t api_date;
 };
 
 /* The thresholds used when a policy names none: 14d, 7d, 1d. */
@@ -56,6 +63,8 @@ struct hist_endpoint {
 	int pending_mass;
 	char credential[8]; /* of the last successful poll: "api_key", "oauth", "" unknown */
 	uint64_t hidden;    /* devices not visible to the current credential, kept as unknown */
+	/* This poll's, never stored: why the span to it is a gap (NULL: it is not). */
+	const char *clock_why;
 };
 
 /* Applies a devices answer (BODY, borrowed: {"devices":[...]}) seen at time T in one write
