@@ -6,6 +6,7 @@
 
 #include "hist-int.h"
 #include "log.h"
+#include "retain.h"
 
 /* A coverage row: the previous successful poll, duration, whether the span to it is covered. */
 #define HIST_COVER_LEN 24
@@ -619,7 +620,16 @@ hist_covered(struct store_txn *txn, const char *tailnet, const char *endpoint, t
 	struct store_val key, val;
 	char a[TSTIME_STRLEN], b[TSTIME_STRLEN];
 	int covered = 0;
+	int64_t retain = 0;
+	tstime_t horizon = retain_horizon(txn, tailnet, &retain);
 
+	/* What ended before it is gone: nothing there can be "none". */
+	if (horizon != TSTIME_NONE && t < horizon) {
+		tstime_format(horizon, a, sizeof(a));
+		tstime_format_duration(retain, b, sizeof(b));
+		*reason = xasprintf(RETAIN_WHY " (%s, retain = %s)", a, b);
+		return 0;
+	}
 	hist_key_cover(&prefix, tailnet, endpoint);
 	k = prefix;
 	store_key_i64(&k, t);
