@@ -17,6 +17,7 @@
 #include "log.h"
 #include "notify.h"
 #include "poller.h"
+#include "retain.h"
 #include "sbuf.h"
 
 #define POLLER_BACKOFF_MIN (5 * TSTIME_SEC)
@@ -29,6 +30,10 @@
 #define POLLER_STEP_SLACK (2 * TSTIME_SEC)
 #define POLLER_STEP_PERCENT 1
 #define POLLER_DATE_SLACK (61 * TSTIME_SEC)
+/* Retention: a pass after a poll at most this often (or every retain / 4 if shorter), each of
+ * its write transactions visiting at most this many records, one per loop turn. */
+#define POLLER_RETAIN_EVERY (3600 * TSTIME_SEC)
+#define POLLER_RETAIN_BATCH 500
 
 struct poller_group {
 	int pending;
@@ -112,6 +117,12 @@ struct poller_tailnet {
 	json_t *own_tokens;              /* key ids of the last OAuth access tokens we were given */
 	struct poller_endpoint *eps;
 	size_t neps;
+	/* Retention: the pass under way (one step per loop turn), and when the last one began
+	 * (boot-time us, 0: never). */
+	struct event *retain_ev;
+	struct retain_run retain;
+	int retain_active;
+	int64_t retain_began;
 };
 
 struct poller {
@@ -467,6 +478,54 @@ poller_clock(struct poller_endpoint *ep, tstime_t t, struct hist_policy *pol)
 	pol->api_date = ep->date;
 }
 
+/* One step of the tailnet's retention pass; the next on a later loop turn. */
+static void
+poller_retain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct poller_tailnet *tn = arg;
+	struct retain_run *r = &tn->retain;
+	struct timeval now = {0, 0};
+	char *cause = NULL, h[TSTIME_STRLEN];
+	int rc = retain_step(tn->pl->st, r, POLLER_RETAIN_BATCH, &cause);
+
+	if (rc == 1) {
+		evtimer_add(tn->retain_ev, &now);
+		return;
+	}
+	tstime_format(r->horizon, h, sizeof(h));
+	if (rc == -1) {
+		log_warnx("tailnet %s: retention: %s", tn->cf->name, cause);
+		free(cause);
+	} else if (r->versions + r->intervals + r->cover + r->events > 0)
+		log_info(
+		    "tailnet %s: retention: pruned %llu versions, %llu address intervals, %llu "
+		    "poll log rows and %llu events that ended before %s",
+		    tn->cf->name, (unsigned long long)r->versions, (unsigned long long)r->intervals,
+		    (unsigned long long)r->cover, (unsigned long long)r->events, h);
+	retain_run_free(r);
+	tn->retain_active = 0;
+}
+
+/* After a poll recorded at T on a clock found sane: a retention pass, if one is due. The
+ * horizon follows the recorded poll times, never a clock that jumped. */
+static void
+poller_retain_kick(struct poller_tailnet *tn, tstime_t t)
+{
+	int64_t every = tn->cf->retain / 4, mono = poller_mono();
+	struct timeval now = {0, 0};
+
+	if (tn->cf->retain <= 0 || tn->retain_active || tn->retain_ev == NULL)
+		return;
+	if (every > POLLER_RETAIN_EVERY)
+		every = POLLER_RETAIN_EVERY;
+	if (tn->retain_began != 0 && mono - tn->retain_began < every)
+		return;
+	tn->retain_began = mono;
+	retain_run_init(&tn->retain, tn->cf->name, tn->cf->retain, t);
+	tn->retain_active = 1;
+	evtimer_add(tn->retain_ev, &now);
+}
+
 static void
 poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 {
@@ -547,6 +606,8 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 			error = xasprintf("answer not recorded: %s", cause);
 			free(cause);
 		} else {
+			if (ep->clk_why == NULL)
+				poller_retain_kick(tn, res.time);
 			free(ep->clk_why);
 			ep->clk_why = NULL;
 			if (res.events > 0 && tn->pl->committed != NULL)
@@ -942,6 +1003,8 @@ poller_new(struct event_base *base, const struct config *cf, struct store *st,
 		} else if (poller_oauth_new(tn, cause) == -1)
 			goto fail;
 		pl->ntn++;
+		if (tn->cf->retain > 0)
+			tn->retain_ev = evtimer_new(base, poller_retain_cb, tn);
 		tn->eps = xcalloc(ENDPOINT__COUNT, sizeof(*tn->eps));
 		for (size_t k = 0; k < ENDPOINT__COUNT; k++) {
 			struct poller_endpoint *ep = &tn->eps[tn->neps];
@@ -992,6 +1055,10 @@ poller_free(struct poller *pl)
 				event_free(ep->finish);
 		}
 		free(pl->tn[i].eps);
+		if (pl->tn[i].retain_ev != NULL)
+			event_free(pl->tn[i].retain_ev);
+		if (pl->tn[i].retain_active)
+			retain_run_free(&pl->tn[i].retain);
 		json_decref(pl->tn[i].own_tokens);
 		poller_tailnet_free_auth(&pl->tn[i]);
 		poller_oauth_free(pl, pl->tn[i].oauth);

@@ -84,7 +84,7 @@ retain_events_from(struct store_txn *txn, int64_t *retain)
 }
 
 char *
-retain_events_gap(struct store *st, uint64_t after)
+retain_events_gap(struct store *st, uint64_t after, uint64_t *firstp)
 {
 	struct store_txn *txn;
 	char *cause = NULL, d[32];
@@ -99,6 +99,8 @@ retain_events_gap(struct store *st, uint64_t after)
 	store_read_end(txn);
 	if (first == 0 || after + 1 >= first)
 		return NULL;
+	if (firstp != NULL)
+		*firstp = first;
 	tstime_format_duration(retain, d, sizeof(d));
 	return xasprintf("events before seq %llu were pruned by retention (retain = %s)",
 	                 (unsigned long long)first, d);

@@ -45,8 +45,8 @@ int retain_prune(struct store *st, const char *tailnet, int64_t retain, tstime_t
 tstime_t retain_horizon(struct store_txn *txn, const char *tailnet, int64_t *retain);
 /* The first event kept (0: none was ever pruned) and the retain that pruned the ones before. */
 uint64_t retain_events_from(struct store_txn *txn, int64_t *retain);
-/* "events before seq N were pruned by retention (retain = 30d)" (malloc'd), or NULL when the
- * events after AFTER are all there. */
-char *retain_events_gap(struct store *st, uint64_t after);
+/* "events before seq N were pruned by retention (retain = 30d)" (malloc'd) and N in *FIRST
+ * (may be NULL), or NULL when the events after AFTER are all there. */
+char *retain_events_gap(struct store *st, uint64_t after, uint64_t *first);
 
 #endif

@@ -165,7 +165,7 @@ START_TEST(test_prune)
 	ck_assert_str_eq(ipans(2, P(0)), "held|");
 	ck_assert_int_eq(event_last_seq(st, &last, &cause), 0);
 	ck_assert_uint_gt(last, 1);
-	ck_assert_ptr_null(retain_events_gap(st, 0));
+	ck_assert_ptr_null(retain_events_gap(st, 0, NULL));
 
 	/* Horizon at P(5), two records a transaction: many small steps. */
 	retain_run_init(&r, TN, 5 * MIN, P(10));
@@ -206,12 +206,12 @@ START_TEST(test_prune)
 	ck_assert_str_eq(ipans(1, TSTIME_NONE), "held|");
 
 	/* Readers of the event log behind the horizon are told. */
-	gap = retain_events_gap(st, 0);
+	gap = retain_events_gap(st, 0, NULL);
 	ck_assert_ptr_nonnull(gap);
 	ck_assert_msg(strstr(gap, "were pruned by retention (retain = 5m)") != NULL, "%s", gap);
 	free(gap);
-	ck_assert_ptr_null(retain_events_gap(st, last - 1));
-	ck_assert_ptr_null(retain_events_gap(st, last));
+	ck_assert_ptr_null(retain_events_gap(st, last - 1, NULL));
+	ck_assert_ptr_null(retain_events_gap(st, last, NULL));
 
 	/* Again at the same horizon: nothing more goes. A longer retain later cannot move the
 	 * horizon back: what is gone stays gone. */
@@ -275,7 +275,7 @@ START_TEST(test_tailnets_apart)
 	ck_assert_uint_eq(db_records("ver"), 1 + 1);
 	ck_assert_uint_eq(db_records("addr"), 1 + 1);
 	/* The log's oldest events are example.com's, then other.example's (never pruned). */
-	ck_assert_ptr_nonnull(retain_events_gap(st, 0));
+	ck_assert_ptr_nonnull(retain_events_gap(st, 0, NULL));
 }
 END_TEST
 
