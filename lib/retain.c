@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "entity-int.h"
 #include "hist-int.h"
 #include "log.h"
 #include "retain.h"
@@ -114,6 +115,8 @@ retain_run_init(struct retain_run *r, const char *tailnet, int64_t retain, tstim
 	r->retain = retain;
 	r->horizon = now - retain;
 	r->phase = RETAIN_VERSIONS;
+	/* Made here, so that every try of a transaction appends to the same one. */
+	r->texts = json_array();
 	store_key_init(&r->resume);
 }
 
@@ -122,6 +125,8 @@ retain_run_free(struct retain_run *r)
 {
 	free(r->tailnet);
 	r->tailnet = NULL;
+	json_decref(r->texts);
+	r->texts = NULL;
 }
 
 /* The horizon as stored: it never moves back, since what is gone cannot come back. */
@@ -196,6 +201,19 @@ retain_damaged(struct retain_run *w, const char *what, char **cause)
 	return -1;
 }
 
+/* A pruned policy version's text may be no one's now: noted, decided in the last phase. */
+static void
+retain_text_candidate(struct retain_run *w, const struct store_val *val)
+{
+	json_t *j = json_loadb((const char *)val->data + HIST_BOUNDS_LEN,
+	                       val->len - HIST_BOUNDS_LEN, 0, NULL);
+	json_t *hex = json_object_get(j, "sha256");
+
+	if (json_is_string(hex) && w->texts != NULL)
+		json_array_append(w->texts, hex);
+	json_decref(j);
+}
+
 /* Versions or address intervals (bounds first in the value) closed before the horizon. 1 more,
  * 0 phase done, -1. */
 static int
@@ -222,8 +240,12 @@ retain_bounds(struct store_txn *txn, struct retain_run *w, enum store_db db, siz
 			continue;
 		hist_bounds_get(val.data, &b);
 		/* Open, or its end unknown (a device hidden from the credential): still current. */
-		if (b.to_hi != TSTIME_NONE && b.to_hi != HIST_UNSEEN_END && b.to_hi < w->horizon)
-			retain_dels_add(&del, &key);
+		if (b.to_hi == TSTIME_NONE || b.to_hi == HIST_UNSEEN_END || b.to_hi >= w->horizon)
+			continue;
+		retain_dels_add(&del, &key);
+		if (db == STORE_VER && key.len > prefix.len &&
+		    ((const uint8_t *)key.data)[prefix.len] == endpoints[ENDPOINT_policy].kind)
+			retain_text_candidate(w, &val);
 	}
 	store_cursor_close(cur);
 	if (rc == -1) {
@@ -232,6 +254,56 @@ retain_bounds(struct store_txn *txn, struct retain_run *w, enum store_db db, siz
 	}
 	*count += del.n;
 	if (retain_dels_run(txn, db, &del, cause) == -1)
+		return -1;
+	return rc == 0;
+}
+
+/* Name index rows (tailnet, name, from_hi, node id) from before the horizon whose device has no
+ * version left: a name that leads nowhere would only say "not found" more slowly. */
+static int
+retain_names(struct store_txn *txn, struct retain_run *w, size_t max, char **cause)
+{
+	struct retain_dels del = {0};
+	struct store_cursor *cur, *vc;
+	struct store_key prefix, vprefix;
+	struct store_val key;
+	size_t seen = 0;
+	int rc;
+
+	store_key_init(&prefix);
+	store_key_str(&prefix, w->tailnet);
+	if (store_cursor_open(txn, STORE_NAME, &cur, cause) == -1)
+		return -1;
+	if (store_cursor_open(txn, STORE_VER, &vc, cause) == -1) {
+		store_cursor_close(cur);
+		return -1;
+	}
+	for (rc = retain_first(cur, w, &prefix, &key, NULL); rc == 0 && seen < max;
+	     rc = store_cursor_step(cur, 1, &key, NULL)) {
+		const char *p = key.data, *name = p + prefix.len, *id;
+		size_t nlen;
+
+		seen++;
+		retain_resume(w, &key, 0);
+		if (key.len <= prefix.len || p[key.len - 1] != '\0')
+			continue;
+		nlen = strnlen(name, key.len - prefix.len);
+		if (prefix.len + nlen + 1 + 8 >= key.len ||
+		    store_get_i64(name + nlen + 1) >= w->horizon)
+			continue;
+		id = name + nlen + 1 + 8;
+		hist_key_device(&vprefix, w->tailnet, id);
+		if (store_cursor_seek(vc, &vprefix, &vprefix, NULL, NULL) == 1)
+			retain_dels_add(&del, &key);
+	}
+	store_cursor_close(vc);
+	store_cursor_close(cur);
+	if (rc == -1) {
+		free(del.k);
+		return retain_damaged(w, "name", cause);
+	}
+	w->names += del.n;
+	if (retain_dels_run(txn, STORE_NAME, &del, cause) == -1)
 		return -1;
 	return rc == 0;
 }
@@ -371,6 +443,111 @@ retain_events(struct store_txn *txn, struct retain_run *w, size_t max, char **ca
 	return !done && rc == 0;
 }
 
+/* The policy texts some version of some tailnet still refers to, as a set of sha256 (hex). The
+ * tailnets that poll a policy are those with its endpoint state ("ep/TAILNET/policy"). */
+static int
+retain_texts_used(struct store_txn *txn, json_t *used, char **cause)
+{
+	static const char ep[] = "ep/", pol[] = "/policy";
+	struct store_cursor *mc, *vc;
+	struct store_key mprefix, vprefix;
+	struct store_val key, val;
+	int rc;
+
+	store_key_init(&mprefix);
+	store_key_bytes(&mprefix, ep, sizeof(ep) - 1);
+	if (store_cursor_open(txn, STORE_META, &mc, cause) == -1)
+		return -1;
+	if (store_cursor_open(txn, STORE_VER, &vc, cause) == -1) {
+		store_cursor_close(mc);
+		return -1;
+	}
+	for (rc = store_cursor_seek(mc, &mprefix, &mprefix, &key, NULL); rc == 0;
+	     rc = store_cursor_step(mc, 1, &key, NULL)) {
+		size_t tl = key.len - (sizeof(ep) - 1) - (sizeof(pol) - 1);
+		char tn[STORE_KEYMAX + 1];
+		int vrc;
+
+		if (key.len <= sizeof(ep) - 1 + sizeof(pol) - 1 ||
+		    memcmp((const char *)key.data + key.len - (sizeof(pol) - 1), pol,
+		           sizeof(pol) - 1) != 0)
+			continue;
+		memcpy(tn, (const char *)key.data + sizeof(ep) - 1, tl);
+		tn[tl] = '\0';
+		hist_key_kind(&vprefix, tn, endpoints[ENDPOINT_policy].kind, NULL);
+		for (vrc = store_cursor_seek(vc, &vprefix, &vprefix, NULL, &val); vrc == 0;
+		     vrc = store_cursor_step(vc, 1, NULL, &val)) {
+			json_t *j;
+			const char *hex;
+
+			if (val.len <= HIST_BOUNDS_LEN)
+				continue;
+			j = json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
+			               val.len - HIST_BOUNDS_LEN, 0, NULL);
+			if ((hex = json_string_value(json_object_get(j, "sha256"))) != NULL)
+				json_object_set_new(used, hex, json_true());
+			json_decref(j);
+		}
+		if (vrc == -1)
+			rc = -1;
+		if (rc == -1)
+			break;
+	}
+	store_cursor_close(vc);
+	store_cursor_close(mc);
+	if (rc == -1) {
+		*cause = xasprintf("store: a damaged record stops retention of policy texts");
+		return -1;
+	}
+	return 0;
+}
+
+/* The policy texts of the pruned versions that no version refers to any more. */
+static int
+retain_blobs(struct store_txn *txn, struct retain_run *w, char **cause)
+{
+	json_t *used, *hex;
+	size_t i;
+	int rc = 0;
+
+	if (json_array_size(w->texts) == 0)
+		return 0;
+	used = json_object();
+	if (retain_texts_used(txn, used, cause) == -1) {
+		json_decref(used);
+		return -1;
+	}
+	json_array_foreach(w->texts, i, hex)
+	{
+		const char *s = json_string_value(hex);
+		uint8_t hash[ENTITY_HASH_LEN];
+		struct store_key k;
+		int drc;
+
+		if (json_object_get(used, s) != NULL || strlen(s) != 2 * ENTITY_HASH_LEN)
+			continue;
+		for (size_t b = 0; b < ENTITY_HASH_LEN; b++) {
+			unsigned x = 0;
+
+			sscanf(s + 2 * b, "%2x", &x);
+			hash[b] = (uint8_t)x;
+		}
+		store_key_init(&k);
+		store_key_bytes(&k, hash, sizeof(hash));
+		/* Listed twice (two versions of one text): gone already the second time. */
+		if ((drc = store_del(txn, STORE_BLOB, &k, cause)) == -1) {
+			rc = -1;
+			break;
+		}
+		if (drc == 0) {
+			w->blobs++;
+			json_object_set_new(used, s, json_false());
+		}
+	}
+	json_decref(used);
+	return rc;
+}
+
 struct retain_ctx {
 	const struct retain_run *r;
 	struct retain_run w; /* the run as this transaction leaves it: kept only if it commits */
@@ -394,11 +571,17 @@ retain_txn(struct store_txn *txn, void *arg, char **cause)
 	case RETAIN_INTERVALS:
 		rc = retain_bounds(txn, w, STORE_ADDR, c->max, &w->intervals, cause);
 		break;
+	case RETAIN_NAMES:
+		rc = retain_names(txn, w, c->max, cause);
+		break;
 	case RETAIN_COVER:
 		rc = retain_cover(txn, w, c->max, cause);
 		break;
 	case RETAIN_EVENTS:
 		rc = retain_events(txn, w, c->max, cause);
+		break;
+	case RETAIN_BLOBS:
+		rc = retain_blobs(txn, w, cause);
 		break;
 	case RETAIN_DONE:
 		break;
@@ -423,6 +606,11 @@ retain_step(struct store *st, struct retain_run *r, size_t max, char **cause)
 	if (store_write(st, retain_txn, &c, cause) != 0)
 		return -1;
 	*r = c.w;
+	/* The candidates are shared with every try of the transaction: freed only now. */
+	if (r->phase == RETAIN_DONE && r->texts != NULL) {
+		json_decref(r->texts);
+		r->texts = NULL;
+	}
 	return r->phase != RETAIN_DONE;
 }
 

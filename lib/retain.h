@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "store.h"
 #include "tstime.h"
@@ -15,8 +16,10 @@
 enum retain_phase {
 	RETAIN_VERSIONS,  /* closed versions that ended before the horizon */
 	RETAIN_INTERVALS, /* address intervals that ended before it */
+	RETAIN_NAMES,     /* name index rows of devices with no version left */
 	RETAIN_COVER,     /* poll log rows before it (each endpoint keeps its last) */
 	RETAIN_EVENTS,    /* the oldest events, while older than their tailnet's horizon */
+	RETAIN_BLOBS,     /* policy texts no version refers to any more */
 	RETAIN_DONE
 };
 
@@ -28,7 +31,8 @@ struct retain_run {
 	enum retain_phase phase;
 	struct store_key resume; /* the last key visited in the phase (len 0: its start) */
 	int resume_incl;         /* the next step starts at resume itself, not after it */
-	uint64_t versions, intervals, cover, events; /* pruned by this pass */
+	uint64_t versions, intervals, names, cover, events, blobs; /* pruned by this pass */
+	json_t *texts; /* sha256 (hex) of the policy texts of the versions pruned: candidates */
 };
 
 /* A pass over TAILNET: its horizon becomes NOW - RETAIN (or stays, if later already). */

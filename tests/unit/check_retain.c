@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "addr.h"
+#include "entity.h"
 #include "event-log.h"
 #include "fixture.h"
 #include "hist.h"
@@ -176,8 +177,9 @@ START_TEST(test_prune)
 	/* Device 1's first version and device 2's only one ended at P(1). */
 	ck_assert_uint_eq(r.versions, 2);
 	ck_assert_uint_eq(db_records("ver"), vers - 2);
-	/* Device 2's address interval. */
+	/* Device 2's address interval, and its names (no version of it is left). */
 	ck_assert_uint_eq(r.intervals, 1);
+	ck_assert_uint_eq(r.names, 2);
 	ck_assert_uint_eq(db_records("addr"), addrs - 1);
 	/* The poll log rows of P(0)..P(4). */
 	ck_assert_uint_eq(r.cover, 5);
@@ -279,6 +281,44 @@ START_TEST(test_tailnets_apart)
 }
 END_TEST
 
+static void
+policy_at(tstime_t t, const char *text)
+{
+	struct hist_poll_result r;
+	char *cause = NULL;
+
+	ck_assert_msg(
+	    entity_policy_apply(st, TN, t, text, strlen(text), "\"etag\"", &pol, &r, &cause) == 0,
+	    "%s", cause);
+}
+
+/* A policy text goes with the last version that refers to it, not before. */
+START_TEST(test_policy_texts)
+{
+	struct retain_run r;
+	char *cause = NULL;
+
+	policy_at(P(0), "{\"acls\":[]}");
+	policy_at(P(1), "{\"acls\":[],\"groups\":{}}");
+	policy_at(P(2), "{\"acls\":[]}");
+	policy_at(P(3), "{\"hosts\":{}}");
+	ck_assert_uint_eq(db_records("blob"), 3);
+	/* Horizon after P(2): the first two versions go; the first text is the third's too. */
+	ck_assert_int_eq(retain_prune(st, TN, 30 * SEC, P(2) + MIN, 2, &r, &cause), 0);
+	ck_assert_uint_eq(r.versions, 2);
+	ck_assert_uint_eq(r.blobs, 1);
+	retain_run_free(&r);
+	ck_assert_uint_eq(db_records("blob"), 2);
+	/* Then the third: its text is no one's now; the current one's stays. */
+	ck_assert_int_eq(retain_prune(st, TN, 30 * SEC, P(3) + MIN, 2, &r, &cause), 0);
+	ck_assert_uint_eq(r.versions, 1);
+	ck_assert_uint_eq(r.blobs, 1);
+	retain_run_free(&r);
+	ck_assert_uint_eq(db_records("blob"), 1);
+	ck_assert_uint_eq(db_records("ver"), 1);
+}
+END_TEST
+
 static Suite *
 retain_suite(void)
 {
@@ -290,6 +330,7 @@ retain_suite(void)
 	tcase_add_test(tc, test_prune);
 	tcase_add_test(tc, test_keeps_what_answers_need);
 	tcase_add_test(tc, test_tailnets_apart);
+	tcase_add_test(tc, test_policy_texts);
 	suite_add_tcase(s, tc);
 	return s;
 }
