@@ -117,12 +117,12 @@ struct poller_tailnet {
 	json_t *own_tokens;              /* key ids of the last OAuth access tokens we were given */
 	struct poller_endpoint *eps;
 	size_t neps;
-	/* Retention: the pass under way (one step per loop turn), and when the last one began
-	 * (boot-time us, 0: never). */
+	/* Retention: the pass under way (one step per loop turn), and the recorded poll time that
+	 * began the last one (0: none yet). */
 	struct event *retain_ev;
 	struct retain_run retain;
 	int retain_active;
-	int64_t retain_began;
+	tstime_t retain_began;
 };
 
 struct poller {
@@ -508,20 +508,20 @@ poller_retain_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* After a poll recorded at T on a clock found sane: a retention pass, if one is due. The
- * horizon follows the recorded poll times, never a clock that jumped. */
+ * horizon and the pace follow the recorded poll times, never a clock that jumped. */
 static void
 poller_retain_kick(struct poller_tailnet *tn, tstime_t t)
 {
-	int64_t every = tn->cf->retain / 4, mono = poller_mono();
+	int64_t every = tn->cf->retain / 4;
 	struct timeval now = {0, 0};
 
 	if (tn->cf->retain <= 0 || tn->retain_active || tn->retain_ev == NULL)
 		return;
 	if (every > POLLER_RETAIN_EVERY)
 		every = POLLER_RETAIN_EVERY;
-	if (tn->retain_began != 0 && mono - tn->retain_began < every)
+	if (tn->retain_began != 0 && t >= tn->retain_began && t - tn->retain_began < every)
 		return;
-	tn->retain_began = mono;
+	tn->retain_began = t;
 	retain_run_init(&tn->retain, tn->cf->name, tn->cf->retain, t);
 	tn->retain_active = 1;
 	evtimer_add(tn->retain_ev, &now);
