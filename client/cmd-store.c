@@ -45,6 +45,18 @@ cmd_store_info_show(json_t *res, const struct cmd_args *a)
 		table_add_row(t, "damaged reads:", buf);
 		table_add_row(t, "first:", show_str(res, "first_damage"));
 	}
+	json_array_foreach(json_object_get(res, "retention"), i, kind)
+	{
+		const char *h = json_string_value(json_object_get(kind, "horizon"));
+
+		snprintf(buf, sizeof buf, "%s: retain %s, horizon %s", show_str(kind, "tailnet"),
+		         show_str(kind, "retain"), h != NULL ? h : "none (nothing pruned)");
+		table_add_row(t, i == 0 ? "retention:" : "", buf);
+	}
+	if (show_num(res, "events_from", &v) == 0 && v > 0) {
+		snprintf(buf, sizeof buf, "from seq %.0f (older ones pruned)", v);
+		table_add_row(t, "events:", buf);
+	}
 	table_print(t, stdout);
 	table_free(t);
 	json_array_foreach(json_object_get(res, "kinds"), i, kind)

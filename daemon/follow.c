@@ -10,6 +10,7 @@
 #include "events.h"
 #include "follow.h"
 #include "log.h"
+#include "retain.h"
 
 /* A follower reads more of the log only while less than this waits to be sent to it. */
 #define FOLLOW_HIGH (256 * 1024)
@@ -112,8 +113,18 @@ follow_pump(struct follower *fl)
 {
 	struct follow_batch b = {.fl = fl};
 	size_t examined = 0;
-	char *cause = NULL;
+	char *cause = NULL, *gap;
 
+	/* A reader so slow that retention pruned what it had not read: it is told, not skipped
+	 * past in silence. Its client reconnects from its last event and gets the error. */
+	if ((gap = retain_events_gap(fl->fw->st, fl->cursor, NULL)) != NULL) {
+		log_warnx("event follower dropped after seq %llu: %s",
+		          (unsigned long long)fl->cursor, gap);
+		free(gap);
+		ctl_stream_close(fl->st);
+		follow_remove(fl);
+		return -1;
+	}
 	do {
 		b.seen = 0;
 		if (event_scan(fl->fw->st, fl->cursor, FOLLOW_BATCH, follow_event_cb, &b, &cause) ==

@@ -16,6 +16,7 @@
 #include "events.h"
 #include "hooks.h"
 #include "log.h"
+#include "retain.h"
 #include "tstime.h"
 
 #define HOOKS_LOOK_BATCH 1000   /* events examined per look before the loop gets a turn */
@@ -312,6 +313,26 @@ hook_scan_cb(uint64_t seq, const char *json, size_t len, void *arg)
 	return 1;
 }
 
+/* A cursor behind the retention horizon: the events it never had are gone. Said loudly (the
+ * log, last_error in tsinvctl hooks), and delivery goes on from the first event kept. */
+static void
+hook_pruned(struct hook *h)
+{
+	uint64_t first = 0;
+	char *gap = retain_events_gap(h->hk->st, h->seq, &first);
+
+	if (gap == NULL)
+		return;
+	log_warnx("hook %s: %s: events %" PRIu64 " to %" PRIu64 " were never delivered to it",
+	          h->cf->name, gap, h->seq + 1, first - 1);
+	free(h->last_error);
+	h->last_error = xasprintf("%s: events %" PRIu64 " to %" PRIu64 " never delivered", gap,
+	                          h->seq + 1, first - 1);
+	free(gap);
+	h->seq = first - 1;
+	hook_write(h);
+}
+
 /* Finds the hook's next matching event after its cursor. Events that do not match move the
  * cursor on in memory; it is written with the next delivery, or here when nothing matched. */
 static void
@@ -322,6 +343,7 @@ hook_look(struct hook *h)
 	struct timeval now = {0, 0};
 
 	h->state = HOOK_IDLE;
+	hook_pruned(h);
 	if (event_scan(h->hk->st, h->seq, HOOKS_LOOK_BATCH, hook_scan_cb, &sc, &cause) != 0) {
 		/* The next wake tries again. */
 		log_warnx("hook %s: cannot read events: %s", h->cf->name,

@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "ops.h"
 #include "proto.h"
+#include "retain.h"
 #include "sbuf.h"
 
 typedef void (*ops_handler)(struct tsinvd *d, struct ctl_req *req);
@@ -127,7 +128,7 @@ ops_time_arg(struct ctl_req *req, const char *key, tstime_t *t)
 	char *cause = NULL;
 
 	*t = TSTIME_NONE;
-	if (s != NULL && tstime_parse(s, tstime_now(), t, &cause) == -1) {
+	if (s != NULL && tstime_parse_any(s, tstime_now(), t, &cause) == -1) {
 		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s: %s", key, cause);
 		free(cause);
 		return -1;
@@ -143,7 +144,7 @@ ops_at(struct ctl_req *req, tstime_t *at)
 	char *cause = NULL;
 
 	*at = TSTIME_NONE;
-	if (s != NULL && tstime_parse(s, tstime_now(), at, &cause) == -1) {
+	if (s != NULL && tstime_parse_any(s, tstime_now(), at, &cause) == -1) {
 		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "at: %s", cause);
 		free(cause);
 		return -1;
@@ -412,6 +413,20 @@ ops_committed(void *arg)
 #define OPS_EVENTS_LIMIT 1000
 #define OPS_EVENTS_SCAN 100000 /* events looked at by one events.list, matching or not */
 
+/* A since behind what retention kept: an error that says so, never a list with a hole. -1
+ * after the error reply. */
+static int
+ops_events_pruned(struct tsinvd *d, struct ctl_req *req, uint64_t since)
+{
+	char *gap = retain_events_gap(d->st, since, NULL);
+
+	if (gap == NULL)
+		return 0;
+	ctl_reply_err(req, PROTO_E_NOT_FOUND, "since: %s", gap);
+	free(gap);
+	return -1;
+}
+
 /* The filters of events.list and events.follow: since (a seq or a TIME), type globs, tailnet.
  * -1 after an error reply. */
 static int
@@ -454,15 +469,15 @@ ops_event_filter(struct tsinvd *d, struct ctl_req *req, uint64_t *since, const c
 	}
 	if (json_is_integer(s)) {
 		*since = (uint64_t)json_integer_value(s);
-		return 0;
+		return ops_events_pruned(d, req, *since);
 	}
-	if (tstime_parse(json_string_value(s), tstime_now(), &t, &cause) == -1) {
+	if (tstime_parse_any(json_string_value(s), tstime_now(), &t, &cause) == -1) {
 		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "since: %s", cause);
 		free(cause);
 		return -1;
 	}
 	if (event_seq_before(d->st, t, since, &cause) == 0)
-		return 0;
+		return ops_events_pruned(d, req, *since);
 internal:
 	ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause);
 	free(cause);
@@ -608,7 +623,7 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 	    proto_arg_bool(req->args, "netbox_ids", &ids, &cause) == -1 ||
 	    proto_arg_string(req->args, "at", &ats, &cause) == -1 ||
 	    proto_arg_string(req->args, "window", &ws, &cause) == -1 ||
-	    (ats != NULL && tstime_parse(ats, tstime_now(), &at, &cause) == -1) ||
+	    (ats != NULL && tstime_parse_any(ats, tstime_now(), &at, &cause) == -1) ||
 	    (ws != NULL && tstime_parse_duration(ws, &window, &cause) == -1)) {
 		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
 		free(cause);
@@ -869,10 +884,40 @@ ops_store_stat_cb(void *arg, const char *db, uint64_t records, uint64_t bytes)
 	                                     (json_int_t)records, "bytes", (json_int_t)bytes));
 }
 
+/* Each tailnet's retain setting and horizon (null: nothing pruned yet), and the first event
+ * the log still holds after pruning (0: none pruned). */
+static json_t *
+ops_store_retention(struct tsinvd *d, uint64_t *events_from)
+{
+	json_t *out = json_array();
+	struct store_txn *txn;
+	char *cause = NULL, dur[32];
+
+	*events_from = 0;
+	if (store_read_begin(d->st, &txn, &cause) == -1) {
+		free(cause);
+		return out;
+	}
+	for (size_t i = 0; i < d->cf->ntailnets; i++) {
+		const struct config_tailnet *tc = &d->cf->tailnets[i];
+
+		snprintf(dur, sizeof(dur), "forever");
+		if (tc->retain > 0)
+			tstime_format_duration(tc->retain, dur, sizeof(dur));
+		json_array_append_new(
+		    out, json_pack("{s:s, s:s, s:o}", "tailnet", tc->name, "retain", dur, "horizon",
+		                   tstime_json(retain_horizon(txn, tc->name, NULL))));
+	}
+	*events_from = retain_events_from(txn, NULL);
+	store_read_end(txn);
+	return out;
+}
+
 static void
 ops_store_info(struct tsinvd *d, struct ctl_req *req)
 {
-	json_t *kinds = json_array();
+	json_t *kinds = json_array(), *retention;
+	uint64_t events_from;
 	uint64_t used, map, damaged;
 	const char *first = NULL;
 	char *cause = NULL;
@@ -885,11 +930,13 @@ ops_store_info(struct tsinvd *d, struct ctl_req *req)
 	}
 	store_sizes(d->st, &used, &map);
 	damaged = store_damage(d->st, &first);
-	ctl_reply(req,
-	          json_pack("{s:s, s:i, s:b, s:I, s:I, s:o, s:I, s:s?}", "path", store_path(d->st),
-	                    "schema", store_schema(d->st), "read_only", store_read_only(d->st),
-	                    "used_bytes", (json_int_t)used, "map_bytes", (json_int_t)map, "kinds",
-	                    kinds, "damaged_reads", (json_int_t)damaged, "first_damage", first));
+	retention = ops_store_retention(d, &events_from);
+	ctl_reply(req, json_pack("{s:s, s:i, s:b, s:I, s:I, s:o, s:I, s:s?, s:o, s:I}", "path",
+	                         store_path(d->st), "schema", store_schema(d->st), "read_only",
+	                         store_read_only(d->st), "used_bytes", (json_int_t)used,
+	                         "map_bytes", (json_int_t)map, "kinds", kinds, "damaged_reads",
+	                         (json_int_t)damaged, "first_damage", first, "retention", retention,
+	                         "events_from", (json_int_t)events_from));
 }
 
 static void

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -18,12 +19,23 @@
 #include "notify.h"
 #include "config-diff.h"
 #include "poller.h"
+#include "retain.h"
 #include "sbuf.h"
 
 #define POLLER_BACKOFF_MIN (5 * TSTIME_SEC)
 #define POLLER_RETRY_AFTER_MAX (3600 * TSTIME_SEC)
 #define POLLER_ERRMSG_MAX 200
 #define POLLER_FORBIDDEN_MAX (86400 * TSTIME_SEC) /* a 403 endpoint is retried at least daily */
+/* Clock sanity. Between two polls the wall clock may drift from the monotonic one by the
+ * kernel's slew (at most 0.05%) plus scheduling noise: 2 s + 1% of the span is a step. The
+ * API's Date: has a 1 s resolution and some transfer time: 60 s + 1 s apart is a wrong clock. */
+#define POLLER_STEP_SLACK (2 * TSTIME_SEC)
+#define POLLER_STEP_PERCENT 1
+#define POLLER_DATE_SLACK (61 * TSTIME_SEC)
+/* Retention: a pass after a poll at most this often (or every retain / 4 if shorter), each of
+ * its write transactions visiting at most this many records, one per loop turn. */
+#define POLLER_RETAIN_EVERY (3600 * TSTIME_SEC)
+#define POLLER_RETAIN_BATCH 500
 
 struct poller_group {
 	int pending;
@@ -76,6 +88,13 @@ struct poller_endpoint {
 	struct poller_waiters cur, next_waiters;
 	enum poller_error_class err_class; /* of the failure poller_finish is handed */
 	struct poller_stats stats;
+	/* The clock: the wall and boot-time readings at the end of the last fetch, why the wall
+	 * clock is unreliable since the last recorded poll (malloc'd, NULL: it is not), and the
+	 * Date: of this poll's last answer (0: none). */
+	tstime_t clk_real;
+	int64_t clk_mono;
+	char *clk_why;
+	tstime_t date;
 };
 
 /* OAuth client credentials: a 1-hour access token, fetched, cached, renewed before it ends. */
@@ -104,6 +123,12 @@ struct poller_tailnet {
 	json_t *own_tokens;              /* key ids of the last OAuth access tokens we were given */
 	struct poller_endpoint *eps;
 	size_t neps;
+	/* Retention: the pass under way (one step per loop turn), and the recorded poll time that
+	 * began the last one (0: none yet). */
+	struct event *retain_ev;
+	struct retain_run retain;
+	int retain_active;
+	tstime_t retain_began;
 };
 
 struct poller {
@@ -490,6 +515,110 @@ poller_take(struct poller_endpoint *ep, long status, char **error)
 	return ep->step < n || ep->extra_i < json_array_size(ep->extra);
 }
 
+/* Boot time (it counts a suspend, as the wall clock does), in us; 0 if there is none. */
+static int64_t
+poller_mono(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) == -1)
+		return 0;
+	return (int64_t)ts.tv_sec * TSTIME_SEC + ts.tv_nsec / 1000;
+}
+
+/* Checks the wall clock at T, the end of a fetch, against the boot-time clock since the last
+ * fetch and against the API's Date:, and tells POL what it found. A reason stays until a poll
+ * is recorded: the span to the last recorded poll holds the step. */
+static void
+poller_clock(struct poller_endpoint *ep, tstime_t t, struct hist_policy *pol)
+{
+	int64_t mono = poller_mono(), dm, step, skew;
+	char *why = NULL, d[32];
+
+	if (ep->clk_mono > 0 && mono > 0) {
+		dm = mono - ep->clk_mono;
+		step = (t - ep->clk_real) - dm;
+		if (llabs(step) > POLLER_STEP_SLACK + dm * POLLER_STEP_PERCENT / 100) {
+			/* Whole seconds: a step is never known better than that. */
+			tstime_format_duration(
+			    (llabs(step) + TSTIME_SEC / 2) / TSTIME_SEC * TSTIME_SEC, d, sizeof(d));
+			why = xasprintf("the wall clock stepped %s %s between polls",
+			                step < 0 ? "back" : "forward", d);
+		}
+		pol->mono_elapsed = dm;
+	}
+	if (why == NULL && ep->date > 0 && llabs(t - ep->date) > POLLER_DATE_SLACK) {
+		skew = t - ep->date;
+		tstime_format_duration((llabs(skew) + TSTIME_SEC / 2) / TSTIME_SEC * TSTIME_SEC, d,
+		                       sizeof(d));
+		why = xasprintf("our clock is %s %s the API's Date:", d,
+		                skew < 0 ? "behind" : "ahead of");
+	}
+	if (why != NULL) {
+		log_warnx("tailnet %s: %s: clock unreliable: %s: the time since the last poll is a "
+		          "gap",
+		          ep->tn->cf->name, ep->name, why);
+		free(ep->clk_why);
+		ep->clk_why = why;
+	}
+	ep->clk_real = t;
+	ep->clk_mono = mono;
+	pol->clock_unreliable = ep->clk_why;
+	pol->api_date = ep->date;
+}
+
+/* One step of the tailnet's retention pass; the next on a later loop turn. */
+static void
+poller_retain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct poller_tailnet *tn = arg;
+	struct retain_run *r = &tn->retain;
+	struct timeval now = {0, 0};
+	char *cause = NULL, h[TSTIME_STRLEN];
+	int rc = retain_step(tn->pl->st, r, POLLER_RETAIN_BATCH, &cause);
+
+	if (rc == 1) {
+		evtimer_add(tn->retain_ev, &now);
+		return;
+	}
+	tstime_format(r->horizon, h, sizeof(h));
+	if (rc == -1) {
+		log_warnx("tailnet %s: retention: %s", tn->cf->name, cause);
+		free(cause);
+	} else if (r->versions + r->intervals + r->cover + r->events + r->blobs > 0)
+		log_info(
+		    "tailnet %s: retention: pruned %llu versions, %llu address intervals, %llu "
+		    "poll log rows, %llu events and %llu policy texts that ended before %s",
+		    tn->cf->name, (unsigned long long)r->versions, (unsigned long long)r->intervals,
+		    (unsigned long long)r->cover, (unsigned long long)r->events,
+		    (unsigned long long)r->blobs, h);
+	retain_run_free(r);
+	tn->retain_active = 0;
+}
+
+/* After a poll recorded at T on a clock found sane: a retention pass, if one is due. The
+ * horizon and the pace follow the recorded poll times, never a clock that jumped. */
+static void
+poller_retain_kick(struct poller_tailnet *tn, tstime_t t)
+{
+	int64_t every = tn->cf->retain / 4;
+	struct timeval now = {0, 0};
+
+	if (tn->cf->retain <= 0 || tn->retain_active)
+		return;
+	/* Made at the first pass: a reload may have set retain on a tailnet that kept running. */
+	if (tn->retain_ev == NULL)
+		tn->retain_ev = evtimer_new(tn->pl->base, poller_retain_cb, tn);
+	if (every > POLLER_RETAIN_EVERY)
+		every = POLLER_RETAIN_EVERY;
+	if (tn->retain_began != 0 && t >= tn->retain_began && t - tn->retain_began < every)
+		return;
+	tn->retain_began = t;
+	retain_run_init(&tn->retain, tn->cf->name, tn->cf->retain, t);
+	tn->retain_active = 1;
+	evtimer_add(tn->retain_ev, &now);
+}
+
 static void
 poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 {
@@ -564,6 +693,7 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 		poller_request_start(ep);
 		return;
 	}
+	poller_clock(ep, t, &pol);
 	if (error == NULL) {
 		struct endpoint_answer ans;
 
@@ -571,8 +701,14 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 		if (ep->kind->apply(tn->pl->st, tn->cf->name, t, &ans, &pol, &res, &cause) == -1) {
 			error = xasprintf("answer not recorded: %s", cause);
 			free(cause);
-		} else if (res.events > 0 && tn->pl->committed != NULL)
-			tn->pl->committed(tn->pl->committed_arg);
+		} else {
+			if (ep->clk_why == NULL)
+				poller_retain_kick(tn, res.time);
+			free(ep->clk_why);
+			ep->clk_why = NULL;
+			if (res.events > 0 && tn->pl->committed != NULL)
+				tn->pl->committed(tn->pl->committed_arg);
+		}
 	} else if (ep->path != NULL && (ep->kind != &endpoints[ENDPOINT_devices] ||
 	                                ep->step >= poller_npaths(ep->kind))) {
 		/* Which of an endpoint's requests failed. */
@@ -614,14 +750,25 @@ poller_finish_cb(evutil_socket_t fd, short what, void *arg)
 	poller_finish(ep, error, 0, NULL, tstime_now());
 }
 
-/* Keeps the policy file's ETag: the API's revision id, stored with the text. */
+/* Keeps the policy file's ETag (the API's revision id, stored with the text) and every answer's
+ * Date: (the API's clock, to check ours by). */
 static size_t
 poller_header_cb(char *data, size_t size, size_t n, void *arg)
 {
 	struct poller_endpoint *ep = arg;
 	size_t len = n, skip;
 
-	if (len > 5 && strncasecmp(data, "ETag:", 5) == 0) {
+	if (len > 5 && strncasecmp(data, "Date:", 5) == 0 && len < 128) {
+		char buf[128];
+		time_t d;
+
+		memcpy(buf, data + 5, len - 5);
+		buf[len - 5] = '\0';
+		if ((d = curl_getdate(buf, NULL)) > 0)
+			ep->date = (tstime_t)d * TSTIME_SEC;
+	}
+	if (len > 5 && strncasecmp(data, "ETag:", 5) == 0 && ep->kind->text &&
+	    ep->step < poller_npaths(ep->kind)) {
 		data += 5;
 		len -= 5;
 		skip = strspn(data, " \t");
@@ -674,12 +821,12 @@ poller_request_start(struct poller_endpoint *ep)
 		ep->token_gen = tn->oauth->gen;
 	curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
 	curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, tn->bearer);
-	if (ep->kind->text && ep->step < poller_npaths(ep->kind)) {
+	if (ep->kind->text && ep->step < poller_npaths(ep->kind))
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, tn->headers_text);
-		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, poller_header_cb);
-		curl_easy_setopt(e, CURLOPT_HEADERDATA, ep);
-	} else
+	else
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, tn->headers);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, poller_header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, ep);
 	ep->easy = e;
 	if (curl_multi_add_handle(tn->pl->multi, e) != CURLM_OK) {
 		curl_easy_cleanup(e);
@@ -697,6 +844,7 @@ poller_fetch_start(struct poller_endpoint *ep)
 	ep->next = TSTIME_NONE;
 	ep->started = tstime_now();
 	ep->refused = 0;
+	ep->date = 0;
 	poller_poll_reset(ep);
 	ep->answers = json_array();
 	ep->fetched = json_array();
@@ -989,6 +1137,7 @@ poller_tailnet_free(struct poller *pl, struct poller_tailnet *tn)
 		poller_waiters_drop(&ep->next_waiters);
 		poller_poll_reset(ep);
 		free(ep->start_error);
+		free(ep->clk_why);
 		free(ep->base);
 		if (ep->timer)
 			event_free(ep->timer);
@@ -996,6 +1145,10 @@ poller_tailnet_free(struct poller *pl, struct poller_tailnet *tn)
 			event_free(ep->finish);
 	}
 	free(tn->eps);
+	if (tn->retain_ev != NULL)
+		event_free(tn->retain_ev);
+	if (tn->retain_active)
+		retain_run_free(&tn->retain);
 	json_decref(tn->own_tokens);
 	poller_tailnet_free_auth(tn);
 	poller_oauth_free(pl, tn->oauth);

@@ -97,6 +97,7 @@ static const struct config_key config_tailnet_keys[] = {
     {CONFIG_T(presence_events), CONFIG_BOOL, 0, 1},
     {CONFIG_T(oauth_token_events), CONFIG_BOOL, 0, 1},
     {CONFIG_T(endpoints), CONFIG_ENDPOINTS, 0, 0},
+    {CONFIG_T(retain), CONFIG_DURATION, TSTIME_SEC, CONFIG_DURMAX},
 };
 #define CONFIG_H(name) #name, offsetof(struct config_hook, name)
 static const struct config_key config_hook_keys[] = {

@@ -34,6 +34,9 @@ struct config_tailnet {
 	int presence_events;                /* default no: record device.online / device.offline */
 	int oauth_token_events; /* default no: key events for access tokens OAuth clients mint */
 	unsigned endpoints;     /* bit i: poll config_endpoint_names[i]; default all */
+	/* us: history that ended longer ago than this is pruned; 0 (the default): kept forever.
+	 * At least 1s: values under a day are for tests. */
+	int64_t retain;
 };
 
 /* The endpoints a tailnet may poll, NULL-terminated, in the order of enum endpoint_id: devices

@@ -325,7 +325,8 @@ entity_apply_txn(struct store_txn *txn, void *arg, char **cause)
 
 	entity_changes_free(a);
 	memset(a->res, 0, sizeof(*a->res));
-	if (hist_poll_begin(txn, a->tailnet, ENTITY_ROW(a->k)->name, &a->t, &ep, cause) == -1)
+	if (hist_poll_begin(txn, a->tailnet, ENTITY_ROW(a->k)->name, &a->t, &ep, a->pol, cause) ==
+	    -1)
 		return -1;
 	a->res->time = a->t;
 	a->res->seen = a->nitems;

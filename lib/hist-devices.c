@@ -786,7 +786,7 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 
 	hist_changes_free(a);
 	memset(a->res, 0, sizeof(*a->res));
-	if (hist_poll_begin(txn, a->tailnet, HIST_DEVICES->name, &a->t, &ep, cause) == -1)
+	if (hist_poll_begin(txn, a->tailnet, HIST_DEVICES->name, &a->t, &ep, a->pol, cause) == -1)
 		return -1;
 	a->res->time = a->t;
 	a->res->seen = a->ndevs;

@@ -150,22 +150,25 @@ int hist_ep_read(struct store_txn *txn, const char *tailnet, const char *endpoin
 int hist_ep_write(struct store_txn *txn, const char *tailnet, const char *endpoint,
                   const struct hist_endpoint *ep, char **cause);
 /* Applying one poll of ENDPOINT in a write transaction, in three steps. Begin reads the
- * endpoint's state into *EP and moves *T past its last poll (poll times strictly increase:
- * they are keys). Hold holds back a mass disappearance (GONE of NCUR records, WHAT names them)
- * until a second poll confirms it: 1 when held (EP written), 0 to go on, -1. End writes the
- * coverage row and the endpoint's state for a successful poll of COUNT entities. EP is the
- * caller's to free. */
+ * endpoint's state into *EP and checks *T against its last poll (poll times strictly increase:
+ * they are keys): when the clock is unreliable (POL says why, or *T is not after the last
+ * poll), the span since the last poll is a gap and *T is placed by the monotonic time elapsed
+ * or the API's Date:; with neither it is -1 (the poll is not recorded), never a 1 us step. Hold
+ * holds back a mass disappearance (GONE of NCUR records, WHAT names them) until a second poll
+ * confirms it: 1 when held (EP written), 0 to go on, -1. End writes the coverage row and the
+ * endpoint's state for a successful poll of COUNT entities. EP is the caller's to free. */
 int hist_poll_begin(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t *t,
-                    struct hist_endpoint *ep, char **cause);
+                    struct hist_endpoint *ep, const struct hist_policy *pol, char **cause);
 int hist_poll_hold(struct store_txn *txn, const char *tailnet, const char *endpoint,
                    const char *what, struct hist_endpoint *ep, size_t gone, uint64_t ncur,
                    const struct hist_policy *pol, struct hist_poll_result *res, char **cause);
 int hist_poll_end(struct store_txn *txn, const char *tailnet, const char *endpoint,
                   struct hist_endpoint *ep, tstime_t t, size_t count, const struct hist_policy *pol,
                   char **cause);
-/* A coverage row for a successful poll at T; PREV is the one before it. */
+/* A coverage row for a successful poll at T; PREV is the one before it. CLOCK: the wall clock
+ * was unreliable over the span (a gap, however short). */
 int hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
-                   tstime_t prev, int span_ok, uint64_t count, int oauth, char **cause);
+                   tstime_t prev, int span_ok, uint64_t count, int oauth, int clock, char **cause);
 /* Is T covered by polls of ENDPOINT? If not, *reason (malloc'd) says why. */
 int hist_covered(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
                  char **reason);

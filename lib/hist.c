@@ -6,11 +6,15 @@
 
 #include "hist-int.h"
 #include "log.h"
+#include "retain.h"
 
 /* A coverage row: the previous successful poll, duration, whether the span to it is covered. */
 #define HIST_COVER_LEN 24
 #define HIST_COVER_SPAN_OK 0x1
 #define HIST_COVER_OAUTH 0x2 /* the poll was made with an OAuth access token */
+/* The wall clock was unreliable between the previous poll and this one: a gap, and the poll's
+ * own time is an estimate. Rows written before this bit existed simply lack it. */
+#define HIST_COVER_CLOCK 0x4
 
 const char *const hist_state_names[] = {"none", "held", "maybe"};
 
@@ -462,7 +466,7 @@ hist_version_close(struct store_txn *txn, const char *tailnet, uint8_t kind, con
 
 int
 hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
-               tstime_t prev, int span_ok, uint64_t count, int oauth, char **cause)
+               tstime_t prev, int span_ok, uint64_t count, int oauth, int clock, char **cause)
 {
 	uint8_t v[HIST_COVER_LEN];
 	struct store_key k;
@@ -471,7 +475,8 @@ hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint,
 	store_key_i64(&k, t);
 	store_put_i64(v, prev);
 	store_put_u64(v + 8, count);
-	store_put_u64(v + 16, (span_ok ? HIST_COVER_SPAN_OK : 0) | (oauth ? HIST_COVER_OAUTH : 0));
+	store_put_u64(v + 16, (span_ok && !clock ? HIST_COVER_SPAN_OK : 0) |
+	                          (oauth ? HIST_COVER_OAUTH : 0) | (clock ? HIST_COVER_CLOCK : 0));
 	return store_put(txn, STORE_COVER, &k, v, sizeof(v), cause);
 }
 
@@ -534,13 +539,41 @@ hist_policy_defaults(struct hist_policy *pol)
 
 int
 hist_poll_begin(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t *t,
-                struct hist_endpoint *ep, char **cause)
+                struct hist_endpoint *ep, const struct hist_policy *pol, char **cause)
 {
+	tstime_t last;
+
 	if (hist_ep_read(txn, tailnet, endpoint, ep, cause) == -1)
 		return -1;
-	/* Poll times are strictly increasing: they are keys, and bounds compare them. */
-	if (ep->last_poll != TSTIME_NONE && *t <= ep->last_poll)
-		*t = ep->last_poll + 1;
+	last = ep->last_poll;
+	if (pol->clock_unreliable != NULL && last != TSTIME_NONE)
+		ep->clock_why = pol->clock_unreliable;
+	else if (ep->last_ok != TSTIME_NONE && *t < ep->last_ok)
+		ep->clock_why = "the wall clock is before the last recorded poll";
+	/* Poll times are strictly increasing: they are keys, and bounds compare them. A clock that
+	 * cannot be trusted places the poll by what can: the monotonic time since the last poll,
+	 * the API's Date:. Never one microsecond after the last: that is invented precision. (A
+	 * failed poll stamped later is only the endpoint's state: windows start at last_ok. The
+	 * same reading twice is no step: the same answer applied again, a microsecond later.) */
+	if (ep->clock_why == NULL && last != TSTIME_NONE && *t <= last)
+		*t = last + 1;
+	if (ep->clock_why != NULL) {
+		if (pol->mono_elapsed > 0 && last + pol->mono_elapsed > *t)
+			*t = last + pol->mono_elapsed;
+		/* The API's clock only when ours has nothing: it may be the wrong one. */
+		if (*t <= last && pol->api_date > last)
+			*t = pol->api_date;
+		if (*t <= last) {
+			char a[TSTIME_STRLEN];
+
+			tstime_format(last, a, sizeof(a));
+			*cause = xasprintf("clock unreliable (%s) and nothing to place this poll "
+			                   "after the last one (%s): not recorded",
+			                   ep->clock_why, a);
+			hist_endpoint_free(ep);
+			return -1;
+		}
+	}
 	ep->last_poll = *t;
 	free(ep->error);
 	ep->error = NULL;
@@ -572,7 +605,7 @@ hist_poll_end(struct store_txn *txn, const char *tailnet, const char *endpoint,
 	if (hist_put_cover(txn, tailnet, endpoint, t, ep->last_ok,
 	                   ep->last_ok != TSTIME_NONE && t - ep->last_ok <= pol->max_gap, count,
 	                   pol->credential != NULL && strcmp(pol->credential, "oauth") == 0,
-	                   cause) == -1)
+	                   ep->clock_why != NULL, cause) == -1)
 		return -1;
 	/* Every poll's row says which kind of credential made it; the endpoint keeps the last. */
 	if (pol->credential != NULL)
@@ -595,7 +628,16 @@ hist_covered(struct store_txn *txn, const char *tailnet, const char *endpoint, t
 	struct store_val key, val;
 	char a[TSTIME_STRLEN], b[TSTIME_STRLEN];
 	int covered = 0;
+	int64_t retain = 0;
+	tstime_t horizon = retain_horizon(txn, tailnet, &retain);
 
+	/* What ended before it is gone: nothing there can be "none". */
+	if (horizon != TSTIME_NONE && t < horizon) {
+		tstime_format(horizon, a, sizeof(a));
+		tstime_format_duration(retain, b, sizeof(b));
+		*reason = xasprintf(RETAIN_WHY " (%s, retain = %s)", a, b);
+		return 0;
+	}
 	hist_key_cover(&prefix, tailnet, endpoint);
 	k = prefix;
 	store_key_i64(&k, t);
@@ -608,7 +650,16 @@ hist_covered(struct store_txn *txn, const char *tailnet, const char *endpoint, t
 		uint64_t flags = store_get_u64((const uint8_t *)val.data + 16);
 
 		tstime_format(at, b, sizeof(b));
-		if (at == t || (prev != TSTIME_NONE && prev <= t && (flags & HIST_COVER_SPAN_OK)))
+		if (flags & HIST_COVER_CLOCK) {
+			/* Not even the poll's own time is known better than the span. */
+			if (prev == TSTIME_NONE)
+				*reason = xasprintf("clock unreliable until %s", b);
+			else {
+				tstime_format(prev, a, sizeof(a));
+				*reason = xasprintf("clock unreliable between %s and %s", a, b);
+			}
+		} else if (at == t ||
+		           (prev != TSTIME_NONE && prev <= t && (flags & HIST_COVER_SPAN_OK)))
 			covered = 1;
 		else if (prev == TSTIME_NONE)
 			*reason = xasprintf("before the first successful poll (%s)", b);

@@ -36,6 +36,13 @@ struct hist_policy {
 	/* us: how much later a second list must leave an entity out too to confirm its deletion
 	 * when it was not fetched by id (0: the next list). */
 	int64_t confirm_delay;
+	/* The clock (poller.c measures it): why the wall clock cannot be trusted for this poll
+	 * (NULL: it can), the monotonic time since the endpoint's previous poll and the API's
+	 * Date: (0: not known). The span since the last poll becomes a gap; the other two place a
+	 * poll that the wall clock would put at or before the last one. */
+	const char *clock_unreliable;
+	int64_t mono_elapsed;
+	tstime_t api_date;
 };
 
 /* The thresholds used when a policy names none: 14d, 7d, 1d. */
@@ -64,6 +71,8 @@ struct hist_endpoint {
 	char credential[8]; /* of the last successful poll: "api_key", "oauth", "" unknown */
 	uint64_t hidden;    /* devices not visible to the current credential, kept as unknown */
 	uint64_t pending_confirm; /* entities missing from the last list, not confirmed gone yet */
+	/* This poll's, never stored: why the span to it is a gap (NULL: it is not). */
+	const char *clock_why;
 };
 
 /* Applies a devices answer (BODY, borrowed: {"devices":[...]}) seen at time T in one write

@@ -312,8 +312,22 @@ tstime_parse_absolute(const char *s, tstime_t *out, char **cause)
 	return -2;
 }
 
+static int tstime_parse_at(const char *s, tstime_t now, int future_ok, tstime_t *out, char **cause);
+
 int
 tstime_parse(const char *s, tstime_t now, tstime_t *out, char **cause)
+{
+	return tstime_parse_at(s, now, 0, out, cause);
+}
+
+int
+tstime_parse_any(const char *s, tstime_t now, tstime_t *out, char **cause)
+{
+	return tstime_parse_at(s, now, 1, out, cause);
+}
+
+static int
+tstime_parse_at(const char *s, tstime_t now, int future_ok, tstime_t *out, char **cause)
 {
 	char later[TSTIME_STRLEN], nowbuf[TSTIME_STRLEN];
 	int64_t ago;
@@ -337,7 +351,7 @@ tstime_parse(const char *s, tstime_t now, tstime_t *out, char **cause)
 	if (rc == 0) {
 		/* tsinv knows nothing of the future: a later time is a typing error, not "maybe".
 		 */
-		if (t > now) {
+		if (t > now && !future_ok) {
 			tstime_format(t, later, sizeof later);
 			tstime_format(now, nowbuf, sizeof nowbuf);
 			*cause = xasprintf("\"%s\" (%s) is later than now (%s)", s, later, nowbuf);

@@ -21,6 +21,9 @@ int tstime_parse_rfc3339(const char *s, tstime_t *out);
 /* What users type for TIME: RFC 3339, "now", or a relative time in the past: "-90m", "90m",
  * "3d", "1h30m" (all mean that long before now). Returns 0, or -1 with *cause (malloc'd). */
 int tstime_parse(const char *s, tstime_t now, tstime_t *out, char **cause);
+/* The same forms, a time later than NOW included: the daemon reads a client's times with it,
+ * since its own clock may be the one that is wrong (a step back: "clock unreliable"). */
+int tstime_parse_any(const char *s, tstime_t now, tstime_t *out, char **cause);
 
 /* "90s", "5m", "1h30m", "7d", "2w", "250ms"; a bare number is seconds. Returns 0 or -1 + *cause. */
 int tstime_parse_duration(const char *s, int64_t *us, char **cause);

@@ -182,6 +182,7 @@ struct tssim {
 	unsigned long oauth_serial;       /* tokens ever issued */
 	unsigned long oauth_issued;       /* since start or the last requests reset */
 	TAILQ_HEAD(, tssim_token) tokens; /* issued, maybe expired */
+	long long date_skew; /* seconds added to the Date: of every answer (a server's clock) */
 };
 
 /* Authenticates a request for a route (noting the credential in the call): 0, or an error
@@ -309,6 +310,7 @@ static json_t *tssim_op_settings_set(struct tssim *, json_t *, char **);
 static json_t *tssim_op_webhook_add(struct tssim *, json_t *, char **);
 static json_t *tssim_op_webhook_delete(struct tssim *, json_t *, char **);
 static json_t *tssim_op_webhook_set(struct tssim *, json_t *, char **);
+static json_t *tssim_op_date_skew(struct tssim *, json_t *, char **);
 static json_t *tssim_op_help(struct tssim *, json_t *, char **);
 
 static const struct tssim_op {
@@ -372,6 +374,8 @@ static const struct tssim_op {
     {"webhook_delete", tssim_op_webhook_delete, "{tailnet, endpointId}: remove a webhook"},
     {"webhook_set", tssim_op_webhook_set,
      "{tailnet, endpointId, fields}: merge fields into a webhook (null removes)"},
+    {"date_skew", tssim_op_date_skew,
+     "{seconds}: send every answer's Date: that far from the real time (0: the real time)"},
     {"help", tssim_op_help, "{}: this list"},
 };
 
@@ -1906,6 +1910,23 @@ tssim_content_type(struct evhttp_request *req)
 		evhttp_add_header(hdr, "Content-Type", "application/json");
 }
 
+/* A Date: off the real time when asked: the clock of a server that is wrong, or of a daemon
+ * that is. evhttp adds the true one to the others. */
+static void
+tssim_date(struct tssim *sim, struct evhttp_request *req)
+{
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	time_t t = time(NULL) + (time_t)sim->date_skew;
+	struct tm tm;
+	char buf[64];
+
+	if (sim->date_skew == 0 || evhttp_find_header(hdr, "Date") != NULL)
+		return;
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	evhttp_add_header(hdr, "Date", buf);
+}
+
 static void
 tssim_send(struct tssim *sim, struct evhttp_request *req, int status, struct evbuffer *buf,
            const char *note)
@@ -1914,6 +1935,7 @@ tssim_send(struct tssim *sim, struct evhttp_request *req, int status, struct evb
 	const char *uri = evhttp_request_get_uri(req);
 
 	tssim_content_type(req);
+	tssim_date(sim, req);
 	if (!sim->quiet)
 		log_info("%s %.*s -> %d, %zu bytes%s%s",
 		         tssim_method_name(evhttp_request_get_command(req)), tssim_log_len(uri),
@@ -3956,6 +3978,17 @@ static json_t *
 tssim_op_webhook_set(struct tssim *sim, json_t *args, char **cause)
 {
 	return tssim_coll_set(sim, args, &tssim_coll_webhooks, cause);
+}
+
+static json_t *
+tssim_op_date_skew(struct tssim *sim, json_t *args, char **cause)
+{
+	long long s;
+
+	if (tssim_arg_int(args, "seconds", 0, -86400LL * 365, 86400LL * 365, &s, cause) != 0)
+		return NULL;
+	sim->date_skew = s;
+	return tssim_result("date_skew", json_integer(s));
 }
 
 static json_t *

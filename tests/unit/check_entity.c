@@ -2148,45 +2148,77 @@ END_TEST
 
 START_TEST(test_poll_time_monotonic)
 {
-	json_t *u1 = mkuser("u1", "alice@example.com", "admin", "active"), *s, *evs, *out;
+	json_t *u1 = mkuser("u1", "alice@example.com", "admin", "active"), *s, *evs, *out, *b;
 	json_t *k1 = mkkey("k1", "auth", T0 + 30 * DAY, "one", ""), *kb = body_of("keys", k1, END);
 	struct hist_poll_result res;
 	struct hist_endpoint ep;
+	char *cause = NULL;
 
 	res = users_list_poll(H(5), u1, END);
 	ck_assert_int_eq(res.time, H(5));
-	/* The clock stepped back, then stood still: each poll still comes after the last. */
+	/* The clock stepped back, and nothing tells how long since the last poll: the poll is
+	 * not recorded (a microsecond after the last would be invented precision). */
+	b = json_pack("{s:[O]}", "users", u1);
+	ck_assert_int_eq(entity_users_apply(st, TN, H(3), b, &pol, &res, &cause), -1);
+	ck_assert_msg(strstr(cause, "clock unreliable") != NULL, "%s", cause);
+	free(cause);
+	/* The monotonic clock says 10 minutes passed: that places it; the span is a gap. */
+	pol.mono_elapsed = 10 * MIN;
 	res = users_list_poll(H(3), u1, END);
-	ck_assert_int_eq(res.time, H(5) + 1);
-	res = users_list_poll(H(5) + 1, u1, END);
-	ck_assert_int_eq(res.time, H(5) + 2);
+	ck_assert_int_eq(res.time, H(5) + 10 * MIN);
 	json_object_set_new(u1, "role", json_string("member"));
 	res = users_list_poll(H(1), u1, END);
-	ck_assert_int_eq(res.time, H(5) + 3);
+	ck_assert_int_eq(res.time, H(5) + 20 * MIN);
 	evs = TAKE(res, "user.role.changed u1"); /* at the poll's time as recorded */
 	json_decref(evs);
 	ep = endpoint(TN, endpoints[ENDPOINT_users].name);
-	ck_assert_int_eq(ep.last_ok, H(5) + 3);
-	ck_assert_int_eq(ep.last_poll, H(5) + 3);
+	ck_assert_int_eq(ep.last_ok, H(5) + 20 * MIN);
+	ck_assert_int_eq(ep.last_poll, H(5) + 20 * MIN);
 	hist_endpoint_free(&ep);
 	out = users_list(NOW);
-	CK_BOUNDS(row_of(out, "users", "u1"), "held", H(5) + 2, H(5) + 3, NOW, NOW);
+	CK_BOUNDS(row_of(out, "users", "u1"), "held", H(5) + 10 * MIN, H(5) + 20 * MIN, NOW, NOW);
+	json_decref(out);
+	/* Inside the span the clock could not be trusted over, nothing is known. */
+	out = users_list(H(5) + 15 * MIN);
+	ck_assert_str_eq(S(out, "coverage"), "unknown");
+	ck_assert_str_eq(S(out, "reason"), "clock unreliable between 2026-11-01T05:10:00Z and "
+	                                   "2026-11-01T05:20:00Z");
+	json_decref(out);
+	/* A poll the clock places after the last, and a sane clock, cover the span again. */
+	pol.mono_elapsed = 0;
+	res = users_list_poll(H(6), u1, END);
+	out = users_list(H(5) + 40 * MIN);
+	ck_assert_str_eq(S(out, "coverage"), "covered");
 	json_decref(out);
 
 	/* The other endpoints keep their own times. */
 	res = KEYS(H(2), kb, NULL, NULL);
 	ck_assert_int_eq(res.time, H(2));
+	/* The same reading twice is the same answer applied again, not a step. */
 	res = KEYS(H(2), kb, NULL, NULL);
 	ck_assert_int_eq(res.time, H(2) + 1);
+	pol.mono_elapsed = MIN;
+	res = KEYS(H(1), kb, NULL, NULL);
+	ck_assert_int_eq(res.time, H(2) + 1 + MIN);
 	s = J("{'devicesApprovalOn':false}");
 	res = SETTINGS(H(2), s);
 	ck_assert_int_eq(res.time, H(2));
 	res = SETTINGS(H(1), s);
-	ck_assert_int_eq(res.time, H(2) + 1);
+	ck_assert_int_eq(res.time, H(2) + MIN);
 	res = POLICY(TN, H(9), policy2, NULL);
 	ck_assert_int_eq(res.time, H(9));
+	/* No monotonic time, but the API's Date: after the last poll places it. */
+	pol.mono_elapsed = 0;
+	pol.api_date = H(9) + 30 * SEC;
 	res = POLICY(TN, H(8), policy2, NULL);
-	ck_assert_int_eq(res.time, H(9) + 1);
+	ck_assert_int_eq(res.time, H(9) + 30 * SEC);
+	/* A clock said unreliable (a step, a Date: far off) makes a gap even going forward. */
+	pol.api_date = 0;
+	pol.clock_unreliable = "our clock is 2h behind the API's Date:";
+	res = POLICY(TN, H(10), policy2, NULL);
+	ck_assert_int_eq(res.time, H(10));
+	pol.clock_unreliable = NULL;
+	json_decref(b);
 	json_decref(s);
 	json_decref(kb);
 	json_decref(k1);

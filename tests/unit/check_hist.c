@@ -245,6 +245,27 @@ apply(tstime_t t, ...)
 	return r;
 }
 
+/* The same with the API's Date: DATE (the poll of a clock that stepped back). */
+static struct hist_poll_result
+apply_dated(tstime_t t, tstime_t date, ...)
+{
+	struct hist_policy dated = pol;
+	struct hist_poll_result r;
+	json_t *body, *first;
+	char *cause = NULL;
+	va_list ap;
+
+	dated.api_date = date;
+	va_start(ap, date);
+	first = va_arg(ap, json_t *);
+	body = body_va(first, ap);
+	va_end(ap);
+	ck_assert_msg(hist_devices_apply(st, TN, t, body, &dated, &r, &cause) == 0, "apply: %s",
+	              cause);
+	json_decref(body);
+	return r;
+}
+
 static void
 decref_all(json_t *first, ...)
 {
@@ -1379,28 +1400,44 @@ END_TEST
 
 START_TEST(test_time_monotonic)
 {
-	json_t *a = mkdev(1), *b = mkdev(2), *vs;
+	json_t *a = mkdev(1), *b = mkdev(2), *vs, *body, *r;
+	struct hist_policy stepped = pol;
 	struct hist_poll_result res;
 	struct hist_endpoint ep;
+	char *cause = NULL;
 
 	res = apply(P(5), a, b, END);
 	ck_assert(res.time == P(5));
-	res = apply(P(0), a, b, END);
-	ck_assert(res.time == P(5) + 1);
-	res = apply(P(5) + 1, a, b, END);
-	ck_assert(res.time == P(5) + 2);
+	/* The clock stepped back and nothing places the poll: not recorded, never 1 us later. */
+	body = json_pack("{s:[O,O]}", "devices", a, b);
+	ck_assert_int_eq(hist_devices_apply(st, TN, P(0), body, &pol, &res, &cause), -1);
+	ck_assert_msg(strstr(cause, "clock unreliable") != NULL, "%s", cause);
+	free(cause);
+	/* The monotonic clock says a minute passed: the poll is placed there, the span a gap. */
+	stepped.mono_elapsed = MIN;
 	set_str(a, "os", "plan9");
-	res = apply(P(5), a, b, END);
-	ck_assert(res.time == P(5) + 3);
+	ck_assert_int_eq(hist_devices_apply(st, TN, P(0), body, &stepped, &res, NULL), 0);
+	ck_assert(res.time == P(6));
 	ck_assert_uint_eq(res.changed, 1);
 	ep = ep_get();
-	ck_assert(ep.last_ok == P(5) + 3 && ep.last_poll == P(5) + 3);
+	ck_assert(ep.last_ok == P(6) && ep.last_poll == P(6));
 	hist_endpoint_free(&ep);
 	vs = versions_of(nid(1));
-	CK_BOUNDS(json_array_get(vs, 0), TSTIME_NONE, P(5), P(5) + 2, P(5) + 3);
-	CK_BOUNDS(json_array_get(vs, 1), P(5) + 2, P(5) + 3, TSTIME_NONE, TSTIME_NONE);
+	CK_BOUNDS(json_array_get(vs, 0), TSTIME_NONE, P(5), P(5), P(6));
+	CK_BOUNDS(json_array_get(vs, 1), P(5), P(6), TSTIME_NONE, TSTIME_NONE);
 	json_decref(vs);
-	ck_assert_str_eq(ipans(v4(9), P(5) + 1), "none ");
+	/* Held at both ends of the span, the address is only a maybe inside it. */
+	r = ipat(v4(1), MID(P(5), P(6)), 0);
+	ck_assert_str_eq(jstr(r, "answer"), "maybe");
+	ck_assert_str_eq(jstr(r, "reason"),
+	                 "clock unreliable between 2023-11-14T22:18:20Z and 2023-11-14T22:19:20Z");
+	json_decref(r);
+	/* Not even the poll's own time is covered. */
+	ck_assert_str_eq(ipans(v4(1), P(6)), "maybe n1CNTRL:maybe");
+	/* The next poll on a sane clock covers the span after it. */
+	apply(P(7), a, b, END);
+	ck_assert_str_eq(ipans(v4(1), MID(P(6), P(7))), "held n1CNTRL:held");
+	json_decref(body);
 	decref_all(a, b, END);
 }
 END_TEST
@@ -1416,7 +1453,8 @@ START_TEST(test_time_monotonic_after_failure)
 	apply(P(5), a, b, END);
 	ck_assert_int_eq(hist_poll_failed(st, TN, "devices", P(2), "HTTP 502", NULL), 0);
 	set_str(a, "os", "plan9");
-	res = apply(P(3), a, b, END);
+	/* The API's Date: places the poll the clock would put before the last one. */
+	res = apply_dated(P(3), P(5) + 7 * SEC, a, b, END);
 	ck_assert_msg(res.time > P(5), "recorded at %s, before the last successful poll %s",
 	              ts(res.time), ts(P(5)));
 	vs = versions_of(nid(1));

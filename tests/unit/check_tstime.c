@@ -389,6 +389,11 @@ START_TEST(test_parse_causes)
 	ck_assert_str_eq(cause, "\"2026-11-21\" (2026-11-21T00:00:00Z) is later than now "
 	                        "(2026-11-20T14:05:00Z)");
 	free(cause);
+	/* The daemon's reading: the same forms, later than its now too. */
+	ck_assert_int_eq(tstime_parse_any("2026-11-21", NOW, &t, &cause), 0);
+	ck_assert_int_eq(t, NOW + DAY - (14 * 60 + 5) * MIN);
+	ck_assert_int_eq(tstime_parse_any("soon", NOW, &t, &cause), -1);
+	free(cause);
 	ck_assert_int_eq(tstime_parse("@99999999999999999", NOW, &t, &cause), -1);
 	ck_assert_str_eq(cause, "\"@99999999999999999\" is out of range");
 	free(cause);
