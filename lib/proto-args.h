@@ -30,3 +30,9 @@ PROTO_ARG(path, PROTO_T_STRING, "an absolute file name on the daemon's host is n
           NULL)
 PROTO_ARG(dry_run, PROTO_T_BOOL, "true or false", "--dry-run",
           "read NetBox and print the plan; write nothing")
+PROTO_ARG(severity, PROTO_T_STRING, "a severity: critical, high, medium, low or info",
+          "--severity S",
+          "only findings of severity S or higher (critical, high, medium, low, "
+          "info)")
+PROTO_ARG(check, PROTO_T_STRING, "a check id or a glob of ids", "--id ID|GLOB",
+          "only the checks whose id is ID or matches GLOB (TSINV-ACL-*, *SSH*)")
