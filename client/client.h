@@ -59,6 +59,11 @@ struct cmd_args {
 	int netbox_ids;       /* --netbox-ids of export */
 	const char *expiring; /* --expiring DURATION of keys, checked */
 	int all;              /* --all of keys: OAuth access tokens too */
+	const char *severity; /* --severity of check, checked */
+	const char *check;    /* --id of check */
+	int fail_on;          /* --fail-on of check: an enum check_severity, -1 for never */
+	int list, report;     /* --list, --report of check */
+	const char *output;   /* -o/--output FILE of check --report */
 };
 
 #define CMD_F_OPTARG 0x1  /* the positional argument may be left out */
@@ -66,6 +71,11 @@ struct cmd_args {
 #define CMD_F_SLOW 0x4    /* default timeout TSINVCTL_SLOW_TIMEOUT */
 #define CMD_F_FOLLOW 0x8  /* takes --follow */
 #define CMD_F_FORMAT 0x10 /* takes --format */
+/* check's own: --fail-on SEVERITY, --list, --report, -o/--output FILE */
+#define CMD_F_FAILON 0x20
+#define CMD_F_LIST 0x40
+#define CMD_F_REPORT 0x80
+#define CMD_F_OUTPUT 0x100
 
 struct cmd_entry;
 typedef int (*cmd_exec_fn)(const struct cmd_entry *cmd, const struct cmd_args *a);
@@ -79,6 +89,7 @@ struct cmd_entry {
 	const char *arg;     /* the positional argument's name; NULL: the spec's, if any */
 	int flags;           /* CMD_F_* */
 	const char *history; /* help for --history; NULL: the spec's */
+	const char *format;  /* help for --format; NULL: export's */
 	const char *help;    /* NULL: the op's help, the same text "hello" gives */
 	cmd_exec_fn exec;    /* NULL for a command made of sub-commands */
 	const struct cmd_entry *const *subs; /* the sub-commands, NULL-terminated */
@@ -127,6 +138,8 @@ extern const struct cmd_entry cmd_users_entry, cmd_keys_entry, cmd_webhooks_entr
     cmd_settings_entry;
 extern const struct cmd_entry cmd_acl_entry, cmd_events_entry, cmd_export_entry, cmd_netbox_entry,
     cmd_help_entry, cmd_completion_entry, cmd_store_entry;
+extern const struct cmd_entry cmd_check_entry;
+void cmd_check_severity_words(struct sbuf *sb);
 void cmd_events_type_words(struct sbuf *sb);
 void cmd_events_print_types(FILE *f);
 void cmd_export_format_words(struct sbuf *sb);
