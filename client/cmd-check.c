@@ -113,8 +113,11 @@ cmd_check_verdict(json_t *res)
 
 	if (cmd_check_fail_on < 0)
 		return 0;
-	json_array_foreach(json_object_get(res, "findings"), i,
-	                   f) if (cmd_check_sev(f) >= cmd_check_fail_on) return 1;
+	json_array_foreach(json_object_get(res, "findings"), i, f)
+	{
+		if (cmd_check_sev(f) >= cmd_check_fail_on)
+			return 1;
+	}
 	return 0;
 }
 
@@ -124,8 +127,10 @@ cmd_check_unknown(json_t *res, FILE *out)
 	json_t *r;
 	size_t i, n = 0, total = json_array_size(json_object_get(res, "results"));
 
-	json_array_foreach(json_object_get(res, "results"), i, r) n +=
-	    show_is(r, "status", "unknown");
+	json_array_foreach(json_object_get(res, "results"), i, r)
+	{
+		n += show_is(r, "status", "unknown");
+	}
 	if (n == 0)
 		return;
 	if (n == total) {
@@ -291,8 +296,10 @@ cmd_check_report(struct sbuf *sb, json_t *run, json_t *hist, int md)
 		          "<th>Findings</th></tr>\n",
 		          at, PACKAGE_VERSION);
 	}
-	json_array_foreach(json_object_get(run, "results"), i, r) unknown +=
-	    show_is(r, "status", "unknown");
+	json_array_foreach(json_object_get(run, "results"), i, r)
+	{
+		unknown += show_is(r, "status", "unknown");
+	}
 	for (int s = CHECK_NSEVERITIES - 1; s >= 0; s--) {
 		double n = 0;
 

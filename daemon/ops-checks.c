@@ -84,8 +84,11 @@ ops_checks_count(json_t *run)
 		                         &s) == 0)
 			n[s]++;
 	}
-	json_array_foreach(json_object_get(run, "results"), i, e) unknown +=
-	    strcmp(json_string_value(json_object_get(e, "status")) ?: "", "unknown") == 0;
+	json_array_foreach(json_object_get(run, "results"), i, e)
+	{
+		unknown +=
+		    strcmp(json_string_value(json_object_get(e, "status")) ?: "", "unknown") == 0;
+	}
 	for (int k = CHECK_NSEVERITIES - 1; k >= 0; k--)
 		json_object_set_new(counts, check_severity_names[k],
 		                    json_integer((json_int_t)n[k]));

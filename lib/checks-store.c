@@ -26,6 +26,32 @@ checks_time(json_t *obj, const char *name)
 
 /* ---- the snapshot ---- */
 
+/* In a list of a past moment an entity may appear twice: between two polls, the version the
+ * earlier poll saw and the one the later poll found ("maybe" both, or one "held"). The checks
+ * judge one state per entity: the one held, else the one last seen before the moment. Rows of
+ * one entity are adjacent, oldest first (key order). */
+static void
+checks_one_per_entity(json_t *list, const char *idkey)
+{
+	size_t i = 1;
+
+	while (i < json_array_size(list)) {
+		json_t *a = json_array_get(list, i - 1), *b = json_array_get(list, i);
+		const char *ia = json_string_value(json_object_get(a, idkey));
+		const char *ib = json_string_value(json_object_get(b, idkey));
+
+		if (ia == NULL || ib == NULL || strcmp(ia, ib) != 0) {
+			i++;
+			continue;
+		}
+		if (strcmp(json_string_value(json_object_get(b, "state")) ?: "", "held") == 0 &&
+		    strcmp(json_string_value(json_object_get(a, "state")) ?: "", "held") != 0)
+			json_array_remove(list, i - 1);
+		else
+			json_array_remove(list, i);
+	}
+}
+
 /* Keeps ANSWER (stolen) and returns its MEMBER when the answer covers the moment, else NULL. */
 static json_t *
 checks_part(struct checks_view *v, json_t *answer, const char *member)
@@ -96,6 +122,12 @@ checks_view_load(struct store_txn *txn, const char *tailnet, tstime_t at, tstime
 	CHECKS_LOAD(entity_settings_get_in, s->settings, "settings");
 	CHECKS_LOAD(entity_dns_get_in, s->dns, "dns");
 #undef CHECKS_LOAD
+	if (at != TSTIME_NONE) {
+		checks_one_per_entity(s->devices, "nodeId");
+		checks_one_per_entity(s->keys, "id");
+		checks_one_per_entity(s->users, "id");
+		checks_one_per_entity(s->webhooks, "id");
+	}
 	/* Histories: as far back as tsinv recorded, when the moment itself is covered. */
 	if (s->devices != NULL) {
 		if (hist_device_histories_in(txn, tailnet, at, &a, cause) != HIST_OK)
@@ -396,8 +428,11 @@ checks_apply(struct checks_step *s, json_t *run, char **cause)
 			/* Not tracked any more: forgotten quietly, adopted again if enabled. */
 			const char *key;
 
-			json_object_foreach(old, key, f) if ((rc = checks_del(s->txn, s->tailnet, f,
-			                                                      cause)) == -1) break;
+			json_object_foreach(old, key, f)
+			{
+				if ((rc = checks_del(s->txn, s->tailnet, f, cause)) == -1)
+					break;
+			}
 			json_object_del(s->known, id);
 			json_decref(old);
 			if (rc == -1)
