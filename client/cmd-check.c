@@ -91,11 +91,15 @@ cmd_check_list(const struct cmd_args *a, const char *pattern)
 		                                     "title", c->title, "rationale", c->rationale,
 		                                     "remediation", c->remediation, "kb", c->kb));
 	}
-	if (client_opts.json)
-		show_print_json(json_pack("{s:o}", "checks", json_incref(all)));
-	else
+	if (client_opts.json) {
+		json_t *res = json_pack("{s:o}", "checks", all);
+
+		show_print_json(res);
+		json_decref(res);
+	} else {
 		table_print(t, stdout);
-	json_decref(all);
+		json_decref(all);
+	}
 	table_free(t);
 	return 0;
 }
@@ -455,8 +459,6 @@ cmd_check_write_report(const struct cmd_entry *cmd, const struct cmd_args *a, js
 	FILE *f = stdout;
 	int rc, md;
 
-	if (a->format == NULL || (strcmp(a->format, "html") != 0 && strcmp(a->format, "md") != 0))
-		return tsinvctl_usage_error(cmd, "check --report needs --format html or md");
 	md = strcmp(a->format, "md") == 0;
 	hargs = json_deep_copy(args);
 	json_object_del(hargs, "severity");
@@ -503,6 +505,9 @@ cmd_check(const struct cmd_entry *cmd, const struct cmd_args *a)
 		return tsinvctl_usage_error(cmd, "check: --output goes with --report");
 	if (a->format != NULL && !a->report)
 		return tsinvctl_usage_error(cmd, "check: --format goes with --report");
+	if (a->report &&
+	    (a->format == NULL || (strcmp(a->format, "html") != 0 && strcmp(a->format, "md") != 0)))
+		return tsinvctl_usage_error(cmd, "check --report needs --format html or md");
 	cmd_check_fail_on = a->fail_on;
 	args = json_object();
 	if (a->severity != NULL)
