@@ -68,6 +68,11 @@ struct cmd_args {
 	char frombuf[TSTIME_STRLEN], tobuf[TSTIME_STRLEN];
 	const char *tag, *user, *os; /* --tag, --user, --os filters, or NULL */
 	int64_t stale;               /* --stale: us not seen, 0 for none */
+	const char *severity;        /* --severity of check, checked */
+	const char *check;           /* --id of check */
+	int fail_on;                 /* --fail-on of check: an enum check_severity, -1 for never */
+	int list, report;            /* --list, --report of check */
+	const char *output;          /* -o/--output FILE of check --report */
 };
 
 #define CMD_F_OPTARG 0x1         /* the positional argument may be left out */
@@ -87,6 +92,11 @@ struct cmd_args {
 #define CMD_F_LIST (CMD_F_LISTFMT | CMD_F_COLUMNS) /* a listing: a table to print */
 #define CMD_F_RANGE (CMD_F_FROM | CMD_F_TO)
 #define CMD_F_FILTER (CMD_F_TAG | CMD_F_USER | CMD_F_OS)
+/* check's own: --fail-on SEVERITY, --list, --report, -o/--output FILE */
+#define CMD_F_FAILON 0x4000
+#define CMD_F_CHECKLIST 0x8000
+#define CMD_F_REPORT 0x10000
+#define CMD_F_OUTPUT 0x20000
 
 struct cmd_entry;
 typedef int (*cmd_exec_fn)(const struct cmd_entry *cmd, const struct cmd_args *a);
@@ -100,6 +110,7 @@ struct cmd_entry {
 	const char *arg;     /* the positional argument's name; NULL: the spec's, if any */
 	int flags;           /* CMD_F_* */
 	const char *history; /* help for --history; NULL: the spec's */
+	const char *format;  /* help for --format; NULL: export's */
 	const char *help;    /* NULL: the op's help, the same text "hello" gives */
 	cmd_exec_fn exec;    /* NULL for a command made of sub-commands */
 	const struct cmd_entry *const *subs; /* the sub-commands, NULL-terminated */
@@ -153,6 +164,8 @@ extern const struct cmd_entry cmd_users_entry, cmd_keys_entry, cmd_webhooks_entr
     cmd_settings_entry;
 extern const struct cmd_entry cmd_acl_entry, cmd_events_entry, cmd_export_entry, cmd_netbox_entry,
     cmd_help_entry, cmd_completion_entry, cmd_store_entry, cmd_changes_entry;
+extern const struct cmd_entry cmd_check_entry;
+void cmd_check_severity_words(struct sbuf *sb);
 void cmd_events_type_words(struct sbuf *sb);
 /* cmd-changes.c: the filters --tag, --user and --os. Does an entity of KIND (with NAME; DEV the
  * device it is or was, or NULL) pass them? */

@@ -28,6 +28,7 @@ struct cmd_changes {
 	json_t *events;  /* every event fetched, kept for the strings the entries borrow */
 	json_t *devices; /* {"tailnet\tnodeId": device} as of --to, then --from: for the filters */
 	json_t *unknown; /* reasons the range is not covered, one per tailnet and end */
+	int all_types;   /* --type given: what it selects, check.* and the baseline too */
 };
 
 static struct cmd_changes_ent *
@@ -88,13 +89,18 @@ cmd_changes_add_unique(json_t *arr, const char *s)
 static void
 cmd_changes_fold(struct cmd_changes *c, json_t *ev)
 {
-	struct cmd_changes_ent *e = cmd_changes_find(c, ev);
+	struct cmd_changes_ent *e;
 	json_t *before = json_object_get(ev, "before"), *after = json_object_get(ev, "after");
 	const char *type = show_str(ev, "type"), *name, *addr, *k;
 	json_t *v, *f;
 	void *tmp;
 
-	if (e == NULL || type == NULL)
+	/* Findings and the first poll's summary are not changes of the inventory: listed only
+	 * when --type asks for them. */
+	if (type == NULL || (!c->all_types && (strncmp(type, "check.", 6) == 0 ||
+	                                       strcmp(type, "tailnet.baseline") == 0)))
+		return;
+	if ((e = cmd_changes_find(c, ev)) == NULL)
 		return;
 	cmd_changes_add_unique(e->types, type);
 	show_time(show_str(ev, "time"), e->last, sizeof e->last);
@@ -462,6 +468,7 @@ cmd_changes_exec(const struct cmd_entry *cmd, const struct cmd_args *a)
 			return tsinvctl_usage_error(cmd, "changes: --from %s is not before --to %s",
 			                            a->from, to);
 	}
+	c.all_types = a->types != NULL;
 	c.events = json_array();
 	c.devices = json_object();
 	c.unknown = json_array();

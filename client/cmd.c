@@ -24,6 +24,7 @@ const struct cmd_entry *const cmd_table[] = {
     &cmd_dns_entry,
     &cmd_settings_entry,
     &cmd_acl_entry,
+    &cmd_check_entry,
     &cmd_events_entry,
     &cmd_hooks_entry,
     &cmd_export_entry,
@@ -102,6 +103,23 @@ const struct cmd_option cmd_options[] = {
     {.arg = PROTO_ARG_window},
     {.arg = PROTO_ARG_netbox_ids},
     {.arg = PROTO_ARG_dry_run},
+    {.arg = PROTO_ARG_severity, .values = cmd_check_severity_words},
+    {.arg = PROTO_ARG_check},
+    {.arg = -1,
+     .flag = CMD_F_FAILON,
+     .cli = "--fail-on SEVERITY",
+     .help = "exit 1 when a finding is of SEVERITY or higher (default: never)",
+     .values = cmd_check_severity_words},
+    {.arg = -1, .flag = CMD_F_CHECKLIST, .cli = "--list", .help = "print the catalogue of checks"},
+    {.arg = -1,
+     .flag = CMD_F_REPORT,
+     .cli = "--report",
+     .help = "write a report for an auditor (--format html or md): a summary by severity, "
+             "each finding with its remediation and its history"},
+    {.arg = -1,
+     .flag = CMD_F_OUTPUT,
+     .cli = "--output FILE",
+     .help = "with --report, write it to FILE (also -o FILE) instead of the standard output"},
 };
 const size_t cmd_noptions = sizeof cmd_options / sizeof cmd_options[0];
 
@@ -205,6 +223,8 @@ cmd_option_help(const struct cmd_entry *cmd, const struct cmd_option *o)
 {
 	if (o->arg == PROTO_ARG_history && cmd->history != NULL)
 		return cmd->history;
+	if (o->arg == -1 && o->flag == CMD_F_FORMAT && cmd->format != NULL)
+		return cmd->format;
 	return o->arg >= 0 ? proto_args[o->arg].help : o->help;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks.h"
 #include "client.h"
 
 #define TSINVCTL_LIMIT_MAX PROTO_LIMIT_MAX
@@ -219,6 +220,7 @@ tsinvctl_cmd_opt(const struct cmd_entry *cmd, const struct cmd_option *o, const 
 {
 	unsigned long long v;
 	char *cause, *end, *joined;
+	enum check_severity sev;
 	tstime_t t;
 
 	switch (o->arg) {
@@ -282,6 +284,15 @@ tsinvctl_cmd_opt(const struct cmd_entry *cmd, const struct cmd_option *o, const 
 			                            arg, TSINVCTL_LIMIT_MAX);
 		a->limit = (int)v;
 		break;
+	case PROTO_ARG_severity:
+		if (check_severity_parse(arg, &sev) != 0)
+			return tsinvctl_usage_error(
+			    cmd, "bad --severity \"%s\": critical, high, medium, low or info", arg);
+		a->severity = arg;
+		break;
+	case PROTO_ARG_check:
+		a->check = arg;
+		break;
 	case -1:
 		if (o->flag == CMD_F_FOLLOW)
 			a->follow = 1;
@@ -331,6 +342,20 @@ tsinvctl_cmd_opt(const struct cmd_entry *cmd, const struct cmd_option *o, const 
 			a->user = arg;
 		else if (o->flag == CMD_F_OS)
 			a->os = arg;
+		else if (o->flag == CMD_F_CHECKLIST)
+			a->list = 1;
+		else if (o->flag == CMD_F_REPORT)
+			a->report = 1;
+		else if (o->flag == CMD_F_OUTPUT)
+			a->output = arg;
+		else if (o->flag == CMD_F_FAILON) {
+			if (check_severity_parse(arg, &sev) != 0)
+				return tsinvctl_usage_error(cmd,
+				                            "bad --fail-on \"%s\": critical, high, "
+				                            "medium, low or info",
+				                            arg);
+			a->fail_on = (int)sev;
+		}
 		break;
 	}
 	return 0;
@@ -367,11 +392,16 @@ tsinvctl_parse_cmd(const struct cmd_entry *cmd, int argc, char **argv, struct cm
 	free(extra);
 
 	memset(a, 0, sizeof *a);
+	a->fail_on = -1;
 	argv[0] = tsinvctl_progname;
 	optind = 0; /* GNU getopt: start over, with permutation, on a new vector */
 	rc = 0;
-	while (rc == 0 && (c = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
-		if (c == 'h') {
+	while (rc == 0 &&
+	       (c = getopt_long(argc, argv, (cmd->flags & CMD_F_OUTPUT) ? "s:ho:" : "s:h", longopts,
+	                        NULL)) != -1) {
+		if (c == 'o')
+			a->output = optarg;
+		else if (c == 'h') {
 			cmd_print_help(cmd, stdout);
 			rc = -1;
 		} else if (c >= CMD_OPT_BASE && c < CMD_OPT_BASE + (int)cmd_noptions)

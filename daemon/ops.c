@@ -10,6 +10,7 @@
 #include "hist.h"
 #include "log.h"
 #include "metrics.h"
+#include "ops-checks.h"
 #include "ops.h"
 #include "proto.h"
 #include "retain.h"
@@ -992,6 +993,28 @@ ops_store_backup(struct tsinvd *d, struct ctl_req *req)
 	ctl_reply(req, json_pack("{s:s, s:I, s:I}", "path", path, "bytes",
 	                         (json_int_t)(stat(path, &sb) == 0 ? sb.st_size : -1), "ms",
 	                         (json_int_t)((tstime_now() - t0) / 1000)));
+}
+
+/* ---- compliance checks: ops-checks.c ---- */
+
+static void
+ops_checks_run(struct tsinvd *d, struct ctl_req *req)
+{
+	const char *tailnet = ops_tailnet(d, req);
+	tstime_t at;
+
+	if (tailnet == NULL || ops_at(req, &at) == -1)
+		return;
+	ops_checks_run_req(d, req, tailnet, at);
+}
+
+static void
+ops_checks_history(struct tsinvd *d, struct ctl_req *req)
+{
+	const char *tailnet = ops_tailnet(d, req);
+
+	if (tailnet != NULL)
+		ops_checks_history_req(d, req, tailnet);
 }
 
 static void

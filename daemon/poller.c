@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 
+#include "checks-store.h"
 #include "curlev.h"
 #include "endpoint.h"
 #include "entity.h"
@@ -641,6 +642,9 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	pol.own_tokens = tn->own_tokens;
 	pol.oauth_token_events = tn->cf->oauth_token_events;
 	pol.confirm_delay = tn->cf->confirm_delay;
+	/* The compliance checks, evaluated in the poll's own transaction. */
+	pol.after = checks_after_poll;
+	pol.after_arg = (void *)tn->pl->cf;
 	curl_easy_getinfo(ep->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(ep->easy, CURLINFO_RETRY_AFTER, &retry);
 	curl_multi_remove_handle(tn->pl->multi, ep->easy);

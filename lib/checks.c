@@ -35,6 +35,7 @@ checks_opts_init(struct check_opts *o)
 	o->reuse_window = 86400 * TSTIME_SEC;
 	o->minor_versions_behind = 4;
 	o->max_admins = 3;
+	o->record = true;
 	for (size_t i = 0; i < CHECK_COUNT; i++)
 		o->severity[i] = -1;
 }
@@ -120,6 +121,14 @@ checks_option(struct check_opts *o, const char *key, const char *value, char **c
 	}
 	if (strcmp(key, "disable") == 0)
 		return checks_disable(o, value, cause);
+	if (strcmp(key, "record") == 0) {
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			*cause = xasprintf("record: \"%s\" is not yes or no", value);
+			return -1;
+		}
+		o->record = strcmp(value, "yes") == 0;
+		return 0;
+	}
 	if (strncmp(key, "severity.", 9) == 0) {
 		const struct check *c = check_find(key + 9);
 		enum check_severity s;

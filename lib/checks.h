@@ -73,6 +73,7 @@ struct check_opts {
 	int64_t reuse_window;      /* µs between a release and a reuse: HIST-006 (1 day) */
 	int minor_versions_behind; /* minor numbers a client may trail the newest: DEV-009 (4) */
 	int max_admins;            /* USER-002 (3) */
+	bool record; /* the daemon keeps findings and records check.* events after polls (yes) */
 	bool disabled[CHECK_COUNT];
 	int severity[CHECK_COUNT]; /* an enum check_severity, or -1 for the table's */
 };
@@ -80,7 +81,8 @@ struct check_opts {
 void checks_opts_init(struct check_opts *o);
 
 /* One key = value of the [checks] section: stale_after, key_max_age, node_key_max_age, window,
- * reuse_window (durations), minor_versions_behind, max_admins (integers), "disable" (ids
+ * reuse_window (durations), minor_versions_behind, max_admins (integers), record (yes or no),
+ * "disable" (ids
  * separated by spaces or commas; may be given again), "severity.ID" (a severity name). Returns 0,
  * or -1 with *cause (malloc'd, without file or line: the caller adds them). Unknown keys and ids
  * are errors. */

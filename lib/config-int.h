@@ -27,6 +27,7 @@ enum config_sec {
 	CONFIG_SEC_TAILNET,
 	CONFIG_SEC_HOOK,
 	CONFIG_SEC_NETBOX,
+	CONFIG_SEC_CHECKS,
 	CONFIG_SEC_SKIP
 };
 
@@ -48,6 +49,7 @@ struct config_parse {
 	char secname[CONFIG_NAMEMAX + 16]; /* "[tailnet NAME]" for messages */
 	int daemon_line;
 	int nbseen;                   /* [netbox] keys given, as bits of config_netbox_keys */
+	int checks_line;              /* where [checks] opened, 0 when absent */
 	int keylines[CONFIG_KEYSMAX]; /* where each key of the current section was set */
 	uint32_t *seen;               /* per tailnet: keys given, with a good value or not */
 	uint32_t *hseen;              /* the same per hook */

@@ -291,8 +291,8 @@ config_section(struct config_parse *ps, char *s)
 		e--;
 	if (e - s < 2 || e[-1] != ']' || memchr(s + 1, ']', (size_t)(e - s - 2)) != NULL) {
 		config_err(ps, ps->line,
-		           "bad section header: expected [daemon], [tailnet NAME], [hook NAME] or "
-		           "[netbox]");
+		           "bad section header: expected [daemon], [tailnet NAME], [hook NAME], "
+		           "[netbox] or [checks]");
 		return;
 	}
 	*--e = '\0';
@@ -324,6 +324,17 @@ config_section(struct config_parse *ps, char *s)
 		ps->cf->netbox.line = ps->line;
 		ps->sec = CONFIG_SEC_NETBOX;
 		snprintf(ps->secname, sizeof ps->secname, "[netbox]");
+		return;
+	}
+	if (strcmp(word, "checks") == 0 && *rest == '\0') {
+		if (ps->checks_line != 0) {
+			config_err(ps, ps->line, "duplicate section [checks] (first on line %d)",
+			           ps->checks_line);
+			return;
+		}
+		ps->checks_line = ps->line;
+		ps->sec = CONFIG_SEC_CHECKS;
+		snprintf(ps->secname, sizeof ps->secname, "[checks]");
 		return;
 	}
 	if (strcmp(word, "tailnet") != 0 && strcmp(word, "hook") != 0) {
@@ -758,6 +769,20 @@ config_unknown_key(struct config_parse *ps, const struct config_key *keys, size_
 	config_err(ps, ps->line, "unknown key \"%s\" in %s", name, ps->secname);
 }
 
+/* A key of [checks]: the catalogue's own parser (checks_option) knows its keys and ids. */
+static void
+config_checks_key(struct config_parse *ps, const char *name, const char *value)
+{
+	char *cause = NULL;
+
+	if (*value == '\0')
+		config_err(ps, ps->line, "%s: empty value", name);
+	else if (checks_option(&ps->cf->checks, name, value, &cause) == -1) {
+		config_err(ps, ps->line, "[checks] %s", cause);
+		free(cause);
+	}
+}
+
 static int
 config_handler(void *arg, const char *section, const char *name, const char *value)
 {
@@ -773,6 +798,9 @@ config_handler(void *arg, const char *section, const char *name, const char *val
 		config_err(ps, ps->line, "\"%s\" is outside any section", name);
 		return 1;
 	case CONFIG_SEC_SKIP:
+		return 1;
+	case CONFIG_SEC_CHECKS:
+		config_checks_key(ps, name, value);
 		return 1;
 	case CONFIG_SEC_DAEMON:
 		keys = config_daemon_keys;
@@ -1048,6 +1076,7 @@ config_load_flags(const char *path, char **errors, char **warnings, int files)
 	cf->netbox.request_timeout = 60 * TSTIME_SEC;
 	cf->netbox.batch_size = 100;
 	cf->netbox.max_response = (size_t)64 << 20;
+	checks_opts_init(&cf->checks);
 
 	memset(&ps, 0, sizeof ps);
 	ps.cf = cf;

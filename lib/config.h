@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "checks.h"
 #include "endpoint.h"
 
 #define CONFIG_WARN_MAX 8
@@ -106,6 +107,7 @@ struct config {
 	struct config_hook *hooks;
 	size_t nhooks;
 	struct config_netbox netbox;
+	struct check_opts checks; /* [checks]: thresholds, disabled checks, severities */
 };
 
 /* Reads and checks FILE. On error returns NULL and sets *errors to every problem found, one per

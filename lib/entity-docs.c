@@ -550,8 +550,8 @@ entity_version_at(struct entity_query *q, json_t *versions, enum hist_state *sta
 }
 
 static int
-entity_doc_get(struct store *st, const char *tailnet, const struct entity_kind *k, tstime_t at,
-               int history, json_t **out, char **cause)
+entity_doc_get(struct store *st, struct store_txn *txn, const char *tailnet,
+               const struct entity_kind *k, tstime_t at, int history, json_t **out, char **cause)
 {
 	struct entity_query q;
 	enum hist_state s = HIST_NO;
@@ -559,7 +559,7 @@ entity_doc_get(struct store *st, const char *tailnet, const struct entity_kind *
 	const char *key;
 	ssize_t i;
 
-	if (entity_query_begin(st, tailnet, k, at, &q, out, cause) == -1)
+	if (entity_query_begin(st, txn, tailnet, k, at, &q, out, cause) == -1)
 		return HIST_ERR;
 	versions = entity_versions(q.txn, tailnet, k);
 	if (at == TSTIME_NONE) {
@@ -586,14 +586,14 @@ int
 entity_dns_get(struct store *st, const char *tailnet, tstime_t at, int history, json_t **out,
                char **cause)
 {
-	return entity_doc_get(st, tailnet, &entity_dns, at, history, out, cause);
+	return entity_doc_get(st, NULL, tailnet, &entity_dns, at, history, out, cause);
 }
 
 int
 entity_settings_get(struct store *st, const char *tailnet, tstime_t at, int history, json_t **out,
                     char **cause)
 {
-	return entity_doc_get(st, tailnet, &entity_settings, at, history, out, cause);
+	return entity_doc_get(st, NULL, tailnet, &entity_settings, at, history, out, cause);
 }
 
 /* The policy's versions as revisions: {"rev", "sha256", "etag", "size", bounds..., "current"}. */
@@ -625,7 +625,8 @@ entity_policy_log(struct store *st, const char *tailnet, json_t **out, char **ca
 {
 	struct entity_query q;
 
-	if (entity_query_begin(st, tailnet, &entity_policy, TSTIME_NONE, &q, out, cause) == -1)
+	if (entity_query_begin(st, NULL, tailnet, &entity_policy, TSTIME_NONE, &q, out, cause) ==
+	    -1)
 		return HIST_ERR;
 	json_object_set_new(*out, "revisions", entity_revisions(q.txn, tailnet));
 	entity_query_end(&q);
@@ -666,9 +667,33 @@ entity_rev_find(json_t *revs, const char *rev)
 	return found;
 }
 
-int
-entity_policy_get(struct store *st, const char *tailnet, const char *rev, tstime_t at, json_t **out,
-                  char **cause)
+/* New reference: the text of revision R (a JSON string), or NULL when its blob is missing. */
+static json_t *
+entity_policy_text(struct store_txn *txn, json_t *r, char **cause)
+{
+	const char *hex = json_string_value(json_object_get(r, "sha256"));
+	uint8_t hash[ENTITY_HASH_LEN];
+	struct store_key k;
+	struct store_val val;
+
+	if (hex == NULL || strlen(hex) != 2 * ENTITY_HASH_LEN)
+		return NULL;
+	for (size_t b = 0; b < ENTITY_HASH_LEN; b++) {
+		unsigned x;
+
+		sscanf(hex + 2 * b, "%2x", &x);
+		hash[b] = (uint8_t)x;
+	}
+	store_key_init(&k);
+	store_key_bytes(&k, hash, sizeof(hash));
+	if (store_get(txn, STORE_BLOB, &k, &val, cause) != 0)
+		return NULL;
+	return json_stringn(val.data, val.len);
+}
+
+static int
+entity_policy_query(struct store *st, struct store_txn *txn, const char *tailnet, const char *rev,
+                    tstime_t at, json_t **out, char **cause)
 {
 	struct entity_query q;
 	enum hist_state s = HIST_HELD;
@@ -684,7 +709,7 @@ entity_policy_get(struct store *st, const char *tailnet, const char *rev, tstime
 		              rev);
 		return HIST_NOTFOUND;
 	}
-	if (entity_query_begin(st, tailnet, &entity_policy, at, &q, out, cause) == -1)
+	if (entity_query_begin(st, txn, tailnet, &entity_policy, at, &q, out, cause) == -1)
 		return HIST_ERR;
 	revs = entity_revisions(q.txn, tailnet);
 	n = json_array_size(revs);
@@ -718,25 +743,9 @@ entity_policy_get(struct store *st, const char *tailnet, const char *rev, tstime
 	}
 	r = json_array_get(revs, (size_t)i);
 	{
-		const char *key, *hex = json_string_value(json_object_get(r, "sha256"));
-		uint8_t hash[ENTITY_HASH_LEN];
-		struct store_key k;
-		struct store_val val;
-		json_t *m, *text = NULL;
+		const char *key;
+		json_t *m, *text = entity_policy_text(q.txn, r, cause);
 
-		for (size_t b = 0;
-		     hex != NULL && strlen(hex) == 2 * ENTITY_HASH_LEN && b < ENTITY_HASH_LEN;
-		     b++) {
-			unsigned x;
-
-			sscanf(hex + 2 * b, "%2x", &x);
-			hash[b] = (uint8_t)x;
-		}
-		store_key_init(&k);
-		store_key_bytes(&k, hash, sizeof(hash));
-		if (hex != NULL && strlen(hex) == 2 * ENTITY_HASH_LEN &&
-		    store_get(q.txn, STORE_BLOB, &k, &val, cause) == 0)
-			text = json_stringn(val.data, val.len);
 		if (text == NULL) {
 			if (*cause == NULL)
 				*cause =
@@ -757,4 +766,64 @@ out:
 	json_decref(revs);
 	entity_query_end(&q);
 	return rc;
+}
+
+int
+entity_policy_get(struct store *st, const char *tailnet, const char *rev, tstime_t at, json_t **out,
+                  char **cause)
+{
+	return entity_policy_query(st, NULL, tailnet, rev, at, out, cause);
+}
+
+int
+entity_policy_get_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                     char **cause)
+{
+	return entity_policy_query(NULL, txn, tailnet, NULL, at, out, cause);
+}
+
+int
+entity_dns_get_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                  char **cause)
+{
+	return entity_doc_get(NULL, txn, tailnet, &entity_dns, at, 0, out, cause);
+}
+
+int
+entity_settings_get_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                       char **cause)
+{
+	return entity_doc_get(NULL, txn, tailnet, &entity_settings, at, 0, out, cause);
+}
+
+int
+entity_policy_revisions_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                           char **cause)
+{
+	json_t *revs = entity_revisions(txn, tailnet), *r, *kept = json_array();
+	size_t i;
+
+	json_array_foreach(revs, i, r)
+	{
+		tstime_t from = entity_time(r, "from_lo");
+		json_t *text;
+
+		if (at != TSTIME_NONE && from != TSTIME_NONE && from > at)
+			continue;
+		if ((text = entity_policy_text(txn, r, cause)) == NULL) {
+			if (*cause == NULL)
+				*cause =
+				    xasprintf("store: the text of policy revision %zu is missing "
+				              "or damaged",
+				              i + 1);
+			json_decref(revs);
+			json_decref(kept);
+			return HIST_ERR;
+		}
+		json_object_set_new(r, "text", text);
+		json_array_append(kept, r);
+	}
+	json_decref(revs);
+	*out = kept;
+	return HIST_OK;
 }

@@ -79,6 +79,7 @@ struct entity_apply {
 /* A query's read transaction, its endpoint's state, and whether polls cover AT. */
 struct entity_query {
 	struct store_txn *txn;
+	int own; /* txn is the query's own, ended with it (else the caller's) */
 	struct hist_endpoint ep;
 	tstime_t at;
 	int covered;
@@ -130,14 +131,16 @@ int entity_whole_events(struct store_txn *txn, struct entity_apply *a, struct en
 int entity_doc_events(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
                       char **cause);
 
-/* Opens the read transaction and starts the answer: tailnet, at, as_of, coverage. */
-int entity_query_begin(struct store *st, const char *tailnet, const struct entity_kind *k,
-                       tstime_t at, struct entity_query *q, json_t **res, char **cause);
+/* Opens the read transaction (or reads in TXN, the caller's, when it is not NULL) and starts
+ * the answer: tailnet, at, as_of, coverage. */
+int entity_query_begin(struct store *st, struct store_txn *txn, const char *tailnet,
+                       const struct entity_kind *k, tstime_t at, struct entity_query *q,
+                       json_t **res, char **cause);
 void entity_query_end(struct entity_query *q);
 /* Every entity of K now (from cur) or at Q->at (every version held or maybe then). */
 json_t *entity_rows(struct entity_query *q, const char *tailnet, const struct entity_kind *k);
 /* The list answer of K: entity_query_begin, then its rows under K's list name. */
-int entity_list(struct store *st, const char *tailnet, const struct entity_kind *k, tstime_t at,
-                json_t **out, char **cause);
+int entity_list(struct store *st, struct store_txn *txn, const char *tailnet,
+                const struct entity_kind *k, tstime_t at, json_t **out, char **cause);
 
 #endif

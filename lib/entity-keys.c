@@ -505,16 +505,16 @@ entity_keys_list(struct store *st, const char *tailnet, tstime_t at, int64_t exp
 	return entity_keys_list_all(st, tailnet, at, expiring, 1, out, cause);
 }
 
-int
-entity_keys_list_all(struct store *st, const char *tailnet, tstime_t at, int64_t expiring, int all,
-                     json_t **out, char **cause)
+static int
+entity_keys_query(struct store *st, struct store_txn *txn, const char *tailnet, tstime_t at,
+                  int64_t expiring, int all, json_t **out, char **cause)
 {
 	struct entity_query q;
 	json_t *rows, *row, *kept;
 	tstime_t as_of;
 	size_t i, hidden = 0;
 
-	if (entity_query_begin(st, tailnet, &entity_keys, at, &q, out, cause) == -1)
+	if (entity_query_begin(st, txn, tailnet, &entity_keys, at, &q, out, cause) == -1)
 		return HIST_ERR;
 	as_of = at == TSTIME_NONE ? q.ep.last_ok : at;
 	rows = entity_rows(&q, tailnet, &entity_keys);
@@ -554,4 +554,18 @@ entity_keys_list_all(struct store *st, const char *tailnet, tstime_t at, int64_t
 		json_object_set_new(*out, "oauth_tokens_hidden", json_integer((json_int_t)hidden));
 	entity_query_end(&q);
 	return HIST_OK;
+}
+
+int
+entity_keys_list_all(struct store *st, const char *tailnet, tstime_t at, int64_t expiring, int all,
+                     json_t **out, char **cause)
+{
+	return entity_keys_query(st, NULL, tailnet, at, expiring, all, out, cause);
+}
+
+int
+entity_keys_list_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                    char **cause)
+{
+	return entity_keys_query(NULL, txn, tailnet, at, -1, 1, out, cause);
 }

@@ -208,11 +208,73 @@ entity_webhooks_plan_answer(struct store *st, const char *tailnet,
 int
 entity_users_list(struct store *st, const char *tailnet, tstime_t at, json_t **out, char **cause)
 {
-	return entity_list(st, tailnet, &entity_users, at, out, cause);
+	return entity_list(st, NULL, tailnet, &entity_users, at, out, cause);
 }
 
 int
 entity_webhooks_list(struct store *st, const char *tailnet, tstime_t at, json_t **out, char **cause)
 {
-	return entity_list(st, tailnet, &entity_webhooks, at, out, cause);
+	return entity_list(st, NULL, tailnet, &entity_webhooks, at, out, cause);
+}
+
+int
+entity_users_list_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                     char **cause)
+{
+	return entity_list(NULL, txn, tailnet, &entity_users, at, out, cause);
+}
+
+int
+entity_webhooks_list_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                        char **cause)
+{
+	return entity_list(NULL, txn, tailnet, &entity_webhooks, at, out, cause);
+}
+
+int
+entity_user_histories_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                         char **cause)
+{
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key, val;
+	json_t *list = json_array(), *one = NULL;
+	const char *last = NULL;
+	int rc;
+
+	hist_key_kind(&prefix, tailnet, ENTITY_ROW(&entity_users)->kind, NULL);
+	if (store_cursor_open(txn, STORE_VER, &cur, cause) == -1) {
+		json_decref(list);
+		return HIST_ERR;
+	}
+	/* Version keys: tailnet, kind, id and its NUL, from_hi; in id order, oldest first. */
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		const char *id = (const char *)key.data + prefix.len;
+		size_t idlen = key.len > prefix.len ? strnlen(id, key.len - prefix.len) : 0;
+		struct hist_bounds b;
+		json_t *v;
+
+		if (idlen == 0 || key.len != prefix.len + idlen + 1 + 8 ||
+		    val.len < HIST_BOUNDS_LEN)
+			continue;
+		hist_bounds_get(val.data, &b);
+		if (at != TSTIME_NONE && b.from_lo != TSTIME_NONE && b.from_lo > at)
+			continue;
+		if (last == NULL || strcmp(last, id) != 0) {
+			one = json_pack("{s:s, s:[]}", "id", id, "versions");
+			json_array_append_new(list, one);
+			last = json_string_value(json_object_get(one, "id"));
+		}
+		v = json_object();
+		hist_bounds_json(v, &b);
+		json_object_set_new(v, "user",
+		                    json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
+		                               val.len - HIST_BOUNDS_LEN, 0, NULL)
+		                        ?: json_null());
+		json_array_append_new(json_object_get(one, "versions"), v);
+	}
+	store_cursor_close(cur);
+	*out = list;
+	return HIST_OK;
 }

@@ -322,6 +322,7 @@ entity_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	uint64_t ncur = 0;
 	size_t gone = 0, i;
 	int rc = -1, baseline, hold;
+	tstime_t prev_ok;
 
 	entity_changes_free(a);
 	memset(a->res, 0, sizeof(*a->res));
@@ -363,8 +364,11 @@ entity_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	ep.pending_confirm = a->res->pending;
 	if (a->k->after != NULL && a->k->after(txn, a, baseline, cause) == -1)
 		goto out;
+	prev_ok = ep.last_ok;
 	rc = hist_poll_end(txn, a->tailnet, ENTITY_ROW(a->k)->name, &ep, a->t, a->nitems, a->pol,
 	                   cause);
+	if (rc == 0)
+		rc = hist_poll_after(txn, a->tailnet, prev_ok, a->t, a->pol, a->res, cause);
 out:
 	hist_endpoint_free(&ep);
 	return rc;
@@ -554,17 +558,21 @@ entity_cur_get(struct store_txn *txn, const char *tailnet, uint8_t kind, const c
 
 /* Opens the read transaction and starts the answer: tailnet, at, as_of, coverage. */
 int
-entity_query_begin(struct store *st, const char *tailnet, const struct entity_kind *k, tstime_t at,
-                   struct entity_query *q, json_t **res, char **cause)
+entity_query_begin(struct store *st, struct store_txn *txn, const char *tailnet,
+                   const struct entity_kind *k, tstime_t at, struct entity_query *q, json_t **res,
+                   char **cause)
 {
 	char *reason = NULL;
 
 	q->at = at;
 	q->covered = 1;
-	if (store_read_begin(st, &q->txn, cause) == -1)
+	q->txn = txn;
+	q->own = txn == NULL;
+	if (q->own && store_read_begin(st, &q->txn, cause) == -1)
 		return -1;
 	if (hist_ep_read(q->txn, tailnet, ENTITY_ROW(k)->name, &q->ep, cause) == -1) {
-		store_read_end(q->txn);
+		if (q->own)
+			store_read_end(q->txn);
 		return -1;
 	}
 	*res = json_object();
@@ -586,7 +594,8 @@ void
 entity_query_end(struct entity_query *q)
 {
 	hist_endpoint_free(&q->ep);
-	store_read_end(q->txn);
+	if (q->own)
+		store_read_end(q->txn);
 }
 
 /* One listed entity: id, state, bounds, the record under its kind's name, volatile part. */
@@ -654,12 +663,12 @@ entity_rows(struct entity_query *q, const char *tailnet, const struct entity_kin
 }
 
 int
-entity_list(struct store *st, const char *tailnet, const struct entity_kind *k, tstime_t at,
-            json_t **out, char **cause)
+entity_list(struct store *st, struct store_txn *txn, const char *tailnet,
+            const struct entity_kind *k, tstime_t at, json_t **out, char **cause)
 {
 	struct entity_query q;
 
-	if (entity_query_begin(st, tailnet, k, at, &q, out, cause) == -1)
+	if (entity_query_begin(st, txn, tailnet, k, at, &q, out, cause) == -1)
 		return HIST_ERR;
 	json_object_set_new(*out, k->list, entity_rows(&q, tailnet, k));
 	entity_query_end(&q);

@@ -127,4 +127,31 @@ int entity_policy_log(struct store *st, const char *tailnet, json_t **out, char 
 int entity_policy_get(struct store *st, const char *tailnet, const char *rev, tstime_t at,
                       json_t **out, char **cause);
 
+/*
+ * The same queries inside a transaction the caller holds (a write one too), for one consistent
+ * view over several kinds: the compliance checks' snapshot (checks-store.c). Keys come all of
+ * them, OAuth access tokens included; DNS and settings without their versions.
+ */
+int entity_users_list_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                         char **cause);
+int entity_webhooks_list_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                            char **cause);
+int entity_keys_list_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                        char **cause);
+int entity_dns_get_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                      char **cause);
+int entity_settings_get_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                           char **cause);
+/* The policy revision in force at AT (TSTIME_NONE: the current one) with its text, as policy.get
+ * answers; HIST_NOTFOUND when none is known then. */
+int entity_policy_get_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                         char **cause);
+/* *out: policy.log's revisions that started by AT (TSTIME_NONE: all), each with its "text". */
+int entity_policy_revisions_in(struct store_txn *txn, const char *tailnet, tstime_t at,
+                               json_t **out, char **cause);
+/* *out: [{"id", "versions":[{bounds..., "user":{}}]}] of every user ever recorded, the versions
+ * that started by AT (TSTIME_NONE: all), oldest first. */
+int entity_user_histories_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                             char **cause);
+
 #endif

@@ -67,3 +67,12 @@ EVENT_TYPE(webhook_deleted, "webhook.deleted", "webhook", 0,
            "a webhook endpoint was removed (alerting may be gone)")
 EVENT_TYPE(webhook_updated, "webhook.updated", "webhook", 0,
            "a webhook's URL, subscriptions or provider changed")
+EVENT_TYPE(check_baseline, "check.baseline", "check", 0,
+           "the first evaluation of a tailnet's compliance checks (or of checks that could not be "
+           "evaluated before): one summary with the findings' counts by severity")
+EVENT_TYPE(check_failed, "check.failed", "check", 0,
+           "a compliance check found something new after a poll changed the history: one event "
+           "per check and entity, with the window of the change")
+EVENT_TYPE(check_resolved, "check.resolved", "check", 0,
+           "a compliance finding ended after a poll changed the history: one event per check "
+           "and entity, with the finding's start and the window of its end")

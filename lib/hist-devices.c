@@ -783,6 +783,7 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	uint64_t ncur = 0;
 	size_t gone = 0, expiring = 0, expired = 0, i;
 	int rc = -1, baseline, hold;
+	tstime_t prev_ok;
 
 	hist_changes_free(a);
 	memset(a->res, 0, sizeof(*a->res));
@@ -832,7 +833,10 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	for (i = 0; i < a->nch; i++)
 		ep.hidden = ep.hidden + a->ch[i].hidden - (ep.hidden > 0 && a->ch[i].returned);
 	ep.pending_confirm = a->res->pending;
+	prev_ok = ep.last_ok;
 	rc = hist_poll_end(txn, a->tailnet, HIST_DEVICES->name, &ep, a->t, a->ndevs, a->pol, cause);
+	if (rc == 0)
+		rc = hist_poll_after(txn, a->tailnet, prev_ok, a->t, a->pol, a->res, cause);
 out:
 	hist_endpoint_free(&ep);
 	return rc;

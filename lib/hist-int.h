@@ -165,6 +165,17 @@ int hist_poll_hold(struct store_txn *txn, const char *tailnet, const char *endpo
 int hist_poll_end(struct store_txn *txn, const char *tailnet, const char *endpoint,
                   struct hist_endpoint *ep, tstime_t t, size_t count, const struct hist_policy *pol,
                   char **cause);
+/* After hist_poll_end, in the same transaction: POL's after step, if any (PREV_OK: the
+ * endpoint's last successful poll before this one). */
+static inline int
+hist_poll_after(struct store_txn *txn, const char *tailnet, tstime_t prev_ok, tstime_t t,
+                const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	if (pol->after == NULL)
+		return 0;
+	return pol->after(txn, tailnet, prev_ok, t, res->created + res->changed + res->deleted > 0,
+	                  pol->after_arg, &res->events, cause);
+}
 /* A coverage row for a successful poll at T; PREV is the one before it. CLOCK: the wall clock
  * was unreliable over the span (a gap, however short). */
 int hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,

@@ -636,38 +636,33 @@ hist_devrow_flush(struct sbuf *sb, struct hist_devrow *r, tstime_t at, int cover
 	r->n = 0;
 }
 
-int
-hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out, size_t *len,
-                  char **cause)
+/* devices.list's answer read in TXN, whose devices endpoint's state is EP. */
+static int
+hist_devices_text(struct store_txn *txn, const struct hist_endpoint *ep, const char *tailnet,
+                  tstime_t at, char **out, size_t *len, char **cause)
 {
-	struct store_txn *txn;
 	struct store_cursor *cur;
 	struct store_key prefix;
 	struct store_val key, val;
-	struct hist_endpoint ep;
 	struct hist_devrow row = {0};
 	struct sbuf sb;
 	char *reason = NULL;
 	size_t n = 0;
 	int rc, covered = 1;
 
-	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
-		return HIST_ERR;
 	sbuf_init(&sb);
 	sbuf_adds(&sb, "{\"tailnet\":");
 	sbuf_add_json_string(&sb, tailnet);
 	sbuf_adds(&sb, ",\"at\":");
 	hist_sbuf_time(&sb, at);
 	sbuf_adds(&sb, ",\"as_of\":");
-	hist_sbuf_time(&sb, at == TSTIME_NONE ? ep.last_ok : at);
+	hist_sbuf_time(&sb, at == TSTIME_NONE ? ep->last_ok : at);
 	hist_key_device(&prefix, tailnet, NULL);
 	if (store_cursor_open(txn, at == TSTIME_NONE ? STORE_CUR : STORE_VER, &cur, cause) == -1) {
 		sbuf_free(&sb);
-		hist_endpoint_free(&ep);
-		store_read_end(txn);
 		return HIST_ERR;
 	}
-	if (at == TSTIME_NONE && ep.last_ok == TSTIME_NONE) {
+	if (at == TSTIME_NONE && ep->last_ok == TSTIME_NONE) {
 		sbuf_adds(&sb, ",\"coverage\":\"unknown\",\"reason\":\"no successful poll yet\"");
 	} else if (at != TSTIME_NONE &&
 	           !(covered = hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason))) {
@@ -706,7 +701,7 @@ hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out
 		if (val.len < HIST_BOUNDS_LEN)
 			continue;
 		hist_bounds_get(v, &b);
-		if ((s = hist_state_cov(&b, at, ep.last_ok, covered)) == HIST_NO)
+		if ((s = hist_state_cov(&b, at, ep->last_ok, covered)) == HIST_NO)
 			continue;
 		/* Versions come in order, device by device: a new id ends the previous row. */
 		if (row.n > 0 && strcmp(row.id, id) != 0)
@@ -727,10 +722,109 @@ hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out
 	free(row.v);
 	sbuf_adds(&sb, "]}");
 	store_cursor_close(cur);
-	hist_endpoint_free(&ep);
-	store_read_end(txn);
 	*len = sb.len;
 	*out = sbuf_steal(&sb);
+	return HIST_OK;
+}
+
+int
+hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out, size_t *len,
+                  char **cause)
+{
+	struct store_txn *txn;
+	struct hist_endpoint ep;
+	int rc;
+
+	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
+		return HIST_ERR;
+	rc = hist_devices_text(txn, &ep, tailnet, at, out, len, cause);
+	hist_endpoint_free(&ep);
+	store_read_end(txn);
+	return rc;
+}
+
+int
+hist_devices_list_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                     char **cause)
+{
+	struct hist_endpoint ep;
+	json_error_t jerr;
+	char *text = NULL;
+	size_t len;
+	int rc;
+
+	if (hist_ep_read(txn, tailnet, HIST_DEVICES->name, &ep, cause) == -1)
+		return HIST_ERR;
+	rc = hist_devices_text(txn, &ep, tailnet, at, &text, &len, cause);
+	hist_endpoint_free(&ep);
+	if (rc != HIST_OK)
+		return rc;
+	*out = json_loadb(text, len, 0, &jerr);
+	free(text);
+	if (*out == NULL) {
+		*cause = xasprintf("store: devices.list: %s", jerr.text);
+		return HIST_ERR;
+	}
+	return HIST_OK;
+}
+
+int
+hist_device_histories_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                         char **cause)
+{
+	struct store_cursor *cur;
+	struct store_key prefix, k;
+	struct store_val key, val;
+	json_t *list = json_array(), *one = NULL;
+	const char *last = NULL;
+	int rc;
+
+	hist_key_device(&prefix, tailnet, NULL);
+	if (store_cursor_open(txn, STORE_VER, &cur, cause) == -1) {
+		json_decref(list);
+		return HIST_ERR;
+	}
+	/* Version keys: tailnet, kind, node id and its NUL, from_hi; in id order, oldest first. */
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		const char *id = (const char *)key.data + prefix.len;
+		size_t idlen = key.len > prefix.len ? strnlen(id, key.len - prefix.len) : 0;
+		struct hist_bounds b;
+		struct store_val cv;
+		json_t *v;
+
+		if (idlen == 0 || key.len != prefix.len + idlen + 1 + 8 ||
+		    val.len < HIST_BOUNDS_LEN)
+			continue;
+		hist_bounds_get(val.data, &b);
+		if (at != TSTIME_NONE && b.from_lo != TSTIME_NONE && b.from_lo > at)
+			continue;
+		if (last == NULL || strcmp(last, id) != 0) {
+			/* Deleted: no current record. A device hidden from the credential is not.
+			 */
+			hist_key_device(&k, tailnet, id);
+			int gone = store_get(txn, STORE_CUR, &k, &cv, cause) == 1;
+			tstime_t fh, tl;
+			char *why = NULL;
+
+			if (gone && hist_hidden_get(txn, tailnet, id, &fh, &tl, &why) == 1)
+				gone = 0;
+			free(why);
+			one = json_pack("{s:s, s:b, s:[]}", "nodeId", id, "deleted", gone,
+			                "versions");
+			json_array_append_new(list, one);
+			last = json_string_value(json_object_get(one, "nodeId"));
+		}
+		v = json_object();
+		hist_bounds_json(v, &b);
+		json_object_set_new(v, "device",
+		                    json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
+		                               val.len - HIST_BOUNDS_LEN, 0, NULL)
+		                        ?: json_null());
+		json_array_append_new(json_object_get(one, "versions"), v);
+	}
+	store_cursor_close(cur);
+	*out = list;
 	return HIST_OK;
 }
 

@@ -20,6 +20,15 @@
 
 #define HIST_MAX_WARN 8
 
+struct hist_poll_result;
+
+/* A step run last in every successful poll's write transaction, so that what it records commits
+ * with the poll or not at all (the compliance checks: checks_after_poll). PREV_OK: the
+ * endpoint's previous successful poll; CHANGED: the poll recorded a new version. Adds the events
+ * it records to *events; 0, or -1 with *cause (the poll is then not recorded). */
+typedef int (*hist_after_fn)(struct store_txn *txn, const char *tailnet, tstime_t prev_ok,
+                             tstime_t t, int changed, void *arg, size_t *events, char **cause);
+
 struct hist_policy {
 	int mass_delete_percent; /* a poll losing more than this share of the devices is held */
 	int64_t max_gap;         /* us: two successful polls further apart leave a gap (unknown) */
@@ -43,6 +52,8 @@ struct hist_policy {
 	const char *clock_unreliable;
 	int64_t mono_elapsed;
 	tstime_t api_date;
+	hist_after_fn after; /* NULL: none */
+	void *after_arg;
 };
 
 /* The thresholds used when a policy names none: 14d, 7d, 1d. */
@@ -115,6 +126,16 @@ int hist_device_get(struct store *st, const char *tailnet, const char *query, ts
  * bytes without re-parsing them. */
 int hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out, size_t *len,
                       char **cause);
+
+/* The same in a transaction the caller holds (a write one too), parsed: *out is a new
+ * reference. For one consistent view over several kinds (the compliance checks' snapshot). */
+int hist_devices_list_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                         char **cause);
+/* *out: [{"nodeId", "deleted", "versions":[{bounds..., "device":{}}]}] of every device ever
+ * recorded (deleted ones too), the versions that started by AT (TSTIME_NONE: all), oldest
+ * first. In TXN, the caller's. */
+int hist_device_histories_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
+                             char **cause);
 
 /* Every address held at AT (TSTIME_NONE: as of the last successful poll) as "active", and each
  * address released in the WINDOW (us) before AT and not held since as "deprecated", with its

@@ -35,3 +35,9 @@ PROTO_ARG(dry_run, PROTO_T_BOOL, "true or false", "--dry-run",
 PROTO_ARG(progress, PROTO_T_BOOL, "true or false", "--progress",
           "progress frames {\"id\":ID,\"progress\":{...}} before the answer (tsinvctl asks "
           "for them on a terminal)")
+PROTO_ARG(severity, PROTO_T_STRING, "a severity: critical, high, medium, low or info",
+          "--severity S",
+          "only findings of severity S or higher (critical, high, medium, low, "
+          "info)")
+PROTO_ARG(check, PROTO_T_STRING, "a check id or a glob of ids", "--id ID|GLOB",
+          "only the checks whose id is ID or matches GLOB (TSINV-ACL-*, *SSH*)")

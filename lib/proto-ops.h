@@ -52,3 +52,9 @@ PROTO_OP(store_backup, "store.backup", PROTO_F_WRITE, PROTO_A(path), PROTO_A(pat
 PROTO_OP(metrics, "metrics", 0, 0, 0,
          "counters and gauges of polls, API errors, entities, events, hooks, store and socket, "
          "as Prometheus text (\"text\")")
+PROTO_OP(checks_run, "checks.run", 0,
+         PROTO_A(tailnet) | PROTO_A(at) | PROTO_A(severity) | PROTO_A(check) | PROTO_A(history), 0,
+         "the compliance checks on the history as of now or a time: findings, and each check's "
+         "result (pass, fail, unknown); with history, each finding's intervals")
+PROTO_OP(checks_history, "checks.history", 0, PROTO_A(tailnet) | PROTO_A(check), 0,
+         "each compliance finding's intervals, from its check.failed and check.resolved events")

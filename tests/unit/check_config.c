@@ -139,7 +139,7 @@ static const struct {
     {"[tailnet a]\n" AUTH "poll_interval = 5m;five minutes\n",
      "%F:3: poll_interval: \"5m;five minutes\" is not a duration (e.g. 60s, 5m, 1h)"},
     {"[tailnet a] x ; comment\n" AUTH,
-     "%F:1: bad section header: expected [daemon], [tailnet NAME], [hook NAME] or [netbox]\n"
+     "%F:1: bad section header: expected [daemon], [tailnet NAME], [hook NAME], [netbox] or [checks]\n"
      "%F: no [tailnet NAME] section"},
     {"[tailnet prod]\n" AUTH "[tailnet prod]\n" AUTH,
      "%F:3: duplicate section [tailnet prod] (first on line 1)"},
@@ -174,11 +174,11 @@ static const struct {
      "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\": use 1 to 64 "
      "characters of A-Z a-z 0-9 . _ -"},
     {"[daemon\n[tailnet a]\n" AUTH,
-     "%F:1: bad section header: expected [daemon], [tailnet NAME], [hook NAME] or [netbox]"},
+     "%F:1: bad section header: expected [daemon], [tailnet NAME], [hook NAME], [netbox] or [checks]"},
     {"[daemon] x\n[tailnet a]\n" AUTH,
-     "%F:1: bad section header: expected [daemon], [tailnet NAME], [hook NAME] or [netbox]"},
+     "%F:1: bad section header: expected [daemon], [tailnet NAME], [hook NAME], [netbox] or [checks]"},
     {"[da]emon]\n[tailnet a]\n" AUTH,
-     "%F:1: bad section header: expected [daemon], [tailnet NAME], [hook NAME] or [netbox]"},
+     "%F:1: bad section header: expected [daemon], [tailnet NAME], [hook NAME], [netbox] or [checks]"},
     {"[]\n[tailnet a]\n" AUTH, "%F:1: unknown section []"},
     {"[tailnet a]\n" AUTH "poll_interval = 1m\npoll_interval = 2m\n",
      "%F:4: duplicate key \"poll_interval\" in [tailnet a] (first on line 3)"},

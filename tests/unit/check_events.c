@@ -60,8 +60,8 @@ check_events_is_presence(const char *name)
 static int
 check_events_kind_known(const char *kind)
 {
-	static const char *const kinds[] = {"tailnet", "device", "key",      "user",
-	                                    "policy",  "dns",    "settings", "webhook"};
+	static const char *const kinds[] = {"tailnet", "device",   "key",     "user", "policy",
+	                                    "dns",     "settings", "webhook", "check"};
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (strcmp(kinds[i], kind) == 0)
