@@ -164,7 +164,7 @@ extern const struct cmd_entry cmd_users_entry, cmd_keys_entry, cmd_webhooks_entr
     cmd_settings_entry;
 extern const struct cmd_entry cmd_acl_entry, cmd_events_entry, cmd_export_entry, cmd_netbox_entry,
     cmd_help_entry, cmd_completion_entry, cmd_store_entry, cmd_changes_entry;
-extern const struct cmd_entry cmd_check_entry;
+extern const struct cmd_entry cmd_check_entry, cmd_user_entry;
 void cmd_check_severity_words(struct sbuf *sb);
 void cmd_events_type_words(struct sbuf *sb);
 /* cmd-changes.c: the filters --tag, --user and --os. Does an entity of KIND (with NAME; DEV the

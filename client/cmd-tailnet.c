@@ -5,6 +5,135 @@
 
 #include "client.h"
 
+/* A user's versions, oldest first: FROM, TO and what changed, old -> new. */
+static void
+cmd_tailnet_user_versions(json_t *versions, FILE *f)
+{
+	static const char *const hdr[] = {"FROM", "TO", "CHANGES"};
+	struct table *t = table_new(3, hdr);
+	char from[2 * TSINVCTL_TIMELEN + 8], to[2 * TSINVCTL_TIMELEN + 8];
+	json_t *v, *prev = NULL;
+	const char *k;
+	json_t *val;
+	size_t i;
+
+	json_array_foreach(versions, i, v)
+	{
+		json_t *u = json_object_get(v, "user");
+		struct sbuf sb;
+
+		show_bounds(v, from, to, sizeof from);
+		sbuf_init(&sb);
+		sbuf_adds(&sb, "");
+		json_object_foreach(u, k, val)
+		{
+			json_t *old = json_object_get(json_object_get(prev, "user"), k);
+			char *o, *n;
+
+			if (prev == NULL || json_equal(old, val))
+				continue;
+			o = show_cell_json(old);
+			n = show_cell_json(val);
+			sbuf_addf(&sb, "%s%s: %s \u2192 %s", sb.len ? "; " : "", k, o ? o : "-",
+			          n ? n : "-");
+			free(o);
+			free(n);
+		}
+		table_add_row(t, from, to, sb.len > 0 ? sb.p : (i == 0 ? "(first seen)" : NULL));
+		sbuf_free(&sb);
+		prev = v;
+	}
+	table_print(t, f);
+	table_free(t);
+}
+
+/* users --history: each user's versions under its login. */
+static void
+cmd_tailnet_user_histories(json_t *histories)
+{
+	json_t *h, *last;
+	size_t i;
+
+	json_array_foreach(histories, i, h)
+	{
+		json_t *vs = json_object_get(h, "versions");
+
+		last = json_object_get(json_array_get(vs, json_array_size(vs) - 1), "user");
+		printf("\n%s (%s):\n", show_str(last, "loginName") ?: "-",
+		       show_str(h, "id") ?: "-");
+		cmd_tailnet_user_versions(vs, stdout);
+	}
+}
+
+static int
+cmd_tailnet_user_show(json_t *res, const struct cmd_args *a)
+{
+	struct table *t = table_new(2, NULL);
+	json_t *u = json_object_get(json_object_get(res, "current"), "user"), *d, *k;
+	static const char *const dh[] = {"NODE", "NAME", "FROM", "TO"};
+	static const char *const kh[] = {"KEY", "TYPE", "CREATED", "STATE"};
+	char from[2 * TSINVCTL_TIMELEN + 8], to[2 * TSINVCTL_TIMELEN + 8];
+	struct table *dt, *kt;
+	size_t i;
+
+	(void)a;
+	table_add_row(t, "id:", show_str(res, "id"));
+	if (u != NULL) {
+		table_add_row(t, "login:", show_str(u, "loginName"));
+		table_add_row(t, "name:", show_str(u, "displayName"));
+		table_add_row(t, "role:", show_str(u, "role"));
+		table_add_row(t, "status:", show_str(u, "status"));
+		table_add_row(t, "type:", show_str(u, "type"));
+	} else
+		table_add_row(t, "state:", "not a user of the tailnet at that time");
+	table_print(t, stdout);
+	table_free(t);
+	dt = table_new(4, dh);
+	json_array_foreach(json_object_get(res, "devices"), i, d)
+	{
+		show_bounds(d, from, to, sizeof from);
+		table_add_row(dt, show_str(d, "nodeId"), show_str(d, "name"), from, to);
+	}
+	printf("\ndevices owned:\n");
+	if (table_nrows(dt) > 0)
+		table_print(dt, stdout);
+	else
+		puts("none recorded");
+	table_free(dt);
+	kt = table_new(4, kh);
+	json_array_foreach(json_object_get(res, "keys"), i, k)
+	{
+		json_t *key = json_object_get(k, "key");
+
+		table_add_row(kt, show_str(k, "id"), show_str(key, "keyType"),
+		              show_str(key, "created"), show_str(key, "state"));
+	}
+	printf("\nkeys created:\n");
+	if (table_nrows(kt) > 0)
+		table_print(kt, stdout);
+	else
+		puts("none recorded");
+	table_free(kt);
+	if (json_is_array(json_object_get(res, "versions"))) {
+		printf("\nversions:\n");
+		cmd_tailnet_user_versions(json_object_get(res, "versions"), stdout);
+	}
+	return 0;
+}
+
+static int
+cmd_tailnet_user(const struct cmd_entry *cmd, const struct cmd_args *a)
+{
+	json_t *args = json_object();
+	int rc;
+
+	if ((rc = conn_arg_str(cmd, args, "query", a->arg)) != 0) {
+		json_decref(args);
+		return rc;
+	}
+	return conn_query(cmd, a, args, cmd_tailnet_user_show, NULL);
+}
+
 static int
 cmd_tailnet_users_show(json_t *res, const struct cmd_args *a)
 {
@@ -38,6 +167,8 @@ cmd_tailnet_users_show(json_t *res, const struct cmd_args *a)
 	free(rows);
 	show_list_print(res, t, "no users", nmaybe);
 	table_free(t);
+	if (json_is_array(json_object_get(res, "histories")))
+		cmd_tailnet_user_histories(json_object_get(res, "histories"));
 	return 0;
 }
 
@@ -371,7 +502,16 @@ const struct cmd_entry cmd_users_entry = {
     .name = "users",
     .op = PROTO_OP_users_list,
     .flags = CMD_F_LIST,
+    .history = "also list every user's versions, oldest first, with what changed",
     .exec = cmd_tailnet_users,
+};
+
+const struct cmd_entry cmd_user_entry = {
+    .name = "user",
+    .op = PROTO_OP_user_get,
+    .arg = "ID|LOGIN",
+    .history = "also list every version of the user, with what changed",
+    .exec = cmd_tailnet_user,
 };
 
 const struct cmd_entry cmd_keys_entry = {

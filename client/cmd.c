@@ -19,6 +19,7 @@ const struct cmd_entry *const cmd_table[] = {
     &cmd_ip_entry,
     &cmd_changes_entry,
     &cmd_users_entry,
+    &cmd_user_entry,
     &cmd_keys_entry,
     &cmd_webhooks_entry,
     &cmd_dns_entry,

@@ -788,9 +788,54 @@ ops_doc(struct tsinvd *d, struct ctl_req *req, const char *endpoint, ops_doc_fn 
 	ops_answer_ep(d, req, tailnet, endpoint, rc, res, cause);
 }
 
+/* users.list with history: the list, and "histories", every user's versions. */
+static int
+ops_users_histories(struct store *st, const char *tailnet, tstime_t at, json_t **out, char **cause)
+{
+	struct store_txn *txn;
+	json_t *h = NULL;
+	int rc;
+
+	if ((rc = entity_users_list(st, tailnet, at, out, cause)) != HIST_OK)
+		return rc;
+	if (store_read_begin(st, &txn, cause) == -1)
+		return HIST_ERR;
+	rc = entity_user_histories_in(txn, tailnet, TSTIME_NONE, &h, cause);
+	store_read_end(txn);
+	if (rc == HIST_OK)
+		json_object_set_new(*out, "histories", h);
+	return rc;
+}
+
+static void
+ops_user_get(struct tsinvd *d, struct ctl_req *req)
+{
+	const char *tailnet = ops_tailnet(d, req), *query;
+	char *cause = NULL;
+	json_t *res = NULL;
+	int rc;
+	tstime_t at;
+
+	if (tailnet == NULL || ops_at(req, &at) == -1)
+		return;
+	query = ops_str(req, "query");
+	rc = entity_user_get(d->st, tailnet, query, at, ops_flag(req, "history"), &res, &cause);
+	if (rc == HIST_AMBIGUOUS) {
+		ctl_reply_err_data(req, PROTO_E_AMBIGUOUS, res, cause);
+		json_decref(res);
+		free(cause);
+		return;
+	}
+	ops_answer(req, rc, res, cause);
+}
+
 static void
 ops_users_list(struct tsinvd *d, struct ctl_req *req)
 {
+	if (ops_flag(req, "history")) {
+		ops_list(d, req, endpoints[ENDPOINT_users].name, ops_users_histories);
+		return;
+	}
 	ops_list(d, req, endpoints[ENDPOINT_users].name, entity_users_list);
 }
 

@@ -1,6 +1,7 @@
 /* entity-users.c: users and webhooks: their answers, their events and their lists. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "entity-int.h"
 #include "log.h"
@@ -277,4 +278,194 @@ entity_user_histories_in(struct store_txn *txn, const char *tailnet, tstime_t at
 	store_cursor_close(cur);
 	*out = list;
 	return HIST_OK;
+}
+
+/* ---- one user: user.get ---- */
+
+/* BOUNDS read back from their JSON (hist_bounds_json): null is no time. */
+static void
+entity_bounds_from_json(json_t *v, struct hist_bounds *b)
+{
+	static const char *const names[4] = {"from_lo", "from_hi", "to_lo", "to_hi"};
+	tstime_t *t[4] = {&b->from_lo, &b->from_hi, &b->to_lo, &b->to_hi};
+
+	memset(b, 0, sizeof(*b));
+	for (int i = 0; i < 4; i++) {
+		const char *s = json_string_value(json_object_get(v, names[i]));
+
+		if (s == NULL || tstime_parse_rfc3339(s, t[i]) != 0)
+			*t[i] = TSTIME_NONE;
+	}
+}
+
+/* The state at AT (TSTIME_NONE: now, the open version) of a version V. */
+static enum hist_state
+entity_version_state(json_t *v, tstime_t at, tstime_t last_ok)
+{
+	struct hist_bounds b;
+
+	entity_bounds_from_json(v, &b);
+	if (at == TSTIME_NONE)
+		return b.to_lo == TSTIME_NONE && b.to_hi == TSTIME_NONE ? HIST_HELD : HIST_NO;
+	return hist_state_cov(&b, at, last_ok, 1);
+}
+
+/* The version of HISTORY (one user's {id, versions}) current at AT, held before maybe; NULL. */
+static json_t *
+entity_user_version_at(json_t *history, tstime_t at, tstime_t last_ok)
+{
+	json_t *v, *best = NULL;
+	size_t i;
+
+	json_array_foreach(json_object_get(history, "versions"), i, v)
+	{
+		enum hist_state s = entity_version_state(v, at, last_ok);
+
+		if (s == HIST_HELD || (s == HIST_MAYBE && best == NULL))
+			best = v;
+	}
+	return best;
+}
+
+int
+entity_user_get(struct store *st, const char *tailnet, const char *query, tstime_t at, int history,
+                json_t **out, char **cause)
+{
+	struct store_txn *txn;
+	struct hist_endpoint ep;
+	json_t *users = NULL, *devs = NULL, *keys = NULL, *h, *cands, *user = NULL, *owned, *made;
+	json_t *d, *v, *k;
+	const char *id = NULL, *login;
+	size_t i, j;
+	int rc = HIST_ERR;
+	char when[TSTIME_STRLEN];
+
+	if (store_read_begin(st, &txn, cause) == -1)
+		return HIST_ERR;
+	if (hist_ep_read(txn, tailnet, endpoints[ENDPOINT_users].name, &ep, cause) == -1) {
+		store_read_end(txn);
+		return HIST_ERR;
+	}
+	if (entity_user_histories_in(txn, tailnet, TSTIME_NONE, &users, cause) != HIST_OK ||
+	    hist_device_histories_in(txn, tailnet, TSTIME_NONE, &devs, cause) != HIST_OK ||
+	    entity_keys_list_in(txn, tailnet, TSTIME_NONE, &keys, cause) != HIST_OK)
+		goto out;
+	/* By id, else by login as of AT: the user whose version then bore it. */
+	cands = json_array();
+	json_array_foreach(users, i, h)
+	{
+		json_t *cur = entity_user_version_at(h, at, ep.last_ok);
+		const char *l =
+		    json_string_value(json_object_get(json_object_get(cur, "user"), "loginName"));
+
+		if (strcmp(json_string_value(json_object_get(h, "id")), query) == 0) {
+			json_array_clear(cands);
+			json_array_append(cands, h);
+			break;
+		}
+		if (l != NULL && strcasecmp(l, query) == 0)
+			json_array_append(cands, h);
+	}
+	if (json_array_size(cands) == 0) {
+		/* Nobody bore it then: whoever ever did, if one user did. */
+		json_array_foreach(users, i, h)
+		{
+			json_array_foreach(json_object_get(h, "versions"), j, v)
+			{
+				login = json_string_value(
+				    json_object_get(json_object_get(v, "user"), "loginName"));
+				if (login != NULL && strcasecmp(login, query) == 0) {
+					json_array_append(cands, h);
+					break;
+				}
+			}
+		}
+	}
+	if (at != TSTIME_NONE)
+		tstime_format(at, when, sizeof(when));
+	else
+		snprintf(when, sizeof(when), "now");
+	if (json_array_size(cands) != 1) {
+		rc = json_array_size(cands) == 0 ? HIST_NOTFOUND : HIST_AMBIGUOUS;
+		if (rc == HIST_NOTFOUND)
+			*cause = xasprintf("no user matches \"%s\" in tailnet %s", query, tailnet);
+		else {
+			json_t *list = json_array();
+
+			json_array_foreach(cands, i, h)
+			{
+				json_t *cur = entity_user_version_at(h, at, ep.last_ok);
+
+				json_array_append_new(
+				    list,
+				    json_pack(
+				        "{s:O, s:O?, s:s}", "id", json_object_get(h, "id"), "name",
+				        json_object_get(json_object_get(cur, "user"), "loginName"),
+				        "state", cur != NULL ? "held" : "none"));
+			}
+			*cause =
+			    xasprintf("\"%s\" may mean %zu users of tailnet %s at %s: ask by id",
+			              query, json_array_size(cands), tailnet, when);
+			*out = json_pack("{s:o}", "candidates", list);
+		}
+		json_decref(cands);
+		goto out;
+	}
+	h = json_array_get(cands, 0);
+	id = json_string_value(json_object_get(h, "id"));
+	user = entity_user_version_at(h, at, ep.last_ok);
+	/* Every login the user had: its devices are those owned under any of them. */
+	owned = json_array();
+	json_array_foreach(devs, i, d)
+	{
+		json_array_foreach(json_object_get(d, "versions"), j, v)
+		{
+			const char *owner = json_string_value(
+			    json_object_get(json_object_get(v, "device"), "user"));
+			int mine = 0;
+			size_t n;
+			json_t *uv;
+
+			json_array_foreach(json_object_get(h, "versions"), n, uv)
+			{
+				login = json_string_value(
+				    json_object_get(json_object_get(uv, "user"), "loginName"));
+				mine |=
+				    owner != NULL && login != NULL && strcasecmp(owner, login) == 0;
+			}
+			if (!mine)
+				continue;
+			json_t *row =
+			    json_pack("{s:O, s:O?, s:O?}", "nodeId", json_object_get(d, "nodeId"),
+			              "name", json_object_get(json_object_get(v, "device"), "name"),
+			              "deleted", json_object_get(d, "deleted"));
+			static const char *const b[4] = {"from_lo", "from_hi", "to_lo", "to_hi"};
+
+			for (int x = 0; x < 4; x++)
+				json_object_set(row, b[x], json_object_get(v, b[x]) ?: json_null());
+			json_array_append_new(owned, row);
+		}
+	}
+	made = json_array();
+	json_array_foreach(json_object_get(keys, "keys"), i, k)
+	{
+		const char *uid =
+		    json_string_value(json_object_get(json_object_get(k, "key"), "userId"));
+
+		if (uid != NULL && strcmp(uid, id) == 0)
+			json_array_append(made, k);
+	}
+	*out = json_pack("{s:s, s:s, s:o, s:O?, s:o, s:o}", "tailnet", tailnet, "id", id, "at",
+	                 tstime_json(at), "current", user, "devices", owned, "keys", made);
+	if (history)
+		json_object_set(*out, "versions", json_object_get(h, "versions"));
+	json_decref(cands);
+	rc = HIST_OK;
+out:
+	json_decref(users);
+	json_decref(devs);
+	json_decref(keys);
+	hist_endpoint_free(&ep);
+	store_read_end(txn);
+	return rc;
 }

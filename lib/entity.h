@@ -151,6 +151,11 @@ int entity_policy_revisions_in(struct store_txn *txn, const char *tailnet, tstim
                                json_t **out, char **cause);
 /* *out: [{"id", "versions":[{bounds..., "user":{}}]}] of every user ever recorded, the versions
  * that started by AT (TSTIME_NONE: all), oldest first. */
+/* One user by id or login, as of AT (TSTIME_NONE: now): the version then (and with HISTORY
+ * every version), the devices owned under any of its logins with their bounds, and the keys it
+ * created. HIST_NOTFOUND; HIST_AMBIGUOUS (*out {"candidates"}) when a login may mean several. */
+int entity_user_get(struct store *st, const char *tailnet, const char *query, tstime_t at,
+                    int history, json_t **out, char **cause);
 int entity_user_histories_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
                              char **cause);
 

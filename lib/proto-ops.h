@@ -27,8 +27,13 @@ PROTO_OP(ipam_export, "ipam.export", 0,
          "addresses held at a time (and released before it) as IPAM rows, with the NetBox mapping")
 PROTO_OP(netbox_sync, "netbox.sync", PROTO_F_WRITE, PROTO_A(dry_run) | PROTO_A(progress), 0,
          "sync the addresses into NetBox now (dry_run: only plan); the plan, counts and errors")
-PROTO_OP(users_list, "users.list", 0, PROTO_A(tailnet) | PROTO_A(at), 0,
-         "users of the tailnet now or at a time: login, name, role, status, type")
+PROTO_OP(users_list, "users.list", 0, PROTO_A(tailnet) | PROTO_A(at) | PROTO_A(history), 0,
+         "users of the tailnet now or at a time: login, name, role, status, type; with "
+         "history, every user's versions")
+PROTO_OP(user_get, "user.get", 0,
+         PROTO_A(query) | PROTO_A(tailnet) | PROTO_A(at) | PROTO_A(history), PROTO_A(query),
+         "one user by id or login, now or at a time: the devices it owned and when, the keys "
+         "it created; with history, every version")
 PROTO_OP(keys_list, "keys.list", 0,
          PROTO_A(tailnet) | PROTO_A(at) | PROTO_A(expiring) | PROTO_A(all), 0,
          "auth keys, API tokens, OAuth clients and federated identities, gone ones included "
