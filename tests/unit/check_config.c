@@ -138,9 +138,9 @@ static const struct {
     /* A comment after a value needs a space before it: here the ';' is part of the value. */
     {"[tailnet a]\n" AUTH "poll_interval = 5m;five minutes\n",
      "%F:3: poll_interval: \"5m;five minutes\" is not a duration (e.g. 60s, 5m, 1h)"},
-    {"[tailnet a] x ; comment\n" AUTH,
-     "%F:1: bad section header: expected [daemon], [tailnet NAME], [hook NAME], [netbox] or [checks]\n"
-     "%F: no [tailnet NAME] section"},
+    {"[tailnet a] x ; comment\n" AUTH, "%F:1: bad section header: expected [daemon], [tailnet "
+                                       "NAME], [hook NAME], [netbox] or [checks]\n"
+                                       "%F: no [tailnet NAME] section"},
     {"[tailnet prod]\n" AUTH "[tailnet prod]\n" AUTH,
      "%F:3: duplicate section [tailnet prod] (first on line 1)"},
     {"[daemon]\n[daemon]\n[tailnet a]\n" AUTH,
@@ -173,12 +173,12 @@ static const struct {
      "%F:1: bad tailnet name "
      "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\": use 1 to 64 "
      "characters of A-Z a-z 0-9 . _ -"},
-    {"[daemon\n[tailnet a]\n" AUTH,
-     "%F:1: bad section header: expected [daemon], [tailnet NAME], [hook NAME], [netbox] or [checks]"},
-    {"[daemon] x\n[tailnet a]\n" AUTH,
-     "%F:1: bad section header: expected [daemon], [tailnet NAME], [hook NAME], [netbox] or [checks]"},
-    {"[da]emon]\n[tailnet a]\n" AUTH,
-     "%F:1: bad section header: expected [daemon], [tailnet NAME], [hook NAME], [netbox] or [checks]"},
+    {"[daemon\n[tailnet a]\n" AUTH, "%F:1: bad section header: expected [daemon], [tailnet NAME], "
+                                    "[hook NAME], [netbox] or [checks]"},
+    {"[daemon] x\n[tailnet a]\n" AUTH, "%F:1: bad section header: expected [daemon], [tailnet "
+                                       "NAME], [hook NAME], [netbox] or [checks]"},
+    {"[da]emon]\n[tailnet a]\n" AUTH, "%F:1: bad section header: expected [daemon], [tailnet "
+                                      "NAME], [hook NAME], [netbox] or [checks]"},
     {"[]\n[tailnet a]\n" AUTH, "%F:1: unknown section []"},
     {"[tailnet a]\n" AUTH "poll_interval = 1m\npoll_interval = 2m\n",
      "%F:4: duplicate key \"poll_interval\" in [tailnet a] (first on line 3)"},
