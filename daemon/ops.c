@@ -173,7 +173,11 @@ ops_answer(struct ctl_req *req, int rc, json_t *res, char *cause)
 {
 	if (rc == HIST_OK)
 		ctl_reply(req, res);
-	else
+	else if (rc == HIST_AMBIGUOUS) {
+		/* Never one picked silently: the error lists who it may be (RES's "candidates"). */
+		ctl_reply_err_data(req, PROTO_E_AMBIGUOUS, res, cause);
+		json_decref(res);
+	} else
 		ctl_reply_err(req, rc == HIST_NOTFOUND ? PROTO_E_NOT_FOUND : PROTO_E_INTERNAL, "%s",
 		              cause ? cause : "failed");
 	free(cause);
@@ -370,13 +374,6 @@ ops_device_get(struct tsinvd *d, struct ctl_req *req)
 		return;
 	query = ops_str(req, "query");
 	rc = hist_device_get(d->st, tailnet, query, at, ops_flag(req, "history"), &res, &cause);
-	if (rc == HIST_AMBIGUOUS) {
-		/* Never one picked silently: the error lists who it may be. */
-		ctl_reply_err_data(req, PROTO_E_AMBIGUOUS, res, cause);
-		json_decref(res);
-		free(cause);
-		return;
-	}
 	ops_answer(req, rc, res, cause);
 }
 
@@ -820,12 +817,6 @@ ops_user_get(struct tsinvd *d, struct ctl_req *req)
 		return;
 	query = ops_str(req, "query");
 	rc = entity_user_get(d->st, tailnet, query, at, ops_flag(req, "history"), &res, &cause);
-	if (rc == HIST_AMBIGUOUS) {
-		ctl_reply_err_data(req, PROTO_E_AMBIGUOUS, res, cause);
-		json_decref(res);
-		free(cause);
-		return;
-	}
 	ops_answer(req, rc, res, cause);
 }
 

@@ -86,12 +86,38 @@ tstime_digits(const char *s, int n)
 	return v;
 }
 
+/* An optional fraction of a second at *PP: "." and 1 to 9 digits, kept to the microsecond
+ * (into *US). 0, or -1 for a "." without digits or more than 9 of them. */
+static int
+tstime_fraction(const char **pp, int64_t *us)
+{
+	const char *p = *pp;
+	int64_t scale = 100000;
+	int ndig = 0;
+
+	*us = 0;
+	if (*p != '.')
+		return 0;
+	for (p++; *p >= '0' && *p <= '9'; p++, ndig++) {
+		if (ndig >= 9)
+			return -1;
+		if (ndig < 6) {
+			*us += (*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (ndig == 0)
+		return -1;
+	*pp = p;
+	return 0;
+}
+
 /* Leap seconds (":60") are rejected: Unix time has none and the API never sends one. */
 int
 tstime_parse_rfc3339(const char *s, tstime_t *out)
 {
-	int y, mo, d, h, mi, sec, oh, om, ndig = 0;
-	int64_t frac = 0, scale = 100000, secs, off = 0;
+	int y, mo, d, h, mi, sec, oh, om;
+	int64_t frac = 0, secs, off = 0;
 	const char *p;
 
 	if (s == NULL || strlen(s) < 20)
@@ -109,18 +135,8 @@ tstime_parse_rfc3339(const char *s, tstime_t *out)
 	    s[16] != ':')
 		return -1;
 	p = s + 19;
-	if (*p == '.') {
-		for (p++; *p >= '0' && *p <= '9'; p++, ndig++) {
-			if (ndig >= 9)
-				return -1;
-			if (ndig < 6) {
-				frac += (*p - '0') * scale;
-				scale /= 10;
-			}
-		}
-		if (ndig == 0)
-			return -1;
-	}
+	if (tstime_fraction(&p, &frac) == -1)
+		return -1;
 	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
 		off = 0;
 	else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
@@ -254,23 +270,13 @@ static int
 tstime_parse_epoch(const char *s, tstime_t *out)
 {
 	const char *p = s + 1;
-	int64_t secs, frac = 0, scale = 100000;
-	int rc, ndig = 0;
+	int64_t secs, frac = 0;
+	int rc;
 
 	if ((rc = tstime_number(&p, &secs)) != 0)
 		return rc;
-	if (*p == '.') {
-		for (p++; *p >= '0' && *p <= '9'; p++, ndig++) {
-			if (ndig >= 9)
-				return -1;
-			if (ndig < 6) {
-				frac += (*p - '0') * scale;
-				scale /= 10;
-			}
-		}
-		if (ndig == 0)
-			return -1;
-	}
+	if (tstime_fraction(&p, &frac) == -1)
+		return -1;
 	if (*p != '\0')
 		return -1;
 	if (__builtin_mul_overflow(secs, TSTIME_SEC, out) ||
