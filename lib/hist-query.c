@@ -594,12 +594,14 @@ struct hist_devrow {
 static void
 hist_devrow_flush(struct sbuf *sb, struct hist_devrow *r, tstime_t at, int covered, size_t *n)
 {
-	const struct hist_devrow_v *first = &r->v[0], *last = &r->v[r->n - 1];
+	const struct hist_devrow_v *first, *last;
 	int open_end, present;
 	struct hist_bounds b;
 
 	if (r->n == 0)
 		return;
+	first = &r->v[0];
+	last = &r->v[r->n - 1];
 	open_end = last->b.to_lo == TSTIME_NONE && last->b.to_hi == TSTIME_NONE;
 	if (r->n == 1)
 		present = first->s == HIST_HELD;
