@@ -394,7 +394,8 @@ cmd_changes_print(struct cmd_changes *c, const struct cmd_args *a, const char *f
 	json_t *out = json_array(), *u;
 	size_t i;
 
-	qsort(c->e, c->n, sizeof(*c->e), cmd_changes_cmp);
+	if (c->n > 0) /* qsort wants an array, even of none */
+		qsort(c->e, c->n, sizeof(*c->e), cmd_changes_cmp);
 	for (i = 0; i < c->n; i++) {
 		struct cmd_changes_ent *e = &c->e[i];
 		char when[2 * TSINVCTL_TIMELEN + 8], *ent, *chg;
