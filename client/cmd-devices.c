@@ -129,26 +129,11 @@ cmd_devices_show(json_t *res, const struct cmd_args *a)
 static int
 cmd_devices_wanted(json_t *e, const struct cmd_args *a, tstime_t now)
 {
-	json_t *dev = json_object_get(e, "device"), *v;
-	const char *s, *tag = a->tag, *seen;
-	char buf[256];
+	const char *seen;
 	tstime_t t;
-	size_t i;
-	int found = 0;
 
-	if (tag != NULL) {
-		if (strncmp(tag, "tag:", 4) != 0) {
-			snprintf(buf, sizeof buf, "tag:%s", tag);
-			tag = buf;
-		}
-		json_array_foreach(json_object_get(dev, "tags"), i, v) found |=
-		    json_is_string(v) && strcasecmp(json_string_value(v), tag) == 0;
-		if (!found)
-			return 0;
-	}
-	if (a->user != NULL && ((s = show_str(dev, "user")) == NULL || strcasecmp(s, a->user) != 0))
-		return 0;
-	if (a->os != NULL && ((s = show_str(dev, "os")) == NULL || strcasecmp(s, a->os) != 0))
+	/* --tag, --user and --os as changes and events read them. */
+	if (!cmd_entity_wanted("device", NULL, json_object_get(e, "device"), a))
 		return 0;
 	if (a->stale > 0) {
 		/* Online now is not stale; never seen (no lastSeen) is. */
