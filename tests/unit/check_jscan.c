@@ -182,6 +182,20 @@ START_TEST(test_nul_and_bounds)
 }
 END_TEST
 
+/* jansson skips a NUL byte after a number or literal (its stream buffer takes NUL for "empty");
+ * the scanner refuses it like any other NUL: no API answer has one. */
+START_TEST(test_nul_after_literal)
+{
+	const char body[] = "{\"devices\":[1\0,false\0]}";
+	struct jscan js;
+	char *cause = NULL;
+
+	ck_assert_int_eq(jscan_member(body, sizeof(body) - 1, "devices", &js, &cause), -1);
+	ck_assert_msg(strstr(cause, "byte 13") != NULL, "%s", cause);
+	free(cause);
+}
+END_TEST
+
 static char *
 check_jscan_nest(size_t depth, size_t *len)
 {
@@ -247,6 +261,7 @@ jscan_suite(void)
 	                    (int)(sizeof(check_jscan_cases) / sizeof(check_jscan_cases[0])));
 	tcase_add_test(tc, test_truncated);
 	tcase_add_test(tc, test_nul_and_bounds);
+	tcase_add_test(tc, test_nul_after_literal);
 	tcase_add_test(tc, test_depth);
 	tcase_add_test(tc, test_large);
 	suite_add_tcase(s, tc);
