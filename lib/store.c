@@ -17,6 +17,10 @@
 #include "tstime.h"
 
 #define STORE_MAP_START (64u << 20)
+/* A map this large costs only address space on 64-bit Linux (the file grows with its data), so
+ * a store opens at min(cap, this) and the first big poll is written once, not redone per
+ * doubling. Growth remains for caps above it. */
+#define STORE_MAP_OPEN ((size_t)1 << (sizeof(size_t) > 4 ? 36 : 30))
 /* Below this much free space, a commit that failed with EIO is taken for a full disk. */
 #define STORE_LOW_SPACE (4u << 20)
 #define STORE_CRC_LEN 4
@@ -27,6 +31,8 @@ static const char *const store_db_names[STORE__NDB] = {
     [STORE_EVENT] = "event",   [STORE_COVER] = "cover", [STORE_HOOKPOS] = "hookpos",
     [STORE_EVTIME] = "evtime", [STORE_MARK] = "mark",
 };
+
+static size_t store_map_open = STORE_MAP_OPEN;
 
 struct store {
 	MDB_env *env;
@@ -517,7 +523,7 @@ store_open_env(const char *dir, size_t map_max, int rdonly, struct store **out, 
 	if ((rc = mdb_env_create(&st->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(st->env, STORE__NDB)) != 0 ||
 	    (rc = mdb_env_set_mapsize(
-	         st->env, st->map_max < STORE_MAP_START ? st->map_max : STORE_MAP_START)) != 0) {
+	         st->env, st->map_max < store_map_open ? st->map_max : store_map_open)) != 0) {
 		*cause = store_err("create", rc);
 		goto fail;
 	}
@@ -540,6 +546,12 @@ store_open_env(const char *dir, size_t map_max, int rdonly, struct store **out, 
 fail:
 	store_close(st);
 	return -1;
+}
+
+void
+store_set_map_open(size_t size)
+{
+	store_map_open = size == 0 ? STORE_MAP_OPEN : size;
 }
 
 int

@@ -53,7 +53,8 @@ int64_t store_get_i64(const void *p);
 void store_put_u64(void *p, uint64_t v);
 void store_put_i64(void *p, int64_t v);
 
-/* Opens (creating) the environment in DIR with a map that may grow up to MAP_MAX bytes (0: 64 MiB).
+/* Opens (creating) the environment in DIR with a map of MAP_MAX bytes (0: 64 MiB), or of 64 GiB
+ * growing up to MAP_MAX when the cap is larger (the file grows with its data, not the map).
  * Checks the schema version (an older store is upgraded in place, in one transaction; a newer one
  * is refused), clears stale readers. 0, or -1 and *cause. */
 int store_open(const char *dir, size_t map_max, struct store **out, char **cause);
@@ -61,6 +62,9 @@ int store_open(const char *dir, size_t map_max, struct store **out, char **cause
  * an older schema is read as it is. */
 int store_open_ro(const char *dir, struct store **out, char **cause);
 void store_close(struct store *st);
+/* The map a store opens with when its cap is larger (0: 64 GiB); tests lower it to reach the
+ * growth path with little data. Affects later store_open calls. */
+void store_set_map_open(size_t size);
 /* Bytes used by the data file, and the current map size. */
 void store_sizes(struct store *st, uint64_t *used, uint64_t *mapsize);
 const char *store_path(struct store *st);

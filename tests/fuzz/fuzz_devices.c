@@ -1,7 +1,9 @@
 /* fuzz_devices.c: libFuzzer target: a devices answer, as the API's body, through normalisation
  * and the diff into a real LMDB store that lives for many inputs, so that each answer is diffed
  * against what the previous ones left. Invariants: an answer is either recorded (and then listed
- * back as valid JSON) or refused with a cause; the store's checksums always verify. */
+ * back as valid JSON) or refused with a cause; the store's checksums always verify. The element
+ * scanner agrees with jansson on the same bytes: it refuses no object jansson takes, and finds
+ * the same elements. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include <jansson.h>
 
 #include "hist.h"
+#include "jscan.h"
 #include "log.h"
 #include "store.h"
 
@@ -78,6 +81,44 @@ fuzz_tmpdir(void)
 	return tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp";
 }
 
+/* jscan against jansson's parse of the same bytes (BODY, or NULL when jansson refused them). */
+static void
+fuzz_jscan(const uint8_t *data, size_t size, json_t *body)
+{
+	json_t *list = json_is_object(body) ? json_object_get(body, "devices") : NULL, *el;
+	struct jscan js;
+	const char *p;
+	size_t len, i = 0;
+	char *cause = NULL;
+	int rc = jscan_member((const char *)data, size, "devices", &js, &cause);
+
+	if (rc == -1) {
+		/* jansson skips a NUL byte after a number or literal (its stream takes NUL for "no
+		 * byte buffered"); the scanner refuses a NUL wherever it is. */
+		if ((json_is_object(body) && memchr(data, '\0', size) == NULL) || cause == NULL)
+			abort();
+		free(cause);
+		return;
+	}
+	if (!json_is_object(body))
+		return; /* jansson refuses more: integers and reals out of range outside elements */
+	if ((rc == JSCAN_ABSENT) != (list == NULL) || (rc == JSCAN_ARRAY) != json_is_array(list))
+		abort();
+	if (rc != JSCAN_ARRAY)
+		return;
+	if (js.count != json_array_size(list))
+		abort();
+	while (jscan_next(&js, &p, &len) == 1) {
+		el = json_loadb(p, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+		if (el == NULL || !json_equal(el, json_array_get(list, i)))
+			abort();
+		json_decref(el);
+		i++;
+	}
+	if (i != js.count)
+		abort();
+}
+
 /* A fresh store every FUZZ_STORE_INPUTS inputs. */
 static void
 fuzz_store(void)
@@ -117,7 +158,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_store();
 	fuzz_inputs++;
 	/* What the poller hands over: a parsed body. Bytes that are no JSON never get here. */
-	if ((body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+	body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+	fuzz_jscan(data, size, body);
+	if (body == NULL)
 		return 0;
 	hist_policy_defaults(&pol);
 	fuzz_t += 60 * TSTIME_SEC;

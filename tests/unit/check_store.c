@@ -34,6 +34,20 @@ check_store_teardown(void)
 	fixture_dir_remove(dir);
 }
 
+static void
+check_store_grow_setup(void)
+{
+	store_set_map_open(64 * MIB);
+	check_store_setup();
+}
+
+static void
+check_store_grow_teardown(void)
+{
+	check_store_teardown();
+	store_set_map_open(0);
+}
+
 /* ---- a generic write: a list of puts (and deletes) into one db ---- */
 
 struct check_store_kv {
@@ -892,6 +906,29 @@ check_store_big_check(int nvals, size_t vlen, int present)
 	store_read_end(txn);
 }
 
+/* The map opens at the cap: 100 MiB is written once, with no grow-and-redo, and the file holds
+ * only the data, not the map. */
+START_TEST(test_map_opens_at_cap)
+{
+	struct check_store_big b = {100, MIB, 0, malloc(MIB)};
+	uint64_t used, mapsize;
+	char *cause = NULL, path[4096];
+	struct stat sb;
+
+	store_sizes(st, &used, &mapsize);
+	ck_assert_uint_eq(mapsize, 256 * MIB);
+	ck_assert_msg(store_write(st, check_store_big_fn, &b, &cause) == 0, "%s", cause);
+	ck_assert_int_eq(b.runs, 1);
+	store_sizes(st, &used, &mapsize);
+	ck_assert_uint_eq(mapsize, 256 * MIB);
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_uint_lt((uint64_t)sb.st_size, 200 * MIB);
+	check_store_big_check(100, MIB, 1);
+	free(b.buf);
+}
+END_TEST
+
 START_TEST(test_map_grows)
 {
 	struct check_store_big b = {100, MIB, 0, malloc(MIB)};
@@ -1061,12 +1098,12 @@ START_TEST(test_sizes)
 	store_sizes(st, &used0, &mapsize);
 	ck_assert_uint_gt(used0, 0);
 	ck_assert_uint_eq(used0 % 4096, 0);
-	ck_assert_uint_eq(mapsize, 64 * MIB);
+	ck_assert_uint_eq(mapsize, 256 * MIB);
 	ck_assert_int_eq(store_write(st, check_store_big_fn, &b, &cause), 0);
 	ck_assert_int_eq(b.runs, 1);
 	store_sizes(st, &used1, &mapsize);
 	ck_assert_uint_ge(used1, used0 + 4 * MIB);
-	ck_assert_uint_eq(mapsize, 64 * MIB);
+	ck_assert_uint_eq(mapsize, 256 * MIB);
 	free(b.buf);
 }
 END_TEST
@@ -1121,6 +1158,14 @@ store_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_unchecked_fixture(tc, fixture_root_setup, fixture_root_teardown);
 	tcase_add_checked_fixture(tc, check_store_setup, check_store_teardown);
+	tcase_add_test(tc, test_map_opens_at_cap);
+	suite_add_tcase(s, tc);
+
+	/* Growth, for caps above the opening map: opened at 64 MiB to reach it with little data. */
+	tc = tcase_create("grow");
+	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, fixture_root_setup, fixture_root_teardown);
+	tcase_add_checked_fixture(tc, check_store_grow_setup, check_store_grow_teardown);
 	tcase_add_test(tc, test_map_grows);
 	tcase_add_test(tc, test_map_cap);
 	tcase_add_test(tc, test_map_grows_twice);

@@ -1,0 +1,31 @@
+/* jscan.h: finds the elements of a JSON body's top-level array member without building a tree. */
+#ifndef TSINV_JSCAN_H
+#define TSINV_JSCAN_H
+
+#include <stddef.h>
+
+/* Nesting deeper than this is refused (jansson's own default limit). */
+#define JSCAN_MAX_DEPTH 2048
+
+enum jscan_found {
+	JSCAN_ARRAY = 0,  /* the member is an array: jscan_next walks it */
+	JSCAN_ABSENT = 1, /* the body is an object without the member */
+	JSCAN_OTHER = 2,  /* the member is there but is no array */
+};
+
+/* A walk over one array's elements; borrowed from the body, which must outlive it. */
+struct jscan {
+	const char *p;   /* the next element, or the closing bracket */
+	const char *end; /* one past the closing bracket */
+	size_t count;    /* how many elements the array has */
+};
+
+/* Checks that BODY (LEN bytes, not NUL-terminated) is one well-formed JSON object (strings,
+ * escapes, UTF-8, numbers, literals and nesting; duplicates of NAME, but not of other keys,
+ * are refused) and finds its member NAME. Returns an enum jscan_found and readies JS for
+ * JSCAN_ARRAY; -1 and *cause when the body is malformed or no object. */
+int jscan_member(const char *body, size_t len, const char *name, struct jscan *js, char **cause);
+/* The next element's bytes (no surrounding white space) in *ELEM, *ELEN: 1, or 0 at the end. */
+int jscan_next(struct jscan *js, const char **elem, size_t *elen);
+
+#endif
