@@ -139,7 +139,7 @@ check_hist_tests_removed(struct check_ctx *cx)
 	for (size_t i = 1; i < cx->nrevs; i++) {
 		struct check_rev *prev = &cx->revs[i - 1], *r = &cx->revs[i];
 
-		if (r->policy == NULL || prev->policy == NULL || r->from == TSTIME_NONE ||
+		if (r->summary == NULL || prev->summary == NULL || r->from == TSTIME_NONE ||
 		    r->from > cx->snap->at || r->from < hist_window_start(cx))
 			continue;
 		if (hist_ntests(prev) > 0 && hist_ntests(r) == 0) {

@@ -7,7 +7,6 @@
 #include "entity.h"
 #include "event-log.h"
 #include "hist-int.h"
-#include "hujson.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -99,7 +98,6 @@ checks_policy(struct checks_view *v, struct store_txn *txn, const char *tailnet,
               char **cause)
 {
 	json_t *ans = NULL, *text;
-	struct hujson_error err;
 	int rc = entity_policy_get_in(txn, tailnet, at, &ans, cause);
 
 	if (rc == HIST_NOTFOUND) {
@@ -111,7 +109,10 @@ checks_policy(struct checks_view *v, struct store_txn *txn, const char *tailnet,
 		return NULL;
 	if ((text = checks_part(v, ans, "text")) == NULL || !json_is_string(text))
 		return NULL;
-	return checks_own(v, hujson_parse(json_string_value(text), json_string_length(text), &err));
+	/* Parsed once per revision: the text a sha256 names never changes. */
+	v->snap.policy_sha256 = json_string_value(json_object_get(ans, "sha256"));
+	return checks_own(v, checks_policy_parse(v->snap.policy_sha256, json_string_value(text),
+	                                         json_string_length(text)));
 }
 
 int
