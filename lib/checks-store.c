@@ -475,6 +475,67 @@ checks_apply(struct checks_step *s, json_t *run, char **cause)
 	return rc;
 }
 
+/* The findings kept after checks_apply, by severity, into STATE's "counts" (for the metrics):
+ * RUN's findings of the checks it judged, and those kept for checks it could not judge. */
+static void
+checks_count_kept(struct checks_step *s, json_t *run, json_t *state)
+{
+	size_t n[CHECK_NSEVERITIES] = {0}, i;
+	json_t *counts = json_object(), *f, *r, *unknown = json_object();
+	const char *key;
+
+	json_array_foreach(json_object_get(run, "results"), i, r)
+	{
+		if (strcmp(checks_s(r, "status"), "unknown") == 0)
+			json_object_set_new(unknown, checks_s(r, "check"), json_true());
+	}
+	json_array_foreach(json_object_get(run, "findings"), i, f)
+	{
+		n[checks_sev(f)]++;
+	}
+	json_object_foreach(s->kept, key, f)
+	{
+		if (json_object_get(unknown, checks_s(f, "check")) != NULL)
+			n[checks_sev(f)]++;
+	}
+	for (int k = CHECK_NSEVERITIES - 1; k >= 0; k--)
+		json_object_set_new(counts, check_severity_names[k],
+		                    json_integer((json_int_t)n[k]));
+	json_object_set_new(state, "counts", counts);
+	json_decref(unknown);
+}
+
+int
+checks_counts(struct store *st, const char *tailnet, uint64_t counts[CHECK_NSEVERITIES],
+              char **cause)
+{
+	struct store_txn *txn;
+	char *name = xasprintf(CHECKS_META "%s", tailnet), *text = NULL;
+	json_t *state, *c;
+	int rc;
+
+	if (store_read_begin(st, &txn, cause) == -1) {
+		free(name);
+		return -1;
+	}
+	rc = store_meta_get(txn, name, &text, cause);
+	store_read_end(txn);
+	free(name);
+	if (rc != 0)
+		return rc == -1 ? -1 : 0;
+	state = json_loads(text, 0, NULL);
+	free(text);
+	if (!json_is_object(c = json_object_get(state, "counts"))) {
+		json_decref(state);
+		return 0;
+	}
+	for (int k = 0; k < CHECK_NSEVERITIES; k++)
+		counts[k] =
+		    (uint64_t)json_integer_value(json_object_get(c, check_severity_names[k]));
+	json_decref(state);
+	return 1;
+}
+
 /* Has every endpoint the tailnet polls been tried at least once? */
 static int
 checks_all_tried(struct store_txn *txn, const struct config_tailnet *tn, char **cause)
@@ -542,6 +603,7 @@ checks_after_poll(struct store_txn *txn, const char *tailnet, tstime_t prev_ok, 
 	}
 	if ((rc = checks_apply(&s, run, cause)) == -1)
 		goto out;
+	checks_count_kept(&s, run, state);
 	if (s.nadopted_checks > 0) {
 		/* One summary of what was found where nothing was tracked before. */
 		json_t *counts = json_object(), *data;
