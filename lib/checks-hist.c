@@ -43,6 +43,8 @@ check_hist_key_lived_long(struct check_ctx *cx)
 			end = c[i].expires;
 		if (c[i].gone != TSTIME_NONE && c[i].gone < end)
 			end = c[i].gone;
+		if (end == cx->snap->at && end - start <= cx->opts->key_max_age)
+			check_due(cx, start + cx->opts->key_max_age + 1);
 		if (end < hist_window_start(cx) || end - start <= cx->opts->key_max_age)
 			continue;
 		check_found(cx, "key", c[i].id, c[i].desc, start + cx->opts->key_max_age,

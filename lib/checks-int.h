@@ -73,6 +73,10 @@ struct check_ctx {
 	size_t nkeys;
 };
 
+/* Notes that a finding of the current check may start or end at T with no change recorded,
+ * only time passing: the daemon evaluates again at the first poll after the earliest such T. */
+void check_due(struct check_ctx *cx, tstime_t t);
+
 /* The snapshot's keys (those with an id), looked up once. */
 const struct check_key *check_keys(struct check_ctx *cx, size_t *n);
 

@@ -565,8 +565,9 @@ checks_after_poll(struct store_txn *txn, const char *tailnet, tstime_t prev_ok, 
 	struct checks_step s = {.txn = txn, .tailnet = tailnet, .prev_ok = prev_ok, .t = t};
 	char *name, *text = NULL;
 	struct checks_view v;
+	struct check_eval e;
 	json_t *state = NULL, *run = NULL;
-	tstime_t baseline = TSTIME_NONE;
+	tstime_t baseline = TSTIME_NONE, due;
 	int rc;
 
 	s.events = events;
@@ -585,15 +586,21 @@ checks_after_poll(struct store_txn *txn, const char *tailnet, tstime_t prev_ok, 
 	}
 	rc = 0;
 	/* Before the baseline, wait until each endpoint has had its first poll; after it, a poll
-	 * that changed nothing cannot change what the checks say. */
-	if (baseline == TSTIME_NONE ? checks_all_tried(txn, tn, cause) != 1 : !changed) {
+	 * that changed nothing cannot change what the checks say, unless time did: the last
+	 * evaluation said when ("due": a device goes stale, a key outlives key_max_age). */
+	due = checks_time(state, "due");
+	if (baseline == TSTIME_NONE ? checks_all_tried(txn, tn, cause) != 1
+	                            : !changed && (due == TSTIME_NONE || t < due)) {
 		rc = *cause != NULL ? -1 : 0;
 		goto out;
 	}
 	if ((rc = checks_view_load(txn, tailnet, TSTIME_NONE, t, &v, cause)) == -1)
 		goto out;
-	run = checks_run(&v.snap, &cf->checks);
+	checks_eval(&v.snap, &cf->checks, &e);
 	checks_view_free(&v);
+	run = checks_eval_json(&e);
+	json_object_set_new(state, "due", tstime_json(e.due));
+	checks_eval_free(&e);
 	if ((rc = checks_kept(txn, tailnet, &s.kept, &baseline, cause)) == -1)
 		goto out;
 	s.known = json_object_get(state, "known");

@@ -599,6 +599,9 @@ check_keys(struct check_ctx *cx, size_t *n)
 			c->live = (state == NULL || strcmp(state, "active") == 0) &&
 			          (c->expires == TSTIME_NONE || c->expires > cx->snap->at) &&
 			          (c->gone == TSTIME_NONE || c->gone >= cx->snap->at);
+			/* A live key stops being live when it expires. */
+			if (c->live)
+				check_due(cx, c->expires);
 			c->reusable = checks_cap(k, "reusable");
 			c->ephemeral = checks_cap(k, "ephemeral");
 			c->preauthorized = checks_cap(k, "preauthorized");
@@ -606,6 +609,15 @@ check_keys(struct check_ctx *cx, size_t *n)
 	}
 	*n = cx->nkeys;
 	return cx->keys;
+}
+
+void
+check_due(struct check_ctx *cx, tstime_t t)
+{
+	struct check_eval *e = cx->ev;
+
+	if (t != TSTIME_NONE && t > cx->snap->at && (e->due == TSTIME_NONE || t < e->due))
+		e->due = t;
 }
 
 bool
@@ -677,6 +689,7 @@ checks_eval(const struct check_snapshot *snap, const struct check_opts *opts, st
 
 	memset(e, 0, sizeof(*e));
 	e->at = snap->at;
+	e->due = TSTIME_NONE;
 	cx.rules =
 	    snap->policy != NULL ? check_cache_rules(snap->policy_sha256, snap->policy) : NULL;
 	for (size_t i = 0; i < CHECK_COUNT; i++) {

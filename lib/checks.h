@@ -155,6 +155,9 @@ struct check_eval {
 		size_t first, n;
 	} results[CHECK_COUNT];
 	size_t counts[CHECK_NSEVERITIES], unknown;
+	/* The first moment after AT at which a finding may start or end with no change recorded
+	 * (a device goes stale, a key outlives key_max_age or expires): TSTIME_NONE, none known. */
+	tstime_t due;
 	void *arena; /* the strings of the findings */
 };
 
