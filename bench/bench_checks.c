@@ -459,8 +459,8 @@ main(int argc, char **argv)
 	       ms / mi, cs, cs / ci);
 	printf("RESULT checks_ratio=%.2f checks_cpu_ratio=%.2f checks_ms=%.1f "
 	       "ingest_unchanged_ms=%.1f findings=%zu store_checks_ratio=%.2f "
-	       "store_checks_cpu_ratio=%.2f\n",
-	       mc / mi, cc / ci, mc, mi, nfind, ms / mi, cs / ci);
+	       "store_checks_cpu_ratio=%.2f eval_ratio=%.2f eval_cpu_ratio=%.2f\n",
+	       mc / mi, cc / ci, mc, mi, nfind, ms / mi, cs / ci, me / mi, ce / ci);
 
 	store_close(st);
 	if (nftw(dir, bchk_rm_cb, 16, FTW_DEPTH | FTW_PHYS) == -1)
