@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks-store.h"
 #include "endpoint.h"
 #include "event-log.h"
 #include "hist.h"
@@ -10,18 +11,6 @@
 #include "metrics.h"
 #include "prom.h"
 #include "proto.h"
-
-static struct {
-	metrics_findings_fn fn;
-	void *arg;
-} metrics_findings;
-
-void
-metrics_set_findings(metrics_findings_fn fn, void *arg)
-{
-	metrics_findings.fn = fn;
-	metrics_findings.arg = arg;
-}
 
 /* The last poll of each endpoint a tailnet polls, as the store keeps it. */
 struct metrics_ep {
@@ -332,20 +321,37 @@ metrics_socket(struct metrics *m)
 	prom_sample(sb, "tsinv_socket_refused_total", NULL, 0, (double)refused);
 }
 
-/* The compliance findings by severity, when a source has been set and knows them. */
+/* The compliance findings kept, by tailnet and severity, as the last evaluation after a poll
+ * counted them (one meta read per tailnet); a tailnet not evaluated yet is left out. */
 static void
 metrics_checks(struct metrics *m)
 {
-	uint64_t counts[CHECK_NSEVERITIES] = {0};
+	const struct config *cf = m->d->cf;
+	bool family = false;
 
-	if (metrics_findings.fn == NULL || metrics_findings.fn(metrics_findings.arg, counts) == -1)
-		return;
-	prom_family(&m->sb, "tsinv_check_findings", "gauge",
-	            "open compliance findings, by the severity of their check");
-	for (size_t i = 0; i < CHECK_NSEVERITIES; i++) {
-		struct prom_label l = {"severity", check_severity_names[i]};
+	for (size_t t = 0; t < cf->ntailnets; t++) {
+		uint64_t counts[CHECK_NSEVERITIES] = {0};
+		char *cause = NULL;
 
-		prom_sample(&m->sb, "tsinv_check_findings", &l, 1, (double)counts[i]);
+		if (checks_counts(m->d->st, cf->tailnets[t].name, counts, &cause) != 1) {
+			if (cause != NULL)
+				log_warnx("metrics: findings of %s: %s", cf->tailnets[t].name,
+				          cause);
+			free(cause);
+			continue;
+		}
+		if (!family)
+			prom_family(
+			    &m->sb, "tsinv_check_findings", "gauge",
+			    "open compliance findings, by tailnet and the severity of their "
+			    "check");
+		family = true;
+		for (size_t i = 0; i < CHECK_NSEVERITIES; i++) {
+			struct prom_label l[] = {{"tailnet", cf->tailnets[t].name},
+			                         {"severity", check_severity_names[i]}};
+
+			prom_sample(&m->sb, "tsinv_check_findings", l, 2, (double)counts[i]);
+		}
 	}
 }
 

@@ -95,9 +95,16 @@ check_dev_stale(struct check_ctx *cx)
 		return;
 	DEV_LOOP(cx, c, n, i)
 	{
-		if (c[i].connected || c[i].last_seen == TSTIME_NONE ||
-		    cx->snap->at - c[i].last_seen <= cx->opts->stale_after)
+		/* Stale once stale_after has passed since it was last seen: if a connected device
+		 * went away now, that is stale_after from now. */
+		if (c[i].connected)
+			check_due(cx, cx->snap->at + cx->opts->stale_after + 1);
+		if (c[i].connected || c[i].last_seen == TSTIME_NONE)
 			continue;
+		if (cx->snap->at - c[i].last_seen <= cx->opts->stale_after) {
+			check_due(cx, c[i].last_seen + cx->opts->stale_after + 1);
+			continue;
+		}
 		tstime_format_duration(cx->snap->at - c[i].last_seen, ago, sizeof ago);
 		check_found(cx, "device", c[i].id, c[i].name, c[i].last_seen, "%s last seen %s ago",
 		            c[i].name, ago);

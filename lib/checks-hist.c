@@ -43,6 +43,8 @@ check_hist_key_lived_long(struct check_ctx *cx)
 			end = c[i].expires;
 		if (c[i].gone != TSTIME_NONE && c[i].gone < end)
 			end = c[i].gone;
+		if (end == cx->snap->at && end - start <= cx->opts->key_max_age)
+			check_due(cx, start + cx->opts->key_max_age + 1);
 		if (end < hist_window_start(cx) || end - start <= cx->opts->key_max_age)
 			continue;
 		check_found(cx, "key", c[i].id, c[i].desc, start + cx->opts->key_max_age,
@@ -139,7 +141,7 @@ check_hist_tests_removed(struct check_ctx *cx)
 	for (size_t i = 1; i < cx->nrevs; i++) {
 		struct check_rev *prev = &cx->revs[i - 1], *r = &cx->revs[i];
 
-		if (r->policy == NULL || prev->policy == NULL || r->from == TSTIME_NONE ||
+		if (r->summary == NULL || prev->summary == NULL || r->from == TSTIME_NONE ||
 		    r->from > cx->snap->at || r->from < hist_window_start(cx))
 			continue;
 		if (hist_ntests(prev) > 0 && hist_ntests(r) == 0) {

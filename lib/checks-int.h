@@ -3,6 +3,7 @@
 #define TSINV_CHECKS_INT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -23,10 +24,9 @@ enum check_part {
 	CHECK_P_DEVICE_VOL = 1 << 10, /* devices' volatile state (lastSeen, updateAvailable) */
 };
 
-/* One parsed policy revision and when it was in force. */
+/* One policy revision, summarised, and when it was in force. */
 struct check_rev {
-	json_t *policy;  /* owned; NULL when the text did not parse */
-	json_t *summary; /* owned: policy_summary(policy) */
+	json_t *summary; /* owned: policy_summary of its text; NULL when the text did not parse */
 	long rev;
 	tstime_t from, to; /* from_hi (or from_lo), to_lo; TSTIME_NONE when open */
 };
@@ -59,18 +59,23 @@ struct check_ctx {
 	const struct check_opts *opts;
 	const struct check *cur; /* the check being run */
 	unsigned missing;        /* parts the current check needed and did not get */
-	json_t *findings;        /* where check_found appends */
-	json_t *seen;            /* "kind/id" of the current check's findings */
+	struct check_eval *ev;   /* where check_found appends */
+	int sev;                 /* the current check's severity */
+	uint32_t *seen;          /* open addressing: 1 + index of the current check's findings */
+	size_t seen_cap;         /* a power of two, or 0 */
 	json_t *rules;           /* policy_rules(snap->policy), or NULL */
 	struct check_rev *revs;  /* snap->policy_revisions parsed, oldest first (check_revs_load) */
 	size_t nrevs;
-	json_t *j_check, *j_severity, *j_group; /* the current check's, shared by its findings */
-	struct check_device *devs;              /* check_devices: snap->devices, looked up */
+	struct check_device *devs; /* check_devices: snap->devices, looked up */
 	size_t ndevs;
 	size_t ndevs_vol;       /* how many of them have a volatile part */
 	struct check_key *keys; /* check_keys: snap->keys, looked up */
 	size_t nkeys;
 };
+
+/* Notes that a finding of the current check may start or end at T with no change recorded,
+ * only time passing: the daemon evaluates again at the first poll after the earliest such T. */
+void check_due(struct check_ctx *cx, tstime_t t);
 
 /* The snapshot's keys (those with an id), looked up once. */
 const struct check_key *check_keys(struct check_ctx *cx, size_t *n);
@@ -84,6 +89,12 @@ bool check_need_volatile(struct check_ctx *cx);
 
 /* Parses snap->policy_revisions into cx->revs, once, for the checks that need them. */
 void check_revs_load(struct check_ctx *cx);
+
+/* New references from checks-cache.c: policy_rules of a policy that checks_policy_parse gave
+ * for SHA (else made afresh), and policy_summary of a revision (its TEXT, or POLICY already
+ * parsed), NULL when the text does not parse. */
+json_t *check_cache_rules(const char *sha, json_t *policy);
+json_t *check_cache_summary(const char *sha, const char *text, json_t *policy);
 
 /* Check functions, one per table row. */
 #define CHECK(sym, id, group, sev, title, why, fix, kb) void check_##sym(struct check_ctx *cx);

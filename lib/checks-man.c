@@ -104,7 +104,10 @@ static const char checks_man_head[] =
     ".BR tsinvctl (1).\n"
     "tsinvd evaluates the checks again after each poll that changed the history, in the same\n"
     "transaction, and records a check.failed event when a finding starts and a check.resolved\n"
-    "event when it ends; the first evaluation of a tailnet records one check.baseline.\n";
+    "event when it ends; the first evaluation of a tailnet records one check.baseline.\n"
+    "Findings that only time starts or ends (a device stale after stale_after, a key older\n"
+    "than key_max_age or expired) are evaluated at the first poll after their moment, even\n"
+    "when that poll changed nothing.\n";
 
 static const char checks_man_tail[] = ".SH SEE ALSO\n"
                                       ".BR tsinvctl (1),\n"

@@ -7,7 +7,6 @@
 #include "entity.h"
 #include "event-log.h"
 #include "hist-int.h"
-#include "hujson.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -99,7 +98,6 @@ checks_policy(struct checks_view *v, struct store_txn *txn, const char *tailnet,
               char **cause)
 {
 	json_t *ans = NULL, *text;
-	struct hujson_error err;
 	int rc = entity_policy_get_in(txn, tailnet, at, &ans, cause);
 
 	if (rc == HIST_NOTFOUND) {
@@ -111,7 +109,10 @@ checks_policy(struct checks_view *v, struct store_txn *txn, const char *tailnet,
 		return NULL;
 	if ((text = checks_part(v, ans, "text")) == NULL || !json_is_string(text))
 		return NULL;
-	return checks_own(v, hujson_parse(json_string_value(text), json_string_length(text), &err));
+	/* Parsed once per revision: the text a sha256 names never changes. */
+	v->snap.policy_sha256 = json_string_value(json_object_get(ans, "sha256"));
+	return checks_own(v, checks_policy_parse(v->snap.policy_sha256, json_string_value(text),
+	                                         json_string_length(text)));
 }
 
 int
@@ -474,6 +475,67 @@ checks_apply(struct checks_step *s, json_t *run, char **cause)
 	return rc;
 }
 
+/* The findings kept after checks_apply, by severity, into STATE's "counts" (for the metrics):
+ * RUN's findings of the checks it judged, and those kept for checks it could not judge. */
+static void
+checks_count_kept(struct checks_step *s, json_t *run, json_t *state)
+{
+	size_t n[CHECK_NSEVERITIES] = {0}, i;
+	json_t *counts = json_object(), *f, *r, *unknown = json_object();
+	const char *key;
+
+	json_array_foreach(json_object_get(run, "results"), i, r)
+	{
+		if (strcmp(checks_s(r, "status"), "unknown") == 0)
+			json_object_set_new(unknown, checks_s(r, "check"), json_true());
+	}
+	json_array_foreach(json_object_get(run, "findings"), i, f)
+	{
+		n[checks_sev(f)]++;
+	}
+	json_object_foreach(s->kept, key, f)
+	{
+		if (json_object_get(unknown, checks_s(f, "check")) != NULL)
+			n[checks_sev(f)]++;
+	}
+	for (int k = CHECK_NSEVERITIES - 1; k >= 0; k--)
+		json_object_set_new(counts, check_severity_names[k],
+		                    json_integer((json_int_t)n[k]));
+	json_object_set_new(state, "counts", counts);
+	json_decref(unknown);
+}
+
+int
+checks_counts(struct store *st, const char *tailnet, uint64_t counts[CHECK_NSEVERITIES],
+              char **cause)
+{
+	struct store_txn *txn;
+	char *name = xasprintf(CHECKS_META "%s", tailnet), *text = NULL;
+	json_t *state, *c;
+	int rc;
+
+	if (store_read_begin(st, &txn, cause) == -1) {
+		free(name);
+		return -1;
+	}
+	rc = store_meta_get(txn, name, &text, cause);
+	store_read_end(txn);
+	free(name);
+	if (rc != 0)
+		return rc == -1 ? -1 : 0;
+	state = json_loads(text, 0, NULL);
+	free(text);
+	if (!json_is_object(c = json_object_get(state, "counts"))) {
+		json_decref(state);
+		return 0;
+	}
+	for (int k = 0; k < CHECK_NSEVERITIES; k++)
+		counts[k] =
+		    (uint64_t)json_integer_value(json_object_get(c, check_severity_names[k]));
+	json_decref(state);
+	return 1;
+}
+
 /* Has every endpoint the tailnet polls been tried at least once? */
 static int
 checks_all_tried(struct store_txn *txn, const struct config_tailnet *tn, char **cause)
@@ -503,8 +565,9 @@ checks_after_poll(struct store_txn *txn, const char *tailnet, tstime_t prev_ok, 
 	struct checks_step s = {.txn = txn, .tailnet = tailnet, .prev_ok = prev_ok, .t = t};
 	char *name, *text = NULL;
 	struct checks_view v;
+	struct check_eval e;
 	json_t *state = NULL, *run = NULL;
-	tstime_t baseline = TSTIME_NONE;
+	tstime_t baseline = TSTIME_NONE, due;
 	int rc;
 
 	s.events = events;
@@ -523,15 +586,21 @@ checks_after_poll(struct store_txn *txn, const char *tailnet, tstime_t prev_ok, 
 	}
 	rc = 0;
 	/* Before the baseline, wait until each endpoint has had its first poll; after it, a poll
-	 * that changed nothing cannot change what the checks say. */
-	if (baseline == TSTIME_NONE ? checks_all_tried(txn, tn, cause) != 1 : !changed) {
+	 * that changed nothing cannot change what the checks say, unless time did: the last
+	 * evaluation said when ("due": a device goes stale, a key outlives key_max_age). */
+	due = checks_time(state, "due");
+	if (baseline == TSTIME_NONE ? checks_all_tried(txn, tn, cause) != 1
+	                            : !changed && (due == TSTIME_NONE || t < due)) {
 		rc = *cause != NULL ? -1 : 0;
 		goto out;
 	}
 	if ((rc = checks_view_load(txn, tailnet, TSTIME_NONE, t, &v, cause)) == -1)
 		goto out;
-	run = checks_run(&v.snap, &cf->checks);
+	checks_eval(&v.snap, &cf->checks, &e);
 	checks_view_free(&v);
+	run = checks_eval_json(&e);
+	json_object_set_new(state, "due", tstime_json(e.due));
+	checks_eval_free(&e);
 	if ((rc = checks_kept(txn, tailnet, &s.kept, &baseline, cause)) == -1)
 		goto out;
 	s.known = json_object_get(state, "known");
@@ -541,6 +610,7 @@ checks_after_poll(struct store_txn *txn, const char *tailnet, tstime_t prev_ok, 
 	}
 	if ((rc = checks_apply(&s, run, cause)) == -1)
 		goto out;
+	checks_count_kept(&s, run, state);
 	if (s.nadopted_checks > 0) {
 		/* One summary of what was found where nothing was tracked before. */
 		json_t *counts = json_object(), *data;

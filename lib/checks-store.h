@@ -41,6 +41,11 @@ void checks_view_free(struct checks_view *v);
 int checks_after_poll(struct store_txn *txn, const char *tailnet, tstime_t prev_ok, tstime_t t,
                       int changed, void *arg, size_t *events, char **cause);
 
+/* The findings kept for TAILNET by severity, as the last evaluation after a poll left them (one
+ * short read): 1, 0 when no evaluation has counted them yet, or -1 with *cause. */
+int checks_counts(struct store *st, const char *tailnet, uint64_t counts[CHECK_NSEVERITIES],
+                  char **cause);
+
 /* The findings kept for TAILNET, a new reference: {"CHECK-ID kind id": {check, severity, group,
  * entity, detail, from_lo, from_hi, baseline}}, and the baseline's time (TSTIME_NONE: none). */
 int checks_kept(struct store_txn *txn, const char *tailnet, json_t **out, tstime_t *baseline,

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "checks-int.h"
-#include "hujson.h"
 #include "policy.h"
 #include "xmalloc.h"
 
@@ -284,59 +283,139 @@ static const char *const checks_part_names[] = {
     "device_volatile",
 };
 
-/* New reference: s as a JSON string; s comes from JSON values or our own text, so it is UTF-8. */
-static json_t *
-checks_str(const char *s)
+/* ---- findings: in C, in an arena, deduplicated by a hash set ---- */
+
+/* A block of the arena; strings are never freed one by one. */
+struct checks_block {
+	struct checks_block *next;
+	size_t used, size;
+	char data[];
+};
+
+#define CHECKS_BLOCK (64 * 1024)
+
+static char *
+checks_arena_alloc(struct check_eval *e, size_t len)
 {
-	return json_string_nocheck(s);
+	struct checks_block *b = e->arena;
+
+	if (b == NULL || b->size - b->used < len) {
+		size_t size = len > CHECKS_BLOCK / 4 ? len : CHECKS_BLOCK;
+
+		b = xmalloc(sizeof(*b) + size);
+		b->next = e->arena;
+		b->used = 0;
+		b->size = size;
+		e->arena = b;
+	}
+	b->used += len;
+	return b->data + b->used - len;
+}
+
+static const char *
+checks_arena_str(struct check_eval *e, const char *s, size_t len)
+{
+	char *p = checks_arena_alloc(e, len + 1);
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+/* FNV-1a of kind, a NUL and id. */
+static uint32_t
+checks_hash(const char *kind, const char *id)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = kind; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h *= 16777619u;
+	for (const char *p = id; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h;
+}
+
+/* The slot of (kind, id) among the current check's findings: a finding's 1 + index, or an
+ * empty slot (0) where it would go. */
+static uint32_t *
+checks_seen_slot(struct check_ctx *cx, uint32_t h, const char *kind, const char *id)
+{
+	size_t mask = cx->seen_cap - 1, i = h & mask;
+
+	for (;; i = (i + 1) & mask) {
+		const struct check_finding *f;
+
+		if (cx->seen[i] == 0)
+			return &cx->seen[i];
+		f = &cx->ev->findings[cx->seen[i] - 1];
+		if (f->hash == h && strcmp(f->id, id) == 0 && strcmp(f->kind, kind) == 0)
+			return &cx->seen[i];
+	}
+}
+
+/* Room for one more of the current check's findings in the set, kept at most half full. */
+static void
+checks_seen_grow(struct check_ctx *cx)
+{
+	const struct check_eval_result *r = &cx->ev->results[cx->cur - check_table];
+	size_t n = cx->ev->nfindings - r->first;
+
+	if (2 * (n + 1) <= cx->seen_cap)
+		return;
+	free(cx->seen);
+	cx->seen_cap = cx->seen_cap == 0 ? 256 : 2 * cx->seen_cap;
+	cx->seen = xcalloc(cx->seen_cap, sizeof(*cx->seen));
+	for (size_t i = r->first; i < cx->ev->nfindings; i++) {
+		const struct check_finding *f = &cx->ev->findings[i];
+
+		*checks_seen_slot(cx, f->hash, f->kind, f->id) = (uint32_t)(i + 1);
+	}
 }
 
 void
 check_found(struct check_ctx *cx, const char *kind, const char *id, const char *name,
             tstime_t since, const char *fmt, ...)
 {
-	char key[256], text[512], *big = NULL;
-	json_t *f, *e;
+	struct check_eval *e = cx->ev;
+	struct check_finding *f;
+	uint32_t h = checks_hash(kind, id), *slot;
+	char text[512];
 	va_list ap;
 	int n;
 
-	/* The findings of a big tailnet number tens of thousands: no allocation that a buffer on
-	 * the stack can save. */
-	n = snprintf(key, sizeof key, "%s/%s", kind, id);
-	if (n >= (int)sizeof key)
-		big = xasprintf("%s/%s", kind, id);
-	if (json_object_get(cx->seen, big ?: key) != NULL) {
-		free(big);
+	/* The findings of a big tailnet number tens of thousands: no allocation of their own. */
+	checks_seen_grow(cx);
+	if (*(slot = checks_seen_slot(cx, h, kind, id)) != 0)
 		return;
+	if (e->nfindings == e->cap) {
+		e->cap = e->cap == 0 ? 1024 : 2 * e->cap;
+		e->findings = xrealloc(e->findings, e->cap * sizeof(*e->findings));
 	}
-	json_object_set_new_nocheck(cx->seen, big ?: key, json_true());
-	free(big);
-	big = NULL;
+	f = &e->findings[e->nfindings];
+	*slot = (uint32_t)++e->nfindings;
+	f->kind = kind;
+	f->id = checks_arena_str(e, id, strlen(id));
+	f->name = name != NULL ? checks_arena_str(e, name, strlen(name)) : NULL;
+	f->since = since;
+	f->hash = h;
+	f->check = (uint16_t)(cx->cur - check_table);
+	f->severity = (uint8_t)cx->sev;
 	va_start(ap, fmt);
 	n = vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	if (n >= (int)sizeof text) {
+	if (n < 0)
+		n = 0;
+	if (n < (int)sizeof text) {
+		f->detail = checks_arena_str(e, text, (size_t)n);
+	} else {
+		char *big = checks_arena_alloc(e, (size_t)n + 1);
+
 		va_start(ap, fmt);
-		big = xvasprintf(fmt, ap);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
 		va_end(ap);
+		f->detail = big;
 	}
-	e = json_object();
-	json_object_set_new_nocheck(e, "kind", checks_str(kind));
-	json_object_set_new_nocheck(e, "id", checks_str(id));
-	if (name != NULL)
-		json_object_set_new_nocheck(e, "name", checks_str(name));
-	f = json_object();
-	json_object_set_nocheck(f, "check", cx->j_check);
-	json_object_set_nocheck(f, "severity", cx->j_severity);
-	json_object_set_nocheck(f, "group", cx->j_group);
-	json_object_set_new_nocheck(f, "entity", e);
-	json_object_set_new_nocheck(f, "detail", checks_str(big ?: text));
-	free(big);
-	if (since != TSTIME_NONE) {
-		tstime_format(since, key, sizeof key);
-		json_object_set_new_nocheck(f, "since", checks_str(key));
-	}
-	json_array_append_new(cx->findings, f);
 }
 
 /* "1.82.0-t1a9..." as 1 * 100000 + 82; -1 when it is not a version. */
@@ -361,10 +440,88 @@ checks_s(json_t *obj, const char *name)
 	return json_string_value(json_object_get(obj, name)) ?: "";
 }
 
+/* Fills c from the members of device d, in one walk over them: on a big tailnet a lookup per
+ * member is most of the cost of the device checks. */
+static void
+checks_device_members(struct check_device *c, json_t *d)
+{
+	const char *key;
+	json_t *x;
+
+	c->host = c->user = c->os = c->lock_error = "";
+	c->last_seen = c->created = TSTIME_NONE;
+	c->version = -1;
+	json_object_foreach(d, key, x)
+	{
+		switch (key[0]) {
+		case 'a':
+			if (strcmp(key, "advertisedRoutes") == 0)
+				c->advertised = x;
+			else if (strcmp(key, "authorized") == 0)
+				c->unauthorized = json_is_false(x);
+			break;
+		case 'b':
+			if (strcmp(key, "blocksIncomingConnections") == 0)
+				c->shields_down = json_is_false(x);
+			break;
+		case 'c':
+			if (strcmp(key, "clientVersion") == 0)
+				c->version = checks_version(json_string_value(x));
+			else if (strcmp(key, "created") == 0)
+				c->created = check_time(d, key);
+			else if (strcmp(key, "connectedToControl") == 0)
+				c->connected = json_is_true(x);
+			break;
+		case 'e':
+			if (strcmp(key, "enabledRoutes") == 0)
+				c->enabled = x;
+			break;
+		case 'h':
+			if (strcmp(key, "hostname") == 0)
+				c->host = json_string_value(x) ?: "";
+			break;
+		case 'i':
+			if (strcmp(key, "isExternal") == 0)
+				c->external = json_is_true(x);
+			break;
+		case 'k':
+			if (strcmp(key, "keyExpiryDisabled") == 0)
+				c->expiry_off = json_is_true(x);
+			break;
+		case 'l':
+			if (strcmp(key, "lastSeen") == 0)
+				c->last_seen = check_time(d, key);
+			break;
+		case 'n':
+			if (strcmp(key, "name") == 0)
+				c->name = json_string_value(x);
+			break;
+		case 'o':
+			if (strcmp(key, "os") == 0)
+				c->os = json_string_value(x) ?: "";
+			break;
+		case 't':
+			if (strcmp(key, "tags") == 0)
+				c->tagged = json_array_size(x) > 0;
+			else if (strcmp(key, "tailnetLockError") == 0)
+				c->lock_error = json_string_value(x) ?: "";
+			break;
+		case 'u':
+			if (strcmp(key, "user") == 0)
+				c->user = json_string_value(x) ?: "";
+			else if (strcmp(key, "updateAvailable") == 0)
+				c->update = json_is_true(x);
+			break;
+		}
+	}
+	if (c->name == NULL)
+		c->name = c->host;
+}
+
 const struct check_device *
 check_devices(struct check_ctx *cx, size_t *n)
 {
-	json_t *e;
+	json_t *e, *x;
 	size_t i;
 
 	if (cx->devs == NULL) {
@@ -372,39 +529,24 @@ check_devices(struct check_ctx *cx, size_t *n)
 		json_array_foreach(cx->snap->devices, i, e)
 		{
 			struct check_device *c = &cx->devs[cx->ndevs];
-			json_t *d = check_dev(e), *v = check_vol(e), *x;
+			json_t *d = check_dev(e), *v = check_vol(e);
+			tstime_t t;
 
 			if ((c->id = json_string_value(json_object_get(d, "nodeId"))) == NULL)
 				continue;
 			cx->ndevs++;
-			cx->ndevs_vol += json_is_object(v);
 			c->dev = d;
-			c->host = checks_s(d, "hostname");
-			c->name = json_string_value(json_object_get(d, "name")) ?: c->host;
-			c->user = checks_s(d, "user");
-			c->os = checks_s(d, "os");
-			c->lock_error = checks_s(d, "tailnetLockError");
-			c->advertised = json_object_get(d, "advertisedRoutes");
-			c->enabled = json_object_get(d, "enabledRoutes");
+			checks_device_members(c, d);
+			if (!json_is_object(v))
+				continue;
 			/* Volatile members: the daemon keeps them apart from the versions. */
-			c->last_seen = check_time(v, "lastSeen");
-			if (c->last_seen == TSTIME_NONE)
-				c->last_seen = check_time(d, "lastSeen");
-			c->created = check_time(d, "created");
-			c->version =
-			    checks_version(json_string_value(json_object_get(d, "clientVersion")));
-			c->tagged = json_array_size(json_object_get(d, "tags")) > 0;
-			c->expiry_off = json_is_true(json_object_get(d, "keyExpiryDisabled"));
-			c->external = json_is_true(json_object_get(d, "isExternal"));
-			c->unauthorized = json_is_false(json_object_get(d, "authorized"));
-			c->shields_down =
-			    json_is_false(json_object_get(d, "blocksIncomingConnections"));
-			x = json_object_get(v, "updateAvailable");
-			c->update =
-			    json_is_true(x != NULL ? x : json_object_get(d, "updateAvailable"));
-			x = json_object_get(v, "connectedToControl");
-			c->connected =
-			    json_is_true(x != NULL ? x : json_object_get(d, "connectedToControl"));
+			cx->ndevs_vol++;
+			if ((t = check_time(v, "lastSeen")) != TSTIME_NONE)
+				c->last_seen = t;
+			if ((x = json_object_get(v, "updateAvailable")) != NULL)
+				c->update = json_is_true(x);
+			if ((x = json_object_get(v, "connectedToControl")) != NULL)
+				c->connected = json_is_true(x);
 		}
 	}
 	*n = cx->ndevs;
@@ -457,6 +599,9 @@ check_keys(struct check_ctx *cx, size_t *n)
 			c->live = (state == NULL || strcmp(state, "active") == 0) &&
 			          (c->expires == TSTIME_NONE || c->expires > cx->snap->at) &&
 			          (c->gone == TSTIME_NONE || c->gone >= cx->snap->at);
+			/* A live key stops being live when it expires. */
+			if (c->live)
+				check_due(cx, c->expires);
 			c->reusable = checks_cap(k, "reusable");
 			c->ephemeral = checks_cap(k, "ephemeral");
 			c->preauthorized = checks_cap(k, "preauthorized");
@@ -464,6 +609,15 @@ check_keys(struct check_ctx *cx, size_t *n)
 	}
 	*n = cx->nkeys;
 	return cx->keys;
+}
+
+void
+check_due(struct check_ctx *cx, tstime_t t)
+{
+	struct check_eval *e = cx->ev;
+
+	if (t != TSTIME_NONE && t > cx->snap->at && (e->due == TSTIME_NONE || t < e->due))
+		e->due = t;
 }
 
 bool
@@ -502,8 +656,7 @@ check_revs_load(struct check_ctx *cx)
 	{
 		struct check_rev *cr = &cx->revs[cx->nrevs++];
 		const char *text = json_string_value(json_object_get(r, "text"));
-		json_t *policy = json_object_get(r, "policy");
-		struct hujson_error err;
+		const char *sha = json_string_value(json_object_get(r, "sha256"));
 
 		cr->rev = (long)json_integer_value(json_object_get(r, "rev"));
 		cr->from = check_time(r, "from_hi");
@@ -512,102 +665,207 @@ check_revs_load(struct check_ctx *cx)
 		cr->to = check_time(r, "to_lo");
 		if (cr->to == TSTIME_NONE)
 			cr->to = check_time(r, "to_hi");
-		/* A daemon that keeps revisions parsed (they never change) passes "policy". */
-		if (policy != NULL)
-			cr->policy = json_incref(policy);
-		else if (text != NULL)
-			cr->policy = hujson_parse(text, strlen(text), &err);
-		cr->summary = cr->policy != NULL ? policy_summary(cr->policy) : NULL;
+		/* A caller that has a revision parsed already may pass it as "policy". */
+		cr->summary = check_cache_summary(sha, text, json_object_get(r, "policy"));
 	}
 }
 
 static void
 checks_ctx_free(struct check_ctx *cx)
 {
-	for (size_t i = 0; i < cx->nrevs; i++) {
-		json_decref(cx->revs[i].policy);
+	for (size_t i = 0; i < cx->nrevs; i++)
 		json_decref(cx->revs[i].summary);
-	}
 	free(cx->revs);
 	free(cx->devs);
 	free(cx->keys);
+	free(cx->seen);
 	json_decref(cx->rules);
-	json_decref(cx->seen);
-	json_decref(cx->j_check);
-	json_decref(cx->j_severity);
-	json_decref(cx->j_group);
 }
+
+void
+checks_eval(const struct check_snapshot *snap, const struct check_opts *opts, struct check_eval *e)
+{
+	struct check_ctx cx = {.snap = snap, .opts = opts, .ev = e};
+
+	memset(e, 0, sizeof(*e));
+	e->at = snap->at;
+	e->due = TSTIME_NONE;
+	cx.rules =
+	    snap->policy != NULL ? check_cache_rules(snap->policy_sha256, snap->policy) : NULL;
+	for (size_t i = 0; i < CHECK_COUNT; i++) {
+		struct check_eval_result *r = &e->results[i];
+
+		cx.sev = opts->severity[i] >= 0 ? opts->severity[i] : (int)check_table[i].severity;
+		cx.cur = &check_table[i];
+		cx.missing = 0;
+		if (cx.seen_cap > 0)
+			memset(cx.seen, 0, cx.seen_cap * sizeof(*cx.seen));
+		r->severity = (enum check_severity)cx.sev;
+		r->first = e->nfindings;
+		if (opts->disabled[i]) {
+			r->status = CHECK_S_DISABLED;
+			continue;
+		}
+		checks_fns[i](&cx);
+		r->missing = cx.missing;
+		if (cx.missing != 0) {
+			/* A check that lacked data may not leave half its findings behind. */
+			e->nfindings = r->first;
+			r->status = CHECK_S_UNKNOWN;
+			e->unknown++;
+		} else if (e->nfindings > r->first) {
+			r->status = CHECK_S_FAIL;
+			r->n = e->nfindings - r->first;
+			e->counts[cx.sev] += r->n;
+		} else {
+			r->status = CHECK_S_PASS;
+		}
+	}
+	checks_ctx_free(&cx);
+}
+
+void
+checks_eval_free(struct check_eval *e)
+{
+	struct checks_block *b = e->arena, *next;
+
+	for (; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
+	free(e->findings);
+	memset(e, 0, sizeof(*e));
+}
+
+static const char *const checks_status_names[] = {
+    [CHECK_S_PASS] = "pass",
+    [CHECK_S_FAIL] = "fail",
+    [CHECK_S_UNKNOWN] = "unknown",
+    [CHECK_S_DISABLED] = "disabled",
+};
 
 /* New reference: one entry of "results". */
 static json_t *
-checks_result(struct check_ctx *cx, const char *status, int sev)
+checks_result_json(size_t i, const struct check_eval_result *r)
 {
-	json_t *r = json_pack("{s:s, s:s, s:s}", "check", cx->cur->id, "severity",
-	                      check_severity_names[sev], "status", status);
+	json_t *o = json_object();
 
-	if (cx->missing != 0) {
+	json_object_set_new_nocheck(o, "check", json_string_nocheck(check_table[i].id));
+	json_object_set_new_nocheck(o, "severity",
+	                            json_string_nocheck(check_severity_names[r->severity]));
+	json_object_set_new_nocheck(o, "status",
+	                            json_string_nocheck(checks_status_names[r->status]));
+	if (r->missing != 0) {
 		json_t *m = json_array();
 
-		for (size_t i = 0; i < sizeof checks_part_names / sizeof checks_part_names[0];
-		     i++) {
-			if ((cx->missing & (1u << i)) != 0)
-				json_array_append_new(m, json_string(checks_part_names[i]));
+		for (size_t k = 0; k < sizeof checks_part_names / sizeof checks_part_names[0];
+		     k++) {
+			if ((r->missing & (1u << k)) != 0)
+				json_array_append_new(m, json_string_nocheck(checks_part_names[k]));
 		}
-		json_object_set_new(r, "missing", m);
+		json_object_set_new_nocheck(o, "missing", m);
 	}
-	return r;
+	return o;
+}
+
+/* Entities shared by the findings of every check: a device found by ten checks is one object. */
+struct checks_entities {
+	struct {
+		const struct check_finding *f;
+		json_t *entity;
+	} * slot;
+	size_t cap;
+};
+
+static bool
+checks_same_entity(const struct check_finding *a, const struct check_finding *b)
+{
+	return a->hash == b->hash && strcmp(a->id, b->id) == 0 && strcmp(a->kind, b->kind) == 0 &&
+	       (a->name == NULL ? b->name == NULL
+	                        : b->name != NULL && strcmp(a->name, b->name) == 0);
+}
+
+/* Borrowed: the entity of f, made once. */
+static json_t *
+checks_entity(struct checks_entities *es, const struct check_finding *f)
+{
+	size_t mask = es->cap - 1, i = f->hash & mask;
+	json_t *e;
+
+	for (; es->slot[i].f != NULL; i = (i + 1) & mask) {
+		if (checks_same_entity(es->slot[i].f, f))
+			return es->slot[i].entity;
+	}
+	e = json_object();
+	json_object_set_new_nocheck(e, "kind", json_string_nocheck(f->kind));
+	json_object_set_new_nocheck(e, "id", json_string_nocheck(f->id));
+	if (f->name != NULL)
+		json_object_set_new_nocheck(e, "name", json_string_nocheck(f->name));
+	es->slot[i].f = f;
+	es->slot[i].entity = e;
+	return e;
+}
+
+json_t *
+checks_eval_json(const struct check_eval *e)
+{
+	json_t *results = json_array(), *counts = json_object(), *findings = json_array();
+	struct checks_entities es = {0};
+	char at[TSTIME_STRLEN], since[TSTIME_STRLEN];
+
+	/* At most half full, whatever the number of entities. */
+	for (es.cap = 64; es.cap < 2 * e->nfindings; es.cap *= 2)
+		;
+	es.slot = xcalloc(es.cap, sizeof(*es.slot));
+	for (size_t i = 0; i < CHECK_COUNT; i++) {
+		const struct check_eval_result *r = &e->results[i];
+		json_t *j_check, *j_sev, *j_group;
+
+		json_array_append_new(results, checks_result_json(i, r));
+		if (r->n == 0)
+			continue;
+		/* Shared by the check's findings. */
+		j_check = json_string_nocheck(check_table[i].id);
+		j_sev = json_string_nocheck(check_severity_names[r->severity]);
+		j_group = json_string_nocheck(check_group_names[check_table[i].group]);
+		for (size_t k = r->first; k < r->first + r->n; k++) {
+			const struct check_finding *f = &e->findings[k];
+			json_t *o = json_object();
+
+			json_object_set_nocheck(o, "check", j_check);
+			json_object_set_nocheck(o, "severity", j_sev);
+			json_object_set_nocheck(o, "group", j_group);
+			json_object_set_nocheck(o, "entity", checks_entity(&es, f));
+			json_object_set_new_nocheck(o, "detail", json_string_nocheck(f->detail));
+			if (f->since != TSTIME_NONE) {
+				tstime_format(f->since, since, sizeof since);
+				json_object_set_new_nocheck(o, "since", json_string_nocheck(since));
+			}
+			json_array_append_new(findings, o);
+		}
+		json_decref(j_check);
+		json_decref(j_sev);
+		json_decref(j_group);
+	}
+	for (size_t i = 0; i < es.cap; i++)
+		json_decref(es.slot[i].entity);
+	free(es.slot);
+	for (int s = CHECK_NSEVERITIES - 1; s >= 0; s--)
+		json_object_set_new(counts, check_severity_names[s],
+		                    json_integer((json_int_t)e->counts[s]));
+	tstime_format(e->at, at, sizeof at);
+	return json_pack("{s:s, s:o, s:I, s:o, s:o}", "at", at, "counts", counts, "unknown",
+	                 (json_int_t)e->unknown, "results", results, "findings", findings);
 }
 
 json_t *
 checks_run(const struct check_snapshot *snap, const struct check_opts *opts)
 {
-	struct check_ctx cx = {.snap = snap, .opts = opts};
-	json_t *results = json_array(), *counts = json_object(), *out;
-	size_t counted[CHECK_NSEVERITIES] = {0}, unknown = 0;
-	char at[TSTIME_STRLEN];
+	struct check_eval e;
+	json_t *out;
 
-	cx.findings = json_array();
-	cx.seen = json_object();
-	cx.rules = snap->policy != NULL ? policy_rules(snap->policy) : NULL;
-	for (size_t i = 0; i < CHECK_COUNT; i++) {
-		int sev = opts->severity[i] >= 0 ? opts->severity[i] : (int)check_table[i].severity;
-		size_t before = json_array_size(cx.findings);
-		const char *status;
-
-		cx.cur = &check_table[i];
-		cx.missing = 0;
-		json_object_clear(cx.seen);
-		json_decref(cx.j_check);
-		json_decref(cx.j_severity);
-		json_decref(cx.j_group);
-		cx.j_check = checks_str(check_table[i].id);
-		cx.j_severity = checks_str(check_severity_names[sev]);
-		cx.j_group = checks_str(check_group_names[check_table[i].group]);
-		if (opts->disabled[i]) {
-			json_array_append_new(results, checks_result(&cx, "disabled", sev));
-			continue;
-		}
-		checks_fns[i](&cx);
-		if (cx.missing != 0) {
-			/* A check that lacked data may not leave half its findings behind. */
-			while (json_array_size(cx.findings) > before)
-				json_array_remove(cx.findings, before);
-			status = "unknown";
-			unknown++;
-		} else if (json_array_size(cx.findings) > before) {
-			status = "fail";
-			counted[sev] += json_array_size(cx.findings) - before;
-		} else {
-			status = "pass";
-		}
-		json_array_append_new(results, checks_result(&cx, status, sev));
-	}
-	for (int s = CHECK_NSEVERITIES - 1; s >= 0; s--)
-		json_object_set_new(counts, check_severity_names[s],
-		                    json_integer((json_int_t)counted[s]));
-	tstime_format(snap->at, at, sizeof at);
-	out = json_pack("{s:s, s:o, s:I, s:o, s:o}", "at", at, "counts", counts, "unknown",
-	                (json_int_t)unknown, "results", results, "findings", cx.findings);
-	checks_ctx_free(&cx);
+	checks_eval(snap, opts, &e);
+	out = checks_eval_json(&e);
+	checks_eval_free(&e);
 	return out;
 }

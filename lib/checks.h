@@ -95,11 +95,13 @@ int checks_option(struct check_opts *o, const char *key, const char *value, char
  */
 struct check_snapshot {
 	tstime_t at;
-	json_t *policy;  /* the policy file in force, as JSON (hujson_parse of policy.get's text) */
-	json_t *devices; /* devices.list "devices": [{nodeId, state, device:{}, volatile:{}}];
-	                    volatile only at the present: the daemon keeps just the latest */
-	json_t *keys;    /* keys.list "keys": [{id, state, from_*, to_*, key:{}, creator}] */
-	json_t *users;   /* users.list "users": [{id, state, user:{}, volatile:{}}] */
+	json_t *policy; /* the policy file in force, as JSON (hujson_parse of policy.get's text) */
+	const char *policy_sha256; /* its text's, when policy came from checks_policy_parse: its
+	                              rules are then taken apart once, not at every run */
+	json_t *devices;  /* devices.list "devices": [{nodeId, state, device:{}, volatile:{}}];
+	                     volatile only at the present: the daemon keeps just the latest */
+	json_t *keys;     /* keys.list "keys": [{id, state, from_*, to_*, key:{}, creator}] */
+	json_t *users;    /* users.list "users": [{id, state, user:{}, volatile:{}}] */
 	json_t *settings; /* settings.get "settings": {} */
 	json_t *dns;      /* dns.get "dns": {} */
 	json_t *webhooks; /* webhooks.list "webhooks": [{id, webhook:{}}] */
@@ -110,10 +112,62 @@ struct check_snapshot {
 	json_t *policy_revisions; /* policy.log "revisions", each with "text" from policy.get */
 };
 
+/* New reference: a policy text parsed (hujson), NULL when it does not parse. With SHA256 (the
+ * text's, as the store names revisions) the result is shared through a cache, never to be
+ * modified: a revision never changes, and the checks read it at every poll. */
+json_t *checks_policy_parse(const char *sha256, const char *text, size_t len);
+
+/* Empties that cache. */
+void checks_cache_clear(void);
+
 /* Borrowed: the member of a daemon answer (devices.list, keys.list, settings.get, ...) when the
  * answer says the moment was covered, else NULL. An answer about a moment tsinv did not cover
  * has empty lists, which the checks would read as "nothing wrong"; NULL makes them unknown. */
 json_t *checks_snapshot_part(json_t *answer, const char *member);
+
+/* One finding of an evaluation. kind is a string constant; id, name and detail live in the
+ * evaluation's arena (checks_eval_free frees them). */
+struct check_finding {
+	const char *kind, *id, *name, *detail; /* name may be NULL */
+	tstime_t since;                        /* TSTIME_NONE when not known */
+	uint32_t hash;                         /* of kind and id */
+	uint16_t check;                        /* index into check_table */
+	uint8_t severity;                      /* an enum check_severity, options applied */
+};
+
+enum check_status {
+	CHECK_S_PASS,
+	CHECK_S_FAIL,
+	CHECK_S_UNKNOWN,
+	CHECK_S_DISABLED,
+};
+
+/* One evaluation in C: what the daemon diffs after a poll, and what checks_run turns into
+ * JSON. The findings are in table order; check i's are findings[first .. first + n). */
+struct check_eval {
+	tstime_t at;
+	struct check_finding *findings;
+	size_t nfindings, cap;
+	struct check_eval_result {
+		enum check_status status;
+		enum check_severity severity;
+		unsigned missing; /* the parts it needed and did not get */
+		size_t first, n;
+	} results[CHECK_COUNT];
+	size_t counts[CHECK_NSEVERITIES], unknown;
+	/* The first moment after AT at which a finding may start or end with no change recorded
+	 * (a device goes stale, a key outlives key_max_age or expires): TSTIME_NONE, none known. */
+	tstime_t due;
+	void *arena; /* the strings of the findings */
+};
+
+/* Runs every enabled check into E (the caller's, uninitialised). Free with checks_eval_free. */
+void checks_eval(const struct check_snapshot *snap, const struct check_opts *opts,
+                 struct check_eval *e);
+void checks_eval_free(struct check_eval *e);
+
+/* New reference: E as checks_run answers. */
+json_t *checks_eval_json(const struct check_eval *e);
 
 /*
  * Runs every enabled check. Returns a new reference:
