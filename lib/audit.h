@@ -1,0 +1,27 @@
+/* audit.h: the configuration audit log (GET /tailnet/{t}/logging/configuration): its entries'
+ * times and identity, recording a window's answer, and the audit.list query. */
+#ifndef TSINV_AUDIT_H
+#define TSINV_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+/* The entries' kind bytes in the cur db (beside the entities' 'd', 'k', ...): the entries by
+ * time, and the indexes by target id and by actor id. */
+#define AUDIT_KIND_TIME 'A'
+#define AUDIT_KIND_TARGET 'B'
+#define AUDIT_KIND_ACTOR 'C'
+
+#define AUDIT_HASH_LEN 32
+
+/* An RFC 3339 time with up to nine fraction digits, in nanoseconds since 1970 (the log's
+ * precision; tstime_t keeps microseconds). 0, or -1 when S is no such time. */
+int audit_time_parse(const char *s, int64_t *ns);
+
+/* The identity of an entry (which has no id): SHA-256 of its eventTime, eventGroupID, action,
+ * target.id, target.property and actor.id, each as sent (an absent one as empty). 0, or -1 when
+ * the entry lacks eventTime or is not an object. */
+int audit_entry_hash(json_t *entry, uint8_t hash[AUDIT_HASH_LEN]);
+
+#endif
