@@ -1,11 +1,15 @@
-/* audit.c: the configuration audit log: entry times in nanoseconds, entry identity. */
+/* audit.c: the configuration audit log: entry times in nanoseconds, entry identity, and a
+ * window's answer recorded byte for byte, indexed by time, target id and actor id. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
 #include "audit.h"
+#include "hist-int.h"
 #include "tstime.h"
+#include "xmalloc.h"
 
 int
 audit_time_parse(const char *s, int64_t *ns)
@@ -69,4 +73,247 @@ audit_entry_hash(json_t *entry, uint8_t hash[AUDIT_HASH_LEN])
 	ok = ok && EVP_DigestFinal_ex(ctx, hash, &hlen) == 1 && hlen == AUDIT_HASH_LEN;
 	EVP_MD_CTX_free(ctx);
 	return ok ? 0 : -1;
+}
+
+/* ---- recording a window's answer ---- */
+
+/* Skips JSON whitespace from P; returns where it stops. */
+static const char *
+audit_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* Skips one JSON value starting at P (the text is known to parse): where it ends, or NULL. */
+static const char *
+audit_skip(const char *p, const char *end)
+{
+	int depth = 0;
+
+	do {
+		if (p >= end)
+			return NULL;
+		if (*p == '"') {
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			if (p >= end)
+				return NULL;
+			p++;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+			p++;
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+			p++;
+		} else if (depth > 0)
+			p++;
+		else
+			while (p < end && strchr(",}] \t\r\n", *p) == NULL)
+				p++;
+	} while (depth > 0);
+	return p;
+}
+
+/* The byte spans of the elements of the top-level "logs" array of BYTES (a valid JSON object):
+ * N spans in *spans (malloc'd, pairs of offsets). 0, or -1 when there is no such array. */
+static int
+audit_spans(const char *bytes, size_t len, size_t **spans, size_t *n)
+{
+	const char *p = bytes, *end = bytes + len, *k, *v;
+	size_t cap = 0, klen;
+
+	*spans = NULL;
+	*n = 0;
+	p = audit_ws(p, end);
+	if (p >= end || *p++ != '{')
+		return -1;
+	while ((p = audit_ws(p, end)) < end && *p == '"') {
+		k = p;
+		if ((p = audit_skip(p, end)) == NULL)
+			return -1;
+		klen = (size_t)(p - k);
+		p = audit_ws(p, end);
+		if (p >= end || *p++ != ':')
+			return -1;
+		v = p = audit_ws(p, end);
+		if (klen == 6 && memcmp(k, "\"logs\"", 6) == 0 && p < end && *p == '[') {
+			for (p = audit_ws(p + 1, end); p < end && *p != ']';) {
+				const char *e = audit_skip(p, end);
+
+				if (e == NULL)
+					return -1;
+				if (*n == cap) {
+					cap = cap ? cap * 2 : 64;
+					*spans = xrealloc(*spans, cap * 2 * sizeof **spans);
+				}
+				(*spans)[2 * *n] = (size_t)(p - bytes);
+				(*spans)[2 * *n + 1] = (size_t)(e - p);
+				(*n)++;
+				p = audit_ws(e, end);
+				if (p < end && *p == ',')
+					p = audit_ws(p + 1, end);
+			}
+			return 0;
+		}
+		if ((p = audit_skip(v, end)) == NULL)
+			return -1;
+		p = audit_ws(p, end);
+		if (p < end && *p == ',')
+			p++;
+	}
+	return -1;
+}
+
+int
+audit_answer_check(json_t *body, char **cause)
+{
+	json_t *logs = json_object_get(body, "logs"), *e;
+	size_t i;
+	int64_t ns;
+
+	if (!json_is_array(logs)) {
+		*cause = xasprintf("the audit log answer has no \"logs\" list%s",
+		                   json_object_get(body, "message") != NULL
+		                       ? ": it looks like the API's error shape {\"message\": ...}"
+		                       : "");
+		return -1;
+	}
+	json_array_foreach(logs, i, e)
+	{
+		if (!json_is_object(e) ||
+		    audit_time_parse(json_string_value(json_object_get(e, "eventTime")), &ns) ==
+		        -1 ||
+		    !json_is_string(json_object_get(e, "action")) ||
+		    !json_is_object(json_object_get(e, "target")) ||
+		    !json_is_object(json_object_get(e, "actor"))) {
+			*cause = xasprintf(
+			    "audit log entry %zu lacks eventTime, action, target or actor", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct audit_apply {
+	const char *tailnet;
+	tstime_t start, end;
+	const char *bytes;
+	size_t *spans, n;
+	json_t *logs;
+	const struct hist_policy *pol;
+	size_t added;
+};
+
+/* tailnet, KIND[, the index's id]: the prefix of the entries or of an index. */
+static void
+audit_key(struct store_key *k, const char *tailnet, uint8_t kind, const char *id)
+{
+	store_key_init(k);
+	store_key_str(k, tailnet);
+	store_key_u8(k, kind);
+	if (id != NULL)
+		store_key_str(k, id);
+}
+
+static int
+audit_apply_txn(struct store_txn *txn, void *arg, char **cause)
+{
+	struct audit_apply *a = arg;
+	struct hist_endpoint ep;
+	struct store_key k;
+	struct store_val v;
+	tstime_t t = a->end;
+	int rc;
+
+	a->added = 0;
+	if (hist_poll_begin(txn, a->tailnet, AUDIT_ENDPOINT, &t, &ep, a->pol, cause) == -1)
+		return -1;
+	for (size_t i = 0; i < a->n; i++) {
+		json_t *e = json_array_get(a->logs, i);
+		uint8_t h[AUDIT_HASH_LEN];
+		int64_t ns;
+		const char *ids[2] = {
+		    json_string_value(json_object_get(json_object_get(e, "target"), "id")),
+		    json_string_value(json_object_get(json_object_get(e, "actor"), "id"))};
+		static const uint8_t kinds[2] = {AUDIT_KIND_TARGET, AUDIT_KIND_ACTOR};
+
+		audit_time_parse(json_string_value(json_object_get(e, "eventTime")), &ns);
+		if (audit_entry_hash(e, h) == -1) {
+			*cause = xasprintf("cannot hash audit log entry %zu", i);
+			goto fail;
+		}
+		audit_key(&k, a->tailnet, AUDIT_KIND_TIME, NULL);
+		store_key_i64(&k, ns);
+		store_key_bytes(&k, h, sizeof h);
+		if ((rc = store_get(txn, STORE_CUR, &k, &v, cause)) == -1)
+			goto fail;
+		if (rc == 0)
+			continue; /* an overlapping window's repeat */
+		if (store_put(txn, STORE_CUR, &k, a->bytes + a->spans[2 * i], a->spans[2 * i + 1],
+		              cause) == -1)
+			goto fail;
+		for (int j = 0; j < 2; j++) {
+			if (ids[j] == NULL || *ids[j] == '\0')
+				continue;
+			audit_key(&k, a->tailnet, kinds[j], ids[j]);
+			store_key_i64(&k, ns);
+			store_key_bytes(&k, h, sizeof h);
+			if (k.bad)
+				continue; /* an id too long to index: found by time alone */
+			if (store_put(txn, STORE_CUR, &k, "", 0, cause) == -1)
+				goto fail;
+		}
+		a->added++;
+	}
+	/* The window is what the poll covers, not the span since the last one. */
+	if (hist_put_cover(txn, a->tailnet, AUDIT_ENDPOINT, t, a->start, 1, a->n,
+	                   a->pol->credential != NULL && strcmp(a->pol->credential, "oauth") == 0,
+	                   ep.clock_why != NULL, cause) == -1)
+		goto fail;
+	ep.last_ok = t;
+	strcpy(ep.result, "ok");
+	ep.failures = 0;
+	ep.entities += a->added;
+	rc = hist_ep_write(txn, a->tailnet, AUDIT_ENDPOINT, &ep, cause);
+	hist_endpoint_free(&ep);
+	return rc;
+fail:
+	hist_endpoint_free(&ep);
+	return -1;
+}
+
+int
+audit_apply(struct store *st, const char *tailnet, tstime_t start, tstime_t end, const char *bytes,
+            size_t len, const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	struct audit_apply a = {
+	    .tailnet = tailnet, .start = start, .end = end, .bytes = bytes, .pol = pol};
+	json_error_t jerr;
+	json_t *body;
+	int rc = -1;
+
+	if ((body = json_loadb(bytes, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		*cause = xasprintf("the audit log answer is not valid JSON (line %d: %s)",
+		                   jerr.line, jerr.text);
+		return -1;
+	}
+	if (audit_answer_check(body, cause) == -1)
+		goto out;
+	a.logs = json_object_get(body, "logs");
+	if (audit_spans(bytes, len, &a.spans, &a.n) == -1 || a.n != json_array_size(a.logs)) {
+		*cause = xstrdup("the audit log answer's entries cannot be delimited");
+		goto out;
+	}
+	if ((rc = store_write(st, audit_apply_txn, &a, cause)) == 0) {
+		res->time = end;
+		res->seen = a.n;
+		res->created = a.added;
+	}
+out:
+	free(a.spans);
+	json_decref(body);
+	return rc;
 }

@@ -7,6 +7,13 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "hist.h"
+#include "store.h"
+#include "tstime.h"
+
+/* The endpoint's name in the coverage log and the endpoint state. */
+#define AUDIT_ENDPOINT "audit"
+
 /* The entries' kind bytes in the cur db (beside the entities' 'd', 'k', ...): the entries by
  * time, and the indexes by target id and by actor id. */
 #define AUDIT_KIND_TIME 'A'
@@ -23,5 +30,17 @@ int audit_time_parse(const char *s, int64_t *ns);
  * target.id, target.property and actor.id, each as sent (an absent one as empty). 0, or -1 when
  * the entry lacks eventTime or is not an object. */
 int audit_entry_hash(json_t *entry, uint8_t hash[AUDIT_HASH_LEN]);
+
+/* Checks an answer's shape ({"logs":[entry...]}, each entry an object with a parseable
+ * eventTime, string action, object target and actor): 0, or -1 and *cause (new). */
+int audit_answer_check(json_t *body, char **cause);
+
+/* Records one answer (BYTES, LEN: as received) of the window [START, END] in one write
+ * transaction: each entry not stored yet, byte for byte as it stands in the answer, with its
+ * target and actor index rows, and the window's coverage row. An answer that does not check
+ * out records nothing: -1 and *cause. RES: time END, seen (entries), created (new ones). */
+int audit_apply(struct store *st, const char *tailnet, tstime_t start, tstime_t end,
+                const char *bytes, size_t len, const struct hist_policy *pol,
+                struct hist_poll_result *res, char **cause);
 
 #endif
