@@ -317,3 +317,153 @@ out:
 	json_decref(body);
 	return rc;
 }
+
+int
+audit_answer(struct store *st, const char *tailnet, tstime_t t, const struct endpoint_answer *ans,
+             const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	(void)t; /* the window's end is the poll's time: what it covers up to */
+	return audit_apply(st, tailnet, ans->start, ans->end, ans->text ? ans->text : "",
+	                   ans->text_len, pol, res, cause);
+}
+
+int
+audit_window(struct store *st, const char *tailnet, tstime_t now, int64_t overlap, int64_t backfill,
+             tstime_t *start, tstime_t *end, char **cause)
+{
+	struct hist_endpoint ep;
+
+	if (hist_endpoint_get(st, tailnet, AUDIT_ENDPOINT, &ep, cause) == -1)
+		return -1;
+	*start = ep.last_ok == TSTIME_NONE ? now - backfill : ep.last_ok - overlap;
+	/* A clock stepped back behind the last window: the API refuses a start after the end.
+	 * The poll records the step (hist_poll_begin) and its coverage says so. */
+	if (*start > now - overlap)
+		*start = now - overlap;
+	if (*start < now - backfill)
+		*start = now - backfill;
+	*end = now;
+	hist_endpoint_free(&ep);
+	return 0;
+}
+
+/* ---- audit.list ---- */
+
+/* Does member NAME of ENTRY's object SUB (or the entry itself) equal WANT? */
+static int
+audit_is(json_t *entry, const char *sub, const char *name, const char *want)
+{
+	json_t *o = sub != NULL ? json_object_get(entry, sub) : entry;
+	const char *s = json_string_value(json_object_get(o, name));
+
+	return s != NULL && strcmp(s, want) == 0;
+}
+
+static int
+audit_wanted(json_t *e, const struct audit_query *q)
+{
+	if (q->actor != NULL && !audit_is(e, "actor", "id", q->actor) &&
+	    !audit_is(e, "actor", "loginName", q->actor))
+		return 0;
+	if (q->target != NULL && !audit_is(e, "target", "id", q->target) &&
+	    !audit_is(e, "target", "name", q->target))
+		return 0;
+	if (q->action != NULL && !audit_is(e, NULL, "action", q->action))
+		return 0;
+	if (q->origin != NULL && !audit_is(e, NULL, "origin", q->origin))
+		return 0;
+	return 1;
+}
+
+/* "since"/"until": null when polls covered T (or no T was asked), else why it is unknown. */
+static void
+audit_coverage(struct sbuf *sb, struct store_txn *txn, const char *tailnet, const char *name,
+               tstime_t t)
+{
+	char *why = NULL;
+
+	sbuf_addf(sb, "%s\"%s\":", strcmp(name, "since") == 0 ? "" : ",", name);
+	if (t == TSTIME_NONE || hist_covered(txn, tailnet, AUDIT_ENDPOINT, t, &why))
+		sbuf_adds(sb, "null");
+	else
+		sbuf_add_json_string(sb, why != NULL ? why : "not covered by audit polls");
+	free(why);
+}
+
+int
+audit_list(struct store *st, const char *tailnet, const struct audit_query *q, char **out,
+           size_t *len, char **cause)
+{
+	struct store_txn *txn;
+	struct store_cursor *cur;
+	struct store_key prefix, k;
+	struct store_val key, val;
+	struct sbuf sb;
+	size_t n = 0;
+	int rc, more = 0;
+	int64_t next = 0;
+
+	if (store_read_begin(st, &txn, cause) == -1)
+		return HIST_ERR;
+	if (store_cursor_open(txn, STORE_CUR, &cur, cause) == -1) {
+		store_read_end(txn);
+		return HIST_ERR;
+	}
+	audit_key(&prefix, tailnet, AUDIT_KIND_TIME, NULL);
+	k = prefix;
+	store_key_i64(&k, q->since == TSTIME_NONE ? INT64_MIN : q->since * 1000);
+	sbuf_init(&sb);
+	sbuf_adds(&sb, "{\"tailnet\":");
+	sbuf_add_json_string(&sb, tailnet);
+	sbuf_adds(&sb, ",\"entries\":[");
+	for (rc = store_cursor_seek(cur, &k, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		int64_t ns;
+		json_t *e;
+
+		if (key.len != prefix.len + 8 + AUDIT_HASH_LEN)
+			continue;
+		ns = store_get_i64((const uint8_t *)key.data + prefix.len);
+		if (q->until != TSTIME_NONE && ns > q->until * 1000 + 999)
+			break;
+		if ((e = json_loadb(val.data, val.len, 0, NULL)) == NULL)
+			continue;
+		if (audit_wanted(e, q)) {
+			if (q->limit > 0 && n == q->limit) {
+				more = 1;
+				next = ns;
+				json_decref(e);
+				break;
+			}
+			if (n++ > 0)
+				sbuf_addc(&sb, ',');
+			sbuf_add(&sb, val.data, val.len);
+		}
+		json_decref(e);
+	}
+	store_cursor_close(cur);
+	if (rc == -1) {
+		store_read_end(txn);
+		sbuf_free(&sb);
+		*cause = xstrdup("a damaged audit log record");
+		return HIST_ERR;
+	}
+	sbuf_addf(&sb, "],\"more\":%s,\"next\":", more ? "true" : "false");
+	if (more) {
+		char t[TSTIME_STRLEN];
+
+		/* The next page starts at the first entry left out (microseconds: it may repeat
+		 * entries of the same microsecond, never skip one). */
+		tstime_format(next / 1000, t, sizeof(t));
+		sbuf_add_json_string(&sb, t);
+	} else
+		sbuf_adds(&sb, "null");
+	sbuf_adds(&sb, ",\"unknown\":{");
+	audit_coverage(&sb, txn, tailnet, "since", q->since);
+	audit_coverage(&sb, txn, tailnet, "until", q->until);
+	sbuf_adds(&sb, "}}");
+	store_read_end(txn);
+	*len = sb.len;
+	*out = sbuf_steal(&sb);
+	return HIST_OK;
+}

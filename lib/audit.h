@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "endpoint.h"
 #include "hist.h"
 #include "store.h"
 #include "tstime.h"
@@ -42,5 +43,32 @@ int audit_answer_check(json_t *body, char **cause);
 int audit_apply(struct store *st, const char *tailnet, tstime_t start, tstime_t end,
                 const char *bytes, size_t len, const struct hist_policy *pol,
                 struct hist_poll_result *res, char **cause);
+
+/* The audit endpoint's recorder (lib/endpoint.c): audit_apply on the answer's bytes and the
+ * window it asked for. */
+int audit_answer(struct store *st, const char *tailnet, tstime_t t,
+                 const struct endpoint_answer *ans, const struct hist_policy *pol,
+                 struct hist_poll_result *res, char **cause);
+
+/* The window the next poll asks for at NOW: from the end of the last successful one less
+ * OVERLAP, or NOW - BACKFILL for the first; never earlier than NOW - BACKFILL (the API's
+ * horizon: what lies before it is a gap). 0, or -1 with *cause. */
+int audit_window(struct store *st, const char *tailnet, tstime_t now, int64_t overlap,
+                 int64_t backfill, tstime_t *start, tstime_t *end, char **cause);
+
+/* What audit.list filters on; NULL or TSTIME_NONE: no filter. ACTOR: an id or login name;
+ * TARGET: an id or name; ACTION, ORIGIN: as the API writes them. */
+struct audit_query {
+	tstime_t since, until;
+	const char *actor, *target, *action, *origin;
+	size_t limit; /* 0: no limit */
+};
+
+/* The entries matching Q, oldest first, as JSON text (malloc'd, *len): {"tailnet", "entries":
+ * [each as received], "more", "next" (where the next page starts, or null), "unknown":
+ * {"since", "until": null when audit polls covered the time, else why not}}. HIST_OK or
+ * HIST_ERR with *cause. */
+int audit_list(struct store *st, const char *tailnet, const struct audit_query *q, char **out,
+               size_t *len, char **cause);
 
 #endif

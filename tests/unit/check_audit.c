@@ -269,6 +269,71 @@ START_TEST(test_apply_bad_answers)
 }
 END_TEST
 
+/* audit.list: oldest first, filters, a limit with "more", and times no window covered. */
+START_TEST(test_list)
+{
+	char *e1 = entry(1, "n1", "MACHINE_NAME"), *e2 = entry(2, "n2", "ACL_TAGS");
+	char *e3 = entry(3, "n1", "ADDRESS"), *a1 = answer(e1, e2), *a2 = answer(e3, NULL), *out;
+	struct audit_query q = {.since = TSTIME_NONE, .until = TSTIME_NONE};
+	char *cause = NULL;
+	size_t len;
+	json_t *j;
+
+	ck_assert_int_eq(apply(T0, T0 + 2 * MIN + SEC, a1, NULL), 0);
+	ck_assert_int_eq(apply(T0 + 2 * MIN, T0 + 4 * MIN, a2, NULL), 0);
+	ck_assert_int_eq(audit_list(st, TN, &q, &out, &len, &cause), HIST_OK);
+	j = json_loadb(out, len, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "entries")), 3);
+	ck_assert(json_is_false(json_object_get(j, "more")));
+	/* Each entry as received: the stored bytes, pretty-printed as they came. */
+	ck_assert_ptr_nonnull(strstr(out, e1));
+	json_decref(j);
+	free(out);
+
+	q.target = "n1";
+	q.limit = 1;
+	ck_assert_int_eq(audit_list(st, TN, &q, &out, &len, &cause), HIST_OK);
+	j = json_loadb(out, len, 0, NULL);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "entries")), 1);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+	        json_object_get(json_array_get(json_object_get(j, "entries"), 0), "target"),
+	        "property")),
+	    "MACHINE_NAME");
+	ck_assert(json_is_true(json_object_get(j, "more")));
+	ck_assert_str_eq(json_string_value(json_object_get(j, "next")),
+	                 "2026-11-01T00:03:00.123456Z");
+	json_decref(j);
+	free(out);
+
+	q = (struct audit_query){.since = T0 - 10 * MIN,
+	                         .until = T0 + 3 * MIN,
+	                         .actor = "alice@example.com",
+	                         .action = "UPDATE",
+	                         .origin = "ADMIN_CONSOLE"};
+	ck_assert_int_eq(audit_list(st, TN, &q, &out, &len, &cause), HIST_OK);
+	j = json_loadb(out, len, 0, NULL);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "entries")), 2);
+	/* Before the first window: unknown, not "nothing happened". */
+	ck_assert(json_is_string(json_object_get(json_object_get(j, "unknown"), "since")));
+	ck_assert(json_is_null(json_object_get(json_object_get(j, "unknown"), "until")));
+	json_decref(j);
+	free(out);
+	q.origin = "CONFIG_API";
+	ck_assert_int_eq(audit_list(st, TN, &q, &out, &len, &cause), HIST_OK);
+	j = json_loadb(out, len, 0, NULL);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "entries")), 0);
+	json_decref(j);
+	free(out);
+	free(e1);
+	free(e2);
+	free(e3);
+	free(a1);
+	free(a2);
+}
+END_TEST
+
 static Suite *
 audit_suite(void)
 {
@@ -282,6 +347,7 @@ audit_suite(void)
 	tcase_add_test(tc, test_apply_once_bytes);
 	tcase_add_test(tc, test_apply_open_enums);
 	tcase_add_test(tc, test_apply_bad_answers);
+	tcase_add_test(tc, test_list);
 	suite_add_tcase(s, tc);
 	return s;
 }
