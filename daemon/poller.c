@@ -12,6 +12,7 @@
 
 #include "checks-store.h"
 #include "curlev.h"
+#include "audit.h"
 #include "endpoint.h"
 #include "entity.h"
 #include "http.h"
@@ -72,6 +73,7 @@ struct poller_endpoint {
 	size_t extra_i;
 	json_t *fetched, *gone, *denied; /* keys by id: 200, 404, 403 */
 	char *etag;                      /* of the policy file's answer */
+	tstime_t win_start, win_end;     /* a window row's request: the span asked for */
 	char *path;           /* of the request in flight, or the last one: for messages */
 	struct sbuf text;     /* the policy file's answer */
 	struct event *timer;  /* the next scheduled poll */
@@ -362,7 +364,10 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 		ep->failures = 0;
 		ep->refused = 0;
 		t = res->time;
-		delay = poller_jitter(tn->cf->poll_interval);
+		/* The audit log has its own pace (audit_interval, default poll_interval). */
+		delay = poller_jitter(ep->kind->window && tn->cf->audit_interval > 0
+		                          ? tn->cf->audit_interval
+		                          : tn->cf->poll_interval);
 		/* A list left entities out: the second list that may confirm it comes sooner. */
 		if (res->pending > 0 && tn->cf->confirm_delay < delay)
 			delay = tn->cf->confirm_delay;
@@ -420,7 +425,9 @@ poller_answer(const struct poller_endpoint *ep, struct endpoint_answer *ans)
 	                                .etag = ep->etag,
 	                                .fetched = ep->fetched,
 	                                .gone = ep->gone,
-	                                .denied = ep->denied};
+	                                .denied = ep->denied,
+	                                .start = ep->win_start,
+	                                .end = ep->win_end};
 }
 
 const char *const *const poller_endpoints = config_endpoint_names;
@@ -439,6 +446,14 @@ poller_step_url(struct poller_endpoint *ep, char **path)
 	size_t n = poller_npaths(k);
 	char *esc;
 
+	if (ep->step < n && k->window) {
+		char a[TSTIME_STRLEN], b[TSTIME_STRLEN];
+
+		tstime_format(ep->win_start, a, sizeof(a));
+		tstime_format(ep->win_end, b, sizeof(b));
+		*path = xasprintf("%s?start=%s&end=%s", k->paths[ep->step], a, b);
+		return xasprintf("%s%s", ep->base, *path);
+	}
 	if (ep->step < n) {
 		*path = xstrdup(k->paths[ep->step]);
 		return xasprintf("%s%s", ep->base, k->paths[ep->step]);
@@ -487,7 +502,7 @@ poller_take(struct poller_endpoint *ep, long status, char **error)
 	} else if (ep->step >= n && status == 403) {
 		/* Narrower scopes read only their own key: the others' end stays unknown. */
 		json_array_append(ep->denied, json_array_get(ep->extra, ep->extra_i));
-	} else if (k->text && ep->step < n) {
+	} else if ((k->text || k->raw) && ep->step < n) {
 		ep->text = ep->rx.body;
 		sbuf_init(&ep->rx.body);
 	} else if ((body = json_loadb(ep->rx.body.p ? ep->rx.body.p : "", ep->rx.body.len,
@@ -854,6 +869,18 @@ poller_fetch_start(struct poller_endpoint *ep)
 	ep->fetched = json_array();
 	ep->gone = json_array();
 	ep->denied = json_array();
+	if (ep->kind->window) {
+		const struct config_tailnet *cf = ep->tn->cf;
+		char *cause = NULL;
+
+		if (audit_window(ep->tn->pl->st, cf->name, tstime_now(), cf->audit_overlap,
+		                 cf->audit_backfill, &ep->win_start, &ep->win_end, &cause) == -1) {
+			ep->start_error = xasprintf("cannot read the last window: %s", cause);
+			free(cause);
+			event_active(ep->finish, EV_TIMEOUT, 0);
+			return;
+		}
+	}
 	poller_request_start(ep);
 }
 
@@ -1564,7 +1591,16 @@ poller_check_api(const struct config *cf, FILE *out)
 
 			if (!(tc->endpoints & 1u << k))
 				continue;
-			url = xasprintf("%s%s", base, e->paths[0]);
+			if (e->window) {
+				/* The last minute: a window is required, a short one is cheap. */
+				char a[TSTIME_STRLEN], b[TSTIME_STRLEN];
+				tstime_t now = tstime_now();
+
+				tstime_format(now - 60 * TSTIME_SEC, a, sizeof(a));
+				tstime_format(now, b, sizeof(b));
+				url = xasprintf("%s%s?start=%s&end=%s", base, e->paths[0], a, b);
+			} else
+				url = xasprintf("%s%s", base, e->paths[0]);
 			status = poller_check_get(tc, url, bearer, NULL, &rx, &error);
 			/* A server without the first path: its fallback is what is polled. */
 			if (status == 404 && e->fallback != NULL) {

@@ -68,6 +68,9 @@ static const struct config_diff_key config_diff_tailnet[] = {
     CONFIG_DIFF_T(oauth_token_events, CONFIG_DIFF_INT),
     CONFIG_DIFF_T(confirm_delay, CONFIG_DIFF_I64),
     CONFIG_DIFF_T(retain, CONFIG_DIFF_I64),
+    CONFIG_DIFF_T(audit_interval, CONFIG_DIFF_I64),
+    CONFIG_DIFF_T(audit_overlap, CONFIG_DIFF_I64),
+    CONFIG_DIFF_T(audit_backfill, CONFIG_DIFF_I64),
 };
 #define CONFIG_DIFF_REBUILD 6
 

@@ -19,7 +19,7 @@
 #define CONFIG_DURMAX (365 * 86400 * TSTIME_SEC)
 #define CONFIG_SUNPATH sizeof(((struct sockaddr_un *)0)->sun_path)
 
-#define CONFIG_KEYSMAX 16
+#define CONFIG_KEYSMAX 24
 
 enum config_sec {
 	CONFIG_SEC_NONE,

@@ -98,6 +98,9 @@ static const struct config_key config_tailnet_keys[] = {
     {CONFIG_T(oauth_token_events), CONFIG_BOOL, 0, 1},
     {CONFIG_T(endpoints), CONFIG_ENDPOINTS, 0, 0},
     {CONFIG_T(retain), CONFIG_DURATION, TSTIME_SEC, CONFIG_DURMAX},
+    {CONFIG_T(audit_interval), CONFIG_DURATION, TSTIME_SEC, CONFIG_DURMAX},
+    {CONFIG_T(audit_overlap), CONFIG_DURATION, 0, 90 * 86400 * TSTIME_SEC},
+    {CONFIG_T(audit_backfill), CONFIG_DURATION, TSTIME_SEC, 90 * 86400 * TSTIME_SEC},
 };
 #define CONFIG_H(name) #name, offsetof(struct config_hook, name)
 static const struct config_key config_hook_keys[] = {
@@ -215,6 +218,8 @@ config_tailnet_new(struct config_parse *ps, const char *name)
 	tn->mass_delete_percent = 50;
 	tn->confirm_delay = 30 * TSTIME_SEC;
 	tn->endpoints = CONFIG_ENDPOINTS_ALL;
+	tn->audit_overlap = 15 * 60 * TSTIME_SEC;
+	tn->audit_backfill = 90 * 86400 * TSTIME_SEC;
 	/* Node-key expiry warnings, as tsinv has always given them. */
 	tn->key_expiry_warn = (struct config_warn){
 	    {14 * 86400 * TSTIME_SEC, 7 * 86400 * TSTIME_SEC, 86400 * TSTIME_SEC}, 3};

@@ -38,6 +38,11 @@ struct config_tailnet {
 	/* us: history that ended longer ago than this is pruned; 0 (the default): kept forever.
 	 * At least 1s: values under a day are for tests. */
 	int64_t retain;
+	/* The audit log: us between its polls (0, the default: poll_interval), how far each
+	 * window reaches back before the last one's end (default 15m: entries the rate limiter
+	 * deferred arrive late), how far the first reaches back (default 90d, the API's horizon).
+	 */
+	int64_t audit_interval, audit_overlap, audit_backfill;
 };
 
 /* The endpoints a tailnet may poll, NULL-terminated, in the order of enum endpoint_id: devices

@@ -1,6 +1,7 @@
 /* endpoint.c: one row per API endpoint: its requests, its kind byte, its guard, its recorder. */
 #include <string.h>
 
+#include "audit.h"
 #include "endpoint.h"
 #include "entity.h"
 #include "hist.h"
@@ -93,6 +94,16 @@ const struct endpoint endpoints[ENDPOINT__COUNT] = {
             .plan = entity_webhooks_plan_answer,
             .apply = entity_webhooks_answer,
             .scope = "webhooks:read",
+        },
+    [ENDPOINT_audit] =
+        {
+            .name = endpoint_name_audit,
+            .kind = AUDIT_KIND_TIME,
+            .raw = 1,
+            .window = 1,
+            .paths = {"logging/configuration"},
+            .apply = audit_answer,
+            .scope = "logs:configuration:read",
         },
 };
 

@@ -28,6 +28,8 @@ struct endpoint_answer {
 	size_t text_len;
 	/* After a plan: the extra answers, and the ids the API answered 404 and 403 for. */
 	json_t *fetched, *gone, *denied;
+	/* A window row: the time span the request asked for. */
+	tstime_t start, end;
 };
 
 /* Records a poll's answer seen at T in one write transaction; an answer that does not check
@@ -46,6 +48,8 @@ struct endpoint {
 	uint8_t kind;   /* the byte after the tailnet in every cur, ver and mark key */
 	int mass_guard; /* a poll losing more than mass_delete_percent is held until the next */
 	int text;       /* the answer is text (the policy file as written), not JSON */
+	int raw;        /* a JSON answer kept as its bytes too (in .text): stored as received */
+	int window;     /* the request asks ?start=&end= (the audit log): see audit_window */
 	const char *paths[ENDPOINT_MAX_PATHS]; /* the requests of a poll, after .../tailnet/{t}/ */
 	/* With plan: where the extra ids are fetched, after .../tailnet/{t}/, or after .../api/v2
 	 * when it starts with "/" (a device, user or webhook by id). */

@@ -28,6 +28,7 @@
 #include <openssl/evp.h>
 
 #include "log.h"
+#include "simaudit.h"
 #include "simgen.h"
 
 #define TSSIM_NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -67,6 +68,7 @@ enum tssim_ep {
 	TSSIM_EP_WEBHOOKS,
 	TSSIM_EP_USER,
 	TSSIM_EP_WEBHOOK,
+	TSSIM_EP_AUDIT,
 	TSSIM_EP_COUNT
 };
 
@@ -83,6 +85,7 @@ static const char *const tssim_ep_names[TSSIM_EP_COUNT] = {
     [TSSIM_EP_WEBHOOKS] = "webhooks",
     [TSSIM_EP_USER] = "user",
     [TSSIM_EP_WEBHOOK] = "webhook",
+    [TSSIM_EP_AUDIT] = "audit",
 };
 
 /* A serialised body shared by the cache and the responses still being written. */
@@ -112,6 +115,7 @@ struct tssim_tailnet {
 	bool invalid_short;    /* a revoked or expired key shows only what the docs' example does */
 	bool null_lists;       /* an empty list is served as null, as a Go nil slice is */
 	bool no_dns_configuration; /* dns/configuration answers 404, as on an older server */
+	struct simaudit audit;     /* the configuration audit log */
 	TAILQ_ENTRY(tssim_tailnet) entry;
 };
 
@@ -230,6 +234,7 @@ static json_t *tssim_view_settings(struct tssim_tailnet *, struct tssim_call *, 
                                    const char **);
 static json_t *tssim_view_webhooks(struct tssim_tailnet *, struct tssim_call *, int *,
                                    const char **);
+static json_t *tssim_view_audit(struct tssim_tailnet *, struct tssim_call *, int *, const char **);
 
 #define TSSIM_TAILNET "/api/v2/tailnet/*/"
 
@@ -276,6 +281,8 @@ static const struct tssim_route {
      "users:read"},
     {"/api/v2/webhooks/*", TSSIM_EP_WEBHOOK, -1, EVHTTP_REQ_GET, tssim_auth_api, tssim_api_webhook,
      NULL, "webhooks:read"},
+    {TSSIM_TAILNET "logging/configuration", TSSIM_EP_AUDIT, 0, EVHTTP_REQ_GET, tssim_auth_api,
+     tssim_api_view, tssim_view_audit, "logs:configuration:read"},
 };
 
 /* Control ops: each returns the members to add to {"ok":true} (new reference), or NULL and a
@@ -311,6 +318,8 @@ static json_t *tssim_op_webhook_add(struct tssim *, json_t *, char **);
 static json_t *tssim_op_webhook_delete(struct tssim *, json_t *, char **);
 static json_t *tssim_op_webhook_set(struct tssim *, json_t *, char **);
 static json_t *tssim_op_date_skew(struct tssim *, json_t *, char **);
+static json_t *tssim_op_audit_add(struct tssim *, json_t *, char **);
+static json_t *tssim_op_audit_release(struct tssim *, json_t *, char **);
 static json_t *tssim_op_help(struct tssim *, json_t *, char **);
 
 static const struct tssim_op {
@@ -376,7 +385,15 @@ static const struct tssim_op {
      "{tailnet, endpointId, fields}: merge fields into a webhook (null removes)"},
     {"date_skew", tssim_op_date_skew,
      "{seconds}: send every answer's Date: that far from the real time (0: the real time)"},
-    {"help", tssim_op_help, "{}: this list"},
+    {"audit_add", tssim_op_audit_add,
+     "{tailnet, entry}: add an audit log entry as given (eventTime defaults to now; a non-zero "
+     "deferredAt holds it back until audit_release)"},
+    {"audit_release", tssim_op_audit_release,
+     "{tailnet}: serve the deferred audit log entries from now on"},
+    {"help", tssim_op_help,
+     "{}: this list. Ops that change the tailnet log an audit entry as the API would; their "
+     "\"audit\" member: false for none (a node's own change), or an object whose members "
+     "(actor, origin, eventTime, deferred: true, ...) replace the entry's"},
 };
 
 /* Fields the API sends only with ?fields=all. */
@@ -1785,6 +1802,7 @@ tssim_tailnet_free(struct tssim_tailnet *tn)
 	free(tn->acl);
 	free(tn->token_user);
 	free(tn->name);
+	simaudit_free(&tn->audit);
 	free(tn);
 }
 
@@ -2462,6 +2480,82 @@ tssim_view_webhooks(struct tssim_tailnet *tn, struct tssim_call *c, int *status,
 		json_array_append_new(list, v);
 	}
 	return tssim_list(tn, "webhooks", list);
+}
+
+/* The configuration audit log of the window the query names. */
+static json_t *
+tssim_view_audit(struct tssim_tailnet *tn, struct tssim_call *c, int *status, const char **msg)
+{
+	return simaudit_query(&tn->audit,
+	                      strcmp(tn->name, "-") == 0 ? TSSIM_DEFAULT_TAILNET_ID : tn->name,
+	                      evhttp_find_header(&c->params, "start"),
+	                      evhttp_find_header(&c->params, "end"), simaudit_now(), status, msg);
+}
+
+/* Who the audit log names for a control op's change unless it says otherwise: the tailnet's
+ * first user in the admin console, or an OAuth client through the API. */
+enum tssim_actor { TSSIM_ACTOR_USER, TSSIM_ACTOR_OAUTH };
+
+/* Logs one change made by a control op (ARGS: its "audit" member may turn it off or replace
+ * members of the entry). TID: the target's id; OLD and NEW borrowed, NULL: none. */
+static void
+tssim_audit(struct tssim_tailnet *tn, json_t *args, enum tssim_actor who, const char *ttype,
+            const char *tid, const char *tname, const char *property, const char *action,
+            json_t *old, json_t *new)
+{
+	json_t *flag = json_object_get(args, "audit"), *actor, *u;
+	const char *origin;
+
+	if (json_is_false(flag) || tid == NULL)
+		return;
+	if (who == TSSIM_ACTOR_OAUTH) {
+		actor = json_pack("{s:s, s:s, s:s, s:s}", "id", "kSimOAuth1CNTRL", "type",
+		                  "OAUTH_CLIENT", "loginName", "", "displayName", "OAuth client");
+		origin = "CONFIG_API";
+	} else {
+		u = json_array_get(tn->users, 0);
+		actor = json_pack(
+		    "{s:s, s:s, s:s, s:s}", "id",
+		    json_string_value(json_object_get(u, "id")) ?: "uSimAdmin1CNTRL", "type",
+		    "USER", "loginName",
+		    json_string_value(json_object_get(u, "loginName")) ?: "admin@example.com",
+		    "displayName", json_string_value(json_object_get(u, "displayName")) ?: "Admin");
+		origin = "ADMIN_CONSOLE";
+	}
+	simaudit_record(&tn->audit, origin, actor, ttype, tid, tname, property, action, old, new,
+	                json_is_object(flag) ? flag : NULL);
+	json_decref(actor);
+}
+
+/* A device's fields whose change the audit log records: the property, the action, who does
+ * it unless the op says otherwise. Others (os, clientVersion, lastSeen...) are the node's own. */
+static const struct tssim_audit_field {
+	const char *field, *property, *action;
+	enum tssim_actor who;
+} tssim_audit_fields[] = {
+    {"name", "MACHINE_NAME", "UPDATE", TSSIM_ACTOR_USER},
+    {"tags", "ACL_TAGS", "UPDATE", TSSIM_ACTOR_OAUTH},
+    {"addresses", "ADDRESS", "UPDATE", TSSIM_ACTOR_USER},
+    {"keyExpiryDisabled", "KEY_EXPIRY_TIME", "UPDATE", TSSIM_ACTOR_USER},
+    {"authorized", "AUTHORIZED", "APPROVE", TSSIM_ACTOR_USER},
+    {"enabledRoutes", "ALLOWED_IPS", "UPDATE", TSSIM_ACTOR_USER},
+};
+
+/* The entries of a device's change from BEFORE to DEV. */
+static void
+tssim_audit_device(struct tssim_tailnet *tn, json_t *args, json_t *before, json_t *dev)
+{
+	const char *id = json_string_value(json_object_get(dev, "nodeId"));
+	const char *name = json_string_value(json_object_get(dev, "name"));
+
+	for (size_t i = 0; i < TSSIM_NELEM(tssim_audit_fields); i++) {
+		const struct tssim_audit_field *f = &tssim_audit_fields[i];
+		json_t *o = json_object_get(before, f->field), *n = json_object_get(dev, f->field);
+
+		if (json_equal(o, n) || (o == NULL && n == NULL))
+			continue;
+		tssim_audit(tn, args, f->who, "NODE", id, name, f->property, f->action, o, n);
+	}
 }
 
 /* The policy file: HuJSON as stored, or JSON for Accept: application/json, or details=true's
@@ -3332,6 +3426,9 @@ tssim_op_add(struct tssim *sim, json_t *args, char **cause)
 	json_array_append(tn->devices, dev);
 	tssim_tailnet_changed(tn);
 	json_decref(given);
+	tssim_audit(tn, args, TSSIM_ACTOR_USER, "NODE",
+	            json_string_value(json_object_get(dev, "nodeId")),
+	            json_string_value(json_object_get(dev, "name")), NULL, "CREATE", NULL, NULL);
 	return tssim_result("device", dev);
 fail:
 	json_decref(given);
@@ -3365,6 +3462,9 @@ tssim_op_delete(struct tssim *sim, json_t *args, char **cause)
 	json_incref(dev);
 	json_array_remove(tn->devices, pos);
 	tssim_tailnet_changed(tn);
+	tssim_audit(tn, args, TSSIM_ACTOR_USER, "NODE",
+	            json_string_value(json_object_get(dev, "nodeId")),
+	            json_string_value(json_object_get(dev, "name")), NULL, "DELETE", NULL, NULL);
 	return tssim_result("device", dev);
 }
 
@@ -3372,7 +3472,7 @@ static json_t *
 tssim_op_set(struct tssim *sim, json_t *args, char **cause)
 {
 	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
-	json_t *dev, *fields = json_object_get(args, "fields"), *nid;
+	json_t *dev, *fields = json_object_get(args, "fields"), *nid, *before;
 
 	if (tn == NULL || (dev = tssim_arg_device(sim, tn, args, NULL, cause)) == NULL)
 		return NULL;
@@ -3386,8 +3486,11 @@ tssim_op_set(struct tssim *sim, json_t *args, char **cause)
 		*cause = xstrdup("a new \"nodeId\" must be a string no device has");
 		return NULL;
 	}
+	before = json_deep_copy(dev);
 	tssim_merge(dev, fields);
 	tssim_tailnet_changed(tn);
+	tssim_audit_device(tn, args, before, dev);
+	json_decref(before);
 	return tssim_result("device", json_incref(dev));
 }
 
@@ -3811,10 +3914,50 @@ tssim_coll_delete(struct tssim *sim, json_t *args, const struct tssim_coll *co, 
 	return tssim_result(co->what, item);
 }
 
+/* Logs what a collection op did (RES: its result, {what: item}): ACTION on the item, or, with
+ * FIELD, an UPDATE of PROPERTY when the item's FIELD differs from BEFORE's. */
+static json_t *
+tssim_audit_coll(struct tssim *sim, json_t *args, const struct tssim_coll *co, const char *ttype,
+                 const char *action, const char *field, const char *property, json_t *before,
+                 json_t *res)
+{
+	struct tssim_tailnet *tn =
+	    tssim_tailnet_find(sim, json_string_value(json_object_get(args, "tailnet")) ?: "-");
+	json_t *item = json_object_get(res, co->what), *o, *n;
+	const char *id = json_string_value(json_object_get(item, co->id));
+	const char *name = json_string_value(json_object_get(item, "loginName"))
+	                       ?: json_string_value(json_object_get(item, "description"));
+
+	if (res == NULL || tn == NULL)
+		return res;
+	if (field == NULL) {
+		tssim_audit(tn, args, TSSIM_ACTOR_USER, ttype, id, name, NULL, action, NULL, NULL);
+		return res;
+	}
+	o = json_object_get(before, field);
+	n = json_object_get(item, field);
+	if (!json_equal(o, n) && (o != NULL || n != NULL))
+		tssim_audit(tn, args, TSSIM_ACTOR_USER, ttype, id, name, property, "UPDATE", o, n);
+	return res;
+}
+
+/* The item the op names, as it is before the op changes it (new reference), or NULL. */
+static json_t *
+tssim_coll_before(struct tssim *sim, json_t *args, const struct tssim_coll *co)
+{
+	struct tssim_tailnet *tn =
+	    tssim_tailnet_find(sim, json_string_value(json_object_get(args, "tailnet")) ?: "-");
+	const char *id = json_string_value(json_object_get(args, co->id));
+	json_t *item = tn != NULL && id != NULL ? tssim_coll_find(tn, co, id, NULL) : NULL;
+
+	return item != NULL ? json_deep_copy(item) : NULL;
+}
+
 static json_t *
 tssim_op_key_add(struct tssim *sim, json_t *args, char **cause)
 {
-	return tssim_coll_add(sim, args, &tssim_coll_keys, cause);
+	return tssim_audit_coll(sim, args, &tssim_coll_keys, "API_KEY", "CREATE", NULL, NULL, NULL,
+	                        tssim_coll_add(sim, args, &tssim_coll_keys, cause));
 }
 
 static json_t *
@@ -3840,6 +3983,9 @@ tssim_op_key_revoke(struct tssim *sim, json_t *args, char **cause)
 	json_object_set_new(key, "updated", tssim_time_json(now));
 	json_object_set_new(key, "revoked", tssim_time_json(now));
 	json_object_set_new(key, "invalid", json_true());
+	tssim_audit(
+	    tn, args, TSSIM_ACTOR_USER, "API_KEY", json_string_value(json_object_get(key, "id")),
+	    json_string_value(json_object_get(key, "description")), NULL, "REVOKE", NULL, NULL);
 	return tssim_result("key", json_incref(key));
 }
 
@@ -3894,19 +4040,26 @@ tssim_op_legacy_dns(struct tssim *sim, json_t *args, char **cause)
 static json_t *
 tssim_op_user_add(struct tssim *sim, json_t *args, char **cause)
 {
-	return tssim_coll_add(sim, args, &tssim_coll_users, cause);
+	return tssim_audit_coll(sim, args, &tssim_coll_users, "USER", "CREATE", NULL, NULL, NULL,
+	                        tssim_coll_add(sim, args, &tssim_coll_users, cause));
 }
 
 static json_t *
 tssim_op_user_delete(struct tssim *sim, json_t *args, char **cause)
 {
-	return tssim_coll_delete(sim, args, &tssim_coll_users, cause);
+	return tssim_audit_coll(sim, args, &tssim_coll_users, "USER", "DELETE", NULL, NULL, NULL,
+	                        tssim_coll_delete(sim, args, &tssim_coll_users, cause));
 }
 
 static json_t *
 tssim_op_user_set(struct tssim *sim, json_t *args, char **cause)
 {
-	return tssim_coll_set(sim, args, &tssim_coll_users, cause);
+	json_t *before = tssim_coll_before(sim, args, &tssim_coll_users), *res;
+
+	res = tssim_audit_coll(sim, args, &tssim_coll_users, "USER", NULL, "role", "USER_ROLE",
+	                       before, tssim_coll_set(sim, args, &tssim_coll_users, cause));
+	json_decref(before);
+	return res;
 }
 
 static json_t *
@@ -3918,6 +4071,9 @@ tssim_op_acl_set(struct tssim *sim, json_t *args, char **cause)
 	if (tn == NULL || tssim_arg_str(args, "hujson", NULL, &text, cause) != 0 ||
 	    tssim_acl_store(tn, text, cause) != 0)
 		return NULL;
+	tssim_audit(tn, args, TSSIM_ACTOR_USER, "TAILNET",
+	            strcmp(tn->name, "-") == 0 ? TSSIM_DEFAULT_TAILNET_ID : tn->name, tn->name,
+	            "ACL", "UPDATE", NULL, NULL);
 	return tssim_result("etag", json_string(tn->etag));
 }
 
@@ -3935,6 +4091,9 @@ tssim_op_dns_set(struct tssim *sim, json_t *args, char **cause)
 	    json_is_array(json_object_get(args, "nameservers")) &&
 	    json_object_get(args, "magicDNS") == NULL)
 		json_object_set_new(next, "magicDNS", json_false());
+	tssim_audit(tn, args, TSSIM_ACTOR_USER, "TAILNET",
+	            strcmp(tn->name, "-") == 0 ? TSSIM_DEFAULT_TAILNET_ID : tn->name, tn->name,
+	            "DNS_CONFIG", "UPDATE", tn->dns, next);
 	json_decref(tn->dns);
 	tn->dns = next;
 	return tssim_result("dns", json_incref(next));
@@ -3965,13 +4124,16 @@ tssim_op_settings_set(struct tssim *sim, json_t *args, char **cause)
 static json_t *
 tssim_op_webhook_add(struct tssim *sim, json_t *args, char **cause)
 {
-	return tssim_coll_add(sim, args, &tssim_coll_webhooks, cause);
+	return tssim_audit_coll(sim, args, &tssim_coll_webhooks, "WEBHOOK_ENDPOINT", "CREATE", NULL,
+	                        NULL, NULL, tssim_coll_add(sim, args, &tssim_coll_webhooks, cause));
 }
 
 static json_t *
 tssim_op_webhook_delete(struct tssim *sim, json_t *args, char **cause)
 {
-	return tssim_coll_delete(sim, args, &tssim_coll_webhooks, cause);
+	return tssim_audit_coll(sim, args, &tssim_coll_webhooks, "WEBHOOK_ENDPOINT", "DELETE", NULL,
+	                        NULL, NULL,
+	                        tssim_coll_delete(sim, args, &tssim_coll_webhooks, cause));
 }
 
 static json_t *
@@ -3989,6 +4151,26 @@ tssim_op_date_skew(struct tssim *sim, json_t *args, char **cause)
 		return NULL;
 	sim->date_skew = s;
 	return tssim_result("date_skew", json_integer(s));
+}
+
+static json_t *
+tssim_op_audit_add(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+
+	if (tn == NULL || simaudit_add(&tn->audit, json_object_get(args, "entry"), cause) != 0)
+		return NULL;
+	return tssim_result("entries", json_integer((json_int_t)tn->audit.n));
+}
+
+static json_t *
+tssim_op_audit_release(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+
+	if (tn == NULL)
+		return NULL;
+	return tssim_result("released", json_integer((json_int_t)simaudit_release(&tn->audit)));
 }
 
 static json_t *

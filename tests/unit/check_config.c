@@ -428,21 +428,44 @@ START_TEST(test_endpoints)
 	/* A bit per name, in the order of config_endpoint_names. */
 	for (i = 0; config_endpoint_names[i] != NULL; i++)
 		;
-	ck_assert_uint_eq(i, 7);
+	ck_assert_uint_eq(i, 8);
 	ck_assert_str_eq(config_endpoint_names[0], "devices");
 	ck_assert_str_eq(config_endpoint_names[1], "keys");
 	ck_assert_str_eq(config_endpoint_names[3], "policy");
 	ck_assert_str_eq(config_endpoint_names[6], "webhooks");
+	ck_assert_str_eq(config_endpoint_names[7], "audit");
 	ck_assert_uint_eq(CONFIG_ENDPOINTS_ALL, (1u << i) - 1);
 	ck_assert_uint_eq(cf->tailnets[0].endpoints, 1u << 0 | 1u << 1 | 1u << 3);
 	ck_assert_uint_eq(cf->tailnets[1].endpoints, 1u << 6);
 	config_free(cf);
 	load_fails("[tailnet a]\napi_key_file = k\nendpoints = devices acl\n",
 	           "%F:3: endpoints: \"acl\" is not one of devices keys users policy dns settings "
-	           "webhooks");
+	           "webhooks audit");
 	load_fails("[tailnet a]\napi_key_file = k\nendpoints = devicesx\n",
 	           "%F:3: endpoints: \"devicesx\" is not one of devices keys users policy dns "
-	           "settings webhooks");
+	           "settings webhooks audit");
+}
+END_TEST
+
+/* The audit log's own pace and windows: defaults, values, bounds with file:line. */
+START_TEST(test_audit_keys)
+{
+	struct config *cf = load_ok("[tailnet a]\napi_key_file = k\n[tailnet b]\napi_key_file = "
+	                            "k\naudit_interval = 1m\naudit_overlap = 0s\n"
+	                            "audit_backfill = 7d\n");
+
+	ck_assert_int_eq(cf->tailnets[0].audit_interval, 0);
+	ck_assert_int_eq(cf->tailnets[0].audit_overlap, 15 * 60 * TSTIME_SEC);
+	ck_assert_int_eq(cf->tailnets[0].audit_backfill, 90 * 86400 * TSTIME_SEC);
+	ck_assert_int_eq(cf->tailnets[1].audit_interval, 60 * TSTIME_SEC);
+	ck_assert_int_eq(cf->tailnets[1].audit_overlap, 0);
+	ck_assert_int_eq(cf->tailnets[1].audit_backfill, 7 * 86400 * TSTIME_SEC);
+	ck_assert_uint_eq(cf->tailnets[0].endpoints & 1u << ENDPOINT_audit, 1u << ENDPOINT_audit);
+	config_free(cf);
+	load_fails("[tailnet a]\napi_key_file = k\naudit_backfill = 91d\n",
+	           "%F:3: audit_backfill: \"91d\" is above the maximum of 90d");
+	load_fails("[tailnet a]\napi_key_file = k\naudit_interval = soon\n",
+	           "%F:3: audit_interval: \"soon\" is not a duration (e.g. 60s, 5m, 1h)");
 }
 END_TEST
 
@@ -450,7 +473,7 @@ END_TEST
  * the store's format and never move. */
 START_TEST(test_endpoint_rows)
 {
-	static const char kinds[] = "dkupnsw";
+	static const char kinds[] = "dkupnswA";
 	size_t i, j;
 
 	ck_assert_uint_eq(ENDPOINT__COUNT, sizeof(kinds) - 1);
@@ -1374,6 +1397,7 @@ config_suite(void)
 	tcase_add_test(tc, test_too_many_errors);
 	tcase_add_test(tc, test_endpoints);
 	tcase_add_test(tc, test_endpoint_rows);
+	tcase_add_test(tc, test_audit_keys);
 	tcase_add_test(tc, test_unreadable);
 	tcase_add_test(tc, test_checked_all);
 	tcase_add_test(tc, test_checked_state_dir);

@@ -1,0 +1,469 @@
+/* audit.c: the configuration audit log: entry times in nanoseconds, entry identity, and a
+ * window's answer recorded byte for byte, indexed by time, target id and actor id. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "audit.h"
+#include "hist-int.h"
+#include "tstime.h"
+#include "xmalloc.h"
+
+int
+audit_time_parse(const char *s, int64_t *ns)
+{
+	const char *dot;
+	tstime_t us;
+	int64_t extra = 0, scale = 100;
+	int n = 0;
+
+	if (s == NULL || tstime_parse_rfc3339(s, &us) == -1)
+		return -1;
+	/* tstime keeps six fraction digits; the seventh to ninth are added here. */
+	if ((dot = strchr(s, '.')) != NULL)
+		for (const char *p = dot + 1; *p >= '0' && *p <= '9'; p++, n++)
+			if (n >= 6) {
+				extra += (*p - '0') * scale;
+				scale /= 10;
+			}
+	if (__builtin_mul_overflow(us, 1000, ns) || __builtin_add_overflow(*ns, extra, ns))
+		return -1;
+	return 0;
+}
+
+/* A member of OBJ (or of its object member SUB) as text for the hash: a string as is, anything
+ * else (absent included) as empty. */
+static const char *
+audit_member(json_t *obj, const char *sub, const char *name)
+{
+	const char *s;
+
+	if (sub != NULL)
+		obj = json_object_get(obj, sub);
+	s = json_string_value(json_object_get(obj, name));
+	return s != NULL ? s : "";
+}
+
+int
+audit_entry_hash(json_t *entry, uint8_t hash[AUDIT_HASH_LEN])
+{
+	static const struct {
+		const char *sub, *name;
+	} parts[] = {
+	    {NULL, "eventTime"}, {NULL, "eventGroupID"}, {NULL, "action"},
+	    {"target", "id"},    {"target", "property"}, {"actor", "id"},
+	};
+	EVP_MD_CTX *ctx;
+	unsigned int hlen = 0;
+	int ok;
+
+	if (!json_is_object(entry) || !json_is_string(json_object_get(entry, "eventTime")))
+		return -1;
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+	/* Each part ends with a NUL: ("ab", "c") and ("a", "bc") differ. */
+	for (size_t i = 0; ok && i < sizeof parts / sizeof parts[0]; i++) {
+		const char *s = audit_member(entry, parts[i].sub, parts[i].name);
+
+		ok = EVP_DigestUpdate(ctx, s, strlen(s) + 1) == 1;
+	}
+	ok = ok && EVP_DigestFinal_ex(ctx, hash, &hlen) == 1 && hlen == AUDIT_HASH_LEN;
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+/* ---- recording a window's answer ---- */
+
+/* Skips JSON whitespace from P; returns where it stops. */
+static const char *
+audit_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* Skips one JSON value starting at P (the text is known to parse): where it ends, or NULL. */
+static const char *
+audit_skip(const char *p, const char *end)
+{
+	int depth = 0;
+
+	do {
+		if (p >= end)
+			return NULL;
+		if (*p == '"') {
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			if (p >= end)
+				return NULL;
+			p++;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+			p++;
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+			p++;
+		} else if (depth > 0)
+			p++;
+		else
+			while (p < end && strchr(",}] \t\r\n", *p) == NULL)
+				p++;
+	} while (depth > 0);
+	return p;
+}
+
+/* The byte spans of the elements of the top-level "logs" array of BYTES (a valid JSON object):
+ * N spans in *spans (malloc'd, pairs of offsets). 0, or -1 when there is no such array. */
+static int
+audit_spans(const char *bytes, size_t len, size_t **spans, size_t *n)
+{
+	const char *p = bytes, *end = bytes + len, *k, *v;
+	size_t cap = 0, klen;
+
+	*spans = NULL;
+	*n = 0;
+	p = audit_ws(p, end);
+	if (p >= end || *p++ != '{')
+		return -1;
+	while ((p = audit_ws(p, end)) < end && *p == '"') {
+		k = p;
+		if ((p = audit_skip(p, end)) == NULL)
+			return -1;
+		klen = (size_t)(p - k);
+		p = audit_ws(p, end);
+		if (p >= end || *p++ != ':')
+			return -1;
+		v = p = audit_ws(p, end);
+		if (klen == 6 && memcmp(k, "\"logs\"", 6) == 0 && p < end && *p == '[') {
+			for (p = audit_ws(p + 1, end); p < end && *p != ']';) {
+				const char *e = audit_skip(p, end);
+
+				if (e == NULL)
+					return -1;
+				if (*n == cap) {
+					cap = cap ? cap * 2 : 64;
+					*spans = xrealloc(*spans, cap * 2 * sizeof **spans);
+				}
+				(*spans)[2 * *n] = (size_t)(p - bytes);
+				(*spans)[2 * *n + 1] = (size_t)(e - p);
+				(*n)++;
+				p = audit_ws(e, end);
+				if (p < end && *p == ',')
+					p = audit_ws(p + 1, end);
+			}
+			return 0;
+		}
+		if ((p = audit_skip(v, end)) == NULL)
+			return -1;
+		p = audit_ws(p, end);
+		if (p < end && *p == ',')
+			p++;
+	}
+	return -1;
+}
+
+int
+audit_answer_check(json_t *body, char **cause)
+{
+	json_t *logs = json_object_get(body, "logs"), *e;
+	size_t i;
+	int64_t ns;
+
+	if (!json_is_array(logs)) {
+		*cause = xasprintf("the audit log answer has no \"logs\" list%s",
+		                   json_object_get(body, "message") != NULL
+		                       ? ": it looks like the API's error shape {\"message\": ...}"
+		                       : "");
+		return -1;
+	}
+	json_array_foreach(logs, i, e)
+	{
+		if (!json_is_object(e) ||
+		    audit_time_parse(json_string_value(json_object_get(e, "eventTime")), &ns) ==
+		        -1 ||
+		    !json_is_string(json_object_get(e, "action")) ||
+		    !json_is_object(json_object_get(e, "target")) ||
+		    !json_is_object(json_object_get(e, "actor"))) {
+			*cause = xasprintf(
+			    "audit log entry %zu lacks eventTime, action, target or actor", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct audit_apply {
+	const char *tailnet;
+	tstime_t start, end;
+	const char *bytes;
+	size_t *spans, n;
+	json_t *logs;
+	const struct hist_policy *pol;
+	size_t added;
+};
+
+/* tailnet, KIND[, the index's id]: the prefix of the entries or of an index. */
+static void
+audit_key(struct store_key *k, const char *tailnet, uint8_t kind, const char *id)
+{
+	store_key_init(k);
+	store_key_str(k, tailnet);
+	store_key_u8(k, kind);
+	if (id != NULL)
+		store_key_str(k, id);
+}
+
+static int
+audit_apply_txn(struct store_txn *txn, void *arg, char **cause)
+{
+	struct audit_apply *a = arg;
+	struct hist_endpoint ep;
+	struct store_key k;
+	struct store_val v;
+	tstime_t t = a->end;
+	int rc;
+
+	a->added = 0;
+	if (hist_poll_begin(txn, a->tailnet, AUDIT_ENDPOINT, &t, &ep, a->pol, cause) == -1)
+		return -1;
+	for (size_t i = 0; i < a->n; i++) {
+		json_t *e = json_array_get(a->logs, i);
+		uint8_t h[AUDIT_HASH_LEN];
+		int64_t ns;
+		const char *ids[2] = {
+		    json_string_value(json_object_get(json_object_get(e, "target"), "id")),
+		    json_string_value(json_object_get(json_object_get(e, "actor"), "id"))};
+		static const uint8_t kinds[2] = {AUDIT_KIND_TARGET, AUDIT_KIND_ACTOR};
+
+		audit_time_parse(json_string_value(json_object_get(e, "eventTime")), &ns);
+		if (audit_entry_hash(e, h) == -1) {
+			*cause = xasprintf("cannot hash audit log entry %zu", i);
+			goto fail;
+		}
+		audit_key(&k, a->tailnet, AUDIT_KIND_TIME, NULL);
+		store_key_i64(&k, ns);
+		store_key_bytes(&k, h, sizeof h);
+		if ((rc = store_get(txn, STORE_CUR, &k, &v, cause)) == -1)
+			goto fail;
+		if (rc == 0)
+			continue; /* an overlapping window's repeat */
+		if (store_put(txn, STORE_CUR, &k, a->bytes + a->spans[2 * i], a->spans[2 * i + 1],
+		              cause) == -1)
+			goto fail;
+		for (int j = 0; j < 2; j++) {
+			if (ids[j] == NULL || *ids[j] == '\0')
+				continue;
+			audit_key(&k, a->tailnet, kinds[j], ids[j]);
+			store_key_i64(&k, ns);
+			store_key_bytes(&k, h, sizeof h);
+			if (k.bad)
+				continue; /* an id too long to index: found by time alone */
+			if (store_put(txn, STORE_CUR, &k, "", 0, cause) == -1)
+				goto fail;
+		}
+		a->added++;
+	}
+	/* The window is what the poll covers, not the span since the last one. */
+	if (hist_put_cover(txn, a->tailnet, AUDIT_ENDPOINT, t, a->start, 1, a->n,
+	                   a->pol->credential != NULL && strcmp(a->pol->credential, "oauth") == 0,
+	                   ep.clock_why != NULL, cause) == -1)
+		goto fail;
+	ep.last_ok = t;
+	strcpy(ep.result, "ok");
+	ep.failures = 0;
+	ep.entities += a->added;
+	rc = hist_ep_write(txn, a->tailnet, AUDIT_ENDPOINT, &ep, cause);
+	hist_endpoint_free(&ep);
+	return rc;
+fail:
+	hist_endpoint_free(&ep);
+	return -1;
+}
+
+int
+audit_apply(struct store *st, const char *tailnet, tstime_t start, tstime_t end, const char *bytes,
+            size_t len, const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	struct audit_apply a = {
+	    .tailnet = tailnet, .start = start, .end = end, .bytes = bytes, .pol = pol};
+	json_error_t jerr;
+	json_t *body;
+	int rc = -1;
+
+	if ((body = json_loadb(bytes, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		*cause = xasprintf("the audit log answer is not valid JSON (line %d: %s)",
+		                   jerr.line, jerr.text);
+		return -1;
+	}
+	if (audit_answer_check(body, cause) == -1)
+		goto out;
+	a.logs = json_object_get(body, "logs");
+	if (audit_spans(bytes, len, &a.spans, &a.n) == -1 || a.n != json_array_size(a.logs)) {
+		*cause = xstrdup("the audit log answer's entries cannot be delimited");
+		goto out;
+	}
+	if ((rc = store_write(st, audit_apply_txn, &a, cause)) == 0) {
+		res->time = end;
+		res->seen = a.n;
+		res->created = a.added;
+	}
+out:
+	free(a.spans);
+	json_decref(body);
+	return rc;
+}
+
+int
+audit_answer(struct store *st, const char *tailnet, tstime_t t, const struct endpoint_answer *ans,
+             const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
+{
+	(void)t; /* the window's end is the poll's time: what it covers up to */
+	return audit_apply(st, tailnet, ans->start, ans->end, ans->text ? ans->text : "",
+	                   ans->text_len, pol, res, cause);
+}
+
+int
+audit_window(struct store *st, const char *tailnet, tstime_t now, int64_t overlap, int64_t backfill,
+             tstime_t *start, tstime_t *end, char **cause)
+{
+	struct hist_endpoint ep;
+
+	if (hist_endpoint_get(st, tailnet, AUDIT_ENDPOINT, &ep, cause) == -1)
+		return -1;
+	*start = ep.last_ok == TSTIME_NONE ? now - backfill : ep.last_ok - overlap;
+	/* A clock stepped back behind the last window: the API refuses a start after the end.
+	 * The poll records the step (hist_poll_begin) and its coverage says so. */
+	if (*start > now - overlap)
+		*start = now - overlap;
+	if (*start < now - backfill)
+		*start = now - backfill;
+	*end = now;
+	hist_endpoint_free(&ep);
+	return 0;
+}
+
+/* ---- audit.list ---- */
+
+/* Does member NAME of ENTRY's object SUB (or the entry itself) equal WANT? */
+static int
+audit_is(json_t *entry, const char *sub, const char *name, const char *want)
+{
+	json_t *o = sub != NULL ? json_object_get(entry, sub) : entry;
+	const char *s = json_string_value(json_object_get(o, name));
+
+	return s != NULL && strcmp(s, want) == 0;
+}
+
+static int
+audit_wanted(json_t *e, const struct audit_query *q)
+{
+	if (q->actor != NULL && !audit_is(e, "actor", "id", q->actor) &&
+	    !audit_is(e, "actor", "loginName", q->actor))
+		return 0;
+	if (q->target != NULL && !audit_is(e, "target", "id", q->target) &&
+	    !audit_is(e, "target", "name", q->target))
+		return 0;
+	if (q->action != NULL && !audit_is(e, NULL, "action", q->action))
+		return 0;
+	if (q->origin != NULL && !audit_is(e, NULL, "origin", q->origin))
+		return 0;
+	return 1;
+}
+
+/* "since"/"until": null when polls covered T (or no T was asked), else why it is unknown. */
+static void
+audit_coverage(struct sbuf *sb, struct store_txn *txn, const char *tailnet, const char *name,
+               tstime_t t)
+{
+	char *why = NULL;
+
+	sbuf_addf(sb, "%s\"%s\":", strcmp(name, "since") == 0 ? "" : ",", name);
+	if (t == TSTIME_NONE || hist_covered(txn, tailnet, AUDIT_ENDPOINT, t, &why))
+		sbuf_adds(sb, "null");
+	else
+		sbuf_add_json_string(sb, why != NULL ? why : "not covered by audit polls");
+	free(why);
+}
+
+int
+audit_list(struct store *st, const char *tailnet, const struct audit_query *q, char **out,
+           size_t *len, char **cause)
+{
+	struct store_txn *txn;
+	struct store_cursor *cur;
+	struct store_key prefix, k;
+	struct store_val key, val;
+	struct sbuf sb;
+	size_t n = 0;
+	int rc, more = 0;
+	int64_t next = 0;
+
+	if (store_read_begin(st, &txn, cause) == -1)
+		return HIST_ERR;
+	if (store_cursor_open(txn, STORE_CUR, &cur, cause) == -1) {
+		store_read_end(txn);
+		return HIST_ERR;
+	}
+	audit_key(&prefix, tailnet, AUDIT_KIND_TIME, NULL);
+	k = prefix;
+	store_key_i64(&k, q->since == TSTIME_NONE ? INT64_MIN : q->since * 1000);
+	sbuf_init(&sb);
+	sbuf_adds(&sb, "{\"tailnet\":");
+	sbuf_add_json_string(&sb, tailnet);
+	sbuf_adds(&sb, ",\"entries\":[");
+	for (rc = store_cursor_seek(cur, &k, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		int64_t ns;
+		json_t *e;
+
+		if (key.len != prefix.len + 8 + AUDIT_HASH_LEN)
+			continue;
+		ns = store_get_i64((const uint8_t *)key.data + prefix.len);
+		if (q->until != TSTIME_NONE && ns > q->until * 1000 + 999)
+			break;
+		if ((e = json_loadb(val.data, val.len, 0, NULL)) == NULL)
+			continue;
+		if (audit_wanted(e, q)) {
+			if (q->limit > 0 && n == q->limit) {
+				more = 1;
+				next = ns;
+				json_decref(e);
+				break;
+			}
+			if (n++ > 0)
+				sbuf_addc(&sb, ',');
+			sbuf_add(&sb, val.data, val.len);
+		}
+		json_decref(e);
+	}
+	store_cursor_close(cur);
+	if (rc == -1) {
+		store_read_end(txn);
+		sbuf_free(&sb);
+		*cause = xstrdup("a damaged audit log record");
+		return HIST_ERR;
+	}
+	sbuf_addf(&sb, "],\"more\":%s,\"next\":", more ? "true" : "false");
+	if (more) {
+		char t[TSTIME_STRLEN];
+
+		/* The next page starts at the first entry left out (microseconds: it may repeat
+		 * entries of the same microsecond, never skip one). */
+		tstime_format(next / 1000, t, sizeof(t));
+		sbuf_add_json_string(&sb, t);
+	} else
+		sbuf_adds(&sb, "null");
+	sbuf_adds(&sb, ",\"unknown\":{");
+	audit_coverage(&sb, txn, tailnet, "since", q->since);
+	audit_coverage(&sb, txn, tailnet, "until", q->until);
+	sbuf_adds(&sb, "}}");
+	store_read_end(txn);
+	*len = sb.len;
+	*out = sbuf_steal(&sb);
+	return HIST_OK;
+}

@@ -1,0 +1,365 @@
+/* check_audit.c: unit tests for the configuration audit log: times, identity, a window's answer
+ * recorded once, byte for byte, indexed, covered; bad answers record nothing. */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "audit.h"
+#include "fixture.h"
+#include "hist-int.h"
+#include "store.h"
+#include "tstime.h"
+
+#define SEC TSTIME_SEC
+#define MIN (60 * SEC)
+/* 2026-11-01T00:00:00Z: every time here is fixed. */
+#define T0 ((tstime_t)1793491200 * TSTIME_SEC)
+
+static const char *const TN = "example.com";
+static struct hist_policy pol;
+static const char *dir;
+static struct store *st;
+
+static void
+check_audit_setup(void)
+{
+	dir = fixture_dir_new();
+	st = fixture_store_open(dir, 64 << 20);
+	memset(&pol, 0, sizeof(pol));
+	pol.max_gap = 3600 * SEC;
+}
+
+static void
+check_audit_teardown(void)
+{
+	store_close(st);
+	fixture_dir_remove(dir);
+}
+
+/* An entry as the API writes one, at 2026-11-01T00:MM:SS.123456789Z, on target TID. */
+static char *
+entry(int minute, const char *tid, const char *property)
+{
+	char *s = NULL;
+
+	if (asprintf(&s,
+	             "{\"action\": \"UPDATE\", \"actor\": {\"displayName\": \"Alice\", \"id\": "
+	             "\"uA1CNTRL\", \"loginName\": \"alice@example.com\", \"type\": \"USER\"}, "
+	             "\"deferredAt\": \"0001-01-01T00:00:00Z\", \"eventGroupID\": \"g%d\", "
+	             "\"eventTime\": \"2026-11-01T00:%02d:00.123456789Z\", \"origin\": "
+	             "\"ADMIN_CONSOLE\", \"target\": {\"id\": \"%s\", \"name\": \"box\", "
+	             "\"property\": \"%s\", \"type\": \"NODE\"}, \"type\": \"CONFIG\"}",
+	             minute, minute, tid, property) == -1)
+		abort();
+	return s;
+}
+
+/* An answer of the entries given, pretty-printed as the API does. */
+static char *
+answer(const char *a, const char *b)
+{
+	char *s = NULL;
+
+	if (asprintf(&s,
+	             "{\n  \"version\": \"1.1\",\n  \"tailnet\": \"example.com\",\n  \"logs\": [\n "
+	             "   %s%s%s\n  ]\n}\n",
+	             a ? a : "", b ? ",\n    " : "", b ? b : "") == -1)
+		abort();
+	return s;
+}
+
+/* How many rows of KIND (and ID) the store holds. */
+static size_t
+rows(uint8_t kind, const char *id)
+{
+	struct store_txn *txn;
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val k, v;
+	char *cause = NULL;
+	size_t n = 0;
+
+	store_key_init(&prefix);
+	store_key_str(&prefix, TN);
+	store_key_u8(&prefix, kind);
+	if (id != NULL)
+		store_key_str(&prefix, id);
+	ck_assert_int_eq(store_read_begin(st, &txn, &cause), 0);
+	ck_assert_int_eq(store_cursor_open(txn, STORE_CUR, &cur, &cause), 0);
+	for (int rc = store_cursor_seek(cur, &prefix, &prefix, &k, &v); rc == 0;
+	     rc = store_cursor_step(cur, 1, &k, &v))
+		n++;
+	store_cursor_close(cur);
+	store_read_end(txn);
+	return n;
+}
+
+/* The stored bytes of the first entry by time. */
+static char *
+first_stored(void)
+{
+	struct store_txn *txn;
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val k, v;
+	char *cause = NULL, *s = NULL;
+
+	store_key_init(&prefix);
+	store_key_str(&prefix, TN);
+	store_key_u8(&prefix, AUDIT_KIND_TIME);
+	ck_assert_int_eq(store_read_begin(st, &txn, &cause), 0);
+	ck_assert_int_eq(store_cursor_open(txn, STORE_CUR, &cur, &cause), 0);
+	if (store_cursor_seek(cur, &prefix, &prefix, &k, &v) == 0)
+		s = strndup(v.data, v.len);
+	store_cursor_close(cur);
+	store_read_end(txn);
+	return s;
+}
+
+static int
+covered(tstime_t t)
+{
+	struct store_txn *txn;
+	char *cause = NULL, *why = NULL;
+	int c;
+
+	ck_assert_int_eq(store_read_begin(st, &txn, &cause), 0);
+	c = hist_covered(txn, TN, AUDIT_ENDPOINT, t, &why);
+	store_read_end(txn);
+	free(why);
+	return c;
+}
+
+static int
+apply(tstime_t start, tstime_t end, const char *body, size_t *created)
+{
+	struct hist_poll_result res = {0};
+	char *cause = NULL;
+	int rc = audit_apply(st, TN, start, end, body, strlen(body), &pol, &res, &cause);
+
+	if (rc != 0 && getenv("CHECK_AUDIT_VERBOSE") != NULL)
+		fprintf(stderr, "audit_apply: %s\n", cause);
+	free(cause);
+	if (created != NULL)
+		*created = res.created;
+	return rc;
+}
+
+START_TEST(test_time_ns)
+{
+	int64_t ns;
+
+	ck_assert_int_eq(audit_time_parse("2026-11-01T00:00:00.123456789Z", &ns), 0);
+	ck_assert_int_eq(ns, (int64_t)1793491200 * 1000000000 + 123456789);
+	ck_assert_int_eq(audit_time_parse("2026-11-01T00:00:00.5Z", &ns), 0);
+	ck_assert_int_eq(ns, (int64_t)1793491200 * 1000000000 + 500000000);
+	ck_assert_int_eq(audit_time_parse("2026-11-01T01:00:00+01:00", &ns), 0);
+	ck_assert_int_eq(ns, (int64_t)1793491200 * 1000000000);
+	/* The zero time of deferredAt lies outside what nanoseconds can count: not a time here. */
+	ck_assert_int_eq(audit_time_parse("0001-01-01T00:00:00Z", &ns), -1);
+	ck_assert_int_eq(audit_time_parse("2026-11-01", &ns), -1);
+	ck_assert_int_eq(audit_time_parse(NULL, &ns), -1);
+}
+END_TEST
+
+START_TEST(test_hash)
+{
+	char *a = entry(1, "n1", "MACHINE_NAME"), *b = entry(1, "n1", "ACL_TAGS");
+	json_t *ja = json_loads(a, 0, NULL), *jb = json_loads(b, 0, NULL), *jc;
+	uint8_t ha[AUDIT_HASH_LEN], hb[AUDIT_HASH_LEN], hc[AUDIT_HASH_LEN];
+
+	ck_assert_int_eq(audit_entry_hash(ja, ha), 0);
+	ck_assert_int_eq(audit_entry_hash(jb, hb), 0);
+	ck_assert(memcmp(ha, hb, sizeof ha) != 0);
+	/* Members outside the identity (the export's "logged", the display name) do not count. */
+	jc = json_deep_copy(ja);
+	json_object_set_new(jc, "logged", json_string("2026-11-01T00:01:01Z"));
+	json_object_set_new(json_object_get(jc, "actor"), "displayName", json_string("A."));
+	ck_assert_int_eq(audit_entry_hash(jc, hc), 0);
+	ck_assert(memcmp(ha, hc, sizeof ha) == 0);
+	json_object_del(jc, "eventTime");
+	ck_assert_int_eq(audit_entry_hash(jc, hc), -1);
+	json_decref(ja);
+	json_decref(jb);
+	json_decref(jc);
+	free(a);
+	free(b);
+}
+END_TEST
+
+START_TEST(test_apply_once_bytes)
+{
+	char *e1 = entry(1, "n1", "MACHINE_NAME"), *e2 = entry(2, "n2", "ACL_TAGS");
+	char *e3 = entry(3, "n1", "ADDRESS");
+	char *a1 = answer(e1, e2), *a2 = answer(e2, e3), *got;
+	size_t created;
+
+	ck_assert_int_eq(apply(T0 - 10 * MIN, T0 + 2 * MIN + SEC, a1, &created), 0);
+	ck_assert_uint_eq(created, 2);
+	ck_assert_uint_eq(rows(AUDIT_KIND_TIME, NULL), 2);
+	/* Stored exactly as it stood in the answer. */
+	got = first_stored();
+	ck_assert_str_eq(got, e1);
+	free(got);
+	/* The next window overlaps: e2 comes again and is not stored twice. */
+	ck_assert_int_eq(apply(T0 + 2 * MIN - 15 * MIN, T0 + 4 * MIN, a2, &created), 0);
+	ck_assert_uint_eq(created, 1);
+	ck_assert_uint_eq(rows(AUDIT_KIND_TIME, NULL), 3);
+	ck_assert_uint_eq(rows(AUDIT_KIND_TARGET, "n1"), 2);
+	ck_assert_uint_eq(rows(AUDIT_KIND_TARGET, "n2"), 1);
+	ck_assert_uint_eq(rows(AUDIT_KIND_ACTOR, "uA1CNTRL"), 3);
+	/* The windows cover the time from the first start, not only since the first poll. */
+	ck_assert_int_eq(covered(T0 - 5 * MIN), 1);
+	ck_assert_int_eq(covered(T0 + 3 * MIN), 1);
+	ck_assert_int_eq(covered(T0 - 11 * MIN), 0);
+	ck_assert_int_eq(covered(T0 + 5 * MIN), 0);
+	free(e1);
+	free(e2);
+	free(e3);
+	free(a1);
+	free(a2);
+}
+END_TEST
+
+START_TEST(test_apply_open_enums)
+{
+	const char *body =
+	    "{\"logs\":[{\"logged\":\"2026-11-01T00:00:02Z\",\"eventTime\":\"2026-11-01T00:00:01."
+	    "5Z\","
+	    "\"eventGroupID\":\"x\",\"origin\":\"MARS\",\"actor\":{\"id\":\"k1\",\"type\":"
+	    "\"ALIEN\"},"
+	    "\"target\":{\"id\":\"t\",\"type\":\"OAUTH_ACCESS_TOKEN\"},\"action\":\"TELEPORT\"}]}";
+	size_t created;
+
+	ck_assert_int_eq(apply(T0 - MIN, T0 + MIN, body, &created), 0);
+	ck_assert_uint_eq(created, 1);
+	ck_assert_uint_eq(rows(AUDIT_KIND_TIME, NULL), 1);
+}
+END_TEST
+
+START_TEST(test_apply_bad_answers)
+{
+	static const char *const bad[] = {
+	    "{\"message\":\"not found\"}",
+	    "{\"logs\":{}}",
+	    "{\"logs\":[{\"action\":\"UPDATE\",\"actor\":{},\"target\":{}}]}",
+	    "{\"logs\":[{\"eventTime\":\"yesterday\",\"action\":\"UPDATE\",\"actor\":{},"
+	    "\"target\":{}}]}",
+	    "{\"logs\":[{\"eventTime\":\"2026-11-01T00:00:00Z\",\"action\":\"UPDATE\",\"actor\":{},"
+	    "\"target\":{}}",
+	    "{\"logs\":[1]}",
+	};
+	char *e1 = entry(1, "n1", "MACHINE_NAME"), *mixed;
+
+	/* A good entry beside a bad one: nothing of the answer is kept. */
+	if (asprintf(&mixed, "{\"logs\":[%s,{\"action\":\"X\"}]}", e1) == -1)
+		abort();
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ck_assert_int_eq(apply(T0 - MIN, T0 + 2 * MIN, bad[i], NULL), -1);
+	ck_assert_int_eq(apply(T0 - MIN, T0 + 2 * MIN, mixed, NULL), -1);
+	ck_assert_uint_eq(rows(AUDIT_KIND_TIME, NULL), 0);
+	ck_assert_uint_eq(rows(AUDIT_KIND_TARGET, NULL), 0);
+	ck_assert_int_eq(covered(T0), 0);
+	free(e1);
+	free(mixed);
+}
+END_TEST
+
+/* audit.list: oldest first, filters, a limit with "more", and times no window covered. */
+START_TEST(test_list)
+{
+	char *e1 = entry(1, "n1", "MACHINE_NAME"), *e2 = entry(2, "n2", "ACL_TAGS");
+	char *e3 = entry(3, "n1", "ADDRESS"), *a1 = answer(e1, e2), *a2 = answer(e3, NULL), *out;
+	struct audit_query q = {.since = TSTIME_NONE, .until = TSTIME_NONE};
+	char *cause = NULL;
+	size_t len;
+	json_t *j;
+
+	ck_assert_int_eq(apply(T0, T0 + 2 * MIN + SEC, a1, NULL), 0);
+	ck_assert_int_eq(apply(T0 + 2 * MIN, T0 + 4 * MIN, a2, NULL), 0);
+	ck_assert_int_eq(audit_list(st, TN, &q, &out, &len, &cause), HIST_OK);
+	j = json_loadb(out, len, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "entries")), 3);
+	ck_assert(json_is_false(json_object_get(j, "more")));
+	/* Each entry as received: the stored bytes, pretty-printed as they came. */
+	ck_assert_ptr_nonnull(strstr(out, e1));
+	json_decref(j);
+	free(out);
+
+	q.target = "n1";
+	q.limit = 1;
+	ck_assert_int_eq(audit_list(st, TN, &q, &out, &len, &cause), HIST_OK);
+	j = json_loadb(out, len, 0, NULL);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "entries")), 1);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+	        json_object_get(json_array_get(json_object_get(j, "entries"), 0), "target"),
+	        "property")),
+	    "MACHINE_NAME");
+	ck_assert(json_is_true(json_object_get(j, "more")));
+	ck_assert_str_eq(json_string_value(json_object_get(j, "next")),
+	                 "2026-11-01T00:03:00.123456Z");
+	json_decref(j);
+	free(out);
+
+	q = (struct audit_query){.since = T0 - 10 * MIN,
+	                         .until = T0 + 3 * MIN,
+	                         .actor = "alice@example.com",
+	                         .action = "UPDATE",
+	                         .origin = "ADMIN_CONSOLE"};
+	ck_assert_int_eq(audit_list(st, TN, &q, &out, &len, &cause), HIST_OK);
+	j = json_loadb(out, len, 0, NULL);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "entries")), 2);
+	/* Before the first window: unknown, not "nothing happened". */
+	ck_assert(json_is_string(json_object_get(json_object_get(j, "unknown"), "since")));
+	ck_assert(json_is_null(json_object_get(json_object_get(j, "unknown"), "until")));
+	json_decref(j);
+	free(out);
+	q.origin = "CONFIG_API";
+	ck_assert_int_eq(audit_list(st, TN, &q, &out, &len, &cause), HIST_OK);
+	j = json_loadb(out, len, 0, NULL);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "entries")), 0);
+	json_decref(j);
+	free(out);
+	free(e1);
+	free(e2);
+	free(e3);
+	free(a1);
+	free(a2);
+}
+END_TEST
+
+static Suite *
+audit_suite(void)
+{
+	Suite *s = suite_create("audit");
+	TCase *tc = tcase_create("audit");
+
+	tcase_add_unchecked_fixture(tc, fixture_root_setup, fixture_root_teardown);
+	tcase_add_checked_fixture(tc, check_audit_setup, check_audit_teardown);
+	tcase_add_test(tc, test_time_ns);
+	tcase_add_test(tc, test_hash);
+	tcase_add_test(tc, test_apply_once_bytes);
+	tcase_add_test(tc, test_apply_open_enums);
+	tcase_add_test(tc, test_apply_bad_answers);
+	tcase_add_test(tc, test_list);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(audit_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
