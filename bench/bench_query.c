@@ -1,4 +1,5 @@
-/* bench_query.c: ip.at round trips over tsinvd's Unix socket, as a ratio to a bare echo. */
+/* bench_query.c: ip.at round trips and pipelined throughput over tsinvd's Unix socket, as ratios
+ * to a libevent echo server of the same request and reply sizes. */
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
@@ -12,12 +13,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
 #include "log.h"
 
 #define QUERY_WARMUP 200 /* echo round trips before the measured ones */
 #define QUERY_BLOCK 500  /* measured round trips in a row on one server */
 #define QUERY_ADDR_MAX 64
-#define QUERY_REQ_MAX 160
+#define QUERY_REQ_MAX 200
+#define QUERY_DEPTH 32 /* requests in flight when pipelined */
 
 /* A reply line being read: bytes past the line (none in lock-step) are kept for the next. */
 struct query_in {
@@ -74,11 +80,22 @@ query_read_addrs(const char *path, struct query_addrs *out)
 		fatalx("%s: no addresses", path);
 }
 
+/* The "at" of every request, or NULL for now. */
+static const char *query_at;
+
 static size_t
 query_request(char *buf, size_t len, size_t i, const struct query_addrs *ad)
 {
-	int n = snprintf(buf, len, "{\"id\":%zu,\"op\":\"ip.at\",\"args\":{\"ip\":\"%s\"}}\n", i,
-	                 ad->a[i % ad->n]);
+	int n;
+
+	if (query_at != NULL)
+		n = snprintf(
+		    buf, len,
+		    "{\"id\":%zu,\"op\":\"ip.at\",\"args\":{\"ip\":\"%s\",\"at\":\"%s\"}}\n", i,
+		    ad->a[i % ad->n], query_at);
+	else
+		n = snprintf(buf, len, "{\"id\":%zu,\"op\":\"ip.at\",\"args\":{\"ip\":\"%s\"}}\n",
+		             i, ad->a[i % ad->n]);
 
 	if (n < 0 || (size_t)n >= len)
 		fatalx("request %zu too long", i);
@@ -197,6 +214,30 @@ query_run(struct query_conn *c, const struct query_addrs *ad, size_t first, size
 	}
 }
 
+/* Pipelined requests FIRST .. FIRST+N-1 on C, QUERY_DEPTH in flight; the elapsed time. */
+static int64_t
+query_pipeline(struct query_conn *c, const struct query_addrs *ad, size_t first, size_t n,
+               int check)
+{
+	char req[QUERY_REQ_MAX];
+	size_t sent = 0, done, len, got;
+	int64_t t0 = query_now_ns();
+
+	for (done = 0; done < n; done++) {
+		while (sent < n && sent - done < QUERY_DEPTH) {
+			len = query_request(req, sizeof(req), first + sent, ad);
+			query_write_all(c->fd, req, len);
+			sent++;
+		}
+		if ((got = query_read_line(c->fd, &c->in, &c->consumed)) == 0)
+			fatalx("the server closed the connection at request %zu", first + done);
+		if (check && memmem(c->in.buf, got, "\"ok\":true", 9) == NULL)
+			fatalx("request %zu answered: %.*s", first + done,
+			       (int)(got > 300 ? 300 : got - 1), c->in.buf);
+	}
+	return query_now_ns() - t0;
+}
+
 static void
 query_connect(struct query_conn *c, const char *path)
 {
@@ -247,13 +288,52 @@ query_server_cpu(int fd)
 	return cpu;
 }
 
-/* The echo child: one connection, each line answered with itself padded with spaces to
- * REPLY_LEN bytes (newline included), as plainly as a server can. */
+/* The echo child: a libevent server, as the daemon's socket is, on one connection; each line is
+ * answered with itself padded with spaces to REPLY_LEN bytes (newline included). */
+struct query_echo_state {
+	size_t reply_len;
+	char *out;
+	int failed;
+};
+
+static void
+query_echo_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct query_echo_state *st = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t got;
+	char *line;
+
+	while ((line = evbuffer_readln(in, &got, EVBUFFER_EOL_LF)) != NULL) {
+		if (got + 1 >= st->reply_len) {
+			bufferevent_write(bev, line, got);
+			bufferevent_write(bev, "\n", 1);
+		} else {
+			memcpy(st->out, line, got);
+			memset(st->out + got, ' ', st->reply_len - got - 1);
+			st->out[st->reply_len - 1] = '\n';
+			bufferevent_write(bev, st->out, st->reply_len);
+		}
+		free(line);
+	}
+}
+
+static void
+query_echo_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct query_echo_state *st = arg;
+
+	if (what & BEV_EVENT_ERROR)
+		st->failed = 1;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		event_base_loopexit(bufferevent_get_base(bev), NULL);
+}
+
 static void __attribute__((noreturn)) query_echo_child(int lfd, size_t reply_len, int cpu)
 {
-	struct query_in in = {0};
-	size_t got, consumed = 0;
-	char *out = xmalloc(reply_len);
+	struct query_echo_state st = {.reply_len = reply_len, .out = xmalloc(reply_len)};
+	struct event_base *base;
+	struct bufferevent *bev;
 	int fd;
 
 	if (cpu >= 0)
@@ -263,17 +343,18 @@ static void __attribute__((noreturn)) query_echo_child(int lfd, size_t reply_len
 		_exit(1);
 	}
 	close(lfd);
-	while ((got = query_read_line(fd, &in, &consumed)) > 0) {
-		if (got >= reply_len) {
-			query_write_all(fd, in.buf, got);
-			continue;
-		}
-		memcpy(out, in.buf, got - 1);
-		memset(out + got - 1, ' ', reply_len - got);
-		out[reply_len - 1] = '\n';
-		query_write_all(fd, out, reply_len);
+	if ((base = event_base_new()) == NULL ||
+	    (bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		log_warnx("echo: cannot set up libevent");
+		_exit(1);
 	}
-	_exit(0);
+	bufferevent_setcb(bev, query_echo_read_cb, NULL, query_echo_event_cb, &st);
+	bufferevent_enable(bev, EV_READ);
+	event_base_dispatch(base);
+	bufferevent_free(bev);
+	event_base_free(base);
+	free(st.out);
+	_exit(st.failed);
 }
 
 /* The baseline server: a forked echo on a Unix socket in a temporary directory. */
@@ -326,7 +407,7 @@ query_echo_stop(struct query_echo *e, struct query_conn *c)
 static void
 query_usage(void)
 {
-	fprintf(stderr, "usage: bench_query SOCKET ADDRFILE [-n REQUESTS]\n");
+	fprintf(stderr, "usage: bench_query [-a AT] [-n REQUESTS] SOCKET ADDRFILE\n");
 	exit(2);
 }
 
@@ -365,19 +446,24 @@ main(int argc, char **argv)
 	struct query_conn cd, ce;
 	struct query_echo echo;
 	struct query_pass pass[2];
-	size_t n = 20000, *replen, reply_len, i, np = 0, reqbytes = 0;
+	size_t n = 10000, *replen, reply_len, i, np = 0, reqbytes = 0;
 	char req[QUERY_REQ_MAX], *end;
-	int64_t *nsd, *nse;
+	int64_t *nsd, *nse, tput_d = 0, tput_e = 0;
 	cpu_set_t mine;
 	int ch, cpu, other = -1;
 
 	log_init("bench_query", 0);
-	while ((ch = getopt(argc, argv, "n:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:n:")) != -1) {
 		switch (ch) {
+		case 'a':
+			if (strlen(optarg) > 40 || strpbrk(optarg, "\"\\") != NULL)
+				query_usage();
+			query_at = optarg;
+			break;
 		case 'n':
 			errno = 0;
 			n = strtoul(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' || n == 0 || n > 100000000)
+			if (errno != 0 || end == optarg || *end != '\0' || n < 4 || n > 100000000)
 				query_usage();
 			break;
 		default:
@@ -425,6 +511,13 @@ main(int argc, char **argv)
 	query_echo_start(&echo, reply_len, cpu, &ce);
 	for (i = 0; i < np; i++)
 		query_measure(&pass[i], &cd, &ce, &ad, n, nsd, nse);
+	/* Throughput: the last placement (across CPUs when pinned), blocks alternating. */
+	for (i = 0; i < 4; i++) {
+		size_t m = n / 4;
+
+		tput_d += query_pipeline(&cd, &ad, i * m, m, 1);
+		tput_e += query_pipeline(&ce, &ad, i * m, m, 0);
+	}
 	query_echo_stop(&echo, &ce);
 	query_close(&cd);
 
@@ -443,6 +536,11 @@ main(int argc, char **argv)
 		printf("  %-34s %8.2fx %8.2fx %8.2fx\n", "ratio", pass[i].d.p50 / pass[i].e.p50,
 		       pass[i].d.p99 / pass[i].e.p99, pass[i].d.mean / pass[i].e.mean);
 	}
+	printf(
+	    "\npipelined, %d in flight, %s: tsinvd %.0f requests/s, echo %.0f requests/s: %.2f\n",
+	    QUERY_DEPTH, pass[np - 1].name, (double)(n / 4 * 4) / ((double)tput_d / 1e9),
+	    (double)(n / 4 * 4) / ((double)tput_e / 1e9), (double)tput_e / (double)tput_d);
+	printf("RESULT throughput throughput_ratio=%.2f\n", (double)tput_e / (double)tput_d);
 	/* Machine-readable lines for bench/run's summary: the first pass is the headline. */
 	for (i = 0; i < np; i++)
 		printf("RESULT pass=%zu query_p50_ratio=%.2f query_mean_ratio=%.2f p50_us=%.1f "
