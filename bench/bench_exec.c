@@ -12,16 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "log.h"
-
-static int64_t
-exec_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void
 exec_usage(void)
@@ -56,7 +48,7 @@ main(int argc, char **argv)
 	if ((fd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1)
 		fatal("%s", outpath);
 	fflush(NULL);
-	t0 = exec_now();
+	t0 = bench_now_ns();
 	if ((pid = fork()) == -1)
 		fatal("fork");
 	if (pid == 0) {
@@ -68,7 +60,7 @@ main(int argc, char **argv)
 	while (wait4(pid, &status, 0, &ru) == -1)
 		if (errno != EINTR)
 			fatal("wait4");
-	t1 = exec_now();
+	t1 = bench_now_ns();
 	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
 		bytes = (long long)sb.st_size;
 	close(fd);

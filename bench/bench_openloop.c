@@ -14,19 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "log.h"
 #include "xmalloc.h"
 
-#define OL_ADDR_MAX 64
 #define OL_REQ_MAX 200
 #define OL_PERIOD_NS 1000000 /* one request per millisecond */
 #define OL_DRAIN_NS ((int64_t)60 * 1000000000)
 #define OL_MAX_REQUESTS 10000000
-
-struct ol_addrs {
-	char (*a)[OL_ADDR_MAX];
-	size_t n;
-};
 
 struct ol_buf {
 	char *p;
@@ -35,7 +30,7 @@ struct ol_buf {
 
 struct ol {
 	int fd;
-	const struct ol_addrs *ad;
+	const struct bench_addrs *ad;
 	const char *at;  /* the request's "at", or NULL */
 	int64_t t0;      /* when request 0 was due */
 	int64_t *sched;  /* due time of each request */
@@ -45,45 +40,6 @@ struct ol {
 	size_t answered; /* replies read */
 	struct ol_buf out, in;
 };
-
-static int64_t
-ol_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void
-ol_read_addrs(const char *path, struct ol_addrs *out)
-{
-	FILE *f = fopen(path, "r");
-	char line[256];
-	size_t cap = 0, len;
-
-	if (f == NULL)
-		fatal("%s", path);
-	memset(out, 0, sizeof(*out));
-	while (fgets(line, sizeof(line), f) != NULL) {
-		len = strcspn(line, " \t\r\n");
-		line[len] = '\0';
-		if (len == 0)
-			continue;
-		if (len >= OL_ADDR_MAX || strspn(line, "0123456789abcdefABCDEF.:") != len)
-			fatalx("%s: \"%.64s\" is not an address", path, line);
-		if (out->n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			out->a = xrealloc(out->a, cap * sizeof(*out->a));
-		}
-		memcpy(out->a[out->n++], line, len + 1);
-	}
-	if (ferror(f))
-		fatal("%s", path);
-	fclose(f);
-	if (out->n == 0)
-		fatalx("%s: no addresses", path);
-}
 
 static void
 ol_append(struct ol_buf *b, const char *p, size_t len)
@@ -184,7 +140,7 @@ ol_read(struct ol *o)
 			fatalx("the daemon closed the connection after %zu replies", o->answered);
 		o->in.len += (size_t)r;
 	}
-	now = ol_now();
+	now = bench_now_ns();
 	while (o->in.len > 0 && (nl = memchr(o->in.p, '\n', o->in.len)) != NULL) {
 		len = (size_t)(nl - o->in.p);
 		if (len < 7 || memcmp(o->in.p, "{\"id\":", 6) != 0)
@@ -242,7 +198,7 @@ static void
 ol_turn(struct ol *o, int sending)
 {
 	struct pollfd p = {.fd = o->fd, .events = POLLIN};
-	int64_t now = ol_now(), next;
+	int64_t now = bench_now_ns(), next;
 	struct timespec ts = {0, 1000000};
 
 	if (sending)
@@ -252,7 +208,7 @@ ol_turn(struct ol *o, int sending)
 		p.events |= POLLOUT;
 	if (sending) {
 		/* to the nanosecond: poll's milliseconds would make the client itself late */
-		next = o->t0 + (int64_t)o->sent * OL_PERIOD_NS - ol_now();
+		next = o->t0 + (int64_t)o->sent * OL_PERIOD_NS - bench_now_ns();
 		ts.tv_nsec = next <= 0 ? 0 : (long)next;
 	}
 	if (ppoll(&p, 1, &ts, NULL) == -1 && errno != EINTR)
@@ -294,7 +250,7 @@ int
 main(int argc, char **argv)
 {
 	struct ol o = {.fd = -1};
-	struct ol_addrs ad;
+	struct bench_addrs ad;
 	long secs = 3, margin = 300;
 	int64_t cmd_start = 0, cmd_end = 0, stop, deadline, *lat;
 	size_t i, n = 0, late;
@@ -321,31 +277,31 @@ main(int argc, char **argv)
 	}
 	if (argc - optind < 2)
 		ol_usage();
-	ol_read_addrs(argv[optind + 1], &ad);
+	bench_read_addrs(argv[optind + 1], &ad);
 	o.ad = &ad;
 	ol_connect(&o, argv[optind]);
 	signal(SIGPIPE, SIG_IGN);
 
 	/* Load first, then the command (if any) under it, then a margin after it ends. */
-	o.t0 = ol_now();
+	o.t0 = bench_now_ns();
 	if (argc - optind > 2) {
-		while (ol_now() < o.t0 + margin * 1000000)
+		while (bench_now_ns() < o.t0 + margin * 1000000)
 			ol_turn(&o, 1);
-		cmd_start = ol_now();
+		cmd_start = bench_now_ns();
 		pid = ol_spawn(argv + optind + 2);
 		for (;;) {
 			ol_turn(&o, 1);
 			if (waitpid(pid, &status, WNOHANG) == pid)
 				break;
 		}
-		cmd_end = ol_now();
+		cmd_end = bench_now_ns();
 		stop = cmd_end + margin * 1000000;
 	} else
 		stop = o.t0 + secs * 1000000000;
-	while (ol_now() < stop)
+	while (bench_now_ns() < stop)
 		ol_turn(&o, 1);
-	deadline = ol_now() + OL_DRAIN_NS;
-	while (o.answered < o.sent && ol_now() < deadline)
+	deadline = bench_now_ns() + OL_DRAIN_NS;
+	while (o.answered < o.sent && bench_now_ns() < deadline)
 		ol_turn(&o, 0);
 
 	/* A request never answered counts with the wait it had when we gave up. */

@@ -17,11 +17,11 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "benchutil.h"
 #include "log.h"
 
 #define QUERY_WARMUP 200 /* echo round trips before the measured ones */
 #define QUERY_BLOCK 500  /* measured round trips in a row on one server */
-#define QUERY_ADDR_MAX 64
 #define QUERY_REQ_MAX 200
 #define QUERY_DEPTH 32 /* requests in flight when pipelined */
 
@@ -35,56 +35,11 @@ struct query_stats {
 	double p50, p99, mean; /* us */
 };
 
-struct query_addrs {
-	char (*a)[QUERY_ADDR_MAX];
-	size_t n;
-};
-
-static int64_t
-query_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void
-query_read_addrs(const char *path, struct query_addrs *out)
-{
-	FILE *f = fopen(path, "r");
-	char line[256];
-	size_t cap = 0, len;
-
-	if (f == NULL)
-		fatal("%s", path);
-	memset(out, 0, sizeof(*out));
-	while (fgets(line, sizeof(line), f) != NULL) {
-		len = strcspn(line, " \t\r\n");
-		line[len] = '\0';
-		if (len == 0)
-			continue;
-		/* Addresses go into a JSON string as they are: only address characters. */
-		if (len >= QUERY_ADDR_MAX || strspn(line, "0123456789abcdefABCDEF.:") != len)
-			fatalx("%s: \"%.64s\" is not an address", path, line);
-		if (out->n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			out->a = xrealloc(out->a, cap * sizeof(*out->a));
-		}
-		memcpy(out->a[out->n++], line, len + 1);
-	}
-	if (ferror(f))
-		fatal("%s", path);
-	fclose(f);
-	if (out->n == 0)
-		fatalx("%s: no addresses", path);
-}
-
 /* The "at" of every request, or NULL for now. */
 static const char *query_at;
 
 static size_t
-query_request(char *buf, size_t len, size_t i, const struct query_addrs *ad)
+query_request(char *buf, size_t len, size_t i, const struct bench_addrs *ad)
 {
 	int n;
 
@@ -191,7 +146,7 @@ struct query_conn {
 /* Lock-step round trips for requests FIRST .. FIRST+N-1 on C; latencies into NS, reply lengths
  * into REPLEN (either may be NULL). With CHECK, every reply must say "ok":true. */
 static void
-query_run(struct query_conn *c, const struct query_addrs *ad, size_t first, size_t n, int check,
+query_run(struct query_conn *c, const struct bench_addrs *ad, size_t first, size_t n, int check,
           int64_t *ns, size_t *replen)
 {
 	char req[QUERY_REQ_MAX];
@@ -200,12 +155,12 @@ query_run(struct query_conn *c, const struct query_addrs *ad, size_t first, size
 
 	for (i = 0; i < n; i++) {
 		len = query_request(req, sizeof(req), first + i, ad);
-		t0 = query_now_ns();
+		t0 = bench_now_ns();
 		query_write_all(c->fd, req, len);
 		if ((got = query_read_line(c->fd, &c->in, &c->consumed)) == 0)
 			fatalx("the server closed the connection at request %zu", first + i);
 		if (ns != NULL)
-			ns[i] = query_now_ns() - t0;
+			ns[i] = bench_now_ns() - t0;
 		if (replen != NULL)
 			replen[i] = got;
 		if (check && memmem(c->in.buf, got, "\"ok\":true", 9) == NULL)
@@ -216,12 +171,12 @@ query_run(struct query_conn *c, const struct query_addrs *ad, size_t first, size
 
 /* Pipelined requests FIRST .. FIRST+N-1 on C, QUERY_DEPTH in flight; the elapsed time. */
 static int64_t
-query_pipeline(struct query_conn *c, const struct query_addrs *ad, size_t first, size_t n,
+query_pipeline(struct query_conn *c, const struct bench_addrs *ad, size_t first, size_t n,
                int check)
 {
 	char req[QUERY_REQ_MAX];
 	size_t sent = 0, done, len, got;
-	int64_t t0 = query_now_ns();
+	int64_t t0 = bench_now_ns();
 
 	for (done = 0; done < n; done++) {
 		while (sent < n && sent - done < QUERY_DEPTH) {
@@ -235,7 +190,7 @@ query_pipeline(struct query_conn *c, const struct query_addrs *ad, size_t first,
 			fatalx("request %zu answered: %.*s", first + done,
 			       (int)(got > 300 ? 300 : got - 1), c->in.buf);
 	}
-	return query_now_ns() - t0;
+	return bench_now_ns() - t0;
 }
 
 static void
@@ -422,7 +377,7 @@ struct query_pass {
 /* Measures one pass: the same requests in alternating blocks on the two servers. */
 static void
 query_measure(struct query_pass *p, struct query_conn *cd, struct query_conn *ce,
-              const struct query_addrs *ad, size_t n, int64_t *nsd, int64_t *nse)
+              const struct bench_addrs *ad, size_t n, int64_t *nsd, int64_t *nse)
 {
 	size_t i, m;
 
@@ -442,7 +397,7 @@ query_measure(struct query_pass *p, struct query_conn *cd, struct query_conn *ce
 int
 main(int argc, char **argv)
 {
-	struct query_addrs ad;
+	struct bench_addrs ad;
 	struct query_conn cd, ce;
 	struct query_echo echo;
 	struct query_pass pass[2];
@@ -472,7 +427,7 @@ main(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		query_usage();
-	query_read_addrs(argv[optind + 1], &ad);
+	bench_read_addrs(argv[optind + 1], &ad);
 	nsd = xcalloc(n, sizeof(*nsd));
 	nse = xcalloc(n, sizeof(*nse));
 	replen = xcalloc(n, sizeof(*replen));
