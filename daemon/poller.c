@@ -98,6 +98,7 @@ struct poller_endpoint {
 	int64_t clk_mono;
 	char *clk_why;
 	tstime_t date;
+	tstime_t date_seen; /* our wall clock when Date: arrived, to compare it with */
 };
 
 /* OAuth client credentials: a 1-hour access token, fetched, cached, renewed before it ends. */
@@ -542,13 +543,15 @@ poller_mono(void)
 	return (int64_t)ts.tv_sec * TSTIME_SEC + ts.tv_nsec / 1000;
 }
 
-/* Checks the wall clock at T, the end of a fetch, against the boot-time clock since the last
- * fetch and against the API's Date:, and tells POL what it found. A reason stays until a poll
- * is recorded: the span to the last recorded poll holds the step. */
+/* Checks the wall clock at T, the end of a fetch, against the boot-time clock MONO read at the
+ * same moment and at the last fetch, and against the API's Date:, and tells POL what it found.
+ * Both readings are taken together: parsing a large answer or a loop held up by another
+ * tailnet's ingest between them would otherwise read as a step. A reason stays until a poll is
+ * recorded: the span to the last recorded poll holds the step. */
 static void
-poller_clock(struct poller_endpoint *ep, tstime_t t, struct hist_policy *pol)
+poller_clock(struct poller_endpoint *ep, tstime_t t, int64_t mono, struct hist_policy *pol)
 {
-	int64_t mono = poller_mono(), dm, step, skew;
+	int64_t dm, step, skew;
 	char *why = NULL, d[32];
 
 	if (ep->clk_mono > 0 && mono > 0) {
@@ -563,8 +566,8 @@ poller_clock(struct poller_endpoint *ep, tstime_t t, struct hist_policy *pol)
 		}
 		pol->mono_elapsed = dm;
 	}
-	if (why == NULL && ep->date > 0 && llabs(t - ep->date) > POLLER_DATE_SLACK) {
-		skew = t - ep->date;
+	if (why == NULL && ep->date > 0 && llabs(ep->date_seen - ep->date) > POLLER_DATE_SLACK) {
+		skew = ep->date_seen - ep->date;
 		tstime_format_duration((llabs(skew) + TSTIME_SEC / 2) / TSTIME_SEC * TSTIME_SEC, d,
 		                       sizeof(d));
 		why = xasprintf("our clock is %s %s the API's Date:", d,
@@ -643,6 +646,7 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	struct hist_policy pol = {.mass_delete_percent = tn->cf->mass_delete_percent,
 	                          .max_gap = 3 * tn->cf->poll_interval};
 	tstime_t t = tstime_now();
+	int64_t mono = poller_mono();
 	long status = 0;
 	curl_off_t retry = 0;
 	int64_t retry_after = 0;
@@ -712,7 +716,7 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 		poller_request_start(ep);
 		return;
 	}
-	poller_clock(ep, t, &pol);
+	poller_clock(ep, t, mono, &pol);
 	if (error == NULL) {
 		struct endpoint_answer ans;
 
@@ -783,8 +787,10 @@ poller_header_cb(char *data, size_t size, size_t n, void *arg)
 
 		memcpy(buf, data + 5, len - 5);
 		buf[len - 5] = '\0';
-		if ((d = curl_getdate(buf, NULL)) > 0)
+		if ((d = curl_getdate(buf, NULL)) > 0) {
 			ep->date = (tstime_t)d * TSTIME_SEC;
+			ep->date_seen = tstime_now();
+		}
 	}
 	if (len > 5 && strncasecmp(data, "ETag:", 5) == 0 && ep->kind->text &&
 	    ep->step < poller_npaths(ep->kind)) {
