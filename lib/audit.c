@@ -204,6 +204,7 @@ struct audit_apply {
 	size_t *spans, n;
 	json_t *logs;
 	const struct hist_policy *pol;
+	struct hist_poll_result *res;
 	size_t added;
 };
 
@@ -225,7 +226,7 @@ audit_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	struct hist_endpoint ep;
 	struct store_key k;
 	struct store_val v;
-	tstime_t t = a->end;
+	tstime_t t = a->end, prev_ok;
 	int rc;
 
 	a->added = 0;
@@ -273,11 +274,17 @@ audit_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	                   a->pol->credential != NULL && strcmp(a->pol->credential, "oauth") == 0,
 	                   ep.clock_why != NULL, cause) == -1)
 		goto fail;
+	prev_ok = ep.last_ok;
 	ep.last_ok = t;
 	strcpy(ep.result, "ok");
 	ep.failures = 0;
 	ep.entities += a->added;
 	rc = hist_ep_write(txn, a->tailnet, AUDIT_ENDPOINT, &ep, cause);
+	/* As every endpoint: the after step (the checks' baseline waits for every endpoint's first
+	 * poll, and this one may be the last). Entries change no entity: RES counts none. */
+	a->res->events = 0;
+	if (rc == 0)
+		rc = hist_poll_after(txn, a->tailnet, prev_ok, t, a->pol, a->res, cause);
 	hist_endpoint_free(&ep);
 	return rc;
 fail:
@@ -290,7 +297,7 @@ audit_apply(struct store *st, const char *tailnet, tstime_t start, tstime_t end,
             size_t len, const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
 {
 	struct audit_apply a = {
-	    .tailnet = tailnet, .start = start, .end = end, .bytes = bytes, .pol = pol};
+	    .tailnet = tailnet, .start = start, .end = end, .bytes = bytes, .pol = pol, .res = res};
 	json_error_t jerr;
 	json_t *body;
 	int rc = -1;
