@@ -208,17 +208,6 @@ struct audit_apply {
 	size_t added;
 };
 
-/* tailnet, KIND[, the index's id]: the prefix of the entries or of an index. */
-static void
-audit_key(struct store_key *k, const char *tailnet, uint8_t kind, const char *id)
-{
-	store_key_init(k);
-	store_key_str(k, tailnet);
-	store_key_u8(k, kind);
-	if (id != NULL)
-		store_key_str(k, id);
-}
-
 static int
 audit_apply_txn(struct store_txn *txn, void *arg, char **cause)
 {
@@ -246,7 +235,7 @@ audit_apply_txn(struct store_txn *txn, void *arg, char **cause)
 			*cause = xasprintf("cannot hash audit log entry %zu", i);
 			goto fail;
 		}
-		audit_key(&k, a->tailnet, AUDIT_KIND_TIME, NULL);
+		hist_key_kind(&k, a->tailnet, AUDIT_KIND_TIME, NULL);
 		store_key_i64(&k, ns);
 		store_key_bytes(&k, h, sizeof h);
 		if ((rc = store_get(txn, STORE_CUR, &k, &v, cause)) == -1)
@@ -259,7 +248,7 @@ audit_apply_txn(struct store_txn *txn, void *arg, char **cause)
 		for (int j = 0; j < 2; j++) {
 			if (ids[j] == NULL || *ids[j] == '\0')
 				continue;
-			audit_key(&k, a->tailnet, kinds[j], ids[j]);
+			hist_key_kind(&k, a->tailnet, kinds[j], ids[j]);
 			store_key_i64(&k, ns);
 			store_key_bytes(&k, h, sizeof h);
 			if (k.bad)
@@ -416,7 +405,7 @@ audit_list(struct store *st, const char *tailnet, const struct audit_query *q, c
 		store_read_end(txn);
 		return HIST_ERR;
 	}
-	audit_key(&prefix, tailnet, AUDIT_KIND_TIME, NULL);
+	hist_key_kind(&prefix, tailnet, AUDIT_KIND_TIME, NULL);
 	k = prefix;
 	store_key_i64(&k, q->since == TSTIME_NONE ? INT64_MIN : q->since * 1000);
 	sbuf_init(&sb);
