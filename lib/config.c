@@ -743,6 +743,10 @@ config_unknown_key(struct config_parse *ps, const struct config_key *keys, size_
 	size_t i, k, d, bestd = SIZE_MAX, len = strlen(name);
 
 	for (i = 0; i < n; i++) {
+		/* Lengths further apart than 2 are further apart than any suggestion we make. */
+		d = strlen(keys[i].name);
+		if (d > len + 2 || len > d + 2)
+			continue;
 		if ((d = config_distance(name, keys[i].name)) < bestd) {
 			bestd = d;
 			best = keys[i].name;
