@@ -180,6 +180,9 @@ hist_poll_after(struct store_txn *txn, const char *tailnet, tstime_t prev_ok, ts
  * was unreliable over the span (a gap, however short). */
 int hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
                    tstime_t prev, int span_ok, uint64_t count, int oauth, int clock, char **cause);
+/* tailnet, endpoint: the prefix of an endpoint's coverage rows (key: + poll time; value starts
+ * with the start of the span the poll covers). */
+void hist_key_cover(struct store_key *k, const char *tailnet, const char *endpoint);
 /* Is T covered by polls of ENDPOINT? If not, *reason (malloc'd) says why. */
 int hist_covered(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
                  char **reason);

@@ -206,7 +206,7 @@ hist_key_name(struct store_key *k, const char *tailnet, const char *name)
 	store_key_str(k, name);
 }
 
-static void
+void
 hist_key_cover(struct store_key *k, const char *tailnet, const char *endpoint)
 {
 	store_key_init(k);
