@@ -38,6 +38,18 @@ cmd_audit_actor(json_t *actor)
 	return xstrdup(who);
 }
 
+char *
+cmd_audit_attribution(json_t *attr)
+{
+	size_t n = json_array_size(json_object_get(attr, "candidates"));
+
+	if (show_is(attr, "state", "attributed"))
+		return cmd_audit_actor(json_object_get(attr, "actor"));
+	if (show_is(attr, "state", "ambiguous"))
+		return xasprintf("? (%zu candidates)", n);
+	return NULL;
+}
+
 /* What: a node by its first label, anything else by its name, else its id. malloc'd. */
 static char *
 cmd_audit_target(json_t *target)

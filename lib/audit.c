@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 
+#include "attrib.h"
 #include "audit.h"
 #include "hist-int.h"
 #include "tstime.h"
@@ -256,6 +257,9 @@ audit_apply_txn(struct store_txn *txn, void *arg, char **cause)
 			if (store_put(txn, STORE_CUR, &k, "", 0, cause) == -1)
 				goto fail;
 		}
+		/* The change it may explain is joined when the poll ends (hist_poll_after). */
+		if (attrib_note_entry(txn, a->tailnet, e, ns, cause) == -1)
+			goto fail;
 		a->added++;
 	}
 	/* The window is what the poll covers, not the span since the last one. */
