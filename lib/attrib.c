@@ -10,14 +10,15 @@
 #include "hist-int.h"
 #include "xmalloc.h"
 
-/* The versions noted during the poll in hand (the writer thread's: one write at a time). */
+/* The versions noted during the write transaction in hand: LMDB lets one write transaction run
+ * at a time, and each poll's starts with attrib_reset. */
 struct attrib_pending {
 	uint8_t kind;
 	char *id;
 	tstime_t from_hi;
 };
-static _Thread_local struct attrib_pending *attrib_pend;
-static _Thread_local size_t attrib_npend, attrib_cappend;
+static struct attrib_pending *attrib_pend;
+static size_t attrib_npend, attrib_cappend;
 
 /* A device's audited properties and the stable fields whose change each explains. */
 static const struct {
@@ -33,7 +34,9 @@ attrib_reset(void)
 {
 	for (size_t i = 0; i < attrib_npend; i++)
 		free(attrib_pend[i].id);
-	attrib_npend = 0;
+	free(attrib_pend);
+	attrib_pend = NULL;
+	attrib_npend = attrib_cappend = 0;
 }
 
 void
@@ -161,7 +164,7 @@ attrib_candidates(struct store_txn *txn, const char *tailnet, const char *id,
 	struct store_key prefix, k;
 	struct store_val key, val;
 	json_t *out = json_array();
-	int rc;
+	int rc, g = 0;
 
 	hist_key_kind(&prefix, tailnet, AUDIT_KIND_TARGET, id);
 	if (prefix.bad)
@@ -186,7 +189,9 @@ attrib_candidates(struct store_txn *txn, const char *tailnet, const char *id,
 			break;
 		hist_key_kind(&ek, tailnet, AUDIT_KIND_TIME, NULL);
 		store_key_bytes(&ek, p, 8 + AUDIT_HASH_LEN);
-		if (store_get(txn, STORE_CUR, &ek, &ev, cause) != 0)
+		if ((g = store_get(txn, STORE_CUR, &ek, &ev, cause)) == -1)
+			break;
+		if (g == 1)
 			continue;
 		if ((e = json_loadb(ev.data, ev.len, 0, NULL)) == NULL)
 			continue;
@@ -195,6 +200,11 @@ attrib_candidates(struct store_txn *txn, const char *tailnet, const char *id,
 		json_decref(e);
 	}
 	store_cursor_close(cur);
+	/* A damaged index row is passed over (store verify reports it); a failed read is not. */
+	if (g == -1) {
+		json_decref(out);
+		return NULL;
+	}
 	return out;
 }
 
@@ -361,7 +371,11 @@ attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pend
 	}
 	text = json_dumps(rec, JSON_COMPACT);
 	attrib_key(&k, tailnet, p->kind, p->id, p->from_hi);
-	if (k.bad || store_put(txn, STORE_CUR, &k, text, strlen(text), cause) == -1 ||
+	if (k.bad) { /* an id too long to key: left unattributed */
+		rc = 0;
+		goto out;
+	}
+	if (store_put(txn, STORE_CUR, &k, text, strlen(text), cause) == -1 ||
 	    attrib_complete_events(txn, tailnet, p->id, p->from_hi, rec, cause) == -1)
 		goto out;
 	if (announce) {
