@@ -73,6 +73,7 @@ struct cmd_args {
 	int fail_on;                 /* --fail-on of check: an enum check_severity, -1 for never */
 	int list, report;            /* --list, --report of check */
 	const char *output;          /* -o/--output FILE of check --report */
+	const char *actor, *target, *action, *origin; /* audit's filters, or NULL */
 };
 
 #define CMD_F_OPTARG 0x1         /* the positional argument may be left out */
@@ -98,6 +99,12 @@ struct cmd_args {
 #define CMD_F_REPORT 0x10000
 #define CMD_F_OUTPUT 0x20000
 
+/* One argument's form and help as one command shows them. */
+struct cmd_argtext {
+	int arg; /* PROTO_ARG_*, -1 ends a list */
+	const char *cli, *help;
+};
+
 struct cmd_entry;
 typedef int (*cmd_exec_fn)(const struct cmd_entry *cmd, const struct cmd_args *a);
 
@@ -116,6 +123,9 @@ struct cmd_entry {
 	const struct cmd_entry *const *subs; /* the sub-commands, NULL-terminated */
 	/* Shows one progress frame of the op on a terminal (progress.c); NULL: none asked. */
 	void (*progress)(json_t *frame);
+	/* The form and help of spec arguments this command reads its own way ("--since TIME"
+	 * where events take a SEQ too), ended by an entry of arg -1; NULL: none. */
+	const struct cmd_argtext *argtext;
 };
 
 /* cmd.c: the command table and what is derived from it. */
@@ -145,6 +155,7 @@ int cmd_takes(const struct cmd_entry *cmd, const struct cmd_option *o);
 const char *cmd_option_cli(const struct cmd_option *o);
 size_t cmd_option_name(const struct cmd_option *o, char *buf, size_t len);
 const char *cmd_option_help(const struct cmd_entry *cmd, const struct cmd_option *o);
+const char *cmd_option_form(const struct cmd_entry *cmd, const struct cmd_option *o);
 char *cmd_usage(const struct cmd_entry *cmd);
 void cmd_print_list(const struct cmd_entry *cmd, FILE *f);
 void cmd_print_help(const struct cmd_entry *cmd, FILE *f);
@@ -165,8 +176,14 @@ extern const struct cmd_entry cmd_users_entry, cmd_keys_entry, cmd_webhooks_entr
 extern const struct cmd_entry cmd_acl_entry, cmd_events_entry, cmd_export_entry, cmd_netbox_entry,
     cmd_help_entry, cmd_completion_entry, cmd_store_entry, cmd_changes_entry;
 extern const struct cmd_entry cmd_check_entry, cmd_user_entry;
+extern const struct cmd_entry cmd_audit_entry;
 void cmd_check_severity_words(struct sbuf *sb);
 void cmd_events_type_words(struct sbuf *sb);
+void cmd_audit_action_words(struct sbuf *sb);
+/* The ACTOR cell of a change's "attribution" (malloc'd): the actor, "? (N candidates)" when
+ * several audit log entries fit, NULL when there is none. */
+char *cmd_audit_attribution(json_t *attr);
+void cmd_audit_origin_words(struct sbuf *sb);
 /* cmd-changes.c: the filters --tag, --user and --os. Does an entity of KIND (with NAME; DEV the
  * device it is or was, or NULL) pass them? */
 int cmd_entity_wanted(const char *kind, const char *name, json_t *dev, const struct cmd_args *a);
@@ -180,6 +197,10 @@ void cmd_list_format_words(struct sbuf *sb);
 /* conn.c */
 /* Shows a successful result as a table; returns an exit code. */
 typedef int (*conn_show_fn)(json_t *result, const struct cmd_args *a);
+/* When set, a successful reply's line is kept in conn_raw (malloc'd, no newline): for a command
+ * that passes on bytes the daemon sends as received (audit --json). */
+extern int conn_keep_raw;
+extern char *conn_raw;
 /* A follow reconnecting every second says so once, not at each failed connect. */
 extern int conn_reconnecting;
 /* Says "tsinvctl: MESSAGE" on stderr and, with --json, {"error":{"code","message","status"}} on

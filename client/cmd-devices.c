@@ -221,11 +221,12 @@ cmd_devices_device_block(struct table *t, json_t *ver, json_t *vol)
 static void
 cmd_devices_device_history(json_t *versions)
 {
-	static const char *const hdr[] = {"FROM", "TO", "CHANGES"};
-	struct table *t = table_new(3, hdr);
+	static const char *const hdr[] = {"FROM", "TO", "ACTOR", "CHANGES"};
+	struct table *t = table_new(4, hdr);
 	char from[2 * TSINVCTL_TIMELEN + 8], to[2 * TSINVCTL_TIMELEN + 8];
 	json_t *v, *f, *prev = NULL;
 	struct sbuf sb;
+	char *actor;
 	size_t i, j;
 
 	json_array_foreach(versions, i, v)
@@ -250,7 +251,10 @@ cmd_devices_device_history(json_t *versions)
 			free(o);
 			free(n);
 		}
-		table_add_row(t, from, to, sb.len > 0 ? sb.p : (i == 0 ? "(first seen)" : NULL));
+		actor = cmd_audit_attribution(json_object_get(v, "attribution"));
+		table_add_row(t, from, to, actor,
+		              sb.len > 0 ? sb.p : (i == 0 ? "(first seen)" : NULL));
+		free(actor);
 		sbuf_free(&sb);
 		prev = v;
 	}

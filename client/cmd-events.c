@@ -14,12 +14,13 @@
 
 #define TSINVCTL_FOLLOW_MAX_LINE ((size_t)16 << 20) /* one event of a follow stream */
 
-/* One event as the cells of a row: SEQ TIME TAILNET TYPE ENTITY CHANGE. */
+/* One event as the cells of a row: SEQ TIME TAILNET TYPE ENTITY ACTOR CHANGE. */
 struct cmd_events_evrow {
 	char seq[24];
 	char time[TSINVCTL_TIMELEN];
 	const char *tailnet, *type;
 	char *entity; /* malloc'd */
+	char *actor;  /* malloc'd, or NULL: who made the change, when the event says */
 	char *change; /* malloc'd, or NULL */
 };
 
@@ -174,6 +175,7 @@ cmd_events_evrow(json_t *ev, struct cmd_events_evrow *r)
 	r->entity = cmd_events_ev_name(entity, show_str(entity, "kind"));
 	if (r->entity == NULL)
 		r->entity = xstrdup(id != NULL ? id : "-");
+	r->actor = cmd_audit_attribution(json_object_get(ev, "attribution"));
 	r->change = NULL;
 	for (i = 0; i < sizeof cmd_events_changes / sizeof cmd_events_changes[0]; i++)
 		if (r->type != NULL && strcmp(r->type, cmd_events_changes[i].type) == 0)
@@ -188,14 +190,16 @@ static void
 cmd_events_evrow_free(struct cmd_events_evrow *r)
 {
 	free(r->entity);
+	free(r->actor);
 	free(r->change);
 }
 
 static int
 cmd_events_show(json_t *res, const struct cmd_args *a)
 {
-	static const char *const hdr[] = {"SEQ", "TIME", "TAILNET", "TYPE", "ENTITY", "CHANGE"};
-	struct table *t = table_new(6, hdr);
+	static const char *const hdr[] = {"SEQ",    "TIME",  "TAILNET", "TYPE",
+	                                  "ENTITY", "ACTOR", "CHANGE"};
+	struct table *t = table_new(7, hdr);
 	struct cmd_events_evrow r;
 	json_t *ev;
 	size_t i;
@@ -204,7 +208,7 @@ cmd_events_show(json_t *res, const struct cmd_args *a)
 	json_array_foreach(json_object_get(res, "events"), i, ev)
 	{
 		cmd_events_evrow(ev, &r);
-		table_add_row(t, r.seq, r.time, r.tailnet, r.type, r.entity, r.change);
+		table_add_row(t, r.seq, r.time, r.tailnet, r.type, r.entity, r.actor, r.change);
 		cmd_events_evrow_free(&r);
 	}
 	if (table_nrows(t) > 0 || table_format != TABLE_TEXT)
@@ -319,7 +323,7 @@ cmd_events_follow_event(const char *line, size_t len, uint64_t *last)
 {
 	struct cmd_events_evrow r;
 	json_t *ev = json_loadb(line, len, 0, NULL), *seq = json_object_get(ev, "seq");
-	char *cells[6];
+	char *cells[7];
 	size_t i;
 
 	if (!json_is_integer(seq)) {
@@ -342,10 +346,11 @@ cmd_events_follow_event(const char *line, size_t len, uint64_t *last)
 		cells[2] = table_clean(r.tailnet != NULL ? r.tailnet : "-");
 		cells[3] = table_clean(r.type != NULL ? r.type : "-");
 		cells[4] = table_clean(r.entity);
-		cells[5] = table_clean(r.change != NULL ? r.change : "-");
-		printf("%-6s  %-20s  %-10s  %-26s  %-20s  %s\n", cells[0], cells[1], cells[2],
-		       cells[3], cells[4], cells[5]);
-		for (i = 0; i < 6; i++)
+		cells[5] = table_clean(r.actor != NULL ? r.actor : "-");
+		cells[6] = table_clean(r.change != NULL ? r.change : "-");
+		printf("%-6s  %-20s  %-10s  %-26s  %-20s  %-20s  %s\n", cells[0], cells[1],
+		       cells[2], cells[3], cells[4], cells[5], cells[6]);
+		for (i = 0; i < 7; i++)
 			free(cells[i]);
 		cmd_events_evrow_free(&r);
 	}

@@ -27,6 +27,7 @@ const struct cmd_entry *const cmd_table[] = {
     &cmd_acl_entry,
     &cmd_check_entry,
     &cmd_events_entry,
+    &cmd_audit_entry,
     &cmd_hooks_entry,
     &cmd_export_entry,
     &cmd_netbox_entry,
@@ -49,6 +50,10 @@ const struct cmd_option cmd_options[] = {
     {.arg = PROTO_ARG_since},
     {.arg = PROTO_ARG_until},
     {.arg = PROTO_ARG_type, .many = 1, .values = cmd_events_type_words},
+    {.arg = PROTO_ARG_actor},
+    {.arg = PROTO_ARG_target},
+    {.arg = PROTO_ARG_action, .values = cmd_audit_action_words},
+    {.arg = PROTO_ARG_origin, .values = cmd_audit_origin_words},
     {.arg = PROTO_ARG_limit},
     {.arg = -1,
      .flag = CMD_F_FOLLOW,
@@ -219,9 +224,34 @@ cmd_option_name(const struct cmd_option *o, char *buf, size_t len)
 	return strlen(buf);
 }
 
+/* CMD's own text for spec argument ARG, or NULL. */
+static const struct cmd_argtext *
+cmd_argtext(const struct cmd_entry *cmd, int arg)
+{
+	const struct cmd_argtext *t;
+
+	for (t = cmd->argtext; arg >= 0 && t != NULL && t->arg >= 0; t++)
+		if (t->arg == arg)
+			return t;
+	return NULL;
+}
+
+/* O's form in CMD's usage and help: "--since TIME". */
+const char *
+cmd_option_form(const struct cmd_entry *cmd, const struct cmd_option *o)
+{
+	const struct cmd_argtext *t = cmd_argtext(cmd, o->arg);
+
+	return t != NULL ? t->cli : cmd_option_cli(o);
+}
+
 const char *
 cmd_option_help(const struct cmd_entry *cmd, const struct cmd_option *o)
 {
+	const struct cmd_argtext *t = cmd_argtext(cmd, o->arg);
+
+	if (t != NULL)
+		return t->help;
 	if (o->arg == PROTO_ARG_history && cmd->history != NULL)
 		return cmd->history;
 	if (o->arg == -1 && o->flag == CMD_F_FORMAT && cmd->format != NULL)
@@ -242,7 +272,7 @@ cmd_usage(const struct cmd_entry *cmd)
 		sbuf_addf(&sb, (cmd->flags & CMD_F_OPTARG) ? " [%s]" : " %s", arg);
 	for (i = 0; i < cmd_noptions; i++)
 		if (cmd_takes(cmd, &cmd_options[i]))
-			sbuf_addf(&sb, " [%s]%s", cmd_option_cli(&cmd_options[i]),
+			sbuf_addf(&sb, " [%s]%s", cmd_option_form(cmd, &cmd_options[i]),
 			          cmd_options[i].many ? "..." : "");
 	return sbuf_steal(&sb);
 }
@@ -331,7 +361,7 @@ cmd_print_help(const struct cmd_entry *cmd, FILE *f)
 		        PROTO_REV_HEX_MIN);
 	for (i = 0; i < cmd_noptions; i++)
 		if (cmd_takes(cmd, &cmd_options[i]))
-			cmd_print_option(cmd_option_cli(&cmd_options[i]),
+			cmd_print_option(cmd_option_form(cmd, &cmd_options[i]),
 			                 cmd_option_help(cmd, &cmd_options[i]), f);
 	cmd_print_option("-h, --help", "this help", f);
 	fputs("\nGlobal options go before or after the command; see 'tsinvctl --help'.\n", f);

@@ -367,6 +367,9 @@ conn_reply(const char *line, size_t len, json_t **result)
 	return rc;
 }
 
+int conn_keep_raw;
+char *conn_raw;
+
 /* As conn_call; with PROGRESS, the request asks for progress frames and PROGRESS shows each. */
 static int
 conn_exchange(const struct cmd_entry *cmd, json_t *args, json_t **result,
@@ -410,6 +413,12 @@ conn_exchange(const struct cmd_entry *cmd, json_t *args, json_t **result,
 		if (progress != NULL && conn_frame(line, len, progress))
 			continue;
 		rc = conn_reply(line, len, result);
+		if (rc == 0 && conn_keep_raw) {
+			free(conn_raw);
+			conn_raw = xmalloc(len + 1);
+			memcpy(conn_raw, line, len);
+			conn_raw[len] = '\0';
+		}
 		break;
 	}
 	free(in.buf);

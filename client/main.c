@@ -293,6 +293,18 @@ tsinvctl_cmd_opt(const struct cmd_entry *cmd, const struct cmd_option *o, const 
 	case PROTO_ARG_check:
 		a->check = arg;
 		break;
+	case PROTO_ARG_actor:
+	case PROTO_ARG_target:
+	case PROTO_ARG_action:
+	case PROTO_ARG_origin:
+		if (*arg == '\0')
+			return tsinvctl_usage_error(cmd, "%s: an empty value matches nothing",
+			                            cmd_option_cli(o));
+		*(o->arg == PROTO_ARG_actor    ? &a->actor
+		  : o->arg == PROTO_ARG_target ? &a->target
+		  : o->arg == PROTO_ARG_action ? &a->action
+		                               : &a->origin) = arg;
+		break;
 	case -1:
 		if (o->flag == CMD_F_FOLLOW)
 			a->follow = 1;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "entity.h"
 #include "events.h"
 #include "hist.h"
@@ -715,6 +716,47 @@ ops_netbox_sync(struct tsinvd *d, struct ctl_req *req)
 		return;
 	}
 	netbox_request(d->nb, req, dry);
+}
+
+/* audit.list: the stored audit log entries, each as received. since is a time here: the log's
+ * entries have no sequence numbers. */
+static void
+ops_audit_list(struct tsinvd *d, struct ctl_req *req)
+{
+	struct audit_query q = {.limit = OPS_EVENTS_LIMIT};
+	const char *tailnet = ops_tailnet(d, req);
+	json_t *lim = json_object_get(req->args, "limit");
+	char *cause = NULL, *out;
+	size_t len;
+
+	if (tailnet == NULL)
+		return;
+	if (json_is_integer(json_object_get(req->args, "since"))) {
+		ctl_reply_err(
+		    req, PROTO_E_BAD_REQUEST,
+		    "since: a time is needed (audit log entries have no sequence numbers)");
+		return;
+	}
+	if (ops_time_arg(req, "since", &q.since) == -1 ||
+	    ops_time_arg(req, "until", &q.until) == -1)
+		return;
+	if (q.since != TSTIME_NONE && q.until != TSTIME_NONE && q.since > q.until) {
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "since is after until");
+		return;
+	}
+	q.actor = ops_str(req, "actor");
+	q.target = ops_str(req, "target");
+	q.action = ops_str(req, "action");
+	q.origin = ops_str(req, "origin");
+	if (lim != NULL)
+		q.limit = (size_t)json_integer_value(lim);
+	if (audit_list(d->st, tailnet, &q, &out, &len, &cause) != HIST_OK) {
+		ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause != NULL ? cause : "failed");
+		free(cause);
+		return;
+	}
+	ctl_reply_raw(req, out, len);
+	free(out);
 }
 
 /* ---- keys, users, webhooks, policy, DNS, settings ---- */

@@ -657,6 +657,7 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	for (size_t w = 0; w < tn->cf->key_expiry_warn.n && w < HIST_MAX_WARN; w++)
 		pol.expiry_warn[pol.nexpiry_warn++] = tn->cf->key_expiry_warn.v[w];
 	pol.presence = tn->cf->presence_events;
+	pol.attribution_events = tn->cf->attribution_events;
 	pol.credential = tn->oauth != NULL ? "oauth" : "api_key";
 	pol.own_tokens = tn->own_tokens;
 	pol.oauth_token_events = tn->cf->oauth_token_events;

@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 
+#include "attrib.h"
 #include "audit.h"
 #include "hist-int.h"
 #include "tstime.h"
@@ -256,6 +257,9 @@ audit_apply_txn(struct store_txn *txn, void *arg, char **cause)
 			if (store_put(txn, STORE_CUR, &k, "", 0, cause) == -1)
 				goto fail;
 		}
+		/* The change it may explain is joined when the poll ends (hist_poll_after). */
+		if (attrib_note_entry(txn, a->tailnet, e, ns, cause) == -1)
+			goto fail;
 		a->added++;
 	}
 	/* The window is what the poll covers, not the span since the last one. */
@@ -345,6 +349,32 @@ audit_window(struct store *st, const char *tailnet, tstime_t now, int64_t overla
 
 /* ---- audit.list ---- */
 
+/* Appends the entry P, LEN (valid JSON) without the whitespace between its tokens: the reply is
+ * one line, and an API that pretty-prints puts newlines inside an entry. Every other byte is
+ * as received: member order, escapes, numbers. */
+static void
+audit_add_compact(struct sbuf *sb, const char *p, size_t len)
+{
+	const char *end = p + len, *run = p;
+	int in_str = 0;
+
+	for (; p < end; p++) {
+		if (in_str) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"')
+				in_str = 0;
+		} else if (*p == '"')
+			in_str = 1;
+		else if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+			sbuf_add(sb, run, (size_t)(p - run));
+			run = p + 1;
+		}
+	}
+	if (end > run)
+		sbuf_add(sb, run, (size_t)(end - run));
+}
+
 /* Does member NAME of ENTRY's object SUB (or the entry itself) equal WANT? */
 static int
 audit_is(json_t *entry, const char *sub, const char *name, const char *want)
@@ -355,6 +385,18 @@ audit_is(json_t *entry, const char *sub, const char *name, const char *want)
 	return s != NULL && strcmp(s, want) == 0;
 }
 
+/* Is WANT the first label of ENTRY's target name (a device's short name: "box" for
+ * "box.tail1234.ts.net")? */
+static int
+audit_is_label(json_t *entry, const char *want)
+{
+	const char *s =
+	    json_string_value(json_object_get(json_object_get(entry, "target"), "name"));
+	size_t n = strlen(want);
+
+	return s != NULL && n > 0 && strncmp(s, want, n) == 0 && s[n] == '.';
+}
+
 static int
 audit_wanted(json_t *e, const struct audit_query *q)
 {
@@ -362,7 +404,7 @@ audit_wanted(json_t *e, const struct audit_query *q)
 	    !audit_is(e, "actor", "loginName", q->actor))
 		return 0;
 	if (q->target != NULL && !audit_is(e, "target", "id", q->target) &&
-	    !audit_is(e, "target", "name", q->target))
+	    !audit_is(e, "target", "name", q->target) && !audit_is_label(e, q->target))
 		return 0;
 	if (q->action != NULL && !audit_is(e, NULL, "action", q->action))
 		return 0;
@@ -371,18 +413,73 @@ audit_wanted(json_t *e, const struct audit_query *q)
 	return 1;
 }
 
-/* "since"/"until": null when polls covered T (or no T was asked), else why it is unknown. */
+/* Why T is not covered, in the audit log's terms (malloc'd): each poll covers its window, from
+ * its start (the coverage row's "prev") to the poll, so a gap lies between one window's end and
+ * the next one's start. HIST_WHY: what hist_covered said, kept for the retention horizon and an
+ * unreliable clock. */
+static char *
+audit_uncovered_why(struct store_txn *txn, const char *tailnet, tstime_t t, char *hist_why)
+{
+	struct store_cursor *cur;
+	struct store_key prefix, k;
+	struct store_val key, val;
+	char a[TSTIME_STRLEN], b[TSTIME_STRLEN], *why = NULL, *err = NULL;
+
+	if (hist_why != NULL && strncmp(hist_why, "in a gap", 8) != 0 &&
+	    strncmp(hist_why, "before the first", 16) != 0)
+		return hist_why;
+	hist_key_cover(&prefix, tailnet, AUDIT_ENDPOINT);
+	k = prefix;
+	store_key_i64(&k, t);
+	if (store_cursor_open(txn, STORE_COVER, &cur, &err) == -1) {
+		free(err);
+		return hist_why;
+	}
+	if (store_cursor_seek(cur, &k, &prefix, &key, &val) == 0 && val.len >= 8) {
+		tstime_format(store_get_i64(val.data), b, sizeof(b));
+		if (store_cursor_step(cur, -1, &key, &val) == 0 && key.len == prefix.len + 8) {
+			tstime_format(store_get_i64((const uint8_t *)key.data + prefix.len), a,
+			              sizeof(a));
+			why = xasprintf("in a gap: no audit poll's window covers %s to %s", a, b);
+		} else
+			why = xasprintf("before the first audit poll's window (from %s)", b);
+	}
+	store_cursor_close(cur);
+	if (why == NULL)
+		return hist_why;
+	free(hist_why);
+	return why;
+}
+
+/* "since"/"until": null when audit polls covered T (or no T was asked), else why it is unknown;
+ * the first such reason into *REASON (malloc'd) for the answer's "reason". A whole list asked
+ * of a log no audit poll has read yet is unknown too. */
 static void
 audit_coverage(struct sbuf *sb, struct store_txn *txn, const char *tailnet, const char *name,
-               tstime_t t)
+               tstime_t t, char **reason)
 {
-	char *why = NULL;
+	struct hist_endpoint ep;
+	char *why = NULL, *err = NULL;
 
 	sbuf_addf(sb, "%s\"%s\":", strcmp(name, "since") == 0 ? "" : ",", name);
-	if (t == TSTIME_NONE || hist_covered(txn, tailnet, AUDIT_ENDPOINT, t, &why))
+	if (t == TSTIME_NONE) {
+		/* No time asked: unknown only while no audit poll has succeeded. */
+		if (strcmp(name, "since") == 0 &&
+		    hist_ep_read(txn, tailnet, AUDIT_ENDPOINT, &ep, &err) == 0) {
+			if (ep.last_ok == TSTIME_NONE)
+				why = xstrdup("no successful audit poll yet");
+			hist_endpoint_free(&ep);
+		}
+		free(err);
+	} else if (!hist_covered(txn, tailnet, AUDIT_ENDPOINT, t, &why))
+		why = audit_uncovered_why(txn, tailnet, t, why);
+	if (why == NULL) {
 		sbuf_adds(sb, "null");
-	else
-		sbuf_add_json_string(sb, why != NULL ? why : "not covered by audit polls");
+		return;
+	}
+	sbuf_add_json_string(sb, why);
+	if (*reason == NULL)
+		*reason = t == TSTIME_NONE ? xstrdup(why) : xasprintf("%s: %s", name, why);
 	free(why);
 }
 
@@ -395,6 +492,7 @@ audit_list(struct store *st, const char *tailnet, const struct audit_query *q, c
 	struct store_key prefix, k;
 	struct store_val key, val;
 	struct sbuf sb;
+	char *reason = NULL;
 	size_t n = 0;
 	int rc, more = 0;
 	int64_t next = 0;
@@ -433,7 +531,7 @@ audit_list(struct store *st, const char *tailnet, const struct audit_query *q, c
 			}
 			if (n++ > 0)
 				sbuf_addc(&sb, ',');
-			sbuf_add(&sb, val.data, val.len);
+			audit_add_compact(&sb, val.data, val.len);
 		}
 		json_decref(e);
 	}
@@ -455,9 +553,16 @@ audit_list(struct store *st, const char *tailnet, const struct audit_query *q, c
 	} else
 		sbuf_adds(&sb, "null");
 	sbuf_adds(&sb, ",\"unknown\":{");
-	audit_coverage(&sb, txn, tailnet, "since", q->since);
-	audit_coverage(&sb, txn, tailnet, "until", q->until);
-	sbuf_adds(&sb, "}}");
+	audit_coverage(&sb, txn, tailnet, "since", q->since, &reason);
+	audit_coverage(&sb, txn, tailnet, "until", q->until, &reason);
+	/* "coverage" and "reason" as every listing has them: tsinvctl's exit status 5. */
+	sbuf_addf(&sb, "},\"coverage\":\"%s\"", reason != NULL ? "unknown" : "known");
+	if (reason != NULL) {
+		sbuf_adds(&sb, ",\"reason\":");
+		sbuf_add_json_string(&sb, reason);
+		free(reason);
+	}
+	sbuf_addc(&sb, '}');
 	store_read_end(txn);
 	*len = sb.len;
 	*out = sbuf_steal(&sb);

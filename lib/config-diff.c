@@ -65,6 +65,7 @@ static const struct config_diff_key config_diff_tailnet[] = {
     CONFIG_DIFF_T(mass_delete_percent, CONFIG_DIFF_INT),
     CONFIG_DIFF_T(key_expiry_warn, CONFIG_DIFF_WARN),
     CONFIG_DIFF_T(presence_events, CONFIG_DIFF_INT),
+    CONFIG_DIFF_T(attribution_events, CONFIG_DIFF_INT),
     CONFIG_DIFF_T(oauth_token_events, CONFIG_DIFF_INT),
     CONFIG_DIFF_T(confirm_delay, CONFIG_DIFF_I64),
     CONFIG_DIFF_T(retain, CONFIG_DIFF_I64),

@@ -95,6 +95,7 @@ static const struct config_key config_tailnet_keys[] = {
     {CONFIG_T(confirm_delay), CONFIG_DURATION, 0, CONFIG_DURMAX},
     {CONFIG_T(key_expiry_warn), CONFIG_WARN, TSTIME_SEC, CONFIG_DURMAX},
     {CONFIG_T(presence_events), CONFIG_BOOL, 0, 1},
+    {CONFIG_T(attribution_events), CONFIG_BOOL, 0, 1},
     {CONFIG_T(oauth_token_events), CONFIG_BOOL, 0, 1},
     {CONFIG_T(endpoints), CONFIG_ENDPOINTS, 0, 0},
     {CONFIG_T(retain), CONFIG_DURATION, TSTIME_SEC, CONFIG_DURMAX},

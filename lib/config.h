@@ -33,6 +33,7 @@ struct config_tailnet {
 	int64_t confirm_delay;   /* us, default 30s: a second list this much later confirms */
 	struct config_warn key_expiry_warn; /* default 14d 7d 1d: device.key.expiring thresholds */
 	int presence_events;                /* default no: record device.online / device.offline */
+	int attribution_events; /* default no: record device.attributed (the actor, joined later) */
 	int oauth_token_events; /* default no: key events for access tokens OAuth clients mint */
 	unsigned endpoints;     /* bit i: poll config_endpoint_names[i]; default all */
 	/* us: history that ended longer ago than this is pruned; 0 (the default): kept forever.

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "attrib.h"
 #include "endpoint.h"
 #include "hist.h"
 #include "sbuf.h"
@@ -165,12 +166,15 @@ int hist_poll_hold(struct store_txn *txn, const char *tailnet, const char *endpo
 int hist_poll_end(struct store_txn *txn, const char *tailnet, const char *endpoint,
                   struct hist_endpoint *ep, tstime_t t, size_t count, const struct hist_policy *pol,
                   char **cause);
-/* After hist_poll_end, in the same transaction: POL's after step, if any (PREV_OK: the
- * endpoint's last successful poll before this one). */
+/* After hist_poll_end, in the same transaction: the attribution joins, then POL's after step
+ * (PREV_OK: the endpoint's last successful poll before this one). */
 static inline int
 hist_poll_after(struct store_txn *txn, const char *tailnet, tstime_t prev_ok, tstime_t t,
                 const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
 {
+	/* The attribution joins of the versions and audit entries this poll recorded. */
+	if (attrib_flush(txn, tailnet, t, pol->attribution_events, &res->events, cause) == -1)
+		return -1;
 	if (pol->after == NULL)
 		return 0;
 	return pol->after(txn, tailnet, prev_ok, t, res->created + res->changed + res->deleted > 0,
@@ -180,6 +184,9 @@ hist_poll_after(struct store_txn *txn, const char *tailnet, tstime_t prev_ok, ts
  * was unreliable over the span (a gap, however short). */
 int hist_put_cover(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
                    tstime_t prev, int span_ok, uint64_t count, int oauth, int clock, char **cause);
+/* tailnet, endpoint: the prefix of an endpoint's coverage rows (key: + poll time; value starts
+ * with the start of the span the poll covers). */
+void hist_key_cover(struct store_key *k, const char *tailnet, const char *endpoint);
 /* Is T covered by polls of ENDPOINT? If not, *reason (malloc'd) says why. */
 int hist_covered(struct store_txn *txn, const char *tailnet, const char *endpoint, tstime_t t,
                  char **reason);

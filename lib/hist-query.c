@@ -396,7 +396,7 @@ hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime
 	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
 	     rc = store_cursor_step(cur, 1, &key, &val)) {
 		struct hist_bounds b;
-		json_t *dev, *v;
+		json_t *dev, *v, *a;
 
 		if (key.len != prefix.len + 8 || val.len < HIST_BOUNDS_LEN)
 			continue;
@@ -419,6 +419,9 @@ hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime
 		}
 		json_object_set_new(v, "changed",
 		                    prev ? hist_changed_fields(prev, dev) : json_array());
+		/* Who made the change, as joined when it was recorded (attrib.c). */
+		if ((a = attrib_get(txn, tailnet, HIST_DEVICES->kind, id, b.from_hi)) != NULL)
+			json_object_set_new(v, "attribution", a);
 		json_object_set(v, "device", dev);
 		json_decref(prev);
 		prev = dev;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attrib.h"
 #include "hist-int.h"
 #include "log.h"
 #include "retain.h"
@@ -206,7 +207,7 @@ hist_key_name(struct store_key *k, const char *tailnet, const char *name)
 	store_key_str(k, name);
 }
 
-static void
+void
 hist_key_cover(struct store_key *k, const char *tailnet, const char *endpoint)
 {
 	store_key_init(k);
@@ -429,6 +430,8 @@ hist_version_open(struct store_txn *txn, const char *tailnet, uint8_t kind, cons
 	store_key_i64(&k, b->from_hi);
 	rc = store_put(txn, STORE_VER, &k, v, len, cause);
 	free(v);
+	if (rc == 0)
+		attrib_note_version(kind, id, b->from_hi); /* joined when the poll ends */
 	return rc;
 }
 
@@ -543,6 +546,7 @@ hist_poll_begin(struct store_txn *txn, const char *tailnet, const char *endpoint
 {
 	tstime_t last;
 
+	attrib_reset(); /* what a run of this transaction before a map growth noted */
 	if (hist_ep_read(txn, tailnet, endpoint, ep, cause) == -1)
 		return -1;
 	last = ep->last_poll;

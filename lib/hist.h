@@ -35,6 +35,8 @@ struct hist_policy {
 	int64_t expiry_warn[HIST_MAX_WARN]; /* us, largest first: device.key.expiring thresholds */
 	size_t nexpiry_warn;
 	int presence; /* record device.online / device.offline */
+	/* Record device.attributed when a change is attributed. */
+	int attribution_events;
 	/* The kind of credential that made the poll: "api_key" or "oauth" (NULL: not said). It
 	 * decides what the API can show (an OAuth token lists no shared-in devices). */
 	const char *credential;

@@ -41,3 +41,12 @@ PROTO_ARG(severity, PROTO_T_STRING, "a severity: critical, high, medium, low or 
           "info)")
 PROTO_ARG(check, PROTO_T_STRING, "a check id or a glob of ids", "--id ID|GLOB",
           "only the checks whose id is ID or matches GLOB (TSINV-ACL-*, *SSH*)")
+PROTO_ARG(actor, PROTO_T_STRING, "an actor's id or login name", "--actor LOGIN|ID",
+          "only the entries of the actor with this login name or id")
+PROTO_ARG(target, PROTO_T_STRING, "a target's id or name", "--target ID|NAME",
+          "only the entries whose target has this id or name (a node id, a device's "
+          "name, a key id, a login)")
+PROTO_ARG(action, PROTO_T_STRING, "an action as the audit log writes it", "--action A",
+          "only the entries of action A (CREATE, UPDATE, DELETE, REVOKE, ...; as logged)")
+PROTO_ARG(origin, PROTO_T_STRING, "an origin as the audit log writes it", "--origin O",
+          "only the entries of origin O (ADMIN_CONSOLE, CONFIG_API, NODE, ...; as logged)")

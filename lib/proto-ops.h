@@ -48,6 +48,12 @@ PROTO_OP(policy_log, "policy.log", 0, PROTO_A(tailnet), 0,
          "policy file revisions with their time bounds, hashes and ETags")
 PROTO_OP(policy_get, "policy.get", 0, PROTO_A(tailnet) | PROTO_A(rev) | PROTO_A(at), 0,
          "one policy file revision's exact text, by number, hash prefix or time")
+PROTO_OP(audit_list, "audit.list", 0,
+         PROTO_A(since) | PROTO_A(until) | PROTO_A(actor) | PROTO_A(target) | PROTO_A(action) |
+             PROTO_A(origin) | PROTO_A(tailnet) | PROTO_A(limit),
+         0,
+         "configuration audit log entries as received, oldest first, logged at or after a "
+         "time (since) and up to one (until)")
 PROTO_OP(store_info, "store.info", 0, 0, 0,
          "the store: schema, size and map, records and bytes per kind, damaged records met")
 PROTO_OP(store_verify, "store.verify", 0, 0, 0,

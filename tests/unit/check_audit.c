@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "attrib.h"
 #include "audit.h"
 #include "fixture.h"
 #include "hist-int.h"
@@ -70,6 +71,20 @@ answer(const char *a, const char *b)
 	             a ? a : "", b ? ",\n    " : "", b ? b : "") == -1)
 		abort();
 	return s;
+}
+
+/* S without its spaces and newlines, in a static buffer (the entries here have none in strings). */
+static const char *
+compact(const char *s)
+{
+	static char buf[4096];
+	size_t n = 0;
+
+	for (; *s != '\0' && n + 1 < sizeof buf; s++)
+		if (*s != ' ' && *s != '\n')
+			buf[n++] = *s;
+	buf[n] = '\0';
+	return buf;
 }
 
 /* How many rows of KIND (and ID) the store holds. */
@@ -286,8 +301,10 @@ START_TEST(test_list)
 	ck_assert_ptr_nonnull(j);
 	ck_assert_uint_eq(json_array_size(json_object_get(j, "entries")), 3);
 	ck_assert(json_is_false(json_object_get(j, "more")));
-	/* Each entry as received: the stored bytes, pretty-printed as they came. */
-	ck_assert_ptr_nonnull(strstr(out, e1));
+	/* Each entry as received, less the whitespace between tokens (the reply is one line). */
+	ck_assert_ptr_nonnull(strstr(out, compact(e1)));
+	ck_assert(json_is_string(json_object_get(j, "coverage")));
+	ck_assert_str_eq(json_string_value(json_object_get(j, "coverage")), "known");
 	json_decref(j);
 	free(out);
 
@@ -317,6 +334,9 @@ START_TEST(test_list)
 	ck_assert_uint_eq(json_array_size(json_object_get(j, "entries")), 2);
 	/* Before the first window: unknown, not "nothing happened". */
 	ck_assert(json_is_string(json_object_get(json_object_get(j, "unknown"), "since")));
+	ck_assert_str_eq(json_string_value(json_object_get(j, "coverage")), "unknown");
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "reason")),
+	                             "since: before the first audit poll's window"));
 	ck_assert(json_is_null(json_object_get(json_object_get(j, "unknown"), "until")));
 	json_decref(j);
 	free(out);
@@ -334,6 +354,149 @@ START_TEST(test_list)
 }
 END_TEST
 
+/* audit.list's coverage: nothing polled yet is unknown; a gap between two windows is named by
+ * the windows' ends; an entry the API pretty-printed comes out on one line. */
+START_TEST(test_list_coverage)
+{
+	struct audit_query q = {.since = TSTIME_NONE, .until = TSTIME_NONE};
+	char *e1 = entry(1, "n1", "MACHINE_NAME"), *pretty = NULL, *out, *cause = NULL;
+	char *a1 = answer(NULL, NULL), *a2;
+	const char *why;
+	size_t len;
+	json_t *j;
+
+	ck_assert_int_eq(audit_list(st, TN, &q, &out, &len, &cause), HIST_OK);
+	j = json_loadb(out, len, 0, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "coverage")), "unknown");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "reason")),
+	                 "no successful audit poll yet");
+	json_decref(j);
+	free(out);
+
+	/* Two windows with a gap between: 00:00-00:10, then 00:30-00:40. */
+	ck_assert_int_eq(apply(T0, T0 + 10 * MIN, a1, NULL), 0);
+	ck_assert(asprintf(&pretty, "{\n  \"logs\": [\n    %s\n  ]\n}\n", e1) != -1);
+	for (char *p = strstr(pretty, ", \"target\""); p != NULL; p = NULL)
+		p[1] = '\n';
+	a2 = pretty;
+	ck_assert_int_eq(apply(T0 + 30 * MIN, T0 + 40 * MIN, a2, NULL), 0);
+	q.since = T0 + 20 * MIN;
+	ck_assert_int_eq(audit_list(st, TN, &q, &out, &len, &cause), HIST_OK);
+	ck_assert_ptr_null(memchr(out, '\n', len));
+	j = json_loadb(out, len, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "entries")), 0);
+	why = json_string_value(json_object_get(json_object_get(j, "unknown"), "since"));
+	ck_assert_str_eq(why, "in a gap: no audit poll's window covers 2026-11-01T00:10:00Z to "
+	                      "2026-11-01T00:30:00Z");
+	json_decref(j);
+	free(out);
+	/* The window of the second poll was asked from 00:30: the entry at 00:01 is stored, and
+	 * listed as received, on one line. */
+	q.since = TSTIME_NONE;
+	ck_assert_int_eq(audit_list(st, TN, &q, &out, &len, &cause), HIST_OK);
+	ck_assert_ptr_null(memchr(out, '\n', len));
+	ck_assert_ptr_nonnull(strstr(out, compact(e1)));
+	q.until = T0 + 50 * MIN;
+	free(out);
+	ck_assert_int_eq(audit_list(st, TN, &q, &out, &len, &cause), HIST_OK);
+	j = json_loadb(out, len, 0, NULL);
+	ck_assert_ptr_nonnull(
+	    strstr(json_string_value(json_object_get(j, "reason")), "until: after the last"));
+	json_decref(j);
+	free(out);
+	free(e1);
+	free(a1);
+	free(pretty);
+}
+END_TEST
+
+/* Device n1 named NAME, applied as the devices answer of the poll at T. */
+static void
+devpoll(tstime_t t, const char *name)
+{
+	struct hist_poll_result res = {0};
+	char *cause = NULL;
+	json_t *body = json_pack("{s:[{s:s, s:s, s:s, s:s, s:[s], s:s, s:b, s:b, s:b, s:s}]}",
+	                         "devices", "nodeId", "n1", "id", "1", "name", name, "hostname",
+	                         "box", "addresses", "100.64.0.1", "os", "linux", "authorized", 1,
+	                         "isExternal", 0, "keyExpiryDisabled", 0, "user", "a@x");
+
+	ck_assert_msg(hist_devices_apply(st, TN, t, body, &pol, &res, &cause) == 0, "%s", cause);
+	json_decref(body);
+}
+
+/* The attribution of n1's version that started at FROM_HI: its state ("none" when there is
+ * none), and the first actor's id into ACTOR (or the number of candidates). */
+static const char *
+attribution(tstime_t from_hi, char *actor, size_t len)
+{
+	static char state[32];
+	struct store_txn *txn;
+	char *cause = NULL;
+	json_t *a;
+
+	ck_assert_int_eq(store_read_begin(st, &txn, &cause), 0);
+	a = attrib_get(txn, TN, 'd', "n1", from_hi);
+	store_read_end(txn);
+	snprintf(state, sizeof state, "%s",
+	         a != NULL ? json_string_value(json_object_get(a, "state")) : "none");
+	snprintf(actor, len, "-");
+	if (json_is_array(json_object_get(a, "candidates")))
+		snprintf(actor, len, "%zu", json_array_size(json_object_get(a, "candidates")));
+	else if (a != NULL)
+		snprintf(actor, len, "%s",
+		         json_string_value(json_object_get(json_object_get(a, "actor"), "id")));
+	json_decref(a);
+	return state;
+}
+
+/* Attribution: an entry whose property fits a field that changed and whose time lies in the
+ * change's window attributes it, whichever of the two is recorded first; one that fits no
+ * changed field, or lies outside the window, does not; two that fit leave it ambiguous. */
+START_TEST(test_attribution)
+{
+	char *e_early = entry(0, "n1", "MACHINE_NAME"), *e_name = entry(3, "n1", "MACHINE_NAME");
+	char *e_tags = entry(4, "n1", "ACL_TAGS"), *e_other = entry(3, "n2", "MACHINE_NAME");
+	char *e_name2 = entry(5, "n1", "MACHINE_NAME"), *e_late = entry(8, "n1", "MACHINE_NAME");
+	char *a1 = answer(e_early, e_name), *a2 = answer(e_tags, e_other),
+	     *a3 = answer(e_name2, NULL);
+	char *a4 = answer(e_late, NULL), who[64];
+
+	devpoll(T0 + 1 * MIN, "box.tail1234.ts.net"); /* the first: nothing to explain */
+	devpoll(T0 + 6 * MIN, "web.tail1234.ts.net"); /* renamed in (00:01, 00:06] */
+	ck_assert_str_eq(attribution(T0 + 6 * MIN, who, sizeof who), "none");
+	/* The log comes after the change: the entry at 00:03 explains it; the one at 00:00 lies
+	 * before the window. */
+	ck_assert_int_eq(apply(T0, T0 + 7 * MIN, a1, NULL), 0);
+	ck_assert_str_eq(attribution(T0 + 6 * MIN, who, sizeof who), "attributed");
+	ck_assert_str_eq(who, "uA1CNTRL");
+	ck_assert_str_eq(attribution(T0 + 1 * MIN, who, sizeof who), "none");
+	/* A tag entry (the tags did not change) and another node's entry change nothing. */
+	ck_assert_int_eq(apply(T0 + 1 * MIN, T0 + 7 * MIN + SEC, a2, NULL), 0);
+	ck_assert_str_eq(attribution(T0 + 6 * MIN, who, sizeof who), "attributed");
+	/* A second fitting entry: none is picked, both are kept. */
+	ck_assert_int_eq(apply(T0 + 2 * MIN, T0 + 7 * MIN + 2 * SEC, a3, NULL), 0);
+	ck_assert_str_eq(attribution(T0 + 6 * MIN, who, sizeof who), "ambiguous");
+	ck_assert_str_eq(who, "2");
+	/* The entry comes first (00:08), the change after (seen at 00:10). */
+	ck_assert_int_eq(apply(T0 + 7 * MIN, T0 + 9 * MIN, a4, NULL), 0);
+	devpoll(T0 + 10 * MIN, "db.tail1234.ts.net");
+	ck_assert_str_eq(attribution(T0 + 10 * MIN, who, sizeof who), "attributed");
+	ck_assert_str_eq(who, "uA1CNTRL");
+	free(e_early);
+	free(e_name);
+	free(e_tags);
+	free(e_other);
+	free(e_name2);
+	free(e_late);
+	free(a1);
+	free(a2);
+	free(a3);
+	free(a4);
+}
+END_TEST
+
 static Suite *
 audit_suite(void)
 {
@@ -348,6 +511,8 @@ audit_suite(void)
 	tcase_add_test(tc, test_apply_open_enums);
 	tcase_add_test(tc, test_apply_bad_answers);
 	tcase_add_test(tc, test_list);
+	tcase_add_test(tc, test_list_coverage);
+	tcase_add_test(tc, test_attribution);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,425 @@
+/* attrib.c: attribution: joins a device's recorded change (a new version, its window
+ * (from_lo, from_hi]) to the audit log entries on that device whose action fits the change,
+ * whichever arrives second, and stores who did it with the change. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "attrib.h"
+#include "audit.h"
+#include "event-log.h"
+#include "hist-int.h"
+#include "xmalloc.h"
+
+/* The versions noted during the write transaction in hand: LMDB lets one write transaction run
+ * at a time, and each poll's starts with attrib_reset. */
+struct attrib_pending {
+	uint8_t kind;
+	char *id;
+	tstime_t from_hi;
+};
+static struct attrib_pending *attrib_pend;
+static size_t attrib_npend, attrib_cappend;
+
+/* A device's audited properties and the stable fields whose change each explains. */
+static const struct {
+	const char *property, *fields[3];
+} attrib_device_props[] = {
+    {"MACHINE_NAME", {"name"}},     {"ACL_TAGS", {"tags"}},
+    {"ADDRESS", {"addresses"}},     {"KEY_EXPIRY_TIME", {"keyExpiryDisabled", "expires"}},
+    {"AUTHORIZED", {"authorized"}}, {"ALLOWED_IPS", {"enabledRoutes"}},
+};
+
+void
+attrib_reset(void)
+{
+	for (size_t i = 0; i < attrib_npend; i++)
+		free(attrib_pend[i].id);
+	free(attrib_pend);
+	attrib_pend = NULL;
+	attrib_npend = attrib_cappend = 0;
+}
+
+void
+attrib_note_version(uint8_t kind, const char *id, tstime_t from_hi)
+{
+	/* Devices only, so far: keys, users and the tailnet's documents are not joined yet. */
+	if (kind != endpoints[ENDPOINT_devices].kind)
+		return;
+	for (size_t i = 0; i < attrib_npend; i++)
+		if (attrib_pend[i].kind == kind && attrib_pend[i].from_hi == from_hi &&
+		    strcmp(attrib_pend[i].id, id) == 0)
+			return;
+	if (attrib_npend == attrib_cappend) {
+		attrib_cappend = attrib_cappend ? attrib_cappend * 2 : 16;
+		attrib_pend = xrealloc(attrib_pend, attrib_cappend * sizeof *attrib_pend);
+	}
+	attrib_pend[attrib_npend++] = (struct attrib_pending){kind, xstrdup(id), from_hi};
+}
+
+/* The version of ID (KIND) whose window holds NS: 1 and *from_hi, 0 none, -1. */
+static int
+attrib_version_at(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                  int64_t ns, tstime_t *from_hi, char **cause)
+{
+	struct store_cursor *cur;
+	struct store_key prefix, k;
+	struct store_val key, val;
+	struct hist_bounds b;
+	int rc, found = 0;
+
+	hist_key_kind(&prefix, tailnet, kind, id);
+	if (prefix.bad)
+		return 0;
+	k = prefix;
+	/* The first version that started at or after the entry's microsecond. */
+	store_key_i64(&k, ns / 1000);
+	if (store_cursor_open(txn, STORE_VER, &cur, cause) == -1)
+		return -1;
+	rc = store_cursor_seek(cur, &k, &prefix, &key, &val);
+	if (rc == 0 && key.len == prefix.len + 8 && val.len >= HIST_BOUNDS_LEN) {
+		hist_bounds_get(val.data, &b);
+		if (b.from_lo != TSTIME_NONE && ns > b.from_lo * 1000 + 999 &&
+		    ns <= b.from_hi * 1000 + 999) {
+			*from_hi = b.from_hi;
+			found = 1;
+		}
+	}
+	store_cursor_close(cur);
+	return rc == -1 ? -1 : found;
+}
+
+int
+attrib_note_entry(struct store_txn *txn, const char *tailnet, json_t *entry, int64_t ns,
+                  char **cause)
+{
+	json_t *target = json_object_get(entry, "target");
+	const char *id = json_string_value(json_object_get(target, "id"));
+	const char *type = json_string_value(json_object_get(target, "type"));
+	tstime_t from_hi;
+	int rc;
+
+	if (id == NULL || *id == '\0' || type == NULL || strcmp(type, "NODE") != 0)
+		return 0;
+	rc = attrib_version_at(txn, tailnet, endpoints[ENDPOINT_devices].kind, id, ns, &from_hi,
+	                       cause);
+	if (rc == 1)
+		attrib_note_version(endpoints[ENDPOINT_devices].kind, id, from_hi);
+	return rc == -1 ? -1 : 0;
+}
+
+/* Does ENTRY explain the change from PREV (NULL: none, a creation) whose fields CHANGED? */
+static int
+attrib_fits(json_t *entry, json_t *prev, json_t *changed)
+{
+	const char *action = json_string_value(json_object_get(entry, "action"));
+	const char *prop =
+	    json_string_value(json_object_get(json_object_get(entry, "target"), "property"));
+	json_t *f;
+	size_t i, j, k;
+
+	if (action == NULL)
+		return 0;
+	if (prev == NULL)
+		return strcmp(action, "CREATE") == 0;
+	if (prop == NULL || strcmp(action, "CREATE") == 0 || strcmp(action, "DELETE") == 0)
+		return 0;
+	for (i = 0; i < sizeof attrib_device_props / sizeof attrib_device_props[0]; i++) {
+		if (strcmp(attrib_device_props[i].property, prop) != 0)
+			continue;
+		for (j = 0; j < 3 && attrib_device_props[i].fields[j] != NULL; j++)
+			json_array_foreach(changed, k, f)
+			{
+				const char *s = json_string_value(f);
+
+				if (s != NULL && strcmp(s, attrib_device_props[i].fields[j]) == 0)
+					return 1;
+			}
+	}
+	return 0;
+}
+
+/* What the attribution keeps of an entry (a new reference). */
+static json_t *
+attrib_who(json_t *e)
+{
+	json_t *o = json_object(), *v;
+	static const char *const keep[] = {"eventTime", "actor",         "origin",
+	                                   "action",    "actionDetails", "eventGroupID"};
+
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+		if ((v = json_object_get(e, keep[i])) != NULL && !json_is_null(v))
+			json_object_set(o, keep[i], v);
+	v = json_object_get(json_object_get(e, "target"), "property");
+	if (json_is_string(v))
+		json_object_set(o, "property", v);
+	return o;
+}
+
+/* The entries on ID logged in (FROM_LO, FROM_HI] that fit the change: a new array. */
+static json_t *
+attrib_candidates(struct store_txn *txn, const char *tailnet, const char *id,
+                  const struct hist_bounds *b, json_t *prev, json_t *changed, char **cause)
+{
+	struct store_cursor *cur;
+	struct store_key prefix, k;
+	struct store_val key, val;
+	json_t *out = json_array();
+	int rc, g = 0;
+
+	hist_key_kind(&prefix, tailnet, AUDIT_KIND_TARGET, id);
+	if (prefix.bad)
+		return out;
+	k = prefix;
+	store_key_i64(&k, b->from_lo * 1000 + 1000);
+	if (store_cursor_open(txn, STORE_CUR, &cur, cause) == -1) {
+		json_decref(out);
+		return NULL;
+	}
+	for (rc = store_cursor_seek(cur, &k, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		const uint8_t *p = (const uint8_t *)key.data + prefix.len;
+		struct store_key ek;
+		struct store_val ev;
+		int64_t ns;
+		json_t *e;
+
+		if (key.len != prefix.len + 8 + AUDIT_HASH_LEN)
+			continue;
+		if ((ns = store_get_i64(p)) > b->from_hi * 1000 + 999)
+			break;
+		hist_key_kind(&ek, tailnet, AUDIT_KIND_TIME, NULL);
+		store_key_bytes(&ek, p, 8 + AUDIT_HASH_LEN);
+		if ((g = store_get(txn, STORE_CUR, &ek, &ev, cause)) == -1)
+			break;
+		if (g == 1)
+			continue;
+		if ((e = json_loadb(ev.data, ev.len, 0, NULL)) == NULL)
+			continue;
+		if (attrib_fits(e, prev, changed))
+			json_array_append_new(out, attrib_who(e));
+		json_decref(e);
+	}
+	store_cursor_close(cur);
+	/* A damaged index row is passed over (store verify reports it); a failed read is not. */
+	if (g == -1) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The key of the attribution of version FROM_HI of ID. */
+static void
+attrib_key(struct store_key *k, const char *tailnet, uint8_t kind, const char *id, tstime_t from_hi)
+{
+	hist_key_kind(k, tailnet, ATTRIB_KIND, id);
+	store_key_u8(k, kind);
+	store_key_i64(k, from_hi);
+}
+
+json_t *
+attrib_get(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+           tstime_t from_hi)
+{
+	struct store_key k;
+	struct store_val v;
+	char *cause = NULL;
+
+	attrib_key(&k, tailnet, kind, id, from_hi);
+	if (k.bad || store_get(txn, STORE_CUR, &k, &v, &cause) != 0) {
+		free(cause);
+		return NULL;
+	}
+	return json_loadb(v.data, v.len, 0, NULL);
+}
+
+/* The event types a device's new version records: the change an attribution explains. */
+static const char *const attrib_change_types[] = {
+    "device.created",
+    "device.renamed",
+    "device.address.added",
+    "device.address.removed",
+    "device.tags.changed",
+    "device.owner.changed",
+    "device.authorized.changed",
+    "device.key.expiry.changed",
+    "device.routes.changed",
+    "device.updated",
+};
+
+/* Completes the events the change of ID seen at FROM_HI recorded with the member
+ * "attribution": REC. They keep their numbers; a reader (events, a hook not yet run) sees who. */
+static int
+attrib_complete_events(struct store_txn *txn, const char *tailnet, const char *id, tstime_t from_hi,
+                       json_t *rec, char **cause)
+{
+	struct store_cursor *cur;
+	struct store_key prefix, k;
+	struct store_val key, val;
+	uint64_t *seqs = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0, r;
+
+	store_key_init(&prefix);
+	k = prefix;
+	store_key_i64(&k, from_hi);
+	if (store_cursor_open(txn, STORE_EVTIME, &cur, cause) == -1)
+		return -1;
+	for (r = store_cursor_seek(cur, &k, &prefix, &key, &val); r == 0;
+	     r = store_cursor_step(cur, 1, &key, &val)) {
+		if (key.len != 16 || store_get_i64(key.data) != from_hi)
+			break;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			seqs = xrealloc(seqs, cap * sizeof *seqs);
+		}
+		seqs[n++] = store_get_u64((const uint8_t *)key.data + 8);
+	}
+	store_cursor_close(cur);
+	if (r == -1) {
+		free(seqs);
+		return -1;
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const char *type, *tn, *eid;
+		json_t *ev;
+		char *text;
+		size_t j;
+
+		store_key_init(&k);
+		store_key_u64(&k, seqs[i]);
+		if (store_get(txn, STORE_EVENT, &k, &val, cause) != 0)
+			continue;
+		if ((ev = json_loadb(val.data, val.len, 0, NULL)) == NULL)
+			continue;
+		type = json_string_value(json_object_get(ev, "type"));
+		tn = json_string_value(json_object_get(ev, "tailnet"));
+		eid = json_string_value(json_object_get(json_object_get(ev, "entity"), "id"));
+		for (j = 0;
+		     type != NULL && j < sizeof attrib_change_types / sizeof *attrib_change_types;
+		     j++)
+			if (strcmp(type, attrib_change_types[j]) == 0)
+				break;
+		if (type != NULL && j < sizeof attrib_change_types / sizeof *attrib_change_types &&
+		    tn != NULL && strcmp(tn, tailnet) == 0 && eid != NULL && strcmp(eid, id) == 0) {
+			json_object_set(ev, "attribution", rec);
+			text = json_dumps(ev, JSON_COMPACT);
+			rc = store_put(txn, STORE_EVENT, &k, text, strlen(text), cause);
+			free(text);
+		}
+		json_decref(ev);
+	}
+	free(seqs);
+	return rc;
+}
+
+/* One noted version: its candidates, the record they make, stored and announced when new. */
+static int
+attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pending *p, tstime_t t,
+            int announce, size_t *events, char **cause)
+{
+	struct store_cursor *cur;
+	struct store_key prefix, k;
+	struct store_val key, val;
+	struct hist_bounds b;
+	json_t *dev = NULL, *prev = NULL, *changed = NULL, *cands = NULL, *rec = NULL, *old;
+	char *text = NULL;
+	int rc = -1, r;
+
+	hist_key_kind(&prefix, tailnet, p->kind, p->id);
+	k = prefix;
+	store_key_i64(&k, p->from_hi);
+	if (store_cursor_open(txn, STORE_VER, &cur, cause) == -1)
+		return -1;
+	r = store_cursor_seek(cur, &k, &prefix, &key, &val);
+	if (r != 0 || key.len != prefix.len + 8 || val.len < HIST_BOUNDS_LEN ||
+	    store_get_i64((const uint8_t *)key.data + prefix.len) != p->from_hi) {
+		store_cursor_close(cur);
+		return r == -1 ? -1 : 0;
+	}
+	hist_bounds_get(val.data, &b);
+	dev = json_loadb((const char *)val.data + HIST_BOUNDS_LEN, val.len - HIST_BOUNDS_LEN, 0,
+	                 NULL);
+	if (store_cursor_step(cur, -1, &key, &val) == 0 && key.len == prefix.len + 8 &&
+	    val.len >= HIST_BOUNDS_LEN)
+		prev = json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
+		                  val.len - HIST_BOUNDS_LEN, 0, NULL);
+	store_cursor_close(cur);
+	/* A version with no known start (the first poll's) is no change to explain. */
+	if (dev == NULL || b.from_lo == TSTIME_NONE) {
+		rc = 0;
+		goto out;
+	}
+	changed = prev != NULL ? hist_changed_fields(prev, dev) : json_array();
+	if ((cands = attrib_candidates(txn, tailnet, p->id, &b, prev, changed, cause)) == NULL)
+		goto out;
+	if (json_array_size(cands) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (json_array_size(cands) == 1) {
+		rec = json_pack("{s:s}", "state", "attributed");
+		json_object_update(rec, json_array_get(cands, 0));
+	} else
+		rec = json_pack("{s:s, s:O}", "state", "ambiguous", "candidates", cands);
+	old = attrib_get(txn, tailnet, p->kind, p->id, p->from_hi);
+	r = old != NULL && json_equal(old, rec);
+	json_decref(old);
+	if (r) {
+		rc = 0;
+		goto out;
+	}
+	text = json_dumps(rec, JSON_COMPACT);
+	attrib_key(&k, tailnet, p->kind, p->id, p->from_hi);
+	if (k.bad) { /* an id too long to key: left unattributed */
+		rc = 0;
+		goto out;
+	}
+	if (store_put(txn, STORE_CUR, &k, text, strlen(text), cause) == -1 ||
+	    attrib_complete_events(txn, tailnet, p->id, p->from_hi, rec, cause) == -1)
+		goto out;
+	if (announce) {
+		json_t *data = json_object(), *change = json_object();
+		struct event_rec ev = {
+		    .time = t,
+		    .tailnet = tailnet,
+		    .type = EVENT_T_device_attributed,
+		    .kind = "device",
+		    .id = p->id,
+		    .name = json_string_value(json_object_get(dev, "name")),
+		    .changed = changed,
+		    .data = data,
+		};
+		uint64_t seq;
+
+		hist_bounds_json(change, &b);
+		json_object_set_new(data, "change", change);
+		json_object_set(data, "attribution", rec);
+		r = event_append(txn, &ev, &seq, cause);
+		json_decref(data);
+		if (r == -1)
+			goto out;
+		(*events)++;
+	}
+	rc = 0;
+out:
+	free(text);
+	json_decref(rec);
+	json_decref(cands);
+	json_decref(changed);
+	json_decref(prev);
+	json_decref(dev);
+	return rc;
+}
+
+int
+attrib_flush(struct store_txn *txn, const char *tailnet, tstime_t t, int announce, size_t *events,
+             char **cause)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < attrib_npend; i++)
+		rc = attrib_join(txn, tailnet, &attrib_pend[i], t, announce, events, cause);
+	attrib_reset();
+	return rc;
+}

@@ -1,0 +1,40 @@
+/* attrib.h: attribution: a recorded change of a device joined to the audit log entries that
+ * explain it, stored with the change whichever of the two arrived second. */
+#ifndef TSINV_ATTRIB_H
+#define TSINV_ATTRIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "store.h"
+#include "tstime.h"
+
+/* The attribution records' kind byte in the cur db: tailnet, ATTRIB_KIND, entity id, the
+ * entity's kind byte, the version's from_hi -> {"state", ...} (compact JSON). A key space of its
+ * own: no existing value changes format. */
+#define ATTRIB_KIND 'E'
+
+/* A poll starts: what the last one noted is forgotten (a transaction run again starts over). */
+void attrib_reset(void);
+
+/* A new version of entity ID of KIND starting at FROM_HI was written: joined when the poll ends
+ * (attrib_flush), after the poll's own events. */
+void attrib_note_version(uint8_t kind, const char *id, tstime_t from_hi);
+
+/* An audit log entry (ENTRY, at NS nanoseconds) was stored: notes the version whose window holds
+ * it, if any, for attrib_flush. 0, or -1 with *cause. */
+int attrib_note_entry(struct store_txn *txn, const char *tailnet, json_t *entry, int64_t ns,
+                      char **cause);
+
+/* Joins each noted version to the entries in its window and, where the result changed, stores
+ * it, completes the change's own events with it ("attribution") and, when ANNOUNCE, records a
+ * device.attributed event (counted in *EVENTS) at time T. 0, or -1. */
+int attrib_flush(struct store_txn *txn, const char *tailnet, tstime_t t, int announce,
+                 size_t *events, char **cause);
+
+/* The stored attribution of version FROM_HI of ID as a new reference, or NULL. */
+json_t *attrib_get(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
+                   tstime_t from_hi);
+
+#endif
