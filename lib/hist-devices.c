@@ -4,10 +4,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "event-log.h"
 #include "hist-int.h"
+#include "jscan.h"
 #include "log.h"
 #include "norm.h"
+
+/* A device's raw record, in STORE_CUR beside its current record under this kind byte: the hash
+ * of the element's bytes that record was made from, and what a poll needs of a device whose
+ * bytes come again unchanged (node key expiry, flags) without parsing them. */
+#define HIST_RAW_KIND 'r'
+#define HIST_RAW_HASH 32
+#define HIST_RAW_LEN (HIST_RAW_HASH + 8 + 4)
+#define HIST_RAW_F_KEY_EXPIRY_DISABLED 0x1
+#define HIST_RAW_F_ONLINE 0x2
+#define HIST_RAW_F_MULTI 0x4
+/* Hashed ahead of the bytes. Change it with anything that changes what the same bytes make
+ * (normalisation, the checks of an element): every hash is then new, and each device is
+ * parsed once more at the next poll, which writes the new hashes. */
+#define HIST_RAW_SALT "tsinv/devices/1\n"
+
+/* The raw records of a tailnet, by hash: open addressing, a power of two slots. */
+struct hist_raw_ent {
+	unsigned char h[HIST_RAW_HASH];
+	char *id; /* NULL: a free slot */
+	tstime_t expires;
+	uint32_t flags;
+};
+struct hist_raw_tab {
+	struct hist_raw_ent *e;
+	size_t mask, n;
+};
 
 struct hist_change {
 	enum hist_action action;
@@ -29,8 +58,11 @@ struct hist_apply {
 	const char *tailnet;
 	tstime_t t;
 	const struct hist_policy *pol;
-	struct norm_device *devs; /* sorted by id */
-	size_t ndevs;
+	const char *body; /* the answer's bytes, as the API sent them */
+	size_t len;
+	unsigned char hash[HIST_RAW_HASH]; /* of the whole body */
+	struct norm_device *devs;          /* sorted by id */
+	size_t ndevs, nslots;
 	struct hist_poll_result *res;
 	struct hist_change *ch;
 	size_t nch;
@@ -95,6 +127,184 @@ hist_classify(struct store_txn *txn, struct hist_apply *a, uint64_t *ncur, char 
 {
 	return hist_merge(txn, a->tailnet, HIST_DEVICES->kind, a->ndevs, hist_dev_view,
 	                  hist_dev_change, a, ncur, cause);
+}
+
+/* The hash of BYTES (LEN) under the salt, into H, with CTX (NULL: one of its own). */
+static void
+hist_raw_hash(EVP_MD_CTX *ctx, const char *bytes, size_t len, unsigned char h[HIST_RAW_HASH])
+{
+	EVP_MD_CTX *own = ctx == NULL ? EVP_MD_CTX_new() : NULL;
+	unsigned int hl = 0;
+
+	if (ctx == NULL)
+		ctx = own;
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, HIST_RAW_SALT, strlen(HIST_RAW_SALT)) != 1 ||
+	    EVP_DigestUpdate(ctx, bytes, len) != 1 || EVP_DigestFinal_ex(ctx, h, &hl) != 1 ||
+	    hl != HIST_RAW_HASH)
+		fatalx("sha256 failed");
+	EVP_MD_CTX_free(own);
+}
+
+static void
+hist_raw_hex(const unsigned char h[HIST_RAW_HASH], char out[2 * HIST_RAW_HASH + 1])
+{
+	for (size_t i = 0; i < HIST_RAW_HASH; i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+static void
+hist_raw_key(struct store_key *k, const char *tailnet, const char *id)
+{
+	hist_key_kind(k, tailnet, HIST_RAW_KIND, id);
+}
+
+/* Device ND's raw record: the hash of the bytes it was made from, its key expiry, its flags. */
+static int
+hist_raw_put(struct store_txn *txn, const char *tailnet, const struct norm_device *nd, char **cause)
+{
+	uint8_t v[HIST_RAW_LEN];
+	uint32_t f = (nd->key_expiry_disabled ? HIST_RAW_F_KEY_EXPIRY_DISABLED : 0) |
+	             (nd->online ? HIST_RAW_F_ONLINE : 0) |
+	             (nd->multiple_connections ? HIST_RAW_F_MULTI : 0);
+	struct store_key k;
+
+	memcpy(v, nd->raw, HIST_RAW_HASH);
+	store_put_i64(v + HIST_RAW_HASH, nd->expires);
+	v[HIST_RAW_HASH + 8] = (uint8_t)(f >> 24);
+	v[HIST_RAW_HASH + 9] = (uint8_t)(f >> 16);
+	v[HIST_RAW_HASH + 10] = (uint8_t)(f >> 8);
+	v[HIST_RAW_HASH + 11] = (uint8_t)f;
+	hist_raw_key(&k, tailnet, nd->id);
+	return store_put(txn, STORE_CUR, &k, v, sizeof(v), cause);
+}
+
+static int
+hist_raw_del(struct store_txn *txn, const char *tailnet, const char *id, char **cause)
+{
+	struct store_key k;
+
+	hist_raw_key(&k, tailnet, id);
+	return store_del(txn, STORE_CUR, &k, cause) == -1 ? -1 : 0;
+}
+
+static void
+hist_raw_tab_free(struct hist_raw_tab *t)
+{
+	for (size_t i = 0; t->e != NULL && i <= t->mask; i++)
+		free(t->e[i].id);
+	free(t->e);
+	memset(t, 0, sizeof(*t));
+}
+
+static struct hist_raw_ent *
+hist_raw_slot(struct hist_raw_tab *t, const unsigned char h[HIST_RAW_HASH])
+{
+	uint64_t x;
+	size_t i;
+
+	memcpy(&x, h, sizeof(x));
+	for (i = (size_t)x & t->mask; t->e[i].id != NULL; i = (i + 1) & t->mask)
+		if (memcmp(t->e[i].h, h, HIST_RAW_HASH) == 0)
+			break;
+	return &t->e[i];
+}
+
+static void
+hist_raw_add(struct hist_raw_tab *t, const unsigned char h[HIST_RAW_HASH], const char *id,
+             tstime_t expires, uint32_t flags)
+{
+	struct hist_raw_ent *e;
+
+	if (t->e == NULL || 2 * (t->n + 1) > t->mask + 1) {
+		struct hist_raw_tab bigger = {0};
+		size_t size = t->e == NULL ? 1024 : 2 * (t->mask + 1);
+
+		bigger.e = xcalloc(size, sizeof(*bigger.e));
+		bigger.mask = size - 1;
+		for (size_t i = 0; t->e != NULL && i <= t->mask; i++)
+			if (t->e[i].id != NULL) {
+				*hist_raw_slot(&bigger, t->e[i].h) = t->e[i];
+				bigger.n++;
+			}
+		free(t->e);
+		*t = bigger;
+	}
+	e = hist_raw_slot(t, h);
+	if (e->id != NULL)
+		return; /* two devices from the same bytes cannot be: the first stays */
+	memcpy(e->h, h, HIST_RAW_HASH);
+	e->id = xstrdup(id);
+	e->expires = expires;
+	e->flags = flags;
+	t->n++;
+}
+
+/* The raw records of A's tailnet, by hash. 0, or -1 with *cause. */
+static int
+hist_raw_load(struct store_txn *txn, struct hist_apply *a, struct hist_raw_tab *t, char **cause)
+{
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key, val;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	hist_raw_key(&prefix, a->tailnet, NULL);
+	if (store_cursor_open(txn, STORE_CUR, &cur, cause) == -1)
+		return -1;
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		const uint8_t *v = val.data;
+		const char *id = (const char *)key.data + prefix.len;
+
+		/* A damaged one only costs a parse. */
+		if (key.len <= prefix.len + 1 || key.len - prefix.len > NORM_MAX_ID + 1 ||
+		    ((const char *)key.data)[key.len - 1] != '\0' || val.len != HIST_RAW_LEN)
+			continue;
+		hist_raw_add(t, v, id, store_get_i64(v + HIST_RAW_HASH),
+		             (uint32_t)v[HIST_RAW_HASH + 8] << 24 |
+		                 (uint32_t)v[HIST_RAW_HASH + 9] << 16 |
+		                 (uint32_t)v[HIST_RAW_HASH + 10] << 8 | v[HIST_RAW_HASH + 11]);
+	}
+	store_cursor_close(cur);
+	return 0;
+}
+
+/* A device the poll did not parse: its bytes are those of the raw record E. */
+static void
+hist_raw_same(struct norm_device *nd, const struct hist_raw_ent *e, size_t order)
+{
+	memset(nd, 0, sizeof(*nd));
+	snprintf(nd->id, sizeof(nd->id), "%s", e->id);
+	memcpy(nd->raw, e->h, HIST_RAW_HASH);
+	nd->same = 1;
+	nd->order = order;
+	nd->created = TSTIME_NONE;
+	nd->expires = e->expires;
+	nd->key_expiry_disabled = (e->flags & HIST_RAW_F_KEY_EXPIRY_DISABLED) != 0;
+	nd->online = (e->flags & HIST_RAW_F_ONLINE) != 0;
+	nd->multiple_connections = (e->flags & HIST_RAW_F_MULTI) != 0;
+}
+
+/* The stable JSON of ND: its own, or its current record's when it was not parsed (NULL if that
+ * cannot be read). A new reference. */
+static json_t *
+hist_dev_stable(struct store_txn *txn, const char *tailnet, const struct norm_device *nd)
+{
+	struct store_key k;
+	struct store_val v;
+	struct hist_cur cr;
+	char *cause = NULL;
+
+	if (nd->stable != NULL)
+		return json_loads(nd->stable, 0, NULL);
+	hist_key_device(&k, tailnet, nd->id);
+	if (store_get(txn, STORE_CUR, &k, &v, &cause) != 0 || hist_cur_decode(&v, &cr) == -1) {
+		free(cause);
+		return NULL;
+	}
+	return json_loadb(cr.stable, cr.stable_len, 0, NULL);
 }
 
 static int
@@ -476,7 +686,9 @@ hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_chang
 		if (c->hidden && hist_hidden_put(txn, a, c->id, old_from_hi, last_ok, cause) == -1)
 			return -1;
 		hist_key_device(&k, a->tailnet, c->id);
-		return store_del(txn, STORE_CUR, &k, cause) == -1 ? -1 : 0;
+		if (store_del(txn, STORE_CUR, &k, cause) == -1)
+			return -1;
+		return hist_raw_del(txn, a->tailnet, c->id, cause);
 	}
 	}
 	/* Back in sight: the hidden version ends where this one starts. */
@@ -727,7 +939,7 @@ hist_expiry_events(struct store_txn *txn, struct hist_apply *a, int baseline, si
 			              cause) == -1)
 				return -1;
 		}
-		json_t *dev = json_loads(nd->stable, 0, NULL), *data;
+		json_t *dev = hist_dev_stable(txn, a->tailnet, nd), *data;
 
 		tstime_format(nd->expires, exp, sizeof(exp));
 		if (left > 0) {
@@ -775,6 +987,173 @@ hist_visibility(struct store_txn *txn, struct hist_apply *a, char **cause)
 	return 0;
 }
 
+/* Outside the elements of its list, the body is checked as jansson checks a whole body
+ * (duplicate keys, numbers out of range): the answers refused are the same as when the whole
+ * body was parsed. JS: the list's elements (NULL: there is no list; the whole body is parsed). */
+static int
+hist_devices_rest(const struct hist_apply *a, const struct jscan *js, char **cause)
+{
+	size_t head = js != NULL ? (size_t)(js->p - a->body) : a->len;
+	size_t tail = js != NULL ? a->len - (size_t)(js->end - a->body) : 0;
+	char *rest = xmalloc(head + 1 + tail);
+	json_error_t jerr;
+	json_t *j;
+
+	memcpy(rest, a->body, head);
+	if (js != NULL) {
+		rest[head] = ']';
+		memcpy(rest + head + 1, js->end, tail);
+	}
+	j = json_loadb(rest, head + (js != NULL) + tail, JSON_REJECT_DUPLICATES, &jerr);
+	free(rest);
+	if (j == NULL) {
+		*cause = xasprintf("the answer is not valid JSON (line %d, column %d: %s)",
+		                   jerr.line, jerr.column, jerr.text);
+		return -1;
+	}
+	json_decref(j);
+	return 0;
+}
+
+static const struct hist_raw_ent *
+hist_raw_find(struct hist_raw_tab *t, const unsigned char h[HIST_RAW_HASH])
+{
+	struct hist_raw_ent *e;
+
+	if (t->e == NULL)
+		return NULL;
+	e = hist_raw_slot(t, h);
+	return e->id != NULL ? e : NULL;
+}
+
+static void
+hist_devs_free(struct hist_apply *a)
+{
+	for (size_t i = 0; i < a->nslots; i++)
+		norm_device_free(&a->devs[i]);
+	free(a->devs);
+	a->devs = NULL;
+	a->ndevs = a->nslots = 0;
+}
+
+static void
+hist_drop_dev(void *nd)
+{
+	norm_device_free(nd);
+}
+
+/* Finds each element of the body's list and parses it alone, unless its bytes are those a
+ * current record was made from; then the devices are sorted by id. 0, or -1 with *cause when
+ * the answer does not check out (then nothing is recorded). */
+static int
+hist_devices_scan(struct store_txn *txn, struct hist_apply *a, char **cause)
+{
+	struct hist_raw_tab tab;
+	struct jscan js;
+	const char *el;
+	size_t elen, i;
+	int rc = jscan_member(a->body, a->len, "devices", &js, cause);
+	EVP_MD_CTX *ctx;
+
+	if (rc == -1) {
+		char *why = *cause;
+
+		*cause = xasprintf("the answer is not valid JSON (%s)", why);
+		free(why);
+		return -1;
+	}
+	if (hist_devices_rest(a, rc == JSCAN_ARRAY ? &js : NULL, cause) == -1)
+		return -1;
+	/* A Go server marshals an empty list as null (a new tailnet): no devices, not a broken
+	 * answer; the deletion guards still apply. */
+	if (rc == JSCAN_OTHER && js.end - js.p == 4 && memcmp(js.p, "null", 4) == 0)
+		return 0;
+	if (rc != JSCAN_ARRAY) {
+		*cause = xasprintf("the answer has no \"devices\" list");
+		return -1;
+	}
+	if (hist_raw_load(txn, a, &tab, cause) == -1)
+		return -1;
+	a->devs = xcalloc(js.count ? js.count : 1, sizeof(*a->devs));
+	a->nslots = js.count;
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		fatalx("out of memory");
+	rc = 0;
+	for (i = 0; rc == 0 && i < js.count && jscan_next(&js, &el, &elen) == 1; i++) {
+		struct norm_device *nd = &a->devs[i];
+		const struct hist_raw_ent *e;
+		unsigned char h[HIST_RAW_HASH];
+		json_error_t jerr;
+		json_t *dev;
+
+		hist_raw_hash(ctx, el, elen, h);
+		if ((e = hist_raw_find(&tab, h)) != NULL) {
+			hist_raw_same(nd, e, i);
+			continue;
+		}
+		if ((dev = json_loadb(el, elen, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr)) ==
+		    NULL) {
+			*cause = xasprintf("the answer is not valid JSON (devices: device %zu: %s)",
+			                   i + 1, jerr.text);
+			rc = -1;
+			break;
+		}
+		rc = norm_device(dev, nd, cause);
+		/* A device without what the API always sends is a broken answer, not a device. */
+		if (rc == 0)
+			rc = norm_members(dev, norm_device_members, "devices", "device", i,
+			                  "nodeId", cause);
+		json_decref(dev);
+		memcpy(nd->raw, h, HIST_RAW_HASH);
+		nd->order = i;
+	}
+	EVP_MD_CTX_free(ctx);
+	hist_raw_tab_free(&tab);
+	if (rc == -1)
+		return -1;
+	/* The API never lists a node twice; if it does, the first entry is kept. Moved slots are
+	 * zeroed so that every slot is freed exactly once. */
+	a->ndevs = hist_sort_unique(
+	    a->devs, a->nslots, sizeof(*a->devs), offsetof(struct norm_device, id),
+	    offsetof(struct norm_device, order), a->tailnet, "device", hist_drop_dev);
+	return 0;
+}
+
+/* The body's bytes are those of the last answer recorded whole, and nothing waits (no mass
+ * disappearance held, no absence to confirm): every current device is listed unchanged. Then
+ * the devices are those of the raw records, none parsed: 1. 0 when this does not hold. */
+static int
+hist_devices_quick(struct store_txn *txn, struct hist_apply *a, const struct hist_endpoint *ep,
+                   char **cause)
+{
+	struct hist_raw_tab tab;
+	char hex[2 * HIST_RAW_HASH + 1];
+	size_t i, n = 0;
+
+	hist_raw_hex(a->hash, hex);
+	if (ep->raw[0] == '\0' || strcmp(ep->raw, hex) != 0 || ep->pending_mass ||
+	    ep->pending_confirm > 0 || ep->last_ok == TSTIME_NONE)
+		return 0;
+	if (hist_raw_load(txn, a, &tab, cause) == -1)
+		return -1;
+	if (tab.n != ep->entities) {
+		hist_raw_tab_free(&tab);
+		return 0;
+	}
+	a->devs = xcalloc(tab.n ? tab.n : 1, sizeof(*a->devs));
+	a->nslots = tab.n;
+	for (i = 0; tab.e != NULL && i <= tab.mask; i++)
+		if (tab.e[i].id != NULL) {
+			hist_raw_same(&a->devs[n], &tab.e[i], n);
+			n++;
+		}
+	hist_raw_tab_free(&tab);
+	a->ndevs = hist_sort_unique(
+	    a->devs, a->nslots, sizeof(*a->devs), offsetof(struct norm_device, id),
+	    offsetof(struct norm_device, order), a->tailnet, "device", hist_drop_dev);
+	return 1;
+}
+
 static int
 hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 {
@@ -782,16 +1161,21 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	struct hist_endpoint ep;
 	uint64_t ncur = 0;
 	size_t gone = 0, expiring = 0, expired = 0, i;
-	int rc = -1, baseline, hold;
+	int rc = -1, baseline, hold, quick, whole = 1;
 	tstime_t prev_ok;
 
+	/* A redo after the map grew starts again from the bytes. */
 	hist_changes_free(a);
+	hist_devs_free(a);
 	memset(a->res, 0, sizeof(*a->res));
 	if (hist_poll_begin(txn, a->tailnet, HIST_DEVICES->name, &a->t, &ep, a->pol, cause) == -1)
 		return -1;
 	a->res->time = a->t;
+	if ((quick = hist_devices_quick(txn, a, &ep, cause)) == -1 ||
+	    (!quick && hist_devices_scan(txn, a, cause) == -1))
+		goto out;
 	a->res->seen = a->ndevs;
-	if (hist_classify(txn, a, &ncur, cause) == -1)
+	if (!quick && hist_classify(txn, a, &ncur, cause) == -1)
 		goto out;
 	if (hist_visibility(txn, a, cause) == -1 || hist_devices_confirm(txn, a, cause) == -1)
 		goto out;
@@ -815,7 +1199,13 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 		/* The first poll of a tailnet is one summary, not one event per device. */
 		if (!baseline && hist_change_events(txn, a, &a->ch[i], cause) == -1)
 			goto out;
+		whole &= a->ch[i].action != HIST_A_GONE;
 	}
+	/* Each device parsed keeps the hash of its bytes, changed or not (a reordering of its
+	 * members makes no version, but its new bytes must not be parsed again). */
+	for (i = 0; i < a->ndevs; i++)
+		if (!a->devs[i].same && hist_raw_put(txn, a->tailnet, &a->devs[i], cause) == -1)
+			goto out;
 	if (hist_expiry_events(txn, a, baseline, &expiring, &expired, cause) == -1)
 		goto out;
 	if (baseline) {
@@ -833,6 +1223,11 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	for (i = 0; i < a->nch; i++)
 		ep.hidden = ep.hidden + a->ch[i].hidden - (ep.hidden > 0 && a->ch[i].returned);
 	ep.pending_confirm = a->res->pending;
+	/* Every listed device is current and no other is: the same bytes again need no parse. */
+	if (whole && ep.pending_confirm == 0)
+		hist_raw_hex(a->hash, ep.raw);
+	else
+		ep.raw[0] = '\0';
 	prev_ok = ep.last_ok;
 	rc = hist_poll_end(txn, a->tailnet, HIST_DEVICES->name, &ep, a->t, a->ndevs, a->pol, cause);
 	if (rc == 0)
@@ -842,62 +1237,50 @@ out:
 	return rc;
 }
 
-static void
-hist_drop_dev(void *nd)
-{
-	norm_device_free(nd);
-}
-
-/* As hist_devices_apply, with the devices ANS fetched by id (NULL: none). */
+/* As hist_devices_apply_raw, with the devices ANS fetched by id (NULL: none). */
 static int
-hist_devices_apply_ans(struct store *st, const char *tailnet, tstime_t t, json_t *body,
-                       const struct endpoint_answer *ans, const struct hist_policy *pol,
+hist_devices_apply_ans(struct store *st, const char *tailnet, tstime_t t, const char *body,
+                       size_t len, const struct endpoint_answer *ans, const struct hist_policy *pol,
                        struct hist_poll_result *res, char **cause)
 {
-	json_t *list = json_is_object(body) ? json_object_get(body, "devices") : NULL, *dev;
-	struct hist_apply a = {.tailnet = tailnet, .t = t, .pol = pol, .res = res, .ans = ans};
-	size_t i, n;
-	int rc = -1;
+	struct hist_apply a = {.tailnet = tailnet,
+	                       .t = t,
+	                       .pol = pol,
+	                       .res = res,
+	                       .ans = ans,
+	                       .body = body,
+	                       .len = len};
+	int rc;
 
-	/* A Go server marshals an empty list as null (a new tailnet): no devices, not a broken
-	 * answer; the deletion guards still apply. */
-	if (json_is_null(list))
-		list = NULL;
-	else if (!json_is_array(list)) {
-		*cause = xasprintf("the answer has no \"devices\" list");
-		return -1;
-	}
-	n = json_array_size(list);
-	a.devs = xcalloc(n ? n : 1, sizeof(*a.devs));
-	json_array_foreach(list, i, dev)
-	{
-		if (norm_device(dev, &a.devs[i], cause) == -1)
-			goto out;
-		/* A device without what the API always sends is a broken answer, not a device. */
-		if (norm_members(dev, norm_device_members, "devices", "device", i, "nodeId",
-		                 cause) == -1)
-			goto out;
-		a.devs[i].order = i;
-	}
-	/* The API never lists a node twice; if it does, the first entry is kept. Moved slots are
-	 * zeroed so that every slot is freed exactly once below. */
-	a.ndevs =
-	    hist_sort_unique(a.devs, n, sizeof(*a.devs), offsetof(struct norm_device, id),
-	                     offsetof(struct norm_device, order), tailnet, "device", hist_drop_dev);
+	hist_raw_hash(NULL, body, len, a.hash);
 	rc = store_write(st, hist_apply_txn, &a, cause);
-out:
 	hist_changes_free(&a);
-	for (i = 0; i < n; i++)
-		norm_device_free(&a.devs[i]);
-	free(a.devs);
+	hist_devs_free(&a);
 	return rc;
+}
+
+int
+hist_devices_apply_raw(struct store *st, const char *tailnet, tstime_t t, const char *body,
+                       size_t len, const struct hist_policy *pol, struct hist_poll_result *res,
+                       char **cause)
+{
+	return hist_devices_apply_ans(st, tailnet, t, body, len, NULL, pol, res, cause);
 }
 
 int
 hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
                    const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
 {
-	return hist_devices_apply_ans(st, tailnet, t, body, NULL, pol, res, cause);
+	char *text = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	int rc;
+
+	if (text == NULL) {
+		*cause = xasprintf("the answer has no \"devices\" list");
+		return -1;
+	}
+	rc = hist_devices_apply_ans(st, tailnet, t, text, strlen(text), NULL, pol, res, cause);
+	free(text);
+	return rc;
 }
 
 int
@@ -905,17 +1288,73 @@ hist_devices_answer(struct store *st, const char *tailnet, tstime_t t,
                     const struct endpoint_answer *ans, const struct hist_policy *pol,
                     struct hist_poll_result *res, char **cause)
 {
-	return hist_devices_apply_ans(st, tailnet, t, json_array_get(ans->json, 0), ans, pol, res,
+	return hist_devices_apply_ans(st, tailnet, t, ans->text, ans->text_len, ans, pol, res,
 	                              cause);
+}
+
+/* Adds the nodeId of the device EL (LEN bytes, checked by jscan) to LISTED. */
+static void
+hist_plan_listed(json_t *listed, const char *el, size_t len)
+{
+	char id[NORM_MAX_ID + 1];
+	const char *s;
+	size_t n;
+	json_t *dev;
+
+	if (jscan_string_member(el, len, "nodeId", &s, &n) == 1) {
+		if (n > 0 && n <= NORM_MAX_ID) {
+			memcpy(id, s, n);
+			id[n] = '\0';
+			json_object_set_new(listed, id, json_true());
+		}
+		return;
+	}
+	/* Escaped, or no string: jansson says what it is. */
+	dev = json_loadb(el, len, JSON_DECODE_ANY, NULL);
+	if (json_is_string(json_object_get(dev, "nodeId")))
+		json_object_set_new(listed, json_string_value(json_object_get(dev, "nodeId")),
+		                    json_true());
+	json_decref(dev);
 }
 
 int
 hist_devices_plan_answer(struct store *st, const char *tailnet, const struct endpoint_answer *ans,
                          json_t **ids, char **cause)
 {
-	json_t *body = json_array_get(ans->json, 0);
+	struct hist_endpoint ep;
+	unsigned char h[HIST_RAW_HASH];
+	char hex[2 * HIST_RAW_HASH + 1], *why = NULL;
+	struct jscan js;
+	const char *el;
+	size_t len;
+	json_t *listed;
+	int rc;
 
-	return hist_confirm_plan(st, tailnet, HIST_DEVICES->kind,
-	                         json_is_object(body) ? json_object_get(body, "devices") : NULL,
-	                         "nodeId", ids, cause);
+	/* The last answer recorded whole, again: every current device is listed. */
+	hist_raw_hash(NULL, ans->text, ans->text_len, h);
+	hist_raw_hex(h, hex);
+	if (hist_endpoint_get(st, tailnet, HIST_DEVICES->name, &ep, cause) == -1)
+		return -1;
+	rc = ep.raw[0] != '\0' && strcmp(ep.raw, hex) == 0 && !ep.pending_mass &&
+	     ep.pending_confirm == 0;
+	hist_endpoint_free(&ep);
+	if (rc) {
+		*ids = json_array();
+		return 0;
+	}
+	rc = jscan_member(ans->text, ans->text_len, "devices", &js, &why);
+	free(why);
+	/* No list at all is a broken answer that fetches nothing (its apply says why); null is
+	 * an empty list. */
+	if (rc != JSCAN_ARRAY &&
+	    !(rc == JSCAN_OTHER && js.end - js.p == 4 && memcmp(js.p, "null", 4) == 0)) {
+		*ids = json_array();
+		return 0;
+	}
+	listed = json_object();
+	while (rc == JSCAN_ARRAY && jscan_next(&js, &el, &len) == 1)
+		hist_plan_listed(listed, el, len);
+	rc = hist_confirm_plan_set(st, tailnet, HIST_DEVICES->kind, listed, ids, cause);
+	json_decref(listed);
+	return rc;
 }

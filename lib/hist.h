@@ -82,6 +82,9 @@ struct hist_endpoint {
 	char credential[8]; /* of the last successful poll: "api_key", "oauth", "" unknown */
 	uint64_t hidden;    /* devices not visible to the current credential, kept as unknown */
 	uint64_t pending_confirm; /* entities missing from the last list, not confirmed gone yet */
+	/* The hash (hex) of the last answer recorded whole: every entity it lists is current, no
+	 * other is, nothing waits. The same bytes again record only the poll ("": none). */
+	char raw[65];
 	/* This poll's, never stored: why the span to it is a gap (NULL: it is not). */
 	const char *clock_why;
 };
@@ -93,7 +96,14 @@ struct hist_endpoint {
 int hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
                        const struct hist_policy *pol, struct hist_poll_result *res, char **cause);
 
-/* The devices row's recorder: hist_devices_apply on the one answer. */
+/* The same on the answer's bytes (BODY, LEN bytes: {"devices":[...]}), as the API sent them:
+ * each element is parsed on its own, and one whose bytes a current record was made from is not
+ * parsed at all. */
+int hist_devices_apply_raw(struct store *st, const char *tailnet, tstime_t t, const char *body,
+                           size_t len, const struct hist_policy *pol, struct hist_poll_result *res,
+                           char **cause);
+
+/* The devices row's recorder: hist_devices_apply_raw on the one answer's bytes. */
 int hist_devices_answer(struct store *st, const char *tailnet, tstime_t t,
                         const struct endpoint_answer *ans, const struct hist_policy *pol,
                         struct hist_poll_result *res, char **cause);
