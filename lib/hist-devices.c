@@ -1175,6 +1175,8 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	    (!quick && hist_devices_scan(txn, a, cause) == -1))
 		goto out;
 	a->res->seen = a->ndevs;
+	for (i = 0; i < a->ndevs; i++)
+		a->res->unparsed += a->devs[i].same;
 	if (!quick && hist_classify(txn, a, &ncur, cause) == -1)
 		goto out;
 	if (hist_visibility(txn, a, cause) == -1 || hist_devices_confirm(txn, a, cause) == -1)

@@ -68,6 +68,8 @@ struct hist_poll_result {
 	/* Missing from the list, deletion not confirmed yet (not deleted); and missing from a
 	 * list, then shown again or answered by id (never deleted). */
 	size_t pending, refuted;
+	/* Devices whose bytes were those of their current record: not parsed at all. */
+	size_t unparsed;
 };
 
 /* The state of one endpoint of one tailnet, kept in the store so that it survives restarts. */
