@@ -67,6 +67,8 @@ struct hist_apply {
 	struct hist_change *ch;
 	size_t nch;
 	const struct endpoint_answer *ans; /* the devices fetched by id (NULL: none) */
+	int trust; /* the raw records are those this code keeps: unchanged bytes are not parsed */
+	int stale; /* an unparsed device turned out to have no current record */
 };
 
 static void
@@ -106,8 +108,14 @@ hist_dev_change(enum hist_action act, const char *id, size_t i, const struct his
                 void *arg)
 {
 	struct hist_apply *a = arg;
-	struct hist_change *c =
-	    hist_change_add(a, act, id, act == HIST_A_GONE ? NULL : &a->devs[i]);
+	struct hist_change *c;
+
+	/* Its bytes made a current record that is not there: no raw record can be trusted. */
+	if (act == HIST_A_NEW && a->devs[i].same) {
+		a->stale = 1;
+		return;
+	}
+	c = hist_change_add(a, act, id, act == HIST_A_GONE ? NULL : &a->devs[i]);
 
 	if (cr == NULL)
 		return;
@@ -269,6 +277,38 @@ hist_raw_load(struct store_txn *txn, struct hist_apply *a, struct hist_raw_tab *
 	}
 	store_cursor_close(cur);
 	return 0;
+}
+
+/* Deletes every raw record of A's tailnet (none is to be trusted). 0, or -1 with *cause. */
+static int
+hist_raw_clear(struct store_txn *txn, struct hist_apply *a, char **cause)
+{
+	struct store_cursor *cur;
+	struct store_key prefix, k;
+	struct store_val key, val;
+	char **ids = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	hist_raw_key(&prefix, a->tailnet, NULL);
+	if (store_cursor_open(txn, STORE_CUR, &cur, cause) == -1)
+		return -1;
+	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
+	     rc = store_cursor_step(cur, 1, &key, &val)) {
+		if (key.len <= prefix.len || ((const char *)key.data)[key.len - 1] != '\0')
+			continue;
+		ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+		ids[n++] = xstrdup((const char *)key.data + prefix.len);
+	}
+	store_cursor_close(cur);
+	for (i = 0, rc = 0; i < n; i++) {
+		hist_raw_key(&k, a->tailnet, ids[i]);
+		if (rc == 0 && store_del(txn, STORE_CUR, &k, cause) == -1)
+			rc = -1;
+		free(ids[i]);
+	}
+	free(ids);
+	return rc;
 }
 
 /* A device the poll did not parse: its bytes are those of the raw record E. */
@@ -1072,7 +1112,10 @@ hist_devices_scan(struct store_txn *txn, struct hist_apply *a, char **cause)
 		*cause = xasprintf("the answer has no \"devices\" list");
 		return -1;
 	}
-	if (hist_raw_load(txn, a, &tab, cause) == -1)
+	/* Raw records this code did not keep (an older tsinvd polled since) all go: the
+	 * devices parsed now write theirs again. */
+	memset(&tab, 0, sizeof(tab));
+	if ((a->trust ? hist_raw_load(txn, a, &tab, cause) : hist_raw_clear(txn, a, cause)) == -1)
 		return -1;
 	a->devs = xcalloc(js.count ? js.count : 1, sizeof(*a->devs));
 	a->nslots = js.count;
@@ -1131,7 +1174,7 @@ hist_devices_quick(struct store_txn *txn, struct hist_apply *a, const struct his
 	size_t i, n = 0;
 
 	hist_raw_hex(a->hash, hex);
-	if (ep->raw[0] == '\0' || strcmp(ep->raw, hex) != 0 || ep->pending_mass ||
+	if (!ep->raw_kept || ep->raw[0] == '\0' || strcmp(ep->raw, hex) != 0 || ep->pending_mass ||
 	    ep->pending_confirm > 0 || ep->last_ok == TSTIME_NONE)
 		return 0;
 	if (hist_raw_load(txn, a, &tab, cause) == -1)
@@ -1171,14 +1214,26 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	if (hist_poll_begin(txn, a->tailnet, HIST_DEVICES->name, &a->t, &ep, a->pol, cause) == -1)
 		return -1;
 	a->res->time = a->t;
+	a->trust = ep.raw_kept;
+	a->stale = 0;
 	if ((quick = hist_devices_quick(txn, a, &ep, cause)) == -1 ||
 	    (!quick && hist_devices_scan(txn, a, cause) == -1))
 		goto out;
+	if (!quick && hist_classify(txn, a, &ncur, cause) == -1)
+		goto out;
+	if (a->stale) {
+		log_warnx("%s: devices: a raw record without its device: every device is parsed",
+		          a->tailnet);
+		hist_changes_free(a);
+		hist_devs_free(a);
+		a->trust = 0;
+		if (hist_devices_scan(txn, a, cause) == -1 ||
+		    hist_classify(txn, a, &ncur, cause) == -1)
+			goto out;
+	}
 	a->res->seen = a->ndevs;
 	for (i = 0; i < a->ndevs; i++)
 		a->res->unparsed += a->devs[i].same;
-	if (!quick && hist_classify(txn, a, &ncur, cause) == -1)
-		goto out;
 	if (hist_visibility(txn, a, cause) == -1 || hist_devices_confirm(txn, a, cause) == -1)
 		goto out;
 	/* Only a confirmed absence is a deletion; the guard weighs those. */
@@ -1230,6 +1285,7 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 		hist_raw_hex(a->hash, ep.raw);
 	else
 		ep.raw[0] = '\0';
+	ep.raw_kept = 1;
 	prev_ok = ep.last_ok;
 	rc = hist_poll_end(txn, a->tailnet, HIST_DEVICES->name, &ep, a->t, a->ndevs, a->pol, cause);
 	if (rc == 0)
@@ -1337,7 +1393,7 @@ hist_devices_plan_answer(struct store *st, const char *tailnet, const struct end
 	hist_raw_hex(h, hex);
 	if (hist_endpoint_get(st, tailnet, HIST_DEVICES->name, &ep, cause) == -1)
 		return -1;
-	rc = ep.raw[0] != '\0' && strcmp(ep.raw, hex) == 0 && !ep.pending_mass &&
+	rc = ep.raw_kept && ep.raw[0] != '\0' && strcmp(ep.raw, hex) == 0 && !ep.pending_mass &&
 	     ep.pending_confirm == 0;
 	hist_endpoint_free(&ep);
 	if (rc) {

@@ -265,6 +265,7 @@ hist_ep_read(struct store_txn *txn, const char *tailnet, const char *endpoint,
 	         json_string_value(json_object_get(j, "credential")) ?: "");
 	snprintf(ep->raw, sizeof(ep->raw), "%s",
 	         json_string_value(json_object_get(j, "raw")) ?: "");
+	ep->raw_kept = json_is_true(json_object_get(j, "raw_kept"));
 	json_decref(j);
 	return 0;
 }
@@ -297,6 +298,8 @@ hist_ep_write(struct store_txn *txn, const char *tailnet, const char *endpoint,
 		                    json_integer((json_int_t)ep->pending_confirm));
 	if (ep->raw[0] != '\0')
 		json_object_set_new(j, "raw", json_string(ep->raw));
+	if (ep->raw_kept)
+		json_object_set_new(j, "raw_kept", json_true());
 	text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	rc = store_meta_put(txn, name, text, cause);
@@ -397,12 +400,7 @@ hist_merge(struct store_txn *txn, const char *tailnet, uint8_t kind, size_t n, h
 		if (i < n)
 			item(i, arg, &v);
 		cmp = curid == NULL ? 1 : i == n ? -1 : strcmp(curid, v.id);
-		if (cmp > 0 && v.stable == NULL) {
-			/* Its bytes made a current record that is not there: a damaged store. */
-			store_cursor_close(cur);
-			*cause = xasprintf("store: %s has a raw hash but no current record", v.id);
-			return -1;
-		}
+		/* (An unparsed item without a current record is the caller's to notice.) */
 		if (cmp > 0) {
 			change(HIST_A_NEW, v.id, i, NULL, arg);
 			i++;

@@ -87,6 +87,9 @@ struct hist_endpoint {
 	/* The hash (hex) of the last answer recorded whole: every entity it lists is current, no
 	 * other is, nothing waits. The same bytes again record only the poll ("": none). */
 	char raw[65];
+	/* The last poll kept each listed device's raw record (hist-devices.c). Any other writer
+	 * of the endpoint's state (an older tsinvd) drops it: then no raw record is trusted. */
+	int raw_kept;
 	/* This poll's, never stored: why the span to it is a gap (NULL: it is not). */
 	const char *clock_why;
 };
