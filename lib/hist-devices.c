@@ -4,39 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "event-log.h"
 #include "hist-int.h"
+#include "hist-raw.h"
 #include "jscan.h"
 #include "log.h"
 #include "norm.h"
-
-/* A device's raw record, in STORE_CUR beside its current record under this kind byte: the hash
- * of the element's bytes that record was made from, and what a poll needs of a device whose
- * bytes come again unchanged (node key expiry, flags) without parsing them. */
-#define HIST_RAW_KIND 'r'
-#define HIST_RAW_HASH 32
-#define HIST_RAW_LEN (HIST_RAW_HASH + 8 + 4)
-#define HIST_RAW_F_KEY_EXPIRY_DISABLED 0x1
-#define HIST_RAW_F_ONLINE 0x2
-#define HIST_RAW_F_MULTI 0x4
-/* Hashed ahead of the bytes. Change it with anything that changes what the same bytes make
- * (normalisation, the checks of an element): every hash is then new, and each device is
- * parsed once more at the next poll, which writes the new hashes. */
-#define HIST_RAW_SALT "tsinv/devices/1\n"
-
-/* The raw records of a tailnet, by hash: open addressing, a power of two slots. */
-struct hist_raw_ent {
-	unsigned char h[HIST_RAW_HASH];
-	char *id; /* NULL: a free slot */
-	tstime_t expires;
-	uint32_t flags;
-};
-struct hist_raw_tab {
-	struct hist_raw_ent *e;
-	size_t mask, n;
-};
 
 struct hist_change {
 	enum hist_action action;
@@ -137,178 +110,16 @@ hist_classify(struct store_txn *txn, struct hist_apply *a, uint64_t *ncur, char 
 	                  hist_dev_change, a, ncur, cause);
 }
 
-/* The hash of BYTES (LEN) under the salt, into H, with CTX (NULL: one of its own). */
-static void
-hist_raw_hash(EVP_MD_CTX *ctx, const char *bytes, size_t len, unsigned char h[HIST_RAW_HASH])
-{
-	EVP_MD_CTX *own = ctx == NULL ? EVP_MD_CTX_new() : NULL;
-	unsigned int hl = 0;
-
-	if (ctx == NULL)
-		ctx = own;
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, HIST_RAW_SALT, strlen(HIST_RAW_SALT)) != 1 ||
-	    EVP_DigestUpdate(ctx, bytes, len) != 1 || EVP_DigestFinal_ex(ctx, h, &hl) != 1 ||
-	    hl != HIST_RAW_HASH)
-		fatalx("sha256 failed");
-	EVP_MD_CTX_free(own);
-}
-
-static void
-hist_raw_hex(const unsigned char h[HIST_RAW_HASH], char out[2 * HIST_RAW_HASH + 1])
-{
-	for (size_t i = 0; i < HIST_RAW_HASH; i++)
-		snprintf(out + 2 * i, 3, "%02x", h[i]);
-}
-
-static void
-hist_raw_key(struct store_key *k, const char *tailnet, const char *id)
-{
-	hist_key_kind(k, tailnet, HIST_RAW_KIND, id);
-}
-
-/* Device ND's raw record: the hash of the bytes it was made from, its key expiry, its flags. */
+/* Device ND's raw record. */
 static int
-hist_raw_put(struct store_txn *txn, const char *tailnet, const struct norm_device *nd, char **cause)
+hist_raw_put_dev(struct store_txn *txn, const char *tailnet, const struct norm_device *nd,
+                 char **cause)
 {
-	uint8_t v[HIST_RAW_LEN];
-	uint32_t f = (nd->key_expiry_disabled ? HIST_RAW_F_KEY_EXPIRY_DISABLED : 0) |
-	             (nd->online ? HIST_RAW_F_ONLINE : 0) |
-	             (nd->multiple_connections ? HIST_RAW_F_MULTI : 0);
-	struct store_key k;
-
-	memcpy(v, nd->raw, HIST_RAW_HASH);
-	store_put_i64(v + HIST_RAW_HASH, nd->expires);
-	v[HIST_RAW_HASH + 8] = (uint8_t)(f >> 24);
-	v[HIST_RAW_HASH + 9] = (uint8_t)(f >> 16);
-	v[HIST_RAW_HASH + 10] = (uint8_t)(f >> 8);
-	v[HIST_RAW_HASH + 11] = (uint8_t)f;
-	hist_raw_key(&k, tailnet, nd->id);
-	return store_put(txn, STORE_CUR, &k, v, sizeof(v), cause);
-}
-
-static int
-hist_raw_del(struct store_txn *txn, const char *tailnet, const char *id, char **cause)
-{
-	struct store_key k;
-
-	hist_raw_key(&k, tailnet, id);
-	return store_del(txn, STORE_CUR, &k, cause) == -1 ? -1 : 0;
-}
-
-static void
-hist_raw_tab_free(struct hist_raw_tab *t)
-{
-	for (size_t i = 0; t->e != NULL && i <= t->mask; i++)
-		free(t->e[i].id);
-	free(t->e);
-	memset(t, 0, sizeof(*t));
-}
-
-static struct hist_raw_ent *
-hist_raw_slot(struct hist_raw_tab *t, const unsigned char h[HIST_RAW_HASH])
-{
-	uint64_t x;
-	size_t i;
-
-	memcpy(&x, h, sizeof(x));
-	for (i = (size_t)x & t->mask; t->e[i].id != NULL; i = (i + 1) & t->mask)
-		if (memcmp(t->e[i].h, h, HIST_RAW_HASH) == 0)
-			break;
-	return &t->e[i];
-}
-
-static void
-hist_raw_add(struct hist_raw_tab *t, const unsigned char h[HIST_RAW_HASH], const char *id,
-             tstime_t expires, uint32_t flags)
-{
-	struct hist_raw_ent *e;
-
-	if (t->e == NULL || 2 * (t->n + 1) > t->mask + 1) {
-		struct hist_raw_tab bigger = {0};
-		size_t size = t->e == NULL ? 1024 : 2 * (t->mask + 1);
-
-		bigger.e = xcalloc(size, sizeof(*bigger.e));
-		bigger.mask = size - 1;
-		for (size_t i = 0; t->e != NULL && i <= t->mask; i++)
-			if (t->e[i].id != NULL) {
-				*hist_raw_slot(&bigger, t->e[i].h) = t->e[i];
-				bigger.n++;
-			}
-		free(t->e);
-		*t = bigger;
-	}
-	e = hist_raw_slot(t, h);
-	if (e->id != NULL)
-		return; /* two devices from the same bytes cannot be: the first stays */
-	memcpy(e->h, h, HIST_RAW_HASH);
-	e->id = xstrdup(id);
-	e->expires = expires;
-	e->flags = flags;
-	t->n++;
-}
-
-/* The raw records of A's tailnet, by hash. 0, or -1 with *cause. */
-static int
-hist_raw_load(struct store_txn *txn, struct hist_apply *a, struct hist_raw_tab *t, char **cause)
-{
-	struct store_cursor *cur;
-	struct store_key prefix;
-	struct store_val key, val;
-	int rc;
-
-	memset(t, 0, sizeof(*t));
-	hist_raw_key(&prefix, a->tailnet, NULL);
-	if (store_cursor_open(txn, STORE_CUR, &cur, cause) == -1)
-		return -1;
-	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
-	     rc = store_cursor_step(cur, 1, &key, &val)) {
-		const uint8_t *v = val.data;
-		const char *id = (const char *)key.data + prefix.len;
-
-		/* A damaged one only costs a parse. */
-		if (key.len <= prefix.len + 1 || key.len - prefix.len > NORM_MAX_ID + 1 ||
-		    ((const char *)key.data)[key.len - 1] != '\0' || val.len != HIST_RAW_LEN)
-			continue;
-		hist_raw_add(t, v, id, store_get_i64(v + HIST_RAW_HASH),
-		             (uint32_t)v[HIST_RAW_HASH + 8] << 24 |
-		                 (uint32_t)v[HIST_RAW_HASH + 9] << 16 |
-		                 (uint32_t)v[HIST_RAW_HASH + 10] << 8 | v[HIST_RAW_HASH + 11]);
-	}
-	store_cursor_close(cur);
-	return 0;
-}
-
-/* Deletes every raw record of A's tailnet (none is to be trusted). 0, or -1 with *cause. */
-static int
-hist_raw_clear(struct store_txn *txn, struct hist_apply *a, char **cause)
-{
-	struct store_cursor *cur;
-	struct store_key prefix, k;
-	struct store_val key, val;
-	char **ids = NULL;
-	size_t n = 0, i;
-	int rc;
-
-	hist_raw_key(&prefix, a->tailnet, NULL);
-	if (store_cursor_open(txn, STORE_CUR, &cur, cause) == -1)
-		return -1;
-	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
-	     rc = store_cursor_step(cur, 1, &key, &val)) {
-		if (key.len <= prefix.len || ((const char *)key.data)[key.len - 1] != '\0')
-			continue;
-		ids = xrealloc(ids, (n + 1) * sizeof(*ids));
-		ids[n++] = xstrdup((const char *)key.data + prefix.len);
-	}
-	store_cursor_close(cur);
-	for (i = 0, rc = 0; i < n; i++) {
-		hist_raw_key(&k, a->tailnet, ids[i]);
-		if (rc == 0 && store_del(txn, STORE_CUR, &k, cause) == -1)
-			rc = -1;
-		free(ids[i]);
-	}
-	free(ids);
-	return rc;
+	return hist_raw_put(txn, tailnet, nd->id, nd->raw, nd->expires,
+	                    (nd->key_expiry_disabled ? HIST_RAW_F_KEY_EXPIRY_DISABLED : 0) |
+	                        (nd->online ? HIST_RAW_F_ONLINE : 0) |
+	                        (nd->multiple_connections ? HIST_RAW_F_MULTI : 0),
+	                    cause);
 }
 
 /* A device the poll did not parse: its bytes are those of the raw record E. */
@@ -1027,45 +838,6 @@ hist_visibility(struct store_txn *txn, struct hist_apply *a, char **cause)
 	return 0;
 }
 
-/* Outside the elements of its list, the body is checked as jansson checks a whole body
- * (duplicate keys, numbers out of range): the answers refused are the same as when the whole
- * body was parsed. JS: the list's elements (NULL: there is no list; the whole body is parsed). */
-static int
-hist_devices_rest(const struct hist_apply *a, const struct jscan *js, char **cause)
-{
-	size_t head = js != NULL ? (size_t)(js->p - a->body) : a->len;
-	size_t tail = js != NULL ? a->len - (size_t)(js->end - a->body) : 0;
-	char *rest = xmalloc(head + 1 + tail);
-	json_error_t jerr;
-	json_t *j;
-
-	memcpy(rest, a->body, head);
-	if (js != NULL) {
-		rest[head] = ']';
-		memcpy(rest + head + 1, js->end, tail);
-	}
-	j = json_loadb(rest, head + (js != NULL) + tail, JSON_REJECT_DUPLICATES, &jerr);
-	free(rest);
-	if (j == NULL) {
-		*cause = xasprintf("the answer is not valid JSON (line %d, column %d: %s)",
-		                   jerr.line, jerr.column, jerr.text);
-		return -1;
-	}
-	json_decref(j);
-	return 0;
-}
-
-static const struct hist_raw_ent *
-hist_raw_find(struct hist_raw_tab *t, const unsigned char h[HIST_RAW_HASH])
-{
-	struct hist_raw_ent *e;
-
-	if (t->e == NULL)
-		return NULL;
-	e = hist_raw_slot(t, h);
-	return e->id != NULL ? e : NULL;
-}
-
 static void
 hist_devs_free(struct hist_apply *a)
 {
@@ -1102,7 +874,7 @@ hist_devices_scan(struct store_txn *txn, struct hist_apply *a, char **cause)
 		free(why);
 		return -1;
 	}
-	if (hist_devices_rest(a, rc == JSCAN_ARRAY ? &js : NULL, cause) == -1)
+	if (hist_raw_rest(a->body, a->len, rc == JSCAN_ARRAY ? &js : NULL, cause) == -1)
 		return -1;
 	/* A Go server marshals an empty list as null (a new tailnet): no devices, not a broken
 	 * answer; the deletion guards still apply. */
@@ -1115,7 +887,8 @@ hist_devices_scan(struct store_txn *txn, struct hist_apply *a, char **cause)
 	/* Raw records this code did not keep (an older tsinvd polled since) all go: the
 	 * devices parsed now write theirs again. */
 	memset(&tab, 0, sizeof(tab));
-	if ((a->trust ? hist_raw_load(txn, a, &tab, cause) : hist_raw_clear(txn, a, cause)) == -1)
+	if ((a->trust ? hist_raw_load(txn, a->tailnet, &tab, cause)
+	              : hist_raw_clear(txn, a->tailnet, cause)) == -1)
 		return -1;
 	a->devs = xcalloc(js.count ? js.count : 1, sizeof(*a->devs));
 	a->nslots = js.count;
@@ -1177,7 +950,7 @@ hist_devices_quick(struct store_txn *txn, struct hist_apply *a, const struct his
 	if (!ep->raw_kept || ep->raw[0] == '\0' || strcmp(ep->raw, hex) != 0 || ep->pending_mass ||
 	    ep->pending_confirm > 0 || ep->last_ok == TSTIME_NONE)
 		return 0;
-	if (hist_raw_load(txn, a, &tab, cause) == -1)
+	if (hist_raw_load(txn, a->tailnet, &tab, cause) == -1)
 		return -1;
 	if (tab.n != ep->entities) {
 		hist_raw_tab_free(&tab);
@@ -1261,7 +1034,7 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	/* Each device parsed keeps the hash of its bytes, changed or not (a reordering of its
 	 * members makes no version, but its new bytes must not be parsed again). */
 	for (i = 0; i < a->ndevs; i++)
-		if (!a->devs[i].same && hist_raw_put(txn, a->tailnet, &a->devs[i], cause) == -1)
+		if (!a->devs[i].same && hist_raw_put_dev(txn, a->tailnet, &a->devs[i], cause) == -1)
 			goto out;
 	if (hist_expiry_events(txn, a, baseline, &expiring, &expired, cause) == -1)
 		goto out;
@@ -1348,71 +1121,4 @@ hist_devices_answer(struct store *st, const char *tailnet, tstime_t t,
 {
 	return hist_devices_apply_ans(st, tailnet, t, ans->text, ans->text_len, ans, pol, res,
 	                              cause);
-}
-
-/* Adds the nodeId of the device EL (LEN bytes, checked by jscan) to LISTED. */
-static void
-hist_plan_listed(json_t *listed, const char *el, size_t len)
-{
-	char id[NORM_MAX_ID + 1];
-	const char *s;
-	size_t n;
-	json_t *dev;
-
-	if (jscan_string_member(el, len, "nodeId", &s, &n) == 1) {
-		if (n > 0 && n <= NORM_MAX_ID) {
-			memcpy(id, s, n);
-			id[n] = '\0';
-			json_object_set_new(listed, id, json_true());
-		}
-		return;
-	}
-	/* Escaped, or no string: jansson says what it is. */
-	dev = json_loadb(el, len, JSON_DECODE_ANY, NULL);
-	if (json_is_string(json_object_get(dev, "nodeId")))
-		json_object_set_new(listed, json_string_value(json_object_get(dev, "nodeId")),
-		                    json_true());
-	json_decref(dev);
-}
-
-int
-hist_devices_plan_answer(struct store *st, const char *tailnet, const struct endpoint_answer *ans,
-                         json_t **ids, char **cause)
-{
-	struct hist_endpoint ep;
-	unsigned char h[HIST_RAW_HASH];
-	char hex[2 * HIST_RAW_HASH + 1], *why = NULL;
-	struct jscan js;
-	const char *el;
-	size_t len;
-	json_t *listed;
-	int rc;
-
-	/* The last answer recorded whole, again: every current device is listed. */
-	hist_raw_hash(NULL, ans->text, ans->text_len, h);
-	hist_raw_hex(h, hex);
-	if (hist_endpoint_get(st, tailnet, HIST_DEVICES->name, &ep, cause) == -1)
-		return -1;
-	rc = ep.raw_kept && ep.raw[0] != '\0' && strcmp(ep.raw, hex) == 0 && !ep.pending_mass &&
-	     ep.pending_confirm == 0;
-	hist_endpoint_free(&ep);
-	if (rc) {
-		*ids = json_array();
-		return 0;
-	}
-	rc = jscan_member(ans->text, ans->text_len, "devices", &js, &why);
-	free(why);
-	/* No list at all is a broken answer that fetches nothing (its apply says why); null is
-	 * an empty list. */
-	if (rc != JSCAN_ARRAY &&
-	    !(rc == JSCAN_OTHER && js.end - js.p == 4 && memcmp(js.p, "null", 4) == 0)) {
-		*ids = json_array();
-		return 0;
-	}
-	listed = json_object();
-	while (rc == JSCAN_ARRAY && jscan_next(&js, &el, &len) == 1)
-		hist_plan_listed(listed, el, len);
-	rc = hist_confirm_plan_set(st, tailnet, HIST_DEVICES->kind, listed, ids, cause);
-	json_decref(listed);
-	return rc;
 }
