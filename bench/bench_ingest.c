@@ -91,22 +91,19 @@ ingest_parse_once(struct ingest *in)
 	return ingest_now_ms() - t0;
 }
 
-/* One poll's ingest of the current text, timed: parse, apply in one write txn, free. */
+/* One poll's ingest of the current text, timed, as the daemon does it: the answer's bytes
+ * applied in one write txn (scan, parse what changed, diff, commit). */
 static double
 ingest_apply_once(struct ingest *in, struct hist_poll_result *res)
 {
-	json_error_t jerr;
 	char *cause = NULL;
 	double t0;
-	json_t *j;
 
 	in->t += INGEST_POLL_STEP;
 	t0 = ingest_now_ms();
-	if ((j = json_loadb(in->text, in->len, INGEST_JSON_FLAGS, &jerr)) == NULL)
-		fatalx("parse: %s", jerr.text);
-	if (hist_devices_apply(in->st, INGEST_TAILNET, in->t, j, &in->pol, res, &cause) == -1)
+	if (hist_devices_apply_raw(in->st, INGEST_TAILNET, in->t, in->text, in->len, &in->pol, res,
+	                           &cause) == -1)
 		fatalx("apply: %s", cause);
-	json_decref(j);
 	return ingest_now_ms() - t0;
 }
 

@@ -389,6 +389,10 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 			           (long long)(tn->cf->confirm_delay / TSTIME_SEC));
 		json_object_set_new(result, "awaiting_confirmation",
 		                    json_integer((json_int_t)res->pending));
+		/* Devices whose bytes came again as they were recorded: not parsed. */
+		if (ep->kind == &endpoints[ENDPOINT_devices])
+			json_object_set_new(result, "unparsed",
+			                    json_integer((json_int_t)res->unparsed));
 		if (res->hidden > 0)
 			log_notice("tailnet %s: %s: %zu shared-in device(s) not visible to this "
 			           "credential: kept as unknown, not deleted",

@@ -29,6 +29,7 @@ const struct endpoint endpoints[ENDPOINT__COUNT] = {
             .name = endpoint_name_devices,
             .kind = 'd',
             .mass_guard = 1,
+            .raw = 1, /* parsed one device at a time (hist_devices_answer) */
             .paths = {"devices?fields=all"},
             .plan_path = "/device",
             .plan = hist_devices_plan_answer,

@@ -6,6 +6,8 @@
 
 #include "event-log.h"
 #include "hist-int.h"
+#include "hist-raw.h"
+#include "jscan.h"
 #include "log.h"
 #include "norm.h"
 
@@ -29,12 +31,17 @@ struct hist_apply {
 	const char *tailnet;
 	tstime_t t;
 	const struct hist_policy *pol;
-	struct norm_device *devs; /* sorted by id */
-	size_t ndevs;
+	const char *body; /* the answer's bytes, as the API sent them */
+	size_t len;
+	unsigned char hash[HIST_RAW_HASH]; /* of the whole body */
+	struct norm_device *devs;          /* sorted by id */
+	size_t ndevs, nslots;
 	struct hist_poll_result *res;
 	struct hist_change *ch;
 	size_t nch;
 	const struct endpoint_answer *ans; /* the devices fetched by id (NULL: none) */
+	int trust; /* the raw records are those this code keeps: unchanged bytes are not parsed */
+	int stale; /* an unparsed device turned out to have no current record */
 };
 
 static void
@@ -74,8 +81,16 @@ hist_dev_change(enum hist_action act, const char *id, size_t i, const struct his
                 void *arg)
 {
 	struct hist_apply *a = arg;
-	struct hist_change *c =
-	    hist_change_add(a, act, id, act == HIST_A_GONE ? NULL : &a->devs[i]);
+	struct hist_change *c;
+
+	/* Its bytes made a current record that is not there: no raw record can be trusted. */
+	if (act == HIST_A_NEW && a->devs[i].same) {
+		a->stale = 1;
+		return;
+	}
+	c = hist_change_add(a, act, id, act == HIST_A_GONE ? NULL : &a->devs[i]);
+	if (act == HIST_A_VOL)
+		a->devs[i].vol_moved = 1;
 
 	if (cr == NULL)
 		return;
@@ -95,6 +110,54 @@ hist_classify(struct store_txn *txn, struct hist_apply *a, uint64_t *ncur, char 
 {
 	return hist_merge(txn, a->tailnet, HIST_DEVICES->kind, a->ndevs, hist_dev_view,
 	                  hist_dev_change, a, ncur, cause);
+}
+
+/* Device ND's raw record. */
+static int
+hist_raw_put_dev(struct store_txn *txn, const char *tailnet, const struct norm_device *nd,
+                 char **cause)
+{
+	return hist_raw_put(txn, tailnet, nd->id, nd->raw, nd->expires,
+	                    (nd->key_expiry_disabled ? HIST_RAW_F_KEY_EXPIRY_DISABLED : 0) |
+	                        (nd->online ? HIST_RAW_F_ONLINE : 0) |
+	                        (nd->multiple_connections ? HIST_RAW_F_MULTI : 0),
+	                    cause);
+}
+
+/* A device the poll did not parse: its bytes are those of the raw record E. */
+static void
+hist_raw_same(struct norm_device *nd, const struct hist_raw_ent *e, size_t order)
+{
+	memset(nd, 0, sizeof(*nd));
+	snprintf(nd->id, sizeof(nd->id), "%s", e->id);
+	memcpy(nd->raw, e->h, HIST_RAW_HASH);
+	nd->same = 1;
+	nd->order = order;
+	nd->created = TSTIME_NONE;
+	nd->expires = e->expires;
+	nd->key_expiry_disabled = (e->flags & HIST_RAW_F_KEY_EXPIRY_DISABLED) != 0;
+	nd->online = (e->flags & HIST_RAW_F_ONLINE) != 0;
+	nd->multiple_connections = (e->flags & HIST_RAW_F_MULTI) != 0;
+}
+
+/* The stable JSON of ND: its own, or its current record's when it was not parsed (NULL if that
+ * cannot be read). A new reference. */
+static json_t *
+hist_dev_stable(struct store_txn *txn, const char *tailnet, const struct norm_device *nd)
+{
+	struct store_key k;
+	struct store_val v;
+	struct hist_cur cr;
+	char *cause = NULL;
+
+	if (nd->stable != NULL)
+		return json_loads(nd->stable, 0, NULL);
+	hist_key_device(&k, tailnet, nd->id);
+	if (store_get(txn, STORE_CUR, &k, &v, &cause) != 0 || hist_cur_decode(&v, &cr) == -1) {
+		free(cause);
+		return NULL;
+	}
+	return json_loadb(cr.stable, cr.stable_len, 0, NULL);
 }
 
 static int
@@ -476,7 +539,9 @@ hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_chang
 		if (c->hidden && hist_hidden_put(txn, a, c->id, old_from_hi, last_ok, cause) == -1)
 			return -1;
 		hist_key_device(&k, a->tailnet, c->id);
-		return store_del(txn, STORE_CUR, &k, cause) == -1 ? -1 : 0;
+		if (store_del(txn, STORE_CUR, &k, cause) == -1)
+			return -1;
+		return hist_raw_del(txn, a->tailnet, c->id, cause);
 	}
 	}
 	/* Back in sight: the hidden version ends where this one starts. */
@@ -727,7 +792,7 @@ hist_expiry_events(struct store_txn *txn, struct hist_apply *a, int baseline, si
 			              cause) == -1)
 				return -1;
 		}
-		json_t *dev = json_loads(nd->stable, 0, NULL), *data;
+		json_t *dev = hist_dev_stable(txn, a->tailnet, nd), *data;
 
 		tstime_format(nd->expires, exp, sizeof(exp));
 		if (left > 0) {
@@ -775,6 +840,138 @@ hist_visibility(struct store_txn *txn, struct hist_apply *a, char **cause)
 	return 0;
 }
 
+static void
+hist_devs_free(struct hist_apply *a)
+{
+	for (size_t i = 0; i < a->nslots; i++)
+		norm_device_free(&a->devs[i]);
+	free(a->devs);
+	a->devs = NULL;
+	a->ndevs = a->nslots = 0;
+}
+
+static void
+hist_drop_dev(void *nd)
+{
+	norm_device_free(nd);
+}
+
+/* Finds each element of the body's list and parses it alone, unless its bytes are those a
+ * current record was made from; then the devices are sorted by id. 0, or -1 with *cause when
+ * the answer does not check out (then nothing is recorded). */
+static int
+hist_devices_scan(struct store_txn *txn, struct hist_apply *a, char **cause)
+{
+	struct hist_raw_tab tab;
+	struct jscan js;
+	const char *el;
+	size_t elen, i;
+	int rc = jscan_member(a->body, a->len, "devices", &js, cause);
+	EVP_MD_CTX *ctx;
+
+	if (rc == -1) {
+		char *why = *cause;
+
+		*cause = xasprintf("the answer is not valid JSON (%s)", why);
+		free(why);
+		return -1;
+	}
+	if (hist_raw_rest(a->body, a->len, rc == JSCAN_ARRAY ? &js : NULL, cause) == -1)
+		return -1;
+	/* A Go server marshals an empty list as null (a new tailnet): no devices, not a broken
+	 * answer; the deletion guards still apply. */
+	if (rc == JSCAN_OTHER && js.end - js.p == 4 && memcmp(js.p, "null", 4) == 0)
+		return 0;
+	if (rc != JSCAN_ARRAY) {
+		*cause = xasprintf("the answer has no \"devices\" list");
+		return -1;
+	}
+	/* Raw records this code did not keep (an older tsinvd polled since) all go: the
+	 * devices parsed now write theirs again. */
+	memset(&tab, 0, sizeof(tab));
+	if ((a->trust ? hist_raw_load(txn, a->tailnet, &tab, cause)
+	              : hist_raw_clear(txn, a->tailnet, cause)) == -1)
+		return -1;
+	a->devs = xcalloc(js.count ? js.count : 1, sizeof(*a->devs));
+	a->nslots = js.count;
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		fatalx("out of memory");
+	rc = 0;
+	for (i = 0; rc == 0 && i < js.count && jscan_next(&js, &el, &elen) == 1; i++) {
+		struct norm_device *nd = &a->devs[i];
+		const struct hist_raw_ent *e;
+		unsigned char h[HIST_RAW_HASH];
+		json_error_t jerr;
+		json_t *dev;
+
+		hist_raw_hash(ctx, el, elen, h);
+		if ((e = hist_raw_find(&tab, h)) != NULL) {
+			hist_raw_same(nd, e, i);
+			continue;
+		}
+		if ((dev = json_loadb(el, elen, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr)) ==
+		    NULL) {
+			*cause = xasprintf("the answer is not valid JSON (devices: device %zu: %s)",
+			                   i + 1, jerr.text);
+			rc = -1;
+			break;
+		}
+		rc = norm_device(dev, nd, cause);
+		/* A device without what the API always sends is a broken answer, not a device. */
+		if (rc == 0)
+			rc = norm_members(dev, norm_device_members, "devices", "device", i,
+			                  "nodeId", cause);
+		json_decref(dev);
+		memcpy(nd->raw, h, HIST_RAW_HASH);
+		nd->order = i;
+	}
+	EVP_MD_CTX_free(ctx);
+	hist_raw_tab_free(&tab);
+	if (rc == -1)
+		return -1;
+	/* The API never lists a node twice; if it does, the first entry is kept. Moved slots are
+	 * zeroed so that every slot is freed exactly once. */
+	a->ndevs = hist_sort_unique(
+	    a->devs, a->nslots, sizeof(*a->devs), offsetof(struct norm_device, id),
+	    offsetof(struct norm_device, order), a->tailnet, "device", hist_drop_dev);
+	return 0;
+}
+
+/* The body's bytes are those of the last answer recorded whole, and nothing waits (no mass
+ * disappearance held, no absence to confirm): every current device is listed unchanged. Then
+ * the devices are those of the raw records, none parsed: 1. 0 when this does not hold. */
+static int
+hist_devices_quick(struct store_txn *txn, struct hist_apply *a, const struct hist_endpoint *ep,
+                   char **cause)
+{
+	struct hist_raw_tab tab;
+	char hex[2 * HIST_RAW_HASH + 1];
+	size_t i, n = 0;
+
+	hist_raw_hex(a->hash, hex);
+	if (!ep->raw_kept || ep->raw[0] == '\0' || strcmp(ep->raw, hex) != 0 || ep->pending_mass ||
+	    ep->pending_confirm > 0 || ep->last_ok == TSTIME_NONE)
+		return 0;
+	if (hist_raw_load(txn, a->tailnet, &tab, cause) == -1)
+		return -1;
+	if (tab.n != ep->entities) {
+		hist_raw_tab_free(&tab);
+		return 0;
+	}
+	a->devs = xcalloc(tab.n ? tab.n : 1, sizeof(*a->devs));
+	a->nslots = tab.n;
+	for (i = 0; tab.e != NULL && i <= tab.mask; i++)
+		if (tab.e[i].id != NULL) {
+			hist_raw_same(&a->devs[n], &tab.e[i], n);
+			n++;
+		}
+	hist_raw_tab_free(&tab);
+	a->ndevs = hist_sort_unique(
+	    a->devs, a->nslots, sizeof(*a->devs), offsetof(struct norm_device, id),
+	    offsetof(struct norm_device, order), a->tailnet, "device", hist_drop_dev);
+	return 1;
+}
+
 static int
 hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 {
@@ -782,17 +979,36 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	struct hist_endpoint ep;
 	uint64_t ncur = 0;
 	size_t gone = 0, expiring = 0, expired = 0, i;
-	int rc = -1, baseline, hold;
+	int rc = -1, baseline, hold, quick, whole = 1;
 	tstime_t prev_ok;
 
+	/* A redo after the map grew starts again from the bytes. */
 	hist_changes_free(a);
+	hist_devs_free(a);
 	memset(a->res, 0, sizeof(*a->res));
 	if (hist_poll_begin(txn, a->tailnet, HIST_DEVICES->name, &a->t, &ep, a->pol, cause) == -1)
 		return -1;
 	a->res->time = a->t;
-	a->res->seen = a->ndevs;
-	if (hist_classify(txn, a, &ncur, cause) == -1)
+	a->trust = ep.raw_kept;
+	a->stale = 0;
+	if ((quick = hist_devices_quick(txn, a, &ep, cause)) == -1 ||
+	    (!quick && hist_devices_scan(txn, a, cause) == -1))
 		goto out;
+	if (!quick && hist_classify(txn, a, &ncur, cause) == -1)
+		goto out;
+	if (a->stale) {
+		log_warnx("%s: devices: a raw record without its device: every device is parsed",
+		          a->tailnet);
+		hist_changes_free(a);
+		hist_devs_free(a);
+		a->trust = 0;
+		if (hist_devices_scan(txn, a, cause) == -1 ||
+		    hist_classify(txn, a, &ncur, cause) == -1)
+			goto out;
+	}
+	a->res->seen = a->ndevs;
+	for (i = 0; i < a->ndevs; i++)
+		a->res->unparsed += a->devs[i].same;
 	if (hist_visibility(txn, a, cause) == -1 || hist_devices_confirm(txn, a, cause) == -1)
 		goto out;
 	/* Only a confirmed absence is a deletion; the guard weighs those. */
@@ -815,6 +1031,21 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 		/* The first poll of a tailnet is one summary, not one event per device. */
 		if (!baseline && hist_change_events(txn, a, &a->ch[i], cause) == -1)
 			goto out;
+		whole &= a->ch[i].action != HIST_A_GONE;
+	}
+	/* Each device parsed keeps the hash of its bytes, changed or not (a reordering of its
+	 * members makes no version, but its new bytes must not be parsed again). One whose
+	 * volatile part moved has none: such bytes seldom come twice (lastSeen moves on), and a
+	 * device that keeps moving then costs no write beyond its current record. Its next poll
+	 * without a move writes its hash. */
+	for (i = 0; i < a->ndevs; i++) {
+		struct norm_device *nd = &a->devs[i];
+
+		if (nd->same)
+			continue;
+		if ((nd->vol_moved ? hist_raw_del(txn, a->tailnet, nd->id, cause)
+		                   : hist_raw_put_dev(txn, a->tailnet, nd, cause)) == -1)
+			goto out;
 	}
 	if (hist_expiry_events(txn, a, baseline, &expiring, &expired, cause) == -1)
 		goto out;
@@ -833,6 +1064,12 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 	for (i = 0; i < a->nch; i++)
 		ep.hidden = ep.hidden + a->ch[i].hidden - (ep.hidden > 0 && a->ch[i].returned);
 	ep.pending_confirm = a->res->pending;
+	/* Every listed device is current and no other is: the same bytes again need no parse. */
+	if (whole && ep.pending_confirm == 0)
+		hist_raw_hex(a->hash, ep.raw);
+	else
+		ep.raw[0] = '\0';
+	ep.raw_kept = 1;
 	prev_ok = ep.last_ok;
 	rc = hist_poll_end(txn, a->tailnet, HIST_DEVICES->name, &ep, a->t, a->ndevs, a->pol, cause);
 	if (rc == 0)
@@ -842,62 +1079,50 @@ out:
 	return rc;
 }
 
-static void
-hist_drop_dev(void *nd)
-{
-	norm_device_free(nd);
-}
-
-/* As hist_devices_apply, with the devices ANS fetched by id (NULL: none). */
+/* As hist_devices_apply_raw, with the devices ANS fetched by id (NULL: none). */
 static int
-hist_devices_apply_ans(struct store *st, const char *tailnet, tstime_t t, json_t *body,
-                       const struct endpoint_answer *ans, const struct hist_policy *pol,
+hist_devices_apply_ans(struct store *st, const char *tailnet, tstime_t t, const char *body,
+                       size_t len, const struct endpoint_answer *ans, const struct hist_policy *pol,
                        struct hist_poll_result *res, char **cause)
 {
-	json_t *list = json_is_object(body) ? json_object_get(body, "devices") : NULL, *dev;
-	struct hist_apply a = {.tailnet = tailnet, .t = t, .pol = pol, .res = res, .ans = ans};
-	size_t i, n;
-	int rc = -1;
+	struct hist_apply a = {.tailnet = tailnet,
+	                       .t = t,
+	                       .pol = pol,
+	                       .res = res,
+	                       .ans = ans,
+	                       .body = body,
+	                       .len = len};
+	int rc;
 
-	/* A Go server marshals an empty list as null (a new tailnet): no devices, not a broken
-	 * answer; the deletion guards still apply. */
-	if (json_is_null(list))
-		list = NULL;
-	else if (!json_is_array(list)) {
-		*cause = xasprintf("the answer has no \"devices\" list");
-		return -1;
-	}
-	n = json_array_size(list);
-	a.devs = xcalloc(n ? n : 1, sizeof(*a.devs));
-	json_array_foreach(list, i, dev)
-	{
-		if (norm_device(dev, &a.devs[i], cause) == -1)
-			goto out;
-		/* A device without what the API always sends is a broken answer, not a device. */
-		if (norm_members(dev, norm_device_members, "devices", "device", i, "nodeId",
-		                 cause) == -1)
-			goto out;
-		a.devs[i].order = i;
-	}
-	/* The API never lists a node twice; if it does, the first entry is kept. Moved slots are
-	 * zeroed so that every slot is freed exactly once below. */
-	a.ndevs =
-	    hist_sort_unique(a.devs, n, sizeof(*a.devs), offsetof(struct norm_device, id),
-	                     offsetof(struct norm_device, order), tailnet, "device", hist_drop_dev);
+	hist_raw_hash(NULL, body, len, a.hash);
 	rc = store_write(st, hist_apply_txn, &a, cause);
-out:
 	hist_changes_free(&a);
-	for (i = 0; i < n; i++)
-		norm_device_free(&a.devs[i]);
-	free(a.devs);
+	hist_devs_free(&a);
 	return rc;
+}
+
+int
+hist_devices_apply_raw(struct store *st, const char *tailnet, tstime_t t, const char *body,
+                       size_t len, const struct hist_policy *pol, struct hist_poll_result *res,
+                       char **cause)
+{
+	return hist_devices_apply_ans(st, tailnet, t, body, len, NULL, pol, res, cause);
 }
 
 int
 hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
                    const struct hist_policy *pol, struct hist_poll_result *res, char **cause)
 {
-	return hist_devices_apply_ans(st, tailnet, t, body, NULL, pol, res, cause);
+	char *text = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	int rc;
+
+	if (text == NULL) {
+		*cause = xasprintf("the answer has no \"devices\" list");
+		return -1;
+	}
+	rc = hist_devices_apply_ans(st, tailnet, t, text, strlen(text), NULL, pol, res, cause);
+	free(text);
+	return rc;
 }
 
 int
@@ -905,17 +1130,6 @@ hist_devices_answer(struct store *st, const char *tailnet, tstime_t t,
                     const struct endpoint_answer *ans, const struct hist_policy *pol,
                     struct hist_poll_result *res, char **cause)
 {
-	return hist_devices_apply_ans(st, tailnet, t, json_array_get(ans->json, 0), ans, pol, res,
+	return hist_devices_apply_ans(st, tailnet, t, ans->text, ans->text_len, ans, pol, res,
 	                              cause);
-}
-
-int
-hist_devices_plan_answer(struct store *st, const char *tailnet, const struct endpoint_answer *ans,
-                         json_t **ids, char **cause)
-{
-	json_t *body = json_array_get(ans->json, 0);
-
-	return hist_confirm_plan(st, tailnet, HIST_DEVICES->kind,
-	                         json_is_object(body) ? json_object_get(body, "devices") : NULL,
-	                         "nodeId", ids, cause);
 }

@@ -59,7 +59,8 @@ uint8_t *hist_cur_encode(const struct hist_bounds *b, const char *stable, size_t
 /* What an answer does to one entity's current record. */
 enum hist_action { HIST_A_NEW, HIST_A_CHANGE, HIST_A_VOL, HIST_A_GONE };
 
-/* One entity of an answer as the merge sees it. */
+/* One entity of an answer as the merge sees it. A NULL stable: its bytes are those its current
+ * record was made from (nothing to compare: unchanged). */
 struct hist_item_view {
 	const char *id, *stable, *vol;
 	size_t stable_len, vol_len;
@@ -83,6 +84,11 @@ int hist_version_close(struct store_txn *txn, const char *tailnet, uint8_t kind,
                        tstime_t from_hi, tstime_t to_lo, tstime_t to_hi, char **cause);
 /* A current record's stable JSON as a NUL-terminated copy. */
 char *hist_cur_stable_dup(const struct hist_cur *c);
+
+/* The ids of KIND that LISTED (an object whose keys are the listed ids; borrowed) leaves out,
+ * as hist_confirm_plan. */
+int hist_confirm_plan_set(struct store *st, const char *tailnet, uint8_t kind, json_t *listed,
+                          json_t **ids, char **cause);
 
 /* An entity missing from a list: what confirms or refutes its deletion. GONE: the API answered
  * 404 for it, or a list at least confirm_delay after the first that left it out leaves it out

@@ -264,6 +264,9 @@ hist_ep_read(struct store_txn *txn, const char *tailnet, const char *endpoint,
 	ep->pending_confirm = (uint64_t)json_integer_value(json_object_get(j, "pending_confirm"));
 	snprintf(ep->credential, sizeof(ep->credential), "%s",
 	         json_string_value(json_object_get(j, "credential")) ?: "");
+	snprintf(ep->raw, sizeof(ep->raw), "%s",
+	         json_string_value(json_object_get(j, "raw")) ?: "");
+	ep->raw_kept = json_is_true(json_object_get(j, "raw_kept"));
 	json_decref(j);
 	return 0;
 }
@@ -294,6 +297,10 @@ hist_ep_write(struct store_txn *txn, const char *tailnet, const char *endpoint,
 	if (ep->pending_confirm > 0)
 		json_object_set_new(j, "pending_confirm",
 		                    json_integer((json_int_t)ep->pending_confirm));
+	if (ep->raw[0] != '\0')
+		json_object_set_new(j, "raw", json_string(ep->raw));
+	if (ep->raw_kept)
+		json_object_set_new(j, "raw_kept", json_true());
 	text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	rc = store_meta_put(txn, name, text, cause);
@@ -394,6 +401,7 @@ hist_merge(struct store_txn *txn, const char *tailnet, uint8_t kind, size_t n, h
 		if (i < n)
 			item(i, arg, &v);
 		cmp = curid == NULL ? 1 : i == n ? -1 : strcmp(curid, v.id);
+		/* (An unparsed item without a current record is the caller's to notice.) */
 		if (cmp > 0) {
 			change(HIST_A_NEW, v.id, i, NULL, arg);
 			i++;
@@ -402,6 +410,8 @@ hist_merge(struct store_txn *txn, const char *tailnet, uint8_t kind, size_t n, h
 		(*ncur)++;
 		if (cmp < 0)
 			change(HIST_A_GONE, curid, 0, &cr, arg);
+		else if (v.stable == NULL)
+			i++;
 		else if (cr.stable_len != v.stable_len ||
 		         memcmp(cr.stable, v.stable, cr.stable_len) != 0)
 			change(HIST_A_CHANGE, curid, i++, &cr, arg);
@@ -858,20 +868,16 @@ int
 hist_confirm_plan(struct store *st, const char *tailnet, uint8_t kind, json_t *list,
                   const char *idmember, json_t **ids, char **cause)
 {
-	struct store_txn *txn;
-	struct store_cursor *cur;
-	struct store_key prefix;
-	struct store_val key, val;
-	json_t *listed = json_object(), *v;
+	json_t *listed, *v;
 	size_t i;
 	int rc;
 
-	*ids = json_array();
 	/* No list at all is a broken answer that fetches nothing; null is an empty list. */
 	if (!json_is_array(list) && !json_is_null(list)) {
-		json_decref(listed);
+		*ids = json_array();
 		return 0;
 	}
+	listed = json_object();
 	json_array_foreach(list, i, v)
 	{
 		const char *id = json_string_value(json_object_get(v, idmember));
@@ -879,8 +885,23 @@ hist_confirm_plan(struct store *st, const char *tailnet, uint8_t kind, json_t *l
 		if (id != NULL)
 			json_object_set_new(listed, id, json_true());
 	}
+	rc = hist_confirm_plan_set(st, tailnet, kind, listed, ids, cause);
+	json_decref(listed);
+	return rc;
+}
+
+int
+hist_confirm_plan_set(struct store *st, const char *tailnet, uint8_t kind, json_t *listed,
+                      json_t **ids, char **cause)
+{
+	struct store_txn *txn;
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key, val;
+	int rc;
+
+	*ids = json_array();
 	if (store_read_begin(st, &txn, cause) == -1) {
-		json_decref(listed);
 		json_decref(*ids);
 		*ids = NULL;
 		return -1;
@@ -888,7 +909,6 @@ hist_confirm_plan(struct store *st, const char *tailnet, uint8_t kind, json_t *l
 	hist_key_kind(&prefix, tailnet, kind, NULL);
 	if (store_cursor_open(txn, STORE_CUR, &cur, cause) == -1) {
 		store_read_end(txn);
-		json_decref(listed);
 		json_decref(*ids);
 		*ids = NULL;
 		return -1;
@@ -909,6 +929,5 @@ hist_confirm_plan(struct store *st, const char *tailnet, uint8_t kind, json_t *l
 	}
 	store_cursor_close(cur);
 	store_read_end(txn);
-	json_decref(listed);
 	return 0;
 }

@@ -70,6 +70,8 @@ struct hist_poll_result {
 	/* Missing from the list, deletion not confirmed yet (not deleted); and missing from a
 	 * list, then shown again or answered by id (never deleted). */
 	size_t pending, refuted;
+	/* Devices whose bytes were those of their current record: not parsed at all. */
+	size_t unparsed;
 };
 
 /* The state of one endpoint of one tailnet, kept in the store so that it survives restarts. */
@@ -84,6 +86,12 @@ struct hist_endpoint {
 	char credential[8]; /* of the last successful poll: "api_key", "oauth", "" unknown */
 	uint64_t hidden;    /* devices not visible to the current credential, kept as unknown */
 	uint64_t pending_confirm; /* entities missing from the last list, not confirmed gone yet */
+	/* The hash (hex) of the last answer recorded whole: every entity it lists is current, no
+	 * other is, nothing waits. The same bytes again record only the poll ("": none). */
+	char raw[65];
+	/* The last poll kept each listed device's raw record (hist-devices.c). Any other writer
+	 * of the endpoint's state (an older tsinvd) drops it: then no raw record is trusted. */
+	int raw_kept;
 	/* This poll's, never stored: why the span to it is a gap (NULL: it is not). */
 	const char *clock_why;
 };
@@ -95,7 +103,14 @@ struct hist_endpoint {
 int hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
                        const struct hist_policy *pol, struct hist_poll_result *res, char **cause);
 
-/* The devices row's recorder: hist_devices_apply on the one answer. */
+/* The same on the answer's bytes (BODY, LEN bytes: {"devices":[...]}), as the API sent them:
+ * each element is parsed on its own, and one whose bytes a current record was made from is not
+ * parsed at all. */
+int hist_devices_apply_raw(struct store *st, const char *tailnet, tstime_t t, const char *body,
+                           size_t len, const struct hist_policy *pol, struct hist_poll_result *res,
+                           char **cause);
+
+/* The devices row's recorder: hist_devices_apply_raw on the one answer's bytes. */
 int hist_devices_answer(struct store *st, const char *tailnet, tstime_t t,
                         const struct endpoint_answer *ans, const struct hist_policy *pol,
                         struct hist_poll_result *res, char **cause);

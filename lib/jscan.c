@@ -338,8 +338,12 @@ jscan_member(const char *body, size_t len, const char *name, struct jscan *js, c
 done:
 	if (mstart == NULL)
 		return JSCAN_ABSENT;
-	if (*mstart != '[')
+	if (*mstart != '[') {
+		js->p = mstart;
+		js->end = mend;
+		js->count = 0;
 		return JSCAN_OTHER;
+	}
 	js->p = mstart + 1;
 	js->end = mend;
 	js->count = count;
@@ -405,4 +409,46 @@ jscan_next(struct jscan *js, const char **elem, size_t *elen)
 	*elen = (size_t)(q - p);
 	js->p = q;
 	return 1;
+}
+
+int
+jscan_string_member(const char *obj, size_t len, const char *name, const char **s, size_t *slen)
+{
+	const char *p = obj, *end = obj + len, *ks, *ke;
+
+	if (len < 2 || *p != '{')
+		return 0;
+	p++;
+	for (;;) {
+		while (p < end && *p != '"' && *p != '}')
+			p++;
+		if (p >= end || *p == '}')
+			return 0;
+		/* A key: its raw bytes up to the closing quote. */
+		ks = ++p;
+		while (*p != '"')
+			p += *p == '\\' ? 2 : 1;
+		ke = p++;
+		while (*p != ':')
+			p++;
+		p++;
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (jscan_key_is(ks, ke, name)) {
+			const char *v;
+
+			if (*p != '"')
+				return 0;
+			v = ++p;
+			while (*p != '"') {
+				if (*p == '\\')
+					return 0; /* escaped: the caller asks jansson */
+				p++;
+			}
+			*s = v;
+			*slen = (size_t)(p - v);
+			return 1;
+		}
+		p = jscan_skip(p);
+	}
 }

@@ -10,7 +10,7 @@
 enum jscan_found {
 	JSCAN_ARRAY = 0,  /* the member is an array: jscan_next walks it */
 	JSCAN_ABSENT = 1, /* the body is an object without the member */
-	JSCAN_OTHER = 2,  /* the member is there but is no array */
+	JSCAN_OTHER = 2,  /* the member is there but is no array: its bytes in [p, end) */
 };
 
 /* A walk over one array's elements; borrowed from the body, which must outlive it. */
@@ -27,5 +27,11 @@ struct jscan {
 int jscan_member(const char *body, size_t len, const char *name, struct jscan *js, char **cause);
 /* The next element's bytes (no surrounding white space) in *ELEM, *ELEN: 1, or 0 at the end. */
 int jscan_next(struct jscan *js, const char **elem, size_t *elen);
+
+/* In OBJ, an object that jscan_member has checked (an element it found), the value of the
+ * top-level member NAME when it is a string without escapes: its bytes, unquoted, in *S and
+ * *SLEN, and 1; 0 when it is absent, no string or escaped (jansson decides then). */
+int jscan_string_member(const char *obj, size_t len, const char *name, const char **s,
+                        size_t *slen);
 
 #endif

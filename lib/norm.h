@@ -25,6 +25,12 @@ struct norm_device {
 	int key_expiry_disabled;
 	int online;               /* connectedToControl */
 	int multiple_connections; /* multipleConnections: the node key is in use twice */
+	/* The caller's: the hash of the element's bytes as the API sent them, and whether they
+	 * are those its current record was made from (then only the id and the four fields above
+	 * are set: nothing was parsed). */
+	unsigned char raw[32];
+	int same;
+	int vol_moved; /* the caller's too: only its volatile part changed */
 };
 
 /* A qsort comparator of strings held as json_t * (lists of tags, scopes, subscriptions). */

@@ -1,9 +1,10 @@
-/* fuzz_devices.c: libFuzzer target: a devices answer, as the API's body, through normalisation
- * and the diff into a real LMDB store that lives for many inputs, so that each answer is diffed
- * against what the previous ones left. Invariants: an answer is either recorded (and then listed
- * back as valid JSON) or refused with a cause; the store's checksums always verify. The element
- * scanner agrees with jansson on the same bytes: it refuses no object jansson takes, and finds
- * the same elements. */
+/* fuzz_devices.c: libFuzzer target: a devices answer, as the API's bytes, through the element
+ * scanner, the raw-hash skip, normalisation and the diff into a real LMDB store that lives for
+ * many inputs, so that each answer is diffed against what the previous ones left (and its
+ * elements' hashes too). Invariants: an answer is either recorded (and then listed back as valid
+ * JSON) or refused with a cause; bytes jansson refuses are refused; the store's checksums always
+ * verify. The element scanner agrees with jansson on the same bytes: it refuses no object
+ * jansson takes, and finds the same elements. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -157,14 +158,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_store();
 	fuzz_inputs++;
-	/* What the poller hands over: a parsed body. Bytes that are no JSON never get here. */
 	body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
 	fuzz_jscan(data, size, body);
-	if (body == NULL)
-		return 0;
 	hist_policy_defaults(&pol);
 	fuzz_t += 60 * TSTIME_SEC;
-	rc = hist_devices_apply(fuzz_st, FUZZ_TAILNET, fuzz_t, body, &pol, &res, &cause);
+	/* What the poller hands over: the answer's bytes. */
+	rc = hist_devices_apply_raw(fuzz_st, FUZZ_TAILNET, fuzz_t, (const char *)data, size, &pol,
+	                            &res, &cause);
+	/* Whatever jansson refuses as a whole body is refused, element by element or not. */
+	if (body == NULL && rc == 0)
+		abort();
 	json_decref(body);
 	if (rc == -1) {
 		/* A refusal always says why. */

@@ -1850,7 +1850,7 @@ answer(tstime_t t, const struct hist_policy *p, json_t *fetched, json_t *gone, .
 	struct endpoint_answer ans = {0};
 	json_t *body, *first, *answers = json_array(), *f = fetched ?: json_array(),
 	                      *g = gone ?: json_array();
-	char *cause = NULL;
+	char *cause = NULL, *text;
 	va_list ap;
 
 	va_start(ap, gone);
@@ -1858,12 +1858,17 @@ answer(tstime_t t, const struct hist_policy *p, json_t *fetched, json_t *gone, .
 	body = body_va(first, ap);
 	va_end(ap);
 	json_array_append_new(answers, body);
+	/* The poller hands over the devices answer's bytes. */
+	text = json_dumps(body, JSON_COMPACT);
 	ans.json = answers;
+	ans.text = text;
+	ans.text_len = strlen(text);
 	ans.fetched = f;
 	ans.gone = g;
 	memset(&r, 0xa5, sizeof(r));
 	ck_assert_msg(hist_devices_answer(st, TN, t, &ans, p, &r, &cause) == 0, "answer: %s",
 	              cause);
+	free(text);
 	json_decref(answers);
 	if (fetched == NULL)
 		json_decref(f);

@@ -251,6 +251,54 @@ START_TEST(test_large)
 }
 END_TEST
 
+/* A member that is no array: its bytes are told, so that null can be told from the rest. */
+START_TEST(test_other_span)
+{
+	static const char *const bodies[] = {
+	    "{\"devices\": null }", "{\"a\":1,\"devices\":{\"x\":[1]}}", "{\"devices\":\"s,]\"}"};
+	static const char *const spans[] = {"null", "{\"x\":[1]}", "\"s,]\""};
+	struct jscan js;
+	char *cause = NULL;
+
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		ck_assert_int_eq(jscan_member(bodies[i], strlen(bodies[i]), "devices", &js, &cause),
+		                 JSCAN_OTHER);
+		ck_assert_uint_eq((size_t)(js.end - js.p), strlen(spans[i]));
+		ck_assert(memcmp(js.p, spans[i], strlen(spans[i])) == 0);
+	}
+}
+END_TEST
+
+/* The nodeId of an element without a parse: top level only, unescaped strings only. */
+START_TEST(test_string_member)
+{
+	static const struct {
+		const char *obj, *want; /* want NULL: 0 */
+	} cases[] = {
+	    {"{\"nodeId\":\"n1\"}", "n1"},
+	    {"{ \"a\" : {\"nodeId\":\"inner\"} , \"nodeId\" :\t\"n2\" }", "n2"},
+	    {"{\"a\":[\"nodeId\",\"x\"],\"b\":\"}\",\"nodeId\":\"n3\"}", "n3"},
+	    {"{\"node\\u0049d\":\"n4\"}", "n4"},
+	    {"{\"nodeId\":\"n\\u0035\"}", NULL},
+	    {"{\"nodeId\":5}", NULL},
+	    {"{\"a\":1e5,\"b\":true}", NULL},
+	    {"{}", NULL},
+	};
+	const char *s;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = jscan_string_member(cases[i].obj, strlen(cases[i].obj), "nodeId", &s, &n);
+
+		ck_assert_msg(rc == (cases[i].want != NULL), "case %zu: %d", i, rc);
+		if (rc == 1) {
+			ck_assert_uint_eq(n, strlen(cases[i].want));
+			ck_assert(memcmp(s, cases[i].want, n) == 0);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 jscan_suite(void)
 {
@@ -264,6 +312,8 @@ jscan_suite(void)
 	tcase_add_test(tc, test_nul_after_literal);
 	tcase_add_test(tc, test_depth);
 	tcase_add_test(tc, test_large);
+	tcase_add_test(tc, test_other_span);
+	tcase_add_test(tc, test_string_member);
 	suite_add_tcase(s, tc);
 	return s;
 }

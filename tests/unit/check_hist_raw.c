@@ -1,0 +1,305 @@
+/* check_hist_raw.c: unit tests for the devices answer read as bytes: one element at a time, the
+ * bytes a current record was made from not parsed again, the same answers refused as before. */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "fixture.h"
+#include "hist-int.h"
+#include "hist.h"
+#include "store.h"
+#include "tstime.h"
+
+#define T0 ((tstime_t)1700000000 * TSTIME_SEC)
+#define P(i) (T0 + (tstime_t)(i)*60 * TSTIME_SEC)
+
+static const char *const TN = "raw.example.com";
+static const struct hist_policy pol = {.mass_delete_percent = 50, .max_gap = 3600 * TSTIME_SEC};
+static const char *dir;
+static struct store *st;
+
+static void
+setup(void)
+{
+	dir = fixture_dir_new();
+	st = fixture_store_open(dir, 256 << 20);
+}
+
+static void
+teardown(void)
+{
+	store_close(st);
+	st = NULL;
+	fixture_dir_remove(dir);
+}
+
+/* Device N's element as the API might send it; TAG and SEEN vary it, SP spaces it out. */
+static const char *
+dev(int n, const char *tag, const char *seen, const char *sp)
+{
+	char *b = fixture_buf();
+
+	snprintf(b, 4096,
+	         "{\"id\":\"%d\",%s\"nodeId\":\"n%dCNTRL\",\"addresses\":[\"100.64.0.%d\"],"
+	         "\"name\":\"d%d.example.ts.net\",\"hostname\":\"d%d\",\"os\":\"linux\","
+	         "\"authorized\":true,\"isExternal\":false,\"keyExpiryDisabled\":true,"
+	         "\"tags\":[\"%s\"],\"lastSeen\":\"%s\"}",
+	         n, sp, n, n, n, n, tag, seen);
+	return b;
+}
+
+/* {"devices":[...]} of the elements given (NULL-terminated), in a rotating buffer. */
+static const char *
+body(const char *first, ...)
+{
+	char *b = fixture_buf();
+	const char *e;
+	va_list ap;
+	int i = 0;
+
+	snprintf(b, 4096, "{\"devices\":[");
+	va_start(ap, first);
+	for (e = first; e != NULL; e = va_arg(ap, const char *))
+		snprintf(b + strlen(b), 4096 - strlen(b), "%s%s", i++ ? "," : "", e);
+	va_end(ap);
+	snprintf(b + strlen(b), 4096 - strlen(b), "]}");
+	return b;
+}
+
+static struct hist_poll_result
+apply(tstime_t t, const char *text)
+{
+	struct hist_poll_result r;
+	char *cause = NULL;
+
+	memset(&r, 0xa5, sizeof(r));
+	ck_assert_msg(hist_devices_apply_raw(st, TN, t, text, strlen(text), &pol, &r, &cause) == 0,
+	              "apply: %s", cause);
+	return r;
+}
+
+static char *
+refused(tstime_t t, const char *text)
+{
+	struct hist_poll_result r;
+	char *cause = NULL;
+
+	ck_assert_int_eq(hist_devices_apply_raw(st, TN, t, text, strlen(text), &pol, &r, &cause),
+	                 -1);
+	ck_assert_ptr_nonnull(cause);
+	return cause;
+}
+
+/* The devices now, without the time of the last poll. */
+static char *
+listed(void)
+{
+	char *out = NULL, *cause = NULL, *devs;
+	size_t len;
+
+	ck_assert_msg(hist_devices_list(st, TN, TSTIME_NONE, &out, &len, &cause) == 0, "%s", cause);
+	devs = strstr(out, "\"devices\":");
+	ck_assert_ptr_nonnull(devs);
+	memmove(out, devs, strlen(devs) + 1);
+	return out;
+}
+
+START_TEST(test_same_bytes)
+{
+	const char *a = dev(1, "tag:a", "2026-01-01T00:00:00Z", ""),
+	           *b = dev(2, "tag:b", "2026-01-01T00:00:00Z", "");
+	struct hist_poll_result r = apply(P(0), body(a, b, NULL));
+	char *l0, *l1;
+
+	ck_assert_uint_eq(r.created, 2);
+	ck_assert_uint_eq(r.unparsed, 0);
+	l0 = listed();
+	/* The same bytes: nothing parsed, nothing recorded but the poll. */
+	r = apply(P(1), body(a, b, NULL));
+	ck_assert_uint_eq(r.seen, 2);
+	ck_assert_uint_eq(r.unparsed, 2);
+	ck_assert_uint_eq(r.created + r.changed + r.deleted + r.vol_updates + r.events, 0);
+	/* The same elements in another order: a new body, each element known. */
+	r = apply(P(2), body(b, a, NULL));
+	ck_assert_uint_eq(r.unparsed, 2);
+	ck_assert_uint_eq(r.created + r.changed + r.deleted + r.vol_updates + r.events, 0);
+	l1 = listed();
+	ck_assert_str_eq(l1, l0);
+	free(l0);
+	free(l1);
+}
+END_TEST
+
+START_TEST(test_spaced_and_changed)
+{
+	const char *a = dev(1, "tag:a", "2026-01-01T00:00:00Z", ""),
+	           *b = dev(2, "tag:b", "2026-01-01T00:00:00Z", "");
+	const char *b_sp = dev(2, "tag:b", "2026-01-01T00:00:00Z", " ");
+	struct hist_poll_result r;
+
+	apply(P(0), body(a, b, NULL));
+	/* White space alone: parsed, no change, its new hash kept. */
+	r = apply(P(1), body(a, b_sp, NULL));
+	ck_assert_uint_eq(r.unparsed, 1);
+	ck_assert_uint_eq(r.created + r.changed + r.deleted + r.vol_updates, 0);
+	r = apply(P(2), body(a, b_sp, NULL));
+	ck_assert_uint_eq(r.unparsed, 2);
+	/* A volatile field: current state only. */
+	r = apply(P(3), body(a, dev(2, "tag:b", "2026-01-02T00:00:00Z", ""), NULL));
+	ck_assert_uint_eq(r.unparsed, 1);
+	ck_assert_uint_eq(r.vol_updates, 1);
+	ck_assert_uint_eq(r.changed, 0);
+	/* A stable field: a version. */
+	r = apply(P(4), body(a, dev(2, "tag:c", "2026-01-02T00:00:00Z", ""), NULL));
+	ck_assert_uint_eq(r.unparsed, 1);
+	ck_assert_uint_eq(r.changed, 1);
+	/* Back to bytes seen long ago: compared with the current record, a change again. */
+	r = apply(P(5), body(a, b, NULL));
+	ck_assert_uint_eq(r.unparsed, 1);
+	ck_assert_uint_eq(r.changed, 1);
+	ck_assert_uint_eq(r.vol_updates, 0);
+	/* A volatile move keeps no hash: the same bytes are parsed once more, then not. */
+	b = dev(2, "tag:b", "2026-01-03T00:00:00Z", "");
+	r = apply(P(6), body(a, b, NULL));
+	ck_assert_uint_eq(r.vol_updates, 1);
+	ck_assert_uint_eq(r.unparsed, 1);
+	r = apply(P(7), body(a, b, NULL));
+	ck_assert_uint_eq(r.created + r.changed + r.deleted + r.vol_updates, 0);
+	ck_assert_uint_eq(r.unparsed, 1);
+	ck_assert_uint_eq(apply(P(8), body(a, b, NULL)).unparsed, 2);
+}
+END_TEST
+
+START_TEST(test_refused_as_before)
+{
+	const char *a = dev(1, "tag:a", "2026-01-01T00:00:00Z", "");
+	const char *good = body(a, NULL);
+	char *l0, *l1, *cause;
+	static const char *const bad[] = {
+	    "",
+	    "[]",
+	    "{\"devices\":{}}",
+	    "{\"nodevices\":[]}",
+	    /* jansson refuses these outside the list; so does the scan. */
+	    "{\"devices\":[],\"x\":1,\"x\":2}",
+	    "{\"devices\":[],\"x\":123456789012345678901234567890}",
+	    "{\"devices\":[],\"x\":1e999}",
+	    "{\"devices\":[]",
+	    "{\"devices\":[],\"devices\":[]}",
+	    /* Inside an element. */
+	    "{\"devices\":[{\"nodeId\":\"n1CNTRL\",\"nodeId\":\"n1CNTRL\"}]}",
+	    "{\"devices\":[{\"nodeId\":\"n1CNTRL\",\"x\":123456789012345678901234567890}]}",
+	    "{\"devices\":[1]}",
+	    "{\"devices\":[{\"nodeId\":\"n1CNTRL\"}]}",
+	};
+
+	apply(P(0), good);
+	l0 = listed();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cause = refused(P(1 + (tstime_t)i), bad[i]);
+		free(cause);
+	}
+	/* A known element next to a broken one: the whole answer is refused. */
+	cause = refused(P(20), body(a, "{\"nodeId\":\"n9CNTRL\"}", NULL));
+	ck_assert_msg(strstr(cause, "device 2") != NULL, "%s", cause);
+	free(cause);
+	l1 = listed();
+	ck_assert_str_eq(l1, l0);
+	free(l0);
+	free(l1);
+	/* null is an empty list, and then a mass disappearance is held. */
+	apply(P(30), "{\"devices\":null}");
+	ck_assert_int_eq(apply(P(31), good).unparsed, 1);
+}
+END_TEST
+
+/* A store some other writer (an older tsinvd) polled in between: no raw record is trusted. */
+static int
+forget_txn(struct store_txn *txn, void *arg, char **cause)
+{
+	struct hist_endpoint ep;
+	int rc;
+
+	(void)arg;
+	if (hist_ep_read(txn, TN, "devices", &ep, cause) == -1)
+		return -1;
+	ep.raw_kept = 0;
+	ep.raw[0] = '\0';
+	rc = hist_ep_write(txn, TN, "devices", &ep, cause);
+	hist_endpoint_free(&ep);
+	return rc;
+}
+
+START_TEST(test_untrusted)
+{
+	const char *a = dev(1, "tag:a", "2026-01-01T00:00:00Z", ""),
+	           *b = dev(2, "tag:b", "2026-01-01T00:00:00Z", "");
+	struct hist_poll_result r;
+	char *cause = NULL;
+
+	apply(P(0), body(a, b, NULL));
+	ck_assert_uint_eq(apply(P(1), body(a, b, NULL)).unparsed, 2);
+	ck_assert_int_eq(store_write(st, forget_txn, NULL, &cause), 0);
+	r = apply(P(2), body(a, b, NULL));
+	ck_assert_uint_eq(r.unparsed, 0);
+	ck_assert_uint_eq(r.created + r.changed + r.deleted + r.vol_updates, 0);
+	ck_assert_uint_eq(apply(P(3), body(a, b, NULL)).unparsed, 2);
+}
+END_TEST
+
+/* Two devices with the same bytes are one device listed twice: the first is kept. */
+START_TEST(test_listed_twice)
+{
+	const char *a = dev(1, "tag:a", "2026-01-01T00:00:00Z", ""),
+	           *a2 = dev(1, "tag:z", "2026-01-01T00:00:00Z", "");
+	struct hist_poll_result r;
+	char *l;
+
+	apply(P(0), body(a, NULL));
+	r = apply(P(1), body(a2, a, NULL));
+	ck_assert_uint_eq(r.seen, 1);
+	ck_assert_uint_eq(r.changed, 1);
+	l = listed();
+	ck_assert_msg(strstr(l, "tag:z") != NULL, "%s", l);
+	free(l);
+	r = apply(P(2), body(a, a, NULL));
+	ck_assert_uint_eq(r.seen, 1);
+	ck_assert_uint_eq(r.changed, 1);
+	r = apply(P(3), body(a, a, NULL));
+	ck_assert_uint_eq(r.seen, 1);
+	ck_assert_uint_eq(r.changed, 0);
+}
+END_TEST
+
+static Suite *
+hist_raw_suite(void)
+{
+	Suite *s = suite_create("hist_raw");
+	TCase *tc = tcase_create("raw");
+
+	tcase_add_unchecked_fixture(tc, fixture_root_setup, fixture_root_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_same_bytes);
+	tcase_add_test(tc, test_spaced_and_changed);
+	tcase_add_test(tc, test_refused_as_before);
+	tcase_add_test(tc, test_untrusted);
+	tcase_add_test(tc, test_listed_twice);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(hist_raw_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
