@@ -342,22 +342,34 @@ ops_poll(struct tsinvd *d, struct ctl_req *req)
 	poller_poll_each(d->pl, name, ops_poll_each, ops_poll_done, req);
 }
 
+static int
+ops_devices_slice(void *arg, struct sbuf *sb, size_t max)
+{
+	return hist_devices_list_next(arg, sb, max);
+}
+
+static void
+ops_devices_done(void *arg)
+{
+	hist_devices_list_close(arg);
+}
+
+/* A slice at a time: 100k devices make 150 MB that would hold the loop and the memory. */
 static void
 ops_devices_list(struct tsinvd *d, struct ctl_req *req)
 {
 	const char *tailnet = ops_tailnet(d, req);
-	char *out = NULL, *cause = NULL;
-	size_t len;
+	struct hist_devlist *dl;
+	char *cause = NULL;
 	tstime_t at;
 
 	if (tailnet == NULL || ops_at(req, &at) == -1)
 		return;
-	if (hist_devices_list(d->st, tailnet, at, &out, &len, &cause) != HIST_OK) {
+	if (hist_devices_list_open(d->st, tailnet, at, &dl, &cause) != HIST_OK) {
 		ops_answer(req, HIST_ERR, NULL, cause);
 		return;
 	}
-	ctl_reply_raw(req, out, len);
-	free(out);
+	ctl_reply_sliced(req, ops_devices_slice, ops_devices_done, dl);
 }
 
 static void

@@ -127,6 +127,17 @@ int hist_device_get(struct store *st, const char *tailnet, const char *query, ts
 int hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out, size_t *len,
                       char **cause);
 
+/* The same a slice at a time, every row from the one read transaction the listing holds until
+ * it is closed: hist_devices_list_next appends the next rows to SB until it holds MAX bytes or
+ * more (the head first, the closing "]}" last): 1 while more is to come, 0 once all is written.
+ */
+struct hist_devlist;
+struct sbuf;
+int hist_devices_list_open(struct store *st, const char *tailnet, tstime_t at,
+                           struct hist_devlist **out, char **cause);
+int hist_devices_list_next(struct hist_devlist *dl, struct sbuf *sb, size_t max);
+void hist_devices_list_close(struct hist_devlist *dl);
+
 /* The same in a transaction the caller holds (a write one too), parsed: *out is a new
  * reference. For one consistent view over several kinds (the compliance checks' snapshot). */
 int hist_devices_list_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
