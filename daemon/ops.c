@@ -615,6 +615,20 @@ ops_addresses_list(struct tsinvd *d, struct ctl_req *req)
 	ops_answer(req, rc, res, cause);
 }
 
+struct ops_export_rows {
+	const struct ipam_map *m;
+	json_t *rows;
+};
+
+/* Each address's export row as it is read: only the rows are kept, not every device. */
+static void
+ops_export_row(void *arg, json_t *head, json_t *a)
+{
+	struct ops_export_rows *x = arg;
+
+	ipam_row(head, a, x->m, x->rows);
+}
+
 /* {tailnet, at, window, netbox_ids}: every address of one tailnet (or of all) held at AT, and those
  * released in WINDOW before it (default deprecated_window), as plain rows, with the mapping
  * the client needs to write NetBox's formats. */
@@ -627,6 +641,7 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 	tstime_t at = TSTIME_NONE;
 	json_t *res, *rows, *tns;
 	char *cause = NULL, *unknown = NULL;
+	struct ops_export_rows x;
 	int ids = 0;
 
 	if (proto_arg_string(req->args, "tailnet", &tailnet, &cause) == -1 ||
@@ -652,6 +667,7 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 	}
 	rows = json_array();
 	tns = json_array();
+	x.rows = rows;
 	for (size_t i = 0; i < d->cf->ntailnets; i++) {
 		const char *name = d->cf->tailnets[i].name, *vrf = config_netbox_vrf(d->cf, name);
 		struct ipam_map m;
@@ -659,7 +675,10 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 
 		if (tailnet != NULL && strcmp(tailnet, name) != 0)
 			continue;
-		if (hist_addresses(d->st, name, at, window, &one, &cause) != HIST_OK) {
+		netbox_map(nc, vrf, &m);
+		x.m = &m;
+		if (hist_addresses_each(d->st, name, at, window, &one, ops_export_row, &x,
+		                        &cause) != HIST_OK) {
 			ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause ? cause : "failed");
 			free(cause);
 			free(unknown);
@@ -667,8 +686,6 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 			json_decref(tns);
 			return;
 		}
-		netbox_map(nc, vrf, &m);
-		ipam_rows(one, &m, rows);
 		json_array_append_new(tns, json_pack("{s:s, s:s?, s:O, s:O, s:O?}", "tailnet", name,
 		                                     "vrf", vrf, "at", json_object_get(one, "at"),
 		                                     "coverage", json_object_get(one, "coverage"),

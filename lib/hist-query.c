@@ -948,15 +948,15 @@ hist_address_row(struct store_txn *txn, const char *tailnet, const struct tsaddr
 }
 
 int
-hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t window, json_t **out,
-               char **cause)
+hist_addresses_each(struct store *st, const char *tailnet, tstime_t at, int64_t window,
+                    json_t **head, hist_address_fn fn, void *arg, char **cause)
 {
 	struct store_txn *txn;
 	struct store_cursor *cur;
 	struct store_key prefix;
 	struct store_val key, val;
 	struct hist_endpoint ep;
-	json_t *res, *rows;
+	json_t *res, *row;
 	struct tsaddr addr;
 	/* The best candidate for the address being scanned: held, else maybe, else released. */
 	struct {
@@ -975,7 +975,6 @@ hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t windo
 	if (at != TSTIME_NONE)
 		covered = hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason);
 	res = json_object();
-	rows = json_array();
 	json_object_set_new(res, "tailnet", json_string(tailnet));
 	json_object_set_new(res, "at", hist_time_json(at));
 	json_object_set_new(res, "window_s", json_integer(window / TSTIME_SEC));
@@ -989,7 +988,6 @@ hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t windo
 	free(reason);
 	if (store_cursor_open(txn, STORE_ADDR, &cur, cause) == -1) {
 		json_decref(res);
-		json_decref(rows);
 		hist_endpoint_free(&ep);
 		store_read_end(txn);
 		return HIST_ERR;
@@ -1014,8 +1012,11 @@ hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t windo
 			const char *status = best.s == HIST_NO ? "deprecated" : "active";
 			tstime_t t = best.s == HIST_NO ? best.b.to_lo : at;
 
-			json_array_append_new(rows, hist_address_row(txn, tailnet, &addr, best.id,
-			                                             &best.b, status, t));
+			/* One row at a time: 100k devices' rows, each with its device and volatile
+			 * part, would make gigabytes of tree. */
+			row = hist_address_row(txn, tailnet, &addr, best.id, &best.b, status, t);
+			fn(arg, res, row);
+			json_decref(row);
 			best.have = 0;
 		}
 		if (rc != 0)
@@ -1041,9 +1042,29 @@ hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t windo
 		snprintf(best.id, sizeof(best.id), "%s", (const char *)p + prefix.len + 24);
 	}
 	store_cursor_close(cur);
-	json_object_set_new(res, "addresses", rows);
 	hist_endpoint_free(&ep);
 	store_read_end(txn);
-	*out = res;
+	*head = res;
+	return HIST_OK;
+}
+
+static void
+hist_addresses_add(void *arg, json_t *head, json_t *row)
+{
+	json_array_append(arg, row);
+}
+
+int
+hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t window, json_t **out,
+               char **cause)
+{
+	json_t *rows = json_array();
+
+	if (hist_addresses_each(st, tailnet, at, window, out, hist_addresses_add, rows, cause) !=
+	    HIST_OK) {
+		json_decref(rows);
+		return HIST_ERR;
+	}
+	json_object_set_new(*out, "addresses", rows);
 	return HIST_OK;
 }
