@@ -237,6 +237,50 @@ int conn_print_err(json_t *err, int rc);
  * a daemon with several tailnets and no default is asked about each. ARGS is stolen. */
 int conn_query_tailnets(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args,
                         conn_show_fn show);
+/* conn_reply of a reply already parsed (ROOT stolen). */
+int conn_reply_json(json_t *root, json_t **result);
+/* CMD's request line with ARGS (stolen, NULL for none) and the common arguments, its newline
+ * included, in *TEXT (malloc'd) and *LEN; or an exit code after saying why. */
+int conn_request(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args, char **text,
+                 size_t *len);
+
+/* listing.c: a listing's reply read as it arrives, element by element. */
+/* A JSON value's bytes inside a reply. */
+struct lspan {
+	const char *p;
+	size_t len;
+};
+struct listing {
+	const char *list; /* the result's array member handed out element by element */
+	/* When the list begins: RESULT holds the members before it, then LIST itself (empty). */
+	int (*begin)(void *arg, json_t *result);
+	/* Each element of the list, in order; a non-zero exit code stops the walk. */
+	int (*element)(void *arg, const char *p, size_t len);
+	void *arg;
+	int whole; /* nothing handed out before the whole reply is in (--json: a cut reply prints
+	            * nothing) */
+	/* Set by listing_fetch: the result (a new reference) with LIST empty at its place, the
+	 * number of members before LIST, and of elements handed out. */
+	json_t *result;
+	size_t nbefore, count;
+};
+/* Runs CMD with ARGS (stolen) plus the common arguments, handing out the list's elements: 0 and
+ * L->result, or an exit code after printing why (an error reply, a reply cut short). */
+int listing_fetch(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args,
+                  struct listing *l);
+/* The end of the JSON value at P before E: 1 and *NEXT, 0 when E comes first, -1 when it cannot
+ * be JSON. Strings, escapes and nesting are checked, the rest by whoever decodes it. */
+int listing_value_end(const char *p, const char *e, const char **next);
+/* Of the object OBJ, the values of the members NAMES (N of them) in OUT (len 0: absent): 0,
+ * or -1 when OBJ is no object. */
+int listing_members(struct lspan obj, const char *const *names, size_t n, struct lspan *out);
+/* The next element of the array whose rest is *ARR: 1 and *ELEM, or 0 at its end. */
+int listing_next(struct lspan *arr, struct lspan *elem);
+/* A string's text (malloc'd; NULL for anything else or bad UTF-8); a boolean's value (-1 for
+ * anything else); an array's strings joined by SEP (malloc'd, NULL when there are none). */
+char *listing_str(struct lspan v);
+int listing_bool(struct lspan v);
+char *listing_join(struct lspan arr, const char *sep);
 
 /* progress.c */
 /* Whether to ask CMD's op for progress frames: CMD shows them, no --json, stdout and stderr are
@@ -255,6 +299,12 @@ const char *show_duration(int64_t us, char *buf, size_t len);
 /* A duration in seconds as the daemon sent it; out-of-range values must not reach the cast. */
 const char *show_seconds(double v, char *buf, size_t len);
 void show_print_json(json_t *v);
+/* show_print_json of a result whose list comes element by element: RESULT's members up to the
+ * list (its last one) and the list's "["; each element (I counts them from 0); then the list's
+ * end and the members after it (NBEFORE came before it). The same bytes as the whole result. */
+void show_json_begin(json_t *result);
+void show_json_element(json_t *e, size_t i);
+void show_json_end(json_t *result, size_t nbefore, size_t count);
 /* Accessors that accept whatever the daemon sent: a missing or mistyped field is "absent". */
 const char *show_str(json_t *o, const char *key);
 int show_num(json_t *o, const char *key, double *out);

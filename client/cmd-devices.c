@@ -7,12 +7,22 @@
 #include "addr.h"
 #include "client.h"
 
+/* One row of the devices table, read from its element of the reply. */
 struct cmd_devices_devrow {
-	char *name; /* the short name */
-	const char *node;
-	json_t *entry;
-	int maybe;     /* may or may not have been there: shown with a "?" */
-	char *changed; /* present, but changed around the time: "old -> new" names, or NULL */
+	char *name; /* the short name: the rows are sorted by it, then by NODE */
+	char *node;
+	char *cells[8]; /* NAME (marked), OS, USER, ADDRESSES, TAGS, AUTH, KEY-EXPIRY, VERSION */
+};
+
+/* The devices listing as its reply arrives: a row for each element (or, with --json, the
+ * element printed as it would have been in the whole result). */
+struct cmd_devices_list {
+	const struct cmd_args *a;
+	tstime_t now;
+	struct cmd_devices_devrow *rows;
+	size_t n, cap, nmaybe, nchanged;
+	size_t printed; /* --json: elements printed */
+	int begun;      /* --json: the list's opening is printed */
 };
 
 static int
@@ -24,104 +34,254 @@ cmd_devices_devrow_cmp(const void *va, const void *vb)
 	return c != 0 ? c : strcmp(a->node, b->node);
 }
 
-/* "2026-05-30", "never" when expiry is disabled, "-" for none or Go's zero time. */
-static void
-cmd_devices_expiry(json_t *dev, char *buf, size_t len)
-{
-	const char *e = show_str(dev, "expires");
+enum {
+	DEV_NAME,
+	DEV_HOSTNAME,
+	DEV_NODEID,
+	DEV_OS,
+	DEV_USER,
+	DEV_ADDRESSES,
+	DEV_TAGS,
+	DEV_AUTHORIZED,
+	DEV_KEYEXPIRYDISABLED,
+	DEV_EXPIRES,
+	DEV_CLIENTVERSION,
+	DEV__N
+};
+static const char *const cmd_devices_devfields[DEV__N] = {
+    "name",       "hostname",          "nodeId",  "os",           "user", "addresses", "tags",
+    "authorized", "keyExpiryDisabled", "expires", "clientVersion"};
 
-	if (json_is_true(json_object_get(dev, "keyExpiryDisabled")))
-		snprintf(buf, len, "never");
-	else if (e == NULL || strlen(e) < 10 || strncmp(e, "0001-01-01", 10) == 0)
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%.10s", e);
-}
+enum {
+	ENT_NODEID,
+	ENT_STATE,
+	ENT_PRESENCE,
+	ENT_VERSION,
+	ENT_DEVICE,
+	ENT_VERSIONS,
+	ENT_VOLATILE,
+	ENT__N
+};
+static const char *const cmd_devices_entfields[ENT__N] = {
+    "nodeId", "state", "presence", "version", "device", "versions", "volatile"};
 
-static void
-cmd_devices_row(struct table *t, const struct cmd_devices_devrow *r)
-{
-	json_t *dev = json_object_get(r->entry, "device");
-	const char *ver = show_str(dev, "clientVersion");
-	char *addrs = show_join(json_object_get(dev, "addresses"), ",");
-	char *tags = show_join(json_object_get(dev, "tags"), ",");
-	char expiry[16], *version, *name;
-
-	if (r->changed != NULL)
-		name = xasprintf("%s%s", r->changed, r->maybe ? "?" : "");
-	else
-		name = xasprintf("%s%s", r->name, r->maybe ? "?" : "");
-	cmd_devices_expiry(dev, expiry, sizeof expiry);
-	/* "1.76.1-t1234abcd-g5678" -> "1.76.1": the rest is build detail. */
-	version =
-	    xasprintf("%.*s", ver != NULL ? (int)strcspn(ver, "-") : 0, ver != NULL ? ver : "");
-	table_add_row(t, name, show_str(dev, "os"), show_str(dev, "user"), addrs, tags,
-	              show_yesno(dev, "authorized"), expiry, version);
-	free(name);
-	free(version);
-	free(addrs);
-	free(tags);
-}
-
+/* Whether V is the string S (without escapes, as the daemon's words are). */
 static int
-cmd_devices_show(json_t *res, const struct cmd_args *a)
+cmd_devices_is(struct lspan v, const char *s)
+{
+	size_t n = strlen(s);
+
+	return v.len == n + 2 && v.p[0] == '"' && memcmp(v.p + 1, s, n) == 0;
+}
+
+/* The short name (malloc'd) of the device object DEV, as show_shortname. */
+static char *
+cmd_devices_shortname(const struct lspan *f)
+{
+	static const int order[] = {DEV_NAME, DEV_HOSTNAME, DEV_NODEID};
+	char *s = NULL, *r;
+	size_t i, n;
+
+	for (i = 0; i < 3; i++) {
+		free(s);
+		if ((s = listing_str(f[order[i]])) != NULL && *s != '\0')
+			break;
+	}
+	if (s == NULL || *s == '\0') {
+		free(s);
+		return xstrdup("-");
+	}
+	n = strcspn(s, ".");
+	if (n == 0)
+		return s; /* ".foo": keep it whole rather than print nothing */
+	r = xasprintf("%.*s", (int)(n > INT_MAX ? INT_MAX : n), s);
+	free(s);
+	return r;
+}
+
+/* The short name (malloc'd) of the device in a version object V. */
+static char *
+cmd_devices_vername(struct lspan v)
+{
+	static const char *const dev[] = {"device"};
+	struct lspan d, f[DEV__N];
+
+	listing_members(v, dev, 1, &d);
+	listing_members(d, cmd_devices_devfields, DEV__N, f);
+	return cmd_devices_shortname(f);
+}
+
+/* "2026-05-30", "never" when expiry is disabled, "-" for none or Go's zero time. */
+static char *
+cmd_devices_expiry(const struct lspan *f)
+{
+	char *e;
+	char *s;
+
+	if (listing_bool(f[DEV_KEYEXPIRYDISABLED]) == 1)
+		return xstrdup("never");
+	e = listing_str(f[DEV_EXPIRES]);
+	if (e == NULL || strlen(e) < 10 || strncmp(e, "0001-01-01", 10) == 0)
+		s = xstrdup("-");
+	else
+		s = xasprintf("%.10s", e);
+	free(e);
+	return s;
+}
+
+/* Does the device pass --tag, --user and --os? Read as cmd_entity_wanted reads them. */
+static int
+cmd_devices_wanted_fields(const struct lspan *f, const struct cmd_args *a)
+{
+	json_t *dev, *tags;
+	struct lspan arr = f[DEV_TAGS], v;
+	char *s;
+	int ok;
+
+	if (a->tag == NULL && a->user == NULL && a->os == NULL)
+		return 1;
+	dev = json_object();
+	if (arr.len > 0 && arr.p[0] == '[') {
+		tags = json_array();
+		while (listing_next(&arr, &v))
+			if ((s = listing_str(v)) != NULL) {
+				json_array_append_new(tags, json_string(s));
+				free(s);
+			}
+		json_object_set_new(dev, "tags", tags);
+	}
+	if ((s = listing_str(f[DEV_USER])) != NULL)
+		json_object_set_new(dev, "user", json_string(s));
+	free(s);
+	if ((s = listing_str(f[DEV_OS])) != NULL)
+		json_object_set_new(dev, "os", json_string(s));
+	free(s);
+	ok = cmd_entity_wanted("device", NULL, dev, a);
+	json_decref(dev);
+	return ok;
+}
+
+/* Does the device pass --stale? VOL is its volatile part. */
+static int
+cmd_devices_wanted_stale(struct lspan vol, const struct cmd_args *a, tstime_t now)
+{
+	static const char *const names[] = {"connectedToControl", "lastSeen"};
+	struct lspan f[2];
+	char *seen;
+	tstime_t t;
+	int stale = 1;
+
+	if (a->stale <= 0)
+		return 1;
+	listing_members(vol, names, 2, f);
+	/* Online now is not stale; never seen (no lastSeen) is. */
+	if (listing_bool(f[0]) == 1)
+		return 0;
+	seen = listing_str(f[1]);
+	if (seen != NULL && tstime_parse_rfc3339(seen, &t) == 0 && now - t < a->stale)
+		stale = 0;
+	free(seen);
+	return stale;
+}
+
+/* One element of the reply: a row of the table, if it passes the filters. */
+static int
+cmd_devices_element(void *arg, const char *p, size_t len)
+{
+	struct cmd_devices_list *dl = arg;
+	struct lspan e[ENT__N], f[DEV__N], arr, v, first = {0}, last = {0};
+	struct cmd_devices_devrow *r;
+	char *changed = NULL, *s;
+	size_t nv = 0;
+	int maybe;
+
+	if (listing_members((struct lspan){p, len}, cmd_devices_entfields, ENT__N, e) == -1)
+		return 0; /* not an object: no row, as before */
+	listing_members(e[ENT_DEVICE], cmd_devices_devfields, DEV__N, f);
+	if (!cmd_devices_wanted_fields(f, dl->a) ||
+	    !cmd_devices_wanted_stale(e[ENT_VOLATILE], dl->a, dl->now))
+		return 0;
+	if (dl->n == dl->cap) {
+		dl->cap = dl->cap ? dl->cap * 2 : 256;
+		dl->rows = xrealloc(dl->rows, dl->cap * sizeof *dl->rows);
+	}
+	r = &dl->rows[dl->n++];
+	r->name = cmd_devices_shortname(f);
+	/* One row per device: whether it was there, and whether its version is known. */
+	maybe = e[ENT_PRESENCE].len > 0 ? cmd_devices_is(e[ENT_PRESENCE], "maybe")
+	                                : cmd_devices_is(e[ENT_STATE], "maybe");
+	dl->nmaybe += maybe;
+	if (cmd_devices_is(e[ENT_VERSION], "uncertain")) {
+		for (arr = e[ENT_VERSIONS]; listing_next(&arr, &v); nv++) {
+			if (nv == 0)
+				first = v;
+			last = v;
+		}
+	}
+	if (nv > 1) {
+		char *was = cmd_devices_vername(first), *now = cmd_devices_vername(last);
+
+		changed = strcmp(was, now) != 0 ? xasprintf("%s \u2192 %s", was, now)
+		                                : xasprintf("%s~", now);
+		free(was);
+		free(now);
+		dl->nchanged++;
+	}
+	r->node = listing_str(e[ENT_NODEID]);
+	if (r->node == NULL)
+		r->node = xstrdup("");
+	r->cells[0] = xasprintf("%s%s", changed != NULL ? changed : r->name, maybe ? "?" : "");
+	free(changed);
+	r->cells[1] = listing_str(f[DEV_OS]);
+	r->cells[2] = listing_str(f[DEV_USER]);
+	r->cells[3] = listing_join(f[DEV_ADDRESSES], ",");
+	r->cells[4] = listing_join(f[DEV_TAGS], ",");
+	switch (listing_bool(f[DEV_AUTHORIZED])) {
+	case 1:
+		r->cells[5] = xstrdup("yes");
+		break;
+	case 0:
+		r->cells[5] = xstrdup("no");
+		break;
+	default:
+		r->cells[5] = NULL;
+	}
+	r->cells[6] = cmd_devices_expiry(f);
+	/* "1.76.1-t1234abcd-g5678" -> "1.76.1": the rest is build detail. */
+	s = listing_str(f[DEV_CLIENTVERSION]);
+	r->cells[7] = xasprintf("%.*s", s != NULL ? (int)strcspn(s, "-") : 0, s != NULL ? s : "");
+	free(s);
+	return 0;
+}
+
+static void
+cmd_devices_show(json_t *res, struct cmd_devices_list *dl)
 {
 	static const char *const hdr[] = {"NAME", "OS",   "USER",       "ADDRESSES",
 	                                  "TAGS", "AUTH", "KEY-EXPIRY", "VERSION"};
-	json_t *list = json_object_get(res, "devices"), *e, *vs;
-	size_t i, n = 0, nmaybe = 0, nchanged = 0;
-	struct cmd_devices_devrow *rows;
 	struct table *t;
+	size_t i, j;
 
-	rows = xcalloc(json_array_size(list) + 1, sizeof *rows);
-	json_array_foreach(list, i, e)
-	{
-		if (!json_is_object(e))
-			continue;
-		rows[n].name = show_shortname(json_object_get(e, "device"));
-		/* One row per device: whether it was there, and whether its version is known. */
-		if ((rows[n].maybe = json_object_get(e, "presence") != NULL
-		                         ? show_is(e, "presence", "maybe")
-		                         : show_is(e, "state", "maybe")))
-			nmaybe++;
-		vs = json_object_get(e, "versions");
-		if (show_is(e, "version", "uncertain") && json_array_size(vs) > 1) {
-			char *was =
-			    show_shortname(json_object_get(json_array_get(vs, 0), "device"));
-			char *now = show_shortname(
-			    json_object_get(json_array_get(vs, json_array_size(vs) - 1), "device"));
-
-			rows[n].changed = strcmp(was, now) != 0
-			                      ? xasprintf("%s \u2192 %s", was, now)
-			                      : xasprintf("%s~", now);
-			free(was);
-			free(now);
-			nchanged++;
-		}
-		rows[n].node = show_str(e, "nodeId");
-		if (rows[n].node == NULL)
-			rows[n].node = "";
-		rows[n++].entry = e;
-	}
-	qsort(rows, n, sizeof *rows, cmd_devices_devrow_cmp);
-
+	qsort(dl->rows, dl->n, sizeof *dl->rows, cmd_devices_devrow_cmp);
 	t = table_new(8, hdr);
-	for (i = 0; i < n; i++) {
-		cmd_devices_row(t, &rows[i]);
-		free(rows[i].name);
-		free(rows[i].changed);
+	for (i = 0; i < dl->n; i++) {
+		table_add_rowv(t, (const char *const *)dl->rows[i].cells);
+		free(dl->rows[i].name);
+		free(dl->rows[i].node);
+		for (j = 0; j < 8; j++)
+			free(dl->rows[i].cells[j]);
 	}
-	free(rows);
+	free(dl->rows);
+	dl->rows = NULL;
 	/* "no devices" only when tsinv knows there were none: else "unknown" and why. */
-	show_list_print(res, t, "no devices", nmaybe);
-	if (nchanged > 0)
+	show_list_print(res, t, "no devices", dl->nmaybe);
+	if (dl->nchanged > 0)
 		fputs(
 		    "\n\u2192, ~ = present, but changed between two polls around that time: which "
 		    "version was\n    current then is not known (tsinvctl device NAME --history "
 		    "shows both)\n",
 		    show_notes());
 	table_free(t);
-	return 0;
 }
 
 /* Does the device row E pass --tag, --user, --os and --stale? */
@@ -146,35 +306,77 @@ cmd_devices_wanted(json_t *e, const struct cmd_args *a, tstime_t now)
 	return 1;
 }
 
+/* --json: the members before the list, then the list's opening. */
+static int
+cmd_devices_json_begin(void *arg, json_t *result)
+{
+	struct cmd_devices_list *dl = arg;
+
+	dl->begun = 1;
+	show_json_begin(result);
+	return 0;
+}
+
+/* --json: an element that passes the filters, as it would be in the whole result. */
+static int
+cmd_devices_json_element(void *arg, const char *p, size_t len)
+{
+	struct cmd_devices_list *dl = arg;
+	json_t *e = json_loadb(p, len, JSON_ALLOW_NUL, NULL);
+
+	if (e == NULL) {
+		json_error_t jerr;
+
+		json_decref(json_loadb(p, len, JSON_ALLOW_NUL, &jerr));
+		return conn_bad_reply(jerr.text);
+	}
+	if (cmd_devices_wanted(e, dl->a, dl->now))
+		show_json_element(e, dl->printed++);
+	json_decref(e);
+	return 0;
+}
+
 static int
 cmd_devices_exec(const struct cmd_entry *cmd, const struct cmd_args *a)
 {
-	json_t *result, *list, *keep, *e;
-	tstime_t now = tstime_now();
-	size_t i;
+	struct cmd_devices_list dl = {.a = a, .now = tstime_now()};
+	struct listing l = {.list = "devices", .arg = &dl};
 	int rc;
 
 	if (a->stale > 0 && a->at != NULL)
 		return tsinvctl_usage_error(cmd,
 		                            "devices: --stale reads when devices were last seen, "
 		                            "which is kept for now only: not with --at");
-	if (a->tag == NULL && a->user == NULL && a->os == NULL && a->stale == 0)
-		return conn_query(cmd, a, NULL, cmd_devices_show, NULL);
-	if ((rc = conn_fetch(cmd, a, NULL, &result)) != 0)
+	if (client_opts.json) {
+		/* The whole reply first, so that one cut short prints nothing; then element by
+		 * element, never as one tree. */
+		l.whole = 1;
+		l.begin = cmd_devices_json_begin;
+		l.element = cmd_devices_json_element;
+	} else
+		l.element = cmd_devices_element;
+	rc = listing_fetch(cmd, a, NULL, &l);
+	if (rc != 0) {
+		for (size_t i = 0; i < dl.n; i++) {
+			free(dl.rows[i].name);
+			free(dl.rows[i].node);
+			for (size_t j = 0; j < 8; j++)
+				free(dl.rows[i].cells[j]);
+		}
+		free(dl.rows);
 		return rc;
-	/* The filters apply to the table and to --json alike. */
-	list = json_object_get(result, "devices");
-	keep = json_array();
-	json_array_foreach(list, i, e) if (cmd_devices_wanted(e, a, now))
-	    json_array_append(keep, e);
-	json_object_set_new(result, "devices", keep);
-	if (client_opts.json)
-		show_print_json(result);
+	}
+	if (client_opts.json && dl.begun)
+		show_json_end(l.result, l.nbefore, dl.printed);
+	else if (client_opts.json)
+		show_print_json(l.result);
 	else
-		rc = cmd_devices_show(result, a);
-	if (rc == 0 && show_is(result, "coverage", "unknown"))
+		cmd_devices_show(l.result, &dl);
+	/* An answer about a time no poll covered was printed as "unknown"; its status says so too,
+	 * so that a script never takes it for an empty list. */
+	if (show_is(l.result, "coverage", "unknown"))
 		rc = TSINVCTL_EXIT_UNKNOWN;
-	json_decref(result);
+	json_decref(l.result);
 	return rc;
 }
 

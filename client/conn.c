@@ -302,15 +302,23 @@ static json_t *conn_quiet_err;
 int
 conn_reply(const char *line, size_t len, json_t **result)
 {
-	json_t *root, *id, *ok, *err;
 	json_error_t jerr;
-	const char *code, *msg;
-	char *ccode, *cmsg;
-	int rc;
+	json_t *root;
 
 	/* NUL is allowed: a policy text is printed byte for byte, whatever it holds. */
 	if ((root = json_loadb(line, len, JSON_ALLOW_NUL, &jerr)) == NULL)
 		return conn_bad_reply(jerr.text);
+	return conn_reply_json(root, result);
+}
+
+int
+conn_reply_json(json_t *root, json_t **result)
+{
+	json_t *id, *ok, *err;
+	const char *code, *msg;
+	char *ccode, *cmsg;
+	int rc;
+
 	rc = TSINVCTL_EXIT_ERROR;
 	id = json_object_get(root, "id");
 	ok = json_object_get(root, "ok");
@@ -370,6 +378,28 @@ conn_reply(const char *line, size_t len, json_t **result)
 int conn_keep_raw;
 char *conn_raw;
 
+/* CMD's request line with ARGS (stolen), its newline included, in *TEXT (malloc'd) and *LEN;
+ * or an exit code after saying why. */
+static int
+conn_request_line(const struct cmd_entry *cmd, json_t *args, char **text, size_t *len)
+{
+	json_t *req;
+
+	req = json_pack("{s:i, s:s, s:o}", "id", TSINVCTL_REQ_ID, "op", proto_ops[cmd->op].name,
+	                "args", args);
+	if (req == NULL || (*text = json_dumps(req, JSON_COMPACT)) == NULL)
+		fatalx("cannot build the request");
+	json_decref(req);
+	*len = strlen(*text);
+	if (*len + 1 > PROTO_MAX_LINE) {
+		free(*text);
+		return tsinvctl_usage_error(cmd, "the request is longer than %d bytes",
+		                            PROTO_MAX_LINE);
+	}
+	(*text)[(*len)++] = '\n'; /* replaces the NUL; the length is what counts from here on */
+	return 0;
+}
+
 /* As conn_call; with PROGRESS, the request asks for progress frames and PROGRESS shows each. */
 static int
 conn_exchange(const struct cmd_entry *cmd, json_t *args, json_t **result,
@@ -377,26 +407,14 @@ conn_exchange(const struct cmd_entry *cmd, json_t *args, json_t **result,
 {
 	struct conn_in in = {.cap = 65536};
 	int64_t timeout, deadline;
-	json_t *req;
 	char *text, *line = NULL;
 	size_t len;
 	int fd, rc;
 
 	if (progress != NULL)
 		json_object_set_new(args, "progress", json_true());
-
-	req = json_pack("{s:i, s:s, s:o}", "id", TSINVCTL_REQ_ID, "op", proto_ops[cmd->op].name,
-	                "args", args);
-	if (req == NULL || (text = json_dumps(req, JSON_COMPACT)) == NULL)
-		fatalx("cannot build the request");
-	json_decref(req);
-	len = strlen(text);
-	if (len + 1 > PROTO_MAX_LINE) {
-		free(text);
-		return tsinvctl_usage_error(cmd, "the request is longer than %d bytes",
-		                            PROTO_MAX_LINE);
-	}
-	text[len++] = '\n'; /* replaces the NUL; the length is what counts from here on */
+	if ((rc = conn_request_line(cmd, args, &text, &len)) != 0)
+		return rc;
 
 	timeout = client_opts.timeout;
 	if (timeout == 0)
@@ -567,24 +585,45 @@ conn_arg_str(const struct cmd_entry *cmd, json_t *args, const char *key, const c
 	return 0;
 }
 
-/* Runs CMD with ARGS (stolen, NULL for none) plus the common arguments: 0 and *RESULT (a new
- * reference), or an exit code after printing why. */
-int
-conn_fetch(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args, json_t **result)
+/* ARGS (stolen, NULL for none) with the common arguments (a new reference), or NULL after
+ * saying why in *RC. */
+static json_t *
+conn_common_args(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args, int *rc)
 {
-	int rc;
-
 	if (args == NULL)
 		args = json_object();
 	if ((cmd_spec(cmd) & PROTO_A(tailnet)) && client_opts.tailnet != NULL &&
-	    (rc = conn_arg_str(cmd, args, "tailnet", client_opts.tailnet)) != 0) {
+	    (*rc = conn_arg_str(cmd, args, "tailnet", client_opts.tailnet)) != 0) {
 		json_decref(args);
-		return rc;
+		return NULL;
 	}
 	if (a->at != NULL)
 		json_object_set_new(args, "at", json_string(a->at));
 	if (a->history)
 		json_object_set_new(args, "history", json_true());
+	return args;
+}
+
+int
+conn_request(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args, char **text,
+             size_t *len)
+{
+	int rc = 0;
+
+	if ((args = conn_common_args(cmd, a, args, &rc)) == NULL)
+		return rc;
+	return conn_request_line(cmd, args, text, len);
+}
+
+/* Runs CMD with ARGS (stolen, NULL for none) plus the common arguments: 0 and *RESULT (a new
+ * reference), or an exit code after printing why. */
+int
+conn_fetch(const struct cmd_entry *cmd, const struct cmd_args *a, json_t *args, json_t **result)
+{
+	int rc = 0;
+
+	if ((args = conn_common_args(cmd, a, args, &rc)) == NULL)
+		return rc;
 	return conn_exchange(cmd, args, result, progress_wanted(cmd) ? cmd->progress : NULL);
 }
 

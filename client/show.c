@@ -31,6 +31,76 @@ show_print_json(json_t *v)
 	fputc('\n', stdout);
 }
 
+/* V as show_print_json prints it, each line after the first indented by INDENT more spaces:
+ * how it looks nested in an object printed whole. */
+static void
+show_json_nested(json_t *v, int indent)
+{
+	char *text = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY), *p, *nl;
+
+	if (text == NULL)
+		fatalx("cannot print the result");
+	/* A newline in the text is always jansson's own: strings have theirs escaped. */
+	for (p = text; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		fwrite(p, 1, (size_t)(nl - p) + 1, stdout);
+		printf("%*s", indent, "");
+	}
+	fputs(p, stdout);
+	free(text);
+}
+
+/* The member KEY: V of an object printed by show_print_json, after what came before it. */
+static void
+show_json_member(const char *key, json_t *v, int first)
+{
+	json_t *k = json_string(key);
+
+	fputs(first ? "{\n  " : ",\n  ", stdout);
+	show_json_nested(k, 0);
+	fputs(": ", stdout);
+	json_decref(k);
+	if (v != NULL)
+		show_json_nested(v, 2);
+}
+
+void
+show_json_begin(json_t *result)
+{
+	size_t i = 0, n = json_object_size(result);
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(result, key, v)
+	{
+		show_json_member(key, i + 1 < n ? v : NULL, i == 0);
+		i++;
+	}
+	fputc('[', stdout);
+}
+
+void
+show_json_element(json_t *e, size_t i)
+{
+	fputs(i > 0 ? ",\n    " : "\n    ", stdout);
+	show_json_nested(e, 4);
+}
+
+void
+show_json_end(json_t *result, size_t nbefore, size_t count)
+{
+	const char *key;
+	size_t i = 0;
+	json_t *v;
+
+	fputs(count > 0 ? "\n  ]" : "]", stdout);
+	json_object_foreach(result, key, v)
+	{
+		if (i++ > nbefore)
+			show_json_member(key, v, 0);
+	}
+	fputs("\n}\n", stdout);
+}
+
 /* Accessors that accept whatever the daemon sent: a missing or mistyped field is "absent". */
 const char *
 show_str(json_t *o, const char *key)

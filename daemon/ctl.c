@@ -23,6 +23,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "proto.h"
+#include "sbuf.h"
 
 #define CTL_BACKLOG 128
 /* Requests served for one client in one go before the others get a turn (memcached's
@@ -31,6 +32,9 @@
 /* No further request is read while more than this waits to be sent to a client that does not
  * read its replies. */
 #define CTL_OUT_HIGH (256 * 1024)
+/* A sliced reply's next part is made once the output is down to this, and is about this big:
+ * a turn of the loop spends well under a millisecond on it. */
+#define CTL_SLICE (64 * 1024)
 /* A line of PROTO_MAX_LINE bytes and its "\r\n": the most a client can make us buffer. */
 #define CTL_IN_MAX (PROTO_MAX_LINE + 2)
 #define CTL_ACCEPT_PAUSE 1 /* seconds without accept() after EMFILE or ENFILE */
@@ -53,7 +57,14 @@ struct ctl_client {
 	int closing;               /* closed once the output is flushed */
 	int dead;                  /* gone while a request was pending: its reply frees us */
 	struct ctl_stream *stream; /* events.follow: lines come from the feed, input is ignored */
+	struct ctl_slicer *slicer; /* the reply to req being written a slice at a time */
 	TAILQ_ENTRY(ctl_client) entry;
+};
+
+struct ctl_slicer {
+	ctl_slice_fn fn;
+	void (*done)(void *);
+	void *arg;
 };
 
 struct ctl_stream {
@@ -93,6 +104,24 @@ struct ctl {
 };
 
 static void ctl_client_run(struct ctl_client *);
+static void ctl_client_close(struct ctl_client *);
+static void ctl_slicer_run(struct ctl_client *);
+static void ctl_req_free(struct ctl_req *);
+
+/* Ends C's sliced reply, however it ended; its request goes with it. */
+static void
+ctl_slicer_end(struct ctl_client *c)
+{
+	struct ctl_slicer *s = c->slicer;
+
+	c->slicer = NULL;
+	s->done(s->arg);
+	free(s);
+	ctl_req_free(c->req);
+	c->req = NULL;
+	if (c->bev != NULL)
+		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+}
 
 /* Creates the socket's directory if missing; refuses one that others could use to swap the
  * socket (tmux's rule: ours, and not writable by group or others). */
@@ -285,6 +314,9 @@ ctl_client_close(struct ctl_client *c)
 		st->closed(st->arg);
 		free(st);
 	}
+	/* A sliced reply is ours, not a handler's: it ends here, cut. */
+	if (c->slicer != NULL)
+		ctl_slicer_end(c);
 	TAILQ_REMOVE(&ctl->clients, c, entry);
 	ctl->nclients--;
 	bufferevent_free(c->bev);
@@ -434,6 +466,43 @@ too_large:
 	return 1;
 }
 
+/* Writes the next slice of C's reply if the client has read most of the last; after the last
+ * one, serves its next request. May free c. */
+static void
+ctl_slicer_run(struct ctl_client *c)
+{
+	struct ctl_slicer *s = c->slicer;
+	struct sbuf sb;
+	int rc;
+
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > CTL_SLICE)
+		return; /* the write callback comes back when it is down to CTL_SLICE */
+	sbuf_init(&sb);
+	sbuf_adds(&sb, "");
+	rc = s->fn(s->arg, &sb, CTL_SLICE);
+	if (rc == -1 || memchr(sb.p, '\n', sb.len) != NULL || memchr(sb.p, '\0', sb.len) != NULL) {
+		/* Half a reply is out: only closing says it is cut. */
+		log_warnx("client uid=%u pid=%d: %s: the reply could not be written; cut",
+		          (unsigned)c->uid, (int)c->pid, proto_ops[c->req->op].name);
+		rc = -1;
+	} else if (rc == 0)
+		sbuf_adds(&sb, "}\n");
+	if (rc != -1 && bufferevent_write(c->bev, sb.p, sb.len) != 0) {
+		log_warnx("client uid=%u pid=%d: cannot queue a reply", (unsigned)c->uid,
+		          (int)c->pid);
+		rc = -1;
+	}
+	sbuf_free(&sb);
+	if (rc == 1)
+		return;
+	/* Done, or cut: what was queued goes out, then a cut reply's connection is closed (not
+	 * here: a caller up the stack may still use c). */
+	ctl_slicer_end(c);
+	if (rc == -1)
+		c->closing = 1;
+	ctl_client_run(c);
+}
+
 /* Serves buffered lines until a request is pending, the input runs dry or the client's turn
  * ends; then sets what to wait for. May free c. */
 static void
@@ -444,6 +513,10 @@ ctl_client_run(struct ctl_client *c)
 
 	if (c->running)
 		return;
+	if (c->slicer != NULL) {
+		ctl_slicer_run(c);
+		return;
+	}
 	if (c->stream != NULL) {
 		/* A stream reads nothing more: input is dropped, EOF ends it. */
 		struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -912,6 +985,51 @@ ctl_reply_raw(struct ctl_req *req, const char *result_json, size_t rlen)
 	if (!req->client->dead)
 		line = proto_reply_ok_raw(req->id, result_json, rlen, &len);
 	ctl_req_finish(req, line, len);
+}
+
+void
+ctl_reply_sliced(struct ctl_req *req, ctl_slice_fn fn, void (*done)(void *), void *arg)
+{
+	struct ctl_client *c = req->client;
+	struct ctl_slicer *s;
+	struct sbuf sb;
+
+	if (ctl_guarded(req)) {
+		done(arg);
+		return;
+	}
+	if (c->dead) {
+		done(arg);
+		ctl_req_finish(req, NULL, 0);
+		return;
+	}
+	/* The reply's head as proto_reply_ok_raw writes it; the slices follow. */
+	sbuf_init(&sb);
+	sbuf_adds(&sb, "{\"id\":");
+	if (req->id == NULL)
+		sbuf_adds(&sb, "null");
+	else {
+		char *id = json_dumps(req->id, JSON_COMPACT | JSON_ENCODE_ANY);
+
+		sbuf_adds(&sb, id != NULL ? id : "null");
+		free(id);
+	}
+	sbuf_adds(&sb, ",\"ok\":true,\"result\":");
+	if (bufferevent_write(c->bev, sb.p, sb.len) != 0) {
+		sbuf_free(&sb);
+		done(arg);
+		ctl_req_finish(req, NULL, 0);
+		return;
+	}
+	sbuf_free(&sb);
+	s = xcalloc(1, sizeof *s);
+	s->fn = fn;
+	s->done = done;
+	s->arg = arg;
+	c->slicer = s;
+	/* The write callback asks for the next slice whenever the output is down to CTL_SLICE. */
+	bufferevent_setwatermark(c->bev, EV_WRITE, CTL_SLICE, 0);
+	ctl_slicer_run(c);
 }
 
 void

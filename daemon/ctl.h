@@ -51,6 +51,16 @@ void ctl_set_guard(struct ctl *ctl, ctl_guard_fn fn, void *arg);
 
 void ctl_reply(struct ctl_req *req, json_t *result); /* result stolen */
 void ctl_reply_raw(struct ctl_req *req, const char *result_json, size_t len);
+/* Writes the next part of a result into SB, stopping once SB holds MAX bytes or more: 1 while
+ * more is to come, 0 after the last part, -1 when it cannot go on. */
+struct sbuf;
+typedef int (*ctl_slice_fn)(void *arg, struct sbuf *sb, size_t max);
+/* Ends REQ with a successful reply whose result FN writes a slice at a time, the next one only
+ * once the client has read most of the last, so that a big answer neither stalls the loop nor
+ * piles up in memory. Bytes already sent cannot be taken back: a failure of FN, or a newline
+ * or NUL in what it wrote, cuts the reply (the connection is closed). DONE(ARG) is called when
+ * the reply ends, however it ends. */
+void ctl_reply_sliced(struct ctl_req *req, ctl_slice_fn fn, void (*done)(void *), void *arg);
 /* An error whose error object also carries DATA's members (borrowed), e.g. "candidates". */
 void ctl_reply_err_data(struct ctl_req *req, const char *code, json_t *data, const char *msg);
 void ctl_reply_err(struct ctl_req *req, const char *code, const char *fmt, ...)

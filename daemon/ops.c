@@ -343,22 +343,34 @@ ops_poll(struct tsinvd *d, struct ctl_req *req)
 	poller_poll_each(d->pl, name, ops_poll_each, ops_poll_done, req);
 }
 
+static int
+ops_devices_slice(void *arg, struct sbuf *sb, size_t max)
+{
+	return hist_devices_list_next(arg, sb, max);
+}
+
+static void
+ops_devices_done(void *arg)
+{
+	hist_devices_list_close(arg);
+}
+
+/* A slice at a time: 100k devices make 150 MB that would hold the loop and the memory. */
 static void
 ops_devices_list(struct tsinvd *d, struct ctl_req *req)
 {
 	const char *tailnet = ops_tailnet(d, req);
-	char *out = NULL, *cause = NULL;
-	size_t len;
+	struct hist_devlist *dl;
+	char *cause = NULL;
 	tstime_t at;
 
 	if (tailnet == NULL || ops_at(req, &at) == -1)
 		return;
-	if (hist_devices_list(d->st, tailnet, at, &out, &len, &cause) != HIST_OK) {
+	if (hist_devices_list_open(d->st, tailnet, at, &dl, &cause) != HIST_OK) {
 		ops_answer(req, HIST_ERR, NULL, cause);
 		return;
 	}
-	ctl_reply_raw(req, out, len);
-	free(out);
+	ctl_reply_sliced(req, ops_devices_slice, ops_devices_done, dl);
 }
 
 static void
@@ -604,6 +616,20 @@ ops_addresses_list(struct tsinvd *d, struct ctl_req *req)
 	ops_answer(req, rc, res, cause);
 }
 
+struct ops_export_rows {
+	const struct ipam_map *m;
+	json_t *rows;
+};
+
+/* Each address's export row as it is read: only the rows are kept, not every device. */
+static void
+ops_export_row(void *arg, json_t *head, json_t *a)
+{
+	struct ops_export_rows *x = arg;
+
+	ipam_row(head, a, x->m, x->rows);
+}
+
 /* {tailnet, at, window, netbox_ids}: every address of one tailnet (or of all) held at AT, and those
  * released in WINDOW before it (default deprecated_window), as plain rows, with the mapping
  * the client needs to write NetBox's formats. */
@@ -616,6 +642,7 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 	tstime_t at = TSTIME_NONE;
 	json_t *res, *rows, *tns;
 	char *cause = NULL, *unknown = NULL;
+	struct ops_export_rows x;
 	int ids = 0;
 
 	if (proto_arg_string(req->args, "tailnet", &tailnet, &cause) == -1 ||
@@ -641,6 +668,7 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 	}
 	rows = json_array();
 	tns = json_array();
+	x.rows = rows;
 	for (size_t i = 0; i < d->cf->ntailnets; i++) {
 		const char *name = d->cf->tailnets[i].name, *vrf = config_netbox_vrf(d->cf, name);
 		struct ipam_map m;
@@ -648,7 +676,10 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 
 		if (tailnet != NULL && strcmp(tailnet, name) != 0)
 			continue;
-		if (hist_addresses(d->st, name, at, window, &one, &cause) != HIST_OK) {
+		netbox_map(nc, vrf, &m);
+		x.m = &m;
+		if (hist_addresses_each(d->st, name, at, window, &one, ops_export_row, &x,
+		                        &cause) != HIST_OK) {
 			ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause ? cause : "failed");
 			free(cause);
 			free(unknown);
@@ -656,8 +687,6 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 			json_decref(tns);
 			return;
 		}
-		netbox_map(nc, vrf, &m);
-		ipam_rows(one, &m, rows);
 		json_array_append_new(tns, json_pack("{s:s, s:s?, s:O, s:O, s:O?}", "tailnet", name,
 		                                     "vrf", vrf, "at", json_object_get(one, "at"),
 		                                     "coverage", json_object_get(one, "coverage"),

@@ -641,131 +641,210 @@ hist_devrow_flush(struct sbuf *sb, struct hist_devrow *r, tstime_t at, int cover
 	r->n = 0;
 }
 
-/* devices.list's answer read in TXN, whose devices endpoint's state is EP. */
-static int
-hist_devices_text(struct store_txn *txn, const struct hist_endpoint *ep, const char *tailnet,
-                  tstime_t at, char **out, size_t *len, char **cause)
-{
+/* A devices listing written a slice at a time, every row from one read transaction. */
+struct hist_devlist {
+	struct store *st; /* set when the listing began its own transaction */
+	struct store_txn *txn;
+	struct hist_endpoint ep;
 	struct store_cursor *cur;
 	struct store_key prefix;
-	struct store_val key, val;
-	struct hist_devrow row = {0};
-	struct sbuf sb;
-	char *reason = NULL;
-	size_t n = 0;
-	int rc, covered = 1;
+	struct store_val key, val; /* where the cursor stands */
+	int rc;                    /* its last move: 0 on a record */
+	struct hist_devrow row;
+	char *tailnet;
+	tstime_t at;
+	int covered;
+	size_t n;  /* rows written */
+	int state; /* 0 nothing written, 1 in the rows, 2 done */
+};
 
-	sbuf_init(&sb);
-	sbuf_adds(&sb, "{\"tailnet\":");
-	sbuf_add_json_string(&sb, tailnet);
-	sbuf_adds(&sb, ",\"at\":");
-	hist_sbuf_time(&sb, at);
-	sbuf_adds(&sb, ",\"as_of\":");
-	hist_sbuf_time(&sb, at == TSTIME_NONE ? ep->last_ok : at);
-	hist_key_device(&prefix, tailnet, NULL);
-	if (store_cursor_open(txn, at == TSTIME_NONE ? STORE_CUR : STORE_VER, &cur, cause) == -1) {
-		sbuf_free(&sb);
+/* The listing's head, up to the devices array's "[". */
+static void
+hist_devlist_head(struct hist_devlist *dl, struct sbuf *sb)
+{
+	char *reason = NULL;
+
+	sbuf_adds(sb, "{\"tailnet\":");
+	sbuf_add_json_string(sb, dl->tailnet);
+	sbuf_adds(sb, ",\"at\":");
+	hist_sbuf_time(sb, dl->at);
+	sbuf_adds(sb, ",\"as_of\":");
+	hist_sbuf_time(sb, dl->at == TSTIME_NONE ? dl->ep.last_ok : dl->at);
+	if (dl->at == TSTIME_NONE && dl->ep.last_ok == TSTIME_NONE) {
+		sbuf_adds(sb, ",\"coverage\":\"unknown\",\"reason\":\"no successful poll yet\"");
+	} else if (dl->at != TSTIME_NONE &&
+	           !(dl->covered =
+	                 hist_covered(dl->txn, dl->tailnet, HIST_DEVICES->name, dl->at, &reason))) {
+		sbuf_adds(sb, ",\"coverage\":\"unknown\",\"reason\":");
+		sbuf_add_json_string(sb, reason ? reason : "not covered by polls");
+	} else
+		sbuf_adds(sb, ",\"coverage\":\"covered\"");
+	free(reason);
+	sbuf_adds(sb, ",\"devices\":[");
+}
+
+/* The record the cursor stands on: a row now, or a version kept for the device's row. */
+static void
+hist_devlist_record(struct hist_devlist *dl, struct sbuf *sb)
+{
+	const char *id = (const char *)dl->key.data + dl->prefix.len;
+	const uint8_t *v = dl->val.data;
+	struct hist_devrow *row = &dl->row;
+	struct hist_bounds b;
+	struct hist_cur cr;
+	enum hist_state s;
+
+	if (dl->key.len <= dl->prefix.len ||
+	    memchr(id, '\0', dl->key.len - dl->prefix.len) == NULL || strlen(id) > NORM_MAX_ID)
+		return;
+	if (dl->at == TSTIME_NONE) {
+		if (hist_cur_decode(&dl->val, &cr) == -1)
+			return;
+		sbuf_adds(sb, dl->n++ ? ",{\"nodeId\":" : "{\"nodeId\":");
+		sbuf_add_json_string(sb, id);
+		sbuf_adds(sb, ",\"state\":\"held\",\"presence\":\"present\","
+		              "\"version\":\"certain\",");
+		hist_bounds_sbuf(sb, &cr.b);
+		sbuf_adds(sb, ",\"device\":");
+		sbuf_add(sb, cr.stable, cr.stable_len);
+		sbuf_adds(sb, ",\"volatile\":");
+		sbuf_add(sb, cr.vol, cr.vol_len);
+		sbuf_addc(sb, '}');
+		return;
+	}
+	if (dl->val.len < HIST_BOUNDS_LEN)
+		return;
+	hist_bounds_get(v, &b);
+	if ((s = hist_state_cov(&b, dl->at, dl->ep.last_ok, dl->covered)) == HIST_NO)
+		return;
+	/* Versions come in order, device by device: a new id ends the previous row. */
+	if (row->n > 0 && strcmp(row->id, id) != 0)
+		hist_devrow_flush(sb, row, dl->at, dl->covered, &dl->n);
+	if (row->n == row->cap) {
+		row->cap = row->cap ? row->cap * 2 : 4;
+		row->v = xrealloc(row->v, row->cap * sizeof(*row->v));
+	}
+	snprintf(row->id, sizeof(row->id), "%s", id);
+	row->v[row->n].b = b;
+	row->v[row->n].s = s;
+	row->v[row->n].dlen = dl->val.len - HIST_BOUNDS_LEN;
+	row->v[row->n].dev = xmalloc(row->v[row->n].dlen + 1);
+	memcpy(row->v[row->n].dev, v + HIST_BOUNDS_LEN, row->v[row->n].dlen);
+	row->n++;
+}
+
+/* Begins a listing in TXN (the caller's when ST is NULL) whose devices endpoint state EP is
+ * taken over. */
+static int
+hist_devlist_begin(struct store *st, struct store_txn *txn, struct hist_endpoint *ep,
+                   const char *tailnet, tstime_t at, struct hist_devlist **out, char **cause)
+{
+	struct hist_devlist *dl = xcalloc(1, sizeof *dl);
+
+	dl->st = st;
+	dl->txn = txn;
+	dl->ep = *ep;
+	dl->tailnet = xstrdup(tailnet);
+	dl->at = at;
+	dl->covered = 1;
+	hist_key_device(&dl->prefix, tailnet, NULL);
+	if (store_cursor_open(txn, at == TSTIME_NONE ? STORE_CUR : STORE_VER, &dl->cur, cause) ==
+	    -1) {
+		dl->cur = NULL;
+		hist_devices_list_close(dl);
 		return HIST_ERR;
 	}
-	if (at == TSTIME_NONE && ep->last_ok == TSTIME_NONE) {
-		sbuf_adds(&sb, ",\"coverage\":\"unknown\",\"reason\":\"no successful poll yet\"");
-	} else if (at != TSTIME_NONE &&
-	           !(covered = hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason))) {
-		sbuf_adds(&sb, ",\"coverage\":\"unknown\",\"reason\":");
-		sbuf_add_json_string(&sb, reason ? reason : "not covered by polls");
-	} else
-		sbuf_adds(&sb, ",\"coverage\":\"covered\"");
-	free(reason);
-	sbuf_adds(&sb, ",\"devices\":[");
-	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
-	     rc = store_cursor_step(cur, 1, &key, &val)) {
-		const char *id = (const char *)key.data + prefix.len;
-		const uint8_t *v = val.data;
-		struct hist_bounds b;
-		struct hist_cur cr;
-		enum hist_state s;
-
-		if (key.len <= prefix.len || memchr(id, '\0', key.len - prefix.len) == NULL ||
-		    strlen(id) > NORM_MAX_ID)
-			continue;
-		if (at == TSTIME_NONE) {
-			if (hist_cur_decode(&val, &cr) == -1)
-				continue;
-			sbuf_adds(&sb, n++ ? ",{\"nodeId\":" : "{\"nodeId\":");
-			sbuf_add_json_string(&sb, id);
-			sbuf_adds(&sb, ",\"state\":\"held\",\"presence\":\"present\","
-			               "\"version\":\"certain\",");
-			hist_bounds_sbuf(&sb, &cr.b);
-			sbuf_adds(&sb, ",\"device\":");
-			sbuf_add(&sb, cr.stable, cr.stable_len);
-			sbuf_adds(&sb, ",\"volatile\":");
-			sbuf_add(&sb, cr.vol, cr.vol_len);
-			sbuf_addc(&sb, '}');
-			continue;
-		}
-		if (val.len < HIST_BOUNDS_LEN)
-			continue;
-		hist_bounds_get(v, &b);
-		if ((s = hist_state_cov(&b, at, ep->last_ok, covered)) == HIST_NO)
-			continue;
-		/* Versions come in order, device by device: a new id ends the previous row. */
-		if (row.n > 0 && strcmp(row.id, id) != 0)
-			hist_devrow_flush(&sb, &row, at, covered, &n);
-		if (row.n == row.cap) {
-			row.cap = row.cap ? row.cap * 2 : 4;
-			row.v = xrealloc(row.v, row.cap * sizeof(*row.v));
-		}
-		snprintf(row.id, sizeof(row.id), "%s", id);
-		row.v[row.n].b = b;
-		row.v[row.n].s = s;
-		row.v[row.n].dlen = val.len - HIST_BOUNDS_LEN;
-		row.v[row.n].dev = xmalloc(row.v[row.n].dlen + 1);
-		memcpy(row.v[row.n].dev, v + HIST_BOUNDS_LEN, row.v[row.n].dlen);
-		row.n++;
-	}
-	hist_devrow_flush(&sb, &row, at, covered, &n);
-	free(row.v);
-	sbuf_adds(&sb, "]}");
-	store_cursor_close(cur);
-	*len = sb.len;
-	*out = sbuf_steal(&sb);
+	*out = dl;
 	return HIST_OK;
+}
+
+int
+hist_devices_list_open(struct store *st, const char *tailnet, tstime_t at,
+                       struct hist_devlist **out, char **cause)
+{
+	struct store_txn *txn;
+	struct hist_endpoint ep;
+
+	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
+		return HIST_ERR;
+	return hist_devlist_begin(st, txn, &ep, tailnet, at, out, cause);
+}
+
+int
+hist_devices_list_next(struct hist_devlist *dl, struct sbuf *sb, size_t max)
+{
+	if (dl->state == 0) {
+		hist_devlist_head(dl, sb);
+		dl->rc = store_cursor_seek(dl->cur, &dl->prefix, &dl->prefix, &dl->key, &dl->val);
+		dl->state = 1;
+	}
+	while (dl->state == 1 && sb->len < max) {
+		if (dl->rc != 0) {
+			hist_devrow_flush(sb, &dl->row, dl->at, dl->covered, &dl->n);
+			sbuf_adds(sb, "]}");
+			dl->state = 2;
+			break;
+		}
+		hist_devlist_record(dl, sb);
+		dl->rc = store_cursor_step(dl->cur, 1, &dl->key, &dl->val);
+	}
+	return dl->state == 2 ? 0 : 1;
+}
+
+void
+hist_devices_list_close(struct hist_devlist *dl)
+{
+	if (dl == NULL)
+		return;
+	for (size_t i = 0; i < dl->row.n; i++)
+		free(dl->row.v[i].dev);
+	free(dl->row.v);
+	if (dl->cur != NULL)
+		store_cursor_close(dl->cur);
+	hist_endpoint_free(&dl->ep);
+	if (dl->st != NULL)
+		store_read_end(dl->txn);
+	free(dl->tailnet);
+	free(dl);
 }
 
 int
 hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out, size_t *len,
                   char **cause)
 {
-	struct store_txn *txn;
-	struct hist_endpoint ep;
-	int rc;
+	struct hist_devlist *dl;
+	struct sbuf sb;
 
-	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
+	if (hist_devices_list_open(st, tailnet, at, &dl, cause) != HIST_OK)
 		return HIST_ERR;
-	rc = hist_devices_text(txn, &ep, tailnet, at, out, len, cause);
-	hist_endpoint_free(&ep);
-	store_read_end(txn);
-	return rc;
+	sbuf_init(&sb);
+	while (hist_devices_list_next(dl, &sb, SIZE_MAX) == 1)
+		;
+	hist_devices_list_close(dl);
+	*len = sb.len;
+	*out = sbuf_steal(&sb);
+	return HIST_OK;
 }
 
 int
 hist_devices_list_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
                      char **cause)
 {
+	struct hist_devlist *dl;
 	struct hist_endpoint ep;
 	json_error_t jerr;
-	char *text = NULL;
-	size_t len;
-	int rc;
+	struct sbuf sb;
 
 	if (hist_ep_read(txn, tailnet, HIST_DEVICES->name, &ep, cause) == -1)
 		return HIST_ERR;
-	rc = hist_devices_text(txn, &ep, tailnet, at, &text, &len, cause);
-	hist_endpoint_free(&ep);
-	if (rc != HIST_OK)
-		return rc;
-	*out = json_loadb(text, len, 0, &jerr);
-	free(text);
+	if (hist_devlist_begin(NULL, txn, &ep, tailnet, at, &dl, cause) != HIST_OK)
+		return HIST_ERR;
+	sbuf_init(&sb);
+	while (hist_devices_list_next(dl, &sb, SIZE_MAX) == 1)
+		;
+	hist_devices_list_close(dl);
+	*out = json_loadb(sb.p, sb.len, 0, &jerr);
+	sbuf_free(&sb);
 	if (*out == NULL) {
 		*cause = xasprintf("store: devices.list: %s", jerr.text);
 		return HIST_ERR;
@@ -872,15 +951,15 @@ hist_address_row(struct store_txn *txn, const char *tailnet, const struct tsaddr
 }
 
 int
-hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t window, json_t **out,
-               char **cause)
+hist_addresses_each(struct store *st, const char *tailnet, tstime_t at, int64_t window,
+                    json_t **head, hist_address_fn fn, void *arg, char **cause)
 {
 	struct store_txn *txn;
 	struct store_cursor *cur;
 	struct store_key prefix;
 	struct store_val key, val;
 	struct hist_endpoint ep;
-	json_t *res, *rows;
+	json_t *res, *row;
 	struct tsaddr addr;
 	/* The best candidate for the address being scanned: held, else maybe, else released. */
 	struct {
@@ -899,7 +978,6 @@ hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t windo
 	if (at != TSTIME_NONE)
 		covered = hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason);
 	res = json_object();
-	rows = json_array();
 	json_object_set_new(res, "tailnet", json_string(tailnet));
 	json_object_set_new(res, "at", hist_time_json(at));
 	json_object_set_new(res, "window_s", json_integer(window / TSTIME_SEC));
@@ -913,7 +991,6 @@ hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t windo
 	free(reason);
 	if (store_cursor_open(txn, STORE_ADDR, &cur, cause) == -1) {
 		json_decref(res);
-		json_decref(rows);
 		hist_endpoint_free(&ep);
 		store_read_end(txn);
 		return HIST_ERR;
@@ -938,8 +1015,11 @@ hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t windo
 			const char *status = best.s == HIST_NO ? "deprecated" : "active";
 			tstime_t t = best.s == HIST_NO ? best.b.to_lo : at;
 
-			json_array_append_new(rows, hist_address_row(txn, tailnet, &addr, best.id,
-			                                             &best.b, status, t));
+			/* One row at a time: 100k devices' rows, each with its device and volatile
+			 * part, would make gigabytes of tree. */
+			row = hist_address_row(txn, tailnet, &addr, best.id, &best.b, status, t);
+			fn(arg, res, row);
+			json_decref(row);
 			best.have = 0;
 		}
 		if (rc != 0)
@@ -965,9 +1045,29 @@ hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t windo
 		snprintf(best.id, sizeof(best.id), "%s", (const char *)p + prefix.len + 24);
 	}
 	store_cursor_close(cur);
-	json_object_set_new(res, "addresses", rows);
 	hist_endpoint_free(&ep);
 	store_read_end(txn);
-	*out = res;
+	*head = res;
+	return HIST_OK;
+}
+
+static void
+hist_addresses_add(void *arg, json_t *head, json_t *row)
+{
+	json_array_append(arg, row);
+}
+
+int
+hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t window, json_t **out,
+               char **cause)
+{
+	json_t *rows = json_array();
+
+	if (hist_addresses_each(st, tailnet, at, window, out, hist_addresses_add, rows, cause) !=
+	    HIST_OK) {
+		json_decref(rows);
+		return HIST_ERR;
+	}
+	json_object_set_new(*out, "addresses", rows);
 	return HIST_OK;
 }

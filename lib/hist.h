@@ -144,6 +144,17 @@ int hist_device_get(struct store *st, const char *tailnet, const char *query, ts
 int hist_devices_list(struct store *st, const char *tailnet, tstime_t at, char **out, size_t *len,
                       char **cause);
 
+/* The same a slice at a time, every row from the one read transaction the listing holds until
+ * it is closed: hist_devices_list_next appends the next rows to SB until it holds MAX bytes or
+ * more (the head first, the closing "]}" last): 1 while more is to come, 0 once all is written.
+ */
+struct hist_devlist;
+struct sbuf;
+int hist_devices_list_open(struct store *st, const char *tailnet, tstime_t at,
+                           struct hist_devlist **out, char **cause);
+int hist_devices_list_next(struct hist_devlist *dl, struct sbuf *sb, size_t max);
+void hist_devices_list_close(struct hist_devlist *dl);
+
 /* The same in a transaction the caller holds (a write one too), parsed: *out is a new
  * reference. For one consistent view over several kinds (the compliance checks' snapshot). */
 int hist_devices_list_in(struct store_txn *txn, const char *tailnet, tstime_t at, json_t **out,
@@ -161,5 +172,10 @@ int hist_device_histories_in(struct store_txn *txn, const char *tailnet, tstime_
  * "device":{...},"volatile":{...}}]}. */
 int hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t window, json_t **out,
                    char **cause);
+/* The same one row at a time, never the whole list: *HEAD gets the answer without "addresses"
+ * (a new reference; FN sees it as HEAD too), FN each row (borrowed) in turn. */
+typedef void (*hist_address_fn)(void *arg, json_t *head, json_t *row);
+int hist_addresses_each(struct store *st, const char *tailnet, tstime_t at, int64_t window,
+                        json_t **head, hist_address_fn fn, void *arg, char **cause);
 
 #endif

@@ -192,58 +192,59 @@ ipam_last_seen(json_t *res, json_t *a, int active)
 }
 
 void
+ipam_row(json_t *res, json_t *a, const struct ipam_map *m, json_t *rows)
+{
+	const char *tailnet = ipam_str(res, "tailnet");
+	json_t *dev = json_object_get(a, "device"), *row, *tags = json_array(), *t;
+	const char *status = ipam_str(a, "status");
+	int active = strcmp(status, "deprecated") != 0;
+	char tbuf[TSTIME_STRLEN];
+	tstime_t seen;
+	size_t j;
+
+	if (*ipam_str(a, "address") == '\0' || *ipam_str(a, "nodeId") == '\0') {
+		json_decref(tags);
+		return;
+	}
+	json_array_foreach(json_object_get(dev, "tags"), j, t)
+	{
+		if (json_is_string(t))
+			json_array_append(tags, t);
+	}
+	row = json_object();
+	json_object_set_new(row, "address", json_string(ipam_str(a, "address")));
+	json_object_set(row, "family", json_object_get(a, "family"));
+	json_object_set_new(row, "status", json_string(active ? "active" : "deprecated"));
+	json_object_set_new(row, "tailnet", json_string(tailnet));
+	json_object_set_new(row, "vrf", ipam_str_or_null(m->vrf));
+	json_object_set_new(row, "node_id", json_string(ipam_str(a, "nodeId")));
+	json_object_set_new(row, "name", json_string(ipam_str(dev, "name")));
+	json_object_set_new(row, "hostname", json_string(ipam_str(dev, "hostname")));
+	json_object_set_new(row, "user", json_string(ipam_str(dev, "user")));
+	json_object_set_new(row, "tags", tags);
+	json_object_set_new(row, "os", json_string(ipam_str(dev, "os")));
+	for (j = 0; j < 4; j++) {
+		static const char *const bounds[] = {"from_lo", "from_hi", "to_lo", "to_hi"};
+		json_t *v = json_object_get(a, bounds[j]);
+
+		json_object_set_new(row, bounds[j], json_is_string(v) ? json_copy(v) : json_null());
+	}
+	seen = ipam_last_seen(res, a, active);
+	if (seen != TSTIME_NONE) {
+		tstime_format(seen, tbuf, sizeof(tbuf));
+		json_object_set_new(row, "last_seen", json_string(tbuf));
+	} else
+		json_object_set_new(row, "last_seen", json_null());
+	json_array_append_new(rows, row);
+}
+
+void
 ipam_rows(json_t *res, const struct ipam_map *m, json_t *rows)
 {
-	json_t *addrs = json_object_get(res, "addresses"), *a;
-	const char *tailnet = ipam_str(res, "tailnet");
+	json_t *a;
 	size_t i;
 
-	json_array_foreach(addrs, i, a)
-	{
-		json_t *dev = json_object_get(a, "device"), *row, *tags = json_array(), *t;
-		const char *status = ipam_str(a, "status");
-		int active = strcmp(status, "deprecated") != 0;
-		char tbuf[TSTIME_STRLEN];
-		tstime_t seen;
-		size_t j;
-
-		if (*ipam_str(a, "address") == '\0' || *ipam_str(a, "nodeId") == '\0') {
-			json_decref(tags);
-			continue;
-		}
-		json_array_foreach(json_object_get(dev, "tags"), j, t)
-		{
-			if (json_is_string(t))
-				json_array_append(tags, t);
-		}
-		row = json_object();
-		json_object_set_new(row, "address", json_string(ipam_str(a, "address")));
-		json_object_set(row, "family", json_object_get(a, "family"));
-		json_object_set_new(row, "status", json_string(active ? "active" : "deprecated"));
-		json_object_set_new(row, "tailnet", json_string(tailnet));
-		json_object_set_new(row, "vrf", ipam_str_or_null(m->vrf));
-		json_object_set_new(row, "node_id", json_string(ipam_str(a, "nodeId")));
-		json_object_set_new(row, "name", json_string(ipam_str(dev, "name")));
-		json_object_set_new(row, "hostname", json_string(ipam_str(dev, "hostname")));
-		json_object_set_new(row, "user", json_string(ipam_str(dev, "user")));
-		json_object_set_new(row, "tags", tags);
-		json_object_set_new(row, "os", json_string(ipam_str(dev, "os")));
-		for (j = 0; j < 4; j++) {
-			static const char *const bounds[] = {"from_lo", "from_hi", "to_lo",
-			                                     "to_hi"};
-			json_t *v = json_object_get(a, bounds[j]);
-
-			json_object_set_new(row, bounds[j],
-			                    json_is_string(v) ? json_copy(v) : json_null());
-		}
-		seen = ipam_last_seen(res, a, active);
-		if (seen != TSTIME_NONE) {
-			tstime_format(seen, tbuf, sizeof(tbuf));
-			json_object_set_new(row, "last_seen", json_string(tbuf));
-		} else
-			json_object_set_new(row, "last_seen", json_null());
-		json_array_append_new(rows, row);
-	}
+	json_array_foreach(json_object_get(res, "addresses"), i, a) ipam_row(res, a, m, rows);
 }
 
 /* The slugs a row's record carries: the owner tag, then each mapped Tailscale tag, once. */

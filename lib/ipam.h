@@ -28,6 +28,8 @@ struct ipam_map {
  * released address the last poll that saw it held), else that time: a connected device, one
  * deleted since, or an export of the past. Rows without an address or a node id are skipped. */
 void ipam_rows(json_t *res, const struct ipam_map *m, json_t *rows);
+/* The same for one address A of the answer RES (its "addresses" need not be there). */
+void ipam_row(json_t *res, json_t *a, const struct ipam_map *m, json_t *rows);
 
 /* NetBox's tag slug for a Tailscale tag: "tag:" dropped, the prefix put before, lower case,
  * anything but [a-z0-9_-] turned into '-'. 0, or -1 when nothing usable is left. */
