@@ -33,6 +33,15 @@ listing_is_ws(char c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
+/* The bytes that end a run of plain string bytes: the quote, a backslash, a control byte. */
+static const unsigned char listing_stop[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+    [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+    [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+    [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+    [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1,
+};
+
 int
 listing_value_end(const char *p, const char *e, const char **next)
 {
@@ -48,8 +57,7 @@ listing_value_end(const char *p, const char *e, const char **next)
 		switch (*p) {
 		case '"':
 			for (s = p + 1;; s++) {
-				while (s < e && *s != '"' && *s != '\\' &&
-				       (unsigned char)*s >= 0x20)
+				while (s < e && !listing_stop[(unsigned char)*s])
 					s++;
 				if (s == e)
 					return 0;
@@ -224,10 +232,14 @@ int
 listing_members(struct lspan obj, const char *const *names, size_t n, struct lspan *out)
 {
 	const char *p = obj.p, *e = obj.p + obj.len, *k, *end;
-	size_t klen, i;
+	size_t klen, i, nlen[32];
 
-	for (i = 0; i < n; i++)
+	if (n > 32)
+		fatalx("listing_members: more than 32 names");
+	for (i = 0; i < n; i++) {
 		out[i] = (struct lspan){NULL, 0};
+		nlen[i] = strlen(names[i]);
+	}
 	if (obj.len < 2 || *p != '{')
 		return -1;
 	p++;
@@ -238,7 +250,7 @@ listing_members(struct lspan obj, const char *const *names, size_t n, struct lsp
 		if (listing_key(&p, e, &k, &klen) != 1 || listing_value_end(p, e, &end) != 1)
 			return -1;
 		for (i = 0; i < n; i++)
-			if (listing_key_is(k, klen, names[i]))
+			if (nlen[i] == klen && memcmp(k, names[i], klen) == 0)
 				out[i] = (struct lspan){p, (size_t)(end - p)};
 		p = end;
 		listing_ws(&p, e);
