@@ -405,8 +405,9 @@ listing_step(struct listing_walk *w, const char **pp, const char *e)
 	int rc;
 
 	listing_ws(&p, e);
+	*pp = p;
 	if (p == e)
-		return w->st == LS_END ? 1 : 0;
+		return 0;
 	switch (w->st) {
 	case LS_OPEN:
 		if (*p != '{')
@@ -561,8 +562,6 @@ listing_walk(struct listing_in *in, struct listing *l)
 		p = in->buf + in->pos;
 		rc = listing_step(&w, &p, in->buf + in->lim);
 		in->pos = (size_t)(p - in->buf);
-		if (rc == 1 && w.st == LS_END && in->pos == in->lim && in->eol)
-			break;
 		if (rc == 1) {
 			want = LISTING_READ;
 			continue;
@@ -571,6 +570,9 @@ listing_walk(struct listing_in *in, struct listing *l)
 			rc = w.stop;
 			goto out;
 		}
+		/* Only white space after the reply, and the newline: the reply is whole. */
+		if (rc == 0 && w.st == LS_END && in->eol)
+			break;
 		if (rc == -1 || in->eol) {
 			rc = conn_bad_reply(rc == -1 ? "not the JSON of a reply"
 			                             : "the reply ends early");
