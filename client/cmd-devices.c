@@ -262,7 +262,8 @@ cmd_devices_show(json_t *res, struct cmd_devices_list *dl)
 	struct table *t;
 	size_t i, j;
 
-	qsort(dl->rows, dl->n, sizeof *dl->rows, cmd_devices_devrow_cmp);
+	if (dl->n > 0) /* rows is NULL when there are none */
+		qsort(dl->rows, dl->n, sizeof *dl->rows, cmd_devices_devrow_cmp);
 	t = table_new(8, hdr);
 	for (i = 0; i < dl->n; i++) {
 		table_add_rowv(t, (const char *const *)dl->rows[i].cells);
