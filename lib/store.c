@@ -1,5 +1,6 @@
 /* store.c: the one place that speaks LMDB: open, named dbs, keys, map growth, cursors. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,9 @@ struct store {
 	int rdonly;       /* opened with store_open_ro: no write, no upgrade */
 	char *damage;     /* the first damaged record a read found, for store_damage */
 	uint64_t ndamage; /* how many reads found a damaged record */
+	/* Read transactions open now. A listing keeps one across loop turns, and the map must not
+	 * move under it: mdb_env_set_mapsize is only safe with none open in this process. */
+	atomic_int nreads;
 };
 
 struct store_txn {
@@ -601,11 +605,17 @@ store_grow(struct store *st, char **cause)
 {
 	MDB_envinfo info;
 	size_t next;
-	int rc;
+	int rc, n;
 
 	mdb_env_info(st->env, &info);
 	if (info.me_mapsize >= st->map_max) {
 		*cause = xasprintf("store: full at %zu MiB (map_size_max)", info.me_mapsize >> 20);
+		return -1;
+	}
+	if ((n = atomic_load(&st->nreads)) > 0) {
+		*cause = xasprintf("store: the map (%zu MiB) is full and cannot grow while %d "
+		                   "read%s open (a long reply); nothing was written",
+		                   info.me_mapsize >> 20, n, n == 1 ? " is" : "s are");
 		return -1;
 	}
 	next = info.me_mapsize * 2;
@@ -668,6 +678,7 @@ store_read_begin(struct store *st, struct store_txn **out, char **cause)
 		*cause = store_err("read", rc);
 		return -1;
 	}
+	atomic_fetch_add(&st->nreads, 1);
 	*out = t;
 	return 0;
 }
@@ -677,6 +688,7 @@ store_read_end(struct store_txn *t)
 {
 	if (t == NULL)
 		return;
+	atomic_fetch_sub(&t->st->nreads, 1);
 	mdb_txn_abort(t->txn);
 	free(t);
 }

@@ -994,6 +994,44 @@ START_TEST(test_map_cap)
 }
 END_TEST
 
+/* A read held across the write (a listing sent a slice at a time) pins the map: the write that
+ * would grow it fails, says why and writes nothing; once the read ends, the same write grows the
+ * map and lands. The read saw its snapshot throughout. */
+START_TEST(test_map_no_grow_under_read)
+{
+	struct check_store_big b = {100, MIB, 0, malloc(MIB)};
+	struct store_txn *rd;
+	struct store_key k;
+	struct store_val v;
+	uint64_t used, mapsize;
+	char *cause = NULL;
+
+	check_store_put_str(STORE_CUR, "before", "kept");
+	ck_assert_int_eq(store_read_begin(st, &rd, &cause), 0);
+	ck_assert_int_eq(store_write(st, check_store_big_fn, &b, &cause), -1);
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_msg(strstr(cause, "cannot grow while 1 read is open") != NULL, "cause: %s",
+	              cause);
+	free(cause);
+	cause = NULL;
+	store_sizes(st, &used, &mapsize);
+	ck_assert_uint_eq(mapsize, 64 * MIB);
+	store_key_init(&k);
+	store_key_str(&k, "before");
+	ck_assert_int_eq(store_get(rd, STORE_CUR, &k, &v, &cause), 0);
+	ck_assert_uint_eq(v.len, 4);
+	ck_assert_int_eq(memcmp(v.data, "kept", 4), 0);
+	store_read_end(rd);
+	check_store_big_check(100, MIB, 0);
+
+	b.runs = 0;
+	ck_assert_msg(store_write(st, check_store_big_fn, &b, &cause) == 0, "%s", cause);
+	ck_assert_int_ge(b.runs, 2);
+	check_store_big_check(100, MIB, 1);
+	free(b.buf);
+}
+END_TEST
+
 /* Growth that needs several doublings: 64 -> 128 -> 256 MiB for 200 MiB. */
 START_TEST(test_map_grows_twice)
 {
@@ -1167,6 +1205,7 @@ store_suite(void)
 	tcase_add_unchecked_fixture(tc, fixture_root_setup, fixture_root_teardown);
 	tcase_add_checked_fixture(tc, check_store_grow_setup, check_store_grow_teardown);
 	tcase_add_test(tc, test_map_grows);
+	tcase_add_test(tc, test_map_no_grow_under_read);
 	tcase_add_test(tc, test_map_cap);
 	tcase_add_test(tc, test_map_grows_twice);
 	tcase_add_test(tc, test_map_resized_elsewhere);
