@@ -89,8 +89,6 @@ hist_dev_change(enum hist_action act, const char *id, size_t i, const struct his
 		return;
 	}
 	c = hist_change_add(a, act, id, act == HIST_A_GONE ? NULL : &a->devs[i]);
-	if (act == HIST_A_VOL)
-		a->devs[i].vol_moved = 1;
 
 	if (cr == NULL)
 		return;
@@ -1034,19 +1032,13 @@ hist_apply_txn(struct store_txn *txn, void *arg, char **cause)
 		whole &= a->ch[i].action != HIST_A_GONE;
 	}
 	/* Each device parsed keeps the hash of its bytes, changed or not (a reordering of its
-	 * members makes no version, but its new bytes must not be parsed again). One whose
-	 * volatile part moved has none: such bytes seldom come twice (lastSeen moves on), and a
-	 * device that keeps moving then costs no write beyond its current record. Its next poll
-	 * without a move writes its hash. */
-	for (i = 0; i < a->ndevs; i++) {
-		struct norm_device *nd = &a->devs[i];
-
-		if (nd->same)
-			continue;
-		if ((nd->vol_moved ? hist_raw_del(txn, a->tailnet, nd->id, cause)
-		                   : hist_raw_put_dev(txn, a->tailnet, nd, cause)) == -1)
+	 * members makes no version, but its new bytes must not be parsed again). Under churn this
+	 * writes the raw records of the devices that moved: about 6% of the payload at 10k, where
+	 * their current records cost 2.8 times it; in exchange, bytes that come again are never
+	 * parsed twice. */
+	for (i = 0; i < a->ndevs; i++)
+		if (!a->devs[i].same && hist_raw_put_dev(txn, a->tailnet, &a->devs[i], cause) == -1)
 			goto out;
-	}
 	if (hist_expiry_events(txn, a, baseline, &expiring, &expired, cause) == -1)
 		goto out;
 	if (baseline) {

@@ -96,8 +96,8 @@ struct hist_endpoint {
 	const char *clock_why;
 };
 
-/* Applies a devices answer (BODY, borrowed: {"devices":[...]}) seen at time T in one write
- * transaction. An answer that does not check out changes nothing: -1 and *cause. The caller
+/* Applies a devices answer (BODY, borrowed: {"devices":[...]}, serialised compactly and then
+ * read as hist_devices_apply_raw reads bytes) seen at time T in one write transaction. An answer that does not check out changes nothing: -1 and *cause. The caller
  * vouches that every device missing from BODY is gone; the poller's hist_devices_answer
  * deletes only what the API confirms (a 404 by id, or a second list confirm_delay later). */
 int hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,

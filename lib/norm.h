@@ -30,7 +30,6 @@ struct norm_device {
 	 * are set: nothing was parsed). */
 	unsigned char raw[32];
 	int same;
-	int vol_moved; /* the caller's too: only its volatile part changed */
 };
 
 /* A qsort comparator of strings held as json_t * (lists of tags, scopes, subscriptions). */
