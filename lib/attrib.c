@@ -20,14 +20,64 @@ struct attrib_pending {
 static struct attrib_pending *attrib_pend;
 static size_t attrib_npend, attrib_cappend;
 
-/* A device's audited properties and the stable fields whose change each explains. */
-static const struct {
+/* A property of an audit entry and the stable fields whose change it explains (none listed:
+ * any change of the entity). */
+struct attrib_prop {
 	const char *property, *fields[3];
-} attrib_device_props[] = {
-    {"MACHINE_NAME", {"name"}},     {"ACL_TAGS", {"tags"}},
-    {"ADDRESS", {"addresses"}},     {"KEY_EXPIRY_TIME", {"keyExpiryDisabled", "expires"}},
-    {"AUTHORIZED", {"authorized"}}, {"ALLOWED_IPS", {"enabledRoutes"}},
 };
+
+static const struct attrib_prop attrib_device_props[] = {
+    {"MACHINE_NAME", {"name"}},
+    {"ACL_TAGS", {"tags"}},
+    {"ADDRESS", {"addresses"}},
+    {"KEY_EXPIRY_TIME", {"keyExpiryDisabled", "expires"}},
+    {"AUTHORIZED", {"authorized"}},
+    {"ALLOWED_IPS", {"enabledRoutes"}},
+    {NULL, {NULL}},
+};
+static const struct attrib_prop attrib_user_props[] = {
+    {"USER_ROLE", {"role"}},
+    {NULL, {NULL}},
+};
+static const struct attrib_prop attrib_none_props[] = {{NULL, {NULL}}};
+static const struct attrib_prop attrib_policy_props[] = {{"ACL", {NULL}}, {NULL, {NULL}}};
+static const struct attrib_prop attrib_dns_props[] = {{"DNS_CONFIG", {NULL}}, {NULL, {NULL}}};
+
+/* What is joined, per kind of entity: the audit log's target type for it, and whether the
+ * entry names the entity by id (a node, key, user) or is the tailnet's own with a property
+ * (ID: the one record, "policy", "dns"). */
+static const struct attrib_rule {
+	int endpoint; /* ENDPOINT_*: the entity's kind byte */
+	const char *ttype;
+	const char *id; /* NULL: target.id is the entity's id */
+	const struct attrib_prop *props;
+} attrib_rules[] = {
+    {ENDPOINT_devices, "NODE", NULL, attrib_device_props},
+    {ENDPOINT_users, "USER", NULL, attrib_user_props},
+    {ENDPOINT_keys, "API_KEY", NULL, attrib_none_props},
+    {ENDPOINT_policy, "TAILNET", "policy", attrib_policy_props},
+    {ENDPOINT_dns, "TAILNET", "dns", attrib_dns_props},
+};
+#define ATTRIB_NRULES (sizeof attrib_rules / sizeof attrib_rules[0])
+
+static const struct attrib_rule *
+attrib_rule(uint8_t kind)
+{
+	for (size_t i = 0; i < ATTRIB_NRULES; i++)
+		if (endpoints[attrib_rules[i].endpoint].kind == kind)
+			return &attrib_rules[i];
+	return NULL;
+}
+
+/* The rule's entry in PROPS for PROPERTY, or NULL. */
+static const struct attrib_prop *
+attrib_prop(const struct attrib_rule *r, const char *property)
+{
+	for (const struct attrib_prop *p = r->props; property != NULL && p->property != NULL; p++)
+		if (strcmp(p->property, property) == 0)
+			return p;
+	return NULL;
+}
 
 void
 attrib_reset(void)
@@ -42,8 +92,8 @@ attrib_reset(void)
 void
 attrib_note_version(uint8_t kind, const char *id, tstime_t from_hi)
 {
-	/* Devices only, so far: keys, users and the tailnet's documents are not joined yet. */
-	if (kind != endpoints[ENDPOINT_devices].kind)
+	/* Webhooks and settings are not joined yet. */
+	if (attrib_rule(kind) == NULL)
 		return;
 	for (size_t i = 0; i < attrib_npend; i++)
 		if (attrib_pend[i].kind == kind && attrib_pend[i].from_hi == from_hi &&
@@ -93,48 +143,58 @@ attrib_note_entry(struct store_txn *txn, const char *tailnet, json_t *entry, int
                   char **cause)
 {
 	json_t *target = json_object_get(entry, "target");
-	const char *id = json_string_value(json_object_get(target, "id"));
+	const char *tid = json_string_value(json_object_get(target, "id"));
 	const char *type = json_string_value(json_object_get(target, "type"));
+	const char *prop = json_string_value(json_object_get(target, "property"));
 	tstime_t from_hi;
 	int rc;
 
-	if (id == NULL || *id == '\0' || type == NULL || strcmp(type, "NODE") != 0)
+	if (type == NULL)
 		return 0;
-	rc = attrib_version_at(txn, tailnet, endpoints[ENDPOINT_devices].kind, id, ns, &from_hi,
-	                       cause);
-	if (rc == 1)
-		attrib_note_version(endpoints[ENDPOINT_devices].kind, id, from_hi);
-	return rc == -1 ? -1 : 0;
+	for (size_t i = 0; i < ATTRIB_NRULES; i++) {
+		const struct attrib_rule *r = &attrib_rules[i];
+		const char *id = r->id != NULL ? r->id : tid;
+		uint8_t kind = endpoints[r->endpoint].kind;
+
+		if (strcmp(type, r->ttype) != 0 || id == NULL || *id == '\0' ||
+		    (r->id != NULL && attrib_prop(r, prop) == NULL))
+			continue;
+		if ((rc = attrib_version_at(txn, tailnet, kind, id, ns, &from_hi, cause)) == -1)
+			return -1;
+		if (rc == 1)
+			attrib_note_version(kind, id, from_hi);
+	}
+	return 0;
 }
 
-/* Does ENTRY explain the change from PREV (NULL: none, a creation) whose fields CHANGED? */
+/* Does ENTRY explain the change from PREV (NULL: none, a creation) whose fields CHANGED, by
+ * rule R? */
 static int
-attrib_fits(json_t *entry, json_t *prev, json_t *changed)
+attrib_fits(const struct attrib_rule *r, json_t *entry, json_t *prev, json_t *changed)
 {
+	json_t *target = json_object_get(entry, "target"), *f;
 	const char *action = json_string_value(json_object_get(entry, "action"));
-	const char *prop =
-	    json_string_value(json_object_get(json_object_get(entry, "target"), "property"));
-	json_t *f;
-	size_t i, j, k;
+	const char *type = json_string_value(json_object_get(target, "type"));
+	const struct attrib_prop *p =
+	    attrib_prop(r, json_string_value(json_object_get(target, "property")));
+	size_t j, k;
 
-	if (action == NULL)
+	if (action == NULL || type == NULL || strcmp(type, r->ttype) != 0)
 		return 0;
-	if (prev == NULL)
+	if (r->id == NULL && prev == NULL)
 		return strcmp(action, "CREATE") == 0;
-	if (prop == NULL || strcmp(action, "CREATE") == 0 || strcmp(action, "DELETE") == 0)
+	if (p == NULL || strcmp(action, "CREATE") == 0 || strcmp(action, "DELETE") == 0)
 		return 0;
-	for (i = 0; i < sizeof attrib_device_props / sizeof attrib_device_props[0]; i++) {
-		if (strcmp(attrib_device_props[i].property, prop) != 0)
-			continue;
-		for (j = 0; j < 3 && attrib_device_props[i].fields[j] != NULL; j++)
-			json_array_foreach(changed, k, f)
-			{
-				const char *s = json_string_value(f);
+	if (p->fields[0] == NULL)
+		return json_array_size(changed) > 0;
+	for (j = 0; j < 3 && p->fields[j] != NULL; j++)
+		json_array_foreach(changed, k, f)
+		{
+			const char *s = json_string_value(f);
 
-				if (s != NULL && strcmp(s, attrib_device_props[i].fields[j]) == 0)
-					return 1;
-			}
-	}
+			if (s != NULL && strcmp(s, p->fields[j]) == 0)
+				return 1;
+		}
 	return 0;
 }
 
@@ -155,10 +215,13 @@ attrib_who(json_t *e)
 	return o;
 }
 
-/* The entries on ID logged in (FROM_LO, FROM_HI] that fit the change: a new array. */
+/* The entries on ID logged in (FROM_LO, FROM_HI] that fit the change by rule R: a new array.
+ * An entity the log names by id is found through the target index, the tailnet's own records
+ * (policy, DNS) by time. */
 static json_t *
-attrib_candidates(struct store_txn *txn, const char *tailnet, const char *id,
-                  const struct hist_bounds *b, json_t *prev, json_t *changed, char **cause)
+attrib_candidates(struct store_txn *txn, const char *tailnet, const struct attrib_rule *r,
+                  const char *id, const struct hist_bounds *b, json_t *prev, json_t *changed,
+                  char **cause)
 {
 	struct store_cursor *cur;
 	struct store_key prefix, k;
@@ -166,7 +229,8 @@ attrib_candidates(struct store_txn *txn, const char *tailnet, const char *id,
 	json_t *out = json_array();
 	int rc, g = 0;
 
-	hist_key_kind(&prefix, tailnet, AUDIT_KIND_TARGET, id);
+	hist_key_kind(&prefix, tailnet, r->id != NULL ? AUDIT_KIND_TIME : AUDIT_KIND_TARGET,
+	              r->id != NULL ? NULL : id);
 	if (prefix.bad)
 		return out;
 	k = prefix;
@@ -187,15 +251,18 @@ attrib_candidates(struct store_txn *txn, const char *tailnet, const char *id,
 			continue;
 		if ((ns = store_get_i64(p)) > b->from_hi * 1000 + 999)
 			break;
-		hist_key_kind(&ek, tailnet, AUDIT_KIND_TIME, NULL);
-		store_key_bytes(&ek, p, 8 + AUDIT_HASH_LEN);
-		if ((g = store_get(txn, STORE_CUR, &ek, &ev, cause)) == -1)
-			break;
-		if (g == 1)
-			continue;
+		ev = val;
+		if (r->id == NULL) {
+			hist_key_kind(&ek, tailnet, AUDIT_KIND_TIME, NULL);
+			store_key_bytes(&ek, p, 8 + AUDIT_HASH_LEN);
+			if ((g = store_get(txn, STORE_CUR, &ek, &ev, cause)) == -1)
+				break;
+			if (g == 1)
+				continue;
+		}
 		if ((e = json_loadb(ev.data, ev.len, 0, NULL)) == NULL)
 			continue;
-		if (attrib_fits(e, prev, changed))
+		if (attrib_fits(r, e, prev, changed))
 			json_array_append_new(out, attrib_who(e));
 		json_decref(e);
 	}
@@ -233,7 +300,7 @@ attrib_get(struct store_txn *txn, const char *tailnet, uint8_t kind, const char 
 	return json_loadb(v.data, v.len, 0, NULL);
 }
 
-/* The event types a device's new version records: the change an attribution explains. */
+/* The event types a new version records: the change an attribution explains. */
 static const char *const attrib_change_types[] = {
     "device.created",
     "device.renamed",
@@ -245,6 +312,14 @@ static const char *const attrib_change_types[] = {
     "device.key.expiry.changed",
     "device.routes.changed",
     "device.updated",
+    "key.created",
+    "key.updated",
+    "user.created",
+    "user.role.changed",
+    "user.status.changed",
+    "user.updated",
+    "policy.changed",
+    "dns.changed",
 };
 
 /* Completes the events the change of ID seen at FROM_HI recorded with the member
@@ -323,8 +398,12 @@ attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pend
 	struct store_val key, val;
 	struct hist_bounds b;
 	json_t *dev = NULL, *prev = NULL, *changed = NULL, *cands = NULL, *rec = NULL, *old;
+	const struct attrib_rule *rule = attrib_rule(p->kind);
 	char *text = NULL;
 	int rc = -1, r;
+
+	if (rule == NULL)
+		return 0;
 
 	hist_key_kind(&prefix, tailnet, p->kind, p->id);
 	k = prefix;
@@ -351,7 +430,8 @@ attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pend
 		goto out;
 	}
 	changed = prev != NULL ? hist_changed_fields(prev, dev) : json_array();
-	if ((cands = attrib_candidates(txn, tailnet, p->id, &b, prev, changed, cause)) == NULL)
+	if ((cands = attrib_candidates(txn, tailnet, rule, p->id, &b, prev, changed, cause)) ==
+	    NULL)
 		goto out;
 	if (json_array_size(cands) == 0) {
 		rc = 0;
@@ -378,7 +458,8 @@ attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pend
 	if (store_put(txn, STORE_CUR, &k, text, strlen(text), cause) == -1 ||
 	    attrib_complete_events(txn, tailnet, p->id, p->from_hi, rec, cause) == -1)
 		goto out;
-	if (announce) {
+	/* device.attributed: the other kinds have no such event yet. */
+	if (announce && rule->endpoint == ENDPOINT_devices) {
 		json_t *data = json_object(), *change = json_object();
 		struct event_rec ev = {
 		    .time = t,
