@@ -322,11 +322,21 @@ static const char *const attrib_change_types[] = {
     "dns.changed",
 };
 
+int
+attrib_event_type(const char *type)
+{
+	for (size_t j = 0;
+	     type != NULL && j < sizeof attrib_change_types / sizeof *attrib_change_types; j++)
+		if (strcmp(type, attrib_change_types[j]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Completes the events the change of ID seen at FROM_HI recorded with the member
  * "attribution": REC. They keep their numbers; a reader (events, a hook not yet run) sees who. */
 static int
 attrib_complete_events(struct store_txn *txn, const char *tailnet, const char *id, tstime_t from_hi,
-                       json_t *rec, char **cause)
+                       size_t *events, json_t *rec, char **cause)
 {
 	struct store_cursor *cur;
 	struct store_key prefix, k;
@@ -380,6 +390,7 @@ attrib_complete_events(struct store_txn *txn, const char *tailnet, const char *i
 			json_object_set(ev, "attribution", rec);
 			text = json_dumps(ev, JSON_COMPACT);
 			rc = store_put(txn, STORE_EVENT, &k, text, strlen(text), cause);
+			(*events)++; /* a change of the log: followers and hooks are woken */
 			free(text);
 		}
 		json_decref(ev);
@@ -456,7 +467,7 @@ attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pend
 		goto out;
 	}
 	if (store_put(txn, STORE_CUR, &k, text, strlen(text), cause) == -1 ||
-	    attrib_complete_events(txn, tailnet, p->id, p->from_hi, rec, cause) == -1)
+	    attrib_complete_events(txn, tailnet, p->id, p->from_hi, events, rec, cause) == -1)
 		goto out;
 	/* device.attributed: the other kinds have no such event yet. */
 	if (announce && rule->endpoint == ENDPOINT_devices) {
