@@ -167,12 +167,12 @@ attrib_note_entry(struct store_txn *txn, const char *tailnet, json_t *entry, int
 	return 0;
 }
 
-/* Does ENTRY explain the change from PREV (NULL: none, a creation) whose fields CHANGED, by
- * rule R? */
-static int
+/* The fields of the change from PREV (NULL: none, a creation) whose fields CHANGED that ENTRY
+ * explains by rule R, as a new array (empty for a creation), or NULL when it explains none. */
+static json_t *
 attrib_fits(const struct attrib_rule *r, json_t *entry, json_t *prev, json_t *changed)
 {
-	json_t *target = json_object_get(entry, "target"), *f;
+	json_t *target = json_object_get(entry, "target"), *f, *out;
 	const char *action = json_string_value(json_object_get(entry, "action"));
 	const char *type = json_string_value(json_object_get(target, "type"));
 	const struct attrib_prop *p =
@@ -180,27 +180,33 @@ attrib_fits(const struct attrib_rule *r, json_t *entry, json_t *prev, json_t *ch
 	size_t j, k;
 
 	if (action == NULL || type == NULL || strcmp(type, r->ttype) != 0)
-		return 0;
+		return NULL;
 	if (r->id == NULL && prev == NULL)
-		return strcmp(action, "CREATE") == 0;
+		return strcmp(action, "CREATE") == 0 ? json_array() : NULL;
 	if (p == NULL || strcmp(action, "CREATE") == 0 || strcmp(action, "DELETE") == 0)
-		return 0;
+		return NULL;
 	if (p->fields[0] == NULL)
-		return json_array_size(changed) > 0;
+		return json_array_size(changed) > 0 ? json_deep_copy(changed) : NULL;
+	out = json_array();
 	for (j = 0; j < 3 && p->fields[j] != NULL; j++)
 		json_array_foreach(changed, k, f)
 		{
 			const char *s = json_string_value(f);
 
 			if (s != NULL && strcmp(s, p->fields[j]) == 0)
-				return 1;
+				json_array_append(out, f);
 		}
-	return 0;
+	if (json_array_size(out) == 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
 }
 
-/* What the attribution keeps of an entry (a new reference). */
+/* What the attribution keeps of an entry, with the FIELDS it explains (stolen; empty: a
+ * creation). A new reference. */
 static json_t *
-attrib_who(json_t *e)
+attrib_who(json_t *e, json_t *fields)
 {
 	json_t *o = json_object(), *v;
 	static const char *const keep[] = {"eventTime", "actor",         "origin",
@@ -212,7 +218,74 @@ attrib_who(json_t *e)
 	v = json_object_get(json_object_get(e, "target"), "property");
 	if (json_is_string(v))
 		json_object_set(o, "property", v);
+	json_object_set_new(o, "fields", fields);
 	return o;
+}
+
+/* Does a field (or a creation: an empty list) appear in two of the candidates CANDS? */
+static int
+attrib_overlap(json_t *cands)
+{
+	json_t *a, *b, *f, *g;
+	size_t i, j, k, l;
+
+	json_array_foreach(cands, i, a)
+	{
+		json_array_foreach(cands, j, b)
+		{
+			json_t *fa = json_object_get(a, "fields"),
+			       *fb = json_object_get(b, "fields");
+
+			if (j <= i)
+				continue;
+			if (json_array_size(fa) == 0 || json_array_size(fb) == 0)
+				return 1;
+			json_array_foreach(fa, k, f)
+			    json_array_foreach(fb, l, g) if (json_equal(f, g)) return 1;
+		}
+	}
+	return 0;
+}
+
+/* The record CANDS (borrowed, not empty) make: one candidate attributes the change; several
+ * that each explain other fields split it ("split", every one an actor of its fields); several
+ * for one field leave it "ambiguous", none picked. A new reference. */
+static json_t *
+attrib_record(json_t *cands)
+{
+	json_t *rec;
+
+	if (json_array_size(cands) == 1) {
+		rec = json_pack("{s:s}", "state", "attributed");
+		json_object_update(rec, json_array_get(cands, 0));
+		return rec;
+	}
+	return json_pack("{s:s, s:O}", "state", attrib_overlap(cands) ? "ambiguous" : "split",
+	                 "candidates", cands);
+}
+
+/* The record for one event of the change (its CHANGED fields; CREATED: a *.created event):
+ * the candidates that explain what it reports. A new reference, or NULL for none. */
+static json_t *
+attrib_event_record(json_t *cands, json_t *changed, int created)
+{
+	json_t *mine = json_array(), *c, *f, *g, *rec = NULL;
+	size_t i, k, l;
+
+	json_array_foreach(cands, i, c)
+	{
+		json_t *fields = json_object_get(c, "fields");
+		int fit = created && json_array_size(fields) == 0;
+
+		json_array_foreach(fields, k, f)
+		    json_array_foreach(changed, l, g) if (json_equal(f, g)) fit = 1;
+		if (fit)
+			json_array_append(mine, c);
+	}
+	if (json_array_size(mine) > 0)
+		rec = attrib_record(mine);
+	json_decref(mine);
+	return rec;
 }
 
 /* The entries on ID logged in (FROM_LO, FROM_HI] that fit the change by rule R: a new array.
@@ -245,7 +318,7 @@ attrib_candidates(struct store_txn *txn, const char *tailnet, const struct attri
 		struct store_key ek;
 		struct store_val ev;
 		int64_t ns;
-		json_t *e;
+		json_t *e, *fields;
 
 		if (key.len != prefix.len + 8 + AUDIT_HASH_LEN)
 			continue;
@@ -262,8 +335,8 @@ attrib_candidates(struct store_txn *txn, const char *tailnet, const struct attri
 		}
 		if ((e = json_loadb(ev.data, ev.len, 0, NULL)) == NULL)
 			continue;
-		if (attrib_fits(r, e, prev, changed))
-			json_array_append_new(out, attrib_who(e));
+		if ((fields = attrib_fits(r, e, prev, changed)) != NULL)
+			json_array_append_new(out, attrib_who(e, fields));
 		json_decref(e);
 	}
 	store_cursor_close(cur);
@@ -333,10 +406,11 @@ attrib_event_type(const char *type)
 }
 
 /* Completes the events the change of ID seen at FROM_HI recorded with the member
- * "attribution": REC. They keep their numbers; a reader (events, a hook not yet run) sees who. */
+ * "attribution": each with the candidates of CANDS that explain what it reports. They keep
+ * their numbers; a reader (events, a hook not yet run) sees who. */
 static int
 attrib_complete_events(struct store_txn *txn, const char *tailnet, const char *id, tstime_t from_hi,
-                       size_t *events, json_t *rec, char **cause)
+                       size_t *events, json_t *cands, char **cause)
 {
 	struct store_cursor *cur;
 	struct store_key prefix, k;
@@ -367,7 +441,7 @@ attrib_complete_events(struct store_txn *txn, const char *tailnet, const char *i
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const char *type, *tn, *eid;
-		json_t *ev;
+		json_t *ev, *mine;
 		char *text;
 		size_t j;
 
@@ -386,8 +460,10 @@ attrib_complete_events(struct store_txn *txn, const char *tailnet, const char *i
 			if (strcmp(type, attrib_change_types[j]) == 0)
 				break;
 		if (type != NULL && j < sizeof attrib_change_types / sizeof *attrib_change_types &&
-		    tn != NULL && strcmp(tn, tailnet) == 0 && eid != NULL && strcmp(eid, id) == 0) {
-			json_object_set(ev, "attribution", rec);
+		    tn != NULL && strcmp(tn, tailnet) == 0 && eid != NULL && strcmp(eid, id) == 0 &&
+		    (mine = attrib_event_record(cands, json_object_get(ev, "changed"),
+		                                strstr(type, ".created") != NULL)) != NULL) {
+			json_object_set_new(ev, "attribution", mine);
 			text = json_dumps(ev, JSON_COMPACT);
 			rc = store_put(txn, STORE_EVENT, &k, text, strlen(text), cause);
 			(*events)++; /* a change of the log: followers and hooks are woken */
@@ -448,11 +524,7 @@ attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pend
 		rc = 0;
 		goto out;
 	}
-	if (json_array_size(cands) == 1) {
-		rec = json_pack("{s:s}", "state", "attributed");
-		json_object_update(rec, json_array_get(cands, 0));
-	} else
-		rec = json_pack("{s:s, s:O}", "state", "ambiguous", "candidates", cands);
+	rec = attrib_record(cands);
 	old = attrib_get(txn, tailnet, p->kind, p->id, p->from_hi);
 	r = old != NULL && json_equal(old, rec);
 	json_decref(old);
@@ -467,7 +539,7 @@ attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pend
 		goto out;
 	}
 	if (store_put(txn, STORE_CUR, &k, text, strlen(text), cause) == -1 ||
-	    attrib_complete_events(txn, tailnet, p->id, p->from_hi, events, rec, cause) == -1)
+	    attrib_complete_events(txn, tailnet, p->id, p->from_hi, events, cands, cause) == -1)
 		goto out;
 	/* device.attributed: the other kinds have no such event yet. */
 	if (announce && rule->endpoint == ENDPOINT_devices) {
