@@ -180,8 +180,9 @@ extern const struct cmd_entry cmd_audit_entry;
 void cmd_check_severity_words(struct sbuf *sb);
 void cmd_events_type_words(struct sbuf *sb);
 void cmd_audit_action_words(struct sbuf *sb);
-/* The ACTOR cell of a change's "attribution" (malloc'd): the actor, "? (N candidates)" when
- * several audit log entries fit, NULL when there is none. */
+/* The ACTOR cell of a change's "attribution" (malloc'd): the actor; the actors, when each made
+ * another part of it; "? (N candidates)" when several audit log entries fit one part; NULL
+ * when there is none. */
 char *cmd_audit_attribution(json_t *attr);
 void cmd_audit_origin_words(struct sbuf *sb);
 /* cmd-changes.c: the filters --tag, --user and --os. Does an entity of KIND (with NAME; DEV the

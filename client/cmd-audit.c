@@ -47,6 +47,22 @@ cmd_audit_attribution(json_t *attr)
 		return cmd_audit_actor(json_object_get(attr, "actor"));
 	if (show_is(attr, "state", "ambiguous"))
 		return xasprintf("? (%zu candidates)", n);
+	if (show_is(attr, "state", "split")) {
+		/* Each candidate made another part of the change: every one is an actor. */
+		struct sbuf sb;
+		json_t *c;
+		size_t i;
+
+		sbuf_init(&sb);
+		json_array_foreach(json_object_get(attr, "candidates"), i, c)
+		{
+			char *who = cmd_audit_actor(json_object_get(c, "actor"));
+
+			sbuf_addf(&sb, "%s%s", i > 0 ? ", " : "", who);
+			free(who);
+		}
+		return sbuf_steal(&sb);
+	}
 	return NULL;
 }
 

@@ -5,16 +5,18 @@
 
 #include "client.h"
 
-/* A user's versions, oldest first: FROM, TO and what changed, old -> new. */
+/* A user's versions, oldest first: FROM, TO, who made the change (the audit log's actor) and
+ * what changed, old -> new. */
 static void
 cmd_tailnet_user_versions(json_t *versions, FILE *f)
 {
-	static const char *const hdr[] = {"FROM", "TO", "CHANGES"};
-	struct table *t = table_new(3, hdr);
+	static const char *const hdr[] = {"FROM", "TO", "ACTOR", "CHANGES"};
+	struct table *t = table_new(4, hdr);
 	char from[2 * TSINVCTL_TIMELEN + 8], to[2 * TSINVCTL_TIMELEN + 8];
 	json_t *v, *prev = NULL;
 	const char *k;
 	json_t *val;
+	char *actor;
 	size_t i;
 
 	json_array_foreach(versions, i, v)
@@ -39,7 +41,10 @@ cmd_tailnet_user_versions(json_t *versions, FILE *f)
 			free(o);
 			free(n);
 		}
-		table_add_row(t, from, to, sb.len > 0 ? sb.p : (i == 0 ? "(first seen)" : NULL));
+		actor = cmd_audit_attribution(json_object_get(v, "attribution"));
+		table_add_row(t, from, to, actor,
+		              sb.len > 0 ? sb.p : (i == 0 ? "(first seen)" : NULL));
+		free(actor);
 		sbuf_free(&sb);
 		prev = v;
 	}
@@ -466,6 +471,10 @@ cmd_tailnet_config_show(json_t *res, const struct cmd_args *a, const char *membe
 			    t, json_object_get(json_array_get(versions, i - 1), member),
 			    json_object_get(v, member));
 		cmd_tailnet_since_until(t, v);
+		if ((note = cmd_audit_attribution(json_object_get(v, "attribution"))) != NULL) {
+			table_add_row(t, "actor:", note);
+			free(note);
+		}
 		fputc('\n', stdout);
 		table_print(t, stdout);
 		table_free(t);

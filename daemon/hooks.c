@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attrib.h"
 #include "events.h"
 #include "hooks.h"
 #include "log.h"
@@ -333,6 +334,21 @@ hook_pruned(struct hook *h)
 	hook_write(h);
 }
 
+/* How long the event EV must still wait for its attribution (wait_attribution): 0 when it has
+ * one, is no change the audit log can explain, or has waited long enough. */
+static int64_t
+hook_attrib_wait(const struct hook *h, json_t *ev)
+{
+	tstime_t t, now;
+
+	if (h->cf->wait_attribution <= 0 || json_object_get(ev, "attribution") != NULL ||
+	    !attrib_event_type(json_string_value(json_object_get(ev, "type"))) ||
+	    tstime_parse_rfc3339(json_string_value(json_object_get(ev, "time")) ?: "", &t) == -1)
+		return 0;
+	now = tstime_now();
+	return t + h->cf->wait_attribution > now ? t + h->cf->wait_attribution - now : 0;
+}
+
 /* Finds the hook's next matching event after its cursor. Events that do not match move the
  * cursor on in memory; it is written with the next delivery, or here when nothing matched. */
 static void
@@ -341,6 +357,7 @@ hook_look(struct hook *h)
 	struct hook_scan sc = {.h = h};
 	char *cause = NULL;
 	struct timeval now = {0, 0};
+	int64_t wait;
 
 	h->state = HOOK_IDLE;
 	hook_pruned(h);
@@ -356,6 +373,17 @@ hook_look(struct hook *h)
 	if (sc.skipped > 0 && h->attempts > 0) {
 		h->attempts = 0;
 		h->next_retry = TSTIME_NONE;
+	}
+	if (sc.ev != NULL && (wait = hook_attrib_wait(h, sc.ev)) > 0) {
+		/* Not yet: looked at again when a poll commits (hooks_wake), or when the wait ends;
+		 * the event stays after the cursor. */
+		struct timeval tv = {(time_t)(wait / TSTIME_SEC), (suseconds_t)(wait % TSTIME_SEC)};
+
+		json_decref(sc.ev);
+		free(sc.text);
+		h->seq = sc.last - 1;
+		evtimer_add(h->timer, &tv);
+		return;
 	}
 	if (sc.ev != NULL) {
 		h->seq = sc.last - 1;
@@ -381,7 +409,7 @@ hook_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct hook *h = arg;
 
-	if (h->state == HOOK_LOOKING)
+	if (h->state == HOOK_LOOKING || h->state == HOOK_IDLE) /* IDLE: a wait for attribution */
 		hook_look(h);
 	else if (h->state == HOOK_RETRY) {
 		h->next_retry = TSTIME_NONE;

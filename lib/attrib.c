@@ -20,14 +20,64 @@ struct attrib_pending {
 static struct attrib_pending *attrib_pend;
 static size_t attrib_npend, attrib_cappend;
 
-/* A device's audited properties and the stable fields whose change each explains. */
-static const struct {
+/* A property of an audit entry and the stable fields whose change it explains (none listed:
+ * any change of the entity). */
+struct attrib_prop {
 	const char *property, *fields[3];
-} attrib_device_props[] = {
-    {"MACHINE_NAME", {"name"}},     {"ACL_TAGS", {"tags"}},
-    {"ADDRESS", {"addresses"}},     {"KEY_EXPIRY_TIME", {"keyExpiryDisabled", "expires"}},
-    {"AUTHORIZED", {"authorized"}}, {"ALLOWED_IPS", {"enabledRoutes"}},
 };
+
+static const struct attrib_prop attrib_device_props[] = {
+    {"MACHINE_NAME", {"name"}},
+    {"ACL_TAGS", {"tags"}},
+    {"ADDRESS", {"addresses"}},
+    {"KEY_EXPIRY_TIME", {"keyExpiryDisabled", "expires"}},
+    {"AUTHORIZED", {"authorized"}},
+    {"ALLOWED_IPS", {"enabledRoutes"}},
+    {NULL, {NULL}},
+};
+static const struct attrib_prop attrib_user_props[] = {
+    {"USER_ROLE", {"role"}},
+    {NULL, {NULL}},
+};
+static const struct attrib_prop attrib_none_props[] = {{NULL, {NULL}}};
+static const struct attrib_prop attrib_policy_props[] = {{"ACL", {NULL}}, {NULL, {NULL}}};
+static const struct attrib_prop attrib_dns_props[] = {{"DNS_CONFIG", {NULL}}, {NULL, {NULL}}};
+
+/* What is joined, per kind of entity: the audit log's target type for it, and whether the
+ * entry names the entity by id (a node, key, user) or is the tailnet's own with a property
+ * (ID: the one record, "policy", "dns"). */
+static const struct attrib_rule {
+	int endpoint; /* ENDPOINT_*: the entity's kind byte */
+	const char *ttype;
+	const char *id; /* NULL: target.id is the entity's id */
+	const struct attrib_prop *props;
+} attrib_rules[] = {
+    {ENDPOINT_devices, "NODE", NULL, attrib_device_props},
+    {ENDPOINT_users, "USER", NULL, attrib_user_props},
+    {ENDPOINT_keys, "API_KEY", NULL, attrib_none_props},
+    {ENDPOINT_policy, "TAILNET", "policy", attrib_policy_props},
+    {ENDPOINT_dns, "TAILNET", "dns", attrib_dns_props},
+};
+#define ATTRIB_NRULES (sizeof attrib_rules / sizeof attrib_rules[0])
+
+static const struct attrib_rule *
+attrib_rule(uint8_t kind)
+{
+	for (size_t i = 0; i < ATTRIB_NRULES; i++)
+		if (endpoints[attrib_rules[i].endpoint].kind == kind)
+			return &attrib_rules[i];
+	return NULL;
+}
+
+/* The rule's entry in PROPS for PROPERTY, or NULL. */
+static const struct attrib_prop *
+attrib_prop(const struct attrib_rule *r, const char *property)
+{
+	for (const struct attrib_prop *p = r->props; property != NULL && p->property != NULL; p++)
+		if (strcmp(p->property, property) == 0)
+			return p;
+	return NULL;
+}
 
 void
 attrib_reset(void)
@@ -42,8 +92,8 @@ attrib_reset(void)
 void
 attrib_note_version(uint8_t kind, const char *id, tstime_t from_hi)
 {
-	/* Devices only, so far: keys, users and the tailnet's documents are not joined yet. */
-	if (kind != endpoints[ENDPOINT_devices].kind)
+	/* Webhooks and settings are not joined yet. */
+	if (attrib_rule(kind) == NULL)
 		return;
 	for (size_t i = 0; i < attrib_npend; i++)
 		if (attrib_pend[i].kind == kind && attrib_pend[i].from_hi == from_hi &&
@@ -93,54 +143,70 @@ attrib_note_entry(struct store_txn *txn, const char *tailnet, json_t *entry, int
                   char **cause)
 {
 	json_t *target = json_object_get(entry, "target");
-	const char *id = json_string_value(json_object_get(target, "id"));
+	const char *tid = json_string_value(json_object_get(target, "id"));
 	const char *type = json_string_value(json_object_get(target, "type"));
+	const char *prop = json_string_value(json_object_get(target, "property"));
 	tstime_t from_hi;
 	int rc;
 
-	if (id == NULL || *id == '\0' || type == NULL || strcmp(type, "NODE") != 0)
+	if (type == NULL)
 		return 0;
-	rc = attrib_version_at(txn, tailnet, endpoints[ENDPOINT_devices].kind, id, ns, &from_hi,
-	                       cause);
-	if (rc == 1)
-		attrib_note_version(endpoints[ENDPOINT_devices].kind, id, from_hi);
-	return rc == -1 ? -1 : 0;
-}
+	for (size_t i = 0; i < ATTRIB_NRULES; i++) {
+		const struct attrib_rule *r = &attrib_rules[i];
+		const char *id = r->id != NULL ? r->id : tid;
+		uint8_t kind = endpoints[r->endpoint].kind;
 
-/* Does ENTRY explain the change from PREV (NULL: none, a creation) whose fields CHANGED? */
-static int
-attrib_fits(json_t *entry, json_t *prev, json_t *changed)
-{
-	const char *action = json_string_value(json_object_get(entry, "action"));
-	const char *prop =
-	    json_string_value(json_object_get(json_object_get(entry, "target"), "property"));
-	json_t *f;
-	size_t i, j, k;
-
-	if (action == NULL)
-		return 0;
-	if (prev == NULL)
-		return strcmp(action, "CREATE") == 0;
-	if (prop == NULL || strcmp(action, "CREATE") == 0 || strcmp(action, "DELETE") == 0)
-		return 0;
-	for (i = 0; i < sizeof attrib_device_props / sizeof attrib_device_props[0]; i++) {
-		if (strcmp(attrib_device_props[i].property, prop) != 0)
+		if (strcmp(type, r->ttype) != 0 || id == NULL || *id == '\0' ||
+		    (r->id != NULL && attrib_prop(r, prop) == NULL))
 			continue;
-		for (j = 0; j < 3 && attrib_device_props[i].fields[j] != NULL; j++)
-			json_array_foreach(changed, k, f)
-			{
-				const char *s = json_string_value(f);
-
-				if (s != NULL && strcmp(s, attrib_device_props[i].fields[j]) == 0)
-					return 1;
-			}
+		if ((rc = attrib_version_at(txn, tailnet, kind, id, ns, &from_hi, cause)) == -1)
+			return -1;
+		if (rc == 1)
+			attrib_note_version(kind, id, from_hi);
 	}
 	return 0;
 }
 
-/* What the attribution keeps of an entry (a new reference). */
+/* The fields of the change from PREV (NULL: none, a creation) whose fields CHANGED that ENTRY
+ * explains by rule R, as a new array (empty for a creation), or NULL when it explains none. */
 static json_t *
-attrib_who(json_t *e)
+attrib_fits(const struct attrib_rule *r, json_t *entry, json_t *prev, json_t *changed)
+{
+	json_t *target = json_object_get(entry, "target"), *f, *out;
+	const char *action = json_string_value(json_object_get(entry, "action"));
+	const char *type = json_string_value(json_object_get(target, "type"));
+	const struct attrib_prop *p =
+	    attrib_prop(r, json_string_value(json_object_get(target, "property")));
+	size_t j, k;
+
+	if (action == NULL || type == NULL || strcmp(type, r->ttype) != 0)
+		return NULL;
+	if (r->id == NULL && prev == NULL)
+		return strcmp(action, "CREATE") == 0 ? json_array() : NULL;
+	if (p == NULL || strcmp(action, "CREATE") == 0 || strcmp(action, "DELETE") == 0)
+		return NULL;
+	if (p->fields[0] == NULL)
+		return json_array_size(changed) > 0 ? json_deep_copy(changed) : NULL;
+	out = json_array();
+	for (j = 0; j < 3 && p->fields[j] != NULL; j++)
+		json_array_foreach(changed, k, f)
+		{
+			const char *s = json_string_value(f);
+
+			if (s != NULL && strcmp(s, p->fields[j]) == 0)
+				json_array_append(out, f);
+		}
+	if (json_array_size(out) == 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* What the attribution keeps of an entry, with the FIELDS it explains (stolen; empty: a
+ * creation). A new reference. */
+static json_t *
+attrib_who(json_t *e, json_t *fields)
 {
 	json_t *o = json_object(), *v;
 	static const char *const keep[] = {"eventTime", "actor",         "origin",
@@ -152,13 +218,83 @@ attrib_who(json_t *e)
 	v = json_object_get(json_object_get(e, "target"), "property");
 	if (json_is_string(v))
 		json_object_set(o, "property", v);
+	json_object_set_new(o, "fields", fields);
 	return o;
 }
 
-/* The entries on ID logged in (FROM_LO, FROM_HI] that fit the change: a new array. */
+/* Does a field (or a creation: an empty list) appear in two of the candidates CANDS? */
+static int
+attrib_overlap(json_t *cands)
+{
+	json_t *a, *b, *f, *g;
+	size_t i, j, k, l;
+
+	json_array_foreach(cands, i, a)
+	{
+		json_array_foreach(cands, j, b)
+		{
+			json_t *fa = json_object_get(a, "fields"),
+			       *fb = json_object_get(b, "fields");
+
+			if (j <= i)
+				continue;
+			if (json_array_size(fa) == 0 || json_array_size(fb) == 0)
+				return 1;
+			json_array_foreach(fa, k, f)
+			    json_array_foreach(fb, l, g) if (json_equal(f, g)) return 1;
+		}
+	}
+	return 0;
+}
+
+/* The record CANDS (borrowed, not empty) make: one candidate attributes the change; several
+ * that each explain other fields split it ("split", every one an actor of its fields); several
+ * for one field leave it "ambiguous", none picked. A new reference. */
 static json_t *
-attrib_candidates(struct store_txn *txn, const char *tailnet, const char *id,
-                  const struct hist_bounds *b, json_t *prev, json_t *changed, char **cause)
+attrib_record(json_t *cands)
+{
+	json_t *rec;
+
+	if (json_array_size(cands) == 1) {
+		rec = json_pack("{s:s}", "state", "attributed");
+		json_object_update(rec, json_array_get(cands, 0));
+		return rec;
+	}
+	return json_pack("{s:s, s:O}", "state", attrib_overlap(cands) ? "ambiguous" : "split",
+	                 "candidates", cands);
+}
+
+/* The record for one event of the change (its CHANGED fields; CREATED: a *.created event):
+ * the candidates that explain what it reports. A new reference, or NULL for none. */
+static json_t *
+attrib_event_record(json_t *cands, json_t *changed, int created)
+{
+	json_t *mine = json_array(), *c, *f, *g, *rec = NULL;
+	size_t i, k, l;
+
+	json_array_foreach(cands, i, c)
+	{
+		json_t *fields = json_object_get(c, "fields");
+		int fit = created && json_array_size(fields) == 0;
+
+		json_array_foreach(fields, k, f)
+		    json_array_foreach(changed, l, g) if (json_equal(f, g)) fit = 1;
+		if (fit)
+			json_array_append(mine, c);
+	}
+	if (json_array_size(mine) > 0)
+		rec = attrib_record(mine);
+	json_decref(mine);
+	return rec;
+}
+
+/* The entries on ID logged in (FROM_LO, FROM_HI] that fit the change by rule R: a new array.
+ * An entity the log names by id is found through the target index, the tailnet's own records
+ * (policy, DNS) by time. */
+static json_t *
+attrib_candidates(struct store_txn *txn, const char *tailnet, const struct attrib_rule *r,
+                  const char *id, const struct hist_bounds *b, json_t *prev, json_t *changed,
+                  char **cause)
 {
 	struct store_cursor *cur;
 	struct store_key prefix, k;
@@ -166,7 +302,8 @@ attrib_candidates(struct store_txn *txn, const char *tailnet, const char *id,
 	json_t *out = json_array();
 	int rc, g = 0;
 
-	hist_key_kind(&prefix, tailnet, AUDIT_KIND_TARGET, id);
+	hist_key_kind(&prefix, tailnet, r->id != NULL ? AUDIT_KIND_TIME : AUDIT_KIND_TARGET,
+	              r->id != NULL ? NULL : id);
 	if (prefix.bad)
 		return out;
 	k = prefix;
@@ -181,22 +318,25 @@ attrib_candidates(struct store_txn *txn, const char *tailnet, const char *id,
 		struct store_key ek;
 		struct store_val ev;
 		int64_t ns;
-		json_t *e;
+		json_t *e, *fields;
 
 		if (key.len != prefix.len + 8 + AUDIT_HASH_LEN)
 			continue;
 		if ((ns = store_get_i64(p)) > b->from_hi * 1000 + 999)
 			break;
-		hist_key_kind(&ek, tailnet, AUDIT_KIND_TIME, NULL);
-		store_key_bytes(&ek, p, 8 + AUDIT_HASH_LEN);
-		if ((g = store_get(txn, STORE_CUR, &ek, &ev, cause)) == -1)
-			break;
-		if (g == 1)
-			continue;
+		ev = val;
+		if (r->id == NULL) {
+			hist_key_kind(&ek, tailnet, AUDIT_KIND_TIME, NULL);
+			store_key_bytes(&ek, p, 8 + AUDIT_HASH_LEN);
+			if ((g = store_get(txn, STORE_CUR, &ek, &ev, cause)) == -1)
+				break;
+			if (g == 1)
+				continue;
+		}
 		if ((e = json_loadb(ev.data, ev.len, 0, NULL)) == NULL)
 			continue;
-		if (attrib_fits(e, prev, changed))
-			json_array_append_new(out, attrib_who(e));
+		if ((fields = attrib_fits(r, e, prev, changed)) != NULL)
+			json_array_append_new(out, attrib_who(e, fields));
 		json_decref(e);
 	}
 	store_cursor_close(cur);
@@ -233,7 +373,7 @@ attrib_get(struct store_txn *txn, const char *tailnet, uint8_t kind, const char 
 	return json_loadb(v.data, v.len, 0, NULL);
 }
 
-/* The event types a device's new version records: the change an attribution explains. */
+/* The event types a new version records: the change an attribution explains. */
 static const char *const attrib_change_types[] = {
     "device.created",
     "device.renamed",
@@ -245,13 +385,32 @@ static const char *const attrib_change_types[] = {
     "device.key.expiry.changed",
     "device.routes.changed",
     "device.updated",
+    "key.created",
+    "key.updated",
+    "user.created",
+    "user.role.changed",
+    "user.status.changed",
+    "user.updated",
+    "policy.changed",
+    "dns.changed",
 };
 
+int
+attrib_event_type(const char *type)
+{
+	for (size_t j = 0;
+	     type != NULL && j < sizeof attrib_change_types / sizeof *attrib_change_types; j++)
+		if (strcmp(type, attrib_change_types[j]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Completes the events the change of ID seen at FROM_HI recorded with the member
- * "attribution": REC. They keep their numbers; a reader (events, a hook not yet run) sees who. */
+ * "attribution": each with the candidates of CANDS that explain what it reports. They keep
+ * their numbers; a reader (events, a hook not yet run) sees who. */
 static int
 attrib_complete_events(struct store_txn *txn, const char *tailnet, const char *id, tstime_t from_hi,
-                       json_t *rec, char **cause)
+                       size_t *events, json_t *cands, char **cause)
 {
 	struct store_cursor *cur;
 	struct store_key prefix, k;
@@ -282,7 +441,7 @@ attrib_complete_events(struct store_txn *txn, const char *tailnet, const char *i
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const char *type, *tn, *eid;
-		json_t *ev;
+		json_t *ev, *mine;
 		char *text;
 		size_t j;
 
@@ -301,10 +460,13 @@ attrib_complete_events(struct store_txn *txn, const char *tailnet, const char *i
 			if (strcmp(type, attrib_change_types[j]) == 0)
 				break;
 		if (type != NULL && j < sizeof attrib_change_types / sizeof *attrib_change_types &&
-		    tn != NULL && strcmp(tn, tailnet) == 0 && eid != NULL && strcmp(eid, id) == 0) {
-			json_object_set(ev, "attribution", rec);
+		    tn != NULL && strcmp(tn, tailnet) == 0 && eid != NULL && strcmp(eid, id) == 0 &&
+		    (mine = attrib_event_record(cands, json_object_get(ev, "changed"),
+		                                strstr(type, ".created") != NULL)) != NULL) {
+			json_object_set_new(ev, "attribution", mine);
 			text = json_dumps(ev, JSON_COMPACT);
 			rc = store_put(txn, STORE_EVENT, &k, text, strlen(text), cause);
+			(*events)++; /* a change of the log: followers and hooks are woken */
 			free(text);
 		}
 		json_decref(ev);
@@ -323,8 +485,12 @@ attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pend
 	struct store_val key, val;
 	struct hist_bounds b;
 	json_t *dev = NULL, *prev = NULL, *changed = NULL, *cands = NULL, *rec = NULL, *old;
+	const struct attrib_rule *rule = attrib_rule(p->kind);
 	char *text = NULL;
 	int rc = -1, r;
+
+	if (rule == NULL)
+		return 0;
 
 	hist_key_kind(&prefix, tailnet, p->kind, p->id);
 	k = prefix;
@@ -351,17 +517,14 @@ attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pend
 		goto out;
 	}
 	changed = prev != NULL ? hist_changed_fields(prev, dev) : json_array();
-	if ((cands = attrib_candidates(txn, tailnet, p->id, &b, prev, changed, cause)) == NULL)
+	if ((cands = attrib_candidates(txn, tailnet, rule, p->id, &b, prev, changed, cause)) ==
+	    NULL)
 		goto out;
 	if (json_array_size(cands) == 0) {
 		rc = 0;
 		goto out;
 	}
-	if (json_array_size(cands) == 1) {
-		rec = json_pack("{s:s}", "state", "attributed");
-		json_object_update(rec, json_array_get(cands, 0));
-	} else
-		rec = json_pack("{s:s, s:O}", "state", "ambiguous", "candidates", cands);
+	rec = attrib_record(cands);
 	old = attrib_get(txn, tailnet, p->kind, p->id, p->from_hi);
 	r = old != NULL && json_equal(old, rec);
 	json_decref(old);
@@ -376,9 +539,10 @@ attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pend
 		goto out;
 	}
 	if (store_put(txn, STORE_CUR, &k, text, strlen(text), cause) == -1 ||
-	    attrib_complete_events(txn, tailnet, p->id, p->from_hi, rec, cause) == -1)
+	    attrib_complete_events(txn, tailnet, p->id, p->from_hi, events, cands, cause) == -1)
 		goto out;
-	if (announce) {
+	/* device.attributed: the other kinds have no such event yet. */
+	if (announce && rule->endpoint == ENDPOINT_devices) {
 		json_t *data = json_object(), *change = json_object();
 		struct event_rec ev = {
 		    .time = t,

@@ -29,9 +29,13 @@ int attrib_note_entry(struct store_txn *txn, const char *tailnet, json_t *entry,
 
 /* Joins each noted version to the entries in its window and, where the result changed, stores
  * it, completes the change's own events with it ("attribution") and, when ANNOUNCE, records a
- * device.attributed event (counted in *EVENTS) at time T. 0, or -1. */
+ * device.attributed event at time T. *EVENTS counts the events recorded or completed (what
+ * wakes followers and hooks). 0, or -1. */
 int attrib_flush(struct store_txn *txn, const char *tailnet, tstime_t t, int announce,
                  size_t *events, char **cause);
+
+/* Is TYPE an event type that attribution completes (a change's own event)? */
+int attrib_event_type(const char *type);
 
 /* The stored attribution of version FROM_HI of ID as a new reference, or NULL. */
 json_t *attrib_get(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,

@@ -493,7 +493,7 @@ audit_list(struct store *st, const char *tailnet, const struct audit_query *q, c
 	struct store_val key, val;
 	struct sbuf sb;
 	char *reason = NULL;
-	size_t n = 0;
+	size_t n = 0, looked = 0;
 	int rc, more = 0;
 	int64_t next = 0;
 
@@ -520,6 +520,11 @@ audit_list(struct store *st, const char *tailnet, const struct audit_query *q, c
 		ns = store_get_i64((const uint8_t *)key.data + prefix.len);
 		if (q->until != TSTIME_NONE && ns > q->until * 1000 + 999)
 			break;
+		if (++looked > (q->scan > 0 ? q->scan : AUDIT_LIST_SCAN)) {
+			more = 1;
+			next = ns;
+			break;
+		}
 		if ((e = json_loadb(val.data, val.len, 0, NULL)) == NULL)
 			continue;
 		if (audit_wanted(e, q)) {

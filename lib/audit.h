@@ -62,7 +62,12 @@ struct audit_query {
 	tstime_t since, until;
 	const char *actor, *target, *action, *origin;
 	size_t limit; /* 0: no limit */
+	size_t scan;  /* entries looked at, matching or not, at most (0: AUDIT_LIST_SCAN) */
 };
+
+/* Bounded work per audit.list on the daemon's loop: a rare filter over a long log answers with
+ * "more" and "next" rather than walking it all. */
+#define AUDIT_LIST_SCAN 100000
 
 /* The entries matching Q, oldest first, as JSON text (malloc'd, *len): {"tailnet", "entries":
  * [each as received], "more", "next" (where the next page starts, or null), "unknown":

@@ -83,7 +83,7 @@ static const struct config_diff_key config_diff_hook[] = {
     CONFIG_DIFF_H(exec, CONFIG_DIFF_STR),         CONFIG_DIFF_H(events, CONFIG_DIFF_STR),
     CONFIG_DIFF_H(timeout, CONFIG_DIFF_I64),      CONFIG_DIFF_H(kill_grace, CONFIG_DIFF_I64),
     CONFIG_DIFF_H(retry_min, CONFIG_DIFF_I64),    CONFIG_DIFF_H(retry_max, CONFIG_DIFF_I64),
-    CONFIG_DIFF_H(max_attempts, CONFIG_DIFF_INT),
+    CONFIG_DIFF_H(max_attempts, CONFIG_DIFF_INT), CONFIG_DIFF_H(wait_attribution, CONFIG_DIFF_I64),
 };
 
 #define CONFIG_DIFF_N(name, kind)                                                                  \

@@ -112,6 +112,7 @@ static const struct config_key config_hook_keys[] = {
     {CONFIG_H(retry_min), CONFIG_DURATION, TSTIME_SEC / 100, CONFIG_DURMAX},
     {CONFIG_H(retry_max), CONFIG_DURATION, TSTIME_SEC / 100, CONFIG_DURMAX},
     {CONFIG_H(max_attempts), CONFIG_INT, 0, 1000000},
+    {CONFIG_H(wait_attribution), CONFIG_DURATION, 0, 7 * 86400 * TSTIME_SEC},
 };
 #define CONFIG_N(name) #name, offsetof(struct config_netbox, name)
 static const struct config_key config_netbox_keys[] = {

@@ -62,6 +62,7 @@ struct config_hook {
 	int64_t retry_min;  /* us, default 10s: the first retry's delay, doubled each time ... */
 	int64_t retry_max;  /* us, default 10m: ... up to this */
 	int max_attempts;   /* default 10, 0 = forever: then the event is parked and skipped */
+	int64_t wait_attribution; /* us, default 0: how long a change's event waits for its actor */
 };
 
 /* "vrf = TAILNET:VRF NAME" in [netbox]: the NetBox VRF a tailnet's addresses go into. */

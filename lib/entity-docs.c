@@ -496,7 +496,7 @@ entity_versions(struct store_txn *txn, const char *tailnet, const struct entity_
 	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
 	     rc = store_cursor_step(cur, 1, &key, &val)) {
 		struct hist_bounds b;
-		json_t *v;
+		json_t *v, *a;
 
 		if (key.len != prefix.len + 8 || val.len < HIST_BOUNDS_LEN)
 			continue;
@@ -507,6 +507,9 @@ entity_versions(struct store_txn *txn, const char *tailnet, const struct entity_
 		                    json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
 		                               val.len - HIST_BOUNDS_LEN, 0, NULL)
 		                        ?: json_null());
+		/* Who made the change, as joined when it was recorded (attrib.c). */
+		if ((a = attrib_get(txn, tailnet, ENTITY_ROW(k)->kind, k->name, b.from_hi)))
+			json_object_set_new(v, "attribution", a);
 		json_array_append_new(list, v);
 	}
 	store_cursor_close(cur);

@@ -254,7 +254,7 @@ entity_user_histories_in(struct store_txn *txn, const char *tailnet, tstime_t at
 		const char *id = (const char *)key.data + prefix.len;
 		size_t idlen = key.len > prefix.len ? strnlen(id, key.len - prefix.len) : 0;
 		struct hist_bounds b;
-		json_t *v;
+		json_t *v, *a;
 
 		if (idlen == 0 || key.len != prefix.len + idlen + 1 + 8 ||
 		    val.len < HIST_BOUNDS_LEN)
@@ -273,6 +273,9 @@ entity_user_histories_in(struct store_txn *txn, const char *tailnet, tstime_t at
 		                    json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
 		                               val.len - HIST_BOUNDS_LEN, 0, NULL)
 		                        ?: json_null());
+		/* Who made the change, as joined when it was recorded (attrib.c). */
+		if ((a = attrib_get(txn, tailnet, ENTITY_ROW(&entity_users)->kind, id, b.from_hi)))
+			json_object_set_new(v, "attribution", a);
 		json_array_append_new(json_object_get(one, "versions"), v);
 	}
 	store_cursor_close(cur);

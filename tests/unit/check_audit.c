@@ -346,6 +346,16 @@ START_TEST(test_list)
 	ck_assert_uint_eq(json_array_size(json_object_get(j, "entries")), 0);
 	json_decref(j);
 	free(out);
+	/* A filter that matches nothing, with the work bounded: "more" from where it stopped. */
+	q.scan = 1;
+	ck_assert_int_eq(audit_list(st, TN, &q, &out, &len, &cause), HIST_OK);
+	j = json_loadb(out, len, 0, NULL);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "entries")), 0);
+	ck_assert(json_is_true(json_object_get(j, "more")));
+	ck_assert_str_eq(json_string_value(json_object_get(j, "next")),
+	                 "2026-11-01T00:02:00.123456Z");
+	json_decref(j);
+	free(out);
 	free(e1);
 	free(e2);
 	free(e3);
