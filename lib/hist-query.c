@@ -5,20 +5,21 @@
 #include <strings.h>
 
 #include "hist-int.h"
+#include "jscan.h"
 #include "log.h"
 #include "norm.h"
 #include "sbuf.h"
 
 /* The version of device ID in force at T: the last one that started by T, else the first.
- * Returns a new reference to its device JSON, and its bounds; NULL if the device is unknown. */
-static json_t *
-hist_version_at(struct store_txn *txn, const char *tailnet, const char *id, tstime_t t,
-                struct hist_bounds *bout)
+ * Its device JSON's bytes in *JSON and *LEN (borrowed from TXN: valid until it ends or the next
+ * cursor moves over them) and its bounds: 0, or -1 when the device is unknown. */
+static int
+hist_version_raw_at(struct store_txn *txn, const char *tailnet, const char *id, tstime_t t,
+                    struct hist_bounds *bout, const char **json, size_t *len)
 {
 	struct store_cursor *cur;
 	struct store_key prefix, k;
 	struct store_val key, val;
-	json_t *dev = NULL;
 	char *cause = NULL;
 	int rc;
 
@@ -27,7 +28,7 @@ hist_version_at(struct store_txn *txn, const char *tailnet, const char *id, tsti
 	store_key_i64(&k, t);
 	if (store_cursor_open(txn, STORE_VER, &cur, &cause) == -1) {
 		free(cause);
-		return NULL;
+		return -1;
 	}
 	/* The first version starting after T; the one before it is in force at T. */
 	rc = store_cursor_seek(cur, &k, &prefix, &key, &val);
@@ -39,13 +40,47 @@ hist_version_at(struct store_txn *txn, const char *tailnet, const char *id, tsti
 			rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val);
 	} else
 		rc = store_cursor_last(cur, &prefix, &key, &val);
-	if (rc == 0 && val.len >= HIST_BOUNDS_LEN) {
-		hist_bounds_get(val.data, bout);
-		dev = json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
-		                 val.len - HIST_BOUNDS_LEN, 0, NULL);
-	}
 	store_cursor_close(cur);
-	return dev;
+	if (rc != 0 || val.len < HIST_BOUNDS_LEN)
+		return -1;
+	hist_bounds_get(val.data, bout);
+	*json = (const char *)val.data + HIST_BOUNDS_LEN;
+	*len = val.len - HIST_BOUNDS_LEN;
+	return 0;
+}
+
+/* hist_version_raw_at's version as a new reference to its device JSON, or NULL. */
+static json_t *
+hist_version_at(struct store_txn *txn, const char *tailnet, const char *id, tstime_t t,
+                struct hist_bounds *bout)
+{
+	const char *json;
+	size_t len;
+
+	if (hist_version_raw_at(txn, tailnet, id, t, bout, &json, &len) == -1)
+		return NULL;
+	return json_loadb(json, len, 0, NULL);
+}
+
+/* The string member NAME of a stored device version (JSON, LEN: written by jansson, checked by
+ * its checksum) as a new JSON value; null when absent. A plain string is copied from the bytes,
+ * which is what makes an ip.at answer cheap: its holders need two members of a version of a
+ * few kilobytes, not a tree of it. *DEV: the parsed version, made once when a member is not a
+ * plain string (escaped, or no string at all). */
+static json_t *
+hist_version_member(const char *json, size_t len, const char *name, json_t **dev)
+{
+	const char *s;
+	size_t slen;
+	json_t *v;
+
+	if (jscan_string_member(json, len, name, &s, &slen) == 1 &&
+	    (v = json_stringn(s, slen)) != NULL)
+		return v;
+	if (*dev == NULL && (*dev = json_loadb(json, len, 0, NULL)) == NULL)
+		return json_null();
+	v = json_object_get(*dev, name);
+	return v != NULL ? json_incref(v) : json_null();
 }
 
 static json_t *
@@ -53,11 +88,16 @@ hist_holder_json(struct store_txn *txn, const char *tailnet, const char *id,
                  const struct hist_bounds *b, tstime_t t, const char *state)
 {
 	struct hist_bounds vb;
-	json_t *h = json_object(), *dev = hist_version_at(txn, tailnet, id, t, &vb);
+	json_t *h = json_object(), *dev = NULL;
+	const char *json;
+	size_t len;
+	int known = hist_version_raw_at(txn, tailnet, id, t, &vb, &json, &len) == 0;
 
 	json_object_set_new(h, "nodeId", json_string(id));
-	json_object_set(h, "name", json_object_get(dev, "name") ?: json_null());
-	json_object_set(h, "hostname", json_object_get(dev, "hostname") ?: json_null());
+	json_object_set_new(h, "name",
+	                    known ? hist_version_member(json, len, "name", &dev) : json_null());
+	json_object_set_new(h, "hostname",
+	                    known ? hist_version_member(json, len, "hostname", &dev) : json_null());
 	if (state != NULL)
 		json_object_set_new(h, "state", json_string(state));
 	hist_bounds_json(h, b);
