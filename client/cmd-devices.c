@@ -65,6 +65,12 @@ enum {
 static const char *const cmd_devices_entfields[ENT__N] = {
     "nodeId", "state", "presence", "version", "device", "versions", "volatile"};
 
+/* What the table asks of each device: cmd_devices_devfields and, of its volatile part, what
+ * --stale reads. */
+static const char cmd_devices_fields[] =
+    "name,hostname,nodeId,os,user,addresses,tags,authorized,keyExpiryDisabled,expires,"
+    "clientVersion,connectedToControl,lastSeen";
+
 /* Whether V is the string S (without escapes, as the daemon's words are). */
 static int
 cmd_devices_is(struct lspan v, const char *s)
@@ -354,9 +360,12 @@ cmd_devices_exec(const struct cmd_entry *cmd, const struct cmd_args *a)
 		l.whole = 1;
 		l.begin = cmd_devices_json_begin;
 		l.element = cmd_devices_json_element;
-	} else
+		rc = listing_fetch(cmd, a, NULL, &l);
+	} else {
+		/* The table's members only: a tenth of the whole reply to read. */
 		l.element = cmd_devices_element;
-	rc = listing_fetch(cmd, a, NULL, &l);
+		rc = listing_fetch(cmd, a, json_pack("{s:s}", "fields", cmd_devices_fields), &l);
+	}
 	if (rc != 0) {
 		for (size_t i = 0; i < dl.n; i++) {
 			free(dl.rows[i].name);

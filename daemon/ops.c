@@ -370,6 +370,13 @@ ops_devices_list(struct tsinvd *d, struct ctl_req *req)
 		ops_answer(req, HIST_ERR, NULL, cause);
 		return;
 	}
+	if (ops_str(req, "fields") != NULL &&
+	    hist_devices_list_fields(dl, ops_str(req, "fields"), &cause) == -1) {
+		hist_devices_list_close(dl);
+		ctl_reply_err(req, PROTO_E_BAD_REQUEST, "%s", cause);
+		free(cause);
+		return;
+	}
 	ctl_reply_sliced(req, ops_devices_slice, ops_devices_done, dl);
 }
 

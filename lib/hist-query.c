@@ -5,20 +5,21 @@
 #include <strings.h>
 
 #include "hist-int.h"
+#include "jscan.h"
 #include "log.h"
 #include "norm.h"
 #include "sbuf.h"
 
 /* The version of device ID in force at T: the last one that started by T, else the first.
- * Returns a new reference to its device JSON, and its bounds; NULL if the device is unknown. */
-static json_t *
-hist_version_at(struct store_txn *txn, const char *tailnet, const char *id, tstime_t t,
-                struct hist_bounds *bout)
+ * Its device JSON's bytes in *JSON and *LEN (borrowed from TXN: valid until it ends or the next
+ * cursor moves over them) and its bounds: 0, or -1 when the device is unknown. */
+static int
+hist_version_raw_at(struct store_txn *txn, const char *tailnet, const char *id, tstime_t t,
+                    struct hist_bounds *bout, const char **json, size_t *len)
 {
 	struct store_cursor *cur;
 	struct store_key prefix, k;
 	struct store_val key, val;
-	json_t *dev = NULL;
 	char *cause = NULL;
 	int rc;
 
@@ -27,7 +28,7 @@ hist_version_at(struct store_txn *txn, const char *tailnet, const char *id, tsti
 	store_key_i64(&k, t);
 	if (store_cursor_open(txn, STORE_VER, &cur, &cause) == -1) {
 		free(cause);
-		return NULL;
+		return -1;
 	}
 	/* The first version starting after T; the one before it is in force at T. */
 	rc = store_cursor_seek(cur, &k, &prefix, &key, &val);
@@ -39,13 +40,47 @@ hist_version_at(struct store_txn *txn, const char *tailnet, const char *id, tsti
 			rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val);
 	} else
 		rc = store_cursor_last(cur, &prefix, &key, &val);
-	if (rc == 0 && val.len >= HIST_BOUNDS_LEN) {
-		hist_bounds_get(val.data, bout);
-		dev = json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
-		                 val.len - HIST_BOUNDS_LEN, 0, NULL);
-	}
 	store_cursor_close(cur);
-	return dev;
+	if (rc != 0 || val.len < HIST_BOUNDS_LEN)
+		return -1;
+	hist_bounds_get(val.data, bout);
+	*json = (const char *)val.data + HIST_BOUNDS_LEN;
+	*len = val.len - HIST_BOUNDS_LEN;
+	return 0;
+}
+
+/* hist_version_raw_at's version as a new reference to its device JSON, or NULL. */
+static json_t *
+hist_version_at(struct store_txn *txn, const char *tailnet, const char *id, tstime_t t,
+                struct hist_bounds *bout)
+{
+	const char *json;
+	size_t len;
+
+	if (hist_version_raw_at(txn, tailnet, id, t, bout, &json, &len) == -1)
+		return NULL;
+	return json_loadb(json, len, 0, NULL);
+}
+
+/* The string member NAME of a stored device version (JSON, LEN: written by jansson, checked by
+ * its checksum) as a new JSON value; null when absent. A plain string is copied from the bytes,
+ * which is what makes an ip.at answer cheap: its holders need two members of a version of a
+ * few kilobytes, not a tree of it. *DEV: the parsed version, made once when a member is not a
+ * plain string (escaped, or no string at all). */
+static json_t *
+hist_version_member(const char *json, size_t len, const char *name, json_t **dev)
+{
+	const char *s;
+	size_t slen;
+	json_t *v;
+
+	if (jscan_string_member(json, len, name, &s, &slen) == 1 &&
+	    (v = json_stringn(s, slen)) != NULL)
+		return v;
+	if (*dev == NULL && (*dev = json_loadb(json, len, 0, NULL)) == NULL)
+		return json_null();
+	v = json_object_get(*dev, name);
+	return v != NULL ? json_incref(v) : json_null();
 }
 
 static json_t *
@@ -53,11 +88,16 @@ hist_holder_json(struct store_txn *txn, const char *tailnet, const char *id,
                  const struct hist_bounds *b, tstime_t t, const char *state)
 {
 	struct hist_bounds vb;
-	json_t *h = json_object(), *dev = hist_version_at(txn, tailnet, id, t, &vb);
+	json_t *h = json_object(), *dev = NULL;
+	const char *json;
+	size_t len;
+	int known = hist_version_raw_at(txn, tailnet, id, t, &vb, &json, &len) == 0;
 
 	json_object_set_new(h, "nodeId", json_string(id));
-	json_object_set(h, "name", json_object_get(dev, "name") ?: json_null());
-	json_object_set(h, "hostname", json_object_get(dev, "hostname") ?: json_null());
+	json_object_set_new(h, "name",
+	                    known ? hist_version_member(json, len, "name", &dev) : json_null());
+	json_object_set_new(h, "hostname",
+	                    known ? hist_version_member(json, len, "hostname", &dev) : json_null());
 	if (state != NULL)
 		json_object_set_new(h, "state", json_string(state));
 	hist_bounds_json(h, b);
@@ -590,12 +630,52 @@ struct hist_devrow {
 	size_t n, cap;
 };
 
+/* The members a listing keeps of each device object (devices.list's "fields"), or none: all. */
+struct hist_fields {
+	char *names[HIST_FIELDS_MAX];
+	size_t len[HIST_FIELDS_MAX];
+	size_t n;
+	int on;
+};
+
+/* OBJ, a stored object (written by jansson, checked by its checksum), whole or with only the
+ * members F names: one pass over its members, their bytes copied as they are. */
+static void
+hist_sbuf_object(struct sbuf *sb, const char *obj, size_t len, const struct hist_fields *f)
+{
+	const char *pos = obj, *k, *v;
+	size_t klen, vlen;
+	int first = 1;
+
+	if (f == NULL || !f->on) {
+		sbuf_add(sb, obj, len);
+		return;
+	}
+	sbuf_addc(sb, '{');
+	while (jscan_object_next(&pos, obj + len, &k, &klen, &v, &vlen) == 1) {
+		for (size_t i = 0; i < f->n; i++) {
+			if (f->len[i] == klen && memcmp(f->names[i], k, klen) == 0) {
+				if (!first)
+					sbuf_addc(sb, ',');
+				first = 0;
+				sbuf_addc(sb, '"');
+				sbuf_add(sb, k, klen);
+				sbuf_adds(sb, "\":");
+				sbuf_add(sb, v, vlen);
+				break;
+			}
+		}
+	}
+	sbuf_addc(sb, '}');
+}
+
 /* One row per device: PRESENCE says whether it was on the network at AT, VERSION whether which
  * of its versions was current is known. Two versions fit when a change fell in the window
  * around AT; if the first certainly began before AT and the last certainly ended after it (or
  * is current), the device was certainly there -- present, with its version uncertain. */
 static void
-hist_devrow_flush(struct sbuf *sb, struct hist_devrow *r, tstime_t at, int covered, size_t *n)
+hist_devrow_flush(struct sbuf *sb, struct hist_devrow *r, tstime_t at, int covered, size_t *n,
+                  const struct hist_fields *f)
 {
 	const struct hist_devrow_v *first, *last;
 	int open_end, present;
@@ -623,14 +703,14 @@ hist_devrow_flush(struct sbuf *sb, struct hist_devrow *r, tstime_t at, int cover
 	          present ? "present" : "maybe", r->n == 1 ? "certain" : "uncertain");
 	hist_bounds_sbuf(sb, &b);
 	sbuf_adds(sb, ",\"device\":");
-	sbuf_add(sb, last->dev, last->dlen);
+	hist_sbuf_object(sb, last->dev, last->dlen, f);
 	if (r->n > 1) {
 		sbuf_adds(sb, ",\"versions\":[");
 		for (size_t i = 0; i < r->n; i++) {
 			sbuf_adds(sb, i ? ",{" : "{");
 			hist_bounds_sbuf(sb, &r->v[i].b);
 			sbuf_addf(sb, ",\"state\":\"%s\",\"device\":", hist_state_names[r->v[i].s]);
-			sbuf_add(sb, r->v[i].dev, r->v[i].dlen);
+			hist_sbuf_object(sb, r->v[i].dev, r->v[i].dlen, f);
 			sbuf_addc(sb, '}');
 		}
 		sbuf_addc(sb, ']');
@@ -656,6 +736,7 @@ struct hist_devlist {
 	int covered;
 	size_t n;  /* rows written */
 	int state; /* 0 nothing written, 1 in the rows, 2 done */
+	struct hist_fields fields;
 };
 
 /* The listing's head, up to the devices array's "[". */
@@ -706,9 +787,9 @@ hist_devlist_record(struct hist_devlist *dl, struct sbuf *sb)
 		              "\"version\":\"certain\",");
 		hist_bounds_sbuf(sb, &cr.b);
 		sbuf_adds(sb, ",\"device\":");
-		sbuf_add(sb, cr.stable, cr.stable_len);
+		hist_sbuf_object(sb, cr.stable, cr.stable_len, &dl->fields);
 		sbuf_adds(sb, ",\"volatile\":");
-		sbuf_add(sb, cr.vol, cr.vol_len);
+		hist_sbuf_object(sb, cr.vol, cr.vol_len, &dl->fields);
 		sbuf_addc(sb, '}');
 		return;
 	}
@@ -719,7 +800,7 @@ hist_devlist_record(struct hist_devlist *dl, struct sbuf *sb)
 		return;
 	/* Versions come in order, device by device: a new id ends the previous row. */
 	if (row->n > 0 && strcmp(row->id, id) != 0)
-		hist_devrow_flush(sb, row, dl->at, dl->covered, &dl->n);
+		hist_devrow_flush(sb, row, dl->at, dl->covered, &dl->n, &dl->fields);
 	if (row->n == row->cap) {
 		row->cap = row->cap ? row->cap * 2 : 4;
 		row->v = xrealloc(row->v, row->cap * sizeof(*row->v));
@@ -780,7 +861,7 @@ hist_devices_list_next(struct hist_devlist *dl, struct sbuf *sb, size_t max)
 	}
 	while (dl->state == 1 && sb->len < max) {
 		if (dl->rc != 0) {
-			hist_devrow_flush(sb, &dl->row, dl->at, dl->covered, &dl->n);
+			hist_devrow_flush(sb, &dl->row, dl->at, dl->covered, &dl->n, &dl->fields);
 			sbuf_adds(sb, "]}");
 			dl->state = 2;
 			break;
@@ -791,11 +872,43 @@ hist_devices_list_next(struct hist_devlist *dl, struct sbuf *sb, size_t max)
 	return dl->state == 2 ? 0 : 1;
 }
 
+int
+hist_devices_list_fields(struct hist_devlist *dl, const char *csv, char **cause)
+{
+	struct hist_fields *f = &dl->fields;
+	const char *p = csv;
+	size_t n;
+
+	for (;;) {
+		n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+		if (n == 0 || (p[n] != ',' && p[n] != '\0')) {
+			*cause =
+			    xstrdup("fields: names of letters, digits and _ separated by commas "
+			            "are needed");
+			return -1;
+		}
+		if (f->n == HIST_FIELDS_MAX) {
+			*cause = xasprintf("fields: at most %d names", HIST_FIELDS_MAX);
+			return -1;
+		}
+		f->names[f->n] = xmalloc(n + 1);
+		memcpy(f->names[f->n], p, n);
+		f->names[f->n][n] = '\0';
+		f->len[f->n++] = n;
+		f->on = 1;
+		if (p[n] == '\0')
+			return 0;
+		p += n + 1;
+	}
+}
+
 void
 hist_devices_list_close(struct hist_devlist *dl)
 {
 	if (dl == NULL)
 		return;
+	for (size_t i = 0; i < dl->fields.n; i++)
+		free(dl->fields.names[i]);
 	for (size_t i = 0; i < dl->row.n; i++)
 		free(dl->row.v[i].dev);
 	free(dl->row.v);

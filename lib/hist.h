@@ -97,9 +97,10 @@ struct hist_endpoint {
 };
 
 /* Applies a devices answer (BODY, borrowed: {"devices":[...]}, serialised compactly and then
- * read as hist_devices_apply_raw reads bytes) seen at time T in one write transaction. An answer that does not check out changes nothing: -1 and *cause. The caller
- * vouches that every device missing from BODY is gone; the poller's hist_devices_answer
- * deletes only what the API confirms (a 404 by id, or a second list confirm_delay later). */
+ * read as hist_devices_apply_raw reads bytes) seen at time T in one write transaction. An answer
+ * that does not check out changes nothing: -1 and *cause. The caller vouches that every device
+ * missing from BODY is gone; the poller's hist_devices_answer deletes only what the API confirms (a
+ * 404 by id, or a second list confirm_delay later). */
 int hist_devices_apply(struct store *st, const char *tailnet, tstime_t t, json_t *body,
                        const struct hist_policy *pol, struct hist_poll_result *res, char **cause);
 
@@ -153,6 +154,12 @@ struct sbuf;
 int hist_devices_list_open(struct store *st, const char *tailnet, tstime_t at,
                            struct hist_devlist **out, char **cause);
 int hist_devices_list_next(struct hist_devlist *dl, struct sbuf *sb, size_t max);
+/* Before the first slice: each device's "device" and "volatile" objects (a version's too) keep
+ * only the members named in CSV (names separated by commas, each of letters, digits and "_"),
+ * in the stored order. 0, or -1 and *cause when CSV is no such list (at most
+ * HIST_FIELDS_MAX names). */
+#define HIST_FIELDS_MAX 64
+int hist_devices_list_fields(struct hist_devlist *dl, const char *csv, char **cause);
 void hist_devices_list_close(struct hist_devlist *dl);
 
 /* The same in a transaction the caller holds (a write one too), parsed: *out is a new

@@ -353,18 +353,35 @@ fail:
 	return -1;
 }
 
-/* The end of the well-formed value at P (checked by jscan_member). */
+/* The closing quote of the string whose opening quote is at P, which END bounds: memchr to each
+ * quote, which closes the string unless an odd run of backslashes stands before it. */
 static const char *
-jscan_skip(const char *p)
+jscan_string_end(const char *p, const char *end)
+{
+	const char *q = p + 1, *b;
+
+	for (;;) {
+		q = memchr(q, '"', (size_t)(end - q));
+		if (q == NULL)
+			return end - 1; /* not well-formed: cannot happen in a checked value */
+		for (b = q; b[-1] == '\\'; b--)
+			;
+		if ((q - b) % 2 == 0)
+			return q;
+		q++;
+	}
+}
+
+/* The end of the well-formed value at P (checked by jscan_member), within END. */
+static const char *
+jscan_skip(const char *p, const char *end)
 {
 	size_t depth = 0;
 
 	for (;; p++) {
 		switch (*p) {
 		case '"':
-			for (p++; *p != '"'; p++)
-				if (*p == '\\')
-					p++;
+			p = jscan_string_end(p, end);
 			if (depth == 0)
 				return p + 1;
 			break;
@@ -404,26 +421,28 @@ jscan_next(struct jscan *js, const char **elem, size_t *elen)
 		js->p = js->end;
 		return 0;
 	}
-	q = jscan_skip(p);
+	q = jscan_skip(p, js->end);
 	*elem = p;
 	*elen = (size_t)(q - p);
 	js->p = q;
 	return 1;
 }
 
-int
-jscan_string_member(const char *obj, size_t len, const char *name, const char **s, size_t *slen)
+/* The start of the value of OBJ's top-level member NAME (OBJ checked as jscan_string_member
+ * says), or NULL when it is absent. */
+static const char *
+jscan_find(const char *obj, size_t len, const char *name)
 {
 	const char *p = obj, *end = obj + len, *ks, *ke;
 
 	if (len < 2 || *p != '{')
-		return 0;
+		return NULL;
 	p++;
 	for (;;) {
 		while (p < end && *p != '"' && *p != '}')
 			p++;
 		if (p >= end || *p == '}')
-			return 0;
+			return NULL;
 		/* A key: its raw bytes up to the closing quote. */
 		ks = ++p;
 		while (*p != '"')
@@ -434,21 +453,69 @@ jscan_string_member(const char *obj, size_t len, const char *name, const char **
 		p++;
 		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
 			p++;
-		if (jscan_key_is(ks, ke, name)) {
-			const char *v;
-
-			if (*p != '"')
-				return 0;
-			v = ++p;
-			while (*p != '"') {
-				if (*p == '\\')
-					return 0; /* escaped: the caller asks jansson */
-				p++;
-			}
-			*s = v;
-			*slen = (size_t)(p - v);
-			return 1;
-		}
-		p = jscan_skip(p);
+		if (jscan_key_is(ks, ke, name))
+			return p;
+		p = jscan_skip(p, end);
 	}
+}
+
+int
+jscan_string_member(const char *obj, size_t len, const char *name, const char **s, size_t *slen)
+{
+	const char *p = jscan_find(obj, len, name), *v;
+
+	if (p == NULL || *p != '"')
+		return 0;
+	v = ++p;
+	while (*p != '"') {
+		if (*p == '\\')
+			return 0; /* escaped: the caller asks jansson */
+		p++;
+	}
+	*s = v;
+	*slen = (size_t)(p - v);
+	return 1;
+}
+
+int
+jscan_object_next(const char **pos, const char *end, const char **k, size_t *klen, const char **v,
+                  size_t *vlen)
+{
+	const char *p = *pos;
+
+	if (p < end && *p == '{')
+		p++;
+	while (p < end && *p != '"' && *p != '}')
+		p++;
+	if (p >= end || *p == '}') {
+		*pos = end;
+		return 0;
+	}
+	*k = ++p;
+	while (*p != '"')
+		p += *p == '\\' ? 2 : 1;
+	*klen = (size_t)(p - *k);
+	p++;
+	while (*p != ':')
+		p++;
+	p++;
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	*v = p;
+	p = jscan_skip(p, end);
+	*vlen = (size_t)(p - *v);
+	*pos = p;
+	return 1;
+}
+
+int
+jscan_value_member(const char *obj, size_t len, const char *name, const char **v, size_t *vlen)
+{
+	const char *p = jscan_find(obj, len, name);
+
+	if (p == NULL)
+		return 0;
+	*v = p;
+	*vlen = (size_t)(jscan_skip(p, obj + len) - p);
+	return 1;
 }

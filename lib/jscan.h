@@ -34,4 +34,15 @@ int jscan_next(struct jscan *js, const char **elem, size_t *elen);
 int jscan_string_member(const char *obj, size_t len, const char *name, const char **s,
                         size_t *slen);
 
+/* In OBJ as for jscan_string_member, the value of the top-level member NAME, whatever its type:
+ * its bytes (no surrounding white space) in *V and *VLEN, and 1; 0 when it is absent. */
+int jscan_value_member(const char *obj, size_t len, const char *name, const char **v, size_t *vlen);
+
+/* The members of an object checked as for jscan_string_member, one at a time: *POS starts at
+ * the object's "{" and END is one past its "}". The next member's key as raw bytes (between its
+ * quotes, escapes as written) in *K and *KLEN and its value in *V and *VLEN: 1, or 0 at the
+ * end. */
+int jscan_object_next(const char **pos, const char *end, const char **k, size_t *klen,
+                      const char **v, size_t *vlen);
+
 #endif

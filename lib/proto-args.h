@@ -41,6 +41,8 @@ PROTO_ARG(severity, PROTO_T_STRING, "a severity: critical, high, medium, low or 
           "info)")
 PROTO_ARG(check, PROTO_T_STRING, "a check id or a glob of ids", "--id ID|GLOB",
           "only the checks whose id is ID or matches GLOB (TSINV-ACL-*, *SSH*)")
+PROTO_ARG(fields, PROTO_T_STRING, "member names separated by commas", "--fields LIST",
+          "each device keeps only these members (name,addresses,...): a smaller reply")
 PROTO_ARG(actor, PROTO_T_STRING, "an actor's id or login name", "--actor LOGIN|ID",
           "only the entries of the actor with this login name or id")
 PROTO_ARG(target, PROTO_T_STRING, "a target's id or name", "--target ID|NAME",

@@ -7,7 +7,7 @@ PROTO_OP(status, "status", 0, 0, 0,
          "daemon version, uptime, store size, last poll of each endpoint")
 PROTO_OP(poll, "poll", PROTO_F_WRITE, PROTO_A(tailnet) | PROTO_A(progress), 0,
          "poll every endpoint now; answers once committed")
-PROTO_OP(devices_list, "devices.list", 0, PROTO_A(tailnet) | PROTO_A(at), 0,
+PROTO_OP(devices_list, "devices.list", 0, PROTO_A(tailnet) | PROTO_A(at) | PROTO_A(fields), 0,
          "devices on the network now or at a time")
 PROTO_OP(device_get, "device.get", 0,
          PROTO_A(query) | PROTO_A(tailnet) | PROTO_A(at) | PROTO_A(history), PROTO_A(query),

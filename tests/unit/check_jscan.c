@@ -299,6 +299,60 @@ START_TEST(test_string_member)
 }
 END_TEST
 
+/* Any member's value as bytes: objects, arrays, strings with escapes, numbers, literals. */
+START_TEST(test_value_member)
+{
+	static const struct {
+		const char *obj, *name, *want; /* want NULL: 0 */
+	} cases[] = {
+	    {"{\"tags\":[\"tag:a\",\"tag:]\"],\"n\":1}", "tags", "[\"tag:a\",\"tag:]\"]"},
+	    {"{\"a\":{\"b\":{}},\"c\":2}", "a", "{\"b\":{}}"},
+	    {"{ \"n\" : -1.5e3 , \"x\":0}", "n", "-1.5e3"},
+	    {"{\"n\":true}", "n", "true"},
+	    {"{\"n\":null,\"m\":1}", "n", "null"},
+	    {"{\"s\":\"a\\\"}\"}", "s", "\"a\\\"}\""},
+	    {"{\"a\":{\"n\":1}}", "n", NULL},
+	    {"{}", "n", NULL},
+	};
+	const char *v;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc =
+		    jscan_value_member(cases[i].obj, strlen(cases[i].obj), cases[i].name, &v, &n);
+
+		ck_assert_msg(rc == (cases[i].want != NULL), "case %zu: %d", i, rc);
+		if (rc == 1)
+			ck_assert_msg(n == strlen(cases[i].want) &&
+			                  memcmp(v, cases[i].want, n) == 0,
+			              "case %zu: %.*s", i, (int)n, v);
+	}
+}
+END_TEST
+
+/* The members of an object in order, keys raw, values whole, nested members not among them. */
+START_TEST(test_object_next)
+{
+	static const char obj[] = "{ \"a\" : {\"b\":1,\"c\":[2,{}]} ,\"k\\\"q\":\"x,}\",\"n\":-2 }";
+	static const char *const want[][2] = {
+	    {"a", "{\"b\":1,\"c\":[2,{}]}"}, {"k\\\"q", "\"x,}\""}, {"n", "-2"}};
+	const char *pos = obj, *k, *v;
+	size_t klen, vlen, i = 0;
+
+	while (jscan_object_next(&pos, obj + sizeof obj - 1, &k, &klen, &v, &vlen) == 1) {
+		ck_assert_uint_lt(i, 3);
+		ck_assert_msg(klen == strlen(want[i][0]) && memcmp(k, want[i][0], klen) == 0,
+		              "key %zu: %.*s", i, (int)klen, k);
+		ck_assert_msg(vlen == strlen(want[i][1]) && memcmp(v, want[i][1], vlen) == 0,
+		              "value %zu: %.*s", i, (int)vlen, v);
+		i++;
+	}
+	ck_assert_uint_eq(i, 3);
+	pos = "{}";
+	ck_assert_int_eq(jscan_object_next(&pos, pos + 2, &k, &klen, &v, &vlen), 0);
+}
+END_TEST
+
 static Suite *
 jscan_suite(void)
 {
@@ -314,6 +368,8 @@ jscan_suite(void)
 	tcase_add_test(tc, test_large);
 	tcase_add_test(tc, test_other_span);
 	tcase_add_test(tc, test_string_member);
+	tcase_add_test(tc, test_value_member);
+	tcase_add_test(tc, test_object_next);
 	suite_add_tcase(s, tc);
 	return s;
 }
