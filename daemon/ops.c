@@ -685,8 +685,8 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 			continue;
 		netbox_map(nc, vrf, &m);
 		x.m = &m;
-		if (hist_addresses_each(d->st, name, at, window, &one, ops_export_row, &x,
-		                        &cause) != HIST_OK) {
+		if (hist_addresses_each(d->st, name, at, window, IPAM_FIELDS, &one, ops_export_row,
+		                        &x, &cause) != HIST_OK) {
 			ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause ? cause : "failed");
 			free(cause);
 			free(unknown);

@@ -49,19 +49,6 @@ hist_version_raw_at(struct store_txn *txn, const char *tailnet, const char *id, 
 	return 0;
 }
 
-/* hist_version_raw_at's version as a new reference to its device JSON, or NULL. */
-static json_t *
-hist_version_at(struct store_txn *txn, const char *tailnet, const char *id, tstime_t t,
-                struct hist_bounds *bout)
-{
-	const char *json;
-	size_t len;
-
-	if (hist_version_raw_at(txn, tailnet, id, t, bout, &json, &len) == -1)
-		return NULL;
-	return json_loadb(json, len, 0, NULL);
-}
-
 /* The string member NAME of a stored device version (JSON, LEN: written by jansson, checked by
  * its checksum) as a new JSON value; null when absent. A plain string is copied from the bytes,
  * which is what makes an ip.at answer cheap: its holders need two members of a version of a
@@ -638,6 +625,46 @@ struct hist_fields {
 	int on;
 };
 
+/* F from CSV: names of letters, digits and "_" separated by commas, at most HIST_FIELDS_MAX.
+ * 0, or -1 and *cause. */
+static int
+hist_fields_parse(struct hist_fields *f, const char *csv, char **cause)
+{
+	const char *p = csv;
+	size_t n;
+
+	for (;;) {
+		n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+		if (n == 0 || (p[n] != ',' && p[n] != '\0')) {
+			*cause =
+			    xstrdup("fields: names of letters, digits and _ separated by commas "
+			            "are needed");
+			return -1;
+		}
+		if (f->n == HIST_FIELDS_MAX) {
+			*cause = xasprintf("fields: at most %d names", HIST_FIELDS_MAX);
+			return -1;
+		}
+		f->names[f->n] = xmalloc(n + 1);
+		memcpy(f->names[f->n], p, n);
+		f->names[f->n][n] = '\0';
+		f->len[f->n++] = n;
+		f->on = 1;
+		if (p[n] == '\0')
+			return 0;
+		p += n + 1;
+	}
+}
+
+static void
+hist_fields_free(struct hist_fields *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->names[i]);
+	f->n = 0;
+	f->on = 0;
+}
+
 /* OBJ, a stored object (written by jansson, checked by its checksum), whole or with only the
  * members F names: one pass over its members, their bytes copied as they are. */
 static void
@@ -875,31 +902,7 @@ hist_devices_list_next(struct hist_devlist *dl, struct sbuf *sb, size_t max)
 int
 hist_devices_list_fields(struct hist_devlist *dl, const char *csv, char **cause)
 {
-	struct hist_fields *f = &dl->fields;
-	const char *p = csv;
-	size_t n;
-
-	for (;;) {
-		n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
-		if (n == 0 || (p[n] != ',' && p[n] != '\0')) {
-			*cause =
-			    xstrdup("fields: names of letters, digits and _ separated by commas "
-			            "are needed");
-			return -1;
-		}
-		if (f->n == HIST_FIELDS_MAX) {
-			*cause = xasprintf("fields: at most %d names", HIST_FIELDS_MAX);
-			return -1;
-		}
-		f->names[f->n] = xmalloc(n + 1);
-		memcpy(f->names[f->n], p, n);
-		f->names[f->n][n] = '\0';
-		f->len[f->n++] = n;
-		f->on = 1;
-		if (p[n] == '\0')
-			return 0;
-		p += n + 1;
-	}
+	return hist_fields_parse(&dl->fields, csv, cause);
 }
 
 void
@@ -907,8 +910,7 @@ hist_devices_list_close(struct hist_devlist *dl)
 {
 	if (dl == NULL)
 		return;
-	for (size_t i = 0; i < dl->fields.n; i++)
-		free(dl->fields.names[i]);
+	hist_fields_free(&dl->fields);
 	for (size_t i = 0; i < dl->row.n; i++)
 		free(dl->row.v[i].dev);
 	free(dl->row.v);
@@ -1025,9 +1027,28 @@ hist_device_histories_in(struct store_txn *txn, const char *tailnet, tstime_t at
 	return HIST_OK;
 }
 
-/* The current record's volatile part of device ID, a new reference, or NULL. */
+/* Stored object bytes OBJ (LEN) parsed, whole or with only F's members: a new reference, or
+ * NULL. A few members of a device take a tenth of the parse of all of them. */
 static json_t *
-hist_volatile(struct store_txn *txn, const char *tailnet, const char *id)
+hist_object_load(const char *obj, size_t len, const struct hist_fields *f)
+{
+	struct sbuf sb;
+	json_t *j;
+
+	if (f == NULL || !f->on)
+		return json_loadb(obj, len, 0, NULL);
+	sbuf_init(&sb);
+	hist_sbuf_object(&sb, obj, len, f);
+	j = json_loadb(sb.p, sb.len, 0, NULL);
+	sbuf_free(&sb);
+	return j;
+}
+
+/* The current record's volatile part of device ID (F's members only, when F), a new
+ * reference, or NULL. */
+static json_t *
+hist_volatile(struct store_txn *txn, const char *tailnet, const char *id,
+              const struct hist_fields *f)
 {
 	struct store_key k;
 	struct store_val val;
@@ -1039,18 +1060,24 @@ hist_volatile(struct store_txn *txn, const char *tailnet, const char *id)
 		free(cause);
 		return NULL;
 	}
-	return json_loadb(cr.vol, cr.vol_len, 0, NULL);
+	return hist_object_load(cr.vol, cr.vol_len, f);
 }
 
-/* One address's row: its holder as recorded at T. */
+/* One address's row: its holder as recorded at T, its device and volatile part with F's
+ * members only when F. */
 static json_t *
 hist_address_row(struct store_txn *txn, const char *tailnet, const struct tsaddr *a, const char *id,
-                 const struct hist_bounds *b, const char *status, tstime_t t)
+                 const struct hist_bounds *b, const char *status, tstime_t t,
+                 const struct hist_fields *f)
 {
 	struct hist_bounds vb;
 	char abuf[ADDR_STRLEN];
-	json_t *row = json_object(), *dev = hist_version_at(txn, tailnet, id, t, &vb), *vol;
+	const char *json;
+	size_t len;
+	json_t *row = json_object(), *dev = NULL, *vol;
 
+	if (hist_version_raw_at(txn, tailnet, id, t, &vb, &json, &len) == 0)
+		dev = hist_object_load(json, len, f);
 	addr_format(a, abuf, sizeof(abuf));
 	json_object_set_new(row, "address", json_string(abuf));
 	json_object_set_new(row, "family", json_integer(addr_is_v4(a) ? 4 : 6));
@@ -1058,15 +1085,16 @@ hist_address_row(struct store_txn *txn, const char *tailnet, const struct tsaddr
 	json_object_set_new(row, "nodeId", json_string(id));
 	hist_bounds_json(row, b);
 	json_object_set_new(row, "device", dev ? dev : json_null());
-	if ((vol = hist_volatile(txn, tailnet, id)) != NULL)
+	if ((vol = hist_volatile(txn, tailnet, id, f)) != NULL)
 		json_object_set_new(row, "volatile", vol);
 	return row;
 }
 
 int
 hist_addresses_each(struct store *st, const char *tailnet, tstime_t at, int64_t window,
-                    json_t **head, hist_address_fn fn, void *arg, char **cause)
+                    const char *fields, json_t **head, hist_address_fn fn, void *arg, char **cause)
 {
+	struct hist_fields f = {0};
 	struct store_txn *txn;
 	struct store_cursor *cur;
 	struct store_key prefix;
@@ -1084,8 +1112,14 @@ hist_addresses_each(struct store *st, const char *tailnet, tstime_t at, int64_t 
 	int rc, covered = 0;
 	char *reason = NULL;
 
-	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
+	if (fields != NULL && hist_fields_parse(&f, fields, cause) == -1) {
+		hist_fields_free(&f);
 		return HIST_ERR;
+	}
+	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1) {
+		hist_fields_free(&f);
+		return HIST_ERR;
+	}
 	if (at == TSTIME_NONE)
 		at = ep.last_ok;
 	if (at != TSTIME_NONE)
@@ -1106,6 +1140,7 @@ hist_addresses_each(struct store *st, const char *tailnet, tstime_t at, int64_t 
 		json_decref(res);
 		hist_endpoint_free(&ep);
 		store_read_end(txn);
+		hist_fields_free(&f);
 		return HIST_ERR;
 	}
 	store_key_init(&prefix);
@@ -1130,7 +1165,8 @@ hist_addresses_each(struct store *st, const char *tailnet, tstime_t at, int64_t 
 
 			/* One row at a time: 100k devices' rows, each with its device and volatile
 			 * part, would make gigabytes of tree. */
-			row = hist_address_row(txn, tailnet, &addr, best.id, &best.b, status, t);
+			row =
+			    hist_address_row(txn, tailnet, &addr, best.id, &best.b, status, t, &f);
 			fn(arg, res, row);
 			json_decref(row);
 			best.have = 0;
@@ -1160,6 +1196,7 @@ hist_addresses_each(struct store *st, const char *tailnet, tstime_t at, int64_t 
 	store_cursor_close(cur);
 	hist_endpoint_free(&ep);
 	store_read_end(txn);
+	hist_fields_free(&f);
 	*head = res;
 	return HIST_OK;
 }
@@ -1176,8 +1213,8 @@ hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t windo
 {
 	json_t *rows = json_array();
 
-	if (hist_addresses_each(st, tailnet, at, window, out, hist_addresses_add, rows, cause) !=
-	    HIST_OK) {
+	if (hist_addresses_each(st, tailnet, at, window, NULL, out, hist_addresses_add, rows,
+	                        cause) != HIST_OK) {
 		json_decref(rows);
 		return HIST_ERR;
 	}

@@ -180,9 +180,12 @@ int hist_device_histories_in(struct store_txn *txn, const char *tailnet, tstime_
 int hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t window, json_t **out,
                    char **cause);
 /* The same one row at a time, never the whole list: *HEAD gets the answer without "addresses"
- * (a new reference; FN sees it as HEAD too), FN each row (borrowed) in turn. */
+ * (a new reference; FN sees it as HEAD too), FN each row (borrowed) in turn. FIELDS (NULL: all)
+ * as devices.list's: each row's device and volatile objects keep only those members, which is
+ * what makes an export of many addresses cheap (IPAM_FIELDS: what an IPAM row reads). */
 typedef void (*hist_address_fn)(void *arg, json_t *head, json_t *row);
 int hist_addresses_each(struct store *st, const char *tailnet, tstime_t at, int64_t window,
-                        json_t **head, hist_address_fn fn, void *arg, char **cause);
+                        const char *fields, json_t **head, hist_address_fn fn, void *arg,
+                        char **cause);
 
 #endif
