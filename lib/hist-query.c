@@ -1090,17 +1090,20 @@ hist_address_row(struct store_txn *txn, const char *tailnet, const struct tsaddr
 	return row;
 }
 
-int
-hist_addresses_each(struct store *st, const char *tailnet, tstime_t at, int64_t window,
-                    const char *fields, json_t **head, hist_address_fn fn, void *arg, char **cause)
-{
-	struct hist_fields f = {0};
+/* An address listing read a slice at a time from one read transaction. */
+struct hist_addrlist {
 	struct store_txn *txn;
 	struct store_cursor *cur;
 	struct store_key prefix;
 	struct store_val key, val;
+	int rc; /* the cursor's last move: 0 on a record; -2 before the first */
 	struct hist_endpoint ep;
-	json_t *res, *row;
+	struct hist_fields f;
+	json_t *head;
+	char *tailnet;
+	tstime_t at;
+	int64_t window;
+	int covered;
 	struct tsaddr addr;
 	/* The best candidate for the address being scanned: held, else maybe, else released. */
 	struct {
@@ -1108,96 +1111,165 @@ hist_addresses_each(struct store *st, const char *tailnet, tstime_t at, int64_t 
 		enum hist_state s;
 		struct hist_bounds b;
 		char id[NORM_MAX_ID + 1];
-	} best = {0};
-	int rc, covered = 0;
-	char *reason = NULL;
+	} best;
+};
 
-	if (fields != NULL && hist_fields_parse(&f, fields, cause) == -1) {
-		hist_fields_free(&f);
+int
+hist_addresses_open(struct store *st, const char *tailnet, tstime_t at, int64_t window,
+                    const char *fields, struct hist_addrlist **out, char **cause)
+{
+	struct hist_addrlist *al = xcalloc(1, sizeof *al);
+	char *reason = NULL;
+	json_t *res;
+
+	if (fields != NULL && hist_fields_parse(&al->f, fields, cause) == -1) {
+		hist_fields_free(&al->f);
+		free(al);
 		return HIST_ERR;
 	}
-	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1) {
-		hist_fields_free(&f);
+	if (hist_query_begin(st, tailnet, &al->txn, &al->ep, cause) == -1) {
+		hist_fields_free(&al->f);
+		free(al);
 		return HIST_ERR;
 	}
 	if (at == TSTIME_NONE)
-		at = ep.last_ok;
+		at = al->ep.last_ok;
 	if (at != TSTIME_NONE)
-		covered = hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason);
-	res = json_object();
+		al->covered = hist_covered(al->txn, tailnet, HIST_DEVICES->name, at, &reason);
+	al->head = res = json_object();
 	json_object_set_new(res, "tailnet", json_string(tailnet));
 	json_object_set_new(res, "at", hist_time_json(at));
 	json_object_set_new(res, "window_s", json_integer(window / TSTIME_SEC));
 	/* Rows of a time no poll covered are not "these and no others": the export says so. */
-	json_object_set_new(res, "coverage", json_string(covered ? "covered" : "unknown"));
-	if (!covered)
+	json_object_set_new(res, "coverage", json_string(al->covered ? "covered" : "unknown"));
+	if (!al->covered)
 		json_object_set_new(res, "reason",
 		                    json_string(at == TSTIME_NONE ? "no successful poll yet"
 		                                : reason != NULL  ? reason
 		                                                  : "not covered by polls"));
 	free(reason);
-	if (store_cursor_open(txn, STORE_ADDR, &cur, cause) == -1) {
-		json_decref(res);
-		hist_endpoint_free(&ep);
-		store_read_end(txn);
-		hist_fields_free(&f);
+	al->tailnet = xstrdup(tailnet);
+	al->at = at;
+	al->window = window;
+	al->rc = -2;
+	if (store_cursor_open(al->txn, STORE_ADDR, &al->cur, cause) == -1) {
+		al->cur = NULL;
+		hist_addresses_close(al);
 		return HIST_ERR;
 	}
-	store_key_init(&prefix);
-	store_key_str(&prefix, tailnet);
-	for (rc = at == TSTIME_NONE ? 1 : store_cursor_seek(cur, &prefix, &prefix, &key, &val);;
-	     rc = store_cursor_step(cur, 1, &key, &val)) {
-		const uint8_t *p = key.data;
+	store_key_init(&al->prefix);
+	store_key_str(&al->prefix, tailnet);
+	*out = al;
+	return HIST_OK;
+}
+
+json_t *
+hist_addresses_head(struct hist_addrlist *al)
+{
+	return al->head;
+}
+
+int
+hist_addresses_next(struct hist_addrlist *al, hist_address_fn fn, void *arg, size_t max)
+{
+	size_t n = 0;
+	json_t *row;
+
+	if (al->rc == -2)
+		al->rc = al->at == TSTIME_NONE ? 1
+		                               : store_cursor_seek(al->cur, &al->prefix,
+		                                                   &al->prefix, &al->key, &al->val);
+	else if (al->rc == 0)
+		al->rc = store_cursor_step(al->cur, 1, &al->key, &al->val);
+	else
+		return 0;
+	for (;; al->rc = store_cursor_step(al->cur, 1, &al->key, &al->val)) {
+		const uint8_t *p = al->key.data;
+		size_t plen = al->prefix.len;
 		struct tsaddr a;
 		struct hist_bounds b;
 		enum hist_state s;
 		int rank;
 
-		if (rc == 0 && (key.len <= prefix.len + 24 || val.len < HIST_BOUNDS_LEN ||
-		                p[key.len - 1] != '\0'))
+		if (al->rc == 0 && (al->key.len <= plen + 24 || al->val.len < HIST_BOUNDS_LEN ||
+		                    p[al->key.len - 1] != '\0'))
 			continue;
-		if (rc == 0)
-			memcpy(a.b, p + prefix.len, sizeof(a.b));
+		if (al->rc == 0)
+			memcpy(a.b, p + plen, sizeof(a.b));
 		/* A new address (or the end): the previous one's row. */
-		if (best.have && (rc != 0 || memcmp(a.b, addr.b, sizeof(a.b)) != 0)) {
-			const char *status = best.s == HIST_NO ? "deprecated" : "active";
-			tstime_t t = best.s == HIST_NO ? best.b.to_lo : at;
+		if (al->best.have && (al->rc != 0 || memcmp(a.b, al->addr.b, sizeof(a.b)) != 0)) {
+			const char *status = al->best.s == HIST_NO ? "deprecated" : "active";
+			tstime_t t = al->best.s == HIST_NO ? al->best.b.to_lo : al->at;
 
 			/* One row at a time: 100k devices' rows, each with its device and volatile
 			 * part, would make gigabytes of tree. */
-			row =
-			    hist_address_row(txn, tailnet, &addr, best.id, &best.b, status, t, &f);
-			fn(arg, res, row);
+			row = hist_address_row(al->txn, al->tailnet, &al->addr, al->best.id,
+			                       &al->best.b, status, t, &al->f);
+			fn(arg, al->head, row);
 			json_decref(row);
-			best.have = 0;
+			al->best.have = 0;
+			n++;
 		}
-		if (rc != 0)
-			break;
-		hist_bounds_get(val.data, &b);
-		s = hist_state_cov(&b, at, ep.last_ok, covered);
+		if (al->rc != 0)
+			return 0;
+		hist_bounds_get(al->val.data, &b);
+		s = hist_state_cov(&b, al->at, al->ep.last_ok, al->covered);
 		/* Released recently enough to be retired by a sync, not forgotten. */
-		if (s == HIST_NO &&
-		    !(b.to_hi != TSTIME_NONE && b.to_lo <= at && at - b.to_lo <= window))
+		if (s == HIST_NO && !(b.to_hi != TSTIME_NONE && b.to_lo <= al->at &&
+		                      al->at - b.to_lo <= al->window)) {
+			if (n >= max)
+				return 1;
 			continue;
+		}
 		rank = s == HIST_HELD ? 3 : s == HIST_MAYBE ? 2 : 1;
-		if (best.have) {
-			int brank = best.s == HIST_HELD ? 3 : best.s == HIST_MAYBE ? 2 : 1;
+		if (al->best.have) {
+			int brank = al->best.s == HIST_HELD ? 3 : al->best.s == HIST_MAYBE ? 2 : 1;
 
 			/* Intervals come oldest first: a later one of the same rank wins. */
-			if (rank < brank)
+			if (rank < brank) {
+				if (n >= max)
+					return 1;
 				continue;
+			}
 		}
-		addr = a;
-		best.have = 1;
-		best.s = s;
-		best.b = b;
-		snprintf(best.id, sizeof(best.id), "%s", (const char *)p + prefix.len + 24);
+		al->addr = a;
+		al->best.have = 1;
+		al->best.s = s;
+		al->best.b = b;
+		snprintf(al->best.id, sizeof(al->best.id), "%s", (const char *)p + plen + 24);
+		/* Stop on a record that was taken in: the next call steps past it. */
+		if (n >= max)
+			return 1;
 	}
-	store_cursor_close(cur);
-	hist_endpoint_free(&ep);
-	store_read_end(txn);
-	hist_fields_free(&f);
-	*head = res;
+}
+
+void
+hist_addresses_close(struct hist_addrlist *al)
+{
+	if (al == NULL)
+		return;
+	if (al->cur != NULL)
+		store_cursor_close(al->cur);
+	hist_endpoint_free(&al->ep);
+	store_read_end(al->txn);
+	hist_fields_free(&al->f);
+	json_decref(al->head);
+	free(al->tailnet);
+	free(al);
+}
+
+int
+hist_addresses_each(struct store *st, const char *tailnet, tstime_t at, int64_t window,
+                    const char *fields, json_t **head, hist_address_fn fn, void *arg, char **cause)
+{
+	struct hist_addrlist *al;
+
+	if (hist_addresses_open(st, tailnet, at, window, fields, &al, cause) != HIST_OK)
+		return HIST_ERR;
+	while (hist_addresses_next(al, fn, arg, SIZE_MAX) == 1)
+		;
+	*head = json_incref(al->head);
+	hist_addresses_close(al);
 	return HIST_OK;
 }
 
