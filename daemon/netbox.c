@@ -392,6 +392,20 @@ netbox_tailnet_skip(struct netbox_run *run, json_t *tn, const char *fmt, ...)
 	free(msg);
 }
 
+struct netbox_rows {
+	const struct ipam_map *m;
+	json_t *rows;
+};
+
+/* Each address's IPAM row as it is read: no tree of every device. */
+static void
+netbox_row(void *arg, json_t *head, json_t *a)
+{
+	struct netbox_rows *x = arg;
+
+	ipam_row(head, a, x->m, x->rows);
+}
+
 /* The records tsinv wants, from the store as of each tailnet's last successful poll. */
 static void
 netbox_wants(struct netbox_run *run)
@@ -402,6 +416,7 @@ netbox_wants(struct netbox_run *run)
 	for (size_t i = 0; i < cf->ntailnets; i++) {
 		const char *name = cf->tailnets[i].name, *vrf = config_netbox_vrf(cf, name);
 		json_t *res = NULL, *rows, *row, *tn;
+		struct netbox_rows x;
 		struct ipam_map m;
 		char *cause = NULL;
 		size_t j;
@@ -409,23 +424,25 @@ netbox_wants(struct netbox_run *run)
 		tn = json_pack("{s:s, s:s?, s:n, s:s}", "tailnet", name, "vrf", vrf, "as_of",
 		               "state", "ok");
 		json_array_append_new(run->tailnets, tn);
-		if (hist_addresses(run->nb->st, name, TSTIME_NONE, nc->deprecated_window, &res,
-		                   &cause) != HIST_OK) {
+		netbox_map(nc, vrf, &m);
+		x.m = &m;
+		x.rows = rows = json_array();
+		if (hist_addresses_each(run->nb->st, name, TSTIME_NONE, nc->deprecated_window,
+		                        IPAM_FIELDS, &res, netbox_row, &x, &cause) != HIST_OK) {
 			netbox_tailnet_skip(run, tn, "%s", cause ? cause : "cannot read the store");
 			free(cause);
+			json_decref(rows);
 			continue;
 		}
 		/* Without a successful poll nothing is known: an empty list would retire every
 		 * record. */
 		if (json_is_null(json_object_get(res, "at"))) {
 			netbox_tailnet_skip(run, tn, "no successful poll yet");
+			json_decref(rows);
 			json_decref(res);
 			continue;
 		}
 		json_object_set(tn, "as_of", json_object_get(res, "at"));
-		netbox_map(nc, vrf, &m);
-		rows = json_array();
-		ipam_rows(res, &m, rows);
 		json_array_foreach(rows, j, row)
 		{
 			json_array_append_new(run->wants,

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -637,6 +638,206 @@ ops_export_row(void *arg, json_t *head, json_t *a)
 	ipam_row(head, a, x->m, x->rows);
 }
 
+/* Rows looked at per slice of an export before the clock is read again, and the time a slice
+ * may take: an export of 100k addresses is written in turns of the loop that each leave it to
+ * the other clients within about a millisecond. */
+#define OPS_EXPORT_STEP 8
+#define OPS_EXPORT_TURN_NS 1000000L
+
+/* Nanoseconds on the monotonic clock. */
+static int64_t
+ops_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* An export written a slice at a time: each tailnet's addresses from one read transaction
+ * opened before the reply began, so that a failure can still be a clean error. */
+struct ops_export {
+	struct hist_addrlist **al; /* one per tailnet exported */
+	char **names, **vrfs;      /* copies: a reload may free the configuration meanwhile */
+	size_t n, i;
+	struct ipam_map *maps; /* only .vrf, all that ipam_row reads */
+	json_t *tns;           /* the "tailnets" member, built as each one ends */
+	char *unknown;         /* why the export is not covered, or NULL */
+	json_t *tail;          /* at, window_s, map: written after the rows */
+	size_t nrows;
+	int state; /* 0 nothing written, 1 in the rows, 2 done */
+};
+
+static void
+ops_export_free(void *arg)
+{
+	struct ops_export *x = arg;
+
+	for (size_t i = 0; i < x->n; i++) {
+		hist_addresses_close(x->al[i]);
+		free(x->names[i]);
+		free(x->vrfs[i]);
+	}
+	free(x->al);
+	free(x->names);
+	free(x->vrfs);
+	free(x->maps);
+	json_decref(x->tns);
+	json_decref(x->tail);
+	free(x->unknown);
+	free(x);
+}
+
+/* A tailnet's listing ended: its entry in "tailnets", and its coverage in the export's. */
+static void
+ops_export_tailnet_done(struct ops_export *x, size_t i)
+{
+	json_t *one = hist_addresses_head(x->al[i]);
+
+	json_array_append_new(x->tns,
+	                      json_pack("{s:s, s:s?, s:O, s:O, s:O?}", "tailnet", x->names[i],
+	                                "vrf", x->vrfs[i], "at", json_object_get(one, "at"),
+	                                "coverage", json_object_get(one, "coverage"), "reason",
+	                                json_object_get(one, "reason")));
+	if (strcmp(json_string_value(json_object_get(one, "coverage")), "unknown") == 0) {
+		const char *why = json_string_value(json_object_get(one, "reason"));
+		char *both = x->unknown != NULL
+		                 ? xasprintf("%s; tailnet %s: %s", x->unknown, x->names[i], why)
+		                 : xasprintf("tailnet %s: %s", x->names[i], why);
+
+		free(x->unknown);
+		x->unknown = both;
+	}
+}
+
+static int
+ops_export_slice(void *arg, struct sbuf *sb, size_t max)
+{
+	struct ops_export *x = arg;
+	int64_t until = ops_mono_ns() + OPS_EXPORT_TURN_NS;
+	json_t *rows = json_array(), *row;
+	struct ops_export_rows r;
+	size_t k;
+	char *text;
+
+	if (x->state == 0) {
+		sbuf_adds(sb, "{\"rows\":[");
+		x->state = 1;
+	}
+	while (x->state == 1 && sb->len < max && ops_mono_ns() < until) {
+		if (x->i == x->n) {
+			/* The members that depend on every row come after them. */
+			json_object_set(x->tail, "tailnets", x->tns);
+			json_object_set_new(
+			    x->tail, "coverage",
+			    json_string(x->unknown != NULL ? "unknown" : "covered"));
+			if (x->unknown != NULL)
+				json_object_set_new(x->tail, "reason", json_string(x->unknown));
+			if ((text = json_dumps(x->tail, JSON_COMPACT)) == NULL) {
+				json_decref(rows);
+				return -1;
+			}
+			sbuf_adds(sb, "],");
+			sbuf_adds(sb, text + 1); /* without its "{" */
+			free(text);
+			x->state = 2;
+			break;
+		}
+		r.m = &x->maps[x->i];
+		r.rows = rows;
+		if (hist_addresses_next(x->al[x->i], ops_export_row, &r, OPS_EXPORT_STEP) == 0) {
+			ops_export_tailnet_done(x, x->i);
+			x->i++;
+		}
+		json_array_foreach(rows, k, row)
+		{
+			if ((text = json_dumps(row, JSON_COMPACT)) == NULL) {
+				json_decref(rows);
+				return -1;
+			}
+			if (x->nrows++ > 0)
+				sbuf_addc(sb, ',');
+			sbuf_adds(sb, text);
+			free(text);
+		}
+		json_array_clear(rows);
+	}
+	json_decref(rows);
+	return x->state == 2 ? 0 : 1;
+}
+
+/* What an export says besides its rows: the time, the window and the NetBox mapping. */
+static json_t *
+ops_export_head(const struct config_netbox *nc, tstime_t at, int64_t window)
+{
+	return json_pack("{s:o, s:I, s:{s:s, s:s?, s:s, s:s, s:s}}", "at", tstime_json(at),
+	                 "window_s", (json_int_t)(window / TSTIME_SEC), "map", "owner_tag",
+	                 nc->owner_tag, "tag_prefix", nc->tag_prefix, "cf_node_id", nc->cf_node_id,
+	                 "cf_tailnet", nc->cf_tailnet, "cf_last_seen", nc->cf_last_seen);
+}
+
+/* The export with NetBox's ids: built whole, since the ids are read from NetBox before the
+ * reply. */
+static void
+ops_ipam_export_whole(struct tsinvd *d, struct ctl_req *req, const char *tailnet, tstime_t at,
+                      int64_t window)
+{
+	const struct config_netbox *nc = &d->cf->netbox;
+	json_t *res, *rows, *tns;
+	char *cause = NULL, *unknown = NULL;
+	struct ops_export_rows x;
+
+	rows = json_array();
+	tns = json_array();
+	x.rows = rows;
+	for (size_t i = 0; i < d->cf->ntailnets; i++) {
+		const char *name = d->cf->tailnets[i].name, *vrf = config_netbox_vrf(d->cf, name);
+		struct ipam_map m;
+		json_t *one = NULL;
+
+		if (tailnet != NULL && strcmp(tailnet, name) != 0)
+			continue;
+		netbox_map(nc, vrf, &m);
+		x.m = &m;
+		if (hist_addresses_each(d->st, name, at, window, IPAM_FIELDS, &one, ops_export_row,
+		                        &x, &cause) != HIST_OK) {
+			ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause ? cause : "failed");
+			free(cause);
+			free(unknown);
+			json_decref(rows);
+			json_decref(tns);
+			return;
+		}
+		json_array_append_new(tns, json_pack("{s:s, s:s?, s:O, s:O, s:O?}", "tailnet", name,
+		                                     "vrf", vrf, "at", json_object_get(one, "at"),
+		                                     "coverage", json_object_get(one, "coverage"),
+		                                     "reason", json_object_get(one, "reason")));
+		if (strcmp(json_string_value(json_object_get(one, "coverage")), "unknown") == 0) {
+			const char *why = json_string_value(json_object_get(one, "reason"));
+			char *both = unknown != NULL
+			                 ? xasprintf("%s; tailnet %s: %s", unknown, name, why)
+			                 : xasprintf("tailnet %s: %s", name, why);
+
+			free(unknown);
+			unknown = both;
+		}
+		json_decref(one);
+	}
+	res = ops_export_head(nc, at, window);
+	json_object_set_new(res, "tailnets", tns);
+	json_object_set_new(res, "rows", rows);
+	/* One tailnet not covered makes the whole export unknown: a CMDB must not take it whole. */
+	json_object_set_new(res, "coverage", json_string(unknown != NULL ? "unknown" : "covered"));
+	if (unknown != NULL)
+		json_object_set_new(res, "reason", json_string(unknown));
+	free(unknown);
+	if (d->nb == NULL) {
+		json_decref(res);
+		ops_read_only(d, req);
+	} else
+		netbox_export_ids(d->nb, req, res);
+}
+
 /* {tailnet, at, window, netbox_ids}: every address of one tailnet (or of all) held at AT, and those
  * released in WINDOW before it (default deprecated_window), as plain rows, with the mapping
  * the client needs to write NetBox's formats. */
@@ -647,9 +848,9 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 	const char *tailnet = NULL, *ats = NULL, *ws = NULL;
 	int64_t window = nc->deprecated_window;
 	tstime_t at = TSTIME_NONE;
-	json_t *res, *rows, *tns;
-	char *cause = NULL, *unknown = NULL;
-	struct ops_export_rows x;
+	struct ops_export *ex;
+	const char *vrf;
+	char *cause = NULL;
 	int ids = 0;
 
 	if (proto_arg_string(req->args, "tailnet", &tailnet, &cause) == -1 ||
@@ -673,60 +874,38 @@ ops_ipam_export(struct tsinvd *d, struct ctl_req *req)
 		              d->cf->path);
 		return;
 	}
-	rows = json_array();
-	tns = json_array();
-	x.rows = rows;
+	if (ids) {
+		ops_ipam_export_whole(d, req, tailnet, at, window);
+		return;
+	}
+	/* Every tailnet's read transaction first: a store that cannot be read is an error
+	 * reply, not a reply cut short. */
+	ex = xcalloc(1, sizeof *ex);
+	ex->al = xcalloc(d->cf->ntailnets, sizeof *ex->al);
+	ex->names = xcalloc(d->cf->ntailnets, sizeof *ex->names);
+	ex->vrfs = xcalloc(d->cf->ntailnets, sizeof *ex->vrfs);
+	ex->maps = xcalloc(d->cf->ntailnets, sizeof *ex->maps);
+	ex->tns = json_array();
 	for (size_t i = 0; i < d->cf->ntailnets; i++) {
-		const char *name = d->cf->tailnets[i].name, *vrf = config_netbox_vrf(d->cf, name);
-		struct ipam_map m;
-		json_t *one = NULL;
+		const char *name = d->cf->tailnets[i].name;
 
 		if (tailnet != NULL && strcmp(tailnet, name) != 0)
 			continue;
-		netbox_map(nc, vrf, &m);
-		x.m = &m;
-		if (hist_addresses_each(d->st, name, at, window, &one, ops_export_row, &x,
+		if (hist_addresses_open(d->st, name, at, window, IPAM_FIELDS, &ex->al[ex->n],
 		                        &cause) != HIST_OK) {
 			ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause ? cause : "failed");
 			free(cause);
-			free(unknown);
-			json_decref(rows);
-			json_decref(tns);
+			ops_export_free(ex);
 			return;
 		}
-		json_array_append_new(tns, json_pack("{s:s, s:s?, s:O, s:O, s:O?}", "tailnet", name,
-		                                     "vrf", vrf, "at", json_object_get(one, "at"),
-		                                     "coverage", json_object_get(one, "coverage"),
-		                                     "reason", json_object_get(one, "reason")));
-		if (strcmp(json_string_value(json_object_get(one, "coverage")), "unknown") == 0) {
-			const char *why = json_string_value(json_object_get(one, "reason"));
-			char *both = unknown != NULL
-			                 ? xasprintf("%s; tailnet %s: %s", unknown, name, why)
-			                 : xasprintf("tailnet %s: %s", name, why);
-
-			free(unknown);
-			unknown = both;
-		}
-		json_decref(one);
+		vrf = config_netbox_vrf(d->cf, name);
+		ex->names[ex->n] = xstrdup(name);
+		ex->vrfs[ex->n] = vrf != NULL ? xstrdup(vrf) : NULL;
+		ex->maps[ex->n].vrf = ex->vrfs[ex->n];
+		ex->n++;
 	}
-	res = json_pack("{s:o, s:I, s:{s:s, s:s?, s:s, s:s, s:s}, s:o, s:o}", "at", tstime_json(at),
-	                "window_s", (json_int_t)(window / TSTIME_SEC), "map", "owner_tag",
-	                nc->owner_tag, "tag_prefix", nc->tag_prefix, "cf_node_id", nc->cf_node_id,
-	                "cf_tailnet", nc->cf_tailnet, "cf_last_seen", nc->cf_last_seen, "tailnets",
-	                tns, "rows", rows);
-	/* One tailnet not covered makes the whole export unknown: a CMDB must not take it whole. */
-	json_object_set_new(res, "coverage", json_string(unknown != NULL ? "unknown" : "covered"));
-	if (unknown != NULL)
-		json_object_set_new(res, "reason", json_string(unknown));
-	free(unknown);
-	/* With NetBox's ids the rows can update and retire records on import. */
-	if (ids && d->nb == NULL) {
-		json_decref(res);
-		ops_read_only(d, req);
-	} else if (ids)
-		netbox_export_ids(d->nb, req, res);
-	else
-		ctl_reply(req, res);
+	ex->tail = ops_export_head(nc, at, window);
+	ctl_reply_sliced(req, ops_export_slice, ops_export_free, ex);
 }
 
 /* {dry_run}: a NetBox sync now, or after the run in flight. */

@@ -49,19 +49,6 @@ hist_version_raw_at(struct store_txn *txn, const char *tailnet, const char *id, 
 	return 0;
 }
 
-/* hist_version_raw_at's version as a new reference to its device JSON, or NULL. */
-static json_t *
-hist_version_at(struct store_txn *txn, const char *tailnet, const char *id, tstime_t t,
-                struct hist_bounds *bout)
-{
-	const char *json;
-	size_t len;
-
-	if (hist_version_raw_at(txn, tailnet, id, t, bout, &json, &len) == -1)
-		return NULL;
-	return json_loadb(json, len, 0, NULL);
-}
-
 /* The string member NAME of a stored device version (JSON, LEN: written by jansson, checked by
  * its checksum) as a new JSON value; null when absent. A plain string is copied from the bytes,
  * which is what makes an ip.at answer cheap: its holders need two members of a version of a
@@ -638,6 +625,46 @@ struct hist_fields {
 	int on;
 };
 
+/* F from CSV: names of letters, digits and "_" separated by commas, at most HIST_FIELDS_MAX.
+ * 0, or -1 and *cause. */
+static int
+hist_fields_parse(struct hist_fields *f, const char *csv, char **cause)
+{
+	const char *p = csv;
+	size_t n;
+
+	for (;;) {
+		n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+		if (n == 0 || (p[n] != ',' && p[n] != '\0')) {
+			*cause =
+			    xstrdup("fields: names of letters, digits and _ separated by commas "
+			            "are needed");
+			return -1;
+		}
+		if (f->n == HIST_FIELDS_MAX) {
+			*cause = xasprintf("fields: at most %d names", HIST_FIELDS_MAX);
+			return -1;
+		}
+		f->names[f->n] = xmalloc(n + 1);
+		memcpy(f->names[f->n], p, n);
+		f->names[f->n][n] = '\0';
+		f->len[f->n++] = n;
+		f->on = 1;
+		if (p[n] == '\0')
+			return 0;
+		p += n + 1;
+	}
+}
+
+static void
+hist_fields_free(struct hist_fields *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->names[i]);
+	f->n = 0;
+	f->on = 0;
+}
+
 /* OBJ, a stored object (written by jansson, checked by its checksum), whole or with only the
  * members F names: one pass over its members, their bytes copied as they are. */
 static void
@@ -875,31 +902,7 @@ hist_devices_list_next(struct hist_devlist *dl, struct sbuf *sb, size_t max)
 int
 hist_devices_list_fields(struct hist_devlist *dl, const char *csv, char **cause)
 {
-	struct hist_fields *f = &dl->fields;
-	const char *p = csv;
-	size_t n;
-
-	for (;;) {
-		n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
-		if (n == 0 || (p[n] != ',' && p[n] != '\0')) {
-			*cause =
-			    xstrdup("fields: names of letters, digits and _ separated by commas "
-			            "are needed");
-			return -1;
-		}
-		if (f->n == HIST_FIELDS_MAX) {
-			*cause = xasprintf("fields: at most %d names", HIST_FIELDS_MAX);
-			return -1;
-		}
-		f->names[f->n] = xmalloc(n + 1);
-		memcpy(f->names[f->n], p, n);
-		f->names[f->n][n] = '\0';
-		f->len[f->n++] = n;
-		f->on = 1;
-		if (p[n] == '\0')
-			return 0;
-		p += n + 1;
-	}
+	return hist_fields_parse(&dl->fields, csv, cause);
 }
 
 void
@@ -907,8 +910,7 @@ hist_devices_list_close(struct hist_devlist *dl)
 {
 	if (dl == NULL)
 		return;
-	for (size_t i = 0; i < dl->fields.n; i++)
-		free(dl->fields.names[i]);
+	hist_fields_free(&dl->fields);
 	for (size_t i = 0; i < dl->row.n; i++)
 		free(dl->row.v[i].dev);
 	free(dl->row.v);
@@ -1025,9 +1027,28 @@ hist_device_histories_in(struct store_txn *txn, const char *tailnet, tstime_t at
 	return HIST_OK;
 }
 
-/* The current record's volatile part of device ID, a new reference, or NULL. */
+/* Stored object bytes OBJ (LEN) parsed, whole or with only F's members: a new reference, or
+ * NULL. A few members of a device take a tenth of the parse of all of them. */
 static json_t *
-hist_volatile(struct store_txn *txn, const char *tailnet, const char *id)
+hist_object_load(const char *obj, size_t len, const struct hist_fields *f)
+{
+	struct sbuf sb;
+	json_t *j;
+
+	if (f == NULL || !f->on)
+		return json_loadb(obj, len, 0, NULL);
+	sbuf_init(&sb);
+	hist_sbuf_object(&sb, obj, len, f);
+	j = json_loadb(sb.p, sb.len, 0, NULL);
+	sbuf_free(&sb);
+	return j;
+}
+
+/* The current record's volatile part of device ID (F's members only, when F), a new
+ * reference, or NULL. */
+static json_t *
+hist_volatile(struct store_txn *txn, const char *tailnet, const char *id,
+              const struct hist_fields *f)
 {
 	struct store_key k;
 	struct store_val val;
@@ -1039,18 +1060,24 @@ hist_volatile(struct store_txn *txn, const char *tailnet, const char *id)
 		free(cause);
 		return NULL;
 	}
-	return json_loadb(cr.vol, cr.vol_len, 0, NULL);
+	return hist_object_load(cr.vol, cr.vol_len, f);
 }
 
-/* One address's row: its holder as recorded at T. */
+/* One address's row: its holder as recorded at T, its device and volatile part with F's
+ * members only when F. */
 static json_t *
 hist_address_row(struct store_txn *txn, const char *tailnet, const struct tsaddr *a, const char *id,
-                 const struct hist_bounds *b, const char *status, tstime_t t)
+                 const struct hist_bounds *b, const char *status, tstime_t t,
+                 const struct hist_fields *f)
 {
 	struct hist_bounds vb;
 	char abuf[ADDR_STRLEN];
-	json_t *row = json_object(), *dev = hist_version_at(txn, tailnet, id, t, &vb), *vol;
+	const char *json;
+	size_t len;
+	json_t *row = json_object(), *dev = NULL, *vol;
 
+	if (hist_version_raw_at(txn, tailnet, id, t, &vb, &json, &len) == 0)
+		dev = hist_object_load(json, len, f);
 	addr_format(a, abuf, sizeof(abuf));
 	json_object_set_new(row, "address", json_string(abuf));
 	json_object_set_new(row, "family", json_integer(addr_is_v4(a) ? 4 : 6));
@@ -1058,21 +1085,25 @@ hist_address_row(struct store_txn *txn, const char *tailnet, const struct tsaddr
 	json_object_set_new(row, "nodeId", json_string(id));
 	hist_bounds_json(row, b);
 	json_object_set_new(row, "device", dev ? dev : json_null());
-	if ((vol = hist_volatile(txn, tailnet, id)) != NULL)
+	if ((vol = hist_volatile(txn, tailnet, id, f)) != NULL)
 		json_object_set_new(row, "volatile", vol);
 	return row;
 }
 
-int
-hist_addresses_each(struct store *st, const char *tailnet, tstime_t at, int64_t window,
-                    json_t **head, hist_address_fn fn, void *arg, char **cause)
-{
+/* An address listing read a slice at a time from one read transaction. */
+struct hist_addrlist {
 	struct store_txn *txn;
 	struct store_cursor *cur;
 	struct store_key prefix;
 	struct store_val key, val;
+	int rc; /* the cursor's last move: 0 on a record; -2 before the first */
 	struct hist_endpoint ep;
-	json_t *res, *row;
+	struct hist_fields f;
+	json_t *head;
+	char *tailnet;
+	tstime_t at;
+	int64_t window;
+	int covered;
 	struct tsaddr addr;
 	/* The best candidate for the address being scanned: held, else maybe, else released. */
 	struct {
@@ -1080,87 +1111,165 @@ hist_addresses_each(struct store *st, const char *tailnet, tstime_t at, int64_t 
 		enum hist_state s;
 		struct hist_bounds b;
 		char id[NORM_MAX_ID + 1];
-	} best = {0};
-	int rc, covered = 0;
-	char *reason = NULL;
+	} best;
+};
 
-	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
+int
+hist_addresses_open(struct store *st, const char *tailnet, tstime_t at, int64_t window,
+                    const char *fields, struct hist_addrlist **out, char **cause)
+{
+	struct hist_addrlist *al = xcalloc(1, sizeof *al);
+	char *reason = NULL;
+	json_t *res;
+
+	if (fields != NULL && hist_fields_parse(&al->f, fields, cause) == -1) {
+		hist_fields_free(&al->f);
+		free(al);
 		return HIST_ERR;
+	}
+	if (hist_query_begin(st, tailnet, &al->txn, &al->ep, cause) == -1) {
+		hist_fields_free(&al->f);
+		free(al);
+		return HIST_ERR;
+	}
 	if (at == TSTIME_NONE)
-		at = ep.last_ok;
+		at = al->ep.last_ok;
 	if (at != TSTIME_NONE)
-		covered = hist_covered(txn, tailnet, HIST_DEVICES->name, at, &reason);
-	res = json_object();
+		al->covered = hist_covered(al->txn, tailnet, HIST_DEVICES->name, at, &reason);
+	al->head = res = json_object();
 	json_object_set_new(res, "tailnet", json_string(tailnet));
 	json_object_set_new(res, "at", hist_time_json(at));
 	json_object_set_new(res, "window_s", json_integer(window / TSTIME_SEC));
 	/* Rows of a time no poll covered are not "these and no others": the export says so. */
-	json_object_set_new(res, "coverage", json_string(covered ? "covered" : "unknown"));
-	if (!covered)
+	json_object_set_new(res, "coverage", json_string(al->covered ? "covered" : "unknown"));
+	if (!al->covered)
 		json_object_set_new(res, "reason",
 		                    json_string(at == TSTIME_NONE ? "no successful poll yet"
 		                                : reason != NULL  ? reason
 		                                                  : "not covered by polls"));
 	free(reason);
-	if (store_cursor_open(txn, STORE_ADDR, &cur, cause) == -1) {
-		json_decref(res);
-		hist_endpoint_free(&ep);
-		store_read_end(txn);
+	al->tailnet = xstrdup(tailnet);
+	al->at = at;
+	al->window = window;
+	al->rc = -2;
+	if (store_cursor_open(al->txn, STORE_ADDR, &al->cur, cause) == -1) {
+		al->cur = NULL;
+		hist_addresses_close(al);
 		return HIST_ERR;
 	}
-	store_key_init(&prefix);
-	store_key_str(&prefix, tailnet);
-	for (rc = at == TSTIME_NONE ? 1 : store_cursor_seek(cur, &prefix, &prefix, &key, &val);;
-	     rc = store_cursor_step(cur, 1, &key, &val)) {
-		const uint8_t *p = key.data;
+	store_key_init(&al->prefix);
+	store_key_str(&al->prefix, tailnet);
+	*out = al;
+	return HIST_OK;
+}
+
+json_t *
+hist_addresses_head(struct hist_addrlist *al)
+{
+	return al->head;
+}
+
+int
+hist_addresses_next(struct hist_addrlist *al, hist_address_fn fn, void *arg, size_t max)
+{
+	size_t n = 0;
+	json_t *row;
+
+	if (al->rc == -2)
+		al->rc = al->at == TSTIME_NONE ? 1
+		                               : store_cursor_seek(al->cur, &al->prefix,
+		                                                   &al->prefix, &al->key, &al->val);
+	else if (al->rc == 0)
+		al->rc = store_cursor_step(al->cur, 1, &al->key, &al->val);
+	else
+		return 0;
+	for (;; al->rc = store_cursor_step(al->cur, 1, &al->key, &al->val)) {
+		const uint8_t *p = al->key.data;
+		size_t plen = al->prefix.len;
 		struct tsaddr a;
 		struct hist_bounds b;
 		enum hist_state s;
 		int rank;
 
-		if (rc == 0 && (key.len <= prefix.len + 24 || val.len < HIST_BOUNDS_LEN ||
-		                p[key.len - 1] != '\0'))
+		if (al->rc == 0 && (al->key.len <= plen + 24 || al->val.len < HIST_BOUNDS_LEN ||
+		                    p[al->key.len - 1] != '\0'))
 			continue;
-		if (rc == 0)
-			memcpy(a.b, p + prefix.len, sizeof(a.b));
+		if (al->rc == 0)
+			memcpy(a.b, p + plen, sizeof(a.b));
 		/* A new address (or the end): the previous one's row. */
-		if (best.have && (rc != 0 || memcmp(a.b, addr.b, sizeof(a.b)) != 0)) {
-			const char *status = best.s == HIST_NO ? "deprecated" : "active";
-			tstime_t t = best.s == HIST_NO ? best.b.to_lo : at;
+		if (al->best.have && (al->rc != 0 || memcmp(a.b, al->addr.b, sizeof(a.b)) != 0)) {
+			const char *status = al->best.s == HIST_NO ? "deprecated" : "active";
+			tstime_t t = al->best.s == HIST_NO ? al->best.b.to_lo : al->at;
 
 			/* One row at a time: 100k devices' rows, each with its device and volatile
 			 * part, would make gigabytes of tree. */
-			row = hist_address_row(txn, tailnet, &addr, best.id, &best.b, status, t);
-			fn(arg, res, row);
+			row = hist_address_row(al->txn, al->tailnet, &al->addr, al->best.id,
+			                       &al->best.b, status, t, &al->f);
+			fn(arg, al->head, row);
 			json_decref(row);
-			best.have = 0;
+			al->best.have = 0;
+			n++;
 		}
-		if (rc != 0)
-			break;
-		hist_bounds_get(val.data, &b);
-		s = hist_state_cov(&b, at, ep.last_ok, covered);
+		if (al->rc != 0)
+			return 0;
+		hist_bounds_get(al->val.data, &b);
+		s = hist_state_cov(&b, al->at, al->ep.last_ok, al->covered);
 		/* Released recently enough to be retired by a sync, not forgotten. */
-		if (s == HIST_NO &&
-		    !(b.to_hi != TSTIME_NONE && b.to_lo <= at && at - b.to_lo <= window))
+		if (s == HIST_NO && !(b.to_hi != TSTIME_NONE && b.to_lo <= al->at &&
+		                      al->at - b.to_lo <= al->window)) {
+			if (n >= max)
+				return 1;
 			continue;
+		}
 		rank = s == HIST_HELD ? 3 : s == HIST_MAYBE ? 2 : 1;
-		if (best.have) {
-			int brank = best.s == HIST_HELD ? 3 : best.s == HIST_MAYBE ? 2 : 1;
+		if (al->best.have) {
+			int brank = al->best.s == HIST_HELD ? 3 : al->best.s == HIST_MAYBE ? 2 : 1;
 
 			/* Intervals come oldest first: a later one of the same rank wins. */
-			if (rank < brank)
+			if (rank < brank) {
+				if (n >= max)
+					return 1;
 				continue;
+			}
 		}
-		addr = a;
-		best.have = 1;
-		best.s = s;
-		best.b = b;
-		snprintf(best.id, sizeof(best.id), "%s", (const char *)p + prefix.len + 24);
+		al->addr = a;
+		al->best.have = 1;
+		al->best.s = s;
+		al->best.b = b;
+		snprintf(al->best.id, sizeof(al->best.id), "%s", (const char *)p + plen + 24);
+		/* Stop on a record that was taken in: the next call steps past it. */
+		if (n >= max)
+			return 1;
 	}
-	store_cursor_close(cur);
-	hist_endpoint_free(&ep);
-	store_read_end(txn);
-	*head = res;
+}
+
+void
+hist_addresses_close(struct hist_addrlist *al)
+{
+	if (al == NULL)
+		return;
+	if (al->cur != NULL)
+		store_cursor_close(al->cur);
+	hist_endpoint_free(&al->ep);
+	store_read_end(al->txn);
+	hist_fields_free(&al->f);
+	json_decref(al->head);
+	free(al->tailnet);
+	free(al);
+}
+
+int
+hist_addresses_each(struct store *st, const char *tailnet, tstime_t at, int64_t window,
+                    const char *fields, json_t **head, hist_address_fn fn, void *arg, char **cause)
+{
+	struct hist_addrlist *al;
+
+	if (hist_addresses_open(st, tailnet, at, window, fields, &al, cause) != HIST_OK)
+		return HIST_ERR;
+	while (hist_addresses_next(al, fn, arg, SIZE_MAX) == 1)
+		;
+	*head = json_incref(al->head);
+	hist_addresses_close(al);
 	return HIST_OK;
 }
 
@@ -1176,8 +1285,8 @@ hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t windo
 {
 	json_t *rows = json_array();
 
-	if (hist_addresses_each(st, tailnet, at, window, out, hist_addresses_add, rows, cause) !=
-	    HIST_OK) {
+	if (hist_addresses_each(st, tailnet, at, window, NULL, out, hist_addresses_add, rows,
+	                        cause) != HIST_OK) {
 		json_decref(rows);
 		return HIST_ERR;
 	}

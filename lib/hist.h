@@ -180,9 +180,22 @@ int hist_device_histories_in(struct store_txn *txn, const char *tailnet, tstime_
 int hist_addresses(struct store *st, const char *tailnet, tstime_t at, int64_t window, json_t **out,
                    char **cause);
 /* The same one row at a time, never the whole list: *HEAD gets the answer without "addresses"
- * (a new reference; FN sees it as HEAD too), FN each row (borrowed) in turn. */
+ * (a new reference; FN sees it as HEAD too), FN each row (borrowed) in turn. FIELDS (NULL: all)
+ * as devices.list's: each row's device and volatile objects keep only those members, which is
+ * what makes an export of many addresses cheap (IPAM_FIELDS: what an IPAM row reads). */
 typedef void (*hist_address_fn)(void *arg, json_t *head, json_t *row);
 int hist_addresses_each(struct store *st, const char *tailnet, tstime_t at, int64_t window,
-                        json_t **head, hist_address_fn fn, void *arg, char **cause);
+                        const char *fields, json_t **head, hist_address_fn fn, void *arg,
+                        char **cause);
+/* The same a slice at a time from the one read transaction it holds until closed:
+ * hist_addresses_next hands FN at most MAX rows (about: a row is handed once the next address
+ * begins) and returns 1 while more may come, 0 at the end. The head (borrowed) is ready at
+ * once. */
+struct hist_addrlist;
+int hist_addresses_open(struct store *st, const char *tailnet, tstime_t at, int64_t window,
+                        const char *fields, struct hist_addrlist **out, char **cause);
+json_t *hist_addresses_head(struct hist_addrlist *al);
+int hist_addresses_next(struct hist_addrlist *al, hist_address_fn fn, void *arg, size_t max);
+void hist_addresses_close(struct hist_addrlist *al);
 
 #endif

@@ -30,6 +30,9 @@ struct ipam_map {
 void ipam_rows(json_t *res, const struct ipam_map *m, json_t *rows);
 /* The same for one address A of the answer RES (its "addresses" need not be there). */
 void ipam_row(json_t *res, json_t *a, const struct ipam_map *m, json_t *rows);
+/* The members of a row's device and volatile objects that ipam_row reads
+ * (hist_addresses_each's FIELDS). */
+#define IPAM_FIELDS "name,hostname,user,tags,os,lastSeen"
 
 /* NetBox's tag slug for a Tailscale tag: "tag:" dropped, the prefix put before, lower case,
  * anything but [a-z0-9_-] turned into '-'. 0, or -1 when nothing usable is left. */
