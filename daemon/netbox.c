@@ -392,20 +392,6 @@ netbox_tailnet_skip(struct netbox_run *run, json_t *tn, const char *fmt, ...)
 	free(msg);
 }
 
-struct netbox_rows {
-	const struct ipam_map *m;
-	json_t *rows;
-};
-
-/* Each address's IPAM row as it is read: no tree of every device. */
-static void
-netbox_row(void *arg, json_t *head, json_t *a)
-{
-	struct netbox_rows *x = arg;
-
-	ipam_row(head, a, x->m, x->rows);
-}
-
 /* The records tsinv wants, from the store as of each tailnet's last successful poll. */
 static void
 netbox_wants(struct netbox_run *run)
@@ -416,7 +402,7 @@ netbox_wants(struct netbox_run *run)
 	for (size_t i = 0; i < cf->ntailnets; i++) {
 		const char *name = cf->tailnets[i].name, *vrf = config_netbox_vrf(cf, name);
 		json_t *res = NULL, *rows, *row, *tn;
-		struct netbox_rows x;
+		struct ipam_rows x;
 		struct ipam_map m;
 		char *cause = NULL;
 		size_t j;
@@ -428,7 +414,7 @@ netbox_wants(struct netbox_run *run)
 		x.m = &m;
 		x.rows = rows = json_array();
 		if (hist_addresses_each(run->nb->st, name, TSTIME_NONE, nc->deprecated_window,
-		                        IPAM_FIELDS, &res, netbox_row, &x, &cause) != HIST_OK) {
+		                        IPAM_FIELDS, &res, ipam_row_fn, &x, &cause) != HIST_OK) {
 			netbox_tailnet_skip(run, tn, "%s", cause ? cause : "cannot read the store");
 			free(cause);
 			json_decref(rows);

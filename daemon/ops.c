@@ -624,20 +624,6 @@ ops_addresses_list(struct tsinvd *d, struct ctl_req *req)
 	ops_answer(req, rc, res, cause);
 }
 
-struct ops_export_rows {
-	const struct ipam_map *m;
-	json_t *rows;
-};
-
-/* Each address's export row as it is read: only the rows are kept, not every device. */
-static void
-ops_export_row(void *arg, json_t *head, json_t *a)
-{
-	struct ops_export_rows *x = arg;
-
-	ipam_row(head, a, x->m, x->rows);
-}
-
 /* Rows looked at per slice of an export before the clock is read again, and the time a slice
  * may take: an export of 100k addresses is written in turns of the loop that each leave it to
  * the other clients within about a millisecond. */
@@ -716,7 +702,7 @@ ops_export_slice(void *arg, struct sbuf *sb, size_t max)
 	struct ops_export *x = arg;
 	int64_t until = ops_mono_ns() + OPS_EXPORT_TURN_NS;
 	json_t *rows = json_array(), *row;
-	struct ops_export_rows r;
+	struct ipam_rows r;
 	size_t k;
 	char *text;
 
@@ -745,7 +731,7 @@ ops_export_slice(void *arg, struct sbuf *sb, size_t max)
 		}
 		r.m = &x->maps[x->i];
 		r.rows = rows;
-		if (hist_addresses_next(x->al[x->i], ops_export_row, &r, OPS_EXPORT_STEP) == 0) {
+		if (hist_addresses_next(x->al[x->i], ipam_row_fn, &r, OPS_EXPORT_STEP) == 0) {
 			ops_export_tailnet_done(x, x->i);
 			x->i++;
 		}
@@ -785,7 +771,7 @@ ops_ipam_export_whole(struct tsinvd *d, struct ctl_req *req, const char *tailnet
 	const struct config_netbox *nc = &d->cf->netbox;
 	json_t *res, *rows, *tns;
 	char *cause = NULL, *unknown = NULL;
-	struct ops_export_rows x;
+	struct ipam_rows x;
 
 	rows = json_array();
 	tns = json_array();
@@ -799,8 +785,8 @@ ops_ipam_export_whole(struct tsinvd *d, struct ctl_req *req, const char *tailnet
 			continue;
 		netbox_map(nc, vrf, &m);
 		x.m = &m;
-		if (hist_addresses_each(d->st, name, at, window, IPAM_FIELDS, &one, ops_export_row,
-		                        &x, &cause) != HIST_OK) {
+		if (hist_addresses_each(d->st, name, at, window, IPAM_FIELDS, &one, ipam_row_fn, &x,
+		                        &cause) != HIST_OK) {
 			ctl_reply_err(req, PROTO_E_INTERNAL, "%s", cause ? cause : "failed");
 			free(cause);
 			free(unknown);

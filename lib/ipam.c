@@ -239,6 +239,14 @@ ipam_row(json_t *res, json_t *a, const struct ipam_map *m, json_t *rows)
 }
 
 void
+ipam_row_fn(void *arg, json_t *head, json_t *a)
+{
+	struct ipam_rows *x = arg;
+
+	ipam_row(head, a, x->m, x->rows);
+}
+
+void
 ipam_rows(json_t *res, const struct ipam_map *m, json_t *rows)
 {
 	json_t *a;

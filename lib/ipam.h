@@ -30,6 +30,13 @@ struct ipam_map {
 void ipam_rows(json_t *res, const struct ipam_map *m, json_t *rows);
 /* The same for one address A of the answer RES (its "addresses" need not be there). */
 void ipam_row(json_t *res, json_t *a, const struct ipam_map *m, json_t *rows);
+/* ipam_row as hist_addresses_each's row function: ARG is a struct ipam_rows. */
+struct ipam_rows {
+	const struct ipam_map *m;
+	json_t *rows;
+};
+void ipam_row_fn(void *arg, json_t *head, json_t *a);
+
 /* The members of a row's device and volatile objects that ipam_row reads
  * (hist_addresses_each's FIELDS). */
 #define IPAM_FIELDS "name,hostname,user,tags,os,lastSeen"
