@@ -402,6 +402,9 @@ cmd_devices_device_block(struct table *t, json_t *ver, json_t *vol)
 		table_add_row(
 		    t, "key expiry:", show_time(show_str(dev, "expires"), when, sizeof when));
 	table_add_row(t, "client version:", show_str(dev, "clientVersion"));
+	/* A version recorded before tsinv versioned it does not say. */
+	if (json_object_get(dev, "updateAvailable") != NULL)
+		table_add_row(t, "update available:", show_yesno(dev, "updateAvailable"));
 	table_add_row(t, "created:", show_time(show_str(dev, "created"), when, sizeof when));
 	show_kv_list(t, "routes:", json_object_get(dev, "enabledRoutes"));
 	show_kv_list(t, "advertised routes:", json_object_get(dev, "advertisedRoutes"));
@@ -440,6 +443,9 @@ cmd_devices_device_history(json_t *versions)
 		/* Each changed field with its value before and after: what a reviewer asks. */
 		sbuf_init(&sb);
 		sbuf_adds(&sb, "");
+		/* Not a change of the device: this release began to version these fields. */
+		if (json_is_true(json_object_get(v, "adopted")))
+			sbuf_adds(&sb, "(recorded from here)");
 		json_array_foreach(json_object_get(v, "changed"), j, f)
 		{
 			const char *k = json_string_value(f);
@@ -449,8 +455,8 @@ cmd_devices_device_history(json_t *versions)
 				continue;
 			o = show_cell_json(json_object_get(json_object_get(prev, "device"), k));
 			n = show_cell_json(json_object_get(dev, k));
-			sbuf_addf(&sb, "%s%s: %s \u2192 %s", sb.len ? "; " : "", k, o ? o : "-",
-			          n ? n : "-");
+			sbuf_addf(&sb, "%s%s: %s \u2192 %s", sb.len ? (j > 0 ? "; " : " ") : "", k,
+			          o ? o : "-", n ? n : "-");
 			free(o);
 			free(n);
 		}
