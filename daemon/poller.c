@@ -872,6 +872,9 @@ poller_sub_done(struct poller_sub *s, CURLcode code)
 	} else if (status == 403) {
 		json_array_append(ep->denied, id);
 	} else {
+		/* A revoked or cut-short OAuth token: the next poll starts with a new one. */
+		if (status == 401 && tn->oauth != NULL)
+			tn->oauth->renew_at = TSTIME_NONE;
 		msg = poller_api_message(&s->rx.body);
 		ep->err_class = poller_status_class(status);
 		error = xasprintf("HTTP %ld (%s)%s%s", status, poller_status_hint(status),

@@ -495,6 +495,12 @@ config_endpoints(struct config_parse *ps, const struct config_key *k, const char
 		           config_endpoint_list);
 		return;
 	}
+	/* Posture asks each device the devices endpoint recorded: without it, stale ones. */
+	if ((set & 1u << ENDPOINT_posture) && !(set & 1u << ENDPOINT_devices)) {
+		config_err(ps, ps->line,
+		           "%s: posture needs devices (it asks each device they list)", k->name);
+		return;
+	}
 	*out = set;
 }
 

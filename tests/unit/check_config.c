@@ -492,6 +492,8 @@ START_TEST(test_posture_keys)
 	           "%F:3: posture_concurrency: \"65\" is not a number from 1 to 64");
 	load_fails("[tailnet a]\napi_key_file = k\n\nposture_concurrency = many\n",
 	           "%F:4: posture_concurrency: \"many\" is not a number from 1 to 64");
+	load_fails("[tailnet a]\napi_key_file = k\nendpoints = keys posture\n",
+	           "%F:3: endpoints: posture needs devices (it asks each device they list)");
 	load_fails("[tailnet a]\napi_key_file = k\nposture_interval = 0s\n",
 	           "%F:3: posture_interval: \"0s\" is below the minimum of 1s");
 }
