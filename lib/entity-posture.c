@@ -265,7 +265,10 @@ entity_posture_device_in(struct store_txn *txn, const char *tailnet, const char 
 
 		json_object_del(attrs, "expiries");
 		json_object_set_new(v, "attributes", attrs);
-		json_object_set(v, "expiries", json_object_get(p, "expiries") ?: json_object());
+		json_object_set_new(v, "expiries",
+		                    json_object_get(p, "expiries") != NULL
+		                        ? json_incref(json_object_get(p, "expiries"))
+		                        : json_object());
 		json_decref(prev);
 		prev = p;
 		json_array_append_new(list, v);
