@@ -17,6 +17,7 @@
 #include "entity.h"
 #include "http.h"
 #include "hist.h"
+#include "jscan.h"
 #include "log.h"
 #include "notify.h"
 #include "config-diff.h"
@@ -1782,6 +1783,46 @@ poller_check_get(const struct config_tailnet *cf, const char *url, const char *b
 	return status;
 }
 
+/* For a row without paths of its own (posture, asked per device): the URL of its request for the
+ * first device the devices list names (malloc'd), or NULL with *why (malloc'd) when there is no
+ * device to ask. */
+static char *
+poller_check_item_url(const struct config_tailnet *cf, const struct endpoint *e, const char *base,
+                      const char *bearer, char **why)
+{
+	struct http_rx rx = {0};
+	struct jscan js;
+	const char *el, *s;
+	size_t elen, n;
+	char *url = xasprintf("%s%s", base, endpoints[ENDPOINT_devices].paths[0]), *error = NULL;
+	char *cause = NULL, *id, *esc;
+	long status = poller_check_get(cf, url, bearer, NULL, &rx, &error);
+
+	free(url);
+	url = NULL;
+	if (status != 200)
+		*why = error != NULL
+		           ? xasprintf("not checked: the devices list failed: %s", error)
+		           : xasprintf("not checked: the devices list answered HTTP %ld", status);
+	else if (jscan_member(rx.body.p ? rx.body.p : "", rx.body.len, "devices", &js, &cause) !=
+	             JSCAN_ARRAY ||
+	         jscan_next(&js, &el, &elen) != 1 ||
+	         jscan_string_member(el, elen, "nodeId", &s, &n) != 1 || n == 0)
+		*why = xstrdup("not checked: no device to ask");
+	else {
+		id = xasprintf("%.*s", (int)n, s);
+		esc = curl_easy_escape(NULL, id, 0);
+		url = xasprintf("%s/api/v2%s/%s%s", cf->api_url, e->plan_path, esc ? esc : "",
+		                e->plan_suffix ?: "");
+		curl_free(esc);
+		free(id);
+	}
+	free(cause);
+	free(error);
+	http_rx_free(&rx);
+	return url;
+}
+
 /* The tailnet's bearer token (malloc'd), fetching an OAuth access token if need be. */
 static char *
 poller_check_bearer(const struct config_tailnet *cf, FILE *out)
@@ -1846,17 +1887,18 @@ poller_check_api(const struct config *cf, FILE *out)
 
 			if (!(tc->endpoints & 1u << k))
 				continue;
-			/* No path of its own: asked per device, its first poll says whether it may.
-			 */
 			if (endpoint_npaths(e) == 0) {
-				fprintf(
-				    out,
-				    "tailnet %s: %s: not checked (one request per device; needs "
-				    "scope %s)\n",
-				    tc->name, e->name, e->scope);
-				continue;
-			}
-			if (e->window) {
+				/* No path of its own: asked for the first device listed. */
+				char *why = NULL;
+
+				if ((url = poller_check_item_url(tc, e, base, bearer, &why)) ==
+				    NULL) {
+					fprintf(out, "tailnet %s: %s: %s\n", tc->name, e->name,
+					        why);
+					free(why);
+					continue;
+				}
+			} else if (e->window) {
 				/* The last minute: a window is required, a short one is cheap. */
 				char a[TSTIME_STRLEN], b[TSTIME_STRLEN];
 				tstime_t now = tstime_now();
