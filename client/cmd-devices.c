@@ -411,6 +411,9 @@ cmd_devices_device_block(struct table *t, json_t *ver, json_t *vol)
 		table_add_row(
 		    t, "key expiry:", show_time(show_str(dev, "expires"), when, sizeof when));
 	table_add_row(t, "client version:", show_str(dev, "clientVersion"));
+	/* A version recorded before tsinv versioned it does not say. */
+	if (json_object_get(dev, "updateAvailable") != NULL)
+		table_add_row(t, "update available:", show_yesno(dev, "updateAvailable"));
 	table_add_row(t, "created:", show_time(show_str(dev, "created"), when, sizeof when));
 	show_kv_list(t, "routes:", json_object_get(dev, "enabledRoutes"));
 	show_kv_list(t, "advertised routes:", json_object_get(dev, "advertisedRoutes"));
@@ -449,6 +452,9 @@ cmd_devices_device_history(json_t *versions)
 		/* Each changed field with its value before and after: what a reviewer asks. */
 		sbuf_init(&sb);
 		sbuf_adds(&sb, "");
+		/* Not a change of the device: this release began to version these fields. */
+		if (json_is_true(json_object_get(v, "adopted")))
+			sbuf_adds(&sb, "(recorded from here)");
 		json_array_foreach(json_object_get(v, "changed"), j, f)
 		{
 			const char *k = json_string_value(f);
@@ -458,8 +464,8 @@ cmd_devices_device_history(json_t *versions)
 				continue;
 			o = show_cell_json(json_object_get(json_object_get(prev, "device"), k));
 			n = show_cell_json(json_object_get(dev, k));
-			sbuf_addf(&sb, "%s%s: %s \u2192 %s", sb.len ? "; " : "", k, o ? o : "-",
-			          n ? n : "-");
+			sbuf_addf(&sb, "%s%s: %s \u2192 %s", sb.len ? (j > 0 ? "; " : " ") : "", k,
+			          o ? o : "-", n ? n : "-");
 			free(o);
 			free(n);
 		}
@@ -467,6 +473,83 @@ cmd_devices_device_history(json_t *versions)
 		table_add_row(t, from, to, actor,
 		              sb.len > 0 ? sb.p : (i == 0 ? "(first seen)" : NULL));
 		free(actor);
+		sbuf_free(&sb);
+		prev = v;
+	}
+	fputc('\n', stdout);
+	table_print(t, stdout);
+	table_free(t);
+}
+
+/* A posture version's attributes as "name=value" lines, each with its expiry if it has one
+ * (malloc'd). */
+static char *
+cmd_devices_posture_text(json_t *ver)
+{
+	json_t *attrs = json_object_get(ver, "attributes"), *exp = json_object_get(ver, "expiries");
+	struct sbuf sb;
+	const char *k;
+	json_t *v;
+
+	sbuf_init(&sb);
+	sbuf_adds(&sb, "");
+	json_object_foreach(attrs, k, v)
+	{
+		char *s = show_cell_json(v);
+		const char *until = json_string_value(json_object_get(exp, k));
+
+		sbuf_addf(&sb, "%s%s=%s", sb.len ? ", " : "", k, s ? s : "");
+		if (until != NULL)
+			sbuf_addf(&sb, " (until %s)", until);
+		free(s);
+	}
+	return sbuf_steal(&sb);
+}
+
+/* The posture attributes' versions: when each changed, and what. */
+static void
+cmd_devices_posture_history(json_t *versions)
+{
+	static const char *const hdr[] = {"POSTURE FROM", "TO", "CHANGES"};
+	struct table *t = table_new(3, hdr);
+	char from[2 * TSINVCTL_TIMELEN + 8], to[2 * TSINVCTL_TIMELEN + 8];
+	json_t *v, *f, *prev = NULL;
+	struct sbuf sb;
+	size_t i, j;
+
+	json_array_foreach(versions, i, v)
+	{
+		show_bounds(v, from, to, sizeof from);
+		sbuf_init(&sb);
+		sbuf_adds(&sb, "");
+		json_array_foreach(json_object_get(v, "changed"), j, f)
+		{
+			const char *k = json_string_value(f);
+			json_t *pa = json_object_get(prev, "attributes"), *na;
+			char *o, *n;
+
+			if (k == NULL)
+				continue;
+			na = json_object_get(v, "attributes");
+			/* The expiries change as one member. */
+			if (strcmp(k, "expiries") == 0) {
+				pa = prev;
+				na = v;
+			}
+			o = show_cell_json(json_object_get(pa, k));
+			n = show_cell_json(json_object_get(na, k));
+			sbuf_addf(&sb, "%s%s: %s \u2192 %s", sb.len ? "; " : "", k, o ? o : "-",
+			          n ? n : "-");
+			free(o);
+			free(n);
+		}
+		if (i == 0) {
+			char *all = cmd_devices_posture_text(v);
+
+			sbuf_addf(&sb, "(first seen) %s", all);
+			free(all);
+		}
+		table_add_row(t, from, to, sb.p);
 		sbuf_free(&sb);
 		prev = v;
 	}
@@ -503,10 +586,26 @@ cmd_devices_device_show(json_t *res, const struct cmd_args *a)
 		table_add_row(t, "last version:", "(as last seen, before it was deleted)");
 		cmd_devices_device_block(t, json_object_get(res, "last"), NULL);
 	}
+	/* Posture attributes, when the posture endpoint polls: what they are (or were at --at),
+	 * and since when. */
+	if (json_is_object(json_object_get(res, "posture"))) {
+		json_t *p = json_object_get(res, "posture");
+		char *s = cmd_devices_posture_text(p), buf[2 * TSINVCTL_TIMELEN + 8];
+
+		table_add_row(t, "posture:", *s ? s : "(no attributes)");
+		table_add_row(t, "posture since:",
+		              show_window(show_str(p, "from_lo"), show_str(p, "from_hi"), NULL, buf,
+		                          sizeof buf));
+		free(s);
+	} else if (json_is_null(json_object_get(res, "posture")))
+		table_add_row(t, "posture:", "unknown (no posture recorded for it then)");
 	table_print(t, stdout);
 	table_free(t);
 	if (json_is_array(versions))
 		cmd_devices_device_history(versions);
+	if (json_is_array(json_object_get(res, "posture_versions")) &&
+	    json_array_size(json_object_get(res, "posture_versions")) > 0)
+		cmd_devices_posture_history(json_object_get(res, "posture_versions"));
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "entity.h"
 #include "http.h"
 #include "hist.h"
+#include "jscan.h"
 #include "log.h"
 #include "notify.h"
 #include "config-diff.h"
@@ -56,9 +57,22 @@ struct poller_waiters {
 struct poller_tailnet;
 
 /* What a curl handle's CURLINFO_PRIVATE points to: the first member of its owner. */
-enum poller_xfer { POLLER_XFER_ENDPOINT, POLLER_XFER_TOKEN };
+enum poller_xfer { POLLER_XFER_ENDPOINT, POLLER_XFER_TOKEN, POLLER_XFER_SUB };
 
 struct poller_endpoint;
+
+/* One of the extra requests a concurrent row (posture) has in flight side by side. */
+struct poller_sub {
+	enum poller_xfer xfer;
+	struct poller_endpoint *ep;
+	CURL *easy; /* NULL: a free slot */
+	struct http_rx rx;
+	size_t idx; /* in ep->extra */
+	char *path; /* for messages */
+};
+
+/* The most a tailnet's posture_concurrency can be (lib/config.c). */
+#define POLLER_SUBS_MAX 64
 
 struct poller_endpoint {
 	enum poller_xfer xfer;
@@ -72,12 +86,20 @@ struct poller_endpoint {
 	json_t *extra; /* ids still to fetch, or NULL before the plan */
 	size_t extra_i;
 	json_t *fetched, *gone, *denied; /* keys by id: 200, 404, 403 */
-	char *etag;                      /* of the policy file's answer */
-	tstime_t win_start, win_end;     /* a window row's request: the span asked for */
-	char *path;           /* of the request in flight, or the last one: for messages */
-	struct sbuf text;     /* the policy file's answer */
-	struct event *timer;  /* the next scheduled poll */
-	struct event *finish; /* delivers a fetch that could not even start */
+	json_t *fetched_ids;             /* the ids of fetched, in order */
+	/* A concurrent row's extra requests: the slots, how many are busy, the first failure and
+	 * its Retry-After, and the event that records the poll once the last one is done. */
+	struct poller_sub *subs;
+	size_t nbusy;
+	char *sub_error;
+	int64_t sub_retry;
+	struct event *apply_ev;
+	char *etag;                  /* of the policy file's answer */
+	tstime_t win_start, win_end; /* a window row's request: the span asked for */
+	char *path;                  /* of the request in flight, or the last one: for messages */
+	struct sbuf text;            /* the policy file's answer */
+	struct event *timer;         /* the next scheduled poll */
+	struct event *finish;        /* delivers a fetch that could not even start */
 	tstime_t next;
 	CURL *easy; /* in flight, or NULL */
 	tstime_t started;
@@ -148,6 +170,8 @@ struct poller {
 };
 
 static void poller_fetch_start(struct poller_endpoint *ep);
+static void poller_subs_fill(struct poller_endpoint *ep);
+static size_t poller_header_cb(char *data, size_t size, size_t n, void *arg);
 static void poller_request_start(struct poller_endpoint *ep);
 static void poller_poll_reset(struct poller_endpoint *ep);
 static void poller_oauth_start(struct poller_oauth *o);
@@ -160,6 +184,13 @@ poller_random(void)
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
 		r = (unsigned)tstime_now();
 	return r;
+}
+
+/* A poll of EP is under way: a request in flight, or its answers about to be recorded. */
+static int
+poller_busy(const struct poller_endpoint *ep)
+{
+	return ep->easy != NULL || ep->nbusy > 0 || (ep->kind->concurrent && ep->extra != NULL);
 }
 
 static void
@@ -365,10 +396,13 @@ poller_finish(struct poller_endpoint *ep, char *error, int64_t retry_after,
 		ep->failures = 0;
 		ep->refused = 0;
 		t = res->time;
-		/* The audit log has its own pace (audit_interval, default poll_interval). */
-		delay = poller_jitter(ep->kind->window && tn->cf->audit_interval > 0
-		                          ? tn->cf->audit_interval
-		                          : tn->cf->poll_interval);
+		/* The audit log and posture have their own pace (audit_interval, posture_interval,
+		 * default poll_interval). */
+		delay = poller_jitter(
+		    ep->kind->window && tn->cf->audit_interval > 0 ? tn->cf->audit_interval
+		    : ep->kind == &endpoints[ENDPOINT_posture] && tn->cf->posture_interval > 0
+		        ? tn->cf->posture_interval
+		        : tn->cf->poll_interval);
 		/* A list left entities out: the second list that may confirm it comes sooner. */
 		if (res->pending > 0 && tn->cf->confirm_delay < delay)
 			delay = tn->cf->confirm_delay;
@@ -431,6 +465,7 @@ poller_answer(const struct poller_endpoint *ep, struct endpoint_answer *ans)
 	                                .fetched = ep->fetched,
 	                                .gone = ep->gone,
 	                                .denied = ep->denied,
+	                                .fetched_ids = ep->fetched_ids,
 	                                .start = ep->win_start,
 	                                .end = ep->win_end};
 }
@@ -443,13 +478,14 @@ poller_npaths(const struct endpoint *k)
 	return endpoint_npaths(k);
 }
 
+static char *poller_extra_url(struct poller_endpoint *ep, size_t i, char **path);
+
 /* The request of the current step: the path (for messages) and the whole URL (malloc'd). */
 static char *
 poller_step_url(struct poller_endpoint *ep, char **path)
 {
 	const struct endpoint *k = ep->kind;
 	size_t n = poller_npaths(k);
-	char *esc;
 
 	if (ep->step < n && k->window) {
 		char a[TSTIME_STRLEN], b[TSTIME_STRLEN];
@@ -463,9 +499,19 @@ poller_step_url(struct poller_endpoint *ep, char **path)
 		*path = xstrdup(k->paths[ep->step]);
 		return xasprintf("%s%s", ep->base, k->paths[ep->step]);
 	}
+	return poller_extra_url(ep, ep->extra_i, path);
+}
+
+/* The URL of extra request I (malloc'd) and its path (for messages). */
+static char *
+poller_extra_url(struct poller_endpoint *ep, size_t i, char **path)
+{
+	const struct endpoint *k = ep->kind;
+	char *esc;
+
 	/* curl escapes without a handle since 7.82. */
-	esc = curl_easy_escape(NULL, json_string_value(json_array_get(ep->extra, ep->extra_i)), 0);
-	*path = xasprintf("%s/%s", k->plan_path, esc ? esc : "");
+	esc = curl_easy_escape(NULL, json_string_value(json_array_get(ep->extra, i)), 0);
+	*path = xasprintf("%s/%s%s", k->plan_path, esc ? esc : "", k->plan_suffix ?: "");
 	curl_free(esc);
 	/* A device, user or webhook by id lives outside the tailnet's path. */
 	if (k->plan_path[0] == '/')
@@ -481,7 +527,11 @@ poller_poll_reset(struct poller_endpoint *ep)
 	json_decref(ep->fetched);
 	json_decref(ep->gone);
 	json_decref(ep->denied);
-	ep->answers = ep->extra = ep->fetched = ep->gone = ep->denied = NULL;
+	json_decref(ep->fetched_ids);
+	ep->answers = ep->extra = ep->fetched = ep->gone = ep->denied = ep->fetched_ids = NULL;
+	free(ep->sub_error);
+	ep->sub_error = NULL;
+	ep->sub_retry = 0;
 	ep->step = ep->extra_i = 0;
 	free(ep->etag);
 	ep->etag = NULL;
@@ -517,8 +567,10 @@ poller_take(struct poller_endpoint *ep, long status, char **error)
 		return -1;
 	} else if (ep->step < n)
 		json_array_append_new(ep->answers, body);
-	else
+	else {
 		json_array_append_new(ep->fetched, body);
+		json_array_append(ep->fetched_ids, json_array_get(ep->extra, ep->extra_i));
+	}
 	if (ep->step >= n)
 		ep->extra_i++;
 	else
@@ -642,85 +694,39 @@ poller_retain_kick(struct poller_tailnet *tn, tstime_t t)
 	evtimer_add(tn->retain_ev, &now);
 }
 
+/* The tailnet's policy for recording a poll. */
 static void
-poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
+poller_policy(struct poller_tailnet *tn, struct hist_policy *pol)
+{
+	*pol = (struct hist_policy){.mass_delete_percent = tn->cf->mass_delete_percent,
+	                            .max_gap = 3 * tn->cf->poll_interval};
+	/* The tailnet's own thresholds (config defaults are 14d 7d 1d). */
+	for (size_t w = 0; w < tn->cf->key_expiry_warn.n && w < HIST_MAX_WARN; w++)
+		pol->expiry_warn[pol->nexpiry_warn++] = tn->cf->key_expiry_warn.v[w];
+	pol->presence = tn->cf->presence_events;
+	pol->attribution_events = tn->cf->attribution_events;
+	pol->credential = tn->oauth != NULL ? "oauth" : "api_key";
+	pol->own_tokens = tn->own_tokens;
+	pol->oauth_token_events = tn->cf->oauth_token_events;
+	pol->confirm_delay = tn->cf->confirm_delay;
+	/* The compliance checks, evaluated in the poll's own transaction. */
+	pol->after = checks_after_poll;
+	pol->after_arg = (void *)tn->pl->cf;
+}
+
+/* A poll whose requests are all done, ERROR (taken) NULL when every one went well: its answers
+ * recorded (at T, the wall clock read with MONO at the end of its last fetch) or its failure,
+ * and the next one scheduled. */
+static void
+poller_complete(struct poller_endpoint *ep, char *error, int64_t retry_after, tstime_t t,
+                int64_t mono)
 {
 	struct poller_tailnet *tn = ep->tn;
 	struct hist_poll_result res = {0};
-	struct hist_policy pol = {.mass_delete_percent = tn->cf->mass_delete_percent,
-	                          .max_gap = 3 * tn->cf->poll_interval};
-	tstime_t t = tstime_now();
-	int64_t mono = poller_mono();
-	long status = 0;
-	curl_off_t retry = 0;
-	int64_t retry_after = 0;
-	char *error = NULL, *cause = NULL, *msg;
-	int more = 0;
+	struct hist_policy pol;
+	char *cause = NULL, *msg;
 
-	/* The tailnet's own thresholds (config defaults are 14d 7d 1d). */
-	for (size_t w = 0; w < tn->cf->key_expiry_warn.n && w < HIST_MAX_WARN; w++)
-		pol.expiry_warn[pol.nexpiry_warn++] = tn->cf->key_expiry_warn.v[w];
-	pol.presence = tn->cf->presence_events;
-	pol.attribution_events = tn->cf->attribution_events;
-	pol.credential = tn->oauth != NULL ? "oauth" : "api_key";
-	pol.own_tokens = tn->own_tokens;
-	pol.oauth_token_events = tn->cf->oauth_token_events;
-	pol.confirm_delay = tn->cf->confirm_delay;
-	/* The compliance checks, evaluated in the poll's own transaction. */
-	pol.after = checks_after_poll;
-	pol.after_arg = (void *)tn->pl->cf;
-	curl_easy_getinfo(ep->easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(ep->easy, CURLINFO_RETRY_AFTER, &retry);
-	curl_multi_remove_handle(tn->pl->multi, ep->easy);
-	curl_easy_cleanup(ep->easy);
-	ep->easy = NULL;
-	/* An OAuth token can be revoked or cut short: renew it once, then report. */
-	if (status == 401 && tn->oauth != NULL && !ep->auth_retried && code == CURLE_OK) {
-		log_info("tailnet %s: %s: access token refused: renewing it", tn->cf->name,
-		         ep->name);
-		ep->auth_retried = 1;
-		/* Several endpoints may be refused the same token: it is renewed once. */
-		if (ep->token_gen == tn->oauth->gen)
-			tn->oauth->renew_at = TSTIME_NONE;
-		http_rx_free(&ep->rx);
-		poller_request_start(ep);
-		return;
-	}
-	/* No dns/configuration on this server: the older paths from now on. */
-	if (status == 404 && code == CURLE_OK && ep->step == 0 && ep->kind->fallback != NULL) {
-		log_notice("tailnet %s: %s: %s not found: reading %s instead", tn->cf->name,
-		           ep->name, ep->kind->paths[0], ep->kind->fallback->what);
-		ep->kind = ep->kind->fallback;
-		http_rx_free(&ep->rx);
-		poller_request_start(ep);
-		return;
-	}
-	/* Retry-After can be negative on this libcurl for a date in the past: clamp it. */
-	if (retry > 0)
-		retry_after = retry > POLLER_RETRY_AFTER_MAX / TSTIME_SEC ? POLLER_RETRY_AFTER_MAX
-		                                                          : retry * TSTIME_SEC;
-	error = http_error(&tn->lim, code, &ep->rx);
-	ep->err_class = error != NULL ? poller_transfer_class(code, &ep->rx) : POLLER_E_shape;
-	if (error == NULL && status != 200 &&
-	    !((status == 404 || status == 403) && ep->step >= poller_npaths(ep->kind))) {
-		msg = poller_api_message(&ep->rx.body);
-		ep->refused = status == 403;
-		ep->err_class = poller_status_class(status);
-		if (status == 403)
-			error = xasprintf("HTTP 403 (the credential lacks the scope %s)%s%s",
-			                  ep->kind->scope, *msg ? ": " : "", msg);
-		else
-			error = xasprintf("HTTP %ld (%s)%s%s", status, poller_status_hint(status),
-			                  *msg ? ": " : "", msg);
-		free(msg);
-	} else if (error == NULL)
-		more = poller_take(ep, status, &error);
-	http_rx_free(&ep->rx);
-	ep->auth_retried = 0;
-	if (more == 1) {
-		poller_request_start(ep);
-		return;
-	}
+	poller_policy(tn, &pol);
 	poller_clock(ep, t, mono, &pol);
 	if (error == NULL) {
 		struct endpoint_answer ans;
@@ -752,6 +758,219 @@ poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
 	poller_finish(ep, error, retry_after, &res, t);
 }
 
+/* Retry-After in us; this libcurl can say a negative number for a date in the past. */
+static int64_t
+poller_retry_after(CURL *easy)
+{
+	curl_off_t retry = 0;
+
+	curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry);
+	if (retry <= 0)
+		return 0;
+	return retry > POLLER_RETRY_AFTER_MAX / TSTIME_SEC ? POLLER_RETRY_AFTER_MAX
+	                                                   : retry * TSTIME_SEC;
+}
+
+static void
+poller_fetch_done(struct poller_endpoint *ep, CURLcode code)
+{
+	struct poller_tailnet *tn = ep->tn;
+	tstime_t t = tstime_now();
+	int64_t mono = poller_mono();
+	long status = 0;
+	int64_t retry_after;
+	char *error = NULL, *msg;
+	int more = 0;
+
+	curl_easy_getinfo(ep->easy, CURLINFO_RESPONSE_CODE, &status);
+	retry_after = poller_retry_after(ep->easy);
+	curl_multi_remove_handle(tn->pl->multi, ep->easy);
+	curl_easy_cleanup(ep->easy);
+	ep->easy = NULL;
+	/* An OAuth token can be revoked or cut short: renew it once, then report. */
+	if (status == 401 && tn->oauth != NULL && !ep->auth_retried && code == CURLE_OK) {
+		log_info("tailnet %s: %s: access token refused: renewing it", tn->cf->name,
+		         ep->name);
+		ep->auth_retried = 1;
+		/* Several endpoints may be refused the same token: it is renewed once. */
+		if (ep->token_gen == tn->oauth->gen)
+			tn->oauth->renew_at = TSTIME_NONE;
+		http_rx_free(&ep->rx);
+		poller_request_start(ep);
+		return;
+	}
+	/* No dns/configuration on this server: the older paths from now on. */
+	if (status == 404 && code == CURLE_OK && ep->step == 0 && ep->kind->fallback != NULL) {
+		log_notice("tailnet %s: %s: %s not found: reading %s instead", tn->cf->name,
+		           ep->name, ep->kind->paths[0], ep->kind->fallback->what);
+		ep->kind = ep->kind->fallback;
+		http_rx_free(&ep->rx);
+		poller_request_start(ep);
+		return;
+	}
+	error = http_error(&tn->lim, code, &ep->rx);
+	ep->err_class = error != NULL ? poller_transfer_class(code, &ep->rx) : POLLER_E_shape;
+	if (error == NULL && status != 200 &&
+	    !((status == 404 || status == 403) && ep->step >= poller_npaths(ep->kind))) {
+		msg = poller_api_message(&ep->rx.body);
+		ep->refused = status == 403;
+		ep->err_class = poller_status_class(status);
+		if (status == 403)
+			error = xasprintf("HTTP 403 (the credential lacks the scope %s)%s%s",
+			                  ep->kind->scope, *msg ? ": " : "", msg);
+		else
+			error = xasprintf("HTTP %ld (%s)%s%s", status, poller_status_hint(status),
+			                  *msg ? ": " : "", msg);
+		free(msg);
+	} else if (error == NULL)
+		more = poller_take(ep, status, &error);
+	http_rx_free(&ep->rx);
+	ep->auth_retried = 0;
+	if (more == 1) {
+		poller_request_start(ep);
+		return;
+	}
+	poller_complete(ep, error, retry_after, t, mono);
+}
+
+/* ---- a concurrent row's extra requests (posture: one per device) ---- */
+
+/* One extra request done: its answer kept (200, or the id under gone or denied for a 404 or a
+ * 403), or the first failure noted; then the next one starts, or the poll completes. */
+static void
+poller_sub_done(struct poller_sub *s, CURLcode code)
+{
+	struct poller_endpoint *ep = s->ep;
+	struct poller_tailnet *tn = ep->tn;
+	json_t *id = json_array_get(ep->extra, s->idx), *body;
+	json_error_t jerr;
+	long status = 0;
+	int64_t retry_after;
+	char *error, *msg;
+
+	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+	retry_after = poller_retry_after(s->easy);
+	curl_multi_remove_handle(tn->pl->multi, s->easy);
+	curl_easy_cleanup(s->easy);
+	s->easy = NULL;
+	ep->nbusy--;
+	if ((error = http_error(&tn->lim, code, &s->rx)) != NULL) {
+		ep->err_class = poller_transfer_class(code, &s->rx);
+	} else if (status == 200) {
+		body = json_loadb(s->rx.body.p ? s->rx.body.p : "", s->rx.body.len,
+		                  JSON_REJECT_DUPLICATES, &jerr);
+		if (body == NULL) {
+			ep->err_class = POLLER_E_shape;
+			error = xasprintf("the answer is not valid JSON (line %d, column %d: %s)",
+			                  jerr.line, jerr.column, jerr.text);
+		} else {
+			json_array_append_new(ep->fetched, body);
+			json_array_append(ep->fetched_ids, id);
+		}
+	} else if (status == 404) {
+		/* The device left since the history last listed it: nothing to ask it. */
+		json_array_append(ep->gone, id);
+	} else if (status == 403) {
+		json_array_append(ep->denied, id);
+	} else {
+		/* A revoked or cut-short OAuth token: the next poll starts with a new one. */
+		if (status == 401 && tn->oauth != NULL)
+			tn->oauth->renew_at = TSTIME_NONE;
+		msg = poller_api_message(&s->rx.body);
+		ep->err_class = poller_status_class(status);
+		error = xasprintf("HTTP %ld (%s)%s%s", status, poller_status_hint(status),
+		                  *msg ? ": " : "", msg);
+		free(msg);
+	}
+	http_rx_free(&s->rx);
+	if (error != NULL && ep->sub_error == NULL) {
+		/* The first failure is the poll's; the requests in flight end, no more start. */
+		ep->sub_error = xasprintf("%s: %s", s->path, error);
+		ep->sub_retry = retry_after;
+	}
+	free(error);
+	free(s->path);
+	s->path = NULL;
+	poller_subs_fill(ep);
+}
+
+/* Starts extra requests until posture_concurrency are in flight; with none left to start and
+ * none in flight, the poll completes (on a later loop turn). */
+static void
+poller_subs_fill(struct poller_endpoint *ep)
+{
+	struct poller_tailnet *tn = ep->tn;
+	size_t cap = (size_t)tn->cf->posture_concurrency, i;
+
+	if (cap < 1)
+		cap = 1;
+	if (cap > POLLER_SUBS_MAX)
+		cap = POLLER_SUBS_MAX;
+	if (ep->subs == NULL)
+		ep->subs = xcalloc(POLLER_SUBS_MAX, sizeof(*ep->subs));
+	while (ep->sub_error == NULL && ep->extra_i < json_array_size(ep->extra) &&
+	       ep->nbusy < cap) {
+		struct poller_sub *s = NULL;
+		char *url;
+
+		for (i = 0; i < POLLER_SUBS_MAX && s == NULL; i++)
+			if (ep->subs[i].easy == NULL)
+				s = &ep->subs[i];
+		*s = (struct poller_sub){.xfer = POLLER_XFER_SUB, .ep = ep, .idx = ep->extra_i++};
+		url = poller_extra_url(ep, s->idx, &s->path);
+		s->easy = http_easy(&tn->lim, url, s, &s->rx);
+		free(url);
+		if (s->easy != NULL) {
+			curl_easy_setopt(s->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+			curl_easy_setopt(s->easy, CURLOPT_XOAUTH2_BEARER, tn->bearer);
+			curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, tn->headers);
+			curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, poller_header_cb);
+			curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, ep);
+			if (curl_multi_add_handle(tn->pl->multi, s->easy) == CURLM_OK) {
+				ep->nbusy++;
+				continue;
+			}
+			curl_easy_cleanup(s->easy);
+			s->easy = NULL;
+		}
+		http_rx_free(&s->rx);
+		ep->sub_error = xasprintf("%s: cannot start a transfer", s->path);
+		free(s->path);
+		s->path = NULL;
+	}
+	if (ep->nbusy == 0)
+		event_active(ep->apply_ev, EV_TIMEOUT, 0);
+}
+
+static void
+poller_apply_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct poller_endpoint *ep = arg;
+	char *error = ep->sub_error;
+
+	ep->sub_error = NULL;
+	poller_complete(ep, error, ep->sub_retry, tstime_now(), poller_mono());
+}
+
+/* Cancels the extra requests in flight. */
+static void
+poller_subs_cancel(struct poller *pl, struct poller_endpoint *ep)
+{
+	for (size_t i = 0; ep->subs != NULL && i < POLLER_SUBS_MAX; i++) {
+		struct poller_sub *s = &ep->subs[i];
+
+		if (s->easy == NULL)
+			continue;
+		curl_multi_remove_handle(pl->multi, s->easy);
+		curl_easy_cleanup(s->easy);
+		s->easy = NULL;
+		http_rx_free(&s->rx);
+		free(s->path);
+		s->path = NULL;
+	}
+	ep->nbusy = 0;
+}
+
 static void poller_oauth_done(struct poller_oauth *o, CURLcode code);
 
 /* A finished transfer: an endpoint's fetch or a tailnet's token request. */
@@ -763,6 +982,8 @@ poller_xfer_done_cb(CURL *easy, CURLcode result, void *arg)
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
 	if (*x == POLLER_XFER_TOKEN)
 		poller_oauth_done((struct poller_oauth *)x, result);
+	else if (*x == POLLER_XFER_SUB)
+		poller_sub_done((struct poller_sub *)x, result);
 	else
 		poller_fetch_done((struct poller_endpoint *)x, result);
 }
@@ -837,6 +1058,10 @@ poller_request_start(struct poller_endpoint *ep)
 		poller_oauth_start(tn->oauth);
 		return;
 	}
+	if (ep->kind->concurrent && ep->step >= poller_npaths(ep->kind)) {
+		poller_subs_fill(ep);
+		return;
+	}
 	url = poller_step_url(ep, &path);
 	free(ep->path);
 	ep->path = path;
@@ -880,6 +1105,21 @@ poller_fetch_start(struct poller_endpoint *ep)
 	ep->fetched = json_array();
 	ep->gone = json_array();
 	ep->denied = json_array();
+	ep->fetched_ids = json_array();
+	/* A row without paths of its own (posture) starts with its plan. */
+	if (poller_npaths(ep->kind) == 0 && ep->kind->plan != NULL) {
+		struct endpoint_answer ans;
+		char *cause = NULL;
+
+		poller_answer(ep, &ans);
+		if (ep->kind->plan(ep->tn->pl->st, ep->tn->cf->name, &ans, &ep->extra, &cause) ==
+		    -1) {
+			ep->start_error = xasprintf("answer not recorded: %s", cause);
+			free(cause);
+			event_active(ep->finish, EV_TIMEOUT, 0);
+			return;
+		}
+	}
 	if (ep->kind->window) {
 		const struct config_tailnet *cf = ep->tn->cf;
 		char *cause = NULL;
@@ -1158,6 +1398,7 @@ poller_tailnet_start(struct poller_tailnet *tn)
 		ep->base = poller_base(tn->cf);
 		ep->timer = evtimer_new(base, poller_timer_cb, ep);
 		ep->finish = evtimer_new(base, poller_finish_cb, ep);
+		ep->apply_ev = evtimer_new(base, poller_apply_cb, ep);
 		poller_schedule(ep, 0);
 	}
 }
@@ -1175,6 +1416,10 @@ poller_tailnet_free(struct poller *pl, struct poller_tailnet *tn)
 			curl_easy_cleanup(ep->easy);
 			http_rx_free(&ep->rx);
 		}
+		poller_subs_cancel(pl, ep);
+		free(ep->subs);
+		if (ep->apply_ev)
+			event_free(ep->apply_ev);
 		poller_waiters_drop(&ep->cur);
 		poller_waiters_drop(&ep->next_waiters);
 		poller_poll_reset(ep);
@@ -1283,7 +1528,7 @@ poller_tailnet_stop(struct poller *pl, struct poller_tailnet *tn, struct poller_
 	for (size_t k = 0; k < tn->neps; k++) {
 		struct poller_endpoint *ep = &tn->eps[k];
 
-		if (ep->easy != NULL)
+		if (poller_busy(ep))
 			log_info("tailnet %s: %s: poll in flight cancelled by the reload",
 			         tn->cf->name, ep->name);
 		poller_waiters_move(ep, poller_endpoint_find(heir, ep->name),
@@ -1459,7 +1704,7 @@ poller_poll_each(struct poller *pl, const char *tailnet, poller_each_fn each, po
 			struct poller_endpoint *ep = &pl->tn[i].eps[j];
 
 			g->pending++;
-			if (ep->easy != NULL || ep->start_error != NULL || ep->awaiting_token) {
+			if (poller_busy(ep) || ep->start_error != NULL || ep->awaiting_token) {
 				poller_waiters_add(&ep->next_waiters, g);
 			} else {
 				poller_waiters_add(&ep->cur, g);
@@ -1538,6 +1783,46 @@ poller_check_get(const struct config_tailnet *cf, const char *url, const char *b
 	return status;
 }
 
+/* For a row without paths of its own (posture, asked per device): the URL of its request for the
+ * first device the devices list names (malloc'd), or NULL with *why (malloc'd) when there is no
+ * device to ask. */
+static char *
+poller_check_item_url(const struct config_tailnet *cf, const struct endpoint *e, const char *base,
+                      const char *bearer, char **why)
+{
+	struct http_rx rx = {0};
+	struct jscan js;
+	const char *el, *s;
+	size_t elen, n;
+	char *url = xasprintf("%s%s", base, endpoints[ENDPOINT_devices].paths[0]), *error = NULL;
+	char *cause = NULL, *id, *esc;
+	long status = poller_check_get(cf, url, bearer, NULL, &rx, &error);
+
+	free(url);
+	url = NULL;
+	if (status != 200)
+		*why = error != NULL
+		           ? xasprintf("not checked: the devices list failed: %s", error)
+		           : xasprintf("not checked: the devices list answered HTTP %ld", status);
+	else if (jscan_member(rx.body.p ? rx.body.p : "", rx.body.len, "devices", &js, &cause) !=
+	             JSCAN_ARRAY ||
+	         jscan_next(&js, &el, &elen) != 1 ||
+	         jscan_string_member(el, elen, "nodeId", &s, &n) != 1 || n == 0)
+		*why = xstrdup("not checked: no device to ask");
+	else {
+		id = xasprintf("%.*s", (int)n, s);
+		esc = curl_easy_escape(NULL, id, 0);
+		url = xasprintf("%s/api/v2%s/%s%s", cf->api_url, e->plan_path, esc ? esc : "",
+		                e->plan_suffix ?: "");
+		curl_free(esc);
+		free(id);
+	}
+	free(cause);
+	free(error);
+	http_rx_free(&rx);
+	return url;
+}
+
 /* The tailnet's bearer token (malloc'd), fetching an OAuth access token if need be. */
 static char *
 poller_check_bearer(const struct config_tailnet *cf, FILE *out)
@@ -1602,7 +1887,18 @@ poller_check_api(const struct config *cf, FILE *out)
 
 			if (!(tc->endpoints & 1u << k))
 				continue;
-			if (e->window) {
+			if (endpoint_npaths(e) == 0) {
+				/* No path of its own: asked for the first device listed. */
+				char *why = NULL;
+
+				if ((url = poller_check_item_url(tc, e, base, bearer, &why)) ==
+				    NULL) {
+					fprintf(out, "tailnet %s: %s: %s\n", tc->name, e->name,
+					        why);
+					free(why);
+					continue;
+				}
+			} else if (e->window) {
 				/* The last minute: a window is required, a short one is cheap. */
 				char a[TSTIME_STRLEN], b[TSTIME_STRLEN];
 				tstime_t now = tstime_now();

@@ -72,6 +72,8 @@ static const struct config_diff_key config_diff_tailnet[] = {
     CONFIG_DIFF_T(audit_interval, CONFIG_DIFF_I64),
     CONFIG_DIFF_T(audit_overlap, CONFIG_DIFF_I64),
     CONFIG_DIFF_T(audit_backfill, CONFIG_DIFF_I64),
+    CONFIG_DIFF_T(posture_interval, CONFIG_DIFF_I64),
+    CONFIG_DIFF_T(posture_concurrency, CONFIG_DIFF_INT),
 };
 #define CONFIG_DIFF_REBUILD 6
 

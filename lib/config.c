@@ -102,6 +102,8 @@ static const struct config_key config_tailnet_keys[] = {
     {CONFIG_T(audit_interval), CONFIG_DURATION, TSTIME_SEC, CONFIG_DURMAX},
     {CONFIG_T(audit_overlap), CONFIG_DURATION, 0, 90 * 86400 * TSTIME_SEC},
     {CONFIG_T(audit_backfill), CONFIG_DURATION, TSTIME_SEC, 90 * 86400 * TSTIME_SEC},
+    {CONFIG_T(posture_interval), CONFIG_DURATION, TSTIME_SEC, CONFIG_DURMAX},
+    {CONFIG_T(posture_concurrency), CONFIG_INT, 1, 64},
 };
 #define CONFIG_H(name) #name, offsetof(struct config_hook, name)
 static const struct config_key config_hook_keys[] = {
@@ -219,7 +221,8 @@ config_tailnet_new(struct config_parse *ps, const char *name)
 	tn->max_response = (size_t)64 << 20;
 	tn->mass_delete_percent = 50;
 	tn->confirm_delay = 30 * TSTIME_SEC;
-	tn->endpoints = CONFIG_ENDPOINTS_ALL;
+	tn->endpoints = CONFIG_ENDPOINTS_DEFAULT;
+	tn->posture_concurrency = 4;
 	tn->audit_overlap = 15 * 60 * TSTIME_SEC;
 	tn->audit_backfill = 90 * 86400 * TSTIME_SEC;
 	/* Node-key expiry warnings, as tsinv has always given them. */
@@ -490,6 +493,12 @@ config_endpoints(struct config_parse *ps, const struct config_key *k, const char
 	if (set == 0) {
 		config_err(ps, ps->line, "%s: name at least one of%s", k->name,
 		           config_endpoint_list);
+		return;
+	}
+	/* Posture asks each device the devices endpoint recorded: without it, stale ones. */
+	if ((set & 1u << ENDPOINT_posture) && !(set & 1u << ENDPOINT_devices)) {
+		config_err(ps, ps->line,
+		           "%s: posture needs devices (it asks each device they list)", k->name);
 		return;
 	}
 	*out = set;

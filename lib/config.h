@@ -35,7 +35,7 @@ struct config_tailnet {
 	int presence_events;                /* default no: record device.online / device.offline */
 	int attribution_events; /* default no: record device.attributed (the actor, joined later) */
 	int oauth_token_events; /* default no: key events for access tokens OAuth clients mint */
-	unsigned endpoints;     /* bit i: poll config_endpoint_names[i]; default all */
+	unsigned endpoints;     /* bit i: poll config_endpoint_names[i]; default all but posture */
 	/* us: history that ended longer ago than this is pruned; 0 (the default): kept forever.
 	 * At least 1s: values under a day are for tests. */
 	int64_t retain;
@@ -44,12 +44,18 @@ struct config_tailnet {
 	 * deferred arrive late), how far the first reaches back (default 90d, the API's horizon).
 	 */
 	int64_t audit_interval, audit_overlap, audit_backfill;
+	/* Posture attributes (endpoint posture): us between its polls (0, the default:
+	 * poll_interval), and how many devices' requests are in flight at once (default 4). */
+	int64_t posture_interval;
+	int posture_concurrency;
 };
 
 /* The endpoints a tailnet may poll, NULL-terminated, in the order of enum endpoint_id: devices
- * keys users policy dns settings webhooks. */
+ * keys users policy dns settings webhooks audit posture. */
 extern const char *const config_endpoint_names[];
 #define CONFIG_ENDPOINTS_ALL ((1u << ENDPOINT__COUNT) - 1)
+/* Posture asks once per device per poll: only on request. */
+#define CONFIG_ENDPOINTS_DEFAULT (CONFIG_ENDPOINTS_ALL & ~(1u << ENDPOINT_posture))
 
 /* "[hook NAME]": a script run once per matching event, in order, until it exits 0. */
 struct config_hook {

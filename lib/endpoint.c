@@ -106,6 +106,18 @@ const struct endpoint endpoints[ENDPOINT__COUNT] = {
             .apply = audit_answer,
             .scope = "logs:configuration:read",
         },
+    [ENDPOINT_posture] =
+        {
+            .name = endpoint_name_posture,
+            .kind = 'a',
+            /* No list: one request per current device, as GET /device/{id}/attributes. */
+            .plan_path = "/device",
+            .plan_suffix = "/attributes",
+            .plan = entity_posture_plan_answer,
+            .concurrent = 1,
+            .apply = entity_posture_answer,
+            .scope = "devices:posture_attributes:read",
+        },
 };
 
 const struct endpoint *

@@ -28,6 +28,8 @@ struct endpoint_answer {
 	size_t text_len;
 	/* After a plan: the extra answers, and the ids the API answered 404 and 403 for. */
 	json_t *fetched, *gone, *denied;
+	/* The ids the answers in fetched are for, in the same order. */
+	json_t *fetched_ids;
 	/* A window row: the time span the request asked for. */
 	tstime_t start, end;
 };
@@ -50,11 +52,17 @@ struct endpoint {
 	int text;       /* the answer is text (the policy file as written), not JSON */
 	int raw;        /* a JSON answer kept as its bytes too (in .text): stored as received */
 	int window;     /* the request asks ?start=&end= (the audit log): see audit_window */
-	const char *paths[ENDPOINT_MAX_PATHS]; /* the requests of a poll, after .../tailnet/{t}/ */
+	/* The requests of a poll, after .../tailnet/{t}/; none: only the plan's. */
+	const char *paths[ENDPOINT_MAX_PATHS];
 	/* With plan: where the extra ids are fetched, after .../tailnet/{t}/, or after .../api/v2
 	 * when it starts with "/" (a device, user or webhook by id). */
 	const char *plan_path;
+	/* Added after the id of each extra request ("/attributes"), or NULL. */
+	const char *plan_suffix;
 	endpoint_plan_fn plan; /* NULL: no extra requests */
+	/* The extra requests run side by side, at most the tailnet's posture_concurrency at once
+	 * (otherwise one after the other). */
+	int concurrent;
 	endpoint_apply_fn apply;
 	/* The OAuth scope a credential needs to read it: what a 403 is said to lack. */
 	const char *scope;

@@ -101,6 +101,25 @@ int entity_settings_answer(struct store *st, const char *tailnet, tstime_t t,
                            const struct endpoint_answer *ans, const struct hist_policy *pol,
                            struct hist_poll_result *res, char **cause);
 
+/* Posture: the ids of the devices the history holds as current, each asked for its attributes;
+ * the answers (ANS->fetched, paired with ANS->fetched_ids; a 404 in ANS->gone) recorded as a
+ * versioned part of each device (kind byte of the posture row), "device.posture.changed" when
+ * it changes. A wrong-shaped answer or a 403 records nothing. */
+int entity_posture_plan_answer(struct store *st, const char *tailnet,
+                               const struct endpoint_answer *ans, json_t **ids, char **cause);
+int entity_posture_answer(struct store *st, const char *tailnet, tstime_t t,
+                          const struct endpoint_answer *ans, const struct hist_policy *pol,
+                          struct hist_poll_result *res, char **cause);
+/* One attributes answer (BODY, borrowed) of device ID as recorded: its attributes by name, and
+ * "expiries" when it has any (a new reference), or NULL and *cause when it is not of the API's
+ * shape ({"attributes": {name: string|number|bool}, "expiries": {name: time}}). */
+json_t *entity_posture_record(json_t *body, const char *id, char **cause);
+/* Adds to RES, a device answer, the posture of device ID at AT (TSTIME_NONE: now) as "posture"
+ * (null: none known then) and, with HISTORY, "posture_versions"; nothing when the posture
+ * endpoint was never polled. */
+void entity_posture_device_in(struct store_txn *txn, const char *tailnet, const char *id,
+                              tstime_t at, int history, json_t *res);
+
 /*
  * Queries. AT = TSTIME_NONE means now (the last successful poll). Results are new references,
  * shaped as the socket ops users.list, keys.list, webhooks.list, dns.get, settings.get,

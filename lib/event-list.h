@@ -35,6 +35,9 @@ EVENT_TYPE(device_offline, "device.offline", "device", 1,
 EVENT_TYPE(device_multiple_connections, "device.multiple.connections", "device", 0,
            "the API says several machines connect with a device's node key at once (its state "
            "was probably copied), or no longer does; once per transition")
+EVENT_TYPE(device_posture_changed, "device.posture.changed", "device", 0,
+           "a device's posture attributes (custom:, node:, intune: ...) changed: \"changed\" "
+           "names them (endpoint posture, off by default)")
 EVENT_TYPE(device_attributed, "device.attributed", "device", 0,
            "a device's change was joined to the audit log (attribution_events = yes): "
            "\"attribution\" names the actor, or the candidates when several entries fit")

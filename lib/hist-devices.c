@@ -21,6 +21,10 @@ struct hist_change {
 	int hidden;             /* GONE: a shared-in device an OAuth token does not list */
 	int returned;           /* NEW: a device that had been hidden so */
 	char *old_stable;       /* CHANGE, GONE: malloc'd */
+	/* CHANGE of a record an earlier release wrote: its stable part with the fields that release
+	 * kept as volatile (norm_device_adopt), and whether that is all that changed. */
+	json_t *old_adopted;
+	int adopted;
 	/* GONE: what confirms it, and the mark of its first absence (and that window). */
 	enum hist_confirm confirm;
 	int marked;
@@ -47,8 +51,10 @@ struct hist_apply {
 static void
 hist_changes_free(struct hist_apply *a)
 {
-	for (size_t i = 0; i < a->nch; i++)
+	for (size_t i = 0; i < a->nch; i++) {
 		free(a->ch[i].old_stable);
+		json_decref(a->ch[i].old_adopted);
+	}
 	free(a->ch);
 	a->ch = NULL;
 	a->nch = 0;
@@ -100,6 +106,17 @@ hist_dev_change(enum hist_action act, const char *id, size_t i, const struct his
 	                      strlen("\"multipleConnections\":true")) != NULL;
 	if (act != HIST_A_VOL)
 		c->old_stable = hist_cur_stable_dup(cr);
+	if (act == HIST_A_CHANGE) {
+		json_t *old = json_loadb(cr->stable, cr->stable_len, 0, NULL), *new;
+
+		if (old != NULL && norm_device_adopt(old, cr->vol, cr->vol_len) > 0) {
+			new = json_loadb(a->devs[i].stable, a->devs[i].stable_len, 0, NULL);
+			c->adopted = json_equal(old, new);
+			c->old_adopted = old;
+			json_decref(new);
+		} else
+			json_decref(old);
+	}
 }
 
 /* Merges the sorted answer with the sorted current records into a list of changes. */
@@ -484,6 +501,8 @@ hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_chang
 		    -1)
 			return -1;
 		nold = hist_stable_addrs(c->old_stable, old, NORM_MAX_ADDRS);
+		if (c->adopted)
+			b.flags |= HIST_F_ADOPTED;
 		break;
 	case HIST_A_GONE: {
 		struct store_key k;
@@ -648,7 +667,11 @@ hist_addr_events(struct store_txn *txn, struct hist_apply *a, enum event_type_id
 static int
 hist_change_events(struct store_txn *txn, struct hist_apply *a, struct hist_change *c, char **cause)
 {
-	json_t *old = c->old_stable ? json_loads(c->old_stable, 0, NULL) : NULL;
+	/* A record an earlier release wrote is compared with what that release knew of the
+	 * fields it kept apart: tsinv recording more is no change of the device, and fires none. */
+	json_t *old = c->old_adopted != NULL  ? json_incref(c->old_adopted)
+	              : c->old_stable != NULL ? json_loads(c->old_stable, 0, NULL)
+	                                      : NULL;
 	json_t *new = c->nd != NULL ? json_loads(c->nd->stable, 0, NULL) : NULL;
 	json_t *changed = NULL, *rest = NULL, *v;
 	const char *name = json_string_value(json_object_get(new ? new : old, "name"));

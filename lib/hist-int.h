@@ -18,6 +18,10 @@
 
 /* The start of a version (or address interval) is exact: it came from the API's own time. */
 #define HIST_F_EXACT_FROM 0x1
+/* A device version that began because tsinv began to version a field an earlier release kept
+ * apart (updateAvailable), not because the device changed: its window says when tsinv first
+ * recorded the value, not when the value came to be. */
+#define HIST_F_ADOPTED 0x2
 
 /* A version's or an address interval's bounds, as stored (4 x i64 big-endian, then u32 flags). */
 struct hist_bounds {

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "entity.h"
 #include "hist-int.h"
 #include "jscan.h"
 #include "log.h"
@@ -594,6 +595,8 @@ hist_device_get(struct store *st, const char *tailnet, const char *query, tstime
 		                json_array_get(versions, json_array_size(versions) - 1)
 		                    ?: json_null());
 	}
+	/* Posture attributes, a versioned part of the device when the posture endpoint polls. */
+	entity_posture_device_in(txn, tailnet, id, at, history, res);
 	if (history)
 		json_object_set_new(res, "versions", versions);
 	else

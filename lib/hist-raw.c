@@ -14,7 +14,7 @@
 /* Hashed ahead of the bytes. Change it with anything that changes what the same bytes make
  * (normalisation, the checks of an element): every hash is then new, and each device is
  * parsed once more at the next poll, which writes the new hashes. */
-#define HIST_RAW_SALT "tsinv/devices/1\n"
+#define HIST_RAW_SALT "tsinv/devices/2\n" /* 2: updateAvailable is versioned */
 
 void
 hist_raw_hash(EVP_MD_CTX *ctx, const char *bytes, size_t len, unsigned char h[HIST_RAW_HASH])

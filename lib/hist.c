@@ -150,6 +150,8 @@ hist_bounds_json(json_t *obj, const struct hist_bounds *b)
 	json_object_set_new(obj, "to_hi", hist_time_json(b->to_hi));
 	if (b->flags & HIST_F_EXACT_FROM)
 		json_object_set_new(obj, "exact_from", json_true());
+	if (b->flags & HIST_F_ADOPTED)
+		json_object_set_new(obj, "adopted", json_true());
 	if (b->to_hi == HIST_UNSEEN_END)
 		json_object_set_new(obj, "end", json_string(HIST_UNSEEN_WHY));
 	if (b->to_hi == HIST_PENDING_END)
@@ -169,6 +171,8 @@ hist_bounds_sbuf(struct sbuf *sb, const struct hist_bounds *b)
 	hist_sbuf_time(sb, b->to_hi);
 	if (b->flags & HIST_F_EXACT_FROM)
 		sbuf_adds(sb, ",\"exact_from\":true");
+	if (b->flags & HIST_F_ADOPTED)
+		sbuf_adds(sb, ",\"adopted\":true");
 	if (b->to_hi == HIST_UNSEEN_END)
 		sbuf_adds(sb, ",\"end\":\"" HIST_UNSEEN_WHY "\"");
 	if (b->to_hi == HIST_PENDING_END)

@@ -8,10 +8,18 @@
 #include "log.h"
 #include "norm.h"
 
-/* Fields that change without anyone changing the tailnet. updateAvailable is here too: it flips
- * when Tailscale ships a client release, which is not a change of the device. */
+/* Fields that change without anyone changing the tailnet. */
 static const char *const norm_volatile[] = {
-    "lastSeen",        "connectedToControl", "clientConnectivity", "multipleConnections",
+    "lastSeen",
+    "connectedToControl",
+    "clientConnectivity",
+    "multipleConnections",
+};
+
+/* Fields an earlier release kept with the volatile ones and this one versions: a current record
+ * written by that release holds them in its volatile part. updateAvailable changes rarely and
+ * is a security fact (since when was this device out of date?). */
+static const char *const norm_once_volatile[] = {
     "updateAvailable",
 };
 
@@ -86,6 +94,33 @@ norm_device_volatile(const char *key)
 		if (strcmp(key, norm_volatile[i]) == 0)
 			return 1;
 	return 0;
+}
+
+int
+norm_device_adopt(json_t *old, const char *vol, size_t vol_len)
+{
+	json_t *v = NULL;
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(norm_once_volatile) / sizeof(norm_once_volatile[0]); i++) {
+		const char *k = norm_once_volatile[i];
+
+		char pat[64];
+
+		/* Our own compact dump: the member's key in quotes and a colon is exact. */
+		snprintf(pat, sizeof(pat), "\"%s\":", k);
+		if (json_object_get(old, k) != NULL ||
+		    memmem(vol, vol_len, pat, strlen(pat)) == NULL)
+			continue;
+		if (v == NULL && (v = json_loadb(vol, vol_len, 0, NULL)) == NULL)
+			return 0;
+		if (json_object_get(v, k) != NULL) {
+			json_object_set(old, k, json_object_get(v, k));
+			n++;
+		}
+	}
+	json_decref(v);
+	return n;
 }
 
 int

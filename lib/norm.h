@@ -38,6 +38,13 @@ int norm_cmp_json_str(const void *a, const void *b);
 /* Is KEY one of a device's volatile fields (never versioned)? */
 int norm_device_volatile(const char *key);
 
+/* A device's stable part OLD (borrowed) as an earlier release recorded it, with VOL (LEN
+ * bytes) its volatile part then: the fields that release kept as volatile and this one
+ * versions are copied from VOL into OLD where OLD lacks them, so that comparing OLD with a
+ * device normalised now shows what changed, not what tsinv began to record. Returns how many
+ * were copied (0: OLD was recorded by this release, or VOL holds none). */
+int norm_device_adopt(json_t *old, const char *vol, size_t vol_len);
+
 /* Checks and splits one API device object (borrowed). 0, or -1 with *cause saying what is wrong
  * with which device. */
 int norm_device(json_t *dev, struct norm_device *out, char **cause);

@@ -69,6 +69,7 @@ enum tssim_ep {
 	TSSIM_EP_USER,
 	TSSIM_EP_WEBHOOK,
 	TSSIM_EP_AUDIT,
+	TSSIM_EP_ATTRIBUTES,
 	TSSIM_EP_COUNT
 };
 
@@ -86,6 +87,7 @@ static const char *const tssim_ep_names[TSSIM_EP_COUNT] = {
     [TSSIM_EP_USER] = "user",
     [TSSIM_EP_WEBHOOK] = "webhook",
     [TSSIM_EP_AUDIT] = "audit",
+    [TSSIM_EP_ATTRIBUTES] = "attributes",
 };
 
 /* A serialised body shared by the cache and the responses still being written. */
@@ -116,6 +118,9 @@ struct tssim_tailnet {
 	bool null_lists;       /* an empty list is served as null, as a Go nil slice is */
 	bool no_dns_configuration; /* dns/configuration answers 404, as on an older server */
 	struct simaudit audit;     /* the configuration audit log */
+	/* Posture attributes set by posture_set, by nodeId: {"attributes":{}, "expiries":{}} (the
+	 * node: ones come from the device itself). */
+	json_t *posture;
 	TAILQ_ENTRY(tssim_tailnet) entry;
 };
 
@@ -179,6 +184,8 @@ struct tssim {
 	TAILQ_HEAD(, tssim_call) pending;
 	struct tssim_fault faults[TSSIM_EP_COUNT];
 	unsigned long counts[TSSIM_EP_COUNT];
+	/* Requests a delay fault holds now, and the most held at once (in flight at the server). */
+	unsigned long held[TSSIM_EP_COUNT], held_max[TSSIM_EP_COUNT];
 	char *oauth_id; /* NULL: no OAuth client, the token endpoint refuses everyone */
 	char *oauth_secret;
 	char *oauth_scope;
@@ -208,6 +215,8 @@ static int tssim_api_acl(struct tssim *, struct tssim_call *, struct tssim_blob 
 static int tssim_api_user(struct tssim *, struct tssim_call *, struct tssim_blob **, const char **);
 static int tssim_api_webhook(struct tssim *, struct tssim_call *, struct tssim_blob **,
                              const char **);
+static int tssim_api_attributes(struct tssim *, struct tssim_call *, struct tssim_blob **,
+                                const char **);
 static int tssim_auth_api(struct tssim *, struct tssim_call *, const char **);
 static int tssim_auth_client(struct tssim *, struct tssim_call *, const char **);
 
@@ -283,6 +292,8 @@ static const struct tssim_route {
      NULL, "webhooks:read"},
     {TSSIM_TAILNET "logging/configuration", TSSIM_EP_AUDIT, 0, EVHTTP_REQ_GET, tssim_auth_api,
      tssim_api_view, tssim_view_audit, "logs:configuration:read"},
+    {"/api/v2/device/*/attributes", TSSIM_EP_ATTRIBUTES, -1, EVHTTP_REQ_GET, tssim_auth_api,
+     tssim_api_attributes, NULL, "devices:posture_attributes:read"},
 };
 
 /* Control ops: each returns the members to add to {"ok":true} (new reference), or NULL and a
@@ -320,6 +331,7 @@ static json_t *tssim_op_webhook_set(struct tssim *, json_t *, char **);
 static json_t *tssim_op_date_skew(struct tssim *, json_t *, char **);
 static json_t *tssim_op_audit_add(struct tssim *, json_t *, char **);
 static json_t *tssim_op_audit_release(struct tssim *, json_t *, char **);
+static json_t *tssim_op_posture_set(struct tssim *, json_t *, char **);
 static json_t *tssim_op_help(struct tssim *, json_t *, char **);
 
 static const struct tssim_op {
@@ -390,6 +402,10 @@ static const struct tssim_op {
      "deferredAt holds it back until audit_release)"},
     {"audit_release", tssim_op_audit_release,
      "{tailnet}: serve the deferred audit log entries from now on"},
+    {"posture_set", tssim_op_posture_set,
+     "{tailnet, nodeId, name, value?, expiry?}: set a device's posture attribute name (any "
+     "namespace but node:) to value (string, number, boolean; null or none removes it), with "
+     "an expiry time or none"},
     {"help", tssim_op_help,
      "{}: this list. Ops that change the tailnet log an audit entry as the API would; their "
      "\"audit\" member: false for none (a node's own change), or an object whose members "
@@ -1772,6 +1788,7 @@ tssim_tailnet_add(struct tssim *sim, const char *name, json_t *devices)
 	tn->name = xstrdup(name);
 	tn->devices = devices;
 	tn->v4_next = 1;
+	tn->posture = json_object();
 	tssim_tailnet_defaults(tn);
 	TAILQ_INSERT_TAIL(&sim->tailnets, tn, entry);
 	return tn;
@@ -1799,6 +1816,7 @@ tssim_tailnet_free(struct tssim_tailnet *tn)
 	json_decref(tn->webhooks);
 	json_decref(tn->settings);
 	json_decref(tn->dns);
+	json_decref(tn->posture);
 	free(tn->acl);
 	free(tn->token_user);
 	free(tn->name);
@@ -2140,6 +2158,55 @@ tssim_api_device(struct tssim *sim, struct tssim_call *c, struct tssim_blob **bo
 	view = tssim_device_view(dev, c->fields_all);
 	*body = tssim_blob_dump(view);
 	json_decref(view);
+	return *body != NULL ? 200 : 500;
+}
+
+/* GET /device/{id}/attributes: the node: attributes the device reports (from its record) and
+ * those posture_set gave it; "expiries" only when one has an expiry, as the API's second
+ * example shows it absent. */
+static int
+tssim_api_attributes(struct tssim *sim, struct tssim_call *c, struct tssim_blob **body,
+                     const char **msg)
+{
+	struct tssim_tailnet *t;
+	json_t *dev = NULL, *attrs, *exp, *doc, *set = NULL;
+	const char *os, *ver;
+	char *lower;
+
+	TAILQ_FOREACH(t, &sim->tailnets, entry)
+	{
+		if ((dev = tssim_device_find(sim, t, c->args[0], NULL)) != NULL)
+			break;
+	}
+	if (dev == NULL) {
+		*msg = "not found";
+		return 404;
+	}
+	attrs = json_object();
+	if ((os = json_string_value(json_object_get(dev, "os"))) != NULL && *os != '\0') {
+		lower = xstrdup(os);
+		for (char *p = lower; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		json_object_set_new(attrs, "node:os", json_string(lower));
+		free(lower);
+	}
+	if ((ver = json_string_value(json_object_get(dev, "clientVersion"))) != NULL &&
+	    *ver != '\0') {
+		json_object_set_new(attrs, "node:tsVersion", json_stringn(ver, strcspn(ver, "-")));
+		json_object_set_new(attrs, "node:tsReleaseTrack", json_string("stable"));
+		json_object_set_new(attrs, "node:tsAutoUpdate", json_false());
+	}
+	exp = json_object();
+	set = json_object_get(t->posture, json_string_value(json_object_get(dev, "nodeId")));
+	json_object_update(attrs, json_object_get(set, "attributes"));
+	json_object_update(exp, json_object_get(set, "expiries"));
+	doc = json_object();
+	json_object_set_new(doc, "attributes", attrs);
+	if (json_object_size(exp) > 0)
+		json_object_set(doc, "expiries", exp);
+	json_decref(exp);
+	*body = tssim_blob_dump(doc);
+	json_decref(doc);
 	return *body != NULL ? 200 : 500;
 }
 
@@ -2726,6 +2793,7 @@ tssim_delay_cb(evutil_socket_t fd, short what, void *arg)
 	struct tssim_call *c = arg;
 
 	TAILQ_REMOVE(&c->sim->pending, c, entry);
+	c->sim->held[c->route->ep]--;
 	tssim_api_answer(c);
 	tssim_call_free(c);
 }
@@ -3124,6 +3192,8 @@ tssim_api(struct tssim *sim, struct evhttp_request *req, const struct tssim_rout
 		tv.tv_usec = c->fault.delay_ms % 1000 * 1000;
 		evtimer_add(c->timer, &tv);
 		TAILQ_INSERT_TAIL(&sim->pending, c, entry);
+		if (++sim->held[route->ep] > sim->held_max[route->ep])
+			sim->held_max[route->ep] = sim->held[route->ep];
 		return;
 	}
 	tssim_api_answer(c);
@@ -3451,6 +3521,52 @@ tssim_arg_device(struct tssim *sim, struct tssim_tailnet *tn, json_t *args, size
 }
 
 static json_t *
+tssim_op_posture_set(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+	json_t *dev, *value = json_object_get(args, "value"),
+	             *expiry = json_object_get(args, "expiry");
+	json_t *p, *attrs, *exp;
+	const char *name, *nid;
+
+	if (tn == NULL || (dev = tssim_arg_device(sim, tn, args, NULL, cause)) == NULL ||
+	    tssim_arg_str(args, "name", NULL, &name, cause) != 0)
+		return NULL;
+	if (strchr(name, ':') == NULL || strncmp(name, "node:", 5) == 0) {
+		*cause = xstrdup("\"name\" must be namespace:name, and node: attributes are the "
+		                 "device's own");
+		return NULL;
+	}
+	if (value != NULL && !json_is_null(value) && !json_is_string(value) &&
+	    !json_is_number(value) && !json_is_boolean(value)) {
+		*cause = xstrdup("\"value\" must be a string, a number, a boolean or null");
+		return NULL;
+	}
+	if (expiry != NULL && !json_is_null(expiry) && !json_is_string(expiry)) {
+		*cause = xstrdup("\"expiry\" must be a time (RFC 3339) or null");
+		return NULL;
+	}
+	nid = json_string_value(json_object_get(dev, "nodeId"));
+	if ((p = json_object_get(tn->posture, nid)) == NULL) {
+		p = json_pack("{s:{}, s:{}}", "attributes", "expiries");
+		json_object_set_new(tn->posture, nid, p);
+	}
+	attrs = json_object_get(p, "attributes");
+	exp = json_object_get(p, "expiries");
+	if (value == NULL || json_is_null(value)) {
+		json_object_del(attrs, name);
+		json_object_del(exp, name);
+	} else {
+		json_object_set(attrs, name, value);
+		if (expiry != NULL && !json_is_null(expiry))
+			json_object_set(exp, name, expiry);
+		else
+			json_object_del(exp, name);
+	}
+	return tssim_result("posture", json_incref(p));
+}
+
+static json_t *
 tssim_op_delete(struct tssim *sim, json_t *args, char **cause)
 {
 	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
@@ -3686,18 +3802,23 @@ tssim_op_clear_faults(struct tssim *sim, json_t *args, char **cause)
 static json_t *
 tssim_op_requests(struct tssim *sim, json_t *args, char **cause)
 {
-	json_t *counts = json_object(), *faults = json_array(), *res;
+	json_t *counts = json_object(), *faults = json_array(), *held = json_object(), *res;
 	bool reset;
 	int i;
 
 	if (tssim_arg_bool(args, "reset", &reset, cause) != 0) {
 		json_decref(counts);
 		json_decref(faults);
+		json_decref(held);
 		return NULL;
 	}
 	for (i = 0; i < TSSIM_EP_COUNT; i++) {
 		json_object_set_new(counts, tssim_ep_names[i],
 		                    json_integer((json_int_t)sim->counts[i]));
+		json_object_set_new(held, tssim_ep_names[i],
+		                    json_integer((json_int_t)sim->held_max[i]));
+		if (reset)
+			sim->held_max[i] = sim->held[i];
 		if (sim->faults[i].count != 0)
 			json_array_append_new(faults, tssim_fault_json(&sim->faults[i], i));
 		if (reset)
@@ -3705,6 +3826,7 @@ tssim_op_requests(struct tssim *sim, json_t *args, char **cause)
 	}
 	res = tssim_result("counts", counts);
 	json_object_set_new(res, "faults", faults);
+	json_object_set_new(res, "max_held", held);
 	json_object_set_new(res, "tokens_issued", json_integer((json_int_t)sim->oauth_issued));
 	if (reset)
 		sim->oauth_issued = 0;

@@ -383,7 +383,10 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(tn->key_expiry_warn.v[1], 7 * 86400 * SEC);
 	ck_assert_int_eq(tn->key_expiry_warn.v[2], 86400 * SEC);
 	ck_assert_int_eq(tn->presence_events, 0);
-	ck_assert_uint_eq(tn->endpoints, CONFIG_ENDPOINTS_ALL);
+	/* Every endpoint but posture, which asks once per device: only on request. */
+	ck_assert_uint_eq(tn->endpoints, CONFIG_ENDPOINTS_ALL & ~(1u << ENDPOINT_posture));
+	ck_assert_int_eq(tn->posture_interval, 0);
+	ck_assert_int_eq(tn->posture_concurrency, 4);
 	ck_assert_ptr_eq(config_tailnet_find(cf, "prod"), tn);
 	ck_assert_ptr_null(config_tailnet_find(cf, "Prod"));
 	ck_assert_ptr_null(config_tailnet_find(cf, ""));
@@ -428,22 +431,23 @@ START_TEST(test_endpoints)
 	/* A bit per name, in the order of config_endpoint_names. */
 	for (i = 0; config_endpoint_names[i] != NULL; i++)
 		;
-	ck_assert_uint_eq(i, 8);
+	ck_assert_uint_eq(i, 9);
 	ck_assert_str_eq(config_endpoint_names[0], "devices");
 	ck_assert_str_eq(config_endpoint_names[1], "keys");
 	ck_assert_str_eq(config_endpoint_names[3], "policy");
 	ck_assert_str_eq(config_endpoint_names[6], "webhooks");
 	ck_assert_str_eq(config_endpoint_names[7], "audit");
+	ck_assert_str_eq(config_endpoint_names[8], "posture");
 	ck_assert_uint_eq(CONFIG_ENDPOINTS_ALL, (1u << i) - 1);
 	ck_assert_uint_eq(cf->tailnets[0].endpoints, 1u << 0 | 1u << 1 | 1u << 3);
 	ck_assert_uint_eq(cf->tailnets[1].endpoints, 1u << 6);
 	config_free(cf);
 	load_fails("[tailnet a]\napi_key_file = k\nendpoints = devices acl\n",
 	           "%F:3: endpoints: \"acl\" is not one of devices keys users policy dns settings "
-	           "webhooks audit");
+	           "webhooks audit posture");
 	load_fails("[tailnet a]\napi_key_file = k\nendpoints = devicesx\n",
 	           "%F:3: endpoints: \"devicesx\" is not one of devices keys users policy dns "
-	           "settings webhooks audit");
+	           "settings webhooks audit posture");
 }
 END_TEST
 
@@ -469,11 +473,37 @@ START_TEST(test_audit_keys)
 }
 END_TEST
 
+/* Posture: off by default, on when named; its pace and its cap, checked with file:line. */
+START_TEST(test_posture_keys)
+{
+	struct config *cf = load_ok("[tailnet a]\napi_key_file = k\n[tailnet b]\napi_key_file = "
+	                            "k\nendpoints = devices posture\nposture_interval = 1h\n"
+	                            "posture_concurrency = 16\n");
+
+	ck_assert_uint_eq(cf->tailnets[0].endpoints & 1u << ENDPOINT_posture, 0);
+	ck_assert_uint_eq(cf->tailnets[1].endpoints,
+	                  1u << ENDPOINT_devices | 1u << ENDPOINT_posture);
+	ck_assert_int_eq(cf->tailnets[1].posture_interval, 3600 * TSTIME_SEC);
+	ck_assert_int_eq(cf->tailnets[1].posture_concurrency, 16);
+	config_free(cf);
+	load_fails("[tailnet a]\napi_key_file = k\nposture_concurrency = 0\n",
+	           "%F:3: posture_concurrency: \"0\" is not a number from 1 to 64");
+	load_fails("[tailnet a]\napi_key_file = k\nposture_concurrency = 65\n",
+	           "%F:3: posture_concurrency: \"65\" is not a number from 1 to 64");
+	load_fails("[tailnet a]\napi_key_file = k\n\nposture_concurrency = many\n",
+	           "%F:4: posture_concurrency: \"many\" is not a number from 1 to 64");
+	load_fails("[tailnet a]\napi_key_file = k\nendpoints = keys posture\n",
+	           "%F:3: endpoints: posture needs devices (it asks each device they list)");
+	load_fails("[tailnet a]\napi_key_file = k\nposture_interval = 0s\n",
+	           "%F:3: posture_interval: \"0s\" is below the minimum of 1s");
+}
+END_TEST
+
 /* The config's names and the endpoint rows come from one list, in one order; the kind bytes are
  * the store's format and never move. */
 START_TEST(test_endpoint_rows)
 {
-	static const char kinds[] = "dkupnswA";
+	static const char kinds[] = "dkupnswAa";
 	size_t i, j;
 
 	ck_assert_uint_eq(ENDPOINT__COUNT, sizeof(kinds) - 1);
@@ -484,7 +514,8 @@ START_TEST(test_endpoint_rows)
 		ck_assert_ptr_eq(endpoint_find(e->name), e);
 		ck_assert_int_eq(e->kind, kinds[i]);
 		ck_assert_ptr_nonnull(e->apply);
-		ck_assert_uint_ge(endpoint_npaths(e), 1);
+		/* A row without paths asks its plan's requests alone. */
+		ck_assert(endpoint_npaths(e) >= 1 || e->plan != NULL);
 		ck_assert(e->plan == NULL || e->plan_path != NULL);
 		/* A 403 names the scope the credential lacks. */
 		ck_assert_ptr_nonnull(e->scope);
@@ -1398,6 +1429,7 @@ config_suite(void)
 	tcase_add_test(tc, test_endpoints);
 	tcase_add_test(tc, test_endpoint_rows);
 	tcase_add_test(tc, test_audit_keys);
+	tcase_add_test(tc, test_posture_keys);
 	tcase_add_test(tc, test_unreadable);
 	tcase_add_test(tc, test_checked_all);
 	tcase_add_test(tc, test_checked_state_dir);

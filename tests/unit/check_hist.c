@@ -613,7 +613,7 @@ END_TEST
 START_TEST(test_volatile_no_version)
 {
 	static const char *const fields[] = {"lastSeen", "connectedToControl", "clientConnectivity",
-	                                     "multipleConnections", "updateAvailable"};
+	                                     "multipleConnections"};
 	json_t *a = mkdev(1), *b = mkdev(2), *d;
 	struct hist_poll_result res;
 	int i = 1;
@@ -625,7 +625,6 @@ START_TEST(test_volatile_no_version)
 	                    json_pack("{s:[s,s], s:s}", "endpoints", "192.0.2.7:41641",
 	                              "198.51.100.1:1", "derp", "nyc"));
 	json_object_set_new(a, "multipleConnections", json_true());
-	json_object_set_new(a, "updateAvailable", json_true());
 	/* One at a time, then each removed. */
 	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
 		json_t *m = json_deep_copy(a);
@@ -657,6 +656,11 @@ START_TEST(test_volatile_no_version)
 	    "2023-11-16T00:00:00Z");
 	json_decref(d);
 	ck_assert_uint_eq(nversions(nid(1)), 1);
+	/* updateAvailable is no volatile field: a security fact, versioned. */
+	json_object_set_new(a, "updateAvailable", json_true());
+	res = apply(P(i++), a, b, END);
+	ck_assert_uint_eq(res.changed, 1);
+	ck_assert_uint_eq(nversions(nid(1)), 2);
 	decref_all(a, b, END);
 }
 END_TEST

@@ -10,6 +10,7 @@
 
 #include "fixture.h"
 #include "hist-int.h"
+#include "hist-raw.h"
 #include "hist.h"
 #include "store.h"
 #include "tstime.h"
@@ -274,6 +275,152 @@ START_TEST(test_listed_twice)
 }
 END_TEST
 
+/* Device N with updateAvailable UA, as fields=all lists it. */
+static const char *
+dev_ua(int n, int ua)
+{
+	char *b = fixture_buf();
+
+	snprintf(b, 4096,
+	         "{\"id\":\"%d\",\"nodeId\":\"n%dCNTRL\",\"addresses\":[\"100.64.0.%d\"],\"name\":\"d%d\","
+	         "\"hostname\":\"d%d\",\"os\":\"linux\",\"authorized\":true,\"isExternal\":false,"
+	         "\"keyExpiryDisabled\":true,\"updateAvailable\":%s}",
+	         n, n, n, n, n, ua ? "true" : "false");
+	return b;
+}
+
+/* Device ID's current record and open version as a release that kept updateAvailable with the
+ * volatile fields wrote them, and no raw record of this release's (its hashes were salted
+ * otherwise). */
+static int
+older_txn(struct store_txn *txn, void *arg, char **cause)
+{
+	const char *id = arg;
+	struct hist_endpoint ep;
+	struct store_key k;
+	struct store_val v;
+	struct hist_cur cr;
+	json_t *stable, *vol;
+	char *s, *o;
+	uint8_t *enc, *ver;
+	size_t len;
+	int rc;
+
+	hist_key_device(&k, TN, id);
+	ck_assert_int_eq(store_get(txn, STORE_CUR, &k, &v, cause), 0);
+	ck_assert_int_eq(hist_cur_decode(&v, &cr), 0);
+	stable = json_loadb(cr.stable, cr.stable_len, 0, NULL);
+	vol = json_loadb(cr.vol, cr.vol_len, 0, NULL);
+	json_object_set(vol, "updateAvailable", json_object_get(stable, "updateAvailable"));
+	json_object_del(stable, "updateAvailable");
+	s = json_dumps(stable, JSON_COMPACT | JSON_SORT_KEYS);
+	o = json_dumps(vol, JSON_COMPACT | JSON_SORT_KEYS);
+	enc = hist_cur_encode(&cr.b, s, strlen(s), o, strlen(o), &len);
+	rc = store_put(txn, STORE_CUR, &k, enc, len, cause);
+	free(enc);
+	ver = malloc(HIST_BOUNDS_LEN + strlen(s));
+	hist_bounds_put(ver, &cr.b);
+	memcpy(ver + HIST_BOUNDS_LEN, s, strlen(s));
+	store_key_i64(&k, cr.b.from_hi);
+	if (rc == 0)
+		rc = store_put(txn, STORE_VER, &k, ver, HIST_BOUNDS_LEN + strlen(s), cause);
+	free(ver);
+	free(s);
+	free(o);
+	json_decref(stable);
+	json_decref(vol);
+	if (rc == 0)
+		rc = hist_raw_clear(txn, TN, cause);
+	if (rc == 0 && hist_ep_read(txn, TN, "devices", &ep, cause) == 0) {
+		ep.raw[0] = '\0';
+		rc = hist_ep_write(txn, TN, "devices", &ep, cause);
+		hist_endpoint_free(&ep);
+	}
+	return rc;
+}
+
+static tstime_t
+tparse(json_t *v)
+{
+	tstime_t t = TSTIME_NONE;
+
+	ck_assert_int_eq(tstime_parse_rfc3339(json_string_value(v), &t), 0);
+	return t;
+}
+
+/* The versions of device ID. */
+static json_t *
+versions(const char *id)
+{
+	json_t *out = NULL, *vs;
+	char *cause = NULL;
+
+	ck_assert_msg(hist_device_get(st, TN, id, TSTIME_NONE, 1, &out, &cause) == HIST_OK, "%s",
+	              cause);
+	vs = json_incref(json_object_get(out, "versions"));
+	json_decref(out);
+	ck_assert(json_is_array(vs));
+	return vs;
+}
+
+/* updateAvailable is versioned: a flip is a change with its window and its event. A record an
+ * earlier release wrote (the value in its volatile part) takes the value at the first poll
+ * after the upgrade as a new version marked adopted, firing nothing when the value is what
+ * that release saw, and an event when it moved meanwhile. */
+START_TEST(test_update_available)
+{
+	struct hist_poll_result r;
+	char *cause = NULL;
+	json_t *vs, *v;
+
+	apply(P(0), body(dev_ua(1, 0), dev_ua(2, 0), NULL));
+	r = apply(P(1), body(dev_ua(1, 1), dev_ua(2, 0), NULL));
+	ck_assert_uint_eq(r.changed, 1);
+	ck_assert_uint_eq(r.vol_updates, 0);
+	ck_assert_uint_eq(r.events, 1);
+	vs = versions("n1CNTRL");
+	ck_assert_uint_eq(json_array_size(vs), 2);
+	v = json_array_get(vs, 1);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(v, "changed"), 0)),
+	                 "updateAvailable");
+	ck_assert(json_is_true(json_object_get(json_object_get(v, "device"), "updateAvailable")));
+	ck_assert_ptr_null(json_object_get(v, "adopted"));
+	ck_assert_int_eq(tparse(json_object_get(v, "from_lo")), P(0));
+	ck_assert_int_eq(tparse(json_object_get(v, "from_hi")), P(1));
+	json_decref(vs);
+
+	/* Both as an earlier release left them: n1 true, n2 false, in their volatile parts. */
+	ck_assert_int_eq(store_write(st, older_txn, "n1CNTRL", &cause), 0);
+	ck_assert_int_eq(store_write(st, older_txn, "n2CNTRL", &cause), 0);
+	/* n1 unchanged: adopted, no event; n2 went true meanwhile: a change and its event. */
+	r = apply(P(2), body(dev_ua(1, 1), dev_ua(2, 1), NULL));
+	ck_assert_uint_eq(r.unparsed, 0);
+	ck_assert_uint_eq(r.changed, 2);
+	ck_assert_uint_eq(r.events, 1);
+	vs = versions("n1CNTRL");
+	ck_assert_uint_eq(json_array_size(vs), 3);
+	ck_assert_ptr_null(
+	    json_object_get(json_object_get(json_array_get(vs, 1), "device"), "updateAvailable"));
+	ck_assert(json_is_true(json_object_get(json_array_get(vs, 2), "adopted")));
+	json_decref(vs);
+	vs = versions("n2CNTRL");
+	ck_assert_uint_eq(json_array_size(vs), 2);
+	ck_assert_ptr_null(json_object_get(json_array_get(vs, 1), "adopted"));
+	json_decref(vs);
+	/* From then on the same bytes are not parsed, and a flip is a change as any. */
+	r = apply(P(3), body(dev_ua(1, 1), dev_ua(2, 1), NULL));
+	ck_assert_uint_eq(r.unparsed, 2);
+	ck_assert_uint_eq(r.changed + r.events, 0);
+	r = apply(P(4), body(dev_ua(1, 0), dev_ua(2, 1), NULL));
+	ck_assert_uint_eq(r.changed, 1);
+	ck_assert_uint_eq(r.events, 1);
+	vs = versions("n1CNTRL");
+	ck_assert_uint_eq(json_array_size(vs), 4);
+	ck_assert_ptr_null(json_object_get(json_array_get(vs, 3), "adopted"));
+	json_decref(vs);
+}
+END_TEST
+
 static Suite *
 hist_raw_suite(void)
 {
@@ -287,6 +434,7 @@ hist_raw_suite(void)
 	tcase_add_test(tc, test_refused_as_before);
 	tcase_add_test(tc, test_untrusted);
 	tcase_add_test(tc, test_listed_twice);
+	tcase_add_test(tc, test_update_available);
 	suite_add_tcase(s, tc);
 	return s;
 }
