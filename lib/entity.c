@@ -183,7 +183,8 @@ static int
 entity_apply_change(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
                     tstime_t last_ok, char **cause)
 {
-	struct hist_bounds b = {last_ok, a->t, TSTIME_NONE, TSTIME_NONE, 0};
+	struct hist_bounds b = {last_ok, a->t,        TSTIME_NONE, TSTIME_NONE,
+	                        0,       TSTIME_NONE, TSTIME_NONE};
 	struct store_key k;
 
 	switch (c->action) {

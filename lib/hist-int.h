@@ -18,11 +18,18 @@
 
 /* The start of a version (or address interval) is exact: it came from the API's own time. */
 #define HIST_F_EXACT_FROM 0x1
+/* Never stored (hist_bounds_put drops them): the audit log pins the start at pin_from, the end
+ * at pin_to (pin.c's pin_apply sets them when a reader asks). */
+#define HIST_F_PIN_FROM 0x100
+#define HIST_F_PIN_TO 0x200
+#define HIST_F_PINS (HIST_F_PIN_FROM | HIST_F_PIN_TO)
 
-/* A version's or an address interval's bounds, as stored (4 x i64 big-endian, then u32 flags). */
+/* A version's or an address interval's bounds, as stored (4 x i64 big-endian, then u32 flags),
+ * and the pins a reader applied (valid only under their flags). */
 struct hist_bounds {
 	tstime_t from_lo, from_hi, to_lo, to_hi;
 	uint32_t flags;
+	tstime_t pin_from, pin_to;
 };
 #define HIST_BOUNDS_LEN 36
 /* The end of a version or address interval that the credential stopped showing (shared-in
