@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "entity-int.h"
+#include "pin.h"
 #include "event-log.h"
 #include "log.h"
 #include "norm.h"
@@ -653,7 +654,11 @@ entity_rows(struct entity_query *q, const char *tailnet, const struct entity_kin
 		if (val.len < HIST_BOUNDS_LEN)
 			continue;
 		hist_bounds_get(val.data, &b);
-		if ((s = hist_state_cov(&b, q->at, q->ep.last_ok, q->covered)) == HIST_NO)
+		s = hist_state_cov(&b, q->at, q->ep.last_ok, q->covered);
+		/* Only a window's maybe can a pin change: the other rows cost no lookup. */
+		if (s == HIST_MAYBE && pin_apply(q->txn, tailnet, ENTITY_ROW(k)->kind, id, &b))
+			s = hist_state_cov(&b, q->at, q->ep.last_ok, q->covered);
+		if (s == HIST_NO)
 			continue;
 		json_array_append_new(rows, entity_row(k, id, s, &b,
 		                                       (const char *)val.data + HIST_BOUNDS_LEN,

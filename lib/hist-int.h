@@ -139,6 +139,9 @@ enum hist_state hist_state_cov(const struct hist_bounds *b, tstime_t t, tstime_t
 json_t *hist_time_json(tstime_t t);
 void hist_sbuf_time(struct sbuf *sb, tstime_t t);
 void hist_bounds_json(json_t *obj, const struct hist_bounds *b);
+/* The pins hist_bounds_json wrote into V ("exact_from_by", "exact_to_by": the side collapsed to
+ * its moment) set again on B, whose four bounds were read back from V. */
+void hist_bounds_pins_json(json_t *v, struct hist_bounds *b);
 /* The same members as JSON text: "from_lo":...,"exact_from":true, no braces. */
 void hist_bounds_sbuf(struct sbuf *sb, const struct hist_bounds *b);
 

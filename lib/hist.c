@@ -199,6 +199,20 @@ hist_bounds_json(json_t *obj, const struct hist_bounds *b)
 }
 
 void
+hist_bounds_pins_json(json_t *v, struct hist_bounds *b)
+{
+	b->flags &= ~(uint32_t)HIST_F_PINS;
+	if (json_is_string(json_object_get(v, "exact_from_by")) && b->from_hi != TSTIME_NONE) {
+		b->flags |= HIST_F_PIN_FROM;
+		b->pin_from = b->from_hi;
+	}
+	if (json_is_string(json_object_get(v, "exact_to_by")) && b->to_hi != TSTIME_NONE) {
+		b->flags |= HIST_F_PIN_TO;
+		b->pin_to = b->to_hi;
+	}
+}
+
+void
 hist_bounds_sbuf(struct sbuf *sb, const struct hist_bounds *b)
 {
 	struct hist_bounds s;

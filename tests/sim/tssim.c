@@ -1518,7 +1518,8 @@ tssim_dns_apply(json_t *dns, json_t *given, bool op, char **cause)
 
 	json_object_foreach(given, key, v)
 	{
-		if (op && (strcmp(key, "op") == 0 || strcmp(key, "tailnet") == 0))
+		if (op && (strcmp(key, "op") == 0 || strcmp(key, "tailnet") == 0 ||
+		           strcmp(key, "audit") == 0))
 			continue;
 		for (i = 0; i < TSSIM_NELEM(tssim_dns_members); i++)
 			if (strcmp(tssim_dns_members[i].name, key) == 0)
