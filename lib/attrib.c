@@ -12,6 +12,8 @@
 #include "pin.h"
 #include "xmalloc.h"
 
+#define ATTRIB_MAX_FIELDS 5
+
 /* The versions noted during the write transaction in hand: LMDB lets one write transaction run
  * at a time, and each poll's starts with attrib_reset. */
 struct attrib_pending {
@@ -23,28 +25,56 @@ struct attrib_pending {
 static struct attrib_pending *attrib_pend;
 static size_t attrib_npend, attrib_cappend;
 
-/* A property of an audit entry and the stable fields whose change it explains (none listed:
- * any change of the entity). */
+/* A property of an audit entry (or, for an entry without one, its action) and the stable
+ * fields whose change it explains (none listed: any change of the entity). */
 struct attrib_prop {
-	const char *property, *fields[3];
+	const char *property, *action;
+	const char *fields[ATTRIB_MAX_FIELDS];
 };
 
 static const struct attrib_prop attrib_device_props[] = {
-    {"MACHINE_NAME", {"name"}},
-    {"ACL_TAGS", {"tags"}},
-    {"ADDRESS", {"addresses"}},
-    {"KEY_EXPIRY_TIME", {"keyExpiryDisabled", "expires"}},
-    {"AUTHORIZED", {"authorized"}},
-    {"ALLOWED_IPS", {"enabledRoutes"}},
-    {NULL, {NULL}},
+    {.property = "MACHINE_NAME", .fields = {"name"}},
+    {.property = "ACL_TAGS", .fields = {"tags"}},
+    {.property = "ADDRESS", .fields = {"addresses"}},
+    {.property = "KEY_EXPIRY_TIME", .fields = {"keyExpiryDisabled", "expires"}},
+    {.property = "AUTHORIZED", .fields = {"authorized"}},
+    {.property = "ALLOWED_IPS", .fields = {"enabledRoutes"}},
+    {0},
 };
 static const struct attrib_prop attrib_user_props[] = {
-    {"USER_ROLE", {"role"}},
-    {NULL, {NULL}},
+    {.property = "USER_ROLE", .fields = {"role"}},
+    {0},
 };
-static const struct attrib_prop attrib_none_props[] = {{NULL, {NULL}}};
-static const struct attrib_prop attrib_policy_props[] = {{"ACL", {NULL}}, {NULL, {NULL}}};
-static const struct attrib_prop attrib_dns_props[] = {{"DNS_CONFIG", {NULL}}, {NULL, {NULL}}};
+/* A key's revocation (API_KEY.REVOKE, no property) sets these. */
+static const struct attrib_prop attrib_key_props[] = {
+    {.action = "REVOKE", .fields = {"state", "revoked", "invalid", "updated"}},
+    {0},
+};
+static const struct attrib_prop attrib_policy_props[] = {{.property = "ACL"}, {0}};
+static const struct attrib_prop attrib_dns_props[] = {{.property = "DNS_CONFIG"}, {0}};
+/* The reference payloads show no settings property: these are a guess (each setting's name in
+ * upper snake case), and tssim logs the same. A real entry with another name is not joined. */
+static const struct attrib_prop attrib_settings_props[] = {
+    {.property = "ACLS_EXTERNALLY_MANAGED_ON", .fields = {"aclsExternallyManagedOn"}},
+    {.property = "ACLS_EXTERNAL_LINK", .fields = {"aclsExternalLink"}},
+    {.property = "DEVICES_APPROVAL_ON", .fields = {"devicesApprovalOn"}},
+    {.property = "DEVICES_AUTO_UPDATES_ON", .fields = {"devicesAutoUpdatesOn"}},
+    {.property = "DEVICES_KEY_DURATION_DAYS", .fields = {"devicesKeyDurationDays"}},
+    {.property = "USERS_APPROVAL_ON", .fields = {"usersApprovalOn"}},
+    {.property = "USERS_ROLE_ALLOWED_TO_JOIN_EXTERNAL_TAILNETS",
+     .fields = {"usersRoleAllowedToJoinExternalTailnets"}},
+    {.property = "NETWORK_FLOW_LOGGING_ON", .fields = {"networkFlowLoggingOn"}},
+    {.property = "REGIONAL_ROUTING_ON", .fields = {"regionalRoutingOn"}},
+    {.property = "POSTURE_IDENTITY_COLLECTION_ON", .fields = {"postureIdentityCollectionOn"}},
+    {.property = "HTTPS_ENABLED", .fields = {"httpsEnabled"}},
+    {0},
+};
+/* WEBHOOK_ENDPOINT.CREATE is in the reference; these update properties are a guess. */
+static const struct attrib_prop attrib_webhook_props[] = {
+    {.property = "ENDPOINT_URL", .fields = {"endpointUrl"}},
+    {.property = "SUBSCRIPTIONS", .fields = {"subscriptions"}},
+    {0},
+};
 
 /* What is joined, per kind of entity: the audit log's target type for it, and whether the
  * entry names the entity by id (a node, key, user) or is the tailnet's own with a property
@@ -57,9 +87,11 @@ static const struct attrib_rule {
 } attrib_rules[] = {
     {ENDPOINT_devices, "NODE", NULL, attrib_device_props},
     {ENDPOINT_users, "USER", NULL, attrib_user_props},
-    {ENDPOINT_keys, "API_KEY", NULL, attrib_none_props},
+    {ENDPOINT_keys, "API_KEY", NULL, attrib_key_props},
     {ENDPOINT_policy, "TAILNET", "policy", attrib_policy_props},
     {ENDPOINT_dns, "TAILNET", "dns", attrib_dns_props},
+    {ENDPOINT_settings, "TAILNET", "settings", attrib_settings_props},
+    {ENDPOINT_webhooks, "WEBHOOK_ENDPOINT", NULL, attrib_webhook_props},
 };
 #define ATTRIB_NRULES (sizeof attrib_rules / sizeof attrib_rules[0])
 
@@ -72,12 +104,13 @@ attrib_rule(uint8_t kind)
 	return NULL;
 }
 
-/* The rule's entry in PROPS for PROPERTY, or NULL. */
+/* The rule's entry in PROPS for PROPERTY (an entry without one: for ACTION), or NULL. */
 static const struct attrib_prop *
-attrib_prop(const struct attrib_rule *r, const char *property)
+attrib_prop(const struct attrib_rule *r, const char *property, const char *action)
 {
-	for (const struct attrib_prop *p = r->props; property != NULL && p->property != NULL; p++)
-		if (strcmp(p->property, property) == 0)
+	for (const struct attrib_prop *p = r->props; p->property != NULL || p->action != NULL; p++)
+		if (p->property != NULL ? property != NULL && strcmp(p->property, property) == 0
+		                        : action != NULL && strcmp(p->action, action) == 0)
 			return p;
 	return NULL;
 }
@@ -95,7 +128,6 @@ attrib_reset(void)
 static void
 attrib_note(uint8_t kind, const char *id, tstime_t from_hi, int end)
 {
-	/* Webhooks and settings are not joined yet. */
 	if (attrib_rule(kind) == NULL)
 		return;
 	for (size_t i = 0; i < attrib_npend; i++)
@@ -221,7 +253,7 @@ attrib_note_entry(struct store_txn *txn, const char *tailnet, json_t *entry, int
 		uint8_t kind = endpoints[r->endpoint].kind;
 
 		if (strcmp(type, r->ttype) != 0 || id == NULL || *id == '\0' ||
-		    (r->id != NULL && attrib_prop(r, prop) == NULL))
+		    (r->id != NULL && attrib_prop(r, prop, action) == NULL))
 			continue;
 		if ((rc = attrib_version_at(txn, tailnet, kind, id, ns, &from_hi, cause)) == -1)
 			return -1;
@@ -240,7 +272,7 @@ attrib_fits(const struct attrib_rule *r, json_t *entry, json_t *prev, json_t *ch
 	const char *action = json_string_value(json_object_get(entry, "action"));
 	const char *type = json_string_value(json_object_get(target, "type"));
 	const struct attrib_prop *p =
-	    attrib_prop(r, json_string_value(json_object_get(target, "property")));
+	    attrib_prop(r, json_string_value(json_object_get(target, "property")), action);
 	size_t j, k;
 
 	if (action == NULL || type == NULL || strcmp(type, r->ttype) != 0)
@@ -252,7 +284,7 @@ attrib_fits(const struct attrib_rule *r, json_t *entry, json_t *prev, json_t *ch
 	if (p->fields[0] == NULL)
 		return json_array_size(changed) > 0 ? json_deep_copy(changed) : NULL;
 	out = json_array();
-	for (j = 0; j < 3 && p->fields[j] != NULL; j++)
+	for (j = 0; j < ATTRIB_MAX_FIELDS && p->fields[j] != NULL; j++)
 		json_array_foreach(changed, k, f)
 		{
 			const char *s = json_string_value(f);
@@ -465,6 +497,7 @@ static const char *const attrib_change_types[] = {
     "device.routes.changed",
     "device.updated",
     "key.created",
+    "key.revoked",
     "key.updated",
     "user.created",
     "user.role.changed",
@@ -472,6 +505,9 @@ static const char *const attrib_change_types[] = {
     "user.updated",
     "policy.changed",
     "dns.changed",
+    "settings.changed",
+    "webhook.created",
+    "webhook.updated",
 };
 
 int
