@@ -758,6 +758,7 @@ attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pend
 		};
 		uint64_t seq;
 
+		pin_apply(txn, tailnet, p->kind, p->id, &b); /* the change's exact time, if pinned */
 		hist_bounds_json(change, &b);
 		json_object_set_new(data, "change", change);
 		json_object_set(data, "attribution", rec);
