@@ -320,6 +320,7 @@ static json_t *tssim_op_webhook_set(struct tssim *, json_t *, char **);
 static json_t *tssim_op_date_skew(struct tssim *, json_t *, char **);
 static json_t *tssim_op_audit_add(struct tssim *, json_t *, char **);
 static json_t *tssim_op_audit_release(struct tssim *, json_t *, char **);
+static json_t *tssim_op_audit_generate(struct tssim *, json_t *, char **);
 static json_t *tssim_op_help(struct tssim *, json_t *, char **);
 
 static const struct tssim_op {
@@ -390,6 +391,9 @@ static const struct tssim_op {
      "deferredAt holds it back until audit_release)"},
     {"audit_release", tssim_op_audit_release,
      "{tailnet}: serve the deferred audit log entries from now on"},
+    {"audit_generate", tssim_op_audit_generate,
+     "{tailnet, count, seconds?}: add count generated entries (renames, tags, roles, policy, "
+     "keys) logged over the last seconds (60), for load"},
     {"help", tssim_op_help,
      "{}: this list. Ops that change the tailnet log an audit entry as the API would; their "
      "\"audit\" member: false for none (a node's own change), or an object whose members "
@@ -4202,6 +4206,25 @@ tssim_op_audit_add(struct tssim *sim, json_t *args, char **cause)
 	if (tn == NULL || simaudit_add(&tn->audit, json_object_get(args, "entry"), cause) != 0)
 		return NULL;
 	return tssim_result("entries", json_integer((json_int_t)tn->audit.n));
+}
+
+static json_t *
+tssim_op_audit_generate(struct tssim *sim, json_t *args, char **cause)
+{
+	struct tssim_tailnet *tn = tssim_arg_tailnet(sim, args, false, cause);
+	long long count, secs;
+	int64_t now = simaudit_now();
+
+	if (tn == NULL || tssim_arg_int(args, "count", 0, 1, 10000000, &count, cause) != 0 ||
+	    tssim_arg_int(args, "seconds", 60, 1, 86400LL * 90, &secs, cause) != 0)
+		return NULL;
+	if (count == 0) {
+		*cause = xstrdup("\"count\" is required");
+		return NULL;
+	}
+	return tssim_result(
+	    "entries", json_integer((json_int_t)simaudit_generate(
+	                   &tn->audit, (size_t)count, now - secs * 1000000000, now, tn->devices)));
 }
 
 static json_t *
