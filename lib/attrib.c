@@ -128,12 +128,10 @@ attrib_reset(void)
 static void
 attrib_note(uint8_t kind, const char *id, tstime_t from_hi, int end)
 {
+	/* Duplicates (several entries on one change) are dropped when the poll ends: a scan of
+	 * every note here would make a poll of N new versions cost N * N. */
 	if (attrib_rule(kind) == NULL)
 		return;
-	for (size_t i = 0; i < attrib_npend; i++)
-		if (attrib_pend[i].kind == kind && attrib_pend[i].from_hi == from_hi &&
-		    attrib_pend[i].end == end && strcmp(attrib_pend[i].id, id) == 0)
-			return;
 	if (attrib_npend == attrib_cappend) {
 		attrib_cappend = attrib_cappend ? attrib_cappend * 2 : 16;
 		attrib_pend = xrealloc(attrib_pend, attrib_cappend * sizeof *attrib_pend);
@@ -758,7 +756,8 @@ attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pend
 		};
 		uint64_t seq;
 
-		pin_apply(txn, tailnet, p->kind, p->id, &b); /* the change's exact time, if pinned */
+		pin_apply(txn, tailnet, p->kind, p->id,
+		          &b); /* the change's exact time, if pinned */
 		hist_bounds_json(change, &b);
 		json_object_set_new(data, "change", change);
 		json_object_set(data, "attribution", rec);
@@ -779,14 +778,35 @@ out:
 	return rc;
 }
 
+/* Notes in a stable order: by id, kind, boundary, a deletion after a version. */
+static int
+attrib_pend_cmp(const void *a, const void *b)
+{
+	const struct attrib_pending *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	if (c != 0)
+		return c;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->from_hi != y->from_hi)
+		return x->from_hi < y->from_hi ? -1 : 1;
+	return (x->end > y->end) - (x->end < y->end);
+}
+
 int
 attrib_flush(struct store_txn *txn, const char *tailnet, tstime_t t, int announce, size_t *events,
              char **cause)
 {
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < attrib_npend; i++)
+	if (attrib_npend > 1)
+		qsort(attrib_pend, attrib_npend, sizeof *attrib_pend, attrib_pend_cmp);
+	for (size_t i = 0; rc == 0 && i < attrib_npend; i++) {
+		if (i > 0 && attrib_pend_cmp(&attrib_pend[i - 1], &attrib_pend[i]) == 0)
+			continue; /* noted twice */
 		rc = attrib_join(txn, tailnet, &attrib_pend[i], t, announce, events, cause);
+	}
 	attrib_reset();
 	return rc;
 }
