@@ -1,5 +1,6 @@
-/* bench_openloop.c: ip.at latency from an open-loop client (a request every millisecond), idle or
- * while a command (a poll, an export) runs; latency counts from the scheduled send time. */
+/* bench_openloop.c: ip.at (or audit.list) latency from an open-loop client (a request every
+ * millisecond), idle or while a command (a poll, an export) runs; latency counts from the
+ * scheduled send time. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -32,6 +33,7 @@ struct ol {
 	int fd;
 	const struct bench_addrs *ad;
 	const char *at;  /* the request's "at", or NULL */
+	int audit;       /* ask audit.list (its first entries) instead of ip.at */
 	int64_t t0;      /* when request 0 was due */
 	int64_t *sched;  /* due time of each request */
 	int64_t *lat;    /* corrected latency, -1 until answered */
@@ -77,7 +79,11 @@ ol_schedule(struct ol *o, int64_t now)
 			o->sched = xrealloc(o->sched, o->cap * sizeof(*o->sched));
 			o->lat = xrealloc(o->lat, o->cap * sizeof(*o->lat));
 		}
-		if (o->at != NULL)
+		if (o->audit)
+			n = snprintf(req, sizeof(req),
+			             "{\"id\":%zu,\"op\":\"audit.list\",\"args\":{\"limit\":10}}\n",
+			             o->sent);
+		else if (o->at != NULL)
 			n = snprintf(req, sizeof(req),
 			             "{\"id\":%zu,\"op\":\"ip.at\",\"args\":{\"ip\":\"%s\",\"at\":"
 			             "\"%s\"}}\n",
@@ -228,8 +234,8 @@ ol_cmp(const void *a, const void *b)
 static void
 ol_usage(void)
 {
-	fprintf(stderr, "usage: bench_openloop [-a AT] [-t SECONDS] [-m MARGIN_MS] SOCKET ADDRFILE "
-	                "[COMMAND [ARG...]]\n");
+	fprintf(stderr, "usage: bench_openloop [-q ip|audit] [-a AT] [-t SECONDS] [-m MARGIN_MS] "
+	                "SOCKET ADDRFILE [COMMAND [ARG...]]\n");
 	exit(2);
 }
 
@@ -258,8 +264,13 @@ main(int argc, char **argv)
 	int ch, status = 0;
 
 	log_init("bench_openloop", 0);
-	while ((ch = getopt(argc, argv, "+a:t:m:")) != -1) {
+	while ((ch = getopt(argc, argv, "+a:q:t:m:")) != -1) {
 		switch (ch) {
+		case 'q':
+			if (strcmp(optarg, "audit") != 0 && strcmp(optarg, "ip") != 0)
+				ol_usage();
+			o.audit = strcmp(optarg, "audit") == 0;
+			break;
 		case 'a':
 			if (strlen(optarg) > 40 || strpbrk(optarg, "\"\\") != NULL)
 				ol_usage();

@@ -321,6 +321,7 @@ const char *show_time(const char *t, char *buf, size_t len);
  * there is no hi (an interval still running). */
 const char *show_window(const char *lo, const char *hi, const char *open, char *buf, size_t len);
 /* The FROM and TO windows of an object carrying the four bounds. */
+const char *show_edge(json_t *o, int to, const char *open, char *buf, size_t len);
 void show_bounds(json_t *o, char *from, char *to, size_t len);
 /* The short name (malloc'd): the first label of the MagicDNS name, else the hostname, else the
  * node id. O is a device or anything with the same three fields. */

@@ -294,11 +294,12 @@ cmd_acl_rules(const struct cmd_entry *cmd, const struct cmd_args *a)
 static int
 cmd_acl_log_show(json_t *res, const struct cmd_args *a)
 {
-	static const char *const hdr[] = {"REV", "FROM", "TO", "SHA256", "ETAG", "SIZE"};
-	struct table *t = table_new(6, hdr);
+	static const char *const hdr[] = {"REV", "FROM", "TO", "SHA256", "ETAG", "SIZE", "ACTOR"};
+	struct table *t = table_new(7, hdr);
 	char from[2 * TSINVCTL_TIMELEN + 8], to[2 * TSINVCTL_TIMELEN + 8], rev[32], size[32];
 	char sha[TSINVCTL_SHORTHASH + 1], etag[TSINVCTL_SHORTHASH + 1];
 	const char *e;
+	char *actor;
 	int ncurrent = 0;
 	json_t *r;
 	size_t i;
@@ -324,7 +325,10 @@ cmd_acl_log_show(json_t *res, const struct cmd_args *a)
 		snprintf(size, sizeof size, "-");
 		if (show_num(r, "size", &v) == 0)
 			snprintf(size, sizeof size, "%.0f", v);
-		table_add_row(t, rev, from, to, sha, e, size);
+		/* Who changed the policy, as the audit log says. */
+		actor = cmd_audit_attribution(json_object_get(r, "attribution"));
+		table_add_row(t, rev, from, to, sha, e, size, actor);
+		free(actor);
 	}
 	if (table_nrows(t) > 0)
 		table_print(t, stdout);

@@ -425,12 +425,8 @@ cmd_devices_device_block(struct table *t, json_t *ver, json_t *vol)
 		else
 			table_add_row(t, "last seen:", show_time(seen, when, sizeof when));
 	}
-	table_add_row(
-	    t, "since:",
-	    show_window(show_str(ver, "from_lo"), show_str(ver, "from_hi"), NULL, buf, sizeof buf));
-	table_add_row(
-	    t, "until:",
-	    show_window(show_str(ver, "to_lo"), show_str(ver, "to_hi"), "now", buf, sizeof buf));
+	table_add_row(t, "since:", show_edge(ver, 0, NULL, buf, sizeof buf));
+	table_add_row(t, "until:", show_edge(ver, 1, "now", buf, sizeof buf));
 }
 
 static void
@@ -665,7 +661,9 @@ cmd_devices_ip_answer(json_t *res, const char *at, struct sbuf *sb)
 	char *who;
 
 	if (!held && !maybe) {
-		if (answer != NULL && strcmp(answer, "none") == 0)
+		if (answer != NULL && strcmp(answer, "none") == 0 && show_str(res, "exact_by"))
+			sbuf_addf(sb, "none: no device held it (%s)", reason ? reason : "exact");
+		else if (answer != NULL && strcmp(answer, "none") == 0)
 			sbuf_adds(sb, "none: no device held it (covered by polls)");
 		else
 			sbuf_addf(sb, "%s: %s", answer != NULL ? answer : "?",
@@ -688,6 +686,8 @@ cmd_devices_ip_answer(json_t *res, const char *at, struct sbuf *sb)
 	}
 	if (n == 0)
 		sbuf_adds(sb, "(no holder listed)");
+	if (held && show_str(res, "exact_by") != NULL && reason != NULL)
+		sbuf_addf(sb, " (%s)", reason);
 }
 
 static void

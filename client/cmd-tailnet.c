@@ -214,10 +214,10 @@ cmd_tailnet_key_caps(json_t *key)
 static int
 cmd_tailnet_keys_show(json_t *res, const struct cmd_args *a)
 {
-	static const char *const hdr[] = {"ID",          "TYPE",         "CREATOR",
-	                                  "DESCRIPTION", "CREATED",      "EXPIRES",
-	                                  "STATE",       "CAPABILITIES", "SCOPES"};
-	struct table *t = table_new(9, hdr);
+	static const char *const hdr[] = {"ID",      "TYPE",    "CREATOR", "DESCRIPTION",
+	                                  "CREATED", "EXPIRES", "STATE",   "CAPABILITIES",
+	                                  "SCOPES",  "ACTOR"};
+	struct table *t = table_new(10, hdr);
 	const char *within = show_str(res, "expiring_within");
 	struct show_listrow *rows;
 	size_t i, n, nmaybe = 0;
@@ -229,6 +229,8 @@ cmd_tailnet_keys_show(json_t *res, const struct cmd_args *a)
 		const char *id = show_str(k, "id"), *creator = show_str(e, "creator");
 		int maybe = show_is(e, "state", "maybe");
 		char created[TSINVCTL_TIMELEN], expires[TSINVCTL_TIMELEN], *first, *caps, *scopes;
+		/* Who made the key what it is, as the audit log says: its creator, its revoker. */
+		char *actor = cmd_audit_attribution(json_object_get(e, "attribution"));
 
 		if (id == NULL)
 			id = show_str(e, "id");
@@ -242,10 +244,11 @@ cmd_tailnet_keys_show(json_t *res, const struct cmd_args *a)
 		table_add_row(t, first, show_str(k, "keyType"), creator, show_str(k, "description"),
 		              show_date(show_str(k, "created"), created, sizeof created),
 		              show_date(show_str(k, "expires"), expires, sizeof expires),
-		              show_str(k, "state"), caps, scopes);
+		              show_str(k, "state"), caps, scopes, actor);
 		free(first);
 		free(caps);
 		free(scopes);
+		free(actor);
 	}
 	free(rows);
 	if (within == NULL)
@@ -273,8 +276,9 @@ cmd_tailnet_keys(const struct cmd_entry *cmd, const struct cmd_args *a)
 static int
 cmd_tailnet_webhooks_show(json_t *res, const struct cmd_args *a)
 {
-	static const char *const hdr[] = {"ID", "URL", "PROVIDER", "CREATOR", "SUBSCRIPTIONS"};
-	struct table *t = table_new(5, hdr);
+	static const char *const hdr[] = {"ID",      "URL",           "PROVIDER",
+	                                  "CREATOR", "SUBSCRIPTIONS", "ACTOR"};
+	struct table *t = table_new(6, hdr);
 	struct show_listrow *rows;
 	size_t i, n, nmaybe = 0;
 
@@ -283,7 +287,8 @@ cmd_tailnet_webhooks_show(json_t *res, const struct cmd_args *a)
 		json_t *e = rows[i].entry, *w = json_object_get(e, "webhook");
 		const char *id = show_str(w, "endpointId");
 		int maybe = show_is(e, "state", "maybe");
-		char *first, *subs;
+		char *first, *subs,
+		    *actor = cmd_audit_attribution(json_object_get(e, "attribution"));
 
 		if (id == NULL)
 			id = show_str(e, "id");
@@ -291,9 +296,10 @@ cmd_tailnet_webhooks_show(json_t *res, const struct cmd_args *a)
 		subs = show_join(json_object_get(w, "subscriptions"), ",");
 		nmaybe += maybe;
 		table_add_row(t, first, show_str(w, "endpointUrl"), show_str(w, "providerType"),
-		              show_str(w, "creatorLoginName"), subs);
+		              show_str(w, "creatorLoginName"), subs, actor);
 		free(first);
 		free(subs);
+		free(actor);
 	}
 	free(rows);
 	show_list_print(res, t, "no webhooks", nmaybe);
@@ -315,12 +321,8 @@ cmd_tailnet_since_until(struct table *t, json_t *o)
 {
 	char buf[2 * TSINVCTL_TIMELEN + 8];
 
-	table_add_row(
-	    t, "since:",
-	    show_window(show_str(o, "from_lo"), show_str(o, "from_hi"), NULL, buf, sizeof buf));
-	table_add_row(
-	    t, "until:",
-	    show_window(show_str(o, "to_lo"), show_str(o, "to_hi"), "now", buf, sizeof buf));
+	table_add_row(t, "since:", show_edge(o, 0, NULL, buf, sizeof buf));
+	table_add_row(t, "until:", show_edge(o, 1, "now", buf, sizeof buf));
 }
 
 /* "8.8.8.8, 1.1.1.1": the strings of ARR, or the "address" of its objects (malloc'd, or NULL). */

@@ -199,12 +199,27 @@ show_window(const char *lo, const char *hi, const char *open, char *buf, size_t 
 	return buf;
 }
 
+/* One side (TO: the end) of an object's bounds into BUF: a moment the audit log pinned in full,
+ * to the microsecond, with what pinned it; else the polls' window (OPEN when it has no end). */
+const char *
+show_edge(json_t *o, int to, const char *open, char *buf, size_t len)
+{
+	const char *by = show_str(o, to ? "exact_to_by" : "exact_from_by");
+	const char *hi = show_str(o, to ? "to_hi" : "from_hi");
+
+	if (by != NULL && hi != NULL) {
+		snprintf(buf, len, "%s (%s)", hi, by);
+		return buf;
+	}
+	return show_window(show_str(o, to ? "to_lo" : "from_lo"), hi, open, buf, len);
+}
+
 /* The FROM and TO windows of an object carrying the four bounds. */
 void
 show_bounds(json_t *o, char *from, char *to, size_t len)
 {
-	show_window(show_str(o, "from_lo"), show_str(o, "from_hi"), NULL, from, len);
-	show_window(show_str(o, "to_lo"), show_str(o, "to_hi"), "now", to, len);
+	show_edge(o, 0, NULL, from, len);
+	show_edge(o, 1, "now", to, len);
 }
 
 /* The short name (malloc'd): the first label of the MagicDNS name, else the hostname, else the

@@ -660,13 +660,16 @@ poller_retain_cb(evutil_socket_t fd, short what, void *arg)
 	if (rc == -1) {
 		log_warnx("tailnet %s: retention: %s", tn->cf->name, cause);
 		free(cause);
-	} else if (r->versions + r->intervals + r->cover + r->events + r->blobs > 0)
+	} else if (r->versions + r->intervals + r->cover + r->events + r->blobs + r->pins +
+	               r->attribs >
+	           0)
 		log_info(
 		    "tailnet %s: retention: pruned %llu versions, %llu address intervals, %llu "
-		    "poll log rows, %llu events and %llu policy texts that ended before %s",
+		    "poll log rows, %llu events, %llu policy texts and %llu audit log pins and "
+		    "attributions that ended before %s",
 		    tn->cf->name, (unsigned long long)r->versions, (unsigned long long)r->intervals,
 		    (unsigned long long)r->cover, (unsigned long long)r->events,
-		    (unsigned long long)r->blobs, h);
+		    (unsigned long long)r->blobs, (unsigned long long)(r->pins + r->attribs), h);
 	retain_run_free(r);
 	tn->retain_active = 0;
 }

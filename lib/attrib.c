@@ -1,6 +1,7 @@
-/* attrib.c: attribution: joins a device's recorded change (a new version, its window
- * (from_lo, from_hi]) to the audit log entries on that device whose action fits the change,
- * whichever arrives second, and stores who did it with the change. */
+/* attrib.c: attribution: joins a recorded change (a new version, its window (from_lo, from_hi];
+ * or a device's deletion, its version's end (to_lo, to_hi]) to the audit log entries on that
+ * entity whose action fits the change, whichever arrives second, and stores who did it with the
+ * change -- and, when exactly one entry explains all of it, the pin of its moment (pin.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,40 +9,72 @@
 #include "audit.h"
 #include "event-log.h"
 #include "hist-int.h"
+#include "pin.h"
 #include "xmalloc.h"
+
+#define ATTRIB_MAX_FIELDS 5
 
 /* The versions noted during the write transaction in hand: LMDB lets one write transaction run
  * at a time, and each poll's starts with attrib_reset. */
 struct attrib_pending {
 	uint8_t kind;
 	char *id;
-	tstime_t from_hi;
+	tstime_t from_hi; /* the boundary: the version's start, or its end for a deletion */
+	int end;          /* a deletion: the version ending at from_hi */
 };
 static struct attrib_pending *attrib_pend;
 static size_t attrib_npend, attrib_cappend;
 
-/* A property of an audit entry and the stable fields whose change it explains (none listed:
- * any change of the entity). */
+/* A property of an audit entry (or, for an entry without one, its action) and the stable
+ * fields whose change it explains (none listed: any change of the entity). */
 struct attrib_prop {
-	const char *property, *fields[3];
+	const char *property, *action;
+	const char *fields[ATTRIB_MAX_FIELDS];
 };
 
 static const struct attrib_prop attrib_device_props[] = {
-    {"MACHINE_NAME", {"name"}},
-    {"ACL_TAGS", {"tags"}},
-    {"ADDRESS", {"addresses"}},
-    {"KEY_EXPIRY_TIME", {"keyExpiryDisabled", "expires"}},
-    {"AUTHORIZED", {"authorized"}},
-    {"ALLOWED_IPS", {"enabledRoutes"}},
-    {NULL, {NULL}},
+    {.property = "MACHINE_NAME", .fields = {"name"}},
+    {.property = "ACL_TAGS", .fields = {"tags"}},
+    {.property = "ADDRESS", .fields = {"addresses"}},
+    {.property = "KEY_EXPIRY_TIME", .fields = {"keyExpiryDisabled", "expires"}},
+    {.property = "AUTHORIZED", .fields = {"authorized"}},
+    {.property = "ALLOWED_IPS", .fields = {"enabledRoutes"}},
+    {0},
 };
 static const struct attrib_prop attrib_user_props[] = {
-    {"USER_ROLE", {"role"}},
-    {NULL, {NULL}},
+    {.property = "USER_ROLE", .fields = {"role"}},
+    {0},
 };
-static const struct attrib_prop attrib_none_props[] = {{NULL, {NULL}}};
-static const struct attrib_prop attrib_policy_props[] = {{"ACL", {NULL}}, {NULL, {NULL}}};
-static const struct attrib_prop attrib_dns_props[] = {{"DNS_CONFIG", {NULL}}, {NULL, {NULL}}};
+/* A key's revocation (API_KEY.REVOKE, no property) sets these. */
+static const struct attrib_prop attrib_key_props[] = {
+    {.action = "REVOKE", .fields = {"state", "revoked", "invalid", "updated"}},
+    {0},
+};
+static const struct attrib_prop attrib_policy_props[] = {{.property = "ACL"}, {0}};
+static const struct attrib_prop attrib_dns_props[] = {{.property = "DNS_CONFIG"}, {0}};
+/* The reference payloads show no settings property: these are a guess (each setting's name in
+ * upper snake case), and tssim logs the same. A real entry with another name is not joined. */
+static const struct attrib_prop attrib_settings_props[] = {
+    {.property = "ACLS_EXTERNALLY_MANAGED_ON", .fields = {"aclsExternallyManagedOn"}},
+    {.property = "ACLS_EXTERNAL_LINK", .fields = {"aclsExternalLink"}},
+    {.property = "DEVICES_APPROVAL_ON", .fields = {"devicesApprovalOn"}},
+    {.property = "DEVICES_AUTO_UPDATES_ON", .fields = {"devicesAutoUpdatesOn"}},
+    {.property = "DEVICES_KEY_DURATION_DAYS", .fields = {"devicesKeyDurationDays"}},
+    {.property = "USERS_APPROVAL_ON", .fields = {"usersApprovalOn"}},
+    {.property = "USERS_ROLE_ALLOWED_TO_JOIN_EXTERNAL_TAILNETS",
+     .fields = {"usersRoleAllowedToJoinExternalTailnets"}},
+    {.property = "NETWORK_FLOW_LOGGING_ON", .fields = {"networkFlowLoggingOn"}},
+    {.property = "REGIONAL_ROUTING_ON", .fields = {"regionalRoutingOn"}},
+    {.property = "POSTURE_IDENTITY_COLLECTION_ON", .fields = {"postureIdentityCollectionOn"}},
+    {.property = "HTTPS_ENABLED", .fields = {"httpsEnabled"}},
+    {0},
+};
+/* WEBHOOK_ENDPOINT.CREATE is in the reference; these update properties are a guess. */
+static const struct attrib_prop attrib_webhook_props[] = {
+    {.property = "ENDPOINT_URL", .fields = {"endpointUrl"}},
+    {.property = "SUBSCRIPTIONS", .fields = {"subscriptions"}},
+    {0},
+};
 
 /* What is joined, per kind of entity: the audit log's target type for it, and whether the
  * entry names the entity by id (a node, key, user) or is the tailnet's own with a property
@@ -54,9 +87,11 @@ static const struct attrib_rule {
 } attrib_rules[] = {
     {ENDPOINT_devices, "NODE", NULL, attrib_device_props},
     {ENDPOINT_users, "USER", NULL, attrib_user_props},
-    {ENDPOINT_keys, "API_KEY", NULL, attrib_none_props},
+    {ENDPOINT_keys, "API_KEY", NULL, attrib_key_props},
     {ENDPOINT_policy, "TAILNET", "policy", attrib_policy_props},
     {ENDPOINT_dns, "TAILNET", "dns", attrib_dns_props},
+    {ENDPOINT_settings, "TAILNET", "settings", attrib_settings_props},
+    {ENDPOINT_webhooks, "WEBHOOK_ENDPOINT", NULL, attrib_webhook_props},
 };
 #define ATTRIB_NRULES (sizeof attrib_rules / sizeof attrib_rules[0])
 
@@ -69,12 +104,13 @@ attrib_rule(uint8_t kind)
 	return NULL;
 }
 
-/* The rule's entry in PROPS for PROPERTY, or NULL. */
+/* The rule's entry in PROPS for PROPERTY (an entry without one: for ACTION), or NULL. */
 static const struct attrib_prop *
-attrib_prop(const struct attrib_rule *r, const char *property)
+attrib_prop(const struct attrib_rule *r, const char *property, const char *action)
 {
-	for (const struct attrib_prop *p = r->props; property != NULL && p->property != NULL; p++)
-		if (strcmp(p->property, property) == 0)
+	for (const struct attrib_prop *p = r->props; p->property != NULL || p->action != NULL; p++)
+		if (p->property != NULL ? property != NULL && strcmp(p->property, property) == 0
+		                        : action != NULL && strcmp(p->action, action) == 0)
 			return p;
 	return NULL;
 }
@@ -89,21 +125,67 @@ attrib_reset(void)
 	attrib_npend = attrib_cappend = 0;
 }
 
-void
-attrib_note_version(uint8_t kind, const char *id, tstime_t from_hi)
+static void
+attrib_note(uint8_t kind, const char *id, tstime_t from_hi, int end)
 {
-	/* Webhooks and settings are not joined yet. */
+	/* Duplicates (several entries on one change) are dropped when the poll ends: a scan of
+	 * every note here would make a poll of N new versions cost N * N. */
 	if (attrib_rule(kind) == NULL)
 		return;
-	for (size_t i = 0; i < attrib_npend; i++)
-		if (attrib_pend[i].kind == kind && attrib_pend[i].from_hi == from_hi &&
-		    strcmp(attrib_pend[i].id, id) == 0)
-			return;
 	if (attrib_npend == attrib_cappend) {
 		attrib_cappend = attrib_cappend ? attrib_cappend * 2 : 16;
 		attrib_pend = xrealloc(attrib_pend, attrib_cappend * sizeof *attrib_pend);
 	}
-	attrib_pend[attrib_npend++] = (struct attrib_pending){kind, xstrdup(id), from_hi};
+	attrib_pend[attrib_npend++] = (struct attrib_pending){kind, xstrdup(id), from_hi, end};
+}
+
+void
+attrib_note_version(uint8_t kind, const char *id, tstime_t from_hi)
+{
+	attrib_note(kind, id, from_hi, 0);
+}
+
+void
+attrib_note_end(uint8_t kind, const char *id, tstime_t to_hi)
+{
+	attrib_note(kind, id, to_hi, 1);
+}
+
+/* Is T the end of a deleted entity's version (not open, not unknown)? */
+static int
+attrib_real_end(tstime_t t)
+{
+	return t != TSTIME_NONE && t != HIST_UNSEEN_END && t != HIST_PENDING_END;
+}
+
+/* The deletion of ID (KIND) whose window holds NS: its last version ended in (to_lo, to_hi]
+ * around it. 1 and *to_hi, 0 none, -1. */
+static int
+attrib_end_at(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id, int64_t ns,
+              tstime_t *to_hi, char **cause)
+{
+	struct store_cursor *cur;
+	struct store_key prefix;
+	struct store_val key, val;
+	struct hist_bounds b;
+	int rc, found = 0;
+
+	hist_key_kind(&prefix, tailnet, kind, id);
+	if (prefix.bad)
+		return 0;
+	if (store_cursor_open(txn, STORE_VER, &cur, cause) == -1)
+		return -1;
+	rc = store_cursor_last(cur, &prefix, &key, &val);
+	if (rc == 0 && key.len == prefix.len + 8 && val.len >= HIST_BOUNDS_LEN) {
+		hist_bounds_get(val.data, &b);
+		if (attrib_real_end(b.to_hi) && b.to_lo != TSTIME_NONE &&
+		    ns > b.to_lo * 1000 + 999 && ns <= b.to_hi * 1000 + 999) {
+			*to_hi = b.to_hi;
+			found = 1;
+		}
+	}
+	store_cursor_close(cur);
+	return rc == -1 ? -1 : found;
 }
 
 /* The version of ID (KIND) whose window holds NS: 1 and *from_hi, 0 none, -1. */
@@ -146,18 +228,30 @@ attrib_note_entry(struct store_txn *txn, const char *tailnet, json_t *entry, int
 	const char *tid = json_string_value(json_object_get(target, "id"));
 	const char *type = json_string_value(json_object_get(target, "type"));
 	const char *prop = json_string_value(json_object_get(target, "property"));
+	const char *action = json_string_value(json_object_get(entry, "action"));
 	tstime_t from_hi;
 	int rc;
 
 	if (type == NULL)
 		return 0;
+	/* A device's deletion: the end of its last version. */
+	if (action != NULL && strcmp(action, "DELETE") == 0 && strcmp(type, "NODE") == 0 &&
+	    tid != NULL && *tid != '\0') {
+		uint8_t kind = endpoints[ENDPOINT_devices].kind;
+
+		if ((rc = attrib_end_at(txn, tailnet, kind, tid, ns, &from_hi, cause)) == -1)
+			return -1;
+		if (rc == 1)
+			attrib_note_end(kind, tid, from_hi);
+		return 0;
+	}
 	for (size_t i = 0; i < ATTRIB_NRULES; i++) {
 		const struct attrib_rule *r = &attrib_rules[i];
 		const char *id = r->id != NULL ? r->id : tid;
 		uint8_t kind = endpoints[r->endpoint].kind;
 
 		if (strcmp(type, r->ttype) != 0 || id == NULL || *id == '\0' ||
-		    (r->id != NULL && attrib_prop(r, prop) == NULL))
+		    (r->id != NULL && attrib_prop(r, prop, action) == NULL))
 			continue;
 		if ((rc = attrib_version_at(txn, tailnet, kind, id, ns, &from_hi, cause)) == -1)
 			return -1;
@@ -176,7 +270,7 @@ attrib_fits(const struct attrib_rule *r, json_t *entry, json_t *prev, json_t *ch
 	const char *action = json_string_value(json_object_get(entry, "action"));
 	const char *type = json_string_value(json_object_get(target, "type"));
 	const struct attrib_prop *p =
-	    attrib_prop(r, json_string_value(json_object_get(target, "property")));
+	    attrib_prop(r, json_string_value(json_object_get(target, "property")), action);
 	size_t j, k;
 
 	if (action == NULL || type == NULL || strcmp(type, r->ttype) != 0)
@@ -188,7 +282,7 @@ attrib_fits(const struct attrib_rule *r, json_t *entry, json_t *prev, json_t *ch
 	if (p->fields[0] == NULL)
 		return json_array_size(changed) > 0 ? json_deep_copy(changed) : NULL;
 	out = json_array();
-	for (j = 0; j < 3 && p->fields[j] != NULL; j++)
+	for (j = 0; j < ATTRIB_MAX_FIELDS && p->fields[j] != NULL; j++)
 		json_array_foreach(changed, k, f)
 		{
 			const char *s = json_string_value(f);
@@ -288,13 +382,27 @@ attrib_event_record(json_t *cands, json_t *changed, int created)
 	return rec;
 }
 
-/* The entries on ID logged in (FROM_LO, FROM_HI] that fit the change by rule R: a new array.
- * An entity the log names by id is found through the target index, the tailnet's own records
- * (policy, DNS) by time. */
+/* Does ENTRY log the deletion of an entity of rule R? Its (empty) fields, or NULL. */
+static json_t *
+attrib_fits_end(const struct attrib_rule *r, json_t *entry)
+{
+	const char *action = json_string_value(json_object_get(entry, "action"));
+	const char *type =
+	    json_string_value(json_object_get(json_object_get(entry, "target"), "type"));
+
+	if (action == NULL || type == NULL || strcmp(type, r->ttype) != 0 ||
+	    strcmp(action, "DELETE") != 0)
+		return NULL;
+	return json_array();
+}
+
+/* The entries on ID logged in (FROM_LO, FROM_HI] that fit the change by rule R (END: a
+ * deletion, B its window): a new array. An entity the log names by id is found through the
+ * target index, the tailnet's own records (policy, DNS) by time. */
 static json_t *
 attrib_candidates(struct store_txn *txn, const char *tailnet, const struct attrib_rule *r,
                   const char *id, const struct hist_bounds *b, json_t *prev, json_t *changed,
-                  char **cause)
+                  int end, char **cause)
 {
 	struct store_cursor *cur;
 	struct store_key prefix, k;
@@ -335,7 +443,8 @@ attrib_candidates(struct store_txn *txn, const char *tailnet, const struct attri
 		}
 		if ((e = json_loadb(ev.data, ev.len, 0, NULL)) == NULL)
 			continue;
-		if ((fields = attrib_fits(r, e, prev, changed)) != NULL)
+		fields = end ? attrib_fits_end(r, e) : attrib_fits(r, e, prev, changed);
+		if (fields != NULL)
 			json_array_append_new(out, attrib_who(e, fields));
 		json_decref(e);
 	}
@@ -386,6 +495,7 @@ static const char *const attrib_change_types[] = {
     "device.routes.changed",
     "device.updated",
     "key.created",
+    "key.revoked",
     "key.updated",
     "user.created",
     "user.role.changed",
@@ -393,6 +503,9 @@ static const char *const attrib_change_types[] = {
     "user.updated",
     "policy.changed",
     "dns.changed",
+    "settings.changed",
+    "webhook.created",
+    "webhook.updated",
 };
 
 int
@@ -475,6 +588,89 @@ attrib_complete_events(struct store_txn *txn, const char *tailnet, const char *i
 	return rc;
 }
 
+/* The pin the record REC (borrowed) makes for the change of P seen in (FROM_LO, P->from_hi]
+ * (CHANGED: its fields, NULL for a deletion): exactly one entry that explains every changed
+ * field pins it to the entry's eventTime; anything else removes the pin an earlier join stored
+ * (a late entry can make an attributed change ambiguous). Several entries, or one that explains
+ * only part of the change, leave the polls' window: the parts may have happened apart. */
+static int
+attrib_pin(struct store_txn *txn, const char *tailnet, const struct attrib_pending *p,
+           tstime_t from_lo, json_t *rec, json_t *changed, char **cause)
+{
+	const char *state = json_string_value(json_object_get(rec, "state"));
+	const char *when = json_string_value(json_object_get(rec, "eventTime"));
+	json_t *fields = json_object_get(rec, "fields"), *f, *g;
+	int64_t ns = 0;
+	size_t i, j;
+	int all = state != NULL && strcmp(state, "attributed") == 0 && when != NULL &&
+	          audit_time_parse(when, &ns) == 0;
+
+	json_array_foreach(changed, i, f)
+	{
+		int in = 0;
+
+		json_array_foreach(fields, j, g) in |= json_equal(f, g);
+		all &= in;
+	}
+	if (!all)
+		return pin_del(txn, tailnet, p->kind, p->id, p->from_hi, cause);
+	return pin_put(txn, tailnet, p->kind, p->id, from_lo, p->from_hi, ns, cause);
+}
+
+/* A noted deletion: the entries that log it in its window (to_lo, to_hi], the record they make
+ * (kept under the end's time: no version starts there) and the pin of its moment. */
+static int
+attrib_join_end(struct store_txn *txn, const char *tailnet, const struct attrib_pending *p,
+                const struct attrib_rule *rule, char **cause)
+{
+	struct store_cursor *cur;
+	struct store_key prefix, k;
+	struct store_val key, val;
+	struct hist_bounds b = {0}, w;
+	json_t *cands, *rec, *old;
+	char *text;
+	int rc, r;
+
+	hist_key_kind(&prefix, tailnet, p->kind, p->id);
+	if (prefix.bad)
+		return 0;
+	if (store_cursor_open(txn, STORE_VER, &cur, cause) == -1)
+		return -1;
+	r = store_cursor_last(cur, &prefix, &key, &val);
+	if (r == 0 && key.len == prefix.len + 8 && val.len >= HIST_BOUNDS_LEN)
+		hist_bounds_get(val.data, &b);
+	else
+		b.to_hi = TSTIME_NONE;
+	store_cursor_close(cur);
+	if (r == -1)
+		return -1;
+	if (b.to_hi != p->from_hi || !attrib_real_end(b.to_hi) || b.to_lo == TSTIME_NONE)
+		return 0;
+	w = b;
+	w.from_lo = b.to_lo;
+	w.from_hi = b.to_hi;
+	if ((cands = attrib_candidates(txn, tailnet, rule, p->id, &w, NULL, NULL, 1, cause)) ==
+	    NULL)
+		return -1;
+	if (json_array_size(cands) == 0) {
+		json_decref(cands);
+		return 0;
+	}
+	rec = attrib_record(cands);
+	rc = attrib_pin(txn, tailnet, p, b.to_lo, rec, NULL, cause);
+	old = attrib_get(txn, tailnet, p->kind, p->id, p->from_hi);
+	attrib_key(&k, tailnet, p->kind, p->id, p->from_hi);
+	if (rc == 0 && !k.bad && !(old != NULL && json_equal(old, rec))) {
+		text = json_dumps(rec, JSON_COMPACT);
+		rc = store_put(txn, STORE_CUR, &k, text, strlen(text), cause);
+		free(text);
+	}
+	json_decref(old);
+	json_decref(rec);
+	json_decref(cands);
+	return rc;
+}
+
 /* One noted version: its candidates, the record they make, stored and announced when new. */
 static int
 attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pending *p, tstime_t t,
@@ -491,6 +687,8 @@ attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pend
 
 	if (rule == NULL)
 		return 0;
+	if (p->end)
+		return attrib_join_end(txn, tailnet, p, rule, cause);
 
 	hist_key_kind(&prefix, tailnet, p->kind, p->id);
 	k = prefix;
@@ -517,7 +715,7 @@ attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pend
 		goto out;
 	}
 	changed = prev != NULL ? hist_changed_fields(prev, dev) : json_array();
-	if ((cands = attrib_candidates(txn, tailnet, rule, p->id, &b, prev, changed, cause)) ==
+	if ((cands = attrib_candidates(txn, tailnet, rule, p->id, &b, prev, changed, 0, cause)) ==
 	    NULL)
 		goto out;
 	if (json_array_size(cands) == 0) {
@@ -525,6 +723,8 @@ attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pend
 		goto out;
 	}
 	rec = attrib_record(cands);
+	if (attrib_pin(txn, tailnet, p, b.from_lo, rec, changed, cause) == -1)
+		goto out;
 	old = attrib_get(txn, tailnet, p->kind, p->id, p->from_hi);
 	r = old != NULL && json_equal(old, rec);
 	json_decref(old);
@@ -556,6 +756,8 @@ attrib_join(struct store_txn *txn, const char *tailnet, const struct attrib_pend
 		};
 		uint64_t seq;
 
+		pin_apply(txn, tailnet, p->kind, p->id,
+		          &b); /* the change's exact time, if pinned */
 		hist_bounds_json(change, &b);
 		json_object_set_new(data, "change", change);
 		json_object_set(data, "attribution", rec);
@@ -576,14 +778,35 @@ out:
 	return rc;
 }
 
+/* Notes in a stable order: by id, kind, boundary, a deletion after a version. */
+static int
+attrib_pend_cmp(const void *a, const void *b)
+{
+	const struct attrib_pending *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	if (c != 0)
+		return c;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->from_hi != y->from_hi)
+		return x->from_hi < y->from_hi ? -1 : 1;
+	return (x->end > y->end) - (x->end < y->end);
+}
+
 int
 attrib_flush(struct store_txn *txn, const char *tailnet, tstime_t t, int announce, size_t *events,
              char **cause)
 {
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < attrib_npend; i++)
+	if (attrib_npend > 1)
+		qsort(attrib_pend, attrib_npend, sizeof *attrib_pend, attrib_pend_cmp);
+	for (size_t i = 0; rc == 0 && i < attrib_npend; i++) {
+		if (i > 0 && attrib_pend_cmp(&attrib_pend[i - 1], &attrib_pend[i]) == 0)
+			continue; /* noted twice */
 		rc = attrib_join(txn, tailnet, &attrib_pend[i], t, announce, events, cause);
+	}
 	attrib_reset();
 	return rc;
 }

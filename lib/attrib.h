@@ -21,6 +21,9 @@ void attrib_reset(void);
 /* A new version of entity ID of KIND starting at FROM_HI was written: joined when the poll ends
  * (attrib_flush), after the poll's own events. */
 void attrib_note_version(uint8_t kind, const char *id, tstime_t from_hi);
+/* A deletion of entity ID of KIND: its last version ended at TO_HI (a real end), joined to the
+ * entries that log it when the poll ends. */
+void attrib_note_end(uint8_t kind, const char *id, tstime_t to_hi);
 
 /* An audit log entry (ENTRY, at NS nanoseconds) was stored: notes the version whose window holds
  * it, if any, for attrib_flush. 0, or -1 with *cause. */
@@ -37,7 +40,8 @@ int attrib_flush(struct store_txn *txn, const char *tailnet, tstime_t t, int ann
 /* Is TYPE an event type that attribution completes (a change's own event)? */
 int attrib_event_type(const char *type);
 
-/* The stored attribution of version FROM_HI of ID as a new reference, or NULL. */
+/* The stored attribution of version FROM_HI of ID as a new reference, or NULL. A deletion's is
+ * kept under the end (to_hi) of the last version. */
 json_t *attrib_get(struct store_txn *txn, const char *tailnet, uint8_t kind, const char *id,
                    tstime_t from_hi);
 

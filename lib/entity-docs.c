@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "entity-int.h"
+#include "pin.h"
 #include "hujson.h"
 #include "log.h"
 #include "proto.h"
@@ -501,6 +502,7 @@ entity_versions(struct store_txn *txn, const char *tailnet, const struct entity_
 		if (key.len != prefix.len + 8 || val.len < HIST_BOUNDS_LEN)
 			continue;
 		hist_bounds_get(val.data, &b);
+		pin_apply(txn, tailnet, ENTITY_ROW(k)->kind, k->name, &b);
 		v = json_object();
 		hist_bounds_json(v, &b);
 		json_object_set_new(v, k->name,
@@ -526,6 +528,7 @@ entity_bounds_of(json_t *v, struct hist_bounds *b)
 	for (size_t i = 0; i < 4; i++)
 		*t[i] = entity_time(v, names[i]);
 	b->flags = json_is_true(json_object_get(v, "exact_from")) ? HIST_F_EXACT_FROM : 0;
+	hist_bounds_pins_json(v, b);
 }
 
 /* The index in VERSIONS of the version in force at Q->at (held, else maybe), or -1. */

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "entity-int.h"
+#include "pin.h"
 #include "log.h"
 #include "norm.h"
 
@@ -267,6 +268,7 @@ entity_user_histories_in(struct store_txn *txn, const char *tailnet, tstime_t at
 			json_array_append_new(list, one);
 			last = json_string_value(json_object_get(one, "id"));
 		}
+		pin_apply(txn, tailnet, ENTITY_ROW(&entity_users)->kind, id, &b);
 		v = json_object();
 		hist_bounds_json(v, &b);
 		json_object_set_new(v, "user",
@@ -299,6 +301,7 @@ entity_bounds_from_json(json_t *v, struct hist_bounds *b)
 		if (s == NULL || tstime_parse_rfc3339(s, t[i]) != 0)
 			*t[i] = TSTIME_NONE;
 	}
+	hist_bounds_pins_json(v, b);
 }
 
 /* The state at AT (TSTIME_NONE: now, the open version) of a version V. */

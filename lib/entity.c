@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attrib.h"
 #include "entity-int.h"
 #include "event-log.h"
 #include "log.h"
 #include "norm.h"
+#include "pin.h"
 
 /* Frees what one item holds (it is a void * for hist_sort_unique). */
 static void
@@ -183,7 +185,8 @@ static int
 entity_apply_change(struct store_txn *txn, struct entity_apply *a, struct entity_change *c,
                     tstime_t last_ok, char **cause)
 {
-	struct hist_bounds b = {last_ok, a->t, TSTIME_NONE, TSTIME_NONE, 0};
+	struct hist_bounds b = {last_ok, a->t,        TSTIME_NONE, TSTIME_NONE,
+	                        0,       TSTIME_NONE, TSTIME_NONE};
 	struct store_key k;
 
 	switch (c->action) {
@@ -598,20 +601,29 @@ entity_query_end(struct entity_query *q)
 		store_read_end(q->txn);
 }
 
-/* One listed entity: id, state, bounds, the record under its kind's name, volatile part. */
+/* One listed entity: id, state, bounds, the record under its kind's name, volatile part, and
+ * who made the change that started the version listed (attrib.c), when the log says. */
 static json_t *
-entity_row(const struct entity_kind *k, const char *id, enum hist_state s,
-           const struct hist_bounds *b, const char *stable, size_t slen, const char *vol,
-           size_t vlen)
+entity_row(struct entity_query *q, const char *tailnet, const struct entity_kind *k, const char *id,
+           enum hist_state s, const struct hist_bounds *b, const char *stable, size_t slen,
+           const char *vol, size_t vlen)
 {
 	json_t *row = json_object();
+	json_t *a = attrib_get(q->txn, tailnet, ENTITY_ROW(k)->kind, id, b->from_hi);
+	struct hist_bounds pb = *b;
 
+	/* Only an attributed change has a pin: no other row costs a lookup. */
+	if (json_is_string(json_object_get(a, "state")) &&
+	    strcmp(json_string_value(json_object_get(a, "state")), "attributed") == 0)
+		pin_apply(q->txn, tailnet, ENTITY_ROW(k)->kind, id, &pb);
 	json_object_set_new(row, "id", json_string(id));
 	json_object_set_new(row, "state", json_string(hist_state_names[s]));
-	hist_bounds_json(row, b);
+	hist_bounds_json(row, &pb);
 	json_object_set_new(row, k->name, json_loadb(stable, slen, 0, NULL) ?: json_null());
 	if (vol != NULL && vlen > 0)
 		json_object_set_new(row, "volatile", json_loadb(vol, vlen, 0, NULL) ?: json_null());
+	if (a != NULL)
+		json_object_set_new(row, "attribution", a);
 	return row;
 }
 
@@ -645,16 +657,21 @@ entity_rows(struct entity_query *q, const char *tailnet, const struct entity_kin
 		if (now) {
 			if (hist_cur_decode(&val, &cr) == -1)
 				continue;
-			json_array_append_new(rows, entity_row(k, id, HIST_HELD, &cr.b, cr.stable,
-			                                       cr.stable_len, cr.vol, cr.vol_len));
+			json_array_append_new(rows, entity_row(q, tailnet, k, id, HIST_HELD, &cr.b,
+			                                       cr.stable, cr.stable_len, cr.vol,
+			                                       cr.vol_len));
 			continue;
 		}
 		if (val.len < HIST_BOUNDS_LEN)
 			continue;
 		hist_bounds_get(val.data, &b);
-		if ((s = hist_state_cov(&b, q->at, q->ep.last_ok, q->covered)) == HIST_NO)
+		s = hist_state_cov(&b, q->at, q->ep.last_ok, q->covered);
+		/* Only a window's maybe can a pin change: the other rows cost no lookup. */
+		if (s == HIST_MAYBE && pin_apply(q->txn, tailnet, ENTITY_ROW(k)->kind, id, &b))
+			s = hist_state_cov(&b, q->at, q->ep.last_ok, q->covered);
+		if (s == HIST_NO)
 			continue;
-		json_array_append_new(rows, entity_row(k, id, s, &b,
+		json_array_append_new(rows, entity_row(q, tailnet, k, id, s, &b,
 		                                       (const char *)val.data + HIST_BOUNDS_LEN,
 		                                       val.len - HIST_BOUNDS_LEN, NULL, 0));
 	}

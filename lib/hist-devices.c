@@ -179,7 +179,8 @@ static int
 hist_put_cur(struct store_txn *txn, const char *tailnet, const struct norm_device *nd,
              tstime_t from_lo, tstime_t from_hi, uint32_t flags, char **cause)
 {
-	struct hist_bounds b = {from_lo, from_hi, TSTIME_NONE, TSTIME_NONE, flags};
+	struct hist_bounds b = {from_lo, from_hi,     TSTIME_NONE, TSTIME_NONE,
+	                        flags,   TSTIME_NONE, TSTIME_NONE};
 	size_t len;
 	uint8_t *v = hist_cur_encode(&b, nd->stable, nd->stable_len, nd->vol, nd->vol_len, &len);
 	struct store_key k;
@@ -477,7 +478,7 @@ hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_chang
 	tstime_t t = a->t, old_from_hi = c->cur.from_hi;
 	struct tsaddr old[NORM_MAX_ADDRS];
 	size_t nold = 0, i;
-	struct hist_bounds b = {last_ok, t, TSTIME_NONE, TSTIME_NONE, 0};
+	struct hist_bounds b = {last_ok, t, TSTIME_NONE, TSTIME_NONE, 0, TSTIME_NONE, TSTIME_NONE};
 	struct norm_device *nd = c->nd;
 
 	switch (c->action) {
@@ -549,6 +550,9 @@ hist_apply_change(struct store_txn *txn, struct hist_apply *a, struct hist_chang
 			a->res->deleted++;
 		if (hist_close_version(txn, a->tailnet, c->id, old_from_hi, lo, end, cause) == -1)
 			return -1;
+		/* A deletion: joined to the audit log entry that logs it, when the poll ends. */
+		if (!c->hidden)
+			attrib_note_end(HIST_DEVICES->kind, c->id, end);
 		for (i = 0; i < nold; i++)
 			if (hist_end_addr(txn, a->tailnet, &old[i], c->id, which, lo, end, cause) ==
 			    -1)

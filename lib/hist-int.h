@@ -22,11 +22,18 @@
  * apart (updateAvailable), not because the device changed: its window says when tsinv first
  * recorded the value, not when the value came to be. */
 #define HIST_F_ADOPTED 0x2
+/* Never stored (hist_bounds_put drops them): the audit log pins the start at pin_from, the end
+ * at pin_to (pin.c's pin_apply sets them when a reader asks). */
+#define HIST_F_PIN_FROM 0x100
+#define HIST_F_PIN_TO 0x200
+#define HIST_F_PINS (HIST_F_PIN_FROM | HIST_F_PIN_TO)
 
-/* A version's or an address interval's bounds, as stored (4 x i64 big-endian, then u32 flags). */
+/* A version's or an address interval's bounds, as stored (4 x i64 big-endian, then u32 flags),
+ * and the pins a reader applied (valid only under their flags). */
 struct hist_bounds {
 	tstime_t from_lo, from_hi, to_lo, to_hi;
 	uint32_t flags;
+	tstime_t pin_from, pin_to;
 };
 #define HIST_BOUNDS_LEN 36
 /* The end of a version or address interval that the credential stopped showing (shared-in
@@ -136,6 +143,9 @@ enum hist_state hist_state_cov(const struct hist_bounds *b, tstime_t t, tstime_t
 json_t *hist_time_json(tstime_t t);
 void hist_sbuf_time(struct sbuf *sb, tstime_t t);
 void hist_bounds_json(json_t *obj, const struct hist_bounds *b);
+/* The pins hist_bounds_json wrote into V ("exact_from_by", "exact_to_by": the side collapsed to
+ * its moment) set again on B, whose four bounds were read back from V. */
+void hist_bounds_pins_json(json_t *v, struct hist_bounds *b);
 /* The same members as JSON text: "from_lo":...,"exact_from":true, no braces. */
 void hist_bounds_sbuf(struct sbuf *sb, const struct hist_bounds *b);
 

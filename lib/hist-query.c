@@ -9,6 +9,7 @@
 #include "jscan.h"
 #include "log.h"
 #include "norm.h"
+#include "pin.h"
 #include "sbuf.h"
 
 /* The version of device ID in force at T: the last one that started by T, else the first.
@@ -119,7 +120,7 @@ hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime
 	json_t *res, *holders, *intervals = NULL;
 	enum hist_state best = HIST_NO;
 	char abuf[ADDR_STRLEN], *reason = NULL;
-	int rc, covered;
+	int rc, covered, pinned = 0;
 
 	if (hist_query_begin(st, tailnet, &txn, &ep, cause) == -1)
 		return HIST_ERR;
@@ -155,6 +156,14 @@ hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime
 			continue;
 		hist_bounds_get(val.data, &b);
 		s = at == TSTIME_NONE ? HIST_NO : hist_state_cov(&b, at, ep.last_ok, covered);
+		/* The audit log's moment of the change that opened or closed the interval: a
+		 * maybe it turns into held or none is an answer the log decided. */
+		if (pin_apply(txn, tailnet, HIST_DEVICES->kind, id, &b) && at != TSTIME_NONE) {
+			enum hist_state ps = hist_state_cov(&b, at, ep.last_ok, covered);
+
+			pinned |= s == HIST_MAYBE && ps != HIST_MAYBE;
+			s = ps;
+		}
 		if (s != HIST_NO) {
 			json_array_append_new(holders, hist_holder_json(txn, tailnet, id, &b, at,
 			                                                hist_state_names[s]));
@@ -179,6 +188,10 @@ hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime
 		json_decref(holders);
 		holders = only;
 		json_object_set_new(res, "answer", json_string("held"));
+		if (pinned) {
+			json_object_set_new(res, "reason", json_string(PIN_WHY));
+			json_object_set_new(res, "exact_by", json_string(PIN_BY));
+		}
 	} else if (best == HIST_MAYBE) {
 		json_object_set_new(res, "answer", json_string("maybe"));
 		json_object_set_new(
@@ -191,8 +204,11 @@ hist_ip_at(struct store *st, const char *tailnet, const struct tsaddr *a, tstime
 		json_object_set_new(res, "reason", json_string("no successful poll yet"));
 	} else if (covered) {
 		json_object_set_new(res, "answer", json_string("none"));
-		json_object_set_new(res, "reason",
-		                    json_string("no device held it; polls cover that time"));
+		json_object_set_new(
+		    res, "reason",
+		    json_string(pinned ? PIN_WHY : "no device held it; polls cover that time"));
+		if (pinned)
+			json_object_set_new(res, "exact_by", json_string(PIN_BY));
 	} else {
 		json_object_set_new(res, "answer", json_string("unknown"));
 		json_object_set_new(res, "reason", json_string(reason ?: "not covered by polls"));
@@ -291,6 +307,9 @@ hist_name_rank_at(struct store_txn *txn, const char *tailnet, struct hist_name_c
 		/* Now: the open version, the device's current one. */
 		s = at == TSTIME_NONE ? (b.to_hi == TSTIME_NONE ? HIST_HELD : HIST_NO)
 		                      : hist_state_cov(&b, at, last_ok, covered);
+		/* Only a window's maybe can a pin change. */
+		if (s == HIST_MAYBE && pin_apply(txn, tailnet, HIST_DEVICES->kind, c->id, &b))
+			s = hist_state_cov(&b, at, last_ok, covered);
 		if (s == HIST_NO)
 			continue;
 		dev = json_loadb((const char *)val.data + HIST_BOUNDS_LEN,
@@ -412,7 +431,8 @@ hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime
 	struct store_cursor *cur;
 	struct store_key prefix;
 	struct store_val key, val;
-	json_t *list = json_array(), *prev = NULL;
+	json_t *list = json_array(), *prev = NULL, *a;
+	struct hist_bounds last = {0};
 	char *cause = NULL;
 	int rc;
 
@@ -424,7 +444,7 @@ hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime
 	for (rc = store_cursor_seek(cur, &prefix, &prefix, &key, &val); rc == 0;
 	     rc = store_cursor_step(cur, 1, &key, &val)) {
 		struct hist_bounds b;
-		json_t *dev, *v, *a;
+		json_t *dev, *v;
 
 		if (key.len != prefix.len + 8 || val.len < HIST_BOUNDS_LEN)
 			continue;
@@ -433,6 +453,8 @@ hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime
 		                 val.len - HIST_BOUNDS_LEN, 0, NULL);
 		if (dev == NULL)
 			continue;
+		pin_apply(txn, tailnet, HIST_DEVICES->kind, id, &b);
+		last = b;
 		v = json_object();
 		hist_bounds_json(v, &b);
 		if (at != TSTIME_NONE) {
@@ -457,6 +479,12 @@ hist_versions(struct store_txn *txn, const char *tailnet, const char *id, tstime
 	}
 	json_decref(prev);
 	store_cursor_close(cur);
+	/* Who deleted it: kept under the last version's end, where no version starts. */
+	if (json_array_size(list) > 0 && last.to_hi != TSTIME_NONE &&
+	    last.to_hi != HIST_UNSEEN_END && last.to_hi != HIST_PENDING_END &&
+	    (a = attrib_get(txn, tailnet, HIST_DEVICES->kind, id, last.to_hi)) != NULL)
+		json_object_set_new(json_array_get(list, json_array_size(list) - 1),
+		                    "end_attribution", a);
 	return list;
 }
 
@@ -584,6 +612,7 @@ hist_device_get(struct store *st, const char *tailnet, const char *query, tstime
 	} else if (rc == 0 && hist_cur_decode(&val, &cr) == 0) {
 		json_t *c = json_object();
 
+		pin_apply(txn, tailnet, HIST_DEVICES->kind, id, &cr.b);
 		hist_bounds_json(c, &cr.b);
 		json_object_set_new(c, "device", json_loadb(cr.stable, cr.stable_len, 0, NULL));
 		json_object_set_new(c, "volatile", json_loadb(cr.vol, cr.vol_len, 0, NULL));
@@ -826,7 +855,11 @@ hist_devlist_record(struct hist_devlist *dl, struct sbuf *sb)
 	if (dl->val.len < HIST_BOUNDS_LEN)
 		return;
 	hist_bounds_get(v, &b);
-	if ((s = hist_state_cov(&b, dl->at, dl->ep.last_ok, dl->covered)) == HIST_NO)
+	s = hist_state_cov(&b, dl->at, dl->ep.last_ok, dl->covered);
+	/* Only a window's maybe can a pin change: the other rows cost no lookup. */
+	if (s == HIST_MAYBE && pin_apply(dl->txn, dl->tailnet, HIST_DEVICES->kind, id, &b))
+		s = hist_state_cov(&b, dl->at, dl->ep.last_ok, dl->covered);
+	if (s == HIST_NO)
 		return;
 	/* Versions come in order, device by device: a new id ends the previous row. */
 	if (row->n > 0 && strcmp(row->id, id) != 0)
@@ -1217,6 +1250,9 @@ hist_addresses_next(struct hist_addrlist *al, hist_address_fn fn, void *arg, siz
 			return 0;
 		hist_bounds_get(al->val.data, &b);
 		s = hist_state_cov(&b, al->at, al->ep.last_ok, al->covered);
+		if (s == HIST_MAYBE && pin_apply(al->txn, al->tailnet, HIST_DEVICES->kind,
+		                                 (const char *)p + plen + 24, &b))
+			s = hist_state_cov(&b, al->at, al->ep.last_ok, al->covered);
 		/* Released recently enough to be retired by a sync, not forgotten. */
 		if (s == HIST_NO && !(b.to_hi != TSTIME_NONE && b.to_lo <= al->at &&
 		                      al->at - b.to_lo <= al->window)) {

@@ -7,6 +7,7 @@
 #include "attrib.h"
 #include "hist-int.h"
 #include "log.h"
+#include "pin.h"
 #include "retain.h"
 
 /* A coverage row: the previous successful poll, duration, whether the span to it is covered. */
@@ -22,14 +23,16 @@ const char *const hist_state_names[] = {"none", "held", "maybe"};
 void
 hist_bounds_put(uint8_t *p, const struct hist_bounds *b)
 {
+	uint32_t flags = b->flags & ~(uint32_t)HIST_F_PINS; /* what a reader applied stays out */
+
 	store_put_i64(p, b->from_lo);
 	store_put_i64(p + 8, b->from_hi);
 	store_put_i64(p + 16, b->to_lo);
 	store_put_i64(p + 24, b->to_hi);
-	p[32] = (uint8_t)(b->flags >> 24);
-	p[33] = (uint8_t)(b->flags >> 16);
-	p[34] = (uint8_t)(b->flags >> 8);
-	p[35] = (uint8_t)b->flags;
+	p[32] = (uint8_t)(flags >> 24);
+	p[33] = (uint8_t)(flags >> 16);
+	p[34] = (uint8_t)(flags >> 8);
+	p[35] = (uint8_t)flags;
 }
 
 void
@@ -40,6 +43,8 @@ hist_bounds_get(const uint8_t *p, struct hist_bounds *b)
 	b->to_lo = store_get_i64(p + 16);
 	b->to_hi = store_get_i64(p + 24);
 	b->flags = (uint32_t)p[32] << 24 | (uint32_t)p[33] << 16 | (uint32_t)p[34] << 8 | p[35];
+	b->flags &= ~(uint32_t)HIST_F_PINS;
+	b->pin_from = b->pin_to = TSTIME_NONE;
 }
 
 int
@@ -54,8 +59,13 @@ hist_cur_decode(const struct store_val *val, struct hist_cur *c)
 	c->stable_len = (size_t)(word & 0xffffffffu);
 	if (HIST_CUR_HEAD + c->stable_len > val->len)
 		return -1;
-	c->b = (struct hist_bounds){store_get_i64(v), store_get_i64(v + 8), TSTIME_NONE,
-	                            TSTIME_NONE, (uint32_t)(word >> 32)};
+	c->b = (struct hist_bounds){store_get_i64(v),
+	                            store_get_i64(v + 8),
+	                            TSTIME_NONE,
+	                            TSTIME_NONE,
+	                            (uint32_t)(word >> 32) & ~(uint32_t)HIST_F_PINS,
+	                            TSTIME_NONE,
+	                            TSTIME_NONE};
 	c->stable = (const char *)v + HIST_CUR_HEAD;
 	c->vol = c->stable + c->stable_len;
 	c->vol_len = val->len - HIST_CUR_HEAD - c->stable_len;
@@ -72,7 +82,7 @@ hist_cur_encode(const struct hist_bounds *b, const char *stable, size_t stable_l
 	v = xmalloc(*len);
 	store_put_i64(v, b->from_lo);
 	store_put_i64(v + 8, b->from_hi);
-	store_put_u64(v + 16, (uint64_t)b->flags << 32 | stable_len);
+	store_put_u64(v + 16, (uint64_t)(b->flags & ~(uint32_t)HIST_F_PINS) << 32 | stable_len);
 	memcpy(v + HIST_CUR_HEAD, stable, stable_len);
 	if (vol_len > 0)
 		memcpy(v + HIST_CUR_HEAD + stable_len, vol, vol_len);
@@ -89,19 +99,24 @@ hist_cur_stable_dup(const struct hist_cur *c)
 	return s;
 }
 
-/* Where a version stands at T, given the last successful poll of its endpoint. */
+/* Where a version stands at T, given the last successful poll of its endpoint. A pinned start
+ * holds from its microsecond on; a pinned end holds until the microsecond before it (the new
+ * state holds at it): no window is left on that side. */
 static enum hist_state
 hist_state_at(const struct hist_bounds *b, tstime_t t, tstime_t last_ok)
 {
-	int open = b->to_hi == TSTIME_NONE;
-	tstime_t start = (b->flags & HIST_F_EXACT_FROM) ? b->from_lo : b->from_hi;
+	int open = b->to_hi == TSTIME_NONE, pin_to = (b->flags & HIST_F_PIN_TO) != 0;
+	tstime_t start = (b->flags & HIST_F_PIN_FROM)     ? b->pin_from
+	                 : (b->flags & HIST_F_EXACT_FROM) ? b->from_lo
+	                                                  : b->from_hi;
 
-	if (t >= start && (open ? t <= last_ok : t <= b->to_lo))
+	if (t >= start && (open ? t <= last_ok : pin_to ? t < b->pin_to : t <= b->to_lo))
 		return HIST_HELD;
 	/* At from_lo itself a poll saw the previous state: the window is open at both ends. */
-	if (b->from_lo != TSTIME_NONE && t > b->from_lo && t < b->from_hi)
+	if (!(b->flags & HIST_F_PIN_FROM) && b->from_lo != TSTIME_NONE && t > b->from_lo &&
+	    t < b->from_hi)
 		return HIST_MAYBE;
-	if (!open && t > b->to_lo && t < b->to_hi)
+	if (!open && !pin_to && t > b->to_lo && t < b->to_hi)
 		return HIST_MAYBE;
 	/* After the last poll an open version may or may not still hold. */
 	if (open && t > last_ok && t >= b->from_hi)
@@ -141,17 +156,44 @@ hist_sbuf_time(struct sbuf *sb, tstime_t t)
 	sbuf_addf(sb, "\"%s\"", buf);
 }
 
+/* The bounds as answered: a pinned side collapses to its moment (lo = hi). */
+static void
+hist_bounds_shown(const struct hist_bounds *b, struct hist_bounds *out)
+{
+	*out = *b;
+	if (b->flags & HIST_F_PIN_FROM)
+		out->from_lo = out->from_hi = b->pin_from;
+	if (b->flags & HIST_F_PIN_TO)
+		out->to_lo = out->to_hi = b->pin_to;
+}
+
 void
 hist_bounds_json(json_t *obj, const struct hist_bounds *b)
 {
-	json_object_set_new(obj, "from_lo", hist_time_json(b->from_lo));
-	json_object_set_new(obj, "from_hi", hist_time_json(b->from_hi));
-	json_object_set_new(obj, "to_lo", hist_time_json(b->to_lo));
-	json_object_set_new(obj, "to_hi", hist_time_json(b->to_hi));
-	if (b->flags & HIST_F_EXACT_FROM)
+	struct hist_bounds s;
+
+	hist_bounds_shown(b, &s);
+	json_object_set_new(obj, "from_lo", hist_time_json(s.from_lo));
+	json_object_set_new(obj, "from_hi", hist_time_json(s.from_hi));
+	json_object_set_new(obj, "to_lo", hist_time_json(s.to_lo));
+	json_object_set_new(obj, "to_hi", hist_time_json(s.to_hi));
+	if (b->flags & (HIST_F_EXACT_FROM | HIST_F_PIN_FROM))
 		json_object_set_new(obj, "exact_from", json_true());
 	if (b->flags & HIST_F_ADOPTED)
 		json_object_set_new(obj, "adopted", json_true());
+	if (b->flags & HIST_F_PIN_FROM)
+		json_object_set_new(obj, "exact_from_by", json_string(PIN_BY));
+	if (b->flags & HIST_F_PIN_TO) {
+		json_object_set_new(obj, "exact_to", json_true());
+		json_object_set_new(obj, "exact_to_by", json_string(PIN_BY));
+	}
+	/* The polls' own window beside the pinned one: what was observed, and what the log adds. */
+	if (b->flags & HIST_F_PINS)
+		json_object_set_new(
+		    obj, "polled",
+		    json_pack("{s:o, s:o, s:o, s:o}", "from_lo", hist_time_json(b->from_lo),
+		              "from_hi", hist_time_json(b->from_hi), "to_lo",
+		              hist_time_json(b->to_lo), "to_hi", hist_time_json(b->to_hi)));
 	if (b->to_hi == HIST_UNSEEN_END)
 		json_object_set_new(obj, "end", json_string(HIST_UNSEEN_WHY));
 	if (b->to_hi == HIST_PENDING_END)
@@ -159,20 +201,52 @@ hist_bounds_json(json_t *obj, const struct hist_bounds *b)
 }
 
 void
+hist_bounds_pins_json(json_t *v, struct hist_bounds *b)
+{
+	b->flags &= ~(uint32_t)HIST_F_PINS;
+	if (json_is_string(json_object_get(v, "exact_from_by")) && b->from_hi != TSTIME_NONE) {
+		b->flags |= HIST_F_PIN_FROM;
+		b->pin_from = b->from_hi;
+	}
+	if (json_is_string(json_object_get(v, "exact_to_by")) && b->to_hi != TSTIME_NONE) {
+		b->flags |= HIST_F_PIN_TO;
+		b->pin_to = b->to_hi;
+	}
+}
+
+void
 hist_bounds_sbuf(struct sbuf *sb, const struct hist_bounds *b)
 {
+	struct hist_bounds s;
+
+	hist_bounds_shown(b, &s);
 	sbuf_adds(sb, "\"from_lo\":");
-	hist_sbuf_time(sb, b->from_lo);
+	hist_sbuf_time(sb, s.from_lo);
 	sbuf_adds(sb, ",\"from_hi\":");
-	hist_sbuf_time(sb, b->from_hi);
+	hist_sbuf_time(sb, s.from_hi);
 	sbuf_adds(sb, ",\"to_lo\":");
-	hist_sbuf_time(sb, b->to_lo);
+	hist_sbuf_time(sb, s.to_lo);
 	sbuf_adds(sb, ",\"to_hi\":");
-	hist_sbuf_time(sb, b->to_hi);
-	if (b->flags & HIST_F_EXACT_FROM)
+	hist_sbuf_time(sb, s.to_hi);
+	if (b->flags & (HIST_F_EXACT_FROM | HIST_F_PIN_FROM))
 		sbuf_adds(sb, ",\"exact_from\":true");
 	if (b->flags & HIST_F_ADOPTED)
 		sbuf_adds(sb, ",\"adopted\":true");
+	if (b->flags & HIST_F_PIN_FROM)
+		sbuf_adds(sb, ",\"exact_from_by\":\"" PIN_BY "\"");
+	if (b->flags & HIST_F_PIN_TO)
+		sbuf_adds(sb, ",\"exact_to\":true,\"exact_to_by\":\"" PIN_BY "\"");
+	if (b->flags & HIST_F_PINS) {
+		sbuf_adds(sb, ",\"polled\":{\"from_lo\":");
+		hist_sbuf_time(sb, b->from_lo);
+		sbuf_adds(sb, ",\"from_hi\":");
+		hist_sbuf_time(sb, b->from_hi);
+		sbuf_adds(sb, ",\"to_lo\":");
+		hist_sbuf_time(sb, b->to_lo);
+		sbuf_adds(sb, ",\"to_hi\":");
+		hist_sbuf_time(sb, b->to_hi);
+		sbuf_addc(sb, '}');
+	}
 	if (b->to_hi == HIST_UNSEEN_END)
 		sbuf_adds(sb, ",\"end\":\"" HIST_UNSEEN_WHY "\"");
 	if (b->to_hi == HIST_PENDING_END)

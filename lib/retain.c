@@ -8,6 +8,7 @@
 #include "entity-int.h"
 #include "hist-int.h"
 #include "log.h"
+#include "pin.h"
 #include "retain.h"
 #include "xmalloc.h"
 
@@ -308,6 +309,54 @@ retain_names(struct store_txn *txn, struct retain_run *w, size_t max, char **cau
 	return rc == 0;
 }
 
+/* Records kept beside a change under the key tailnet, KIND, id, the entity's kind byte, the
+ * change's boundary (pins, PIN_KIND; attributions, ATTRIB_KIND) from before the horizon whose
+ * change no version starts with any more: the versions on both sides of it are gone (a deletion
+ * has no version after it). */
+static int
+retain_joins(struct store_txn *txn, struct retain_run *w, uint8_t kind, size_t max, uint64_t *count,
+             char **cause)
+{
+	struct retain_dels del = {0};
+	struct store_cursor *cur;
+	struct store_key prefix, vk;
+	struct store_val key, v;
+	size_t seen = 0;
+	int rc, g = 0;
+
+	hist_key_kind(&prefix, w->tailnet, kind, NULL);
+	if (store_cursor_open(txn, STORE_CUR, &cur, cause) == -1)
+		return -1;
+	for (rc = retain_first(cur, w, &prefix, &key, NULL); rc == 0 && seen < max;
+	     rc = store_cursor_step(cur, 1, &key, NULL)) {
+		const char *id = (const char *)key.data + prefix.len;
+		size_t idlen = key.len > prefix.len ? strnlen(id, key.len - prefix.len) : 0;
+		const uint8_t *p = (const uint8_t *)id + idlen + 1;
+
+		seen++;
+		retain_resume(w, &key, 0);
+		if (idlen == 0 || key.len != prefix.len + idlen + 1 + 1 + 8 ||
+		    store_get_i64(p + 1) >= w->horizon)
+			continue;
+		hist_key_kind(&vk, w->tailnet, p[0], id);
+		store_key_i64(&vk, store_get_i64(p + 1));
+		if ((g = store_get(txn, STORE_VER, &vk, &v, cause)) == -1)
+			break;
+		if (g == 1)
+			retain_dels_add(&del, &key);
+	}
+	store_cursor_close(cur);
+	if (rc == -1 || g == -1) {
+		free(del.k);
+		return g == -1 ? -1
+		               : retain_damaged(w, kind == PIN_KIND ? "pin" : "attribution", cause);
+	}
+	*count += del.n;
+	if (retain_dels_run(txn, STORE_CUR, &del, cause) == -1)
+		return -1;
+	return rc == 0;
+}
+
 /* Poll log rows before the horizon; each endpoint keeps its last row, which says when it was
  * last polled. A row's key: tailnet, endpoint, poll time. */
 static int
@@ -573,6 +622,12 @@ retain_txn(struct store_txn *txn, void *arg, char **cause)
 		break;
 	case RETAIN_NAMES:
 		rc = retain_names(txn, w, c->max, cause);
+		break;
+	case RETAIN_PINS:
+		rc = retain_joins(txn, w, PIN_KIND, c->max, &w->pins, cause);
+		break;
+	case RETAIN_ATTRIBS:
+		rc = retain_joins(txn, w, ATTRIB_KIND, c->max, &w->attribs, cause);
 		break;
 	case RETAIN_COVER:
 		rc = retain_cover(txn, w, c->max, cause);

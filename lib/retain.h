@@ -17,6 +17,8 @@ enum retain_phase {
 	RETAIN_VERSIONS,  /* closed versions that ended before the horizon */
 	RETAIN_INTERVALS, /* address intervals that ended before it */
 	RETAIN_NAMES,     /* name index rows of devices with no version left */
+	RETAIN_PINS,      /* pins of changes before it that no version starts with any more */
+	RETAIN_ATTRIBS,   /* attributions of the same */
 	RETAIN_COVER,     /* poll log rows before it (each endpoint keeps its last) */
 	RETAIN_EVENTS,    /* the oldest events, while older than their tailnet's horizon */
 	RETAIN_BLOBS,     /* policy texts no version refers to any more */
@@ -32,6 +34,7 @@ struct retain_run {
 	struct store_key resume; /* the last key visited in the phase (len 0: its start) */
 	int resume_incl;         /* the next step starts at resume itself, not after it */
 	uint64_t versions, intervals, names, cover, events, blobs; /* pruned by this pass */
+	uint64_t pins, attribs;
 	json_t *texts; /* sha256 (hex) of the policy texts of the versions pruned: candidates */
 };
 

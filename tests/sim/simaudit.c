@@ -183,3 +183,61 @@ simaudit_query(const struct simaudit *a, const char *tailnet_id, const char *sta
 			json_array_append(logs, a->v[i].entry);
 	return json_pack("{s:s, s:s, s:o}", "version", "1.1", "tailnet", tailnet_id, "logs", logs);
 }
+
+/* What a generated entry changes, in turn: mostly devices renamed and retagged, some roles, the
+ * policy file and new keys, as a busy tailnet's log reads. */
+static const struct simaudit_gen {
+	const char *ttype, *property, *action;
+} simaudit_gens[] = {
+    {"NODE", "MACHINE_NAME", "UPDATE"}, {"NODE", "MACHINE_NAME", "UPDATE"},
+    {"NODE", "ACL_TAGS", "UPDATE"},     {"NODE", "MACHINE_NAME", "UPDATE"},
+    {"USER", "USER_ROLE", "UPDATE"},    {"NODE", "ADDRESS", "UPDATE"},
+    {"TAILNET", "ACL", "UPDATE"},       {"NODE", "MACHINE_NAME", "UPDATE"},
+    {"API_KEY", NULL, "CREATE"},        {"NODE", "AUTHORIZED", "APPROVE"},
+};
+
+json_t *
+simaudit_generate_entry(size_t i, int64_t ns, json_t *devices)
+{
+	const struct simaudit_gen *g =
+	    &simaudit_gens[i % (sizeof simaudit_gens / sizeof simaudit_gens[0])];
+	json_t *dev =
+	    json_array_get(devices, i % (json_array_size(devices) ? json_array_size(devices) : 1));
+	const char *nid = json_string_value(json_object_get(dev, "nodeId"));
+	const char *name = json_string_value(json_object_get(dev, "name"));
+	char when[48], group[33], id[32], login[64], tid[32];
+	json_t *target, *e;
+
+	simaudit_format(ns, when, sizeof when);
+	snprintf(group, sizeof group, "%032llx", (unsigned long long)(ns ^ (int64_t)i));
+	snprintf(id, sizeof id, "uGen%zuCNTRL", i % 7);
+	snprintf(login, sizeof login, "user%zu@example.com", i % 7);
+	if (strcmp(g->ttype, "NODE") == 0 && nid != NULL)
+		target = json_pack("{s:s, s:s, s:s}", "id", nid, "name", name ? name : nid, "type",
+		                   g->ttype);
+	else {
+		snprintf(tid, sizeof tid, "%s%zu", g->ttype[0] == 'U' ? "uGen" : "kGen", i % 97);
+		target = json_pack("{s:s, s:s, s:s}", "id", tid, "name", tid, "type", g->ttype);
+	}
+	if (g->property != NULL)
+		json_object_set_new(target, "property", json_string(g->property));
+	e = json_pack("{s:s, s:{s:s, s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s}",
+	              "action", g->action, "actor", "displayName", login, "id", id, "loginName",
+	              login, "type", "USER", "deferredAt", SIMAUDIT_ZERO_TIME, "eventGroupID",
+	              group, "eventTime", when, "origin", "ADMIN_CONSOLE", "target", target, "type",
+	              "CONFIG", "old", "before", "new", "after");
+	return e;
+}
+
+size_t
+simaudit_generate(struct simaudit *a, size_t count, int64_t from_ns, int64_t to_ns, json_t *devices)
+{
+	int64_t step = count > 1 ? (to_ns - from_ns) / (int64_t)count : 0;
+
+	for (size_t i = 0; i < count; i++) {
+		int64_t ns = from_ns + (int64_t)i * step + (int64_t)(i % 1000);
+
+		simaudit_insert(a, ns, false, simaudit_generate_entry(i, ns, devices));
+	}
+	return a->n;
+}

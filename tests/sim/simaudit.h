@@ -46,6 +46,13 @@ size_t simaudit_release(struct simaudit *a);
 json_t *simaudit_query(const struct simaudit *a, const char *tailnet_id, const char *start,
                        const char *end, int64_t now_ns, int *status, const char **msg);
 
+/* Generated entries, for load: entry I logged at NS, its NODE target the I-th of DEVICES (a
+ * JSON array, borrowed; others target made-up users, keys and the tailnet). A new reference. */
+json_t *simaudit_generate_entry(size_t i, int64_t ns, json_t *devices);
+/* COUNT of them spread over [FROM_NS, TO_NS], served at once: how many entries A holds. */
+size_t simaudit_generate(struct simaudit *a, size_t count, int64_t from_ns, int64_t to_ns,
+                         json_t *devices);
+
 /* Wall clock in nanoseconds, and its RFC 3339 form with nine digits (BUF of 40 or more). */
 int64_t simaudit_now(void);
 void simaudit_format(int64_t ns, char *buf, size_t len);

@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "fixture.h"
 #include "hist-int.h"
+#include "pin.h"
 #include "store.h"
 #include "tstime.h"
 
@@ -507,6 +508,119 @@ START_TEST(test_attribution)
 }
 END_TEST
 
+/* The pin of n1's change first seen at BOUNDARY: its microsecond, or TSTIME_NONE. */
+static tstime_t
+pinned(tstime_t boundary)
+{
+	struct store_txn *txn;
+	char *cause = NULL;
+	tstime_t t = TSTIME_NONE;
+
+	ck_assert_int_eq(store_read_begin(st, &txn, &cause), 0);
+	if (pin_get(txn, TN, 'd', "n1", boundary, &t, NULL) != 1)
+		t = TSTIME_NONE;
+	store_read_end(txn);
+	return t;
+}
+
+struct pin_put_args {
+	tstime_t from_lo, boundary;
+	int64_t ns;
+	int del;
+};
+
+static int
+pin_put_txn(struct store_txn *txn, void *arg, char **cause)
+{
+	struct pin_put_args *a = arg;
+
+	if (a->del)
+		return pin_del(txn, TN, 'd', "n1", a->boundary, cause);
+	return pin_put(txn, TN, 'd', "n1", a->from_lo, a->boundary, a->ns, cause);
+}
+
+static void
+put_pin(tstime_t from_lo, tstime_t boundary, int64_t ns, int del)
+{
+	struct pin_put_args a = {from_lo, boundary, ns, del};
+	char *cause = NULL;
+
+	ck_assert_msg(store_write(st, pin_put_txn, &a, &cause) == 0, "%s", cause);
+}
+
+/* Pins: rounded up to the first microsecond of the new state, kept only inside the change's
+ * window, read back, removed; a version's bounds collapse to them, "held" and "none" on each
+ * side; one entry pins an attributed change, a second one unpins it. */
+START_TEST(test_pin)
+{
+	int64_t ns0 = (int64_t)T0 * 1000;
+	char *e_name = entry(3, "n1", "MACHINE_NAME"), *e_name2 = entry(5, "n1", "MACHINE_NAME");
+	char *a1 = answer(e_name, NULL), *a2 = answer(e_name2, NULL), *cause = NULL;
+	/* 00:03:00.123456789 */
+	tstime_t t3 = T0 + 3 * MIN + 123457;
+	struct hist_bounds b;
+	json_t *h = NULL;
+
+	ck_assert_int_eq(pin_time(1000), 1);
+	ck_assert_int_eq(pin_time(1001), 2);
+	ck_assert_int_eq(pin_time(999), 1);
+	ck_assert_int_eq(pin_time(ns0 + 123456789), T0 + 123457);
+
+	/* Written, read, clamped to the poll that saw the change, refused before its window. */
+	put_pin(T0, T0 + MIN, ns0 + 30 * SEC * 1000 + 1, 0);
+	ck_assert_int_eq(pinned(T0 + MIN), T0 + 30 * SEC + 1);
+	put_pin(T0, T0 + MIN, (int64_t)(T0 + MIN) * 1000 + 500, 0);
+	ck_assert_int_eq(pinned(T0 + MIN), T0 + MIN);
+	put_pin(T0, T0 + 2 * MIN, ns0, 0);
+	ck_assert_int_eq(pinned(T0 + 2 * MIN), TSTIME_NONE);
+	put_pin(T0, T0 + MIN, 0, 1);
+	ck_assert_int_eq(pinned(T0 + MIN), TSTIME_NONE);
+
+	/* A pinned start and end leave no window: held from the start's microsecond, up to the
+	 * one before the end's. */
+	b = (struct hist_bounds){T0, T0 + MIN,    T0 + 2 * MIN, T0 + 3 * MIN,
+	                         0,  TSTIME_NONE, TSTIME_NONE};
+	ck_assert_int_eq(hist_state_cov(&b, T0 + 10 * SEC, T0 + 3 * MIN, 1), HIST_MAYBE);
+	ck_assert_int_eq(hist_state_cov(&b, T0 + 2 * MIN + SEC, T0 + 3 * MIN, 1), HIST_MAYBE);
+	b.flags |= HIST_F_PIN_FROM | HIST_F_PIN_TO;
+	b.pin_from = T0 + 10 * SEC;
+	b.pin_to = T0 + 2 * MIN + SEC;
+	ck_assert_int_eq(hist_state_cov(&b, T0 + 10 * SEC - 1, T0 + 3 * MIN, 1), HIST_NO);
+	ck_assert_int_eq(hist_state_cov(&b, T0 + 10 * SEC, T0 + 3 * MIN, 1), HIST_HELD);
+	ck_assert_int_eq(hist_state_cov(&b, T0 + 2 * MIN + SEC - 1, T0 + 3 * MIN, 1), HIST_HELD);
+	ck_assert_int_eq(hist_state_cov(&b, T0 + 2 * MIN + SEC, T0 + 3 * MIN, 1), HIST_NO);
+
+	/* Through the history: the rename seen at 00:06, logged at 00:03.123456789. */
+	devpoll(T0 + 1 * MIN, "box.tail1234.ts.net");
+	devpoll(T0 + 6 * MIN, "web.tail1234.ts.net");
+	ck_assert_int_eq(apply(T0, T0 + 7 * MIN, a1, NULL), 0);
+	ck_assert_int_eq(pinned(T0 + 6 * MIN), t3);
+	ck_assert_int_eq(hist_device_get(st, TN, "n1", TSTIME_NONE, 1, &h, &cause), HIST_OK);
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     json_array_get(json_object_get(h, "versions"), 1), "from_lo")),
+	                 fixture_ts(t3));
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     json_array_get(json_object_get(h, "versions"), 1), "exact_from_by")),
+	                 PIN_BY);
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     json_array_get(json_object_get(h, "versions"), 0), "to_hi")),
+	                 fixture_ts(t3));
+	json_decref(h);
+	/* The name's holder on each side of the logged moment. */
+	ck_assert_int_eq(hist_device_get(st, TN, "box", t3 - 1, 0, &h, &cause), HIST_OK);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(h, "current"), "state")),
+	                 "held");
+	json_decref(h);
+	/* A second entry: ambiguous, no pin any more. */
+	ck_assert_int_eq(apply(T0 + 2 * MIN, T0 + 7 * MIN + SEC, a2, NULL), 0);
+	ck_assert_int_eq(pinned(T0 + 6 * MIN), TSTIME_NONE);
+	free(e_name);
+	free(e_name2);
+	free(a1);
+	free(a2);
+}
+END_TEST
+
 static Suite *
 audit_suite(void)
 {
@@ -523,6 +637,7 @@ audit_suite(void)
 	tcase_add_test(tc, test_list);
 	tcase_add_test(tc, test_list_coverage);
 	tcase_add_test(tc, test_attribution);
+	tcase_add_test(tc, test_pin);
 	suite_add_tcase(s, tc);
 	return s;
 }

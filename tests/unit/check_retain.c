@@ -8,10 +8,12 @@
 #include <jansson.h>
 
 #include "addr.h"
+#include "attrib.h"
 #include "entity.h"
 #include "event-log.h"
 #include "fixture.h"
 #include "hist.h"
+#include "pin.h"
 #include "retain.h"
 #include "store.h"
 #include "tstime.h"
@@ -321,6 +323,88 @@ START_TEST(test_policy_texts)
 }
 END_TEST
 
+/* A pin and an attribution of device N's change first seen at poll I. */
+struct join_args {
+	int n, i;
+};
+
+static int
+join_put_txn(struct store_txn *txn, void *arg, char **cause)
+{
+	struct join_args *a = arg;
+	struct store_key k;
+	char nid[32];
+
+	snprintf(nid, sizeof nid, "n%dCNTRL", a->n);
+	if (pin_put(txn, TN, 'd', nid, P(a->i - 1), P(a->i), (int64_t)(P(a->i) - SEC) * 1000,
+	            cause) == -1)
+		return -1;
+	store_key_init(&k);
+	store_key_str(&k, TN);
+	store_key_u8(&k, ATTRIB_KIND);
+	store_key_str(&k, nid);
+	store_key_u8(&k, 'd');
+	store_key_i64(&k, P(a->i));
+	return store_put(txn, STORE_CUR, &k, "{\"state\":\"attributed\"}", 22, cause);
+}
+
+static void
+join_put(int n, int i)
+{
+	struct join_args a = {n, i};
+	char *cause = NULL;
+
+	ck_assert_msg(store_write(st, join_put_txn, &a, &cause) == 0, "%s", cause);
+}
+
+/* Is device N's change at poll I still pinned? */
+static int
+join_pinned(int n, int i)
+{
+	struct store_txn *txn;
+	char nid[32], *cause = NULL;
+	tstime_t t;
+	int rc;
+
+	snprintf(nid, sizeof nid, "n%dCNTRL", n);
+	ck_assert_msg(store_read_begin(st, &txn, &cause) == 0, "%s", cause);
+	rc = pin_get(txn, TN, 'd', nid, P(i), &t, NULL);
+	store_read_end(txn);
+	return rc;
+}
+
+/* Pins and attributions go with the versions they belong to: a change before the horizon whose
+ * versions are both gone (device 2's deletion at P(1)) loses them; one whose later version is
+ * kept (device 1's change at P(1), its version open until P(7)), or after the horizon, keeps
+ * them. */
+START_TEST(test_pins)
+{
+	struct retain_run r;
+	char *cause = NULL;
+
+	history();
+	join_put(1, 1);
+	join_put(2, 1);
+	join_put(1, 7);
+	ck_assert_int_eq(join_pinned(2, 1), 1);
+	ck_assert_int_eq(retain_prune(st, TN, 5 * MIN, P(10), 2, &r, &cause), 0);
+	ck_assert_uint_eq(r.pins, 1);
+	ck_assert_uint_eq(r.attribs, 1);
+	retain_run_free(&r);
+	ck_assert_int_eq(join_pinned(2, 1), 0);
+	ck_assert_int_eq(join_pinned(1, 1), 1);
+	ck_assert_int_eq(join_pinned(1, 7), 1);
+	/* A later pass prunes device 1's first change once both its versions are gone; the open
+	 * version still starts with the change at P(7). */
+	ck_assert_int_eq(retain_prune(st, TN, 1 * MIN, P(20), 100, &r, &cause), 0);
+	ck_assert_uint_eq(r.pins, 1);
+	ck_assert_uint_eq(r.attribs, 1);
+	retain_run_free(&r);
+	ck_assert_int_eq(join_pinned(1, 1), 0);
+	ck_assert_int_eq(join_pinned(1, 7), 1);
+}
+END_TEST
+
 static Suite *
 retain_suite(void)
 {
@@ -333,6 +417,7 @@ retain_suite(void)
 	tcase_add_test(tc, test_keeps_what_answers_need);
 	tcase_add_test(tc, test_tailnets_apart);
 	tcase_add_test(tc, test_policy_texts);
+	tcase_add_test(tc, test_pins);
 	suite_add_tcase(s, tc);
 	return s;
 }
