@@ -282,7 +282,8 @@ dev_ua(int n, int ua)
 	char *b = fixture_buf();
 
 	snprintf(b, 4096,
-	         "{\"id\":\"%d\",\"nodeId\":\"n%dCNTRL\",\"addresses\":[\"100.64.0.%d\"],\"name\":\"d%d\","
+	         "{\"id\":\"%d\",\"nodeId\":\"n%dCNTRL\",\"addresses\":[\"100.64.0.%d\"],\"name\":"
+	         "\"d%d\","
 	         "\"hostname\":\"d%d\",\"os\":\"linux\",\"authorized\":true,\"isExternal\":false,"
 	         "\"keyExpiryDisabled\":true,\"updateAvailable\":%s}",
 	         n, n, n, n, n, ua ? "true" : "false");
